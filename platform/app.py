@@ -1,0 +1,68 @@
+"""``create_app(settings)``: the litestar application, wiring only."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from litestar import Litestar, MediaType, Request, Response
+from litestar.exceptions import HTTPException
+
+from sendtrail.db.engine import Database
+from sendtrail.errors import RateLimited, SendtrailError
+from sendtrail.settings import Settings
+from sendtrail.web.auth_routes import session_info, sign_in, sign_out
+from sendtrail.web.graphql_endpoint import graphql_controller
+from sendtrail.web.health import healthz, readyz
+
+__all__ = ["create_app"]
+
+
+def _sendtrail_error(_: Request[Any, Any, Any], error: SendtrailError) -> Response[Any]:
+    headers = {}
+    if isinstance(error, RateLimited):
+        headers["Retry-After"] = str(error.retry_after_seconds)
+    return Response(
+        {"error": {"code": error.code, "message": error.message}},
+        status_code=error.http_status,
+        headers=headers,
+        media_type=MediaType.JSON,
+    )
+
+
+def _http_error(_: Request[Any, Any, Any], error: HTTPException) -> Response[Any]:
+    # Litestar's own 4xx (bad JSON, missing fields, unknown route) in our error shape.
+    return Response(
+        {"error": {"code": "BAD_REQUEST" if error.status_code < 500 else "INTERNAL",
+                   "message": error.detail}},
+        status_code=error.status_code,
+        headers=error.headers,
+        media_type=MediaType.JSON,
+    )
+
+
+def create_app(settings: Settings) -> Litestar:
+    @asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        app.state.database = Database(settings.database.url)
+        try:
+            yield
+        finally:
+            await app.state.database.dispose()
+
+    app = Litestar(
+        route_handlers=[
+            healthz,
+            readyz,
+            sign_in,
+            sign_out,
+            session_info,
+            graphql_controller(settings),
+        ],
+        lifespan=[lifespan],
+        exception_handlers={SendtrailError: _sendtrail_error, HTTPException: _http_error},
+        debug=settings.http.debug,
+    )
+    app.state.settings = settings
+    return app

@@ -1,0 +1,264 @@
+"""The ``sendtrail`` command line (API.md): migrate, serve, demo, accounts, users, tokens, ..."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import sys
+from collections.abc import Awaitable, Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from sendtrail.errors import InvalidInput, SendtrailError
+from sendtrail.settings import Settings
+
+__all__ = ["main"]
+
+
+def _seat(value: str) -> Any:
+    from sendtrail.tenancy.values import Seat
+
+    try:
+        return Seat(value.lower())
+    except ValueError:
+        known = ", ".join(seat.value for seat in Seat)
+        raise InvalidInput(f"unknown seat {value!r}; use one of: {known}") from None
+
+
+def _seat_counts(pairs: Sequence[str]) -> dict[Any, int]:
+    counts = {}
+    for pair in pairs:
+        name, sep, number = pair.partition("=")
+        if not sep or not number.strip().isdigit():
+            raise InvalidInput(f"--seats takes SEAT=N (e.g. sales_starter=5), not {pair!r}")
+        counts[_seat(name.strip())] = int(number)
+    return counts
+
+
+def _read_password(prompt: str) -> str:
+    if sys.stdin.isatty():
+        return getpass.getpass(prompt)
+    return sys.stdin.readline().rstrip("\n")
+
+
+def _run(settings: Settings, work: Callable[[Any], Awaitable[None]]) -> None:
+    from sendtrail.db.engine import Database
+
+    async def main() -> None:
+        database = Database(settings.database.url)
+        try:
+            await work(database)
+        finally:
+            await database.dispose()
+
+    asyncio.run(main())
+
+
+def cmd_migrate(settings: Settings, _args: argparse.Namespace) -> None:
+    from sendtrail.migrations import upgrade
+
+    upgrade(settings.database.url)
+    print("database is up to date")
+
+
+def cmd_serve(settings: Settings, args: argparse.Namespace) -> None:
+    import uvicorn
+
+    from sendtrail.app import create_app
+
+    host = args.host or settings.http.host
+    port = args.port if args.port is not None else settings.http.port
+    uvicorn.run(create_app(settings), host=host, port=port, log_level="info", access_log=False)
+
+
+def cmd_demo(settings: Settings, _args: argparse.Namespace) -> None:
+    from sendtrail.demo import ensure_demo
+
+    async def work(database: Any) -> None:
+        for line in await ensure_demo(database, settings):
+            print(line)
+
+    _run(settings, work)
+
+
+def cmd_accounts_create(settings: Settings, args: argparse.Namespace) -> None:
+    from sendtrail.tenancy.onboarding import create_account
+
+    async def work(database: Any) -> None:
+        async with database.session(account_id=None) as session:
+            account, _ = await create_account(
+                session,
+                name=args.name,
+                admin_email=args.admin_email,
+                seats=_seat_counts(args.seats),
+            )
+        print(account.id)
+
+    _run(settings, work)
+
+
+def cmd_users_add(settings: Settings, args: argparse.Namespace) -> None:
+    from sendtrail.tenancy import audit
+    from sendtrail.tenancy.accounts import find_account_by_slug_or_id
+    from sendtrail.tenancy.users import add_user_row
+    from sendtrail.tenancy.values import Role
+
+    async def work(database: Any) -> None:
+        async with database.session(account_id=None) as lookup:
+            account = await find_account_by_slug_or_id(lookup, args.account)
+        async with database.session(account_id=account.id) as session:
+            try:
+                role = Role(args.role.lower())
+            except ValueError:
+                raise InvalidInput("--role must be admin or user") from None
+            user = await add_user_row(
+                session, account.id, email=args.email, name=args.name, role=role,
+                seat=_seat(args.seat),
+            )
+            audit.record(session, "cli", account.id, action="user.invited",
+                         target=f"user:{user.email}",
+                         after={"email": user.email, "role": user.role, "seat": user.seat})
+            await session.commit()
+        print(user.id)
+
+    _run(settings, work)
+
+
+def cmd_users_set_password(settings: Settings, args: argparse.Namespace) -> None:
+    from sendtrail.tenancy.auth import set_password
+
+    password = _read_password("New password: ")
+
+    async def work(database: Any) -> None:
+        async with database.session(account_id=None) as session:
+            await set_password(session, email=args.email, password=password)
+        print("password set; existing sessions were signed out")
+
+    _run(settings, work)
+
+
+def cmd_tokens_create(settings: Settings, args: argparse.Namespace) -> None:
+    from sendtrail.db.types import utcnow
+    from sendtrail.tenancy.accounts import find_account_by_slug_or_id
+    from sendtrail.tenancy.tokens import create_api_token, parse_scopes
+    from sendtrail.tenancy.users import login_for_email, normalize_email, user_for_login
+    from sendtrail.tenancy.values import Principal, Role
+
+    async def work(database: Any) -> None:
+        async with database.session(account_id=None) as lookup:
+            account = await find_account_by_slug_or_id(lookup, args.account)
+            login = await login_for_email(lookup, normalize_email(args.user))
+            user = await user_for_login(lookup, login) if login else None
+        if login is None or user is None or user.account_id != account.id:
+            raise InvalidInput(f"No user {args.user!r} in account {args.account!r}.")
+        # The CLI acts as the user, creating their own token (so role limits still apply).
+        actor = Principal(login_id=login.id, email=user.email, account_id=account.id,
+                          user_id=user.id, role=Role(user.role))
+        async with database.session(account_id=account.id) as session:
+            _, secret = await create_api_token(
+                session, actor, account.id, name=args.name,
+                scopes=parse_scopes(args.scope or ["read", "write"]), now=utcnow(),
+            )
+        print(secret)
+
+    _run(settings, work)
+
+
+def cmd_support_grant(settings: Settings, args: argparse.Namespace) -> None:
+    from sendtrail.tenancy.auth import grant_support
+    from sendtrail.tenancy.credentials import new_secret
+
+    password = args.password or new_secret(12)
+
+    async def work(database: Any) -> None:
+        async with database.session(account_id=None) as session:
+            await grant_support(session, email=args.email, password=password)
+        print(f"login: {args.email}")
+        if not args.password:
+            print(f"password: {password}")
+
+    _run(settings, work)
+
+
+def cmd_export_schema(_settings: Settings, args: argparse.Namespace) -> None:
+    from sendtrail.graphql.schema import schema_sdl
+
+    sdl = schema_sdl()
+    target = Path(args.output)
+    if args.check:
+        if not target.exists() or target.read_text() != sdl:
+            raise InvalidInput(f"{target} is stale; run `sendtrail export-schema`")
+        print(f"{target} is current")
+        return
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(sdl)
+    print(f"wrote {target}")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="sendtrail", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    commands.add_parser("migrate", help="create or upgrade the schema").set_defaults(
+        func=cmd_migrate
+    )
+    serve = commands.add_parser("serve", help="run the server")
+    serve.add_argument("--host")
+    serve.add_argument("--port", type=int)
+    serve.set_defaults(func=cmd_serve)
+    commands.add_parser("demo", help="create the demo account").set_defaults(func=cmd_demo)
+
+    accounts = commands.add_parser("accounts").add_subparsers(dest="sub", required=True)
+    create = accounts.add_parser("create", help="create an account and its first admin")
+    create.add_argument("name")
+    create.add_argument("--admin-email", required=True)
+    create.add_argument("--seats", nargs="*", default=[], metavar="SEAT=N")
+    create.set_defaults(func=cmd_accounts_create)
+
+    users = commands.add_parser("users").add_subparsers(dest="sub", required=True)
+    add = users.add_parser("add", help="add a user to an account")
+    add.add_argument("--account", required=True, help="account id or slug")
+    add.add_argument("--email", required=True)
+    add.add_argument("--name")
+    add.add_argument("--role", default="user")
+    add.add_argument("--seat", default="free")
+    add.set_defaults(func=cmd_users_add)
+    set_password = users.add_parser("set-password", help="set a password (read from stdin)")
+    set_password.add_argument("--email", required=True)
+    set_password.set_defaults(func=cmd_users_set_password)
+
+    tokens = commands.add_parser("tokens").add_subparsers(dest="sub", required=True)
+    token = tokens.add_parser("create", help="print a new API token")
+    token.add_argument("--account", required=True, help="account id or slug")
+    token.add_argument("--user", required=True, help="email of the user the token acts as")
+    token.add_argument("--scope", action="append", help="read, write or admin (repeatable)")
+    token.add_argument("--name", default="created with the CLI")
+    token.set_defaults(func=cmd_tokens_create)
+
+    support = commands.add_parser("support").add_subparsers(dest="sub", required=True)
+    grant = support.add_parser("grant", help="create a support-staff login")
+    grant.add_argument("--email", required=True)
+    grant.add_argument("--password", help="generated and printed when omitted")
+    grant.set_defaults(func=cmd_support_grant)
+
+    export = commands.add_parser("export-schema", help="write the GraphQL schema (SDL)")
+    export.add_argument("--output", default="web-admin/schema.graphql")
+    export.add_argument("--check", action="store_true", help="fail if the file is stale")
+    export.set_defaults(func=cmd_export_schema)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        settings = Settings.from_env()
+        args.func(settings, args)
+    except SendtrailError as error:
+        print(f"sendtrail: error: {error.message}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

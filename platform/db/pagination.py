@@ -1,0 +1,98 @@
+"""Keyset pagination for Relay connections: stable under inserts, O(page) per request."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Generic, TypeVar
+
+from sqlalchemy import tuple_
+from sqlmodel.sql.expression import SelectOfScalar
+from sqlalchemy.orm import InstrumentedAttribute
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from sendtrail.errors import InvalidInput
+
+__all__ = ["DEFAULT_PAGE", "MAX_PAGE", "Page", "keyset_page"]
+
+DEFAULT_PAGE = 50
+MAX_PAGE = 100
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Page(Generic[T]):
+    items: list[tuple[T, str]]
+    """Each row with its cursor."""
+    has_next_page: bool
+
+    @property
+    def end_cursor(self) -> str | None:
+        return self.items[-1][1] if self.items else None
+
+
+def _encode(values: Sequence[Any]) -> str:
+    tagged = []
+    for value in values:
+        if isinstance(value, datetime):
+            tagged.append({"d": value.isoformat()})
+        elif isinstance(value, uuid.UUID):
+            tagged.append({"u": str(value)})
+        else:
+            tagged.append({"s": str(value)})
+    return base64.urlsafe_b64encode(json.dumps(tagged).encode()).decode().rstrip("=")
+
+
+def _decode(cursor: str, size: int) -> list[Any]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        tagged = json.loads(raw)
+        values: list[Any] = []
+        for item in tagged:
+            ((tag, text),) = item.items()
+            values.append(
+                datetime.fromisoformat(text) if tag == "d"
+                else uuid.UUID(text) if tag == "u"
+                else str(text)
+            )
+    except (binascii.Error, ValueError, TypeError, AttributeError):
+        raise InvalidInput("The 'after' cursor is not one this API gave out.") from None
+    if len(values) != size:
+        raise InvalidInput("The 'after' cursor belongs to a different list.")
+    return values
+
+
+def page_size(first: int | None) -> int:
+    if first is None:
+        return DEFAULT_PAGE
+    if first < 0:
+        raise InvalidInput("'first' must be zero or more.")
+    if first > MAX_PAGE:
+        raise InvalidInput(f"'first' may be at most {MAX_PAGE}; page with 'after' instead.")
+    return first
+
+
+async def keyset_page(
+    session: AsyncSession,
+    statement: SelectOfScalar[Any],
+    *,
+    keys: Sequence[InstrumentedAttribute[Any]],
+    descending: bool,
+    first: int | None,
+    after: str | None,
+) -> Page[Any]:
+    """One page of ``statement`` (which selects one entity) ordered by the unique ``keys``."""
+    size = page_size(first)
+    if after:
+        bound = _decode(after, len(keys))
+        row = tuple_(*keys)
+        statement = statement.where(row < tuple_(*bound) if descending else row > tuple_(*bound))
+    order = [key.desc() if descending else key.asc() for key in keys]
+    rows = (await session.exec(statement.order_by(*order).limit(size + 1))).all()
+    items = [(row, _encode([getattr(row, key.key) for key in keys])) for row in rows[:size]]
+    return Page(items=items, has_next_page=len(rows) > size)

@@ -1,0 +1,79 @@
+"""Query root: thin resolvers that call the tenancy services."""
+
+from __future__ import annotations
+
+import strawberry
+from strawberry.types import Info
+
+from sendtrail.errors import Forbidden
+from sendtrail.graphql.context import ctx
+from sendtrail.graphql.types import Account, ApiToken, AuditEntryConnection, User, UserConnection
+from sendtrail.tenancy import accounts, audit, tokens, users
+from sendtrail.tenancy.users import parse_id
+
+__all__ = ["Query"]
+
+
+@strawberry.type
+class Query:
+    @strawberry.field(description="The signed-in user (or the user of the API token).")
+    async def viewer(self, info: Info) -> User:
+        context = ctx(info)
+        principal = await context.actor(info)
+        if principal.user_id is None:
+            raise Forbidden("Support staff are not users of an account; query `account` instead.")
+        async with context.db() as session:
+            row = await users.get_user(session, principal, await context.account_id(info),
+                                       principal.user_id)
+        return User.from_row(row)
+
+    @strawberry.field(description="The account the viewer belongs to (or support inspects).")
+    async def account(self, info: Info) -> Account:
+        context = ctx(info)
+        principal = await context.actor(info)
+        account_id = await context.account_id(info)
+        async with context.db() as session:
+            row = await accounts.get_account(session, principal, account_id)
+        return Account.from_row(row, logging_domain=context.settings.smtp.logging_domain)
+
+    @strawberry.field(description="Users of the account, by email address.")
+    async def users(
+        self, info: Info, first: int | None = None, after: str | None = None
+    ) -> UserConnection:
+        context = ctx(info)
+        principal = await context.actor(info)
+        async with context.db() as session:
+            page = await users.list_users(
+                session, principal, await context.account_id(info), first=first, after=after
+            )
+        return UserConnection.from_page(page)
+
+    @strawberry.field(description="One user of the account; null never, NOT_FOUND instead.")
+    async def user(self, info: Info, id: strawberry.ID) -> User:  # noqa: A002
+        context = ctx(info)
+        principal = await context.actor(info)
+        async with context.db() as session:
+            row = await users.get_user(
+                session, principal, await context.account_id(info), parse_id(id, "user")
+            )
+        return User.from_row(row)
+
+    @strawberry.field(description="Admin changes and support reads, newest first (admins).")
+    async def audit_log(
+        self, info: Info, first: int | None = None, after: str | None = None
+    ) -> AuditEntryConnection:
+        context = ctx(info)
+        principal = await context.actor(info)
+        async with context.db() as session:
+            page = await audit.list_audit_entries(
+                session, principal, await context.account_id(info), first=first, after=after
+            )
+        return AuditEntryConnection.from_page(page)
+
+    @strawberry.field(description="API tokens: all of the account's for admins, else your own.")
+    async def api_tokens(self, info: Info) -> list[ApiToken]:
+        context = ctx(info)
+        principal = await context.actor(info)
+        async with context.db() as session:
+            rows = await tokens.list_api_tokens(session, principal, await context.account_id(info))
+        return [ApiToken.from_row(row) for row in rows]

@@ -1,0 +1,54 @@
+"""The schema object: roots, limits (depth, tokens, aliases), caches and error coding."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import strawberry
+from graphql import GraphQLError
+from strawberry.extensions import (
+    MaxAliasesLimiter,
+    MaxTokensLimiter,
+    ParserCache,
+    QueryDepthLimiter,
+    ValidationCache,
+)
+from strawberry.schema.config import StrawberryConfig
+
+from sendtrail.graphql.errors import CodedErrors
+from sendtrail.graphql.mutations import Mutation
+from sendtrail.graphql.queries import Query
+
+__all__ = ["MAX_ALIASES", "MAX_DEPTH", "MAX_TOKENS", "build_schema", "schema_sdl"]
+
+MAX_DEPTH = 10
+MAX_TOKENS = 2_000
+MAX_ALIASES = 30
+
+
+class SendtrailSchema(strawberry.Schema):
+    def process_errors(self, errors: list[GraphQLError], execution_context: Any = None) -> None:
+        # CodedErrors logs the unexpected ones; a user's bad input is not a server error.
+        return None
+
+
+def build_schema() -> strawberry.Schema:
+    return SendtrailSchema(
+        query=Query,
+        mutation=Mutation,
+        config=StrawberryConfig(disable_field_suggestions=True),
+        # Factories: strawberry builds fresh extensions per request (the caches are shared).
+        extensions=[
+            lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
+            lambda: QueryDepthLimiter(max_depth=MAX_DEPTH),
+            lambda: MaxAliasesLimiter(max_alias_count=MAX_ALIASES),
+            lambda: ParserCache(maxsize=256),
+            lambda: ValidationCache(maxsize=256),
+            CodedErrors,
+        ],
+    )
+
+
+def schema_sdl() -> str:
+    """The schema in SDL, as committed to ``web-admin/schema.graphql``."""
+    return build_schema().as_str() + "\n"

@@ -1,0 +1,237 @@
+"""GraphQL object types of tenancy, built from the services' results."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Generic, TypeVar
+
+import strawberry
+from strawberry.scalars import JSON
+from strawberry.types import Info
+
+from sendtrail.db.pagination import Page
+from sendtrail.graphql.context import ctx
+from sendtrail.tenancy import accounts
+from sendtrail.tenancy.accounts import SeatUsage as SeatUsageValue
+from sendtrail.tenancy.store import AccountRow, ApiTokenRow, AuditEntryRow, UserRow
+from sendtrail.tenancy.values import AccountSettingsValue, Role, Scope, Seat
+from sendtrail.tenancy.values import Role as RoleValue
+
+__all__ = [
+    "Account",
+    "AccountSettings",
+    "ApiToken",
+    "AuditEntry",
+    "AuditEntryConnection",
+    "CreatedApiToken",
+    "RoleEnum",
+    "ScopeEnum",
+    "SeatEnum",
+    "SeatUsage",
+    "User",
+    "UserConnection",
+]
+
+SeatEnum = strawberry.enum(Seat, name="Seat")
+RoleEnum = strawberry.enum(Role, name="Role")
+ScopeEnum = strawberry.enum(Scope, name="TokenScope", description="What an API token may do.")
+
+N = TypeVar("N")
+
+
+@strawberry.type
+class PageInfo:
+    has_next_page: bool
+    end_cursor: str | None
+
+
+@strawberry.type
+class Edge(Generic[N]):
+    node: N
+    cursor: str
+
+
+@strawberry.type
+class AccountSettings:
+    tracking_enabled: bool = strawberry.field(description="R18: off = no tracking for any user.")
+    privacy_mode: bool = strawberry.field(description="R16: contacts without a legal basis "
+                                          "are tracked anonymously.")
+    self_open_suppression: bool = strawberry.field(description="R9: the sender's own opens "
+                                                   "and clicks never notify them.")
+    marketing_tracking: bool = strawberry.field(description="R3: marketing emails are tracked.")
+    marketing_link_tracking: bool = strawberry.field(description="R12: links in marketing "
+                                                     "emails are tracked.")
+    default_track: bool = strawberry.field(description="R2: new emails are tracked by default.")
+    default_log: bool = strawberry.field(description="R2: new emails are logged by default.")
+
+    @classmethod
+    def from_value(cls, value: AccountSettingsValue) -> AccountSettings:
+        return cls(**value.__dict__)
+
+
+@strawberry.type
+class SeatUsage:
+    seat: SeatEnum  # type: ignore[valid-type]
+    purchased: int | None = strawberry.field(description="Null for free seats (unlimited).")
+    used: int
+
+    @strawberry.field(description="Seats still assignable; null for free seats.")
+    def available(self) -> int | None:
+        return None if self.purchased is None else max(0, self.purchased - self.used)
+
+    @classmethod
+    def from_value(cls, value: SeatUsageValue) -> SeatUsage:
+        return cls(seat=value.seat, purchased=value.purchased, used=value.used)
+
+
+@strawberry.type
+class Account:
+    id: strawberry.ID
+    name: str
+    slug: str
+    region: str
+    logging_address: str = strawberry.field(description="BCC or forward mail here to log it.")
+
+    @strawberry.field
+    async def settings(self, info: Info) -> AccountSettings:
+        async with ctx(info).db() as session:
+            value = await accounts.get_settings(session, uuid.UUID(self.id))
+        return AccountSettings.from_value(value)
+
+    @strawberry.field(description="Seats per type: purchased and in use by active users.")
+    async def seats(self, info: Info) -> list[SeatUsage]:
+        async with ctx(info).db() as session:
+            usage = await accounts.seat_usage(session, uuid.UUID(self.id))
+        return [SeatUsage.from_value(item) for item in usage]
+
+    @classmethod
+    def from_row(cls, row: AccountRow, *, logging_domain: str) -> Account:
+        return cls(
+            id=strawberry.ID(str(row.id)),
+            name=row.name,
+            slug=row.slug,
+            region=row.region,
+            logging_address=f"{row.logging_secret}@{logging_domain}",
+        )
+
+
+@strawberry.type
+class User:
+    id: strawberry.ID
+    email: str
+    name: str | None
+    role: RoleEnum  # type: ignore[valid-type]
+    seat: SeatEnum  # type: ignore[valid-type]
+    active: bool
+    created_at: datetime
+    account_id: strawberry.Private[uuid.UUID]
+
+    @strawberry.field
+    async def account(self, info: Info) -> Account:
+        context = ctx(info)
+        principal = await context.actor(info)
+        async with context.db() as session:
+            row = await accounts.get_account(session, principal, self.account_id)
+        return Account.from_row(row, logging_domain=context.settings.smtp.logging_domain)
+
+    @classmethod
+    def from_row(cls, row: UserRow) -> User:
+        return cls(
+            id=strawberry.ID(str(row.id)),
+            email=row.email,
+            name=row.name,
+            role=RoleValue(row.role),
+            seat=Seat(row.seat),
+            active=row.active,
+            created_at=row.created_at,
+            account_id=row.account_id,
+        )
+
+
+@strawberry.type
+class UserConnection:
+    edges: list[Edge[User]]
+    page_info: PageInfo
+
+    @classmethod
+    def from_page(cls, page: Page[UserRow]) -> UserConnection:
+        return cls(
+            edges=[Edge(node=User.from_row(row), cursor=cursor) for row, cursor in page.items],
+            page_info=PageInfo(has_next_page=page.has_next_page, end_cursor=page.end_cursor),
+        )
+
+
+@strawberry.type
+class AuditEntry:
+    id: strawberry.ID
+    at: datetime
+    actor: str
+    action: str
+    target: str | None
+    before: JSON | None
+    after: JSON | None
+
+    @classmethod
+    def from_row(cls, row: AuditEntryRow) -> AuditEntry:
+        return cls(
+            id=strawberry.ID(str(row.id)),
+            at=row.at,
+            actor=row.actor,
+            action=row.action,
+            target=row.target,
+            before=row.before,
+            after=row.after,
+        )
+
+
+@strawberry.type
+class AuditEntryConnection:
+    edges: list[Edge[AuditEntry]]
+    page_info: PageInfo
+
+    @classmethod
+    def from_page(cls, page: Page[AuditEntryRow]) -> AuditEntryConnection:
+        return cls(
+            edges=[Edge(node=AuditEntry.from_row(row), cursor=c) for row, c in page.items],
+            page_info=PageInfo(has_next_page=page.has_next_page, end_cursor=page.end_cursor),
+        )
+
+
+@strawberry.type
+class ApiToken:
+    id: strawberry.ID
+    name: str
+    scopes: list[ScopeEnum]  # type: ignore[valid-type]
+    prefix: str = strawberry.field(description="The first characters, to recognise the token.")
+    user_id: strawberry.ID
+    created_at: datetime
+    last_used_at: datetime | None
+    expires_at: datetime | None
+    revoked_at: datetime | None
+
+    @strawberry.field
+    def revoked(self) -> bool:
+        return self.revoked_at is not None
+
+    @classmethod
+    def from_row(cls, row: ApiTokenRow) -> ApiToken:
+        return cls(
+            id=strawberry.ID(str(row.id)),
+            name=row.name,
+            scopes=[Scope(scope) for scope in row.scopes.split(",")],
+            prefix=row.display_prefix,
+            user_id=strawberry.ID(str(row.user_id)),
+            created_at=row.created_at,
+            last_used_at=row.last_used_at,
+            expires_at=row.expires_at,
+            revoked_at=row.revoked_at,
+        )
+
+
+@strawberry.type
+class CreatedApiToken:
+    api_token: ApiToken
+    secret: str = strawberry.field(
+        description="The token itself. Shown only now: store it, it cannot be read again."
+    )

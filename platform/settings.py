@@ -1,0 +1,184 @@
+"""Typed settings, read from ``SENDTRAIL_*`` environment variables once, at start-up.
+
+One frozen dataclass per concern; ``Settings.from_env()`` is the only place that reads the
+environment. Tests build their own ``Settings`` directly.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sendtrail.errors import InvalidInput
+
+__all__ = [
+    "AuthSettings",
+    "DatabaseSettings",
+    "HttpSettings",
+    "SecretSettings",
+    "Settings",
+    "SmtpSettings",
+    "TrackingSettings",
+]
+
+PREFIX = "SENDTRAIL_"
+
+
+@dataclass(frozen=True)
+class DatabaseSettings:
+    url: str
+    """SQLAlchemy URL: ``sqlite:///path`` (embedded default) or ``postgresql://...``."""
+
+
+@dataclass(frozen=True)
+class HttpSettings:
+    host: str = "127.0.0.1"
+    """Interface ``sendtrail serve`` binds to unless ``--host`` is given."""
+    port: int = 8000
+    """Port ``sendtrail serve`` binds to unless ``--port`` is given."""
+    public_url: str = "http://127.0.0.1:8000"
+    """Where the API and the web admin are reached (also the allowed browser origin)."""
+    trusted_proxies: tuple[str, ...] = ()
+    """Peers (addresses or CIDRs) whose ``X-Forwarded-For`` header is believed."""
+    debug: bool = False
+    """Serve GraphiQL and show tracebacks; never in production."""
+
+
+@dataclass(frozen=True)
+class AuthSettings:
+    session_cookie_secure: bool = False
+    """Send the session cookie only over HTTPS (turn on whenever public_url is https)."""
+    session_ttl_seconds: int = 12 * 3600
+    """How long a web-admin session lasts without activity."""
+    login_max_failures: int = 5
+    """Failed logins allowed per email address within the window before refusing."""
+    login_max_failures_per_ip: int = 20
+    """Failed logins allowed per client address within the window before refusing."""
+    login_window_seconds: int = 15 * 60
+    """The sliding window for the two limits above."""
+
+
+@dataclass(frozen=True)
+class TrackingSettings:
+    base_url: str = "http://127.0.0.1:8000"
+    """Default tracking host for pixels and links (the public URL unless set)."""
+    default_domain: str = "track.sendtrail.test"
+    """Default tracking domain of the ``<shard>.<region>.<domain>`` scheme (R20)."""
+
+
+@dataclass(frozen=True)
+class SmtpSettings:
+    port: int = 2525
+    """Inbound SMTP logging listener port; 0 turns it off."""
+    logging_domain: str = "log.sendtrail.test"
+    """Mail domain of the accounts' logging addresses (MX pointing at this server)."""
+
+
+@dataclass(frozen=True)
+class SecretSettings:
+    keys: tuple[str, ...]
+    """Signing/encryption keys, newest first; the first signs, all verify."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path
+    """Where the SQLite file, blobs, spool and certificates live."""
+    database: DatabaseSettings
+    secrets: SecretSettings
+    http: HttpSettings = field(default_factory=HttpSettings)
+    auth: AuthSettings = field(default_factory=AuthSettings)
+    tracking: TrackingSettings = field(default_factory=TrackingSettings)
+    smtp: SmtpSettings = field(default_factory=SmtpSettings)
+    acme_directory_url: str = "https://acme-staging-v02.api.letsencrypt.org/directory"
+    """ACME directory (Let's Encrypt in production, Pebble in tests)."""
+    acme_ca_bundle: str | None = None
+    """CA bundle trusted for the ACME server; the system store when unset."""
+    dns_nameservers: tuple[str, ...] = ()
+    """``host:port`` servers used to verify tracking domains; the system resolver if empty."""
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if environ is None else environ
+
+        def get(name: str, default: str = "") -> str:
+            return env.get(PREFIX + name, default).strip()
+
+        data_dir = Path(get("DATA_DIR", "var")).resolve()
+        public_url = get("PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/")
+        return cls(
+            data_dir=data_dir,
+            database=DatabaseSettings(
+                url=get("DATABASE_URL") or f"sqlite:///{data_dir / 'sendtrail.db'}"
+            ),
+            secrets=SecretSettings(keys=_secret_keys(get("SECRET_KEYS"), data_dir)),
+            http=HttpSettings(
+                host=get("HOST", "127.0.0.1"),
+                port=_int(get("PORT", "8000"), "PORT"),
+                public_url=public_url,
+                trusted_proxies=_csv(get("TRUSTED_PROXIES")),
+                debug=_bool(get("DEBUG", "false"), "DEBUG"),
+            ),
+            auth=AuthSettings(
+                session_cookie_secure=_bool(
+                    get("SESSION_COOKIE_SECURE", str(public_url.startswith("https:"))),
+                    "SESSION_COOKIE_SECURE",
+                ),
+            ),
+            tracking=TrackingSettings(
+                base_url=get("TRACKING_BASE_URL", public_url).rstrip("/"),
+                default_domain=get("TRACKING_DOMAIN", "track.sendtrail.test"),
+            ),
+            smtp=SmtpSettings(
+                port=_int(get("SMTP_PORT", "2525"), "SMTP_PORT"),
+                logging_domain=get("LOGGING_DOMAIN", "log.sendtrail.test"),
+            ),
+            acme_directory_url=get(
+                "ACME_DIRECTORY_URL", "https://acme-staging-v02.api.letsencrypt.org/directory"
+            ),
+            acme_ca_bundle=get("ACME_CA_BUNDLE") or None,
+            dns_nameservers=_csv(get("DNS_NAMESERVERS")),
+        )
+
+
+def _csv(value: str) -> tuple[str, ...]:
+    return tuple(part.strip() for part in value.split(",") if part.strip())
+
+
+def _int(value: str, name: str) -> int:
+    try:
+        return int(value)
+    except ValueError:
+        raise InvalidInput(f"{PREFIX}{name} must be a whole number, not {value!r}") from None
+
+
+def _bool(value: str, name: str) -> bool:
+    lowered = value.lower()
+    if lowered in {"1", "true", "yes", "on"}:
+        return True
+    if lowered in {"0", "false", "no", "off", ""}:
+        return False
+    raise InvalidInput(f"{PREFIX}{name} must be true or false, not {value!r}")
+
+
+def _secret_keys(value: str, data_dir: Path) -> tuple[str, ...]:
+    """Configured keys, or one generated once into the data dir (kept private to the owner)."""
+    if value:
+        keys = _csv(value)
+        if any(len(key) < 32 for key in keys):
+            raise InvalidInput(f"{PREFIX}SECRET_KEYS: every key must be at least 32 characters")
+        return keys
+    key_file = data_dir / "secret_keys"
+    if not key_file.exists():
+        data_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:  # another process generated it first: use theirs
+            pass
+        else:
+            with os.fdopen(fd, "w") as handle:
+                handle.write(secrets.token_urlsafe(48) + "\n")
+    return _csv(key_file.read_text().replace("\n", ","))

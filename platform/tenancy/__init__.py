@@ -1,0 +1,5 @@
+"""Tenancy: accounts, users, roles, seats and entitlements, credentials, sessions, audit log.
+
+Builds the ``TrackingPolicy`` the engine consumes. May import ``db``, ``errors``,
+``settings`` and ``tracking.core``; never ``graphql``, ``web`` or ``app``.
+"""

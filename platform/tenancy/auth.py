@@ -1,0 +1,194 @@
+"""Web-admin sign-in: passwords, sessions with CSRF tokens, login rate limits, support staff."""
+
+from __future__ import annotations
+
+import math
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete, func
+from sqlmodel import select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from sendtrail.errors import Conflict, InvalidInput, RateLimited, Unauthenticated
+from sendtrail.settings import AuthSettings
+from sendtrail.tenancy import audit
+from sendtrail.tenancy.credentials import (
+    hash_password,
+    hash_secret,
+    new_secret,
+    password_needs_rehash,
+    verify_password,
+)
+from sendtrail.tenancy.store import AccountRow, LoginAttemptRow, LoginRow, SessionRow
+from sendtrail.tenancy.users import login_for_email, normalize_email, user_for_login
+from sendtrail.tenancy.values import Principal, Role
+
+__all__ = [
+    "SignedIn",
+    "grant_support",
+    "principal_for_session",
+    "record_support_read",
+    "set_password",
+    "sign_in",
+    "sign_out",
+    "support_principal_for",
+]
+
+WRONG_CREDENTIALS = "Wrong email or password."
+
+
+@dataclass(frozen=True)
+class SignedIn:
+    session_secret: str
+    """Goes in the HttpOnly cookie; only its hash is stored."""
+    csrf_token: str
+    """Sent back by the web admin in the ``X-CSRF-Token`` header of every GraphQL POST."""
+    principal: Principal
+    expires_at: datetime
+
+
+async def _check_rate_limit(
+    session: AsyncSession, *, email: str, ip: str, now: datetime, limits: AuthSettings
+) -> None:
+    since = now - timedelta(seconds=limits.login_window_seconds)
+    for column, value, limit in (
+        (LoginAttemptRow.email, email, limits.login_max_failures),
+        (LoginAttemptRow.ip, ip, limits.login_max_failures_per_ip),
+    ):
+        count, oldest = (
+            await session.exec(
+                select(func.count(), func.min(LoginAttemptRow.at)).where(
+                    column == value, LoginAttemptRow.at > since
+                )
+            )
+        ).one()
+        if count >= limit and oldest is not None:
+            wait = oldest + timedelta(seconds=limits.login_window_seconds) - now
+            minutes = max(1, math.ceil(wait.total_seconds() / 60))
+            raise RateLimited(
+                f"Too many failed sign-ins. Try again in {minutes} minute(s) or reset "
+                "your password.",
+                retry_after_seconds=max(1, math.ceil(wait.total_seconds())),
+            )
+
+
+async def _principal_for_login(session: AsyncSession, login: LoginRow) -> Principal:
+    if login.is_staff:
+        return Principal(login_id=login.id, email=login.email, account_id=None, is_staff=True)
+    user = await user_for_login(session, login)
+    if user is None or not user.active:
+        raise Unauthenticated("This user is deactivated; ask an admin of your account.")
+    return Principal(
+        login_id=login.id,
+        email=user.email,
+        account_id=user.account_id,
+        user_id=user.id,
+        role=Role(user.role),
+    )
+
+
+async def sign_in(
+    session: AsyncSession,
+    *,
+    email: str,
+    password: str,
+    ip: str,
+    now: datetime,
+    limits: AuthSettings,
+    ttl: timedelta,
+) -> SignedIn:
+    try:
+        email = normalize_email(email)
+    except InvalidInput:
+        raise Unauthenticated(WRONG_CREDENTIALS) from None
+    await _check_rate_limit(session, email=email, ip=ip, now=now, limits=limits)
+    login = await login_for_email(session, email)
+    if not verify_password(login.password_hash if login else None, password):
+        session.add(LoginAttemptRow(email=email, ip=ip, at=now))
+        await session.commit()
+        raise Unauthenticated(WRONG_CREDENTIALS)
+    assert login is not None and login.password_hash is not None
+    principal = await _principal_for_login(session, login)
+    if password_needs_rehash(login.password_hash):
+        login.password_hash = hash_password(password)
+    secret, csrf = new_secret(), new_secret()
+    expires_at = now + ttl
+    session.add(
+        SessionRow(
+            id_hash=hash_secret(secret),
+            login_id=login.id,
+            csrf_token=csrf,
+            created_at=now,
+            expires_at=expires_at,
+        )
+    )
+    await session.commit()
+    return SignedIn(secret, csrf, principal, expires_at)
+
+
+async def sign_out(session: AsyncSession, session_secret: str) -> None:
+    await session.exec(delete(SessionRow).where(SessionRow.id_hash == hash_secret(session_secret)))  # type: ignore[call-overload]
+    await session.commit()
+
+
+async def principal_for_session(
+    session: AsyncSession, session_secret: str, *, now: datetime, ttl: timedelta
+) -> tuple[Principal, str]:
+    """The principal and CSRF token of a live session (sliding expiry)."""
+    row = await session.get(SessionRow, hash_secret(session_secret))
+    if row is None or row.expires_at <= now:
+        raise Unauthenticated("Your session has ended; sign in again.")
+    login = await session.get(LoginRow, row.login_id)
+    if login is None:
+        raise Unauthenticated("Your session has ended; sign in again.")
+    principal = await _principal_for_login(session, login)
+    if row.expires_at - now < ttl / 2:  # extend at most every half-TTL, not on every request
+        row.expires_at = now + ttl
+        await session.commit()
+    return principal, row.csrf_token
+
+
+async def set_password(session: AsyncSession, *, email: str, password: str) -> None:
+    login = await login_for_email(session, normalize_email(email))
+    if login is None:
+        raise InvalidInput(f"No user or support login with the email {email!r}.")
+    login.password_hash = hash_password(password)
+    await session.exec(delete(SessionRow).where(SessionRow.login_id == login.id))  # type: ignore[call-overload]
+    await session.commit()
+
+
+async def grant_support(session: AsyncSession, *, email: str, password: str) -> LoginRow:
+    """Create a platform support-staff login (not a member of any account)."""
+    email = normalize_email(email)
+    if await login_for_email(session, email) is not None:
+        raise Conflict(f"{email} already has a login; support staff need their own address.")
+    login = LoginRow(email=email, password_hash=hash_password(password), is_staff=True)
+    session.add(login)
+    await session.commit()
+    return login
+
+
+async def support_principal_for(
+    session: AsyncSession, staff: Principal, account_key: str
+) -> Principal:
+    """Support staff acting on the account whose id is ``account_key`` (read-only)."""
+    try:
+        account_id = uuid.UUID(account_key)
+    except ValueError:
+        raise InvalidInput("X-Sendtrail-Account must be an account id.") from None
+    if await session.get(AccountRow, account_id) is None:
+        raise InvalidInput(f"No account with id {account_key}.")
+    return Principal(
+        login_id=staff.login_id, email=staff.email, account_id=account_id, is_staff=True
+    )
+
+
+async def record_support_read(
+    session: AsyncSession, staff: Principal, *, what: str
+) -> None:
+    """Write 'support read X' to the inspected account's audit log, before answering."""
+    assert staff.is_staff and staff.account_id is not None
+    audit.record(session, staff, staff.account_id, action="support.read", target=what)
+    await session.commit()

@@ -1,0 +1,113 @@
+"""Authorization with casbin: RBAC with domains (account = domain), plus seat entitlements.
+
+The model and the role permissions ship as package data (``rbac_model.conf``,
+``policy.csv``). Role assignments come from the database with each request's principal
+and are added to the enforcer only for the duration of a check, so a role change takes
+effect at once on every node.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from functools import cache
+from importlib import resources
+
+import casbin
+
+from sendtrail.errors import EntitlementRequired, Forbidden
+from sendtrail.tenancy.values import Principal, Role, Scope, Seat
+
+__all__ = ["FEATURES", "Authorizer", "authorizer"]
+
+#: Entitlements by name, with the sentence shown when a seat lacks one (Sentry's registry).
+FEATURES: dict[str, str] = {
+    "click_tracking": "Click tracking needs a paid Sales seat (Starter, Professional or "
+    "Enterprise); emails from free seats get open tracking only.",
+}
+
+_WRITE_SCOPES = {Scope.WRITE, Scope.ADMIN}
+
+
+def _domain(account_id: uuid.UUID) -> str:
+    return f"account:{account_id}"
+
+
+class Authorizer:
+    """One casbin enforcer per process; role groupings are synced per principal."""
+
+    def __init__(self) -> None:
+        package = resources.files("sendtrail.tenancy")
+        with (
+            resources.as_file(package / "rbac_model.conf") as model,
+            resources.as_file(package / "policy.csv") as policy,
+        ):
+            # casbin logs its whole policy at INFO on load; that is noise in a server log.
+            logging.getLogger("casbin").setLevel(logging.WARNING)
+            self._enforcer = casbin.Enforcer(str(model), str(policy))
+
+    def _grouping(self, principal: Principal) -> tuple[str, str, str] | None:
+        if principal.is_staff:
+            return (principal.subject, "support", "*")
+        if principal.role is not None and principal.account_id is not None:
+            return (principal.subject, principal.role.value, _domain(principal.account_id))
+        return None
+
+    def _enforce_as(self, principal: Principal, domain: str, obj: str, act: str) -> bool:
+        # The principal's one grouping lives only for this check, so the enforcer never
+        # holds stale roles and stays O(1) however many users exist.
+        grouping = self._grouping(principal)
+        if grouping is None:
+            return False
+        self._enforcer.add_grouping_policy(*grouping)
+        try:
+            return bool(self._enforcer.enforce(principal.subject, domain, obj, act))
+        finally:
+            self._enforcer.remove_grouping_policy(*grouping)
+
+    def refusal(
+        self, principal: Principal, account_id: uuid.UUID, obj: str, act: str
+    ) -> str | None:
+        """``None`` when ``principal`` may ``act`` on ``obj`` in ``account_id``, else why not.
+
+        API tokens narrow what their user's role allows: a ``read`` token never writes, and
+        a token without the ``admin`` scope acts with a plain user's permissions at most.
+        """
+        domain = _domain(account_id)
+        if not self._enforce_as(principal, domain, obj, act):
+            if principal.is_staff and act != "read":
+                return "Support access is read-only."
+            what = obj.replace("_", " ").replace(":own", "").replace(":all", "")
+            return f"Your role does not allow you to {act} {what}; ask an admin of your account."
+        if act == "write" and not (principal.scopes & _WRITE_SCOPES):
+            return "This API token is read-only; create a token with the write scope."
+        if (
+            principal.via_token
+            and Scope.ADMIN not in principal.scopes
+            and not self._enforcer.enforce(Role.USER.value, domain, obj, act)
+        ):
+            return "This needs an API token with the admin scope (and an admin user)."
+        return None
+
+    def allowed(self, principal: Principal, account_id: uuid.UUID, obj: str, act: str) -> bool:
+        return self.refusal(principal, account_id, obj, act) is None
+
+    def require(self, principal: Principal, account_id: uuid.UUID, obj: str, act: str) -> None:
+        reason = self.refusal(principal, account_id, obj, act)
+        if reason is not None:
+            raise Forbidden(reason)
+
+    def has_feature(self, seat: Seat, feature: str) -> bool:
+        if feature not in FEATURES:
+            raise KeyError(f"unknown entitlement {feature!r}")
+        return bool(self._enforcer.enforce(f"seat:{seat.value}", "*", f"feature:{feature}", "use"))
+
+    def require_feature(self, seat: Seat, feature: str) -> None:
+        if not self.has_feature(seat, feature):
+            raise EntitlementRequired(FEATURES[feature])
+
+
+@cache
+def authorizer() -> Authorizer:
+    """The process-wide authorizer (casbin parses its model and policy once)."""
+    return Authorizer()

@@ -1,0 +1,160 @@
+"""Persistence models of tenancy (SQLModel tables). Rows never leave the services.
+
+Tenant-owned tables lead their primary key with ``account_id`` (ready for Citus
+distribution and row-level security). Two lookups must find the tenant from a credential
+and so are global: ``login.email`` and ``api_token.token_hash``.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, Column, Index, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from sendtrail.db.tenant import TenantOwned
+from sendtrail.db.types import UtcDateTime, utcnow
+
+__all__ = [
+    "AccountRow",
+    "AccountSettingsRow",
+    "ApiTokenRow",
+    "AuditEntryRow",
+    "LoginAttemptRow",
+    "LoginRow",
+    "SeatPurchaseRow",
+    "SessionRow",
+    "UserRow",
+]
+
+
+def _at(**kwargs: Any) -> Any:
+    return Field(sa_type=UtcDateTime, **kwargs)
+
+
+class AccountRow(SQLModel, table=True):
+    """The tenant itself."""
+
+    __tablename__ = "account"
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    name: str = Field(max_length=200)
+    slug: str = Field(max_length=63, unique=True)
+    region: str = Field(default="na1", max_length=16)
+    logging_secret: str = Field(max_length=64, unique=True)
+    created_at: datetime = _at(default_factory=utcnow)
+
+
+class AccountSettingsRow(SQLModel, TenantOwned, table=True):
+    __tablename__ = "account_settings"
+
+    account_id: uuid.UUID = Field(foreign_key="account.id", primary_key=True)
+    tracking_enabled: bool = True
+    privacy_mode: bool = False
+    self_open_suppression: bool = True
+    marketing_tracking: bool = True
+    marketing_link_tracking: bool = True
+    default_track: bool = True
+    default_log: bool = True
+
+
+class SeatPurchaseRow(SQLModel, TenantOwned, table=True):
+    """How many seats of one paid type the account bought."""
+
+    __tablename__ = "seat_purchase"
+
+    account_id: uuid.UUID = Field(foreign_key="account.id", primary_key=True)
+    seat: str = Field(primary_key=True, max_length=32)
+    quantity: int = 0
+
+
+class UserRow(SQLModel, TenantOwned, table=True):
+    __tablename__ = "app_user"
+    __table_args__ = (UniqueConstraint("account_id", "email"),)
+
+    account_id: uuid.UUID = Field(foreign_key="account.id", primary_key=True)
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    email: str = Field(max_length=320)
+    name: str | None = Field(default=None, max_length=200)
+    role: str = Field(max_length=16)
+    seat: str = Field(max_length=32)
+    active: bool = True
+    default_track: bool | None = None
+    default_log: bool | None = None
+    created_at: datetime = _at(default_factory=utcnow)
+
+
+class LoginRow(SQLModel, table=True):
+    """A credential: an account user's, or a platform support-staff member's.
+
+    Global (not tenant-owned) because signing in must find the account from the email.
+    """
+
+    __tablename__ = "login"
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    email: str = Field(max_length=320, unique=True)
+    password_hash: str | None = None
+    account_id: uuid.UUID | None = Field(default=None, foreign_key="account.id")
+    user_id: uuid.UUID | None = None
+    is_staff: bool = False
+    created_at: datetime = _at(default_factory=utcnow)
+
+
+class SessionRow(SQLModel, table=True):
+    """A web-admin session; the cookie holds a secret whose SHA-256 is the key."""
+
+    __tablename__ = "web_session"
+
+    id_hash: str = Field(primary_key=True, max_length=64)
+    login_id: uuid.UUID = Field(foreign_key="login.id", index=True)
+    csrf_token: str = Field(max_length=64)
+    created_at: datetime = _at(default_factory=utcnow)
+    expires_at: datetime = _at()
+
+
+class LoginAttemptRow(SQLModel, table=True):
+    """Failed sign-ins, counted over a window for rate limiting across all nodes."""
+
+    __tablename__ = "login_attempt"
+    __table_args__ = (
+        Index("ix_login_attempt_email_at", "email", "at"),
+        Index("ix_login_attempt_ip_at", "ip", "at"),
+    )
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    email: str = Field(max_length=320)
+    ip: str = Field(max_length=64)
+    at: datetime = _at(default_factory=utcnow)
+
+
+class ApiTokenRow(SQLModel, TenantOwned, table=True):
+    __tablename__ = "api_token"
+
+    account_id: uuid.UUID = Field(foreign_key="account.id", primary_key=True)
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    user_id: uuid.UUID
+    name: str = Field(max_length=200)
+    token_hash: str = Field(max_length=64, unique=True)
+    display_prefix: str = Field(max_length=16)
+    scopes: str = Field(max_length=64)
+    created_at: datetime = _at(default_factory=utcnow)
+    expires_at: datetime | None = _at(default=None)
+    last_used_at: datetime | None = _at(default=None)
+    revoked_at: datetime | None = _at(default=None)
+
+
+class AuditEntryRow(SQLModel, TenantOwned, table=True):
+    __tablename__ = "audit_entry"
+    __table_args__ = (Index("ix_audit_entry_account_at", "account_id", "at", "id"),)
+
+    account_id: uuid.UUID = Field(foreign_key="account.id", primary_key=True)
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    at: datetime = _at(default_factory=utcnow)
+    actor: str = Field(max_length=400)
+    action: str = Field(max_length=100)
+    target: str | None = Field(default=None, max_length=400)
+    before: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
+    after: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))

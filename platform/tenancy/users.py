@@ -1,0 +1,250 @@
+"""Users of an account: invite, change role/seat/active (R19), list; seat counting in one place."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from email_validator import EmailNotValidError, validate_email
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from sendtrail.db.pagination import Page, keyset_page
+from sendtrail.db.tenant import unscoped
+from sendtrail.errors import Conflict, EntitlementRequired, InvalidInput, NotFound
+from sendtrail.tenancy import audit
+from sendtrail.tenancy.accounts import purchased_seats, seats_in_use
+from sendtrail.tenancy.authz import authorizer
+from sendtrail.tenancy.store import LoginRow, SeatPurchaseRow, UserRow
+from sendtrail.tenancy.values import Principal, Role, Seat
+
+__all__ = [
+    "UserChanges",
+    "add_user_row",
+    "get_user",
+    "invite_user",
+    "list_users",
+    "normalize_email",
+    "parse_id",
+    "update_user",
+]
+
+
+@dataclass(frozen=True)
+class UserChanges:
+    role: Role | None = None
+    seat: Seat | None = None
+    active: bool | None = None
+
+
+def normalize_email(email: str) -> str:
+    """The address in canonical form, or a ``BAD_USER_INPUT`` saying what is wrong with it."""
+    try:
+        # test_environment admits the reserved ".test" domain that demos and tests use.
+        checked = validate_email(email.strip(), check_deliverability=False, test_environment=True)
+        return checked.normalized.lower()
+    except EmailNotValidError as error:
+        raise InvalidInput(f"{email!r} is not a valid email address: {error}") from None
+
+
+def parse_id(value: str, what: str) -> uuid.UUID:
+    """An id from the API; malformed ids are simply not found (no hint about formats)."""
+    try:
+        return uuid.UUID(str(value))
+    except ValueError:
+        raise NotFound(f"No {what} with id {value!r}.") from None
+
+
+def _snapshot(user: UserRow) -> dict[str, Any]:
+    return {"role": user.role, "seat": user.seat, "active": user.active}
+
+
+async def _ensure_seat_available(
+    session: AsyncSession, account_id: uuid.UUID, seat: Seat
+) -> None:
+    """Refuse to hand out more paid seats than the account bought (R19)."""
+    if not seat.is_paid:
+        return
+    # Lock the purchase row on PostgreSQL so two concurrent assignments cannot both
+    # take the last seat (SQLite serialises writers anyway).
+    await session.exec(
+        select(SeatPurchaseRow)
+        .where(SeatPurchaseRow.account_id == account_id, SeatPurchaseRow.seat == seat.value)
+        .with_for_update()
+    )
+    purchased = (await purchased_seats(session, account_id)).get(seat, 0)
+    used = (await seats_in_use(session, account_id)).get(seat, 0)
+    if used >= purchased:
+        raise EntitlementRequired(
+            f"All {purchased} {seat.label} seat(s) of this account are in use. Free one by "
+            f"changing another user's seat or deactivating them, or buy more {seat.label} "
+            "seats."
+        )
+
+
+async def _email_taken(session: AsyncSession, email: str) -> bool:
+    statement = select(LoginRow.id).where(LoginRow.email == email)
+    return (await session.exec(statement)).first() is not None
+
+
+async def add_user_row(
+    session: AsyncSession,
+    account_id: uuid.UUID,
+    *,
+    email: str,
+    name: str | None,
+    role: Role,
+    seat: Seat,
+    password_hash: str | None = None,
+) -> UserRow:
+    """Add a user and their login after the checks every path shares (caller commits)."""
+    email = normalize_email(email)
+    if name is not None and len(name) > 200:
+        raise InvalidInput("A name can be at most 200 characters.")
+    if await _email_taken(session, email):
+        raise Conflict(f"A user with the email address {email} already exists.")
+    await _ensure_seat_available(session, account_id, seat)
+    user = UserRow(account_id=account_id, email=email, name=name, role=role.value, seat=seat.value)
+    session.add(user)
+    session.add(
+        LoginRow(email=email, account_id=account_id, user_id=user.id, password_hash=password_hash)
+    )
+    await session.flush()
+    return user
+
+
+async def invite_user(
+    session: AsyncSession,
+    actor: Principal,
+    account_id: uuid.UUID,
+    *,
+    email: str,
+    name: str | None = None,
+    role: Role = Role.USER,
+    seat: Seat = Seat.FREE,
+) -> UserRow:
+    authorizer().require(actor, account_id, "users", "write")
+    user = await add_user_row(session, account_id, email=email, name=name, role=role, seat=seat)
+    audit.record(
+        session,
+        actor,
+        account_id,
+        action="user.invited",
+        target=f"user:{user.email}",
+        after={"email": user.email, "name": user.name, **_snapshot(user)},
+    )
+    await session.commit()
+    return user
+
+
+async def _load(session: AsyncSession, account_id: uuid.UUID, user_id: uuid.UUID) -> UserRow:
+    user = (
+        await session.exec(
+            select(UserRow).where(UserRow.account_id == account_id, UserRow.id == user_id)
+        )
+    ).one_or_none()
+    if user is None:
+        raise NotFound(f"No user with id {user_id} in this account.")
+    return user
+
+
+async def get_user(
+    session: AsyncSession, actor: Principal, account_id: uuid.UUID, user_id: uuid.UUID
+) -> UserRow:
+    authorizer().require(actor, account_id, "users", "read")
+    return await _load(session, account_id, user_id)
+
+
+async def _active_admins(session: AsyncSession, account_id: uuid.UUID) -> int:
+    rows = await session.exec(
+        select(UserRow.id).where(
+            UserRow.account_id == account_id,
+            UserRow.role == Role.ADMIN.value,
+            col(UserRow.active).is_(True),
+        )
+    )
+    return len(rows.all())
+
+
+async def update_user(
+    session: AsyncSession,
+    actor: Principal,
+    account_id: uuid.UUID,
+    *,
+    user_id: uuid.UUID,
+    changes: UserChanges,
+) -> UserRow:
+    authorizer().require(actor, account_id, "users", "write")
+    user = await _load(session, account_id, user_id)
+    before = _snapshot(user)
+    new_role = changes.role.value if changes.role is not None else user.role
+    new_seat = changes.seat.value if changes.seat is not None else user.seat
+    new_active = changes.active if changes.active is not None else user.active
+    takes_seat = new_active and (new_seat != user.seat or not user.active)
+    if takes_seat:
+        await _ensure_seat_available(session, account_id, Seat(new_seat))
+    loses_admin = user.role == Role.ADMIN.value and user.active
+    if (
+        loses_admin
+        and (new_role != Role.ADMIN.value or not new_active)
+        and await _active_admins(session, account_id) <= 1
+    ):
+        raise Conflict("An account needs at least one active admin; promote another user first.")
+    user.role, user.seat, user.active = new_role, new_seat, new_active
+    after = _snapshot(user)
+    if after != before:
+        audit.record(
+            session,
+            actor,
+            account_id,
+            action="user.updated",
+            target=f"user:{user.email}",
+            before={key: before[key] for key in before if before[key] != after[key]},
+            after={key: after[key] for key in after if before[key] != after[key]},
+        )
+    await session.commit()
+    return user
+
+
+async def list_users(
+    session: AsyncSession,
+    actor: Principal,
+    account_id: uuid.UUID,
+    *,
+    first: int | None,
+    after: str | None,
+) -> Page[UserRow]:
+    authorizer().require(actor, account_id, "users", "read")
+    return await keyset_page(
+        session,
+        select(UserRow).where(UserRow.account_id == account_id),
+        keys=[UserRow.email, UserRow.id],  # type: ignore[list-item]
+        descending=False,
+        first=first,
+        after=after,
+    )
+
+
+async def users_by_ids(
+    session: AsyncSession, account_id: uuid.UUID, user_ids: list[uuid.UUID]
+) -> dict[uuid.UUID, UserRow]:
+    """For DataLoaders: the users of this account among ``user_ids``."""
+    rows = await session.exec(
+        select(UserRow).where(UserRow.account_id == account_id, col(UserRow.id).in_(user_ids))
+    )
+    return {row.id: row for row in rows.all()}
+
+
+async def login_for_email(session: AsyncSession, email: str) -> LoginRow | None:
+    return (await session.exec(select(LoginRow).where(LoginRow.email == email))).one_or_none()
+
+
+async def user_for_login(session: AsyncSession, login: LoginRow) -> UserRow | None:
+    """The account user behind a login (authentication runs before any tenant is known)."""
+    if login.account_id is None or login.user_id is None:
+        return None
+    statement = select(UserRow).where(
+        UserRow.account_id == login.account_id, UserRow.id == login.user_id
+    )
+    return (await session.exec(unscoped(statement))).one_or_none()

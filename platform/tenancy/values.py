@@ -1,0 +1,93 @@
+"""Domain values of tenancy: seats, roles, account settings, principals (no I/O)."""
+
+from __future__ import annotations
+
+import enum
+import uuid
+from dataclasses import dataclass, field
+
+__all__ = [
+    "PAID_SEATS",
+    "AccountSettingsValue",
+    "Principal",
+    "Role",
+    "Scope",
+    "Seat",
+]
+
+
+class Seat(enum.StrEnum):
+    FREE = "free"
+    SALES_STARTER = "sales_starter"
+    SALES_PROFESSIONAL = "sales_professional"
+    SALES_ENTERPRISE = "sales_enterprise"
+
+    @property
+    def is_paid(self) -> bool:
+        return self is not Seat.FREE
+
+    @property
+    def label(self) -> str:
+        return self.value.replace("_", " ").title()
+
+
+PAID_SEATS: tuple[Seat, ...] = tuple(seat for seat in Seat if seat.is_paid)
+
+
+class Role(enum.StrEnum):
+    ADMIN = "admin"
+    USER = "user"
+
+
+class Scope(enum.StrEnum):
+    """What an API token may do, on top of what its user's role allows."""
+
+    READ = "read"
+    WRITE = "write"
+    ADMIN = "admin"
+
+
+ALL_SCOPES = frozenset(Scope)
+
+
+@dataclass(frozen=True)
+class AccountSettingsValue:
+    """The account-wide switches of API.md's ``AccountSettingsInput``, with their defaults."""
+
+    tracking_enabled: bool = True
+    privacy_mode: bool = False
+    self_open_suppression: bool = True
+    marketing_tracking: bool = True
+    marketing_link_tracking: bool = True
+    default_track: bool = True
+    default_log: bool = True
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is making a request: an account user, or platform support staff.
+
+    ``account_id`` is the account being acted on: the user's own account, or for support
+    staff the account they chose to inspect (``None`` until they choose one).
+    """
+
+    login_id: uuid.UUID
+    email: str
+    account_id: uuid.UUID | None
+    user_id: uuid.UUID | None = None
+    role: Role | None = None
+    is_staff: bool = False
+    scopes: frozenset[Scope] = field(default_factory=lambda: ALL_SCOPES)
+    via_token: bool = False
+
+    @property
+    def subject(self) -> str:
+        """The casbin subject of this principal."""
+        return f"staff:{self.login_id}" if self.is_staff else f"user:{self.user_id}"
+
+    @property
+    def actor_label(self) -> str:
+        """How this principal appears in audit entries."""
+        kind = "support" if self.is_staff else "user"
+        token = " (API token)" if self.via_token else ""
+        return f"{kind}:{self.email}{token}"

@@ -1,0 +1,1 @@
+"""The shared tracking engine: a pure core (``tracking.core``) and thin adapters around it."""

@@ -1,0 +1,99 @@
+"""``/auth/*``: web-admin sign-in and sign-out (JSON only, so forms cannot forge them)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from litestar import Request, Response, get, post
+from litestar.datastructures import Cookie, State
+from msgspec import Struct
+
+from sendtrail.db.engine import Database
+from sendtrail.db.types import utcnow
+from sendtrail.settings import Settings
+from sendtrail.tenancy import auth
+from sendtrail.web.client_ip import client_ip
+from sendtrail.web.principal import CSRF_HEADER, SESSION_COOKIE, authenticate
+
+__all__ = ["session_info", "sign_in", "sign_out"]
+
+
+class SignInBody(Struct):
+    email: str
+    password: str
+
+
+def _describe(principal: Any, csrf: str) -> dict[str, Any]:
+    return {
+        "email": principal.email,
+        "isStaff": principal.is_staff,
+        "accountId": str(principal.account_id) if principal.account_id else None,
+        "role": principal.role.value.upper() if principal.role else None,
+        "csrfToken": csrf,
+        "csrfHeader": CSRF_HEADER,
+    }
+
+
+@post("/auth/login", status_code=200)
+async def sign_in(request: Request[Any, Any, State], data: SignInBody) -> Response[Any]:
+    settings: Settings = request.app.state.settings
+    database: Database = request.app.state.database
+    ip = client_ip(
+        request.client.host if request.client else None,
+        request.headers.getall("x-forwarded-for", []),
+        settings.http.trusted_proxies,
+    )
+    async with database.session(account_id=None) as session:
+        result = await auth.sign_in(
+            session,
+            email=data.email,
+            password=data.password,
+            ip=ip,
+            now=utcnow(),
+            limits=settings.auth,
+            ttl=timedelta(seconds=settings.auth.session_ttl_seconds),
+        )
+    return Response(
+        _describe(result.principal, result.csrf_token),
+        cookies=[
+            Cookie(
+                key=SESSION_COOKIE,
+                value=result.session_secret,
+                httponly=True,
+                secure=settings.auth.session_cookie_secure,
+                samesite="lax",
+                path="/",
+                max_age=settings.auth.session_ttl_seconds,
+            )
+        ],
+    )
+
+
+@post("/auth/logout", status_code=200)
+async def sign_out(request: Request[Any, Any, State]) -> Response[Any]:
+    settings: Settings = request.app.state.settings
+    database: Database = request.app.state.database
+    cookie = request.cookies.get(SESSION_COOKIE)
+    if cookie:
+        async with database.session(account_id=None) as session:
+            # Signing out needs the CSRF header too, or any site could sign users out.
+            await authenticate(request, session, settings, require_csrf=True)
+            await auth.sign_out(session, cookie)
+    response: Response[Any] = Response({"signedOut": True})
+    response.delete_cookie(SESSION_COOKIE, path="/")
+    return response
+
+
+@get("/auth/session")
+async def session_info(request: Request[Any, Any, State]) -> dict[str, Any]:
+    """Who is signed in, and the CSRF token the web admin must echo."""
+    settings: Settings = request.app.state.settings
+    database: Database = request.app.state.database
+    async with database.session(account_id=None) as session:
+        principal = await authenticate(request, session, settings, require_csrf=False)
+        cookie = request.cookies.get(SESSION_COOKIE, "")
+        _, csrf = await auth.principal_for_session(
+            session, cookie, now=utcnow(), ttl=timedelta(seconds=settings.auth.session_ttl_seconds)
+        ) if cookie else (principal, "")
+    return _describe(principal, csrf)

@@ -1,0 +1,58 @@
+"""Who is calling: API token (``Authorization: Bearer``) or web session cookie (+ CSRF)."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import timedelta
+
+from litestar.connection import ASGIConnection
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from sendtrail.errors import Forbidden, Unauthenticated
+from sendtrail.settings import Settings
+from sendtrail.tenancy import auth, tokens
+from sendtrail.tenancy.values import Principal
+from sendtrail.db.types import utcnow
+
+__all__ = ["CSRF_HEADER", "SESSION_COOKIE", "authenticate"]
+
+SESSION_COOKIE = "st_session"
+CSRF_HEADER = "X-CSRF-Token"
+ACCOUNT_HEADER = "X-Sendtrail-Account"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+async def authenticate(
+    connection: ASGIConnection,  # type: ignore[type-arg]
+    session: AsyncSession,
+    settings: Settings,
+    *,
+    require_csrf: bool,
+) -> Principal:
+    """The principal of this request, or an error saying how to authenticate."""
+    now = utcnow()
+    authorization = connection.headers.get("authorization")
+    if authorization:
+        scheme, _, credential = authorization.partition(" ")
+        if scheme.lower() != "bearer" or not credential.strip():
+            raise Unauthenticated("Send API tokens as 'Authorization: Bearer st_...'.")
+        principal = await tokens.authenticate_token(session, credential.strip(), now=now)
+    else:
+        cookie = connection.cookies.get(SESSION_COOKIE)
+        if not cookie:
+            raise Unauthenticated(
+                "Sign in, or send an API token as 'Authorization: Bearer st_...'."
+            )
+        principal, csrf = await auth.principal_for_session(
+            session, cookie, now=now, ttl=timedelta(seconds=settings.auth.session_ttl_seconds)
+        )
+        method = connection.scope.get("method", "GET")
+        if require_csrf and method not in SAFE_METHODS:
+            sent = connection.headers.get(CSRF_HEADER, "")
+            if not secrets.compare_digest(sent.encode(), csrf.encode()):
+                raise Forbidden(
+                    f"Missing or wrong {CSRF_HEADER} header; reload the web admin and retry."
+                )
+    if principal.is_staff and (key := connection.headers.get(ACCOUNT_HEADER)):
+        principal = await auth.support_principal_for(session, principal, key)
+    return principal

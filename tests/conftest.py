@@ -1,0 +1,137 @@
+"""Shared fixtures: every storage test runs once on SQLite and once on PostgreSQL.
+
+PostgreSQL is the machine's server (``SENDTRAIL_TEST_POSTGRES_URL``, default
+``postgresql://postgres@127.0.0.1:5432/test``). The suite creates its own database
+beside ``test``, migrates it once and truncates it between tests. When PostgreSQL is
+unreachable, its tests are skipped locally and **fail** under ``CI=true``.
+"""
+
+from __future__ import annotations
+
+import inspect
+import os
+import shutil
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+from sqlmodel import SQLModel
+
+from sendtrail.migrations import upgrade
+from sendtrail.settings import DatabaseSettings, HttpSettings, SecretSettings, Settings
+
+BACKENDS = ("sqlite", "postgresql")
+IN_CI = os.environ.get("CI", "").lower() == "true"
+PG_SERVER_URL = os.environ.get(
+    "SENDTRAIL_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
+)
+_backend_counts: Counter[str] = Counter()
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    # Run coroutine tests on asyncio through anyio's plugin (litestar already needs anyio).
+    for item in items:
+        if isinstance(item, pytest.Function) and inspect.iscoroutinefunction(item.obj):
+            item.add_marker(pytest.mark.anyio)
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    if report.when == "call" and report.passed:
+        for backend in BACKENDS:
+            if f"[{backend}" in report.nodeid or f"-{backend}]" in report.nodeid:
+                _backend_counts[backend] += 1
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    if _backend_counts:
+        counts = ", ".join(f"{_backend_counts[b]} on {b}" for b in BACKENDS)
+        terminalreporter.write_line(f"storage/GraphQL tests passed per backend: {counts}")
+
+
+def _unavailable(reason: str) -> None:
+    if IN_CI:
+        pytest.fail(f"CI=true and a required component is missing: {reason}", pytrace=False)
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("sqlite-template") / "template.db"
+    upgrade(f"sqlite:///{path}")
+    return path
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> str:
+    """A freshly created and migrated database for this test session (and xdist worker)."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+    name = f"sendtrail_test_{worker}_{os.getpid()}"
+    server = make_url(PG_SERVER_URL)
+    try:
+        admin = psycopg.connect(
+            host=server.host, port=server.port or 5432, user=server.username,
+            password=server.password, dbname=server.database, autocommit=True, connect_timeout=3,
+        )
+    except psycopg.OperationalError as error:
+        _unavailable(f"PostgreSQL at {PG_SERVER_URL} is unreachable: {error}")
+    with admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.execute(f'CREATE DATABASE "{name}"')
+    url = server.set(drivername="postgresql", database=name).render_as_string(
+        hide_password=False
+    )
+    upgrade(url)
+    return url
+
+
+def _truncate_postgres(url: str) -> None:
+    engine = create_engine(make_url(url).set(drivername="postgresql+psycopg"))
+    tables = ", ".join(f'"{t.name}"' for t in SQLModel.metadata.sorted_tables)
+    with engine.begin() as connection:
+        connection.execute(text(f"TRUNCATE {tables} CASCADE"))
+    engine.dispose()
+
+
+@pytest.fixture(params=BACKENDS)
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A migrated, empty database on each backend."""
+    if request.param == "sqlite":
+        template: Path = request.getfixturevalue("sqlite_template")
+        path = tmp_path / "sendtrail.db"
+        shutil.copyfile(template, path)
+        yield f"sqlite:///{path}"
+    else:
+        url: str = request.getfixturevalue("postgres_url")
+        _truncate_postgres(url)
+        yield url
+
+
+@pytest.fixture
+def settings(database_url: str, tmp_path: Path) -> Settings:
+    return Settings(
+        data_dir=tmp_path,
+        database=DatabaseSettings(url=database_url),
+        secrets=SecretSettings(keys=("k" * 40,)),
+        http=HttpSettings(public_url="http://testserver.local"),
+    )
+
+
+@pytest.fixture
+def client(settings: Settings) -> Iterator[Any]:
+    """A litestar TestClient around the real app on the parametrised backend."""
+    from litestar.testing import TestClient
+
+    from sendtrail.app import create_app
+
+    with TestClient(create_app(settings), base_url="http://testserver.local") as test_client:
+        yield test_client

@@ -1,0 +1,110 @@
+"""Helpers shared by tests (fixtures live in conftest.py)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Coroutine
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+
+
+def run(coroutine: Coroutine[Any, Any, T]) -> T:
+    """Run a coroutine from a synchronous test (the app's TestClient owns its own loop)."""
+    return asyncio.run(coroutine)
+
+
+# --- seeding tenants ---------------------------------------------------------------------
+
+import uuid  # noqa: E402
+from dataclasses import dataclass  # noqa: E402
+
+from litestar.testing import TestClient  # noqa: E402
+
+from sendtrail.db.engine import Database  # noqa: E402
+from sendtrail.db.types import utcnow  # noqa: E402
+from sendtrail.tenancy.onboarding import create_account  # noqa: E402
+from sendtrail.tenancy.tokens import create_api_token  # noqa: E402
+from sendtrail.tenancy.users import add_user_row  # noqa: E402
+from sendtrail.tenancy.values import Principal, Role, Scope, Seat  # noqa: E402
+
+PASSWORD = "correct horse battery"  # noqa: S105
+
+
+@dataclass(frozen=True)
+class Tenant:
+    account_id: str
+    slug: str
+    admin_id: str
+    admin_email: str
+    admin_token: str
+    """Admin user, token with read+write+admin scopes."""
+    user_id: str
+    user_email: str
+    user_token: str
+    """Plain user on a free seat, token with read+write scopes."""
+
+
+async def seed_tenant(url: str, name: str, *, seats: dict[Seat, int] | None = None) -> Tenant:
+    """An account with an admin (password PASSWORD) and a free-seat user, each with a token."""
+    database = Database(url)
+    slug = name.lower().replace(" ", "-")
+    try:
+        async with database.session(account_id=None) as session:
+            account, admin = await create_account(
+                session,
+                name=name,
+                admin_email=f"admin@{slug}.test",
+                admin_password=PASSWORD,
+                seats={Seat.SALES_STARTER: 1} if seats is None else seats,
+            )
+        async with database.session(account_id=account.id) as session:
+            user = await add_user_row(
+                session, account.id, email=f"user@{slug}.test", name="Uma User",
+                role=Role.USER, seat=Seat.FREE,
+            )
+            await session.commit()
+            tokens = []
+            for person, scopes in (
+                (admin, {Scope.READ, Scope.WRITE, Scope.ADMIN}),
+                (user, {Scope.READ, Scope.WRITE}),
+            ):
+                actor = Principal(login_id=uuid.uuid4(), email=person.email,
+                                  account_id=account.id, user_id=person.id,
+                                  role=Role(person.role))
+                _, secret = await create_api_token(
+                    session, actor, account.id, name="test", scopes=frozenset(scopes),
+                    now=utcnow(),
+                )
+                tokens.append(secret)
+        return Tenant(
+            account_id=str(account.id), slug=account.slug,
+            admin_id=str(admin.id), admin_email=admin.email, admin_token=tokens[0],
+            user_id=str(user.id), user_email=user.email, user_token=tokens[1],
+        )
+    finally:
+        await database.dispose()
+
+
+def gql(
+    client: TestClient[Any],
+    query: str,
+    variables: dict[str, Any] | None = None,
+    *,
+    token: str | None = None,
+    headers: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    """POST a GraphQL operation; asserts a 200 JSON answer and returns the body."""
+    all_headers = dict(headers or {})
+    if token:
+        all_headers["Authorization"] = f"Bearer {token}"
+    response = client.post(
+        "/graphql", json={"query": query, "variables": variables or {}}, headers=all_headers
+    )
+    assert response.status_code == 200, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+def error_codes(body: dict[str, Any]) -> list[str]:
+    return [error["extensions"]["code"] for error in body.get("errors") or []]
