@@ -181,7 +181,7 @@ def cmd_support_grant(settings: Settings, args: argparse.Namespace) -> None:
     _run(settings, work)
 
 
-def cmd_export_schema(_settings: Settings, args: argparse.Namespace) -> None:
+def cmd_export_schema(_settings: Settings | None, args: argparse.Namespace) -> None:
     from sendtrail.graphql.schema import schema_sdl
 
     sdl = schema_sdl()
@@ -245,14 +245,15 @@ def build_parser() -> argparse.ArgumentParser:
     export = commands.add_parser("export-schema", help="write the GraphQL schema (SDL)")
     export.add_argument("--output", default="web-admin/schema.graphql")
     export.add_argument("--check", action="store_true", help="fail if the file is stale")
-    export.set_defaults(func=cmd_export_schema)
+    export.set_defaults(func=cmd_export_schema, needs_settings=False)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        settings = Settings.from_env()
+        # Only commands that touch data read settings (which may generate the secret key).
+        settings = Settings.from_env() if getattr(args, "needs_settings", True) else None
         args.func(settings, args)
     except SendtrailError as error:
         print(f"sendtrail: error: {error.message}", file=sys.stderr)

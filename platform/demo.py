@@ -52,7 +52,8 @@ async def ensure_demo(database: Database, settings: Settings) -> list[str]:
         else:
             await set_password(session, email=DEMO_ADMIN, password=DEMO_PASSWORD)
         login = await login_for_email(session, DEMO_ADMIN)
-        assert login is not None and login.user_id is not None
+        if login is None or login.user_id is None:
+            raise RuntimeError("the demo admin's login is missing; remove var/ and retry")
         account_id = account.id
     async with database.session(account_id=account_id) as tenant:
         admin = (await tenant.exec(select(UserRow).where(UserRow.id == login.user_id))).one()

@@ -18,10 +18,12 @@ from typing import Any
 
 import psycopg
 import pytest
+from litestar.testing import TestClient
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 from sqlmodel import SQLModel
 
+from sendtrail.app import create_app
 from sendtrail.migrations import upgrade
 from sendtrail.settings import DatabaseSettings, HttpSettings, SecretSettings, Settings
 
@@ -33,11 +35,12 @@ PG_SERVER_URL = os.environ.get(
 _backend_counts: Counter[str] = Counter()
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+@pytest.hookimpl(tryfirst=True)
+def pytest_pycollect_makeitem(collector: pytest.Collector, name: str, obj: object) -> None:
     # Run coroutine tests on asyncio through anyio's plugin (litestar already needs anyio).
-    for item in items:
-        if isinstance(item, pytest.Function) and inspect.iscoroutinefunction(item.obj):
-            item.add_marker(pytest.mark.anyio)
+    # Marking the function before collection keeps other parametrisations (database_url).
+    if name.startswith("test") and inspect.iscoroutinefunction(obj):
+        pytest.mark.anyio(obj)
 
 
 @pytest.fixture
@@ -129,9 +132,5 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
 @pytest.fixture
 def client(settings: Settings) -> Iterator[Any]:
     """A litestar TestClient around the real app on the parametrised backend."""
-    from litestar.testing import TestClient
-
-    from sendtrail.app import create_app
-
     with TestClient(create_app(settings), base_url="http://testserver.local") as test_client:
         yield test_client

@@ -28,7 +28,7 @@ from sendtrail.tenancy.tokens import create_api_token  # noqa: E402
 from sendtrail.tenancy.users import add_user_row  # noqa: E402
 from sendtrail.tenancy.values import Principal, Role, Scope, Seat  # noqa: E402
 
-PASSWORD = "correct horse battery"  # noqa: S105
+PASSWORD = "correct horse battery"
 
 
 @dataclass(frozen=True)

@@ -12,9 +12,9 @@ from datetime import datetime
 from typing import Any, Generic, TypeVar
 
 from sqlalchemy import tuple_
-from sqlmodel.sql.expression import SelectOfScalar
 from sqlalchemy.orm import InstrumentedAttribute
 from sqlmodel.ext.asyncio.session import AsyncSession
+from sqlmodel.sql.expression import SelectOfScalar
 
 from sendtrail.errors import InvalidInput
 
@@ -36,8 +36,8 @@ class Page(Generic[T]):
         return self.items[-1][1] if self.items else None
 
 
-def _encode(values: Sequence[Any]) -> str:
-    tagged = []
+def _encode(names: Sequence[str], values: Sequence[Any]) -> str:
+    tagged: list[Any] = [{"k": list(names)}]
     for value in values:
         if isinstance(value, datetime):
             tagged.append({"d": value.isoformat()})
@@ -48,10 +48,13 @@ def _encode(values: Sequence[Any]) -> str:
     return base64.urlsafe_b64encode(json.dumps(tagged).encode()).decode().rstrip("=")
 
 
-def _decode(cursor: str, size: int) -> list[Any]:
+def _decode(cursor: str, keys: Sequence[InstrumentedAttribute[Any]]) -> list[Any]:
+    foreign = InvalidInput("The 'after' cursor belongs to a different list.")
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        tagged = json.loads(raw)
+        header, *tagged = json.loads(raw)
+        if header != {"k": [key.key for key in keys]}:
+            raise foreign
         values: list[Any] = []
         for item in tagged:
             ((tag, text),) = item.items()
@@ -62,8 +65,10 @@ def _decode(cursor: str, size: int) -> list[Any]:
             )
     except (binascii.Error, ValueError, TypeError, AttributeError):
         raise InvalidInput("The 'after' cursor is not one this API gave out.") from None
-    if len(values) != size:
-        raise InvalidInput("The 'after' cursor belongs to a different list.")
+    if len(values) != len(keys) or not all(
+        isinstance(value, key.type.python_type) for value, key in zip(values, keys, strict=False)
+    ):
+        raise foreign
     return values
 
 
@@ -89,10 +94,11 @@ async def keyset_page(
     """One page of ``statement`` (which selects one entity) ordered by the unique ``keys``."""
     size = page_size(first)
     if after:
-        bound = _decode(after, len(keys))
+        bound = _decode(after, keys)
         row = tuple_(*keys)
         statement = statement.where(row < tuple_(*bound) if descending else row > tuple_(*bound))
     order = [key.desc() if descending else key.asc() for key in keys]
     rows = (await session.exec(statement.order_by(*order).limit(size + 1))).all()
-    items = [(row, _encode([getattr(row, key.key) for key in keys])) for row in rows[:size]]
+    names = [key.key for key in keys]
+    items = [(row, _encode(names, [getattr(row, name) for name in names])) for row in rows[:size]]
     return Page(items=items, has_next_page=len(rows) > size)

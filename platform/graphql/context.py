@@ -8,8 +8,9 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import cast
 
-from graphql import OperationType
+from graphql import FieldNode, OperationType
 from sqlmodel.ext.asyncio.session import AsyncSession
 from strawberry.types import Info
 
@@ -52,24 +53,16 @@ class RequestContext:
                     "X-Sendtrail-Account header (its id)."
                 )
             if not self._support_read_logged and info.operation.operation is OperationType.QUERY:
-                fields = ", ".join(
-                    sel.name.value
-                    for sel in info.operation.selection_set.selections
-                    if hasattr(sel, "name")
-                )
-                async with self.db() as session:
-                    await record_support_read(
-                        session,
-                        principal,
-                        what=f"GraphQL query {info.operation.name.value if info.operation.name else ''}"
-                        f"{{ {fields} }}",
-                    )
+                # Set before awaiting: sibling root fields reach here concurrently.
                 self._support_read_logged = True
+                async with self.db() as session:
+                    await record_support_read(session, principal, what=_describe(info))
         return principal
 
     async def account_id(self, info: Info) -> uuid.UUID:
         principal = await self.actor(info)
-        assert principal.account_id is not None
+        if principal.account_id is None:  # actor() refuses staff without an account
+            raise Unauthenticated(NOT_SIGNED_IN)
         return principal.account_id
 
     def now(self) -> datetime:
@@ -77,6 +70,16 @@ class RequestContext:
 
 
 def ctx(info: Info) -> RequestContext:
-    context = info.context["sendtrail"]
-    assert isinstance(context, RequestContext)
-    return context
+    return cast(RequestContext, info.context["sendtrail"])
+
+
+def _describe(info: Info) -> str:
+    """What a support read asked for, for the audit log: ``GraphQL query Name { a, b }``."""
+    operation = info.operation
+    fields = ", ".join(
+        selection.name.value
+        for selection in operation.selection_set.selections
+        if isinstance(selection, FieldNode)
+    )
+    name = f"{operation.name.value} " if operation.name else ""
+    return f"GraphQL query {name}{{ {fields} }}"

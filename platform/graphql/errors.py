@@ -3,19 +3,26 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from graphql.error import GraphQLError
 from strawberry.extensions import MaskErrors
 
 from sendtrail.errors import SendtrailError
 
-__all__ = ["CodedErrors", "is_expected"]
+__all__ = ["CodedErrors", "add_default_codes", "is_expected"]
 
 log = logging.getLogger("sendtrail.graphql")
 
 
 def is_expected(error: GraphQLError) -> bool:
-    """Our own errors, and GraphQL syntax/validation errors (which carry no original)."""
+    """Our own errors, and request errors (syntax, validation, variable coercion).
+
+    Request errors have no ``path``: they are raised before any resolver runs and their
+    messages come from graphql-core ("Value 'GOLD' does not exist in 'Seat' enum.").
+    """
+    if error.path is None:
+        return True
     return error.original_error is None or isinstance(error.original_error, SendtrailError)
 
 
@@ -35,6 +42,11 @@ class CodedErrors(MaskErrors):
             original = error.original_error
             if isinstance(original, SendtrailError):
                 error.extensions = {**(error.extensions or {}), "code": original.code}
-            elif not error.extensions or "code" not in error.extensions:
-                error.extensions = {**(error.extensions or {}), "code": "GRAPHQL_VALIDATION_FAILED"}
         return processed
+
+
+def add_default_codes(response: dict[str, Any]) -> dict[str, Any]:
+    """Give errors raised before execution (syntax, validation, limits) a code too."""
+    for error in response.get("errors") or []:
+        error.setdefault("extensions", {}).setdefault("code", "GRAPHQL_VALIDATION_FAILED")
+    return response

@@ -66,7 +66,7 @@ class CreateApiTokenInput:
 @strawberry.type
 class Mutation:
     @strawberry.mutation(description="Change account-wide tracking and privacy settings (admins).")
-    async def update_account_settings(self, info: Info, input: AccountSettingsInput) -> Account:  # noqa: A002
+    async def update_account_settings(self, info: Info, input: AccountSettingsInput) -> Account:
         context = ctx(info)
         principal = await context.actor(info)
         account_id = await context.account_id(info)
@@ -77,7 +77,7 @@ class Mutation:
         return Account.from_row(row, logging_domain=context.settings.smtp.logging_domain)
 
     @strawberry.mutation(description="Add a user to the account (admins).")
-    async def invite_user(self, info: Info, input: InviteUserInput) -> User:  # noqa: A002
+    async def invite_user(self, info: Info, input: InviteUserInput) -> User:
         context = ctx(info)
         principal = await context.actor(info)
         async with context.db() as session:
@@ -93,7 +93,7 @@ class Mutation:
         return User.from_row(row)
 
     @strawberry.mutation(description="Change a user's role, seat or active state (admins).")
-    async def update_user(self, info: Info, input: UpdateUserInput) -> User:  # noqa: A002
+    async def update_user(self, info: Info, input: UpdateUserInput) -> User:
         context = ctx(info)
         principal = await context.actor(info)
         async with context.db() as session:
@@ -107,7 +107,7 @@ class Mutation:
         return User.from_row(row)
 
     @strawberry.mutation(description="Create an API token; its secret is shown only in this reply.")
-    async def create_api_token(self, info: Info, input: CreateApiTokenInput) -> CreatedApiToken:  # noqa: A002
+    async def create_api_token(self, info: Info, input: CreateApiTokenInput) -> CreatedApiToken:
         context = ctx(info)
         principal = await context.actor(info)
         async with context.db() as session:
@@ -116,7 +116,7 @@ class Mutation:
                 principal,
                 await context.account_id(info),
                 name=input.name,
-                scopes=tokens.parse_scopes(scope.value for scope in input.scopes),
+                scopes=tokens.parse_scopes(str(scope) for scope in input.scopes),
                 user_id=parse_id(input.user_id, "user") if input.user_id else None,
                 expires_at=input.expires_at,
                 now=context.now(),
@@ -124,7 +124,7 @@ class Mutation:
         return CreatedApiToken(api_token=ApiToken.from_row(row), secret=secret)
 
     @strawberry.mutation(description="Revoke an API token at once (your own; admins: any).")
-    async def revoke_api_token(self, info: Info, id: strawberry.ID) -> ApiToken:  # noqa: A002
+    async def revoke_api_token(self, info: Info, id: strawberry.ID) -> ApiToken:
         context = ctx(info)
         principal = await context.actor(info)
         async with context.db() as session:

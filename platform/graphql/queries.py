@@ -49,7 +49,7 @@ class Query:
         return UserConnection.from_page(page)
 
     @strawberry.field(description="One user of the account; null never, NOT_FOUND instead.")
-    async def user(self, info: Info, id: strawberry.ID) -> User:  # noqa: A002
+    async def user(self, info: Info, id: strawberry.ID) -> User:
         context = ctx(info)
         principal = await context.actor(info)
         async with context.db() as session:

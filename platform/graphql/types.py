@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Generic, TypeVar
+from typing import Generic, TypeVar, cast
 
 import strawberry
 from strawberry.scalars import JSON
@@ -180,8 +180,8 @@ class AuditEntry:
             actor=row.actor,
             action=row.action,
             target=row.target,
-            before=row.before,
-            after=row.after,
+            before=cast(JSON, row.before),
+            after=cast(JSON, row.after),
         )
 
 

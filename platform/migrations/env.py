@@ -13,7 +13,8 @@ target_metadata = SQLModel.metadata
 
 def run_migrations_online() -> None:
     url = context.config.get_main_option("sqlalchemy.url")
-    assert url is not None
+    if url is None:
+        raise RuntimeError("alembic_config() sets sqlalchemy.url; call migrations through it")
     engine = create_sync_engine(url)
     with engine.connect() as connection:
         context.configure(

@@ -214,13 +214,11 @@ async def tracking_policy_for(
 
 async def find_account_by_slug_or_id(session: AsyncSession, key: str) -> AccountRow:
     """Platform-level lookup for the CLI and support staff (accounts are not tenant-owned)."""
-    statement = select(AccountRow).where(AccountRow.slug == key)
     try:
-        statement = select(AccountRow).where(
-            (AccountRow.slug == key) | (AccountRow.id == uuid.UUID(key))
-        )
+        matches = (AccountRow.slug == key) | (AccountRow.id == uuid.UUID(key))
     except ValueError:
-        pass
+        matches = AccountRow.slug == key
+    statement = select(AccountRow).where(matches)
     account = (await session.exec(statement)).one_or_none()
     if account is None:
         raise NotFound(f"No account with id or slug {key!r}.")

@@ -8,10 +8,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete, func
-from sqlmodel import select
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from sendtrail.errors import Conflict, InvalidInput, RateLimited, Unauthenticated
+from sendtrail.errors import Conflict, Forbidden, InvalidInput, RateLimited, Unauthenticated
 from sendtrail.settings import AuthSettings
 from sendtrail.tenancy import audit
 from sendtrail.tenancy.credentials import (
@@ -105,13 +105,14 @@ async def sign_in(
         raise Unauthenticated(WRONG_CREDENTIALS) from None
     await _check_rate_limit(session, email=email, ip=ip, now=now, limits=limits)
     login = await login_for_email(session, email)
-    if not verify_password(login.password_hash if login else None, password):
+    password_hash = login.password_hash if login else None
+    # verify_password hashes even when there is no login, so timing reveals no accounts.
+    if not verify_password(password_hash, password) or login is None or password_hash is None:
         session.add(LoginAttemptRow(email=email, ip=ip, at=now))
         await session.commit()
         raise Unauthenticated(WRONG_CREDENTIALS)
-    assert login is not None and login.password_hash is not None
     principal = await _principal_for_login(session, login)
-    if password_needs_rehash(login.password_hash):
+    if password_needs_rehash(password_hash):
         login.password_hash = hash_password(password)
     secret, csrf = new_secret(), new_secret()
     expires_at = now + ttl
@@ -129,7 +130,9 @@ async def sign_in(
 
 
 async def sign_out(session: AsyncSession, session_secret: str) -> None:
-    await session.exec(delete(SessionRow).where(SessionRow.id_hash == hash_secret(session_secret)))  # type: ignore[call-overload]
+    await session.exec(
+        delete(SessionRow).where(col(SessionRow.id_hash) == hash_secret(session_secret))
+    )
     await session.commit()
 
 
@@ -155,7 +158,7 @@ async def set_password(session: AsyncSession, *, email: str, password: str) -> N
     if login is None:
         raise InvalidInput(f"No user or support login with the email {email!r}.")
     login.password_hash = hash_password(password)
-    await session.exec(delete(SessionRow).where(SessionRow.login_id == login.id))  # type: ignore[call-overload]
+    await session.exec(delete(SessionRow).where(col(SessionRow.login_id) == login.id))
     await session.commit()
 
 
@@ -189,6 +192,7 @@ async def record_support_read(
     session: AsyncSession, staff: Principal, *, what: str
 ) -> None:
     """Write 'support read X' to the inspected account's audit log, before answering."""
-    assert staff.is_staff and staff.account_id is not None
+    if not staff.is_staff or staff.account_id is None:
+        raise Forbidden("Only support staff inspecting an account make support reads.")
     audit.record(session, staff, staff.account_id, action="support.read", target=what)
     await session.commit()

@@ -28,7 +28,7 @@ __all__ = [
     "verify_password",
 ]
 
-TOKEN_PREFIX = "st_"
+TOKEN_PREFIX = "st_"  # noqa: S105  (a public prefix, not a secret)
 _ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 _RANDOM_LEN = 32
 _CHECKSUM_LEN = 6

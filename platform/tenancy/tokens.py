@@ -77,6 +77,8 @@ async def create_api_token(
     name = name.strip()
     if not name or len(name) > 200:
         raise InvalidInput("Give the token a name of 1 to 200 characters (what it is for).")
+    if expires_at is not None and expires_at.tzinfo is None:
+        raise InvalidInput("Give expiresAt with a timezone, e.g. 2030-01-31T00:00:00Z.")
     if expires_at is not None and expires_at <= now:
         raise InvalidInput("A token's expiry must be in the future.")
     secret = new_api_token()

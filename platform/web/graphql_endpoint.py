@@ -13,6 +13,7 @@ from sendtrail.db.engine import Database
 from sendtrail.db.types import utcnow
 from sendtrail.errors import SendtrailError
 from sendtrail.graphql.context import RequestContext
+from sendtrail.graphql.errors import add_default_codes
 from sendtrail.graphql.schema import build_schema
 from sendtrail.settings import Settings
 from sendtrail.tenancy.values import Principal
@@ -45,7 +46,7 @@ async def graphql_context(request: Request[Any, Any, State]) -> AsyncIterator[di
 
 
 def graphql_controller(settings: Settings) -> type:
-    return make_graphql_controller(
+    base: Any = make_graphql_controller(
         build_schema(),
         path="/graphql",
         context_getter=graphql_context,
@@ -53,3 +54,9 @@ def graphql_controller(settings: Settings) -> type:
         allow_queries_via_get=True,
         allowed_origins=[settings.http.public_url],
     )
+
+    class GraphQLController(base):  # type: ignore[misc]
+        async def process_result(self, request: Any, result: Any) -> Any:
+            return add_default_codes(await super().process_result(request, result))
+
+    return GraphQLController

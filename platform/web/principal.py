@@ -8,11 +8,11 @@ from datetime import timedelta
 from litestar.connection import ASGIConnection
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from sendtrail.db.types import utcnow
 from sendtrail.errors import Forbidden, Unauthenticated
 from sendtrail.settings import Settings
 from sendtrail.tenancy import auth, tokens
 from sendtrail.tenancy.values import Principal
-from sendtrail.db.types import utcnow
 
 __all__ = ["CSRF_HEADER", "SESSION_COOKIE", "authenticate"]
 

@@ -1,7 +1,7 @@
 """tenancy: accounts, users, logins, sessions, tokens, audit
 
 Revision ID: 0001
-Revises: 
+Revises:
 Create Date: 2026-11-27
 """
 
@@ -12,7 +12,6 @@ import sqlmodel
 from alembic import op
 
 import sendtrail.db.types
-
 
 revision: str = '0001'
 down_revision: str | None = None

@@ -1,0 +1,238 @@
+"""Every root field of the schema, run as account A against account B's ids (tenant isolation).
+
+The fields and their arguments come from the schema itself, so a field added later is
+exercised without touching this file; the test fails if a field cannot be exercised.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from graphql import (
+    GraphQLEnumType,
+    GraphQLField,
+    GraphQLInputObjectType,
+    GraphQLInputType,
+    GraphQLList,
+    GraphQLNonNull,
+    GraphQLObjectType,
+    GraphQLOutputType,
+    GraphQLScalarType,
+    get_named_type,
+    is_required_argument,
+    is_required_input_field,
+)
+from support import Tenant, error_codes, gql, run, seed_tenant
+
+from sendtrail.graphql.schema import build_schema
+
+MAX_DEPTH = 3
+"""Object levels below the root field: enough for ``edges { node { account { ... } } }``."""
+
+ALLOW_LIST: dict[str, str] = {}
+"""``"Query.field"`` -> why it cannot be called generically. Empty: every field is walked."""
+
+B_STATE = """{ account { name settings { trackingEnabled privacyMode selfOpenSuppression
+  marketingTracking marketingLinkTracking defaultTrack defaultLog } seats { seat used } }
+  users { edges { node { id email role seat active } } } apiTokens { id revoked } }"""
+
+SERVED_ROOTS = """{ __schema { queryType { name fields { name } }
+  mutationType { name fields { name } } subscriptionType { name fields { name } } } }"""
+
+UNKNOWN_ID = str(uuid.uuid4())
+"""An id of nobody: B's ids must be answered exactly like it."""
+
+_fresh = itertools.count(1)
+
+
+@dataclass(frozen=True)
+class Call:
+    field: str
+    """``Query.user`` / ``Mutation.revokeApiToken``."""
+    document: str
+    variables: dict[str, Any]
+    b_id: str | None
+    """The id of B's this call passes in every ID position, if it has any."""
+
+
+def _selection(kind: GraphQLOutputType, depth: int) -> str | None:
+    """Every leaf field, and object fields down to ``MAX_DEPTH``; None if nothing to select."""
+    named = get_named_type(kind)
+    if not isinstance(named, GraphQLObjectType):
+        return ""
+    if depth > MAX_DEPTH:
+        return None
+    parts = []
+    for name, field in named.fields.items():
+        if any(is_required_argument(arg) for arg in field.args.values()):
+            continue  # a sub-field needing arguments is a root field's job, not a leaf's
+        sub = _selection(field.type, depth + 1)
+        if sub is not None:
+            parts.append(f"{name} {sub}".strip())
+    return "{ " + " ".join(parts) + " }" if parts else None
+
+
+def _has_id(kind: GraphQLInputType, seen: frozenset[str] = frozenset()) -> bool:
+    named = get_named_type(kind)
+    if isinstance(named, GraphQLScalarType):
+        return named.name == "ID"
+    if isinstance(named, GraphQLInputObjectType) and named.name not in seen:
+        return any(_has_id(f.type, seen | {named.name}) for f in named.fields.values())
+    return False
+
+
+def _value(name: str, kind: GraphQLInputType, b_id: str) -> Any:
+    """A harmless valid value of ``kind``, with ``b_id`` in every ID position."""
+    if isinstance(kind, GraphQLNonNull):
+        return _value(name, kind.of_type, b_id)
+    if isinstance(kind, GraphQLList):
+        return [_value(name, kind.of_type, b_id)]
+    if isinstance(kind, GraphQLEnumType):
+        return next(iter(kind.values))
+    if isinstance(kind, GraphQLInputObjectType):
+        return {
+            key: _value(key, field.type, b_id)
+            for key, field in kind.fields.items()
+            if is_required_input_field(field) or _has_id(field.type)
+        }
+    scalar = {
+        "ID": b_id,
+        "Int": 1,
+        "Float": 1.0,
+        "Boolean": False,
+        "DateTime": "2099-01-01T00:00:00+00:00",
+        "JSON": {},
+    }
+    if kind.name == "String" and "email" in name.lower():
+        return f"someone-{next(_fresh)}@a.test"
+    return scalar.get(kind.name, "x")
+
+
+def _calls(root: str, name: str, field: GraphQLField, b_ids: list[str]) -> Iterator[Call]:
+    selection = _selection(field.type, 1)
+    assert selection is not None, f"{root}.{name}: its return type has nothing to select"
+    args = {
+        arg_name: arg
+        for arg_name, arg in field.args.items()
+        if is_required_argument(arg) or _has_id(arg.type)
+    }
+    wants_id = any(_has_id(arg.type) for arg in args.values())
+    for b_id in b_ids if wants_id else [None]:
+        variables = {key: _value(key, arg.type, b_id or "") for key, arg in args.items()}
+        definitions = ", ".join(f"${key}: {arg.type}" for key, arg in args.items())
+        call_args = ", ".join(f"{key}: ${key}" for key in args)
+        operation = "query" if root == "Query" else "mutation"
+        document = (
+            f"{operation} Isolation{'(' + definitions + ')' if definitions else ''} "
+            f"{{ {name}{'(' + call_args + ')' if call_args else ''} {selection} }}"
+        )
+        yield Call(f"{root}.{name}", document, variables, b_id)
+
+
+def _root_fields() -> dict[str, GraphQLField]:
+    schema = build_schema()._schema
+    fields: dict[str, GraphQLField] = {}
+    for root in (schema.query_type, schema.mutation_type, schema.subscription_type):
+        if root is not None:
+            fields.update({f"{root.name}.{name}": f for name, f in root.fields.items()})
+    return fields
+
+
+def _answered(data: dict[str, Any] | None) -> bool:
+    """Whether any root field answered with a value (an empty list is no answer)."""
+
+    def has_value(value: Any) -> bool:
+        if isinstance(value, list):
+            return any(has_value(item) for item in value)
+        return value is not None
+
+    return any(has_value(value) for value in (data or {}).values())
+
+
+def _b_secrets(client: Any, b: Tenant) -> tuple[list[str], list[str]]:
+    """B's ids of every kind, and every string that would identify B in an answer."""
+    body = gql(client, "{ apiTokens { id prefix } account { name loggingAddress } }",
+               token=b.admin_token)
+    assert body.get("errors") is None, body
+    token_ids = [token["id"] for token in body["data"]["apiTokens"]]
+    assert len(token_ids) == 2
+    ids = [b.account_id, b.admin_id, b.user_id, *token_ids]
+    strings = [
+        *ids, b.slug, b.admin_email, b.user_email, b.admin_token, b.user_token,
+        body["data"]["account"]["name"], body["data"]["account"]["loggingAddress"],
+        *(token["prefix"] for token in body["data"]["apiTokens"]),
+    ]
+    return ids, strings
+
+
+def _check(
+    call: Call, who: str, body: dict[str, Any], b_strings: list[str],
+    unknown_codes: dict[tuple[str, str], list[str]],
+) -> None:
+    where = f"{call.field} as A's {who} with id {call.b_id}: {json.dumps(body)}"
+    codes = error_codes(body)
+    # INTERNAL is a TenantScopeMissing (the guard caught a resolver crossing tenants).
+    assert not {"INTERNAL", "INTERNAL_SERVER_ERROR"} & set(codes), where
+    assert "GRAPHQL_VALIDATION_FAILED" not in codes, f"cannot exercise {where}"
+    leaked = [s for s in b_strings if s in json.dumps(body.get("data"))]
+    assert not leaked, f"B's {leaked} in the data of {where}"
+    for error in body.get("errors") or []:
+        named = [s for s in b_strings if s in error["message"]]
+        assert set(named) <= {call.b_id}, f"B's {named} in an error of {where}"
+        if named:
+            assert error["extensions"]["code"] == "NOT_FOUND", where
+    if call.b_id is None:
+        return
+    if call.b_id == UNKNOWN_ID:
+        unknown_codes[call.field, who] = codes
+        return
+    # The role may forbid the action before any lookup; otherwise B's id does not exist for A.
+    allowed = {"NOT_FOUND"} | ({"FORBIDDEN"} if who == "user" else set())
+    if codes:
+        assert set(codes) <= allowed, f"expected NOT_FOUND for {where}"
+    else:
+        assert not _answered(body.get("data")), f"B's object answered {where}"
+    assert codes == unknown_codes[call.field, who], f"B's id answers unlike an unknown id: {where}"
+
+
+def test_every_root_field_as_account_a_never_reaches_account_b(
+    client: Any, database_url: str
+) -> None:
+    a = run(seed_tenant(database_url, "Alpha Isolation"))
+    b = run(seed_tenant(database_url, "Bravo Isolation"))
+    b_ids, b_strings = _b_secrets(client, b)
+    before = gql(client, B_STATE, token=b.admin_token)
+    assert before.get("errors") is None, before
+
+    fields = _root_fields()
+    served = gql(client, SERVED_ROOTS, token=a.admin_token)["data"]["__schema"]
+    assert {
+        f"{root['name']}.{field['name']}" for root in served.values() if root
+        for field in root["fields"]
+    } == set(fields), "the app serves other root fields than build_schema() builds"
+    exercised: set[str] = set()
+    unknown_codes: dict[tuple[str, str], list[str]] = {}
+    calls = 0
+    for qualified, field in fields.items():
+        if qualified in ALLOW_LIST:
+            continue
+        root, name = qualified.split(".")
+        # The unknown id goes first: B's ids must get exactly its answer (no existence oracle).
+        for call in _calls(root, name, field, [UNKNOWN_ID, *b_ids]):
+            for who, token in (("admin", a.admin_token), ("user", a.user_token)):
+                body = gql(client, call.document, call.variables, token=token)
+                calls += 1
+                _check(call, who, body, b_strings, unknown_codes)
+                exercised.add(call.field)
+
+    after = gql(client, B_STATE, token=b.admin_token)
+    assert after == before, "account B changed while A was calling the API"
+    assert exercised == set(fields) - set(ALLOW_LIST), (
+        f"not exercised: {sorted(set(fields) - set(ALLOW_LIST) - exercised)}"
+    )
+    print(f"tenant isolation: {len(exercised)} root fields, {calls} calls")
