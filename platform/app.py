@@ -63,6 +63,9 @@ def create_app(settings: Settings) -> Litestar:
         lifespan=[lifespan],
         exception_handlers={SendtrailError: _sendtrail_error, HTTPException: _http_error},
         debug=settings.http.debug,
+        # Logging is configured by the process (uvicorn in `sendtrail serve`), not by a
+        # background queue thread per app instance.
+        logging_config=None,
     )
     app.state.settings = settings
     return app
