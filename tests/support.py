@@ -103,8 +103,17 @@ def gql(
     )
     assert response.status_code == 200, response.text
     body: dict[str, Any] = response.json()
+    # Whatever a test sends, a person's input never comes back as a masked server error.
+    assert "INTERNAL_SERVER_ERROR" not in error_codes(body), body
     return body
 
 
 def error_codes(body: dict[str, Any]) -> list[str]:
     return [error["extensions"]["code"] for error in body.get("errors") or []]
+
+
+def refusal(body: dict[str, Any]) -> tuple[str, str]:
+    """The one error of a refused operation, as (code, message); nothing was returned."""
+    assert body["data"] is None or all(v is None for v in body["data"].values()), body
+    (error,) = body["errors"]
+    return error["extensions"]["code"], error["message"]

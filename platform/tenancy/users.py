@@ -226,16 +226,6 @@ async def list_users(
     )
 
 
-async def users_by_ids(
-    session: AsyncSession, account_id: uuid.UUID, user_ids: list[uuid.UUID]
-) -> dict[uuid.UUID, UserRow]:
-    """For DataLoaders: the users of this account among ``user_ids``."""
-    rows = await session.exec(
-        select(UserRow).where(UserRow.account_id == account_id, col(UserRow.id).in_(user_ids))
-    )
-    return {row.id: row for row in rows.all()}
-
-
 async def login_for_email(session: AsyncSession, email: str) -> LoginRow | None:
     return (await session.exec(select(LoginRow).where(LoginRow.email == email))).one_or_none()
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 from sqlmodel import select
-from support import Tenant, error_codes, gql, run, seed_tenant
+from support import Tenant, error_codes, gql, refusal, run, seed_tenant
 
 from sendtrail.db.engine import Database
 from sendtrail.db.tenant import unscoped
@@ -29,26 +29,12 @@ REVOKE = "mutation($id: ID!) { revokeApiToken(id: $id) { id revoked revokedAt } 
 VIEWER = "{ viewer { email } }"
 
 
-def ask(client: Any, query: str, variables: dict[str, Any] | None = None,
-        **kwargs: Any) -> dict[str, Any]:
-    """A GraphQL POST that must never come back as a masked server error."""
-    body = gql(client, query, variables, **kwargs)
-    assert "INTERNAL_SERVER_ERROR" not in error_codes(body), body
-    return body
-
-
 def new_token(client: Any, token: str, **fields: Any) -> dict[str, Any]:
-    body = ask(client, CREATE, {"input": {"name": "ci", "scopes": ["READ"], **fields}},
+    body = gql(client, CREATE, {"input": {"name": "ci", "scopes": ["READ"], **fields}},
                token=token)
     assert body.get("errors") is None, body
     created: dict[str, Any] = body["data"]["createApiToken"]
     return created
-
-
-def refusal(body: dict[str, Any]) -> tuple[str, str]:
-    assert body["data"] is None or all(v is None for v in body["data"].values()), body
-    (error,) = body["errors"]
-    return error["extensions"]["code"], error["message"]
 
 
 @pytest.fixture
@@ -69,7 +55,7 @@ def test_secret_is_shown_once_and_never_listed(client: Any, tenant: Tenant) -> N
     assert token["lastUsedAt"] is None
     assert token["revoked"] is False
 
-    listing = ask(client, LIST, token=tenant.user_token)
+    listing = gql(client, LIST, token=tenant.user_token)
     assert secret not in json.dumps(listing)
     assert secret[len(token["prefix"]):] not in json.dumps(listing)
     (mine,) = [t for t in listing["data"]["apiTokens"] if t["id"] == token["id"]]
@@ -102,9 +88,9 @@ def test_secret_is_stored_hashed(client: Any, database_url: str, tenant: Tenant)
 def test_using_a_token_records_last_use(client: Any, tenant: Tenant) -> None:
     created = new_token(client, tenant.user_token)
     before = datetime.now(UTC) - timedelta(seconds=5)
-    assert ask(client, VIEWER, token=created["secret"])["data"]["viewer"]["email"] == (
+    assert gql(client, VIEWER, token=created["secret"])["data"]["viewer"]["email"] == (
         tenant.user_email)
-    listing = ask(client, LIST, token=tenant.user_token)["data"]["apiTokens"]
+    listing = gql(client, LIST, token=tenant.user_token)["data"]["apiTokens"]
     (used,) = [t for t in listing if t["id"] == created["apiToken"]["id"]]
     assert used["lastUsedAt"] is not None
     assert datetime.fromisoformat(used["lastUsedAt"]) >= before
@@ -112,72 +98,72 @@ def test_using_a_token_records_last_use(client: Any, tenant: Tenant) -> None:
 
 def test_read_token_cannot_write(client: Any, tenant: Tenant) -> None:
     reader = new_token(client, tenant.admin_token)["secret"]
-    code, message = refusal(ask(
+    code, message = refusal(gql(
         client, "mutation { updateAccountSettings(input: {trackingEnabled: false}) { id } }",
         token=reader))
     assert code == "FORBIDDEN"
     assert "read-only" in message
     assert "write scope" in message
-    settings = ask(client, "{ account { settings { trackingEnabled } } }", token=reader)
+    settings = gql(client, "{ account { settings { trackingEnabled } } }", token=reader)
     assert settings["data"]["account"]["settings"]["trackingEnabled"] is True
-    code, _ = refusal(ask(client, CREATE, {"input": {"name": "more", "scopes": ["WRITE"]}},
+    code, _ = refusal(gql(client, CREATE, {"input": {"name": "more", "scopes": ["WRITE"]}},
                           token=reader))
     assert code == "FORBIDDEN"
 
 
 def test_plain_user_cannot_mint_an_admin_token(client: Any, tenant: Tenant) -> None:
-    body = ask(client, CREATE, {"input": {"name": "x", "scopes": ["READ", "ADMIN"]}},
+    body = gql(client, CREATE, {"input": {"name": "x", "scopes": ["READ", "ADMIN"]}},
                token=tenant.user_token)
     code, message = refusal(body)
     assert code == "FORBIDDEN"
     assert "admin" in message
-    for_admin = ask(client, CREATE, {"input": {"name": "x", "userId": tenant.admin_id}},
+    for_admin = gql(client, CREATE, {"input": {"name": "x", "userId": tenant.admin_id}},
                     token=tenant.user_token)
     assert error_codes(for_admin) == ["FORBIDDEN"]
-    assert len(ask(client, LIST, token=tenant.user_token)["data"]["apiTokens"]) == 1
+    assert len(gql(client, LIST, token=tenant.user_token)["data"]["apiTokens"]) == 1
 
 
 def test_users_see_their_own_tokens_admins_see_all(client: Any, tenant: Tenant) -> None:
     new_token(client, tenant.user_token, name="user's laptop")
     new_token(client, tenant.admin_token, name="admin's ci")
-    mine = ask(client, LIST, token=tenant.user_token)["data"]["apiTokens"]
+    mine = gql(client, LIST, token=tenant.user_token)["data"]["apiTokens"]
     assert {t["userId"] for t in mine} == {tenant.user_id}
     assert sorted(t["name"] for t in mine) == ["test", "user's laptop"]
-    everyone = ask(client, LIST, token=tenant.admin_token)["data"]["apiTokens"]
+    everyone = gql(client, LIST, token=tenant.admin_token)["data"]["apiTokens"]
     assert {t["userId"] for t in everyone} == {tenant.user_id, tenant.admin_id}
     assert len(everyone) == 4
 
 
 def test_revoked_token_is_refused_saying_so(client: Any, tenant: Tenant) -> None:
     created = new_token(client, tenant.user_token)
-    assert ask(client, VIEWER, token=created["secret"]).get("errors") is None
-    body = ask(client, REVOKE, {"id": created["apiToken"]["id"]}, token=tenant.user_token)
+    assert gql(client, VIEWER, token=created["secret"]).get("errors") is None
+    body = gql(client, REVOKE, {"id": created["apiToken"]["id"]}, token=tenant.user_token)
     assert body["data"]["revokeApiToken"]["revoked"] is True
-    code, message = refusal(ask(client, VIEWER, token=created["secret"]))
+    code, message = refusal(gql(client, VIEWER, token=created["secret"]))
     assert code == "UNAUTHENTICATED"
     assert "revoked" in message
-    listing = ask(client, LIST, token=tenant.user_token)["data"]["apiTokens"]
+    listing = gql(client, LIST, token=tenant.user_token)["data"]["apiTokens"]
     (row,) = [t for t in listing if t["id"] == created["apiToken"]["id"]]
     assert row["revoked"] is True
 
 
 def test_user_cannot_revoke_someone_elses_token(client: Any, tenant: Tenant) -> None:
     admins = new_token(client, tenant.admin_token)
-    code, _ = refusal(ask(client, REVOKE, {"id": admins["apiToken"]["id"]},
+    code, _ = refusal(gql(client, REVOKE, {"id": admins["apiToken"]["id"]},
                           token=tenant.user_token))
     assert code == "NOT_FOUND"
-    assert ask(client, VIEWER, token=admins["secret"]).get("errors") is None
+    assert gql(client, VIEWER, token=admins["secret"]).get("errors") is None
     for unknown in (str(uuid.uuid4()), "not-an-id"):
-        code, message = refusal(ask(client, REVOKE, {"id": unknown}, token=tenant.user_token))
+        code, message = refusal(gql(client, REVOKE, {"id": unknown}, token=tenant.user_token))
         assert code == "NOT_FOUND"
         assert unknown in message
 
 
 def test_admin_can_revoke_a_users_token(client: Any, tenant: Tenant) -> None:
     users = new_token(client, tenant.user_token)
-    body = ask(client, REVOKE, {"id": users["apiToken"]["id"]}, token=tenant.admin_token)
+    body = gql(client, REVOKE, {"id": users["apiToken"]["id"]}, token=tenant.admin_token)
     assert body["data"]["revokeApiToken"]["revoked"] is True
-    assert error_codes(ask(client, VIEWER, token=users["secret"])) == ["UNAUTHENTICATED"]
+    assert error_codes(gql(client, VIEWER, token=users["secret"])) == ["UNAUTHENTICATED"]
 
 
 def test_expired_token_is_refused_saying_so(
@@ -199,7 +185,7 @@ def test_expired_token_is_refused_saying_so(
         finally:
             await database.dispose()
 
-    code, message = refusal(ask(client, VIEWER, token=run(expired_secret())))
+    code, message = refusal(gql(client, VIEWER, token=run(expired_secret())))
     assert code == "UNAUTHENTICATED"
     assert "expired" in message
 
@@ -208,11 +194,11 @@ def test_expiry_in_the_future_is_kept(client: Any, tenant: Tenant) -> None:
     later = (datetime.now(UTC) + timedelta(days=30)).replace(microsecond=0)
     created = new_token(client, tenant.user_token, expiresAt=later.isoformat())
     assert datetime.fromisoformat(created["apiToken"]["expiresAt"]) == later
-    assert ask(client, VIEWER, token=created["secret"]).get("errors") is None
+    assert gql(client, VIEWER, token=created["secret"]).get("errors") is None
 
 
 def test_expiry_in_the_past_is_bad_input(client: Any, tenant: Tenant) -> None:
-    body = ask(client, CREATE, {"input": {"name": "x", "expiresAt": "2020-01-01T00:00:00+00:00"}},
+    body = gql(client, CREATE, {"input": {"name": "x", "expiresAt": "2020-01-01T00:00:00+00:00"}},
                token=tenant.user_token)
     code, message = refusal(body)
     assert code == "BAD_USER_INPUT"
@@ -222,7 +208,7 @@ def test_expiry_in_the_past_is_bad_input(client: Any, tenant: Tenant) -> None:
 @pytest.mark.parametrize("expires_at", ["2099-01-01T00:00:00", "2020-01-01T00:00:00"])
 def test_expiry_without_timezone_is_explained(client: Any, tenant: Tenant,
                                               expires_at: str) -> None:
-    body = ask(client, CREATE, {"input": {"name": "x", "expiresAt": expires_at}},
+    body = gql(client, CREATE, {"input": {"name": "x", "expiresAt": expires_at}},
                token=tenant.user_token)
     code, message = refusal(body)
     assert code == "BAD_USER_INPUT"
@@ -230,7 +216,7 @@ def test_expiry_without_timezone_is_explained(client: Any, tenant: Tenant,
 
 
 def test_unparseable_expiry_is_a_validation_error(client: Any, tenant: Tenant) -> None:
-    body = ask(client, CREATE, {"input": {"name": "x", "expiresAt": "next tuesday"}},
+    body = gql(client, CREATE, {"input": {"name": "x", "expiresAt": "next tuesday"}},
                token=tenant.user_token)
     assert error_codes(body) in (["GRAPHQL_VALIDATION_FAILED"], ["BAD_USER_INPUT"])
     assert "next tuesday" in body["errors"][0]["message"]
@@ -238,7 +224,7 @@ def test_unparseable_expiry_is_a_validation_error(client: Any, tenant: Tenant) -
 
 @pytest.mark.parametrize("name", ["", "   ", "x" * 201])
 def test_token_needs_a_sensible_name(client: Any, tenant: Tenant, name: str) -> None:
-    code, message = refusal(ask(client, CREATE, {"input": {"name": name}},
+    code, message = refusal(gql(client, CREATE, {"input": {"name": name}},
                                 token=tenant.user_token))
     assert code == "BAD_USER_INPUT"
     assert "name" in message
@@ -270,8 +256,8 @@ def test_bad_credentials_get_distinct_helpful_messages(client: Any, tenant: Tena
 
 
 def test_well_formed_unknown_token_is_refused(client: Any, tenant: Tenant) -> None:
-    code, message = refusal(ask(client, VIEWER, token=new_api_token()))
+    code, message = refusal(gql(client, VIEWER, token=new_api_token()))
     assert code == "UNAUTHENTICATED"
     assert "not valid" in message
-    code, _ = refusal(ask(client, VIEWER))
+    code, _ = refusal(gql(client, VIEWER))
     assert code == "UNAUTHENTICATED"

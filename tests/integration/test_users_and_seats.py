@@ -7,7 +7,7 @@ import json
 from typing import Any
 
 import pytest
-from support import Tenant, error_codes, gql, run, seed_tenant
+from support import Tenant, error_codes, gql, refusal, run, seed_tenant
 
 INVITE = """mutation($input: InviteUserInput!) {
   inviteUser(input: $input) { id email name role seat active }
@@ -25,36 +25,22 @@ AUDIT = "{ auditLog(first: 20) { edges { node { actor action target before after
 ACTOR = "user:admin@acme.test (API token)"
 
 
-def ask(client: Any, query: str, variables: dict[str, Any] | None = None,
-        **kwargs: Any) -> dict[str, Any]:
-    """A GraphQL POST that must never come back as a masked server error."""
-    body = gql(client, query, variables, **kwargs)
-    assert "INTERNAL_SERVER_ERROR" not in error_codes(body), body
-    return body
-
-
-def refusal(body: dict[str, Any]) -> tuple[str, str]:
-    assert body["data"] is None or all(v is None for v in body["data"].values()), body
-    (error,) = body["errors"]
-    return error["extensions"]["code"], error["message"]
-
-
 def invite(client: Any, tenant: Tenant, email: str, **fields: Any) -> dict[str, Any]:
-    return ask(client, INVITE, {"input": {"email": email, **fields}}, token=tenant.admin_token)
+    return gql(client, INVITE, {"input": {"email": email, **fields}}, token=tenant.admin_token)
 
 
 def update(client: Any, tenant: Tenant, user_id: str, **fields: Any) -> dict[str, Any]:
-    return ask(client, UPDATE, {"input": {"id": user_id, **fields}}, token=tenant.admin_token)
+    return gql(client, UPDATE, {"input": {"id": user_id, **fields}}, token=tenant.admin_token)
 
 
 def seat_usage(client: Any, tenant: Tenant, seat: str) -> dict[str, Any]:
-    seats = ask(client, SEATS, token=tenant.admin_token)["data"]["account"]["seats"]
+    seats = gql(client, SEATS, token=tenant.admin_token)["data"]["account"]["seats"]
     (usage,) = [s for s in seats if s["seat"] == seat]
     return dict(usage)
 
 
 def emails(client: Any, tenant: Tenant) -> list[str]:
-    body = ask(client, USERS, {"first": 100}, token=tenant.admin_token)
+    body = gql(client, USERS, {"first": 100}, token=tenant.admin_token)
     return [edge["node"]["email"] for edge in body["data"]["users"]["edges"]]
 
 
@@ -146,7 +132,7 @@ def test_invalid_email_is_bad_input(client: Any, tenant: Tenant, email: str) -> 
 
 
 def test_unknown_seat_is_a_validation_error_naming_it(client: Any, tenant: Tenant) -> None:
-    inline = ask(client, 'mutation { inviteUser(input: {email: "g@acme.test", seat: GOLD}) '
+    inline = gql(client, 'mutation { inviteUser(input: {email: "g@acme.test", seat: GOLD}) '
                  "{ id } }", token=tenant.admin_token)
     assert error_codes(inline) == ["GRAPHQL_VALIDATION_FAILED"]
     assert "GOLD" in inline["errors"][0]["message"]
@@ -172,7 +158,7 @@ def test_admin_changes_are_audited(client: Any, tenant: Tenant) -> None:
     sam = invite(client, tenant, "sam@acme.test", name="Sam", seat="SALES_STARTER")
     update(client, tenant, sam["data"]["inviteUser"]["id"], role="ADMIN", seat="FREE")
     update(client, tenant, tenant.user_id, active=False)
-    entries = [e["node"] for e in ask(client, AUDIT, token=tenant.admin_token)
+    entries = [e["node"] for e in gql(client, AUDIT, token=tenant.admin_token)
                ["data"]["auditLog"]["edges"]]
     assert entries[:3] == [
         {"actor": ACTOR, "action": "user.updated", "target": f"user:{tenant.user_email}",
@@ -188,14 +174,14 @@ def test_admin_changes_are_audited(client: Any, tenant: Tenant) -> None:
 
 
 def test_plain_users_cannot_invite_or_read_the_audit_log(client: Any, tenant: Tenant) -> None:
-    code, message = refusal(ask(client, INVITE, {"input": {"email": "x@acme.test"}},
+    code, message = refusal(gql(client, INVITE, {"input": {"email": "x@acme.test"}},
                                 token=tenant.user_token))
     assert code == "FORBIDDEN"
     assert "admin" in message
-    code, _ = refusal(ask(client, UPDATE, {"input": {"id": tenant.user_id, "seat": "FREE"}},
+    code, _ = refusal(gql(client, UPDATE, {"input": {"id": tenant.user_id, "seat": "FREE"}},
                           token=tenant.user_token))
     assert code == "FORBIDDEN"
-    code, _ = refusal(ask(client, AUDIT, token=tenant.user_token))
+    code, _ = refusal(gql(client, AUDIT, token=tenant.user_token))
     assert code == "FORBIDDEN"
     assert "x@acme.test" not in emails(client, tenant)
 
@@ -211,15 +197,15 @@ def test_update_of_an_unknown_user_is_not_found(
 
 
 def test_users_are_paged_by_email(client: Any, tenant: Tenant) -> None:
-    first = ask(client, USERS, {"first": 1}, token=tenant.admin_token)["data"]["users"]
+    first = gql(client, USERS, {"first": 1}, token=tenant.admin_token)["data"]["users"]
     assert [e["node"]["email"] for e in first["edges"]] == [tenant.admin_email]
     assert first["pageInfo"]["hasNextPage"] is True
     assert first["pageInfo"]["endCursor"] == first["edges"][0]["cursor"]
-    second = ask(client, USERS, {"first": 1, "after": first["pageInfo"]["endCursor"]},
+    second = gql(client, USERS, {"first": 1, "after": first["pageInfo"]["endCursor"]},
                  token=tenant.admin_token)["data"]["users"]
     assert [e["node"]["email"] for e in second["edges"]] == [tenant.user_email]
     assert second["pageInfo"]["hasNextPage"] is False
-    done = ask(client, USERS, {"first": 1, "after": second["pageInfo"]["endCursor"]},
+    done = gql(client, USERS, {"first": 1, "after": second["pageInfo"]["endCursor"]},
                token=tenant.admin_token)["data"]["users"]
     assert done == {"edges": [], "pageInfo": {"hasNextPage": False, "endCursor": None}}
 
@@ -241,15 +227,15 @@ def _cursor(values: list[dict[str, str]]) -> str:
     ids=["garbage", "not-json", "wrong-arity", "bad-id", "audit-log-cursor"],
 )
 def test_bad_cursors_are_bad_input(client: Any, tenant: Tenant, after: str) -> None:
-    code, message = refusal(ask(client, USERS, {"first": 1, "after": after},
+    code, message = refusal(gql(client, USERS, {"first": 1, "after": after},
                                 token=tenant.admin_token))
     assert code == "BAD_USER_INPUT"
     assert "cursor" in message
 
 
 def test_page_size_is_bounded(client: Any, tenant: Tenant) -> None:
-    code, message = refusal(ask(client, USERS, {"first": 1000}, token=tenant.admin_token))
+    code, message = refusal(gql(client, USERS, {"first": 1000}, token=tenant.admin_token))
     assert code == "BAD_USER_INPUT"
     assert "at most 100" in message
-    code, _ = refusal(ask(client, USERS, {"first": -1}, token=tenant.admin_token))
+    code, _ = refusal(gql(client, USERS, {"first": -1}, token=tenant.admin_token))
     assert code == "BAD_USER_INPUT"

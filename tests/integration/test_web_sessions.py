@@ -18,14 +18,6 @@ WRONG = {"error": {"code": "UNAUTHENTICATED", "message": "Wrong email or passwor
 VIEWER = "{ viewer { email } }"
 
 
-def ask(client: Any, query: str, variables: dict[str, Any] | None = None,
-        **kwargs: Any) -> dict[str, Any]:
-    """A GraphQL POST that must never come back as a masked server error."""
-    body = gql(client, query, variables, **kwargs)
-    assert "INTERNAL_SERVER_ERROR" not in error_codes(body), body
-    return body
-
-
 def post_login(client: Any, email: str, password: str = PASSWORD) -> Any:
     response = client.post("/auth/login", json={"email": email, "password": password})
     assert response.status_code != 500, response.text
@@ -88,12 +80,12 @@ def test_secure_cookie_when_configured(settings: Settings, tenant: Tenant) -> No
 
 def test_cookie_needs_the_csrf_header_for_graphql_posts(client: Any, tenant: Tenant) -> None:
     cookie, csrf = sign_in(client, tenant.admin_email)
-    refused = ask(client, VIEWER, headers=cookie_header(cookie))
+    refused = gql(client, VIEWER, headers=cookie_header(cookie))
     assert error_codes(refused) == ["FORBIDDEN"]
     assert "X-CSRF-Token" in refused["errors"][0]["message"]
-    wrong = ask(client, VIEWER, headers=cookie_header(cookie, "not-the-token"))
+    wrong = gql(client, VIEWER, headers=cookie_header(cookie, "not-the-token"))
     assert error_codes(wrong) == ["FORBIDDEN"]
-    allowed = ask(client, VIEWER, headers=cookie_header(cookie, csrf))
+    allowed = gql(client, VIEWER, headers=cookie_header(cookie, csrf))
     assert allowed.get("errors") is None
     assert allowed["data"]["viewer"]["email"] == tenant.admin_email
 
@@ -101,7 +93,7 @@ def test_cookie_needs_the_csrf_header_for_graphql_posts(client: Any, tenant: Ten
 def test_cookie_jar_round_trip_works_like_a_browser(client: Any, tenant: Tenant) -> None:
     response = post_login(client, tenant.admin_email)
     csrf = response.json()["csrfToken"]
-    body = ask(client, VIEWER, headers={"X-CSRF-Token": csrf})
+    body = gql(client, VIEWER, headers={"X-CSRF-Token": csrf})
     assert body["data"]["viewer"]["email"] == tenant.admin_email
 
 
@@ -118,7 +110,7 @@ def test_mutation_over_get_is_refused_and_not_executed(client: Any, tenant: Tena
     mutation = "mutation{updateAccountSettings(input:{trackingEnabled:false}){id}}"
     response = client.get("/graphql", params={"query": mutation}, headers=cookie_header(cookie))
     assert 400 <= response.status_code < 500, response.text
-    settings = ask(client, "{ account { settings { trackingEnabled } } }",
+    settings = gql(client, "{ account { settings { trackingEnabled } } }",
                    token=tenant.admin_token)
     assert settings["data"]["account"]["settings"]["trackingEnabled"] is True
 
@@ -140,14 +132,14 @@ def test_logout_needs_csrf_and_ends_the_session(client: Any, tenant: Tenant) -> 
     forged = client.post("/auth/logout", headers=cookie_header(cookie))
     assert forged.status_code == 403, forged.text
     assert forged.json()["error"]["code"] == "FORBIDDEN"
-    still = ask(client, VIEWER, headers=cookie_header(cookie, csrf))
+    still = gql(client, VIEWER, headers=cookie_header(cookie, csrf))
     assert still["data"]["viewer"]["email"] == tenant.admin_email
 
     response = client.post("/auth/logout", headers=cookie_header(cookie, csrf))
     assert response.status_code == 200, response.text
     assert response.json() == {"signedOut": True}
     client.cookies.clear()
-    ended = ask(client, VIEWER, headers=cookie_header(cookie, csrf))
+    ended = gql(client, VIEWER, headers=cookie_header(cookie, csrf))
     assert error_codes(ended) == ["UNAUTHENTICATED"]
     assert "sign in again" in ended["errors"][0]["message"]
     session = client.get("/auth/session", headers=cookie_header(cookie))
@@ -223,10 +215,10 @@ def test_deactivated_user_cannot_sign_in_or_use_tokens_or_sessions(
 
     run(give_password())
     cookie, csrf = sign_in(client, tenant.user_email)
-    assert ask(client, VIEWER, token=tenant.user_token)["data"]["viewer"]["email"] == (
+    assert gql(client, VIEWER, token=tenant.user_token)["data"]["viewer"]["email"] == (
         tenant.user_email)
 
-    body = ask(client, "mutation($id: ID!) { updateUser(input: {id: $id, active: false}) "
+    body = gql(client, "mutation($id: ID!) { updateUser(input: {id: $id, active: false}) "
                "{ active } }", {"id": tenant.user_id}, token=tenant.admin_token)
     assert body.get("errors") is None, body
     assert body["data"]["updateUser"]["active"] is False
@@ -235,8 +227,8 @@ def test_deactivated_user_cannot_sign_in_or_use_tokens_or_sessions(
     assert refused.status_code == 401, refused.text
     assert refused.json()["error"]["code"] == "UNAUTHENTICATED"
     assert "deactivated" in refused.json()["error"]["message"]
-    via_token = ask(client, VIEWER, token=tenant.user_token)
+    via_token = gql(client, VIEWER, token=tenant.user_token)
     assert error_codes(via_token) == ["UNAUTHENTICATED"]
     assert "deactivated" in via_token["errors"][0]["message"]
-    via_session = ask(client, VIEWER, headers=cookie_header(cookie, csrf))
+    via_session = gql(client, VIEWER, headers=cookie_header(cookie, csrf))
     assert error_codes(via_session) == ["UNAUTHENTICATED"]
