@@ -2,19 +2,27 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from datetime import datetime
 from typing import Any
 
 from litestar import Litestar, MediaType, Request, Response
 from litestar.exceptions import HTTPException
 
 from sendtrail.db.engine import Database
+from sendtrail.db.types import utcnow
 from sendtrail.errors import RateLimited, SendtrailError
 from sendtrail.settings import Settings
+from sendtrail.tracking.core.tokens import TokenKeys
+from sendtrail.tracking.http import TrackingEndpoints
+from sendtrail.tracking.ingest import Ingestor
+from sendtrail.tracking.signals import load_signals
+from sendtrail.tracking.stream import EngagementStream
 from sendtrail.web.auth_routes import session_info, sign_in, sign_out
 from sendtrail.web.graphql_endpoint import graphql_controller
 from sendtrail.web.health import healthz, readyz
+from sendtrail.web.tracking_routes import click, metrics, pixel
 
 __all__ = ["create_app"]
 
@@ -42,14 +50,37 @@ def _http_error(_: Request[Any, Any, Any], error: HTTPException) -> Response[Any
     )
 
 
-def create_app(settings: Settings) -> Litestar:
+def create_app(settings: Settings, *, clock: Callable[[], datetime] = utcnow) -> Litestar:
+    """The application. ``clock`` is the only time source of requests (tests move it)."""
+    keys = TokenKeys.derive(settings.secrets.keys)
+
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
-        app.state.database = Database(settings.database.url)
+        database = Database(settings.database.url)
+        stream = EngagementStream()
+        ingestor = Ingestor(
+            database.engine,
+            spool_dir=settings.data_dir / "spool",
+            signals=load_signals(),
+            stream=stream,
+        )
+        app.state.database = database
+        app.state.stream = stream
+        app.state.token_keys = keys
+        app.state.clock = clock
+        app.state.tracking = TrackingEndpoints(
+            keys=keys,
+            ingestor=ingestor,
+            trusted_proxies=settings.http.trusted_proxies,
+            secure_cookies=settings.tracking.base_url.startswith("https:"),
+            clock=clock,
+        )
+        await ingestor.start()
         try:
             yield
         finally:
-            await app.state.database.dispose()
+            await ingestor.stop()
+            await database.dispose()
 
     app = Litestar(
         route_handlers=[
@@ -58,6 +89,9 @@ def create_app(settings: Settings) -> Litestar:
             sign_in,
             sign_out,
             session_info,
+            pixel,
+            click,
+            metrics,
             graphql_controller(settings),
         ],
         lifespan=[lifespan],

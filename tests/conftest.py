@@ -24,8 +24,14 @@ from sqlalchemy.engine import make_url
 from sqlmodel import SQLModel
 
 from sendtrail.app import create_app
-from sendtrail.migrations import upgrade
-from sendtrail.settings import DatabaseSettings, HttpSettings, SecretSettings, Settings
+from sendtrail.migrations import register_all_tables, upgrade
+from sendtrail.settings import (
+    DatabaseSettings,
+    HttpSettings,
+    SecretSettings,
+    Settings,
+    TrackingSettings,
+)
 
 BACKENDS = ("sqlite", "postgresql")
 IN_CI = os.environ.get("CI", "").lower() == "true"
@@ -33,6 +39,7 @@ PG_SERVER_URL = os.environ.get(
     "SENDTRAIL_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
 )
 _backend_counts: Counter[str] = Counter()
+register_all_tables()  # so the PostgreSQL fixture truncates every table
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -126,6 +133,7 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
         database=DatabaseSettings(url=database_url),
         secrets=SecretSettings(keys=("k" * 40,)),
         http=HttpSettings(public_url="http://testserver.local"),
+        tracking=TrackingSettings(base_url="http://testserver.local"),
     )
 
 

@@ -117,3 +117,20 @@ def refusal(body: dict[str, Any]) -> tuple[str, str]:
     assert body["data"] is None or all(v is None for v in body["data"].values()), body
     (error,) = body["errors"]
     return error["extensions"]["code"], error["message"]
+
+
+class FakeClock:
+    """A clock tests move by hand (the app's only time source, see ``create_app``)."""
+
+    def __init__(self) -> None:
+        from datetime import UTC, datetime  # noqa: PLC0415
+
+        self.now = datetime.now(UTC).replace(microsecond=0)
+
+    def __call__(self) -> Any:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        from datetime import timedelta  # noqa: PLC0415
+
+        self.now += timedelta(seconds=seconds)

@@ -18,6 +18,7 @@ from sendtrail.errors import InvalidInput, SendtrailError, Unauthenticated
 from sendtrail.settings import Settings
 from sendtrail.tenancy.auth import record_support_read
 from sendtrail.tenancy.values import Principal
+from sendtrail.tracking.core.tokens import TokenKeys
 
 __all__ = ["RequestContext", "ctx"]
 
@@ -32,6 +33,7 @@ class RequestContext:
     principal: Principal | None
     auth_error: SendtrailError | None
     clock: Callable[[], datetime]
+    token_keys: TokenKeys
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     _support_read_logged: bool = False
 

@@ -18,12 +18,23 @@ from strawberry.schema.config import StrawberryConfig
 from sendtrail.graphql.errors import CodedErrors
 from sendtrail.graphql.mutations import Mutation
 from sendtrail.graphql.queries import Query
+from sendtrail.graphql.tracking_resolvers import TrackingMutation, TrackingQuery
 
 __all__ = ["MAX_ALIASES", "MAX_DEPTH", "MAX_TOKENS", "build_schema", "schema_sdl"]
 
 MAX_DEPTH = 10
 MAX_TOKENS = 2_000
 MAX_ALIASES = 30
+
+
+@strawberry.type(name="Query")
+class RootQuery(Query, TrackingQuery):
+    pass
+
+
+@strawberry.type(name="Mutation")
+class RootMutation(Mutation, TrackingMutation):
+    pass
 
 
 class SendtrailSchema(strawberry.Schema):
@@ -34,8 +45,8 @@ class SendtrailSchema(strawberry.Schema):
 
 def build_schema() -> strawberry.Schema:
     return SendtrailSchema(
-        query=Query,
-        mutation=Mutation,
+        query=RootQuery,
+        mutation=RootMutation,
         config=StrawberryConfig(disable_field_suggestions=True),
         # Factories: strawberry builds fresh extensions per request (the caches are shared).
         extensions=[

@@ -5,6 +5,7 @@ Lives outside ``db`` because it must see every domain's tables.
 
 from __future__ import annotations
 
+import importlib
 from importlib import resources
 from pathlib import Path
 
@@ -14,7 +15,13 @@ from sqlalchemy.engine import make_url
 
 from sendtrail.db.engine import sync_url
 
-__all__ = ["alembic_config", "upgrade"]
+__all__ = ["alembic_config", "register_all_tables", "upgrade"]
+
+
+def register_all_tables() -> None:
+    """Import every store module so ``SQLModel.metadata`` knows every table."""
+    for module in ("contacts", "tenancy", "tracking"):
+        importlib.import_module(f"sendtrail.{module}.store")
 
 
 def alembic_config(database_url: str) -> Config:

@@ -5,9 +5,10 @@ from __future__ import annotations
 from alembic import context
 from sqlmodel import SQLModel
 
-import sendtrail.tenancy.store  # noqa: F401  (registers the tables on the metadata)
 from sendtrail.db.engine import create_sync_engine
+from sendtrail.migrations import register_all_tables
 
+register_all_tables()
 target_metadata = SQLModel.metadata
 
 

@@ -123,6 +123,7 @@ async def sign_in(
             csrf_token=csrf,
             created_at=now,
             expires_at=expires_at,
+            ip=ip,
         )
     )
     await session.commit()

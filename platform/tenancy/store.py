@@ -113,6 +113,8 @@ class SessionRow(SQLModel, table=True):
     csrf_token: str = Field(max_length=64)
     created_at: datetime = _at(default_factory=utcnow)
     expires_at: datetime = _at()
+    ip: str | None = Field(default=None, max_length=64)
+    """Where the session signed in from: hits from there on the user's own emails are SELF."""
 
 
 class LoginAttemptRow(SQLModel, table=True):

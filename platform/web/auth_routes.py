@@ -9,11 +9,11 @@ from litestar import Request, Response, get, post
 from litestar.datastructures import Cookie, State
 from msgspec import Struct
 
+from sendtrail.client_ip import client_ip
 from sendtrail.db.engine import Database
 from sendtrail.db.types import utcnow
 from sendtrail.settings import Settings
 from sendtrail.tenancy import auth
-from sendtrail.web.client_ip import client_ip
 from sendtrail.web.principal import CSRF_HEADER, SESSION_COOKIE, authenticate
 
 __all__ = ["session_info", "sign_in", "sign_out"]

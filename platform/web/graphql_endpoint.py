@@ -10,7 +10,6 @@ from litestar.datastructures import State
 from strawberry.litestar import make_graphql_controller
 
 from sendtrail.db.engine import Database
-from sendtrail.db.types import utcnow
 from sendtrail.errors import SendtrailError
 from sendtrail.graphql.context import RequestContext
 from sendtrail.graphql.errors import add_default_codes
@@ -40,7 +39,8 @@ async def graphql_context(request: Request[Any, Any, State]) -> AsyncIterator[di
                 settings=settings,
                 principal=principal,
                 auth_error=auth_error,
-                clock=utcnow,
+                clock=request.app.state.clock,
+                token_keys=request.app.state.token_keys,
             )
         }
 

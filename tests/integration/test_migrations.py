@@ -10,8 +10,11 @@ from alembic.migration import MigrationContext
 from sqlalchemy import inspect, text
 from sqlmodel import SQLModel
 
-import sendtrail.tenancy.store  # noqa: F401  (tables on the metadata)
+import sendtrail.contacts.store
+import sendtrail.tenancy.store
+import sendtrail.tracking.store  # noqa: F401  (these put their tables on the metadata)
 from sendtrail.db.engine import Database, create_sync_engine
+from sendtrail.db.tenant import TenantOwned
 from sendtrail.migrations import alembic_config, upgrade
 from sendtrail.settings import Settings
 
@@ -54,7 +57,13 @@ GLOBAL_LOOKUPS = {("api_token", ("token_hash",))}
 def test_tenant_owned_tables_lead_their_keys_with_account_id(database_url: str) -> None:
     engine = create_sync_engine(database_url)
     inspector = inspect(engine)
-    for table in ("account_settings", "seat_purchase", "app_user", "api_token", "audit_entry"):
+    tenant_tables = sorted(
+        mapper.class_.__tablename__
+        for mapper in SQLModel._sa_registry.mappers
+        if issubclass(mapper.class_, TenantOwned)
+    )
+    assert {"app_user", "audit_entry", "engagement", "contact"} <= set(tenant_tables)
+    for table in tenant_tables:
         primary_key = inspector.get_pk_constraint(table)["constrained_columns"]
         assert primary_key[0] == "account_id", table
         keys = [*inspector.get_indexes(table), *inspector.get_unique_constraints(table)]

@@ -39,7 +39,9 @@ ALLOW_LIST: dict[str, str] = {}
 
 B_STATE = """{ account { name settings { trackingEnabled privacyMode selfOpenSuppression
   marketingTracking marketingLinkTracking defaultTrack defaultLog } seats { seat used } }
-  users { edges { node { id email role seat active } } } apiTokens { id revoked } }"""
+  users { edges { node { id email role seat active } } } apiTokens { id revoked }
+  emails { edges { node { id subject recipients { address openCount } } } }
+  engagements(filter: {verdicts: [HUMAN, MACHINE, SELF]}) { edges { node { id verdict } } } }"""
 
 SERVED_ROOTS = """{ __schema { queryType { name fields { name } }
   mutationType { name fields { name } } subscriptionType { name fields { name } } } }"""
@@ -149,6 +151,8 @@ def _answered(data: dict[str, Any] | None) -> bool:
     def has_value(value: Any) -> bool:
         if isinstance(value, list):
             return any(has_value(item) for item in value)
+        if isinstance(value, dict) and "edges" in value:  # an empty connection
+            return has_value(value["edges"])
         return value is not None
 
     return any(has_value(value) for value in (data or {}).values())
@@ -161,13 +165,36 @@ def _b_secrets(client: Any, b: Tenant) -> tuple[list[str], list[str]]:
     assert body.get("errors") is None, body
     token_ids = [token["id"] for token in body["data"]["apiTokens"]]
     assert len(token_ids) == 2
-    ids = [b.account_id, b.admin_id, b.user_id, *token_ids]
+    email = _b_tracked_email(client, b)
+    ids = [b.account_id, b.admin_id, b.user_id, *token_ids, *email["ids"]]
     strings = [
         *ids, b.slug, b.admin_email, b.user_email, b.admin_token, b.user_token,
         body["data"]["account"]["name"], body["data"]["account"]["loggingAddress"],
-        *(token["prefix"] for token in body["data"]["apiTokens"]),
+        *(token["prefix"] for token in body["data"]["apiTokens"]), *email["strings"],
     ]
     return ids, strings
+
+
+def _b_tracked_email(client: Any, b: Tenant) -> dict[str, list[str]]:
+    """A tracked email of B's with a recorded hit, a contact and a recipient."""
+    prepared = gql(client, """mutation { prepareEmail(input: {subject: "Bravo secret plan",
+      html: "<p>Hi <a href='https://bravo-shop.test/deal'>deal</a></p>",
+      recipients: [{address: "carol@bravo-client.test"}]}) {
+      email { id messageId } messages { html } } }""", token=b.admin_token)
+    assert prepared.get("errors") is None, prepared
+    data = prepared["data"]["prepareEmail"]
+    pixel = data["messages"][0]["html"].split('src="http://testserver.local', 1)[1].split('"')[0]
+    assert client.get(pixel).status_code == 200
+    details = gql(client, """query($id: ID!) { email(id: $id) {
+      recipients { id contact { id } }
+      engagements(filter: {verdicts: [HUMAN, MACHINE, SELF]}) { edges { node { id } } } } }""",
+                  {"id": data["email"]["id"]}, token=b.admin_token)["data"]["email"]
+    (recipient,) = details["recipients"]
+    engagement_ids = [edge["node"]["id"] for edge in details["engagements"]["edges"]]
+    assert engagement_ids, "B's pixel hit was not recorded"
+    ids = [data["email"]["id"], recipient["contact"]["id"], *engagement_ids]
+    return {"ids": ids, "strings": [*ids, recipient["id"], data["email"]["messageId"],
+                                    "carol@bravo-client.test", "Bravo secret plan"]}
 
 
 def _check(

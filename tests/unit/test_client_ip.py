@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from sendtrail.web.client_ip import client_ip
+from sendtrail.client_ip import client_ip
 
 PROXY = "10.0.0.5"
 TRUSTED = ("10.0.0.5",)

@@ -1,0 +1,53 @@
+"""Contacts: created on first sight of an address, read per account."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from sendtrail.contacts.store import ContactRow
+from sendtrail.db.types import utcnow
+
+__all__ = ["ensure_contacts", "normalise_address"]
+
+
+def normalise_address(address: str) -> str:
+    return address.strip().lower()
+
+
+async def ensure_contacts(
+    session: AsyncSession,
+    account_id: uuid.UUID,
+    people: Iterable[tuple[str, str | None]],
+) -> dict[str, ContactRow]:
+    """The contacts for these (address, name) pairs, creating the missing ones.
+
+    Concurrency-safe: an INSERT ... ON CONFLICT DO NOTHING, then one SELECT.
+    """
+    wanted: dict[str, str | None] = {}
+    for address, name in people:
+        wanted.setdefault(normalise_address(address), name)
+    if not wanted:
+        return {}
+    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    rows = [
+        {"account_id": account_id, "id": uuid.uuid4(), "address": address, "name": name,
+         "legal_basis": "none", "created_at": utcnow()}
+        for address, name in wanted.items()
+    ]
+    statement = insert(ContactRow).values(rows).on_conflict_do_nothing(
+        index_elements=["account_id", "address"]
+    )
+    await session.exec(statement)
+    found = await session.exec(
+        select(ContactRow).where(
+            ContactRow.account_id == account_id, col(ContactRow.address).in_(list(wanted))
+        )
+    )
+    return {row.address: row for row in found.all()}

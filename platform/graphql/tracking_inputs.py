@@ -1,0 +1,108 @@
+"""GraphQL enums and inputs of tracking (API.md), and their translation to domain values."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+import strawberry
+
+from sendtrail.contacts.values import LegalBasis
+from sendtrail.tenancy.users import parse_id
+from sendtrail.tracking.core.model import (
+    Attribution,
+    DeliveryMode,
+    EmailKind,
+    EngagementType,
+    RecipientField,
+    Verdict,
+)
+from sendtrail.tracking.engagements import EngagementFilter
+
+__all__ = [
+    "AttributionEnum",
+    "DeliveryModeEnum",
+    "EmailFilterInput",
+    "EmailKindEnum",
+    "EngagementFilterInput",
+    "EngagementTypeEnum",
+    "LegalBasisEnum",
+    "PrepareEmailInput",
+    "RecipientFieldEnum",
+    "RecipientInput",
+    "VerdictEnum",
+    "engagement_filter",
+]
+
+EmailKindEnum = strawberry.enum(EmailKind, name="EmailKind")
+DeliveryModeEnum = strawberry.enum(DeliveryMode, name="DeliveryMode")
+RecipientFieldEnum = strawberry.enum(RecipientField, name="RecipientField")
+EngagementTypeEnum = strawberry.enum(EngagementType, name="EngagementType")
+AttributionEnum = strawberry.enum(Attribution, name="Attribution")
+VerdictEnum = strawberry.enum(Verdict, name="Verdict")
+LegalBasisEnum = strawberry.enum(LegalBasis, name="LegalBasis")
+
+
+@strawberry.input
+class RecipientInput:
+    address: str
+    name: str | None = None
+    field: RecipientFieldEnum = RecipientField.TO  # type: ignore[valid-type]
+
+
+@strawberry.input
+class PrepareEmailInput:
+    subject: str
+    recipients: list[RecipientInput]
+    kind: EmailKindEnum = EmailKind.SALES  # type: ignore[valid-type]
+    sender_id: strawberry.ID | None = strawberry.field(
+        default=None, description="Defaults to the viewer; admins may name another user."
+    )
+    html: str | None = strawberry.field(
+        default=None, description="Absent: a plain-text email, which cannot be tracked (R6)."
+    )
+    text: str | None = None
+    track: bool | None = strawberry.field(
+        default=None, description="Default: the sender's preference, else the account's (R2)."
+    )
+    delivery_mode: DeliveryModeEnum = DeliveryMode.SINGLE_MESSAGE  # type: ignore[valid-type]
+
+
+@strawberry.input
+class EmailFilterInput:
+    sender_id: strawberry.ID | None = None
+    kind: EmailKindEnum | None = None  # type: ignore[valid-type]
+    since: datetime | None = None
+    until: datetime | None = None
+
+
+@strawberry.input
+class EngagementFilterInput:
+    email_id: strawberry.ID | None = None
+    contact_id: strawberry.ID | None = None
+    sender_id: strawberry.ID | None = None
+    type: EngagementTypeEnum | None = None  # type: ignore[valid-type]
+    verdicts: list[VerdictEnum] | None = strawberry.field(  # type: ignore[valid-type]
+        default=None, description="Default [HUMAN]: machine and self hits are kept apart (R10)."
+    )
+    since: datetime | None = None
+    until: datetime | None = None
+
+
+def _id(value: strawberry.ID | None, what: str) -> uuid.UUID | None:
+    return parse_id(value, what) if value is not None else None
+
+
+def engagement_filter(
+    given: EngagementFilterInput | None, *, email_id: uuid.UUID | None = None
+) -> EngagementFilter:
+    given = given or EngagementFilterInput()
+    return EngagementFilter(
+        email_id=email_id or _id(given.email_id, "email"),
+        contact_id=_id(given.contact_id, "contact"),
+        sender_id=_id(given.sender_id, "user"),
+        type=given.type,
+        verdicts=tuple(given.verdicts) if given.verdicts else (Verdict.HUMAN,),
+        since=given.since,
+        until=given.until,
+    )

@@ -1,0 +1,146 @@
+"""Query and mutation fields of tracking: thin calls into ``sendtrail.tracking``."""
+
+from __future__ import annotations
+
+import strawberry
+from strawberry.types import Info
+
+from sendtrail.graphql.context import ctx
+from sendtrail.graphql.tracking_inputs import (
+    EmailFilterInput,
+    EngagementFilterInput,
+    PrepareEmailInput,
+    engagement_filter,
+)
+from sendtrail.graphql.tracking_types import Email, EmailConnection, EngagementConnection
+from sendtrail.tenancy.users import parse_id
+from sendtrail.tracking import diagnosis, emails, engagements
+from sendtrail.tracking.core.prepare import PreparedMessage as PreparedMessageValue
+from sendtrail.tracking.core.prepare import Recipient
+
+__all__ = ["TrackingMutation", "TrackingQuery"]
+
+
+@strawberry.type
+class PreparedMessage:
+    recipients: list[str] = strawberry.field(description="Who this copy is delivered to.")
+    message_id: str
+    html: str | None
+    text: str | None
+
+
+@strawberry.type
+class PreparedEmail:
+    email: Email
+    open_tracking: bool = strawberry.field(description="A pixel was added (R5).")
+    click_tracking: bool = strawberry.field(description="Eligible links were rewritten (R11).")
+    not_tracked_reasons: list[str]
+    removed_tracking: list[str] = strawberry.field(
+        description="Pixels and tracked links of earlier emails found in this one (R8)."
+    )
+    messages: list[PreparedMessage]
+    sender_copy: PreparedMessage = strawberry.field(
+        description="For the sender's Sent folder: its hits are the sender's own (R9)."
+    )
+
+
+@strawberry.type
+class EmailDiagnosis:
+    email_id: strawberry.ID
+    findings: list[str] = strawberry.field(description="Plain sentences (R25).")
+
+
+def _message(value: PreparedMessageValue, message_id: str) -> PreparedMessage:
+    return PreparedMessage(recipients=list(value.recipients), message_id=message_id,
+                           html=value.html, text=value.text)
+
+
+def _copy_id(message_id: str, index: int | None) -> str:
+    """Per-recipient copies get their own Message-ID (replies then name the recipient)."""
+    if index is None:
+        return message_id
+    local, _, domain = message_id.strip("<>").partition("@")
+    return f"<{local}.{index}@{domain}>"
+
+
+@strawberry.type
+class TrackingQuery:
+    @strawberry.field(description="Tracked emails of the account, newest first.")
+    async def emails(
+        self, info: Info, first: int | None = None, after: str | None = None,
+        filter: EmailFilterInput | None = None,
+    ) -> EmailConnection:
+        context = ctx(info)
+        principal = await context.actor(info)
+        given = filter or EmailFilterInput()
+        wanted = emails.EmailFilter(
+            sender_id=parse_id(given.sender_id, "user") if given.sender_id else None,
+            kind=given.kind, since=given.since, until=given.until,
+        )
+        async with context.db() as session:
+            page = await emails.list_emails(session, principal, await context.account_id(info),
+                                            filter=wanted, first=first, after=after)
+        return EmailConnection.from_page(page)
+
+    @strawberry.field(description="One tracked email; NOT_FOUND if it is not the account's.")
+    async def email(self, info: Info, id: strawberry.ID) -> Email:
+        context = ctx(info)
+        principal = await context.actor(info)
+        async with context.db() as session:
+            row = await emails.get_email(session, principal, await context.account_id(info),
+                                         parse_id(id, "email"))
+        return Email.from_row(row)
+
+    @strawberry.field(description="Opens, clicks and replies, newest first (HUMAN by default).")
+    async def engagements(
+        self, info: Info, first: int | None = None, after: str | None = None,
+        filter: EngagementFilterInput | None = None,
+    ) -> EngagementConnection:
+        context = ctx(info)
+        principal = await context.actor(info)
+        async with context.db() as session:
+            page = await engagements.list_engagements(
+                session, principal, await context.account_id(info),
+                filter=engagement_filter(filter), first=first, after=after,
+            )
+        return EngagementConnection.from_page(page)
+
+    @strawberry.field(description="Why opens and clicks were or were not recorded (R25).")
+    async def diagnose_email(self, info: Info, id: strawberry.ID) -> EmailDiagnosis:
+        context = ctx(info)
+        principal = await context.actor(info)
+        async with context.db() as session:
+            findings = await diagnosis.diagnose_email(
+                session, principal, await context.account_id(info), parse_id(id, "email")
+            )
+        return EmailDiagnosis(email_id=id, findings=findings)
+
+
+@strawberry.type
+class TrackingMutation:
+    @strawberry.mutation(description="Prepare an email for sending: pixel, tracked links (R5-R15).")
+    async def prepare_email(self, info: Info, input: PrepareEmailInput) -> PreparedEmail:
+        context = ctx(info)
+        principal = await context.actor(info)
+        wanted = emails.EmailInput(
+            kind=input.kind, subject=input.subject, html=input.html, text=input.text,
+            recipients=tuple(Recipient(address=r.address, name=r.name, field=r.field)
+                             for r in input.recipients),
+            delivery_mode=input.delivery_mode, track=input.track,
+            sender_id=parse_id(input.sender_id, "user") if input.sender_id else None,
+        )
+        async with context.db() as session:
+            row, prepared = await emails.prepare_email(
+                session, principal, await context.account_id(info), wanted,
+                keys=context.token_keys, tracking_base_url=context.settings.tracking.base_url,
+                now=context.now(),
+            )
+        return PreparedEmail(
+            email=Email.from_row(row), open_tracking=prepared.open_tracking,
+            click_tracking=prepared.click_tracking,
+            not_tracked_reasons=list(prepared.not_tracked_reasons),
+            removed_tracking=list(prepared.removed_tracking),
+            messages=[_message(m, _copy_id(row.message_id, m.recipient_index))
+                      for m in prepared.messages],
+            sender_copy=_message(prepared.sender_copy, row.message_id),
+        )

@@ -1,0 +1,277 @@
+"""GraphQL types of tracked emails and engagements (API.md)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+import strawberry
+from strawberry.types import Info
+
+from sendtrail.contacts.store import ContactRow
+from sendtrail.contacts.values import LegalBasis
+from sendtrail.db.pagination import Page
+from sendtrail.graphql.context import ctx
+from sendtrail.graphql.tracking_inputs import (
+    AttributionEnum,
+    DeliveryModeEnum,
+    EmailKindEnum,
+    EngagementFilterInput,
+    EngagementTypeEnum,
+    LegalBasisEnum,
+    RecipientFieldEnum,
+    VerdictEnum,
+    engagement_filter,
+)
+from sendtrail.graphql.types import Edge, PageInfo, User
+from sendtrail.tenancy import users
+from sendtrail.tracking import emails, engagements
+from sendtrail.tracking.core.model import (
+    Attribution,
+    DeliveryMode,
+    EmailKind,
+    EngagementType,
+    RecipientField,
+    Verdict,
+)
+from sendtrail.tracking.store import EmailRecipientRow, EngagementRow, TrackedEmailRow
+
+__all__ = [
+    "Contact",
+    "Email",
+    "EmailConnection",
+    "Engagement",
+    "EngagementConnection",
+    "Recipient",
+    "TrackedLink",
+]
+
+@strawberry.type
+class TrackedLink:
+    index: int
+    url: str
+
+
+@strawberry.type
+class Contact:
+    id: strawberry.ID
+    address: str
+    name: str | None
+    legal_basis: LegalBasisEnum  # type: ignore[valid-type]
+    last_sales_email_opened_at: datetime | None
+    last_sales_email_clicked_at: datetime | None
+    last_clicked_at: datetime | None
+
+    @classmethod
+    def from_row(cls, row: ContactRow) -> Contact:
+        return cls(
+            id=strawberry.ID(str(row.id)), address=row.address, name=row.name,
+            legal_basis=LegalBasis(row.legal_basis),
+            last_sales_email_opened_at=row.last_sales_email_opened_at,
+            last_sales_email_clicked_at=row.last_sales_email_clicked_at,
+            last_clicked_at=row.last_clicked_at,
+        )
+
+
+async def _contact(
+    info: Info, account_id: uuid.UUID, contact_id: uuid.UUID | None
+) -> Contact | None:
+    if contact_id is None:
+        return None
+    async with ctx(info).db() as session:
+        row = await session.get(ContactRow, (account_id, contact_id))
+    return Contact.from_row(row) if row else None
+
+
+@strawberry.type
+class Recipient:
+    id: strawberry.ID
+    address: str
+    name: str | None
+    field: RecipientFieldEnum  # type: ignore[valid-type]
+    open_count: int
+    click_count: int
+    first_opened_at: datetime | None
+    last_opened_at: datetime | None
+    hints: list[str] = strawberry.field(description="Why there may be several opens (R8).")
+    account_id: strawberry.Private[uuid.UUID]
+    contact_id: strawberry.Private[uuid.UUID]
+
+    @strawberry.field
+    async def contact(self, info: Info) -> Contact | None:
+        return await _contact(info, self.account_id, self.contact_id)
+
+    @classmethod
+    def from_row(cls, row: EmailRecipientRow, stats: engagements.RecipientStats) -> Recipient:
+        return cls(
+            id=strawberry.ID(f"{row.email_id}:{row.idx}"), address=row.address, name=row.name,
+            field=RecipientField(row.field), open_count=stats.open_count,
+            click_count=stats.click_count, first_opened_at=stats.first_opened_at,
+            last_opened_at=stats.last_opened_at, hints=list(stats.hints),
+            account_id=row.account_id, contact_id=row.contact_id,
+        )
+
+
+@strawberry.type
+class Attachment:
+    id: strawberry.ID
+    filename: str
+    content_type: str
+    size: int
+    sha256: str
+    download_url: str
+
+
+@strawberry.type
+class Email:
+    id: strawberry.ID
+    kind: EmailKindEnum  # type: ignore[valid-type]
+    subject: str
+    sent_at: datetime | None
+    message_id: str | None = strawberry.field(description="The RFC 5322 Message-ID to send with.")
+    tracked: bool
+    logged: bool
+    delivery_mode: DeliveryModeEnum  # type: ignore[valid-type]
+    open_tracking: bool
+    click_tracking: bool
+    not_tracked_reasons: list[str]
+    account_id: strawberry.Private[uuid.UUID]
+    sender_id: strawberry.Private[uuid.UUID]
+
+    @strawberry.field
+    async def sender(self, info: Info) -> User:
+        context = ctx(info)
+        principal = await context.actor(info)
+        async with context.db() as session:
+            row = await users.get_user(session, principal, self.account_id, self.sender_id)
+        return User.from_row(row)
+
+    @strawberry.field
+    async def recipients(self, info: Info) -> list[Recipient]:
+        email_id = uuid.UUID(self.id)
+        async with ctx(info).db() as session:
+            rows = await emails.recipients_of(session, self.account_id, email_id)
+            stats = await engagements.recipient_stats(session, self.account_id, email_id)
+        return [Recipient.from_row(r, stats.get(r.idx, engagements.RecipientStats())) for r in rows]
+
+    @strawberry.field(description="Links rewritten for click tracking.")
+    async def links(self, info: Info) -> list[TrackedLink]:
+        async with ctx(info).db() as session:
+            found = await emails.links_of(session, self.account_id, uuid.UUID(self.id))
+        return [TrackedLink(index=index, url=url) for index, url in sorted(found.items())]
+
+    @strawberry.field(description="Logged emails only (the records feature).")
+    def attachments(self) -> list[Attachment]:
+        return []
+
+    @strawberry.field
+    async def engagements(
+        self,
+        info: Info,
+        first: int | None = None,
+        after: str | None = None,
+        filter: EngagementFilterInput | None = None,
+    ) -> EngagementConnection:
+        context = ctx(info)
+        principal = await context.actor(info)
+        wanted = engagement_filter(filter, email_id=uuid.UUID(self.id))
+        async with context.db() as session:
+            page = await engagements.list_engagements(
+                session, principal, self.account_id, filter=wanted, first=first, after=after
+            )
+        return EngagementConnection.from_page(page)
+
+    @classmethod
+    def from_row(cls, row: TrackedEmailRow) -> Email:
+        return cls(
+            id=strawberry.ID(str(row.id)), kind=EmailKind(row.kind), subject=row.subject,
+            sent_at=row.sent_at, message_id=row.message_id,
+            tracked=row.open_tracking or row.click_tracking, logged=row.logged,
+            delivery_mode=DeliveryMode(row.delivery_mode), open_tracking=row.open_tracking,
+            click_tracking=row.click_tracking, not_tracked_reasons=list(row.not_tracked_reasons),
+            account_id=row.account_id, sender_id=row.sender_id,
+        )
+
+
+@strawberry.type
+class Engagement:
+    id: strawberry.ID
+    type: EngagementTypeEnum  # type: ignore[valid-type]
+    occurred_at: datetime
+    attribution: AttributionEnum  # type: ignore[valid-type]
+    inferred: bool
+    inferred_from: EngagementTypeEnum | None  # type: ignore[valid-type]
+    verdict: VerdictEnum  # type: ignore[valid-type]
+    category: str = strawberry.field(description="Which rule decided the verdict.")
+    reasons: list[str]
+    ruleset: str = strawberry.field(description="Version of the classification rules used.")
+    counts_in_reports: bool
+    row: strawberry.Private[EngagementRow]
+
+    @strawberry.field
+    async def email(self, info: Info) -> Email:
+        context = ctx(info)
+        principal = await context.actor(info)
+        async with context.db() as session:
+            row = await emails.get_email(session, principal, self.row.account_id,
+                                         self.row.email_id)
+        return Email.from_row(row)
+
+    @strawberry.field(description="Null when attributed to 'Someone'.")
+    async def recipient(self, info: Info) -> Recipient | None:
+        if self.row.recipient_idx is None:
+            return None
+        async with ctx(info).db() as session:
+            rows = await emails.recipients_of(session, self.row.account_id, self.row.email_id)
+        match = [r for r in rows if r.idx == self.row.recipient_idx]
+        return Recipient.from_row(match[0], engagements.RecipientStats()) if match else None
+
+    @strawberry.field(description="Null when attributed to 'Someone'.")
+    async def contact(self, info: Info) -> Contact | None:
+        return await _contact(info, self.row.account_id, self.row.contact_id)
+
+    @strawberry.field
+    async def link(self, info: Info) -> TrackedLink | None:
+        if self.row.link_idx is None:
+            return None
+        async with ctx(info).db() as session:
+            found = await emails.links_of(session, self.row.account_id, self.row.email_id)
+        url = found.get(self.row.link_idx)
+        return TrackedLink(index=self.row.link_idx, url=url) if url is not None else None
+
+    @classmethod
+    def from_row(cls, row: EngagementRow) -> Engagement:
+        return cls(
+            id=strawberry.ID(str(row.id)), type=EngagementType(row.type),
+            occurred_at=row.occurred_at, attribution=Attribution(row.attribution),
+            inferred=row.inferred,
+            inferred_from=EngagementType(row.inferred_from) if row.inferred_from else None,
+            verdict=Verdict(row.verdict), category=row.category, reasons=list(row.reasons),
+            ruleset=row.ruleset, counts_in_reports=row.counts_in_reports, row=row,
+        )
+
+
+@strawberry.type
+class EmailConnection:
+    edges: list[Edge[Email]]
+    page_info: PageInfo
+
+    @classmethod
+    def from_page(cls, page: Page[TrackedEmailRow]) -> EmailConnection:
+        return cls(
+            edges=[Edge(node=Email.from_row(row), cursor=c) for row, c in page.items],
+            page_info=PageInfo(has_next_page=page.has_next_page, end_cursor=page.end_cursor),
+        )
+
+
+@strawberry.type
+class EngagementConnection:
+    edges: list[Edge[Engagement]]
+    page_info: PageInfo
+
+    @classmethod
+    def from_page(cls, page: Page[EngagementRow]) -> EngagementConnection:
+        return cls(
+            edges=[Edge(node=Engagement.from_row(row), cursor=c) for row, c in page.items],
+            page_info=PageInfo(has_next_page=page.has_next_page, end_cursor=page.end_cursor),
+        )

@@ -1,0 +1,411 @@
+"""Classify every tracking hit as a person (HUMAN), software (MACHINE) or the sender (SELF).
+
+R10: machine hits must never become opens or clicks, but are stored with their reasons;
+R9/R14: the sender's own hits are suppressed when the account says so. Pure: the signal
+lists arrive parsed (``parse_signals`` reads the CSV texts shipped in
+``sendtrail.tracking.signals``), time arrives on the hit, and nothing here reads a clock.
+
+Rules, in order. The first rule that decides wins; notes from earlier rules are kept in
+the reasons, so support can read the whole story to a customer:
+
+1. HEAD request -> MACHINE (it only checks that the address exists; it never counts).
+2. Self (R9, R14), when ``self_open_suppression`` is on -> SELF: a token of the sender's
+   own copy, the sender's cookie on the tracking host, or an address the sender was
+   recently signed in from. With suppression off these become notes, and the remaining
+   rules still apply (a scanner reading the sender's copy is still a scanner).
+3. No user agent -> MACHINE (every mail client and browser sends one).
+4. User-agent rules, first match in file order. A ``machine`` row decides (scanners,
+   crawlers, link checkers, scripts, prefetchers, Apple Mail Privacy Protection). A
+   ``human`` row only names the client (Outlook, Gmail's image proxy, Safari on iPhone)
+   for the final reason; the timing rules below still apply to it.
+5. Network rules, first match: an Apple privacy-relay range makes an OPEN a MACHINE (a
+   click through it is a person using iCloud Private Relay); a security-gateway range
+   makes a hit within ``GATEWAY_WINDOW`` of sending a MACHINE, and a later one a note.
+6. A click that, with the other clicks on the same copy, covers every link of the email
+   (at least two) within ``BURST_WINDOW`` -> MACHINE (a link scanner).
+7. Within ``TOO_SOON`` of sending -> MACHINE.
+8. Otherwise HUMAN, naming the client when a user-agent row recognised it.
+
+No hidden "honeypot" links are used, by design.
+"""
+
+from __future__ import annotations
+
+import csv
+import ipaddress
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import TypeVar
+
+from sendtrail.tracking.core.model import HitKind, TokenClaims, Verdict
+
+__all__ = [
+    "BURST_WINDOW",
+    "GATEWAY_WINDOW",
+    "NETWORK_CATEGORIES",
+    "TOO_SOON",
+    "Classification",
+    "Hit",
+    "NetworkRule",
+    "Signals",
+    "UserAgentRule",
+    "classify",
+    "parse_signals",
+]
+
+TOO_SOON = timedelta(seconds=2)
+"""Nobody reads that fast: delivery to the recipient's server and a client sync alone take
+longer. ``sent_at`` is when the email was prepared, before it was really sent, so the true
+delay after delivery is shorter still: this rule can only err towards HUMAN."""
+GATEWAY_WINDOW = timedelta(minutes=5)
+"""Gateways (Mimecast, Proofpoint, Barracuda, Microsoft Defender) fetch links and images
+while they deliver, sandboxing included, which takes seconds to a few minutes. People
+behind a gateway reach us from their own network, so a gateway address this early is
+almost surely the scan; erring towards MACHINE only costs a notification."""
+BURST_WINDOW = timedelta(seconds=10)
+"""A scanner clicks every link at once; a person clicks one, reads, maybe another."""
+NETWORK_CATEGORIES = frozenset({"apple_privacy_proxy", "security_gateway"})
+"""The network categories ``classify`` knows how to treat; the CSV may use only these."""
+
+_UA_HEADER = ["pattern", "category", "verdict", "reason"]
+_NETWORK_HEADER = ["network", "category", "reason"]
+_CATEGORY = re.compile(r"[a-z][a-z0-9_]*\Z")
+_MAX_SHOWN = 300
+
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+_Row = TypeVar("_Row")
+
+
+@dataclass(frozen=True)
+class UserAgentRule:
+    pattern: re.Pattern[str]
+    """Searched (not matched) in the user agent, case-insensitively."""
+    category: str
+    verdict: Verdict
+    """MACHINE decides; HUMAN names a client and lets the timing rules run."""
+    reason: str
+    """One sentence a support person can read to a customer."""
+
+
+@dataclass(frozen=True)
+class NetworkRule:
+    network: IPNetwork
+    category: str
+    """One of ``NETWORK_CATEGORIES``."""
+    reason: str
+    """One sentence saying who runs the network and what it does with email."""
+
+
+@dataclass(frozen=True)
+class Signals:
+    version: str
+    """The ruleset version, stored with every classification."""
+    user_agents: tuple[UserAgentRule, ...]
+    networks: tuple[NetworkRule, ...]
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One request for a pixel or a tracked link, with what the adapter knows around it."""
+
+    kind: HitKind
+    method: str
+    at: datetime
+    """When it arrived; timezone-aware."""
+    ip: str
+    user_agent: str
+    claims: TokenClaims
+    sender_cookie: bool = False
+    """The request carried the sender's cookie for the tracking host."""
+    sender_recent_ips: frozenset[str] = frozenset()
+    """Addresses the sender was recently signed in from."""
+    recent_clicks: tuple[tuple[int, datetime], ...] = ()
+    """Other clicks on the same copy of the message: (link index, time)."""
+    link_count: int = 0
+    """How many tracked links the message has."""
+
+    def __post_init__(self) -> None:
+        if self.at.utcoffset() is None:
+            raise ValueError("Hit.at must be timezone-aware")
+
+
+@dataclass(frozen=True)
+class Classification:
+    verdict: Verdict
+    category: str
+    reasons: tuple[str, ...]
+    ruleset: str
+
+
+def parse_signals(user_agents_csv: str, networks_csv: str, version: str) -> Signals:
+    """Parse the two signal files; a bad line raises ``ValueError`` naming it."""
+    if not version.strip():
+        raise ValueError("the signals version is empty")
+    return Signals(
+        version=version.strip(),
+        user_agents=tuple(_rows(user_agents_csv, "user_agents.csv", _UA_HEADER, _ua_rule)),
+        networks=tuple(_rows(networks_csv, "networks.csv", _NETWORK_HEADER, _network_rule)),
+    )
+
+
+def _rows(
+    text: str, name: str, header: list[str], build: Callable[[list[str]], _Row]
+) -> Iterator[_Row]:
+    seen_header = False
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        try:
+            fields = next(csv.reader([line], strict=True))
+            if not seen_header:
+                if fields != header:
+                    raise ValueError(f"expected the header {','.join(header)}")
+                seen_header = True
+                continue
+            if len(fields) != len(header):
+                raise ValueError(f"expected {len(header)} fields, found {len(fields)}")
+            yield build(fields)
+        except (ValueError, csv.Error, re.error) as error:
+            raise ValueError(f"{name} line {number}: {error}: {line!r}") from error
+    if not seen_header:
+        raise ValueError(f"{name}: no header line")
+
+
+def _ua_rule(fields: list[str]) -> UserAgentRule:
+    pattern, category, verdict, reason = fields
+    if verdict not in (Verdict.HUMAN, Verdict.MACHINE):
+        raise ValueError(f"verdict must be human or machine, not {verdict!r}")
+    if not pattern:
+        raise ValueError("empty pattern")
+    return UserAgentRule(
+        re.compile(pattern, re.IGNORECASE), _category(category), Verdict(verdict), _reason(reason)
+    )
+
+
+def _network_rule(fields: list[str]) -> NetworkRule:
+    network, category, reason = fields
+    if category not in NETWORK_CATEGORIES:
+        raise ValueError(f"category must be one of {sorted(NETWORK_CATEGORIES)}")
+    return NetworkRule(ipaddress.ip_network(network.strip()), category, _reason(reason))
+
+
+def _category(category: str) -> str:
+    if not _CATEGORY.match(category):
+        raise ValueError(f"category {category!r} is not a lower_case_name")
+    return category
+
+
+def _reason(reason: str) -> str:
+    if not reason.strip().endswith("."):
+        raise ValueError("the reason must be a sentence ending with a full stop")
+    return reason.strip()
+
+
+def classify(hit: Hit, signals: Signals, *, self_open_suppression: bool) -> Classification:
+    """Apply ``_RULES`` (the order of the module docstring); the first decision wins."""
+    agent, ip = hit.user_agent.strip(), _address(hit.ip)
+    facts = _Facts(
+        hit=hit,
+        suppression=self_open_suppression,
+        ip=ip,
+        age=hit.at - datetime.fromtimestamp(hit.claims.sent_at, tz=hit.at.tzinfo),
+        agent=agent,
+        noun="an open" if hit.kind is HitKind.OPEN else "a click",
+        client=next((r for r in signals.user_agents if agent and r.pattern.search(agent)), None),
+        network=next((r for r in signals.networks if ip is not None and ip in r.network), None),
+        notes=[],
+    )
+    verdict, category, reasons = next(d for rule in _RULES if (d := rule(facts)))
+    return Classification(verdict, category, (*reasons, *facts.notes), signals.version)
+
+
+@dataclass
+class _Facts:
+    """What the rules look at; rules may only append to ``notes``."""
+
+    hit: Hit
+    suppression: bool
+    ip: IPAddress | None
+    age: timedelta
+    """Time since the email was prepared (negative if the clocks disagree)."""
+    agent: str
+    noun: str
+    client: UserAgentRule | None
+    """The first user-agent row that matched."""
+    network: NetworkRule | None
+    notes: list[str]
+
+
+_Decision = tuple[Verdict, str, tuple[str, ...]] | None
+
+
+def _head_request(facts: _Facts) -> _Decision:
+    if facts.hit.method.upper() != "HEAD":
+        return None
+    return Verdict.MACHINE, "head_request", (
+        "It was a HEAD request, which only checks that the address exists without "
+        "loading it: link checkers do that, a person's browser never does.",
+    )
+
+
+def _sender(facts: _Facts) -> _Decision:
+    hit, found = facts.hit, []
+    if hit.claims.sender_copy:
+        found.append(("sender_copy", "It came from the sender's own copy of the email "
+                      "(for example in their Sent folder)."))
+    if hit.sender_cookie:
+        found.append(("sender_cookie", "The browser carried the sender's own Sendtrail "
+                      "cookie, so it was the sender."))
+    if facts.ip is not None and facts.ip in {_address(text) for text in hit.sender_recent_ips}:
+        found.append(("sender_network", "It came from the network the sender was signed "
+                      f"in from ({facts.ip})."))
+    for category, sentence in found:
+        if facts.suppression:
+            return Verdict.SELF, category, (
+                f"{sentence} Self-open suppression is on, so it is not shown as {facts.noun}.",
+            )
+        facts.notes.append(f"{sentence} It still counts because self-open suppression is off.")
+    return None
+
+
+def _no_user_agent(facts: _Facts) -> _Decision:
+    if facts.agent:
+        return None
+    return Verdict.MACHINE, "no_user_agent", (
+        "The request sent no user agent; every mail client and browser sends one, "
+        "so it came from a script or scanner.",
+    )
+
+
+def _user_agent(facts: _Facts) -> _Decision:
+    rule = facts.client
+    if rule is None or rule.verdict is not Verdict.MACHINE:
+        return None
+    return Verdict.MACHINE, rule.category, (_cite(rule.reason, _agent(facts.agent)),)
+
+
+def _network(facts: _Facts) -> _Decision:
+    rule = facts.network
+    if rule is None:
+        return None
+    cited = _cite(rule.reason, f"address {facts.ip} is in {rule.network}")
+    if rule.category == "apple_privacy_proxy":
+        if facts.hit.kind is HitKind.OPEN:
+            return Verdict.MACHINE, rule.category, (cited,)
+        facts.notes.append(
+            f"It came through Apple's privacy relay (address {facts.ip}), which also "
+            "carries iCloud Private Relay browsing; the relay preloads images but never "
+            "clicks links, so the click counts."
+        )
+        return None
+    window = _duration(GATEWAY_WINDOW)
+    if facts.age < GATEWAY_WINDOW:
+        return Verdict.MACHINE, rule.category, (
+            cited,
+            f"It came {_when(facts.age)}, inside the {window} in which gateways scan new email.",
+        )
+    facts.notes.append(
+        f"{cited} It came {_when(facts.age)}, long after the {window} in which gateways "
+        "scan new email, so it counts as a person reading through the gateway."
+    )
+    return None
+
+
+def _click_burst(facts: _Facts) -> _Decision:
+    if not _is_burst(facts.hit):
+        return None
+    return Verdict.MACHINE, "click_burst", (
+        f"All {facts.hit.link_count} links in the email were clicked within "
+        f"{_duration(BURST_WINDOW)}: a link scanner checks every link at once, "
+        "a person does not.",
+    )
+
+
+def _too_soon(facts: _Facts) -> _Decision:
+    if facts.age >= TOO_SOON:
+        return None
+    return Verdict.MACHINE, "too_soon", (
+        f"It came {_when(facts.age)}; nobody reads an email that fast (the limit is "
+        f"{_duration(TOO_SOON)}), so it was software handling the email as it was delivered.",
+    )
+
+
+def _person(facts: _Facts) -> _Decision:
+    settled = f"It came {_when(facts.age)}, and no rule marks it as automated."
+    if facts.client is None:
+        client = f"The client is not one we recognise by name ({_agent(facts.agent)})."
+        return Verdict.HUMAN, "unrecognised_client", (client, settled)
+    client = _cite(facts.client.reason, _agent(facts.agent))
+    return Verdict.HUMAN, facts.client.category, (client, settled)
+
+
+_RULES: tuple[Callable[[_Facts], _Decision], ...] = (
+    _head_request,
+    _sender,
+    _no_user_agent,
+    _user_agent,
+    _network,
+    _click_burst,
+    _too_soon,
+    _person,
+)
+"""The rules in the order of the module docstring; the last one always decides."""
+
+
+def _is_burst(hit: Hit) -> bool:
+    if hit.kind is not HitKind.CLICK or hit.link_count < 2:
+        return False
+    clicks = [(link, at) for link, at in hit.recent_clicks if abs(at - hit.at) <= BURST_WINDOW]
+    if hit.claims.link is not None:
+        clicks.append((hit.claims.link, hit.at))
+    every_link = set(range(hit.link_count))
+    # Every window of BURST_WINDOW that contains this click starts at one of these times.
+    for start in sorted({at for _, at in clicks if at <= hit.at} | {hit.at}):
+        covered = {link for link, at in clicks if start <= at <= start + BURST_WINDOW}
+        if every_link <= covered:
+            return True
+    return False
+
+
+def _address(text: str) -> IPAddress | None:
+    try:
+        address = ipaddress.ip_address(text.strip())
+    except ValueError:
+        return None
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        return address.ipv4_mapped
+    return address
+
+
+def _cite(reason: str, evidence: str) -> str:
+    """'Gmail fetches images.' + 'user agent X' -> 'Gmail fetches images (user agent X).'"""
+    return f"{reason.removesuffix('.')} ({evidence})."
+
+
+def _agent(agent: str) -> str:
+    # The user agent is whatever the requester chose to send: keep it short and printable.
+    shown = "".join(ch if ch.isprintable() else "?" for ch in agent)
+    if len(shown) > _MAX_SHOWN:
+        shown = shown[:_MAX_SHOWN] + "..."
+    return f"user agent '{shown}'"
+
+
+def _when(age: timedelta) -> str:
+    if age < timedelta(0):
+        return "before the email's recorded sending time"
+    return f"{_duration(age)} after the email was sent"
+
+
+def _duration(delta: timedelta) -> str:
+    seconds = delta.total_seconds()
+    if seconds < 1:
+        return "less than a second"
+    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
+        if seconds >= size:
+            count = int(seconds // size)
+            return f"{count} {unit}{'s' if count != 1 else ''}"
+    count = int(seconds)
+    return f"{count} second{'s' if count != 1 else ''}"

@@ -1,0 +1,195 @@
+"""Use cases of tracked emails: prepare (and store) one, list them, read one."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from urllib.parse import urlsplit
+
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from sendtrail.contacts.service import ensure_contacts
+from sendtrail.db.pagination import Page, keyset_page
+from sendtrail.errors import InvalidInput, NotFound
+from sendtrail.tenancy.accounts import tracking_policy_for
+from sendtrail.tenancy.authz import authorizer
+from sendtrail.tenancy.users import get_user, normalize_email
+from sendtrail.tenancy.values import Principal
+from sendtrail.tracking.core.model import DeliveryMode, EmailKind
+from sendtrail.tracking.core.prepare import Draft, PreparedEmail, Recipient, prepare
+from sendtrail.tracking.core.tokens import TokenKeys
+from sendtrail.tracking.store import EmailRecipientRow, TrackedEmailRow, TrackedLinkRow
+
+__all__ = [
+    "EmailFilter",
+    "EmailInput",
+    "get_email",
+    "links_of",
+    "list_emails",
+    "prepare_email",
+    "recipients_of",
+]
+
+MAX_HTML_BYTES = 2 * 1024 * 1024
+MAX_RECIPIENTS = 1000
+MAX_SUBJECT = 998
+
+
+@dataclass(frozen=True)
+class EmailInput:
+    kind: EmailKind
+    subject: str
+    html: str | None
+    text: str | None
+    recipients: tuple[Recipient, ...]
+    delivery_mode: DeliveryMode
+    track: bool | None
+    sender_id: uuid.UUID | None = None
+
+
+@dataclass(frozen=True)
+class EmailFilter:
+    sender_id: uuid.UUID | None = None
+    kind: EmailKind | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+
+
+def _validate(email: EmailInput) -> tuple[Recipient, ...]:
+    subject = email.subject.strip()
+    if not subject or len(subject) > MAX_SUBJECT:
+        raise InvalidInput(f"Give the email a subject of 1 to {MAX_SUBJECT} characters.")
+    if not email.recipients:
+        raise InvalidInput("Give the email at least one recipient.")
+    if len(email.recipients) > MAX_RECIPIENTS:
+        raise InvalidInput(f"An email can have at most {MAX_RECIPIENTS} recipients.")
+    if email.html is not None and len(email.html.encode()) > MAX_HTML_BYTES:
+        raise InvalidInput("The HTML body is larger than 2 MB; link large content instead.")
+    return tuple(
+        Recipient(address=normalize_email(r.address), name=r.name, field=r.field)
+        for r in email.recipients
+    )
+
+
+async def prepare_email(
+    session: AsyncSession,
+    actor: Principal,
+    account_id: uuid.UUID,
+    email: EmailInput,
+    *,
+    keys: TokenKeys,
+    tracking_base_url: str,
+    now: datetime,
+) -> tuple[TrackedEmailRow, PreparedEmail]:
+    """Prepare a tracked email for sending (R5 to R15) and store what tracking needs."""
+    authz = authorizer()
+    authz.require(actor, account_id, "emails", "write")
+    sender_id = email.sender_id or actor.user_id
+    if sender_id is None:
+        raise InvalidInput("Say who sends the email (senderId).")
+    if sender_id != actor.user_id:
+        authz.require(actor, account_id, "emails:others", "write")
+    sender = await get_user(session, actor, account_id, sender_id)
+    if not sender.active:
+        raise InvalidInput(f"{sender.email} is deactivated and cannot send tracked email.")
+    recipients = _validate(email)
+    policy = await tracking_policy_for(
+        session, account_id, sender_id, tracking_base_url=tracking_base_url
+    )
+    email_id = uuid.uuid4()
+    prepared = prepare(
+        Draft(kind=email.kind, subject=email.subject.strip(), html=email.html, text=email.text,
+              recipients=recipients, delivery_mode=email.delivery_mode, track=email.track),
+        policy,
+        keys=keys,
+        account_id=account_id,
+        email_id=email_id,
+        sent_at=int(now.timestamp()),
+    )
+    contacts = await ensure_contacts(
+        session, account_id, ((r.address, r.name) for r in recipients)
+    )
+    host = urlsplit(tracking_base_url).hostname or "sendtrail.invalid"
+    row = TrackedEmailRow(
+        account_id=account_id, id=email_id, kind=email.kind.value, sender_id=sender_id,
+        subject=email.subject.strip(), sent_at=now, delivery_mode=email.delivery_mode.value,
+        message_id=f"<{email_id}@{host}>", open_tracking=prepared.open_tracking,
+        click_tracking=prepared.click_tracking, html=email.html is not None,
+        recipient_count=len(recipients), link_count=len(prepared.links),
+        tracking_base_url=policy.tracking_base_url,
+        not_tracked_reasons=list(prepared.not_tracked_reasons),
+        skipped_links=[list(pair) for pair in prepared.skipped_links],
+        removed_tracking=list(prepared.removed_tracking),
+    )
+    session.add(row)
+    for index, recipient in enumerate(recipients):
+        session.add(EmailRecipientRow(
+            account_id=account_id, email_id=email_id, idx=index, address=recipient.address,
+            name=recipient.name, field=recipient.field.value,
+            contact_id=contacts[recipient.address].id,
+        ))
+    for link in prepared.links:
+        session.add(TrackedLinkRow(account_id=account_id, email_id=email_id, idx=link.index,
+                                   url=link.url))
+    await session.commit()
+    return row, prepared
+
+
+async def get_email(
+    session: AsyncSession, actor: Principal, account_id: uuid.UUID, email_id: uuid.UUID
+) -> TrackedEmailRow:
+    authorizer().require(actor, account_id, "emails", "read")
+    row = (await session.exec(select(TrackedEmailRow).where(
+        TrackedEmailRow.account_id == account_id, TrackedEmailRow.id == email_id
+    ))).one_or_none()
+    if row is None:
+        raise NotFound(f"No email with id {email_id}.")
+    return row
+
+
+async def list_emails(
+    session: AsyncSession,
+    actor: Principal,
+    account_id: uuid.UUID,
+    *,
+    filter: EmailFilter,
+    first: int | None,
+    after: str | None,
+) -> Page[TrackedEmailRow]:
+    """Newest first."""
+    authorizer().require(actor, account_id, "emails", "read")
+    statement = select(TrackedEmailRow).where(TrackedEmailRow.account_id == account_id)
+    if filter.sender_id is not None:
+        statement = statement.where(TrackedEmailRow.sender_id == filter.sender_id)
+    if filter.kind is not None:
+        statement = statement.where(TrackedEmailRow.kind == filter.kind.value)
+    if filter.since is not None:
+        statement = statement.where(col(TrackedEmailRow.sent_at) >= filter.since)
+    if filter.until is not None:
+        statement = statement.where(col(TrackedEmailRow.sent_at) < filter.until)
+    return await keyset_page(
+        session, statement,
+        keys=[TrackedEmailRow.sent_at, TrackedEmailRow.id],  # type: ignore[list-item]
+        descending=True, first=first, after=after,
+    )
+
+
+async def recipients_of(
+    session: AsyncSession, account_id: uuid.UUID, email_id: uuid.UUID
+) -> list[EmailRecipientRow]:
+    rows = await session.exec(select(EmailRecipientRow).where(
+        EmailRecipientRow.account_id == account_id, EmailRecipientRow.email_id == email_id
+    ).order_by(col(EmailRecipientRow.idx)))
+    return list(rows.all())
+
+
+async def links_of(
+    session: AsyncSession, account_id: uuid.UUID, email_id: uuid.UUID
+) -> dict[int, str]:
+    rows = await session.exec(select(TrackedLinkRow).where(
+        TrackedLinkRow.account_id == account_id, TrackedLinkRow.email_id == email_id
+    ))
+    return {row.idx: row.url for row in rows.all()}
+

@@ -1,0 +1,202 @@
+"""Durable ingestion: group commit, with a local append-only spool when the database is down.
+
+``submit(hit)`` returns once the hit is durable — committed to the database together with
+the other hits of its batch, or appended and fsync'ed to the spool. The writer takes
+whatever is queued (up to ``max_batch``) whenever it is free, so batches grow with load
+instead of waiting on a timer. When a transaction fails the batch goes to the spool and the
+writer keeps spooling until the database answers again; a replayer then moves the spool
+into the database. Every engagement's primary key is the event id assigned on arrival, so a
+replay after a crash between commit and spool deletion stores nothing twice. The queue is
+bounded, so memory is too: under overload callers wait (back-pressure) rather than pile up.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from sendtrail.tracking import metrics
+from sendtrail.tracking.core.classify import Signals
+from sendtrail.tracking.hits import RawHit
+from sendtrail.tracking.recorder import record_hits
+from sendtrail.tracking.stream import EngagementStream
+
+__all__ = ["Ingestor"]
+
+log = logging.getLogger("sendtrail.ingest")
+DB_ERRORS = (SQLAlchemyError, OSError, TimeoutError)
+
+
+class Ingestor:
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        *,
+        spool_dir: Path,
+        signals: Signals,
+        stream: EngagementStream,
+        max_batch: int = 256,
+        max_queue: int = 10_000,
+        transaction_timeout: float = 5.0,
+        probe_interval: float = 1.0,
+    ) -> None:
+        self._engine = engine
+        self._spool_dir = spool_dir
+        self._signals = signals
+        self._stream = stream
+        self._max_batch = max_batch
+        self._timeout = transaction_timeout
+        self._probe_interval = probe_interval
+        self._queue: asyncio.Queue[tuple[RawHit, asyncio.Future[None]]] = asyncio.Queue(max_queue)
+        self._database_down = False
+        self._tasks: list[asyncio.Task[None]] = []
+        self._spool_lock = asyncio.Lock()
+
+    @property
+    def spool_path(self) -> Path:
+        return self._spool_dir / "hits.spool"
+
+    async def start(self) -> None:
+        self._spool_dir.mkdir(parents=True, exist_ok=True)
+        self._tasks = [
+            asyncio.create_task(self._write_forever(), name="ingest-writer"),
+            asyncio.create_task(self._replay_forever(), name="ingest-replayer"),
+        ]
+
+    async def stop(self) -> None:
+        """Drain what is queued (to the database or the spool), then stop."""
+        while not self._queue.empty():
+            await asyncio.sleep(0.01)
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    async def submit(self, hit: RawHit) -> None:
+        """Return once ``hit`` is durable (committed or spooled)."""
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        await self._queue.put((hit, future))
+        await future
+
+    async def _write_forever(self) -> None:
+        while True:
+            batch = [await self._queue.get()]
+            while len(batch) < self._max_batch and not self._queue.empty():
+                batch.append(self._queue.get_nowait())
+            hits = [hit for hit, _ in batch]
+            try:
+                await self._store(hits)
+            except Exception as error:  # never lose an acknowledged hit: fail the callers
+                log.exception("could not store or spool %d hits", len(hits))
+                for _, future in batch:
+                    if not future.done():
+                        future.set_exception(error)
+            else:
+                for _, future in batch:
+                    if not future.done():
+                        future.set_result(None)
+
+    async def _store(self, hits: Sequence[RawHit]) -> None:
+        if not self._database_down:
+            started = time.perf_counter()
+            try:
+                async with asyncio.timeout(self._timeout):
+                    events = await self._commit(hits)
+            except DB_ERRORS as error:
+                log.warning("database unavailable (%s); spooling hits", type(error).__name__)
+                self._database_down = True
+            else:
+                metrics.BATCH_SIZE.observe(len(hits))
+                metrics.COMMIT_SECONDS.observe(time.perf_counter() - started)
+                self._stream.publish(events)
+                return
+        await self._spool(hits)
+
+    async def _commit(self, hits: Sequence[RawHit]) -> list:  # type: ignore[type-arg]
+        async with self._engine.begin() as conn:
+            events = await record_hits(conn, hits, self._signals)
+        for event in events:
+            metrics.HITS.labels(kind=event.type, verdict=event.verdict).inc()
+        return events
+
+    async def _spool(self, hits: Sequence[RawHit]) -> None:
+        payload = "".join(hit.to_json() + "\n" for hit in hits).encode()
+        async with self._spool_lock:
+            await asyncio.to_thread(_append_durably, self.spool_path, payload)
+        metrics.SPOOLED.inc(len(hits))
+        metrics.SPOOL_DEPTH.inc(len(hits))
+
+    async def _replay_forever(self) -> None:
+        while True:
+            try:
+                await self.replay_spool()
+            except DB_ERRORS:
+                self._database_down = True
+            except Exception:
+                log.exception("spool replay failed; will retry")
+            await asyncio.sleep(self._probe_interval)
+
+    async def replay_spool(self) -> int:
+        """Move spooled hits into the database; return how many were replayed."""
+        pending = sorted(self._spool_dir.glob("hits.spool*"))
+        if not pending:
+            if self._database_down:
+                await self._probe()
+            return 0
+        await self._probe()
+        async with self._spool_lock:
+            if self.spool_path.exists():
+                # New hits append to a fresh spool while this one is replayed.
+                self.spool_path.rename(self._spool_dir / f"hits.spool.{time.time_ns()}")
+        replayed = 0
+        for path in sorted(self._spool_dir.glob("hits.spool.*")):
+            hits = _read_spool(path)
+            for start in range(0, len(hits), self._max_batch):
+                chunk = hits[start : start + self._max_batch]
+                async with asyncio.timeout(self._timeout):
+                    events = await self._commit(chunk)
+                self._stream.publish(events)
+            path.unlink()
+            replayed += len(hits)
+            metrics.SPOOL_DEPTH.dec(len(hits))
+        if replayed:
+            log.info("replayed %d spooled hits", replayed)
+        return replayed
+
+    async def _probe(self) -> None:
+        async with asyncio.timeout(self._timeout), self._engine.connect() as conn:
+            await conn.execute(text("SELECT 1"))
+        self._database_down = False
+
+
+def _read_spool(path: Path) -> list[RawHit]:
+    hits = []
+    for number, line in enumerate(path.read_text(errors="replace").splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            hits.append(RawHit.from_json(line))
+        except (ValueError, KeyError, TypeError):
+            # Only a write cut short by a crash ends like this, and that hit was never
+            # acknowledged (acknowledgement waits for fsync).
+            log.warning("skipping an incomplete spool line %s:%d", path.name, number)
+    return hits
+
+
+def _append_durably(path: Path, payload: bytes) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    try:
+        os.write(fd, payload)
+        os.fsync(fd)
+    finally:
+        os.close(fd)

@@ -1,0 +1,106 @@
+"""Persistence models of the tracking engine: tracked emails, recipients, links, engagements.
+
+Engagements are written with SQLAlchemy Core by the ingestion writer (the hot path never
+builds ORM objects); their primary key ends with the event id assigned when the hit
+arrived, which is what makes spool replay exactly-once.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, Column, Index
+from sqlmodel import Field, SQLModel
+
+from sendtrail.db.tenant import TenantOwned
+from sendtrail.db.types import UtcDateTime, utcnow
+
+__all__ = ["EmailRecipientRow", "EngagementRow", "TrackedEmailRow", "TrackedLinkRow"]
+
+
+def _json(**kwargs: Any) -> Any:
+    return Field(sa_column=Column(JSON, nullable=False), **kwargs)
+
+
+class TrackedEmailRow(SQLModel, TenantOwned, table=True):
+    __tablename__ = "tracked_email"
+    __table_args__ = (
+        Index("ix_tracked_email_account_sent", "account_id", "sent_at", "id"),
+        Index("ix_tracked_email_account_sender", "account_id", "sender_id", "sent_at"),
+    )
+
+    account_id: uuid.UUID = Field(foreign_key="account.id", primary_key=True)
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    kind: str = Field(max_length=16)
+    sender_id: uuid.UUID
+    subject: str = Field(max_length=998)
+    sent_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
+    """When the email was prepared for sending."""
+    delivery_mode: str = Field(max_length=32)
+    message_id: str = Field(max_length=998)
+    open_tracking: bool
+    click_tracking: bool
+    logged: bool = False
+    html: bool
+    """Whether it had an HTML part (R6)."""
+    recipient_count: int
+    link_count: int
+    tracking_base_url: str = Field(max_length=400)
+    not_tracked_reasons: list[str] = _json(default_factory=list)
+    skipped_links: list[list[str]] = _json(default_factory=list)
+    removed_tracking: list[str] = _json(default_factory=list)
+
+
+class EmailRecipientRow(SQLModel, TenantOwned, table=True):
+    __tablename__ = "email_recipient"
+    __table_args__ = (Index("ix_email_recipient_contact", "account_id", "contact_id"),)
+
+    account_id: uuid.UUID = Field(foreign_key="account.id", primary_key=True)
+    email_id: uuid.UUID = Field(primary_key=True)
+    idx: int = Field(primary_key=True)
+    address: str = Field(max_length=320)
+    name: str | None = Field(default=None, max_length=200)
+    field: str = Field(max_length=8)
+    contact_id: uuid.UUID
+
+
+class TrackedLinkRow(SQLModel, TenantOwned, table=True):
+    __tablename__ = "tracked_link"
+
+    account_id: uuid.UUID = Field(foreign_key="account.id", primary_key=True)
+    email_id: uuid.UUID = Field(primary_key=True)
+    idx: int = Field(primary_key=True)
+    url: str
+
+
+class EngagementRow(SQLModel, TenantOwned, table=True):
+    __tablename__ = "engagement"
+    __table_args__ = (
+        Index("ix_engagement_account_email", "account_id", "email_id", "occurred_at"),
+        Index("ix_engagement_account_time", "account_id", "occurred_at", "id"),
+        Index("ix_engagement_account_contact", "account_id", "contact_id", "occurred_at"),
+    )
+
+    account_id: uuid.UUID = Field(foreign_key="account.id", primary_key=True)
+    id: uuid.UUID = Field(primary_key=True)
+    """The event id, assigned when the hit arrived (replays are idempotent)."""
+    email_id: uuid.UUID
+    sender_id: uuid.UUID
+    recipient_idx: int | None = None
+    contact_id: uuid.UUID | None = None
+    type: str = Field(max_length=8)
+    occurred_at: datetime = Field(sa_type=UtcDateTime)
+    verdict: str = Field(max_length=8)
+    category: str = Field(max_length=40)
+    reasons: list[str] = _json(default_factory=list)
+    ruleset: str = Field(max_length=40)
+    attribution: str = Field(max_length=16)
+    counts_in_reports: bool
+    inferred: bool = False
+    inferred_from: str | None = Field(default=None, max_length=8)
+    link_idx: int | None = None
+    sender_copy: bool = False
+    ip: str | None = Field(default=None, max_length=64)
+    user_agent: str | None = Field(default=None, max_length=1000)

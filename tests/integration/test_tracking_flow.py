@@ -1,0 +1,273 @@
+"""Tracking end to end through real HTTP: prepare → pixel/click with real user agents →
+engagements, verdicts, reasons, attribution and contact properties over GraphQL."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from litestar.testing import TestClient
+from sqlalchemy import text
+from support import FakeClock, Tenant, error_codes, gql, run, seed_tenant
+
+from sendtrail.app import create_app
+from sendtrail.db.engine import create_sync_engine
+from sendtrail.settings import Settings
+
+OUTLOOK = "Mozilla/4.0 (compatible; ms-office; MSOffice 16)"
+CHROME = ("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
+          "Chrome/131.0.0.0 Safari/537.36")
+APPLE_MPP = "Mozilla/5.0"
+GMAIL_PROXY = ("Mozilla/5.0 (Windows NT 5.1; rv:11.0) Gecko Firefox/11.0 "
+               "(via ggpht.com GoogleImageProxy)")
+HTML = ('<html><body><p>Hi,</p><p>See <a href="https://shop.test/pricing?plan=pro&amp;x=1">'
+        'our pricing</a> and <a href="https://www.shop.test">www.shop.test</a>.</p>'
+        '<p><a href="mailto:sales@shop.test">Write to us</a></p></body></html>')
+PREPARE = """mutation($i: PrepareEmailInput!) { prepareEmail(input: $i) {
+  openTracking clickTracking notTrackedReasons
+  email { id messageId deliveryMode }
+  messages { recipients messageId html text } senderCopy { html } } }"""
+EMAIL = """query($id: ID!, $v: [Verdict!]) { email(id: $id) {
+  recipients { address openCount clickCount firstOpenedAt hints
+               contact { address lastSalesEmailOpenedAt lastSalesEmailClickedAt lastClickedAt } }
+  engagements(filter: {verdicts: $v}) { edges { node {
+    type verdict category reasons attribution inferred inferredFrom countsInReports
+    recipient { address } contact { address } link { url } } } } } }"""
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def app_client(settings: Settings, clock: FakeClock) -> Iterator[TestClient[Any]]:
+    with TestClient(create_app(settings, clock=clock),
+                    base_url="http://testserver.local") as client:
+        yield client
+
+
+@pytest.fixture
+def tenant(database_url: str) -> Tenant:
+    return run(seed_tenant(database_url, "Acme", seats={}))
+
+
+def _paid_sender(client: Any, database_url: str) -> Tenant:
+    tenant = run(seed_tenant(database_url, "Paid", seats={}))
+    engine = create_sync_engine(database_url)
+    with engine.begin() as conn:  # buy a seat for the admin (purchases have no API yet)
+        conn.execute(text("UPDATE seat_purchase SET quantity = 1 WHERE seat = 'sales_starter' "
+                          "AND account_id = :a"), {"a": tenant.account_id.replace("-", "")
+                                                    if "sqlite" in database_url
+                                                    else tenant.account_id})
+    engine.dispose()
+    body = gql(client, 'mutation($id: ID!) { updateUser(input: {id: $id, seat: SALES_STARTER}) '
+               '{ seat } }', {"id": tenant.admin_id}, token=tenant.admin_token)
+    assert body["data"]["updateUser"]["seat"] == "SALES_STARTER", body
+    return tenant
+
+
+def _prepare(client: Any, tenant: Tenant, **fields: Any) -> dict[str, Any]:
+    payload = {"subject": "Pricing", "html": HTML, "text": "See https://shop.test/pricing",
+               "recipients": [{"address": "ann@client.test", "name": "Ann"},
+                              {"address": "ben@client.test", "field": "CC"}], **fields}
+    body = gql(client, PREPARE, {"i": payload}, token=tenant.admin_token)
+    assert body.get("errors") is None, body
+    prepared: dict[str, Any] = body["data"]["prepareEmail"]
+    return prepared
+
+
+def _pixel(html: str) -> str:
+    match = re.search(r'<img src="http://testserver\.local(/o/[^"]+\.gif)"', html)
+    assert match, html
+    return match.group(1)
+
+
+def _links(html: str) -> list[str]:
+    return re.findall(r'href="http://testserver\.local(/c/[^"]+)"', html)
+
+
+def _email(client: Any, tenant: Tenant, email_id: str, *verdicts: str) -> dict[str, Any]:
+    body = gql(client, EMAIL, {"id": email_id, "v": list(verdicts) or None},
+               token=tenant.admin_token)
+    assert body.get("errors") is None, body
+    email: dict[str, Any] = body["data"]["email"]
+    return email
+
+
+def _nodes(email: dict[str, Any]) -> list[dict[str, Any]]:
+    return [edge["node"] for edge in email["engagements"]["edges"]]
+
+
+def test_per_recipient_opens_and_clicks_are_attributed_with_reasons(
+    app_client: Any, database_url: str, clock: FakeClock
+) -> None:
+    tenant = _paid_sender(app_client, database_url)
+    prepared = _prepare(app_client, tenant, deliveryMode="PER_RECIPIENT")
+    assert (prepared["openTracking"], prepared["clickTracking"]) == (True, True)
+    ann, ben = prepared["messages"]
+    assert (ann["recipients"], ben["recipients"]) == (["ann@client.test"], ["ben@client.test"])
+    assert ann["text"] == "See https://shop.test/pricing"  # R13: plain text untouched
+    assert len(_links(ann["html"])) == 1  # R13: www. text link and mailto: not rewritten
+    assert 'href="mailto:sales@shop.test"' in ann["html"]
+    email_id = prepared["email"]["id"]
+    clock.advance(120)
+
+    assert app_client.get(_pixel(ann["html"]), headers={"User-Agent": OUTLOOK}).status_code == 200
+    assert app_client.get(_pixel(ben["html"]), headers={"User-Agent": APPLE_MPP}).status_code == 200
+    clock.advance(30)
+    click = app_client.get(_links(ben["html"])[0], headers={"User-Agent": CHROME},
+                           follow_redirects=False)
+    assert click.status_code == 302
+    assert click.headers["location"] == "https://shop.test/pricing?plan=pro&x=1"  # R11
+
+    email = _email(app_client, tenant, email_id)
+    nodes = _nodes(email)
+    assert [(n["type"], n["recipient"]["address"], n["inferred"]) for n in nodes] == [
+        ("CLICK", "ben@client.test", False), ("OPEN", "ben@client.test", True),
+        ("OPEN", "ann@client.test", False)]
+    assert all(n["verdict"] == "HUMAN" and n["attribution"] == "RECIPIENT"
+               and n["countsInReports"] for n in nodes)
+    assert nodes[1]["inferredFrom"] == "CLICK"  # R7
+    assert nodes[0]["link"] == {"url": "https://shop.test/pricing?plan=pro&x=1"}
+    assert "Outlook" in " ".join(nodes[2]["reasons"])
+    by_address = {r["address"]: r for r in email["recipients"]}
+    assert by_address["ann@client.test"]["openCount"] == 1
+    assert by_address["ben@client.test"]["clickCount"] == 1
+    ben_contact = by_address["ben@client.test"]["contact"]
+    assert ben_contact["lastSalesEmailClickedAt"] is not None  # R16
+    assert ben_contact["lastClickedAt"] is not None
+    assert by_address["ann@client.test"]["contact"]["lastSalesEmailOpenedAt"] is not None
+    assert by_address["ann@client.test"]["contact"]["lastClickedAt"] is None
+
+    machine = _nodes(_email(app_client, tenant, email_id, "MACHINE"))  # R10: kept, apart
+    assert [(n["type"], n["countsInReports"]) for n in machine] == [("OPEN", False)]
+    assert "Apple Mail Privacy Protection" in " ".join(machine[0]["reasons"])
+
+
+def test_shared_pixel_is_someone_and_sender_copy_is_self(
+    app_client: Any, tenant: Tenant, clock: FakeClock
+) -> None:
+    prepared = _prepare(app_client, tenant)  # SINGLE_MESSAGE to two recipients
+    (message,) = prepared["messages"]
+    assert message["recipients"] == ["ann@client.test", "ben@client.test"]
+    assert prepared["clickTracking"] is False  # R12: a free seat gets opens only
+    assert any("Free seat" in reason for reason in prepared["notTrackedReasons"])
+    assert _links(message["html"]) == []
+    clock.advance(300)
+    app_client.get(_pixel(message["html"]), headers={"User-Agent": GMAIL_PROXY})
+    app_client.get(_pixel(prepared["senderCopy"]["html"]), headers={"User-Agent": OUTLOOK})
+    email_id = prepared["email"]["id"]
+
+    (someone,) = _nodes(_email(app_client, tenant, email_id))
+    assert (someone["verdict"], someone["attribution"], someone["countsInReports"]) == (
+        "HUMAN", "SOMEONE", False)  # R15, R17
+    assert someone["recipient"] is None
+    assert someone["contact"] is None
+    assert "Gmail" in " ".join(someone["reasons"])
+    (own,) = _nodes(_email(app_client, tenant, email_id, "SELF"))  # R9
+    assert own["verdict"] == "SELF"
+    recipients = _email(app_client, tenant, email_id)["recipients"]
+    assert all(r["openCount"] == 0 and r["contact"]["lastSalesEmailOpenedAt"] is None
+               for r in recipients)  # R17: 'Someone' counts nowhere
+    findings = gql(app_client, 'query($id: ID!) { diagnoseEmail(id: $id) { findings } }',
+                   {"id": email_id}, token=tenant.admin_token)["data"]["diagnoseEmail"]
+    text_ = " ".join(findings["findings"])
+    assert "shared pixel" in text_
+    assert "Free seat" in text_
+    assert "by the sender" in text_
+
+
+def test_privacy_mode_without_legal_basis_is_anonymous(
+    app_client: Any, tenant: Tenant, clock: FakeClock, database_url: str
+) -> None:
+    gql(app_client, "mutation { updateAccountSettings(input: {privacyMode: true}) { id } }",
+        token=tenant.admin_token)
+    prepared = _prepare(app_client, tenant, deliveryMode="PER_RECIPIENT")
+    ann, ben = prepared["messages"]
+    engine = create_sync_engine(database_url)
+    with engine.begin() as conn:  # Ben consented (setContactLegalBasis comes with records)
+        conn.execute(text("UPDATE contact SET legal_basis = 'consent' "
+                          "WHERE address = 'ben@client.test'"))
+    engine.dispose()
+    clock.advance(60)
+    for message in (ann, ben):
+        app_client.get(_pixel(message["html"]), headers={"User-Agent": OUTLOOK})
+    email = _email(app_client, tenant, prepared["email"]["id"])
+    attribution = {(n["recipient"] or {}).get("address"): n["attribution"] for n in _nodes(email)}
+    assert attribution == {None: "SOMEONE", "ben@client.test": "RECIPIENT"}  # R16
+    contacts = {r["address"]: r["contact"] for r in email["recipients"]}
+    assert contacts["ann@client.test"]["lastSalesEmailOpenedAt"] is None
+    assert contacts["ben@client.test"]["lastSalesEmailOpenedAt"] is not None
+
+
+def test_head_requests_and_instant_hits_never_count(
+    app_client: Any, tenant: Tenant, clock: FakeClock
+) -> None:
+    prepared = _prepare(app_client, tenant, deliveryMode="PER_RECIPIENT")
+    pixel = _pixel(prepared["messages"][0]["html"])
+    head = app_client.head(pixel, headers={"User-Agent": OUTLOOK})
+    assert head.status_code == 200
+    assert head.headers["content-type"] == "image/gif"
+    app_client.get(pixel, headers={"User-Agent": OUTLOOK})  # no time has passed since sending
+    email_id = prepared["email"]["id"]
+    assert _nodes(_email(app_client, tenant, email_id)) == []
+    machine = _nodes(_email(app_client, tenant, email_id, "MACHINE"))
+    assert len(machine) == 2
+    assert any("HEAD" in " ".join(n["reasons"]) for n in machine)
+
+
+def test_multiple_opens_are_counted_and_explained(
+    app_client: Any, tenant: Tenant, clock: FakeClock
+) -> None:
+    prepared = _prepare(app_client, tenant, deliveryMode="PER_RECIPIENT")
+    pixel = _pixel(prepared["messages"][0]["html"])
+    for seconds, address in ((60, "203.0.113.7"), (10, "203.0.113.7"), (3600, "198.51.100.9")):
+        clock.advance(seconds)
+        app_client.get(pixel, headers={"User-Agent": OUTLOOK, "X-Forwarded-For": address})
+    ann = _email(app_client, tenant, prepared["email"]["id"])["recipients"][0]
+    assert ann["openCount"] == 3  # R8
+    hints = " ".join(ann["hints"])
+    assert "3 times" in hints
+    assert "preview pane" in hints
+
+
+def test_tracking_off_adds_nothing(app_client: Any, tenant: Tenant) -> None:
+    gql(app_client, "mutation { updateAccountSettings(input: {trackingEnabled: false}) { id } }",
+        token=tenant.admin_token)
+    prepared = _prepare(app_client, tenant)
+    assert (prepared["openTracking"], prepared["clickTracking"]) == (False, False)  # R18
+    assert "/o/" not in prepared["messages"][0]["html"]
+    assert any("turned off" in reason for reason in prepared["notTrackedReasons"])
+
+
+def test_plain_text_email_is_not_trackable(app_client: Any, tenant: Tenant) -> None:
+    prepared = _prepare(app_client, tenant, html=None)
+    assert prepared["openTracking"] is False  # R6
+    assert any("Plain-text" in reason for reason in prepared["notTrackedReasons"])
+    assert prepared["messages"][0]["html"] is None
+
+
+def test_bad_tokens_get_a_gif_or_a_404_never_an_error(app_client: Any) -> None:
+    pixel = app_client.get("/o/not-a-token.gif")
+    assert (pixel.status_code, pixel.headers["content-type"]) == (200, "image/gif")
+    assert pixel.headers["cache-control"].startswith("no-store")
+    click = app_client.get("/c/not-a-token", follow_redirects=False)
+    assert click.status_code == 404
+    assert "not valid" in click.text
+
+
+def test_prepare_rejects_bad_input_clearly(app_client: Any, tenant: Tenant) -> None:
+    for fields, message in (
+        ({"recipients": []}, "at least one recipient"),
+        ({"recipients": [{"address": "nope"}]}, "not a valid email address"),
+        ({"subject": "  "}, "subject"),
+        ({"senderId": "00000000-0000-0000-0000-000000000000"}, "No user"),
+    ):
+        payload = {"subject": "Hi", "html": HTML,
+                   "recipients": [{"address": "ann@client.test"}], **fields}
+        body = gql(app_client, PREPARE, {"i": payload}, token=tenant.admin_token)
+        assert error_codes(body) in (["BAD_USER_INPUT"], ["NOT_FOUND"]), body
+        assert message in body["errors"][0]["message"]
