@@ -72,9 +72,10 @@ class Ingestor:
             asyncio.create_task(self._replay_forever(), name="ingest-replayer"),
         ]
 
-    async def stop(self) -> None:
+    async def stop(self, *, drain_timeout: float = 15.0) -> None:
         """Drain what is queued (to the database or the spool), then stop."""
-        while not self._queue.empty():
+        deadline = time.monotonic() + drain_timeout
+        while not self._queue.empty() and time.monotonic() < deadline:
             await asyncio.sleep(0.01)
         for task in self._tasks:
             task.cancel()
