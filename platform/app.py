@@ -13,6 +13,8 @@ from litestar.exceptions import HTTPException
 from sendtrail.db.engine import Database
 from sendtrail.db.types import utcnow
 from sendtrail.errors import RateLimited, SendtrailError
+from sendtrail.records.services import RecordsConfig
+from sendtrail.records.smtp import LoggingHandler, start_smtp_server
 from sendtrail.settings import Settings
 from sendtrail.tracking.core.tokens import TokenKeys
 from sendtrail.tracking.http import TrackingEndpoints
@@ -22,6 +24,7 @@ from sendtrail.tracking.stream import EngagementStream
 from sendtrail.web.auth_routes import session_info, sign_in, sign_out
 from sendtrail.web.graphql_endpoint import graphql_controller
 from sendtrail.web.health import healthz, readyz
+from sendtrail.web.records_routes import download_attachment, logged_email_html
 from sendtrail.web.tracking_routes import click, metrics, pixel
 
 __all__ = ["create_app"]
@@ -53,6 +56,7 @@ def _http_error(_: Request[Any, Any, Any], error: HTTPException) -> Response[Any
 def create_app(settings: Settings, *, clock: Callable[[], datetime] = utcnow) -> Litestar:
     """The application. ``clock`` is the only time source of requests (tests move it)."""
     keys = TokenKeys.derive(settings.secrets.keys)
+    records = RecordsConfig.from_settings(settings)
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
@@ -68,6 +72,7 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] = utcnow) ->
         app.state.stream = stream
         app.state.token_keys = keys
         app.state.clock = clock
+        app.state.records = records
         app.state.tracking = TrackingEndpoints(
             keys=keys,
             ingestor=ingestor,
@@ -76,9 +81,20 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] = utcnow) ->
             clock=clock,
         )
         await ingestor.start()
+        smtp = None
+        if settings.smtp.port:
+            handler = LoggingHandler(database=database, blobs=records.blobs,
+                                     logging_domain=settings.smtp.logging_domain,
+                                     limits=records.limits)
+            smtp = await start_smtp_server(handler, host=settings.http.host,
+                                           port=settings.smtp.port,
+                                           hostname=settings.smtp.logging_domain)
         try:
             yield
         finally:
+            if smtp is not None:
+                smtp.close()
+                await smtp.wait_closed()
             await ingestor.stop()
             await database.dispose()
 
@@ -92,6 +108,8 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] = utcnow) ->
             pixel,
             click,
             metrics,
+            download_attachment,
+            logged_email_html,
             graphql_controller(settings),
         ],
         lifespan=[lifespan],

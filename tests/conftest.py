@@ -30,6 +30,7 @@ from sendtrail.settings import (
     HttpSettings,
     SecretSettings,
     Settings,
+    SmtpSettings,
     TrackingSettings,
 )
 
@@ -134,6 +135,7 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
         secrets=SecretSettings(keys=("k" * 40,)),
         http=HttpSettings(public_url="http://testserver.local"),
         tracking=TrackingSettings(base_url="http://testserver.local"),
+        smtp=SmtpSettings(port=0),
     )
 
 

@@ -2,5 +2,5 @@
 engagement properties the tracking engine keeps (last sales open/click, last click).
 
 Sits below ``tracking`` (attribution reads the legal basis when a hit arrives) and below
-``records`` (timelines). May import ``db``, ``errors`` and ``tracking.core``.
+``records`` (timelines). May import ``db``, ``errors`` and ``tenancy`` (authorization).
 """

@@ -5,15 +5,19 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable
 
+from sqlalchemy import func
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from sendtrail.contacts.store import ContactRow
+from sendtrail.db.pagination import Page, keyset_page
 from sendtrail.db.types import utcnow
+from sendtrail.tenancy.authz import authorizer
+from sendtrail.tenancy.values import Principal
 
-__all__ = ["ensure_contacts", "normalise_address"]
+__all__ = ["ensure_contacts", "list_contacts", "normalise_address"]
 
 
 def normalise_address(address: str) -> str:
@@ -51,3 +55,27 @@ async def ensure_contacts(
         )
     )
     return {row.address: row for row in found.all()}
+
+
+async def list_contacts(
+    session: AsyncSession,
+    actor: Principal,
+    account_id: uuid.UUID,
+    *,
+    search: str | None,
+    first: int | None,
+    after: str | None,
+) -> Page[ContactRow]:
+    """Contacts by address; ``search`` matches the address or the name (case-insensitive)."""
+    authorizer().require(actor, account_id, "contacts", "read")
+    statement = select(ContactRow).where(ContactRow.account_id == account_id)
+    if search and search.strip():
+        needle = f"%{search.strip().lower()}%"
+        statement = statement.where(
+            col(ContactRow.address).like(needle) | func.lower(ContactRow.name).like(needle)
+        )
+    return await keyset_page(
+        session, statement,
+        keys=[ContactRow.address, ContactRow.id],  # type: ignore[list-item]
+        descending=False, first=first, after=after,
+    )

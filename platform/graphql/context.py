@@ -15,6 +15,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from strawberry.types import Info
 
 from sendtrail.errors import InvalidInput, SendtrailError, Unauthenticated
+from sendtrail.records.services import RecordsConfig
 from sendtrail.settings import Settings
 from sendtrail.tenancy.auth import record_support_read
 from sendtrail.tenancy.values import Principal
@@ -34,6 +35,7 @@ class RequestContext:
     auth_error: SendtrailError | None
     clock: Callable[[], datetime]
     token_keys: TokenKeys
+    records: RecordsConfig
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     _support_read_logged: bool = False
 

@@ -18,6 +18,7 @@ from strawberry.schema.config import StrawberryConfig
 from sendtrail.graphql.errors import CodedErrors
 from sendtrail.graphql.mutations import Mutation
 from sendtrail.graphql.queries import Query
+from sendtrail.graphql.records_resolvers import RecordsMutation, RecordsQuery
 from sendtrail.graphql.tracking_resolvers import TrackingMutation, TrackingQuery
 
 __all__ = ["MAX_ALIASES", "MAX_DEPTH", "MAX_TOKENS", "build_schema", "schema_sdl"]
@@ -28,12 +29,12 @@ MAX_ALIASES = 30
 
 
 @strawberry.type(name="Query")
-class RootQuery(Query, TrackingQuery):
+class RootQuery(Query, TrackingQuery, RecordsQuery):
     pass
 
 
 @strawberry.type(name="Mutation")
-class RootMutation(Mutation, TrackingMutation):
+class RootMutation(Mutation, TrackingMutation, RecordsMutation):
     pass
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import strawberry
 from strawberry.types import Info
 
+from sendtrail.errors import NotFound
 from sendtrail.graphql.context import ctx
 from sendtrail.graphql.tracking_inputs import (
     EmailFilterInput,
@@ -13,6 +14,7 @@ from sendtrail.graphql.tracking_inputs import (
     engagement_filter,
 )
 from sendtrail.graphql.tracking_types import Email, EmailConnection, EngagementConnection
+from sendtrail.records import logbook
 from sendtrail.tenancy.users import parse_id
 from sendtrail.tracking import diagnosis, emails, engagements
 from sendtrail.tracking.core.prepare import PreparedMessage as PreparedMessageValue
@@ -86,9 +88,16 @@ class TrackingQuery:
     async def email(self, info: Info, id: strawberry.ID) -> Email:
         context = ctx(info)
         principal = await context.actor(info)
+        email_id = parse_id(id, "email")
+        account_id = await context.account_id(info)
         async with context.db() as session:
-            row = await emails.get_email(session, principal, await context.account_id(info),
-                                         parse_id(id, "email"))
+            try:
+                row = await emails.get_email(session, principal, account_id, email_id)
+            except NotFound:
+                logged = await logbook.get_logged_email(session, principal, account_id, email_id)
+                if logged is None:
+                    raise
+                return Email.from_logged(logged, public_url=context.settings.http.public_url)
         return Email.from_row(row)
 
     @strawberry.field(description="Opens, clicks and replies, newest first (HUMAN by default).")

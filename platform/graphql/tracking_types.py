@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import Annotated
 
 import strawberry
 from strawberry.types import Info
@@ -11,6 +12,7 @@ from strawberry.types import Info
 from sendtrail.contacts.store import ContactRow
 from sendtrail.contacts.values import LegalBasis
 from sendtrail.db.pagination import Page
+from sendtrail.errors import NotFound
 from sendtrail.graphql.context import ctx
 from sendtrail.graphql.tracking_inputs import (
     AttributionEnum,
@@ -24,6 +26,14 @@ from sendtrail.graphql.tracking_inputs import (
     engagement_filter,
 )
 from sendtrail.graphql.types import Edge, PageInfo, User
+from sendtrail.records import logbook
+from sendtrail.records.store import (
+    AttachmentRow,
+    LegalBasisChangeRow,
+    LoggedEmailRow,
+    LoggedRecipientRow,
+)
+from sendtrail.records.timeline import TimelineEntry, contact_timeline
 from sendtrail.tenancy import users
 from sendtrail.tracking import emails, engagements
 from sendtrail.tracking.core.model import (
@@ -61,6 +71,27 @@ class Contact:
     last_sales_email_opened_at: datetime | None
     last_sales_email_clicked_at: datetime | None
     last_clicked_at: datetime | None
+    legal_basis_changed_at: datetime | None = None
+    legal_basis_changed_by: str | None = None
+    account_id: strawberry.Private[uuid.UUID | None] = None
+
+    @strawberry.field(description="Emails, engagements and legal-basis changes, newest first.")
+    async def timeline(
+        self, info: Info, first: int | None = None, after: str | None = None
+    ) -> TimelineConnection:
+        context = ctx(info)
+        principal = await context.actor(info)
+        async with context.db() as session:
+            page = await contact_timeline(
+                session, principal, await context.account_id(info), uuid.UUID(self.id),
+                first=first, after=after,
+            )
+        public_url = context.settings.http.public_url
+        return TimelineConnection(
+            edges=[TimelineEdge(node=timeline_node(entry, public_url), cursor=cursor)
+                   for entry, cursor in page.items],
+            page_info=PageInfo(has_next_page=page.has_next_page, end_cursor=page.end_cursor),
+        )
 
     @classmethod
     def from_row(cls, row: ContactRow) -> Contact:
@@ -70,6 +101,8 @@ class Contact:
             last_sales_email_opened_at=row.last_sales_email_opened_at,
             last_sales_email_clicked_at=row.last_sales_email_clicked_at,
             last_clicked_at=row.last_clicked_at,
+            legal_basis_changed_at=row.legal_basis_changed_at,
+            legal_basis_changed_by=row.legal_basis_changed_by,
         )
 
 
@@ -102,6 +135,15 @@ class Recipient:
         return await _contact(info, self.account_id, self.contact_id)
 
     @classmethod
+    def from_logged(cls, row: LoggedRecipientRow) -> Recipient:
+        return cls(
+            id=strawberry.ID(f"{row.logged_email_id}:{row.idx}"), address=row.address,
+            name=row.name, field=RecipientField(row.field), open_count=0, click_count=0,
+            first_opened_at=None, last_opened_at=None, hints=[], account_id=row.account_id,
+            contact_id=row.contact_id,
+        )
+
+    @classmethod
     def from_row(cls, row: EmailRecipientRow, stats: engagements.RecipientStats) -> Recipient:
         return cls(
             id=strawberry.ID(f"{row.email_id}:{row.idx}"), address=row.address, name=row.name,
@@ -121,6 +163,12 @@ class Attachment:
     sha256: str
     download_url: str
 
+    @classmethod
+    def from_row(cls, row: AttachmentRow, public_url: str) -> Attachment:
+        return cls(id=strawberry.ID(str(row.id)), filename=row.filename,
+                   content_type=row.content_type, size=row.size, sha256=row.sha256,
+                   download_url=f"{public_url}/records/attachments/{row.id}")
+
 
 @strawberry.type
 class Email:
@@ -135,13 +183,24 @@ class Email:
     open_tracking: bool
     click_tracking: bool
     not_tracked_reasons: list[str]
+    from_address: str | None = strawberry.field(
+        default=None, description="The From address of a logged email (may be a contact)."
+    )
+    text: str | None = strawberry.field(default=None, description="Logged emails: text body.")
+    html_url: str | None = strawberry.field(
+        default=None,
+        description="Logged emails: the HTML body, sanitised, for a sandboxed frame (R23).",
+    )
     account_id: strawberry.Private[uuid.UUID]
-    sender_id: strawberry.Private[uuid.UUID]
+    sender_id: strawberry.Private[uuid.UUID | None]
+    logged_row: strawberry.Private[LoggedEmailRow | None] = None
 
-    @strawberry.field
+    @strawberry.field(description="The user who sent (or logged) it.")
     async def sender(self, info: Info) -> User:
         context = ctx(info)
         principal = await context.actor(info)
+        if self.sender_id is None:
+            raise NotFound("The user who logged this email no longer exists.")
         async with context.db() as session:
             row = await users.get_user(session, principal, self.account_id, self.sender_id)
         return User.from_row(row)
@@ -149,6 +208,10 @@ class Email:
     @strawberry.field
     async def recipients(self, info: Info) -> list[Recipient]:
         email_id = uuid.UUID(self.id)
+        if self.logged_row is not None:
+            async with ctx(info).db() as session:
+                logged = await logbook.recipients_of(session, self.account_id, email_id)
+            return [Recipient.from_logged(row) for row in logged if row.field != "from"]
         async with ctx(info).db() as session:
             rows = await emails.recipients_of(session, self.account_id, email_id)
             stats = await engagements.recipient_stats(session, self.account_id, email_id)
@@ -160,9 +223,15 @@ class Email:
             found = await emails.links_of(session, self.account_id, uuid.UUID(self.id))
         return [TrackedLink(index=index, url=url) for index, url in sorted(found.items())]
 
-    @strawberry.field(description="Logged emails only (the records feature).")
-    def attachments(self) -> list[Attachment]:
-        return []
+    @strawberry.field(description="Logged emails only.")
+    async def attachments(self, info: Info) -> list[Attachment]:
+        if self.logged_row is None:
+            return []
+        context = ctx(info)
+        async with context.db() as session:
+            rows = await logbook.attachments_of(session, self.account_id, uuid.UUID(self.id))
+        base = context.settings.http.public_url
+        return [Attachment.from_row(row, base) for row in rows]
 
     @strawberry.field
     async def engagements(
@@ -190,6 +259,21 @@ class Email:
             delivery_mode=DeliveryMode(row.delivery_mode), open_tracking=row.open_tracking,
             click_tracking=row.click_tracking, not_tracked_reasons=list(row.not_tracked_reasons),
             account_id=row.account_id, sender_id=row.sender_id,
+        )
+
+    @classmethod
+    def from_logged(cls, row: LoggedEmailRow, *, public_url: str) -> Email:
+        return cls(
+            id=strawberry.ID(str(row.id)), kind=EmailKind.SALES, subject=row.subject,
+            sent_at=row.sent_at, message_id=row.message_id,
+            tracked=row.tracked_email_id is not None, logged=True,
+            delivery_mode=DeliveryMode.SINGLE_MESSAGE, open_tracking=False,
+            click_tracking=False, not_tracked_reasons=[
+                "Logged copy: logging alone records no opens or clicks (R1)."
+            ] if row.tracked_email_id is None else [],
+            from_address=row.sender_address, text=row.text,
+            html_url=f"{public_url}/records/emails/{row.id}/html" if row.html else None,
+            account_id=row.account_id, sender_id=row.sender_id, logged_row=row,
         )
 
 
@@ -223,8 +307,15 @@ class Engagement:
             return None
         async with ctx(info).db() as session:
             rows = await emails.recipients_of(session, self.row.account_id, self.row.email_id)
-        match = [r for r in rows if r.idx == self.row.recipient_idx]
-        return Recipient.from_row(match[0], engagements.RecipientStats()) if match else None
+            stats = await engagements.recipient_stats(
+                session, self.row.account_id, self.row.email_id
+            )
+        index = self.row.recipient_idx
+        match = [r for r in rows if r.idx == index]
+        return (
+            Recipient.from_row(match[0], stats.get(index, engagements.RecipientStats()))
+            if match else None
+        )
 
     @strawberry.field(description="Null when attributed to 'Someone'.")
     async def contact(self, info: Info) -> Contact | None:
@@ -273,5 +364,59 @@ class EngagementConnection:
     def from_page(cls, page: Page[EngagementRow]) -> EngagementConnection:
         return cls(
             edges=[Edge(node=Engagement.from_row(row), cursor=c) for row, c in page.items],
+            page_info=PageInfo(has_next_page=page.has_next_page, end_cursor=page.end_cursor),
+        )
+
+
+@strawberry.type
+class LegalBasisChange:
+    id: strawberry.ID
+    at: datetime
+    actor: str
+    before: LegalBasisEnum  # type: ignore[valid-type]
+    after: LegalBasisEnum  # type: ignore[valid-type]
+
+    @classmethod
+    def from_row(cls, row: LegalBasisChangeRow) -> LegalBasisChange:
+        return cls(id=strawberry.ID(str(row.id)), at=row.at, actor=row.actor,
+                   before=LegalBasis(row.before), after=LegalBasis(row.after))
+
+
+TimelineItem = Annotated[Email | Engagement | LegalBasisChange,
+                         strawberry.union("TimelineItem")]
+
+
+@strawberry.type
+class TimelineEdge:
+    node: TimelineItem
+    cursor: str
+
+
+@strawberry.type
+class TimelineConnection:
+    edges: list[TimelineEdge]
+    page_info: PageInfo
+
+
+def timeline_node(entry: TimelineEntry, public_url: str) -> Email | Engagement | LegalBasisChange:
+    item = entry.item
+    if isinstance(item, LoggedEmailRow):
+        return Email.from_logged(item, public_url=public_url)
+    if isinstance(item, TrackedEmailRow):
+        return Email.from_row(item)
+    if isinstance(item, EngagementRow):
+        return Engagement.from_row(item)
+    return LegalBasisChange.from_row(item)
+
+
+@strawberry.type
+class ContactConnection:
+    edges: list[Edge[Contact]]
+    page_info: PageInfo
+
+    @classmethod
+    def from_page(cls, page: Page[ContactRow]) -> ContactConnection:
+        return cls(
+            edges=[Edge(node=Contact.from_row(row), cursor=c) for row, c in page.items],
             page_info=PageInfo(has_next_page=page.has_next_page, end_cursor=page.end_cursor),
         )

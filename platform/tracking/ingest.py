@@ -195,8 +195,13 @@ def _read_spool(path: Path) -> list[RawHit]:
 
 
 def _append_durably(path: Path, payload: bytes) -> None:
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o600)
     try:
+        size = os.fstat(fd).st_size
+        if size and os.pread(fd, 1, size - 1) != b"\n":
+            # A crash cut the last write short: start on a new line, or the next hit
+            # would be glued to the torn one and lost with it.
+            payload = b"\n" + payload
         os.write(fd, payload)
         os.fsync(fd)
     finally:

@@ -208,6 +208,8 @@ class _Batch:
             self.bases.get((claims.account_id, claims.email_id, recipient))
             if recipient is not None else None
         )
+        if recipient is not None and contact is None:
+            return  # the recipient was erased: the hit is answered but never recorded
         result = attribute(
             kind=claims.kind, email_kind=email.kind, verdict=verdict.verdict,
             recipient=recipient, privacy_mode=email.privacy_mode,

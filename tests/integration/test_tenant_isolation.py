@@ -23,6 +23,7 @@ from graphql import (
     GraphQLObjectType,
     GraphQLOutputType,
     GraphQLScalarType,
+    GraphQLUnionType,
     get_named_type,
     is_required_argument,
     is_required_input_field,
@@ -65,6 +66,10 @@ class Call:
 def _selection(kind: GraphQLOutputType, depth: int) -> str | None:
     """Every leaf field, and object fields down to ``MAX_DEPTH``; None if nothing to select."""
     named = get_named_type(kind)
+    if isinstance(named, GraphQLUnionType):  # every member, through inline fragments
+        members = [(member.name, _selection(member, depth)) for member in named.types]
+        parts = [f"... on {name} {sub}" for name, sub in members if sub]
+        return "{ __typename " + " ".join(parts) + " }"
     if not isinstance(named, GraphQLObjectType):
         return ""
     if depth > MAX_DEPTH:

@@ -1,0 +1,259 @@
+"""Parse an RFC 822 message into a ``ParsedMessage``, within limits, never trusting it.
+
+Pure (no storage). Hostile input is refused with ``MessageRefused`` and a reason a
+person can read (too large, too deeply nested, too many parts); everything else is
+decoded as well as it can be: unknown charsets fall back to replacement characters, header
+values lose CR/LF (so nothing we store can inject a header), attachment names lose
+directories, control and bidirectional-override characters. Attachments are stored as
+sent: never expanded, decompressed or executed.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from datetime import datetime
+from email import policy
+from email.header import decode_header, make_header
+from email.message import Message
+from email.parser import BytesParser
+from email.utils import getaddresses, parsedate_to_datetime
+
+from sendtrail.errors import InvalidInput
+
+__all__ = [
+    "Address",
+    "MessageLimits",
+    "MessageRefused",
+    "ParsedAttachment",
+    "ParsedMessage",
+    "clean_filename",
+    "parse_message",
+]
+
+_MESSAGE_ID = re.compile(r"<[^<>\s]{1,900}>")
+_BIDI = {"\u202a", "\u202b", "\u202c", "\u202d", "\u202e", "\u2066", "\u2067", "\u2068",
+         "\u2069", "\u200e", "\u200f"}
+
+
+class MessageRefused(InvalidInput):
+    """The message cannot be logged; ``message`` says why (SMTP answers 5xx with it)."""
+
+
+@dataclass(frozen=True)
+class MessageLimits:
+    max_bytes: int = 25 * 1024 * 1024
+    max_parts: int = 1000
+    max_depth: int = 30
+    max_header_bytes: int = 256 * 1024
+    max_attachments: int = 100
+    max_attachment_bytes: int = 20 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Address:
+    address: str
+    name: str | None = None
+
+
+@dataclass(frozen=True)
+class ParsedAttachment:
+    filename: str
+    content_type: str
+    data: bytes
+
+
+@dataclass(frozen=True)
+class ParsedMessage:
+    subject: str
+    sender: Address | None
+    to: tuple[Address, ...]
+    cc: tuple[Address, ...]
+    bcc: tuple[Address, ...]
+    date: datetime | None
+    message_id: str | None
+    in_reply_to: str | None
+    references: tuple[str, ...]
+    text: str | None
+    html: str | None
+    attachments: tuple[ParsedAttachment, ...]
+    forwarded: ParsedMessage | None = None
+    """A message attached as ``message/rfc822`` (forward as attachment)."""
+
+
+def _clean_header(value: object) -> str:
+    text = str(value) if value is not None else ""
+    text = "".join(" " if char in "\r\n\t" else char for char in text)
+    return "".join(char for char in text if unicodedata.category(char) != "Cc").strip()[:998]
+
+
+def _decoded(value: object) -> str:
+    """RFC 2047 encoded words decoded; the raw text when they are malformed."""
+    text = str(value) if value is not None else ""
+    try:
+        return str(make_header(decode_header(text)))
+    except (ValueError, TypeError, IndexError, LookupError, UnicodeError):
+        return text
+
+
+def _header(message: Message, name: str) -> str:
+    return _clean_header(_decoded(message.get(name)))
+
+
+def _addresses(message: Message, name: str) -> tuple[Address, ...]:
+    try:
+        values = [str(value) for value in message.get_all(name, failobj=[])]
+    except (ValueError, TypeError, IndexError, LookupError):
+        return ()
+    found = []
+    for display, raw_address in getaddresses(values):
+        address = _clean_header(raw_address).lower()
+        if "@" in address and len(address) <= 320 and " " not in address:
+            found.append(Address(address=address, name=_clean_header(_decoded(display)) or None))
+    return tuple(found)
+
+
+def _message_ids(value: str) -> tuple[str, ...]:
+    return tuple(_MESSAGE_ID.findall(value))[:100]
+
+
+def _date(message: Message) -> datetime | None:
+    value = _header(message, "Date")
+    try:
+        parsed = parsedate_to_datetime(value) if value else None
+    except (ValueError, TypeError, IndexError):
+        return None
+    return parsed if parsed is not None and parsed.tzinfo is not None else None
+
+
+def clean_filename(name: str | None, fallback: str) -> str:
+    """A file name safe to show and to offer for download: no path, no controls, no RTL."""
+    name = _clean_header(name or "")
+    name = name.replace("\\", "/").rsplit("/", 1)[-1]
+    name = "".join(c for c in name if c not in _BIDI and unicodedata.category(c)[0] != "C")
+    name = name.strip(" .")
+    return name[:200] or fallback
+
+
+def _text_of(part: Message) -> str:
+    payload = part.get_payload(decode=True)
+    if not isinstance(payload, bytes):
+        return ""
+    charset = part.get_content_charset() or "utf-8"
+    try:
+        return payload.decode(charset, errors="replace")
+    except LookupError:  # an unknown or made-up charset
+        return payload.decode("utf-8", errors="replace")
+
+
+def _children(part: Message) -> list[Message]:
+    payload = part.get_payload()
+    if not isinstance(payload, list):
+        return []
+    return [child for child in payload if isinstance(child, Message)]
+
+
+def _check_shape(root: Message, limits: MessageLimits) -> None:
+    stack: list[tuple[Message, int]] = [(root, 0)]
+    parts = 0
+    while stack:
+        part, depth = stack.pop()
+        parts += 1
+        if parts > limits.max_parts:
+            raise MessageRefused(f"The message has more than {limits.max_parts} MIME parts.")
+        if depth > limits.max_depth:
+            raise MessageRefused(f"The message is nested more than {limits.max_depth} deep.")
+        header_bytes = sum(len(str(k)) + len(str(v)) for k, v in part.items())
+        if header_bytes > limits.max_header_bytes:
+            raise MessageRefused("The message's headers are larger than allowed.")
+        if part.is_multipart():
+            stack.extend((child, depth + 1) for child in _children(part))
+
+
+def _walk(root: Message, limits: MessageLimits) -> tuple[
+    str | None, str | None, list[ParsedAttachment], ParsedMessage | None
+]:
+    text: str | None = None
+    html: str | None = None
+    attachments: list[ParsedAttachment] = []
+    forwarded: ParsedMessage | None = None
+    stack: list[Message] = [root]
+    while stack:
+        part = stack.pop()
+        content_type = part.get_content_type()
+        disposition = (part.get_content_disposition() or "").lower()
+        if content_type == "message/rfc822":
+            inner = _children(part)
+            if inner and forwarded is None:
+                forwarded = _parse_tree(inner[0], limits)
+            continue
+        if part.is_multipart():
+            stack.extend(reversed(_children(part)))
+            continue
+        if disposition != "attachment" and content_type == "text/plain" and text is None:
+            text = _text_of(part)
+        elif disposition != "attachment" and content_type == "text/html" and html is None:
+            html = _text_of(part)
+        else:
+            data = part.get_payload(decode=True)
+            if not isinstance(data, bytes):
+                data = b""
+            if len(data) > limits.max_attachment_bytes:
+                raise MessageRefused(f"An attachment is larger than "
+                                     f"{limits.max_attachment_bytes // (1024 * 1024)} MB.")
+            try:
+                raw_name = part.get_filename()
+            except (ValueError, TypeError, LookupError):
+                raw_name = None
+            attachments.append(ParsedAttachment(
+                filename=clean_filename(raw_name, f"attachment-{len(attachments) + 1}"),
+                content_type=content_type if len(content_type) <= 100 else
+                "application/octet-stream",
+                data=data,
+            ))
+            if len(attachments) > limits.max_attachments:
+                raise MessageRefused(f"The message has more than {limits.max_attachments} "
+                                     "attachments.")
+    return text, html, attachments, forwarded
+
+
+def _parse_tree(message: Message, limits: MessageLimits) -> ParsedMessage:
+    text, html, attachments, forwarded = _walk(message, limits)
+    sender = _addresses(message, "From")
+    return ParsedMessage(
+        subject=_header(message, "Subject"),
+        sender=sender[0] if sender else None,
+        to=_addresses(message, "To"),
+        cc=_addresses(message, "Cc"),
+        bcc=_addresses(message, "Bcc"),
+        date=_date(message),
+        message_id=next(iter(_message_ids(_header(message, "Message-ID"))), None),
+        in_reply_to=next(iter(_message_ids(_header(message, "In-Reply-To"))), None),
+        references=_message_ids(_header(message, "References")),
+        text=text,
+        html=html,
+        attachments=tuple(attachments),
+        forwarded=forwarded,
+    )
+
+
+def parse_message(raw: bytes, limits: MessageLimits | None = None) -> ParsedMessage:
+    limits = limits or MessageLimits()
+    if len(raw) > limits.max_bytes:
+        raise MessageRefused(
+            f"The message is larger than {limits.max_bytes // (1024 * 1024)} MB."
+        )
+    if not raw.strip():
+        raise MessageRefused("The message is empty.")
+    try:
+        # compat32 never raises lazily on a bad header; we decode what we use ourselves.
+        message = BytesParser(policy=policy.compat32).parsebytes(raw)
+    except (ValueError, TypeError, IndexError, LookupError, RecursionError):
+        raise MessageRefused("The message is not a readable RFC 822 message.") from None
+    _check_shape(message, limits)
+    try:
+        return _parse_tree(message, limits)
+    except RecursionError:
+        raise MessageRefused("The message is nested too deeply.") from None
+

@@ -1,0 +1,85 @@
+"""A logged reply to a tracked email becomes a REPLY engagement, and an inferred open when
+no human open exists yet (R7, R24)."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from sendtrail.records.store import LoggedEmailRow
+from sendtrail.tracking.store import EmailRecipientRow, EngagementRow, TrackedEmailRow
+
+__all__ = ["record_reply", "tracked_message_ids"]
+
+# Per-recipient copies are sent as <emailid.N@host>; the email itself as <emailid@host>.
+_COPY = re.compile(r"^<([0-9a-f-]{36})(?:\.(\d{1,5}))?@([^<>@\s]+)>$")
+REPLY_REASON = "A reply from the recipient was logged (R24)."
+INFERRED_REASON = (
+    "No open had been recorded for this recipient, so the reply implies one: the email "
+    "was read with images blocked (R7)."
+)
+
+
+def tracked_message_ids(candidates: list[str]) -> list[tuple[uuid.UUID, int | None, str]]:
+    """(email id, recipient index of a per-recipient copy, base Message-ID) per candidate."""
+    found = []
+    for candidate in candidates:
+        match = _COPY.match(candidate)
+        if match:
+            email_id = uuid.UUID(match.group(1))
+            index = int(match.group(2)) if match.group(2) is not None else None
+            found.append((email_id, index, f"<{email_id}@{match.group(3)}>"))
+    return found
+
+
+async def record_reply(
+    session: AsyncSession, account_id: uuid.UUID, logged: LoggedEmailRow, *, now: datetime
+) -> EngagementRow | None:
+    """If ``logged`` replies to one of the account's tracked emails, record the reply."""
+    candidates = [c for c in [logged.in_reply_to, *reversed(logged.references)] if c]
+    for email_id, index, base_id in tracked_message_ids(candidates):
+        email = (await session.exec(select(TrackedEmailRow).where(
+            TrackedEmailRow.account_id == account_id, TrackedEmailRow.id == email_id,
+            TrackedEmailRow.message_id == base_id,
+        ))).one_or_none()
+        if email is None:
+            continue
+        recipients = (await session.exec(select(EmailRecipientRow).where(
+            EmailRecipientRow.account_id == account_id, EmailRecipientRow.email_id == email_id,
+        ))).all()
+        by_address = {r.address: r for r in recipients}
+        recipient = by_address.get(logged.sender_address)
+        if recipient is None and index is not None:
+            recipient = next((r for r in recipients if r.idx == index), None)
+        if recipient is None:
+            return None  # the reply is not from a recipient of the tracked email
+        at = logged.sent_at or now
+        base: dict[str, Any] = dict(
+            account_id=account_id, email_id=email_id, sender_id=email.sender_id,
+            recipient_idx=recipient.idx, contact_id=recipient.contact_id, verdict="human",
+            category="reply", ruleset="reply", attribution="recipient",
+            counts_in_reports=True, sender_copy=False,
+        )
+        reply = EngagementRow(
+            **base, id=uuid.uuid5(logged.id, "reply"), type="reply", occurred_at=at,
+            reasons=[REPLY_REASON],
+        )
+        session.add(reply)
+        opened = (await session.exec(select(EngagementRow.id).where(
+            EngagementRow.account_id == account_id, EngagementRow.email_id == email_id,
+            EngagementRow.recipient_idx == recipient.idx, EngagementRow.type == "open",
+            EngagementRow.verdict == "human", col(EngagementRow.occurred_at) <= at,
+        ))).first()
+        if opened is None:
+            session.add(EngagementRow(
+                **base, id=uuid.uuid5(logged.id, "inferred-open"), type="open",
+                occurred_at=at - timedelta(milliseconds=1), reasons=[INFERRED_REASON],
+                inferred=True, inferred_from="reply",
+            ))
+        return reply
+    return None
