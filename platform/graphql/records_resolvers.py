@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
 from datetime import datetime
 from typing import Any
 
@@ -15,21 +13,20 @@ from strawberry.types import Info
 from sendtrail.contacts.service import list_contacts
 from sendtrail.errors import InvalidInput
 from sendtrail.graphql.context import ctx
-from sendtrail.graphql.tracking_inputs import LegalBasisEnum, RecipientInput
+from sendtrail.graphql.tracking_inputs import (
+    AttachmentInput,
+    LegalBasisEnum,
+    RecipientInput,
+    decode_attachments,
+    decode_base64,
+)
 from sendtrail.graphql.tracking_types import Contact, ContactConnection, Email
 from sendtrail.records import logbook, privacy
 from sendtrail.records.logbook import LogInput, log_input_from_message
-from sendtrail.records.mime import Address, ParsedAttachment, clean_filename, parse_message
+from sendtrail.records.mime import Address, parse_message
 from sendtrail.tenancy.users import normalize_email, parse_id
 
 __all__ = ["RecordsMutation", "RecordsQuery"]
-
-
-@strawberry.input
-class AttachmentInput:
-    filename: str
-    content_base64: str
-    content_type: str = "application/octet-stream"
 
 
 @strawberry.input
@@ -61,19 +58,12 @@ class ErasureReceipt:
     attachments: int
 
 
-def _decode(text: str, what: str) -> bytes:
-    try:
-        return base64.b64decode(text, validate=True)
-    except (binascii.Error, ValueError):
-        raise InvalidInput(f"{what} is not valid base64.") from None
-
-
 async def _entry(given: LogEmailInput, viewer_email: str) -> LogInput:
     if given.raw is not None or given.raw_base64 is not None:
         upload: Any = given.raw
         raw = await upload.read() if upload is not None else b""
         if given.raw_base64 is not None:
-            raw = _decode(given.raw_base64, "rawBase64")
+            raw = decode_base64(given.raw_base64, "rawBase64")
         return log_input_from_message(parse_message(raw), source="api")
     if not given.recipients:
         raise InvalidInput("Give the recipients of the email (or the raw message).")
@@ -88,12 +78,7 @@ async def _entry(given: LogEmailInput, viewer_email: str) -> LogInput:
         to=tuple(groups["to"]), cc=tuple(groups["cc"]), bcc=tuple(groups["bcc"]),
         sent_at=given.sent_at, text=given.text, html=given.html, message_id=given.message_id,
         in_reply_to=given.in_reply_to, references=tuple(given.references or ()),
-        attachments=tuple(
-            ParsedAttachment(filename=clean_filename(a.filename, f"attachment-{n}"),
-                             content_type=a.content_type[:100],
-                             data=_decode(a.content_base64, f"Attachment {a.filename!r}"))
-            for n, a in enumerate(given.attachments or [], 1)
-        ),
+        attachments=decode_attachments(given.attachments),
         source="api",
     )
 

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import uuid
 from datetime import datetime
 
 import strawberry
 
 from sendtrail.contacts.values import LegalBasis
+from sendtrail.errors import InvalidInput
+from sendtrail.records.mime import ParsedAttachment, clean_filename
 from sendtrail.tenancy.users import parse_id
 from sendtrail.tracking.core.model import (
     Attribution,
@@ -20,6 +24,7 @@ from sendtrail.tracking.core.model import (
 from sendtrail.tracking.engagements import EngagementFilter
 
 __all__ = [
+    "AttachmentInput",
     "AttributionEnum",
     "DeliveryModeEnum",
     "EmailFilterInput",
@@ -51,6 +56,29 @@ class RecipientInput:
 
 
 @strawberry.input
+class AttachmentInput:
+    filename: str
+    content_base64: str
+    content_type: str = "application/octet-stream"
+
+
+def decode_base64(text: str, what: str) -> bytes:
+    try:
+        return base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError):
+        raise InvalidInput(f"{what} is not valid base64.") from None
+
+
+def decode_attachments(given: list[AttachmentInput] | None) -> tuple[ParsedAttachment, ...]:
+    return tuple(
+        ParsedAttachment(filename=clean_filename(a.filename, f"attachment-{n}"),
+                         content_type=a.content_type[:100],
+                         data=decode_base64(a.content_base64, f"Attachment {a.filename!r}"))
+        for n, a in enumerate(given or [], 1)
+    )
+
+
+@strawberry.input
 class PrepareEmailInput:
     subject: str
     recipients: list[RecipientInput]
@@ -66,6 +94,12 @@ class PrepareEmailInput:
         default=None, description="Default: the sender's preference, else the account's (R2)."
     )
     delivery_mode: DeliveryModeEnum = DeliveryMode.SINGLE_MESSAGE  # type: ignore[valid-type]
+    log: bool | None = strawberry.field(
+        default=None, description="Also log a copy on the recipients' records (R1, R2)."
+    )
+    attachments: list[AttachmentInput] | None = strawberry.field(
+        default=None, description="Kept with the logged copy (only when logging)."
+    )
 
 
 @strawberry.input

@@ -11,10 +11,11 @@ from sendtrail.graphql.tracking_inputs import (
     EmailFilterInput,
     EngagementFilterInput,
     PrepareEmailInput,
+    decode_attachments,
     engagement_filter,
 )
 from sendtrail.graphql.tracking_types import Email, EmailConnection, EngagementConnection
-from sendtrail.records import logbook
+from sendtrail.records import logbook, outbound
 from sendtrail.tenancy.users import parse_id
 from sendtrail.tracking import diagnosis, emails, engagements
 from sendtrail.tracking.core.prepare import PreparedMessage as PreparedMessageValue
@@ -138,11 +139,18 @@ class TrackingMutation:
             delivery_mode=input.delivery_mode, track=input.track,
             sender_id=parse_id(input.sender_id, "user") if input.sender_id else None,
         )
+        account_id = await context.account_id(info)
+        attachments = decode_attachments(input.attachments)
         async with context.db() as session:
             row, prepared = await emails.prepare_email(
-                session, principal, await context.account_id(info), wanted,
+                session, principal, account_id, wanted,
                 keys=context.token_keys, tracking_base_url=context.settings.tracking.base_url,
                 now=context.now(),
+            )
+            await outbound.log_prepared(
+                session, principal, account_id, row, wanted, log=input.log,
+                attachments=attachments, blobs=context.records.blobs, now=context.now(),
+                limits=context.records.limits,
             )
         return PreparedEmail(
             email=Email.from_row(row), open_tracking=prepared.open_tracking,

@@ -26,7 +26,7 @@ from sendtrail.graphql.tracking_inputs import (
     engagement_filter,
 )
 from sendtrail.graphql.types import Edge, PageInfo, User
-from sendtrail.records import logbook
+from sendtrail.records import logbook, outbound
 from sendtrail.records.store import (
     AttachmentRow,
     LegalBasisChangeRow,
@@ -225,11 +225,18 @@ class Email:
 
     @strawberry.field(description="Logged emails only.")
     async def attachments(self, info: Info) -> list[Attachment]:
-        if self.logged_row is None:
+        if not self.logged:
             return []
         context = ctx(info)
         async with context.db() as session:
-            rows = await logbook.attachments_of(session, self.account_id, uuid.UUID(self.id))
+            logged_id = self.logged_row.id if self.logged_row else None
+            if logged_id is None:  # a tracked email whose copy was logged too
+                copy = await outbound.logged_copy_of(session, self.account_id,
+                                                     uuid.UUID(self.id))
+                logged_id = copy.id if copy else None
+            if logged_id is None:
+                return []
+            rows = await logbook.attachments_of(session, self.account_id, logged_id)
         base = context.settings.http.public_url
         return [Attachment.from_row(row, base) for row in rows]
 
