@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import datetime
@@ -19,6 +20,7 @@ from sendtrail.settings import Settings
 from sendtrail.tracking.core.tokens import TokenKeys
 from sendtrail.tracking.http import TrackingEndpoints
 from sendtrail.tracking.ingest import Ingestor
+from sendtrail.tracking.retention import run_retention
 from sendtrail.tracking.signals import load_signals
 from sendtrail.tracking.stream import EngagementStream
 from sendtrail.web.auth_routes import session_info, sign_in, sign_out
@@ -89,9 +91,11 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] = utcnow) ->
             smtp = await start_smtp_server(handler, host=settings.http.host,
                                            port=settings.smtp.port,
                                            hostname=settings.smtp.logging_domain)
+        retention = asyncio.create_task(run_retention(database.engine, clock=clock))
         try:
             yield
         finally:
+            retention.cancel()
             if smtp is not None:
                 smtp.close()
                 await smtp.wait_closed()

@@ -33,6 +33,13 @@ class AccountSettingsInput:
     marketing_link_tracking: bool | None = None
     default_track: bool | None = None
     default_log: bool | None = None
+    truncate_ips: bool | None = strawberry.field(
+        default=None, description="Store hit addresses cut to their network (/24, /48)."
+    )
+    hit_detail_retention_days: int | None = strawberry.field(
+        default=strawberry.UNSET,
+        description="Forget hit addresses and user agents after this many days; null keeps.",
+    )
 
 
 @strawberry.input
@@ -70,7 +77,11 @@ class Mutation:
         context = ctx(info)
         principal = await context.actor(info)
         account_id = await context.account_id(info)
-        changes = {name: value for name, value in vars(input).items() if value is not None}
+        changes = {
+            name: value for name, value in vars(input).items()
+            if value is not strawberry.UNSET
+            and (value is not None or name == "hit_detail_retention_days")
+        }
         async with context.db() as session:
             await accounts.update_settings(session, principal, account_id, changes=changes)
             row = await accounts.get_account(session, principal, account_id)

@@ -64,6 +64,11 @@ class AccountSettings:
                                                      "emails are tracked.")
     default_track: bool = strawberry.field(description="R2: new emails are tracked by default.")
     default_log: bool = strawberry.field(description="R2: new emails are logged by default.")
+    truncate_ips: bool = strawberry.field(description="Hit addresses are stored cut to their "
+                                          "network (/24, /48).")
+    hit_detail_retention_days: int | None = strawberry.field(
+        description="Hit addresses and user agents are forgotten after this many days."
+    )
 
     @classmethod
     def from_value(cls, value: AccountSettingsValue) -> AccountSettings:

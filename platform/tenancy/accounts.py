@@ -35,6 +35,7 @@ __all__ = [
 
 SETTING_NAMES = tuple(f.name for f in dataclasses.fields(AccountSettingsValue))
 MAX_SEATS = 100_000
+MAX_RETENTION_DAYS = 3650
 
 
 @dataclass(frozen=True)
@@ -129,12 +130,16 @@ async def update_settings(
     actor: Principal,
     account_id: uuid.UUID,
     *,
-    changes: Mapping[str, bool],
+    changes: Mapping[str, bool | int | None],
 ) -> AccountSettingsValue:
     authorizer().require(actor, account_id, "settings", "write")
     unknown = set(changes) - set(SETTING_NAMES)
     if unknown:
         raise InvalidInput(f"Unknown account settings: {', '.join(sorted(unknown))}.")
+    days = changes.get("hit_detail_retention_days")
+    if days is not None and not (isinstance(days, int) and 1 <= days <= MAX_RETENTION_DAYS):
+        raise InvalidInput(f"hitDetailRetentionDays must be between 1 and {MAX_RETENTION_DAYS} "
+                           "(or null to keep hit details).")
     row = await _settings_row(session, account_id)
     before = _value(row)
     for name, value in changes.items():

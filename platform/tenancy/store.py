@@ -58,6 +58,8 @@ class AccountSettingsRow(SQLModel, TenantOwned, table=True):
     marketing_link_tracking: bool = True
     default_track: bool = True
     default_log: bool = True
+    truncate_ips: bool = False
+    hit_detail_retention_days: int | None = None
 
 
 class SeatPurchaseRow(SQLModel, TenantOwned, table=True):

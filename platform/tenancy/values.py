@@ -61,6 +61,10 @@ class AccountSettingsValue:
     marketing_link_tracking: bool = True
     default_track: bool = True
     default_log: bool = True
+    truncate_ips: bool = False
+    """Store hit addresses cut to their network (/24, /48), never the full address."""
+    hit_detail_retention_days: int | None = None
+    """Forget hit addresses and user agents after this many days (None: keep)."""
 
 
 @dataclass(frozen=True)

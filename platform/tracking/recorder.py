@@ -26,6 +26,7 @@ from sendtrail.contacts.store import ContactRow
 from sendtrail.tenancy.store import AccountSettingsRow, LoginRow, SessionRow
 from sendtrail.tracking.core.attribute import attribute, resolve_recipient
 from sendtrail.tracking.core.classify import BURST_WINDOW, Hit, Signals, classify
+from sendtrail.tracking.core.hints import network_of
 from sendtrail.tracking.core.model import EmailKind, HitKind, Verdict
 from sendtrail.tracking.hits import RawHit
 from sendtrail.tracking.store import EmailRecipientRow, EngagementRow, TrackedEmailRow
@@ -60,6 +61,7 @@ class _Email:
     tracking_enabled: bool
     privacy_mode: bool
     self_open_suppression: bool
+    truncate_ips: bool
 
 
 async def _emails(conn: AsyncConnection, keys: set[tuple[uuid.UUID, uuid.UUID]]) -> dict[
@@ -69,7 +71,7 @@ async def _emails(conn: AsyncConnection, keys: set[tuple[uuid.UUID, uuid.UUID]])
         select(
             EMAILS.c.account_id, EMAILS.c.id, EMAILS.c.sender_id, EMAILS.c.kind,
             EMAILS.c.recipient_count, EMAILS.c.link_count, SETTINGS.c.tracking_enabled,
-            SETTINGS.c.privacy_mode, SETTINGS.c.self_open_suppression,
+            SETTINGS.c.privacy_mode, SETTINGS.c.self_open_suppression, SETTINGS.c.truncate_ips,
         )
         .join(SETTINGS, SETTINGS.c.account_id == EMAILS.c.account_id)
         .where(tuple_(EMAILS.c.account_id, EMAILS.c.id).in_(list(keys)))
@@ -78,6 +80,7 @@ async def _emails(conn: AsyncConnection, keys: set[tuple[uuid.UUID, uuid.UUID]])
         (row.account_id, row.id): _Email(
             row.sender_id, EmailKind(row.kind), row.recipient_count, row.link_count,
             row.tracking_enabled, row.privacy_mode, row.self_open_suppression,
+            row.truncate_ips,
         )
         for row in rows
     }
@@ -141,6 +144,14 @@ async def _history(
         else:
             opened.add(key)
     return clicks, opened
+
+
+def _stored_ip(ip: str, *, truncate: bool) -> str:
+    """The address as the account wants it kept: whole, or only its network."""
+    if not truncate:
+        return ip[:64]
+    network = network_of(ip)
+    return network.split("/")[0] if network else ""
 
 
 def _same(column: Any, value: Any) -> Any:
@@ -227,7 +238,8 @@ class _Batch:
             "category": verdict.category, "ruleset": verdict.ruleset,
             "attribution": result.attribution.value,
             "counts_in_reports": result.counts_in_reports, "sender_copy": claims.sender_copy,
-            "ip": raw.ip[:64], "user_agent": raw.user_agent[:1000],
+            "ip": _stored_ip(raw.ip, truncate=email.truncate_ips),
+            "user_agent": raw.user_agent[:1000],
         }
         self.rows.append({**base, "id": raw.event_id, "type": claims.kind.value,
                           "reasons": reasons, "inferred": False, "inferred_from": None,

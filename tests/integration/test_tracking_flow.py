@@ -366,3 +366,44 @@ def test_engagements_filter_and_page(app_client: Any, tenant: Tenant, clock: Fak
     clicks = gql(app_client, "{ engagements(filter: {type: CLICK}) { edges { node { id } } } }",
                  token=tenant.admin_token)["data"]["engagements"]["edges"]
     assert clicks == []
+
+
+def test_truncated_ips_and_retention_forget_hit_details(
+    office_client: Any, tenant: Tenant, clock: FakeClock, database_url: str
+) -> None:
+    app_client = office_client  # requests come from 192.0.2.10
+    import anyio  # noqa: PLC0415
+
+    from sendtrail.db.engine import Database  # noqa: PLC0415
+    from sendtrail.tracking.retention import forget_old_hit_details  # noqa: PLC0415
+
+    body = gql(app_client, "mutation { updateAccountSettings(input: {truncateIps: true, "
+               "hitDetailRetentionDays: 30}) { settings { truncateIps hitDetailRetentionDays } } }",
+               token=tenant.admin_token)
+    assert body["data"]["updateAccountSettings"]["settings"] == {
+        "truncateIps": True, "hitDetailRetentionDays": 30}
+    prepared = _prepare(app_client, tenant, deliveryMode="PER_RECIPIENT")
+    clock.advance(60)
+    app_client.get(_pixel(prepared["messages"][0]["html"]), headers={"User-Agent": OUTLOOK})
+    engine = create_sync_engine(database_url)
+    with engine.connect() as conn:
+        (ip, agent), = conn.execute(text("SELECT ip, user_agent FROM engagement")).all()
+    assert ip == "192.0.2.0"  # the network, never the full address
+    assert agent == OUTLOOK
+
+    async def purge(days_later: int) -> int:
+        database = Database(database_url)
+        try:
+            return await forget_old_hit_details(
+                database.engine, now=clock.now + __import__("datetime").timedelta(days=days_later))
+        finally:
+            await database.dispose()
+
+    assert anyio.run(purge, 10) == 0
+    assert anyio.run(purge, 31) == 1
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT ip, user_agent FROM engagement")).all() == [(None, None)]
+    engine.dispose()
+    bad = gql(app_client, "mutation { updateAccountSettings(input: {hitDetailRetentionDays: 0}) "
+              "{ id } }", token=tenant.admin_token)
+    assert error_codes(bad) == ["BAD_USER_INPUT"]

@@ -48,6 +48,7 @@ def multiple_open_hints(opens: Sequence[OpenSeen]) -> tuple[str, ...]:
     ]
     quick = any(
         later.at - earlier.at <= PREVIEW_WINDOW
+        and network_of(later.ip) is not None
         and network_of(later.ip) == network_of(earlier.ip)
         for earlier, later in pairwise(ordered)
     )

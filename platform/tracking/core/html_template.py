@@ -27,7 +27,8 @@ from html.parser import HTMLParser
 from urllib.parse import urlsplit
 
 from sendtrail.tracking.core.model import HitKind, TokenClaims
-from sendtrail.tracking.core.tokens import InvalidToken, TokenKeys, verify
+from sendtrail.tracking.core.redirect import safe_location
+from sendtrail.tracking.core.tokens import MAX_URL_BYTES, InvalidToken, TokenKeys, verify
 
 __all__ = ["PIXEL", "HtmlTemplate", "parse_template", "pixel_markup", "render"]
 
@@ -142,6 +143,13 @@ def skip_reason(href: str) -> str | None:
         reason = f"Not a web link ({scheme}: address), so it is not rewritten (R13)."
     elif not host:
         reason = f"The web address has no host ({shown}), so it is not rewritten (R13)."
+    elif len(href.encode("utf-8")) > MAX_URL_BYTES:
+        reason = "A web address longer than 4 KB is left as it is (not tracked)."
+    elif safe_location(href) is None:
+        reason = (
+            f"The web address ({shown}) is not one a browser could safely be redirected to "
+            "(user name, bad port or host, or control characters), so it is not rewritten."
+        )
     return reason
 
 

@@ -2,12 +2,43 @@
 
 from __future__ import annotations
 
+import ipaddress
+import re
 from urllib.parse import quote, urlsplit, urlunsplit
 
 __all__ = ["safe_location"]
 
 _SAFE_PATH = "/%:@!$&'()*+,;=-._~"
 _SAFE_QUERY = _SAFE_PATH + "?"
+
+
+_LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
+
+
+def _valid_host(hostname: str) -> str | None:
+    """The host in ASCII (punycode), or ``None`` when it is not a valid host name."""
+    try:
+        address = ipaddress.ip_address(hostname)
+    except ValueError:
+        pass
+    else:  # kept as written (validated), so the redirect names the very same host
+        return f"[{hostname.lower()}]" if address.version == 6 else hostname
+    try:
+        host = hostname.encode("idna").decode("ascii").lower()
+    except UnicodeError:
+        return None
+    bare = host[:-1] if host.endswith(".") else host  # a fully qualified name keeps its dot
+    if not bare or len(bare) > 253:
+        return None
+    for label in bare.split("."):
+        if not _LABEL.match(label):
+            return None
+        if label.startswith("xn--"):
+            try:
+                label.encode("ascii").decode("idna")
+            except UnicodeError:
+                return None
+    return host
 
 
 def safe_location(url: str) -> str | None:
@@ -29,12 +60,9 @@ def safe_location(url: str) -> str | None:
         return None
     if parts.username is not None or parts.password is not None or "\\" in parts.netloc:
         return None  # 'https://trusted.test\@evil.test' style confusion is never followed
-    try:
-        host = hostname.encode("idna").decode("ascii")
-    except UnicodeError:
+    host = _valid_host(hostname)
+    if host is None:
         return None
-    if ":" in host:  # IPv6 literal
-        host = f"[{host}]"
     netloc = host if port is None else f"{host}:{port}"
     return urlunsplit(
         (

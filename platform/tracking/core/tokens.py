@@ -81,12 +81,18 @@ def _b64encode(raw: bytes) -> str:
 
 
 def _b64decode(text: str) -> bytes:
-    if not text.isascii():
+    """Strict: a token has exactly one spelling (no padding, no stray characters)."""
+    if not text.isascii() or "=" in text:
         raise InvalidToken("not base64url")
     try:
-        return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+        raw = base64.b64decode(
+            text.replace("-", "+").replace("_", "/") + "=" * (-len(text) % 4), validate=True
+        )
     except (binascii.Error, ValueError):
         raise InvalidToken("not base64url") from None
+    if _b64encode(raw) != text:
+        raise InvalidToken("not the canonical spelling")
+    return raw
 
 
 @lru_cache(maxsize=4096)
