@@ -70,9 +70,13 @@ async def list_contacts(
     authorizer().require(actor, account_id, "contacts", "read")
     statement = select(ContactRow).where(ContactRow.account_id == account_id)
     if search and search.strip():
-        needle = f"%{search.strip().lower()}%"
+        term = search.strip().lower()
+        for char in ("\\", "%", "_"):  # the user's text is text, not a pattern
+            term = term.replace(char, "\\" + char)
+        needle = f"%{term}%"
         statement = statement.where(
-            col(ContactRow.address).like(needle) | func.lower(ContactRow.name).like(needle)
+            col(ContactRow.address).like(needle, escape="\\")
+            | func.lower(ContactRow.name).like(needle, escape="\\")
         )
     return await keyset_page(
         session, statement,

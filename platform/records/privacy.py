@@ -8,7 +8,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func
+from sqlalchemy import delete, func, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -37,6 +37,9 @@ __all__ = [
     "is_erased",
     "set_legal_basis",
 ]
+
+
+ERASED_SENDER = "erased-contact@invalid"
 
 
 def address_hash(key: bytes, account_id: uuid.UUID, address: str) -> str:
@@ -137,6 +140,11 @@ async def erase_contact(
     await session.exec(delete(LoggedEmailRow).where(
         col(LoggedEmailRow.account_id) == account_id, col(LoggedEmailRow.id).in_(alone)
     ))
+    # Emails kept for other contacts no longer say who the erased contact was.
+    await session.exec(update(LoggedEmailRow).where(
+        col(LoggedEmailRow.account_id) == account_id,
+        col(LoggedEmailRow.sender_address) == contact.address,
+    ).values(sender_address=ERASED_SENDER, sender_name=None))
     counts["loggedEmails"] = len(alone)
     # Tracked emails keep their row for the other recipients; this one's address goes.
     await session.exec(delete(EmailRecipientRow).where(

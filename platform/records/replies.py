@@ -11,7 +11,11 @@ from typing import Any
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from sendtrail.contacts.store import ContactRow
 from sendtrail.records.store import LoggedEmailRow
+from sendtrail.tenancy.accounts import get_settings
+from sendtrail.tracking.core.attribute import attribute
+from sendtrail.tracking.core.model import EmailKind, HitKind, Verdict
 from sendtrail.tracking.store import EmailRecipientRow, EngagementRow, TrackedEmailRow
 
 __all__ = ["record_reply", "tracked_message_ids"]
@@ -42,7 +46,7 @@ async def record_reply(
 ) -> EngagementRow | None:
     """If ``logged`` replies to one of the account's tracked emails, record the reply."""
     candidates = [c for c in [logged.in_reply_to, *reversed(logged.references)] if c]
-    for email_id, index, base_id in tracked_message_ids(candidates):
+    for email_id, _copy_index, base_id in tracked_message_ids(candidates):
         email = (await session.exec(select(TrackedEmailRow).where(
             TrackedEmailRow.account_id == account_id, TrackedEmailRow.id == email_id,
             TrackedEmailRow.message_id == base_id,
@@ -52,22 +56,28 @@ async def record_reply(
         recipients = (await session.exec(select(EmailRecipientRow).where(
             EmailRecipientRow.account_id == account_id, EmailRecipientRow.email_id == email_id,
         ))).all()
-        by_address = {r.address: r for r in recipients}
-        recipient = by_address.get(logged.sender_address)
-        if recipient is None and index is not None:
-            recipient = next((r for r in recipients if r.idx == index), None)
+        recipient = next((r for r in recipients if r.address == logged.sender_address), None)
         if recipient is None:
-            return None  # the reply is not from a recipient of the tracked email
+            return None  # not from a recipient: a forward's reader is nobody we can name
         at = logged.sent_at or now
+        contact = await session.get(ContactRow, (account_id, recipient.contact_id))
+        settings = await get_settings(session, account_id)
+        result = attribute(
+            kind=HitKind.OPEN, email_kind=EmailKind(email.kind), verdict=Verdict.HUMAN,
+            recipient=recipient.idx, privacy_mode=settings.privacy_mode,
+            has_legal_basis=contact is not None and contact.legal_basis != "none",
+        )
+        anonymous = result.recipient is None
         base: dict[str, Any] = dict(
             account_id=account_id, email_id=email_id, sender_id=email.sender_id,
-            recipient_idx=recipient.idx, contact_id=recipient.contact_id, verdict="human",
-            category="reply", ruleset="reply", attribution="recipient",
-            counts_in_reports=True, sender_copy=False,
+            recipient_idx=result.recipient,
+            contact_id=None if anonymous else recipient.contact_id, verdict="human",
+            category="reply", ruleset="reply", attribution=result.attribution.value,
+            counts_in_reports=result.counts_in_reports, sender_copy=False,
         )
         reply = EngagementRow(
             **base, id=uuid.uuid5(logged.id, "reply"), type="reply", occurred_at=at,
-            reasons=[REPLY_REASON],
+            reasons=[REPLY_REASON, *result.reasons],
         )
         session.add(reply)
         opened = (await session.exec(select(EngagementRow.id).where(
@@ -78,8 +88,14 @@ async def record_reply(
         if opened is None:
             session.add(EngagementRow(
                 **base, id=uuid.uuid5(logged.id, "inferred-open"), type="open",
-                occurred_at=at - timedelta(milliseconds=1), reasons=[INFERRED_REASON],
-                inferred=True, inferred_from="reply",
+                occurred_at=at - timedelta(milliseconds=1),
+                reasons=[INFERRED_REASON, *result.reasons], inferred=True, inferred_from="reply",
             ))
+            if contact is not None and result.contact_update.last_sales_email_opened and (
+                contact.last_sales_email_opened_at is None
+                or contact.last_sales_email_opened_at < at
+            ):  # R16: an inferred open moves the date forward like any counted open
+                contact.last_sales_email_opened_at = at
+                session.add(contact)
         return reply
     return None

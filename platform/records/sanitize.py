@@ -31,8 +31,14 @@ _ATTRIBUTES = {
 _REMOTE = re.compile(r"^\s*(https?:)?//", re.IGNORECASE)
 
 
+_INLINE_IMAGE = re.compile(r"^\s*data:image/(png|gif|jpeg|webp);", re.IGNORECASE)
+_DATA = re.compile(r"^\s*data:", re.IGNORECASE)
+
+
 def _images(load_remote: bool):  # type: ignore[no-untyped-def]
     def filter_attribute(element: str, attribute: str, value: str) -> str | None:
+        if _DATA.match(value):  # inline images only; a data: link could be a whole page
+            return value if element == "img" and _INLINE_IMAGE.match(value) else None
         if element == "img" and attribute == "src" and _REMOTE.match(value) and not load_remote:
             return None  # blocked: the web admin offers "load remote images"
         return value
@@ -46,7 +52,7 @@ def sanitize_html(html: str, *, load_remote_images: bool = False) -> str:
         html,
         tags=_TAGS,
         attributes=_ATTRIBUTES,
-        url_schemes={"http", "https", "mailto", "cid"},
+        url_schemes={"http", "https", "mailto", "cid", "data"},
         link_rel="noopener noreferrer nofollow",
         strip_comments=True,
         attribute_filter=_images(load_remote_images),

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import tuple_
+from sqlalchemy import or_, tuple_
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -65,6 +65,12 @@ async def contact_timeline(
             & (col(LoggedRecipientRow.logged_email_id) == col(LoggedEmailRow.id))
         )).where(LoggedEmailRow.account_id == account_id,
                  LoggedRecipientRow.contact_id == contact.id,
+                 # a marketing email is listed as itself (R3), not as its logged copy
+                 or_(col(LoggedEmailRow.tracked_email_id).is_(None),
+                     col(LoggedEmailRow.tracked_email_id).not_in(
+                         select(TrackedEmailRow.id).where(
+                             TrackedEmailRow.account_id == account_id,
+                             TrackedEmailRow.kind == "marketing"))),
                  before(LoggedEmailRow.sent_at, LoggedEmailRow.id))
         .order_by(col(LoggedEmailRow.sent_at).desc(), col(LoggedEmailRow.id).desc())
         .limit(size + 1)

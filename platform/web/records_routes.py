@@ -64,7 +64,7 @@ async def logged_email_html(
     if row is None or row.html is None:
         raise NotFound(f"No logged HTML for email {email_id}.")
     html = sanitize_html(row.html, load_remote_images=remote_images)
-    csp = CONTENT_SECURITY_POLICY.replace("img-src data: cid:", "img-src data: cid: https:") \
+    csp = CONTENT_SECURITY_POLICY.replace("img-src data: cid:", "img-src data: cid: https: http:") \
         if remote_images else CONTENT_SECURITY_POLICY
     return Response(html, media_type="text/html; charset=utf-8", headers={
         "Content-Security-Policy": csp,
