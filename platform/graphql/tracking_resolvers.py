@@ -5,7 +5,7 @@ from __future__ import annotations
 import strawberry
 from strawberry.types import Info
 
-from sendtrail.errors import NotFound
+from sendtrail.errors import Forbidden, NotFound
 from sendtrail.graphql.context import ctx
 from sendtrail.graphql.tracking_inputs import (
     EmailFilterInput,
@@ -112,6 +112,23 @@ class TrackingQuery:
             page = await engagements.list_engagements(
                 session, principal, await context.account_id(info),
                 filter=engagement_filter(filter), first=first, after=after,
+            )
+        return EngagementConnection.from_page(page)
+
+    @strawberry.field(description="The viewer's activity feed: human opens, clicks and "
+                      "replies on emails they sent, newest first (R4).")
+    async def activity_feed(
+        self, info: Info, first: int | None = None, after: str | None = None
+    ) -> EngagementConnection:
+        context = ctx(info)
+        principal = await context.actor(info)
+        if principal.user_id is None:
+            raise Forbidden("Support staff have no activity feed of their own.")
+        async with context.db() as session:
+            page = await engagements.list_engagements(
+                session, principal, await context.account_id(info),
+                filter=engagements.EngagementFilter(sender_id=principal.user_id),
+                first=first, after=after,
             )
         return EngagementConnection.from_page(page)
 

@@ -407,3 +407,20 @@ def test_truncated_ips_and_retention_forget_hit_details(
     bad = gql(app_client, "mutation { updateAccountSettings(input: {hitDetailRetentionDays: 0}) "
               "{ id } }", token=tenant.admin_token)
     assert error_codes(bad) == ["BAD_USER_INPUT"]
+
+
+def test_activity_feed_shows_the_senders_human_activity(
+    app_client: Any, tenant: Tenant, clock: FakeClock
+) -> None:
+    prepared = _prepare(app_client, tenant, deliveryMode="PER_RECIPIENT")
+    clock.advance(90)
+    app_client.get(_pixel(prepared["messages"][0]["html"]), headers={"User-Agent": OUTLOOK})
+    app_client.get(_pixel(prepared["messages"][1]["html"]), headers={"User-Agent": APPLE_MPP})
+    feed = gql(app_client, "{ activityFeed { edges { node { type verdict recipient { address } "
+               "email { subject } } } } }", token=tenant.admin_token)["data"]["activityFeed"]
+    assert [e["node"] for e in feed["edges"]] == [{  # R4; the Apple proxy is no activity (R10)
+        "type": "OPEN", "verdict": "HUMAN", "recipient": {"address": "ann@client.test"},
+        "email": {"subject": "Pricing"}}]
+    others = gql(app_client, "{ activityFeed { edges { node { id } } } }",
+                 token=tenant.user_token)["data"]["activityFeed"]["edges"]
+    assert others == []  # another user's feed has none of it
