@@ -46,6 +46,11 @@ lint: venv
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
+# Throughput and latency against a bare-ASGI baseline, measured in the same run: see
+# bench/run.py (installs wrk when missing); results go to docs/performance.md.
+bench: venv
+	$(BIN)/python bench/run.py $(BENCH_ARGS)
+
 schema: venv
 	$(BIN)/sendtrail export-schema --output web-admin/schema.graphql
 

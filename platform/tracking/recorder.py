@@ -120,29 +120,30 @@ async def _sender_ips(
 
 
 async def _history(
-    conn: AsyncConnection, keys: set[tuple[uuid.UUID, uuid.UUID]], since: datetime
+    conn: AsyncConnection, hits: Sequence[RawHit], since: datetime
 ) -> tuple[dict[Any, list[tuple[int, datetime]]], set[Any]]:
-    """Recent clicks per (account, email, recipient, sender copy) and who has a human open."""
+    """For the emails clicked in this batch: their recent clicks (bursts) and which
+    copies already have a human open (inferred opens). Opens-only batches need neither."""
     clicks: dict[Any, list[tuple[int, datetime]]] = defaultdict(list)
     opened: set[Any] = set()
-    rows = await conn.execute(
-        select(ENGAGEMENTS.c.account_id, ENGAGEMENTS.c.email_id, ENGAGEMENTS.c.recipient_idx,
-               ENGAGEMENTS.c.sender_copy, ENGAGEMENTS.c.type, ENGAGEMENTS.c.link_idx,
-               ENGAGEMENTS.c.occurred_at)
-        .where(
-            tuple_(ENGAGEMENTS.c.account_id, ENGAGEMENTS.c.email_id).in_(list(keys)),
-            or_(
-                and_(ENGAGEMENTS.c.type == "click", ENGAGEMENTS.c.occurred_at >= since),
-                and_(ENGAGEMENTS.c.type == "open", ENGAGEMENTS.c.verdict == "human"),
-            ),
-        )
+    keys = list({(h.claims.account_id, h.claims.email_id) for h in hits
+                 if h.claims.kind is HitKind.CLICK})
+    if not keys:
+        return clicks, opened
+    pair = tuple_(ENGAGEMENTS.c.account_id, ENGAGEMENTS.c.email_id)
+    copy = (ENGAGEMENTS.c.account_id, ENGAGEMENTS.c.email_id, ENGAGEMENTS.c.recipient_idx,
+            ENGAGEMENTS.c.sender_copy)
+    recent = await conn.execute(
+        select(*copy, ENGAGEMENTS.c.link_idx, ENGAGEMENTS.c.occurred_at)
+        .where(pair.in_(keys), ENGAGEMENTS.c.type == "click", ENGAGEMENTS.c.occurred_at >= since)
     )
-    for row in rows:
-        key = (row.account_id, row.email_id, row.recipient_idx, row.sender_copy)
-        if row.type == "click":
-            clicks[key].append((row.link_idx, row.occurred_at))
-        else:
-            opened.add(key)
+    for row in recent:
+        clicks[tuple(row[:4])].append((row.link_idx, row.occurred_at))
+    human_opens = await conn.execute(
+        select(*copy).distinct()
+        .where(pair.in_(keys), ENGAGEMENTS.c.type == "open", ENGAGEMENTS.c.verdict == "human")
+    )
+    opened.update(tuple(row) for row in human_opens)
     return clicks, opened
 
 
@@ -291,9 +292,7 @@ async def record_hits(
     emails = await _emails(conn, email_keys | cookie_keys)
     senders = {email.sender_id for email in emails.values()}
     latest = max(hit.at for hit in hits)
-    clicks, opened = await _history(
-        conn, email_keys, min(hit.at for hit in hits) - BURST_LOOKBACK
-    )
+    clicks, opened = await _history(conn, hits, min(hit.at for hit in hits) - BURST_LOOKBACK)
     batch = _Batch(
         signals=signals, emails=emails, bases=await _legal_bases(conn, email_keys),
         sender_ips=await _sender_ips(conn, senders, latest) if senders else {},
@@ -305,10 +304,12 @@ async def record_hits(
         return []
     for key, since, reason in batch.bursts:
         _reclassify_burst(batch.rows, key, since, reason)
+    # One cached statement run for many rows (no per-batch SQL compilation).
     inserted = await conn.execute(
-        _insert(conn.dialect.name)(ENGAGEMENTS).values(batch.rows)
+        _insert(conn.dialect.name)(ENGAGEMENTS)
         .on_conflict_do_nothing(index_elements=["account_id", "id"])
-        .returning(ENGAGEMENTS.c.id)
+        .returning(ENGAGEMENTS.c.id),
+        batch.rows,
     )
     new_ids = {row.id for row in inserted}
     await _update_contacts(conn, batch.contact_updates)

@@ -220,13 +220,14 @@ def test_head_requests_and_instant_hits_never_count(
 
 
 def test_multiple_opens_are_counted_and_explained(
-    app_client: Any, tenant: Tenant, clock: FakeClock
+    office_client: Any, tenant: Tenant, clock: FakeClock
 ) -> None:
+    app_client = office_client  # every open from 192.0.2.10
     prepared = _prepare(app_client, tenant, deliveryMode="PER_RECIPIENT")
     pixel = _pixel(prepared["messages"][0]["html"])
-    for seconds, address in ((60, "203.0.113.7"), (10, "203.0.113.7"), (3600, "198.51.100.9")):
+    for seconds in (60, 10, 3600):
         clock.advance(seconds)
-        app_client.get(pixel, headers={"User-Agent": OUTLOOK, "X-Forwarded-For": address})
+        app_client.get(pixel, headers={"User-Agent": OUTLOOK})
     ann = _email(app_client, tenant, prepared["email"]["id"])["recipients"][0]
     assert ann["openCount"] == 3  # R8
     hints = " ".join(ann["hints"])

@@ -35,7 +35,7 @@ import csv
 import ipaddress
 import re
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TypeVar
 
@@ -65,6 +65,7 @@ while they deliver, sandboxing included, which takes seconds to a few minutes. P
 behind a gateway reach us from their own network, so a gateway address this early is
 almost surely the scan; erring towards MACHINE only costs a notification."""
 BURST_WINDOW = timedelta(seconds=10)
+_MATCH_MEMO_SIZE = 10_000
 """A scanner clicks every link at once; a person clicks one, reads, maybe another."""
 NETWORK_CATEGORIES = frozenset({"apple_privacy_proxy", "security_gateway"})
 """The network categories ``classify`` knows how to treat; the CSV may use only these."""
@@ -105,6 +106,19 @@ class Signals:
     """The ruleset version, stored with every classification."""
     user_agents: tuple[UserAgentRule, ...]
     networks: tuple[NetworkRule, ...]
+    _matches: dict[str, UserAgentRule | None] = field(
+        default_factory=dict, init=False, repr=False, compare=False, hash=False
+    )
+    """Memo of user agent -> first matching rule (a few thousand agents cover most hits)."""
+
+    def client_for(self, agent: str) -> UserAgentRule | None:
+        if agent in self._matches:
+            return self._matches[agent]
+        if len(self._matches) >= _MATCH_MEMO_SIZE:
+            self._matches.clear()
+        found = next((rule for rule in self.user_agents if rule.pattern.search(agent)), None)
+        self._matches[agent] = found
+        return found
 
 
 @dataclass(frozen=True)
@@ -214,7 +228,7 @@ def classify(hit: Hit, signals: Signals, *, self_open_suppression: bool) -> Clas
         age=hit.at - datetime.fromtimestamp(hit.claims.sent_at, tz=hit.at.tzinfo),
         agent=agent,
         noun="an open" if hit.kind is HitKind.OPEN else "a click",
-        client=next((r for r in signals.user_agents if agent and r.pattern.search(agent)), None),
+        client=signals.client_for(agent) if agent else None,
         network=next((r for r in signals.networks if ip is not None and ip in r.network), None),
         notes=[],
     )

@@ -1,0 +1,392 @@
+"""``make bench``: pixel/click throughput and latency of ``sendtrail serve`` against a bare
+ASGI baseline (``baseline_app.py``) in the same run, on SQLite and PostgreSQL, plus
+prepare throughput (``prepare_bench.py``). Writes the results into docs/performance.md.
+
+For each backend: a scratch data dir (and a scratch PostgreSQL database), ``sendtrail
+migrate`` and ``demo``, real emails prepared over GraphQL (MARKETING, PER_RECIPIENT, one
+tracked link), then both servers (uvicorn, one worker each) on 127.0.0.1. Each round runs
+wrk (64 connections, random pixel/click URLs of those emails, a browser user agent)
+against ours and the baseline back to back, with the hit tables emptied before every run.
+Reported: medians over the rounds; the ratio is the median of the per-round ratios.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import importlib.metadata
+import os
+import re
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+from sqlalchemy import text
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import prepare_bench
+
+from sendtrail.db.engine import create_sync_engine
+
+ROOT = Path(__file__).resolve().parents[1]
+BIN = ROOT / ".venv" / "bin"
+DOC = ROOT / "docs" / "performance.md"
+PG_ADMIN_URL = os.environ.get("BENCH_PG_URL", "postgresql://postgres@127.0.0.1:5432")
+PG_DATABASE = "sendtrail_bench"
+CHROME = ("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
+          "Chrome/131.0.0.0 Safari/537.36")
+PREPARE = """mutation($i: PrepareEmailInput!) { prepareEmail(input: $i) {
+  openTracking clickTracking messages { html } } }"""
+EMAILS, RECIPIENTS = 20, 25
+BACKGROUND: list[float] = []  # CPU busy with other work, sampled before each backend
+START, END = "<!-- bench:results:start -->", "<!-- bench:results:end -->"
+
+
+@dataclass
+class Run:
+    rps: float
+    p50_ms: float
+    p99_ms: float
+    requests: int
+    errors: int
+    cpu_us: float = 0.0
+    """CPU time of the server process (all its threads) per request, in µs."""
+
+
+def ensure_wrk() -> None:
+    """Install wrk for the benchmark only (``make test`` does not need it)."""
+    if shutil.which("wrk"):
+        return
+    if os.geteuid() != 0:
+        sys.exit("make bench needs wrk: apt-get install wrk (as root)")
+    print("installing wrk (apt-get)")
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    subprocess.run(["apt-get", "update", "-qq"], check=True, env=env)  # noqa: S607
+    subprocess.run(["apt-get", "install", "-y", "-qq", "--no-install-recommends", "wrk"],  # noqa: S607
+                   check=True, env=env)
+
+
+def busy_cpu(seconds: float = 2.0) -> float:
+    """Fraction of the machine's CPU time used by others while the benchmark is idle."""
+    def sample() -> tuple[int, int]:
+        fields = [int(n) for n in Path("/proc/stat").read_text().split("\n")[0].split()[1:]]
+        return sum(fields), fields[3] + fields[4]  # total, idle + iowait
+
+    total0, idle0 = sample()
+    time.sleep(seconds)
+    total1, idle1 = sample()
+    return 1 - (idle1 - idle0) / max(1, total1 - total0)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (all threads)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+@contextlib.contextmanager
+def server(command: list[str], env: dict[str, str], log: Path, probe: str) -> Iterator[int]:
+    with log.open("w") as out:
+        process = subprocess.Popen(command, env=env, cwd=ROOT, stdout=out,  # noqa: S603
+                                   stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            if process.poll() is not None:
+                sys.exit(f"{command[0]} exited early; see {log}:\n{log.read_text()[-2000:]}")
+            with contextlib.suppress(httpx.TransportError):
+                if httpx.get(probe, timeout=1).status_code == 200:
+                    break
+            if time.monotonic() > deadline:
+                sys.exit(f"{probe} did not answer within 60 s")
+            time.sleep(0.2)
+        yield process.pid
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+
+
+@contextlib.contextmanager
+def database(backend: str, data_dir: Path) -> Iterator[str]:
+    if backend == "sqlite":
+        yield f"sqlite:///{data_dir / 'sendtrail.db'}"
+        return
+    admin = create_sync_engine(f"{PG_ADMIN_URL}/postgres").execution_options(
+        isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f"DROP DATABASE IF EXISTS {PG_DATABASE} WITH (FORCE)"))
+        conn.execute(text(f"CREATE DATABASE {PG_DATABASE}"))
+    try:
+        yield f"{PG_ADMIN_URL}/{PG_DATABASE}"
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f"DROP DATABASE IF EXISTS {PG_DATABASE} WITH (FORCE)"))
+        admin.dispose()
+
+
+def prepare_emails(base_url: str, token: str) -> tuple[list[str], list[str]]:
+    """Pixel and click paths of real emails, prepared through the public API."""
+    pixels: list[str] = []
+    clicks: list[str] = []
+    for number in range(EMAILS):
+        html = (f'<html><body><p>Issue {number}: see <a href="https://shop.example.com/spring'
+                f'?issue={number}&amp;utm_source=news">our spring range</a>.</p></body></html>')
+        recipients = [{"address": f"r{number}-{i}@client.example"} for i in range(RECIPIENTS)]
+        answer = httpx.post(f"{base_url}/graphql", timeout=30, headers={
+            "Authorization": f"Bearer {token}"}, json={"query": PREPARE, "variables": {"i": {
+                "subject": f"Issue {number}", "html": html, "kind": "MARKETING",
+                "deliveryMode": "PER_RECIPIENT", "recipients": recipients}}}).json()
+        if answer.get("errors"):
+            sys.exit(f"prepareEmail failed: {answer['errors']}")
+        for message in answer["data"]["prepareEmail"]["messages"]:
+            pixels += re.findall(r"(/o/[A-Za-z0-9_-]+\.gif)", message["html"])
+            clicks += re.findall(r'href="[^"]*(/c/[A-Za-z0-9_-]+)"', message["html"])
+    if not len(pixels) == len(clicks) == EMAILS * RECIPIENTS:
+        sys.exit(f"expected {EMAILS * RECIPIENTS} pixels and links: {len(pixels)}, {len(clicks)}")
+    return pixels, clicks
+
+
+def lua_script(paths: list[str], target: Path) -> Path:
+    listed = ",\n".join(f'  "{path}"' for path in paths)
+    target.write_text(
+        f"local paths = {{\n{listed}\n}}\n"
+        f'wrk.headers["User-Agent"] = "{CHROME}"\n'
+        "request = function()\n  return wrk.format(nil, paths[math.random(#paths)])\nend\n"
+    )
+    return target
+
+
+def _ms(value: str) -> float:
+    number, unit = re.fullmatch(r"([\d.]+)(us|ms|s|m)", value).groups()  # type: ignore[union-attr]
+    return float(number) * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0}[unit]
+
+
+def wrk(base_url: str, script: Path, seconds: int, connections: int) -> Run:
+    out = subprocess.run(  # noqa: S603
+        ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", "--timeout", "5s",  # noqa: S607
+         "-s", str(script), base_url], capture_output=True, text=True, check=True).stdout
+    latency = dict(re.findall(r"^\s*(50|99)%\s+(\S+)\s*$", out, re.MULTILINE))
+    if set(latency) != {"50", "99"}:
+        sys.exit(f"could not read wrk's latency distribution:\n{out}")
+    errors = sum(int(n) for n in re.findall(r"(?:connect|read|write|timeout) (\d+)", out))
+    non_ok = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    return Run(
+        rps=float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),  # type: ignore[union-attr]
+        p50_ms=_ms(latency["50"]), p99_ms=_ms(latency["99"]),
+        requests=int(re.search(r"(\d+) requests in", out).group(1)),  # type: ignore[union-attr]
+        errors=errors + (int(non_ok.group(1)) if non_ok else 0),
+    )
+
+
+def empty_hit_tables(url: str) -> tuple[int, int]:
+    """Delete the rows the last runs stored; return (engagement rows, bench_hit rows)."""
+    engine = create_sync_engine(url)
+    with engine.begin() as conn:
+        counts = tuple(conn.execute(text(f"SELECT count(*) FROM {t}")).scalar_one()  # noqa: S608
+                       for t in ("engagement", "bench_hit"))
+        conn.execute(text("DELETE FROM engagement"))
+        conn.execute(text("DELETE FROM bench_hit"))
+    if engine.dialect.name == "sqlite":
+        with engine.connect() as conn:
+            conn.execute(text("PRAGMA wal_checkpoint(TRUNCATE)"))
+    engine.dispose()
+    return counts  # type: ignore[return-value]
+
+
+def bench_backend(backend: str, args: argparse.Namespace) -> dict[tuple[str, str], list[Run]]:
+    """Rounds of (endpoint, server) runs on one backend: {(endpoint, server): [Run]}."""
+    results: dict[tuple[str, str], list[Run]] = {}
+    work = Path(tempfile.mkdtemp(prefix=f"sendtrail-bench-{backend}-"))
+    ours_port, base_port = free_port(), free_port()
+    urls = {"ours": f"http://127.0.0.1:{ours_port}", "baseline": f"http://127.0.0.1:{base_port}"}
+    try:
+        with database(backend, work) as url:
+            env = {**os.environ, "PYTHONSAFEPATH": "1", "SENDTRAIL_DATABASE_URL": url,
+                   "SENDTRAIL_DATA_DIR": str(work), "SENDTRAIL_SMTP_PORT": "0",
+                   "SENDTRAIL_PUBLIC_URL": urls["ours"],
+                   "SENDTRAIL_TRACKING_BASE_URL": urls["ours"]}
+            subprocess.run([BIN / "sendtrail", "migrate"], env=env, check=True,  # noqa: S603
+                           capture_output=True)
+            demo = subprocess.run([BIN / "sendtrail", "demo"], env=env, check=True,  # noqa: S603
+                                  capture_output=True, text=True).stdout
+            token = re.search(r"^token: (\S+)$", demo, re.MULTILINE).group(1)  # type: ignore[union-attr]
+            ours = [str(BIN / "sendtrail"), "serve", "--host", "127.0.0.1",
+                    "--port", str(ours_port)]
+            baseline = [str(BIN / "uvicorn"), "--app-dir", str(ROOT / "bench"), "baseline_app:app",
+                        "--host", "127.0.0.1", "--port", str(base_port), "--workers", "1",
+                        "--no-access-log"]
+            with server(ours, env, work / "ours.log", f"{urls['ours']}/healthz") as ours_pid, \
+                    server(baseline, env, work / "baseline.log",
+                           f"{urls['baseline']}/o/x.gif") as base_pid:
+                pids = {"ours": ours_pid, "baseline": base_pid}
+                pixels, clicks = prepare_emails(urls["ours"], token)
+                scripts = {"pixel": lua_script(pixels, work / "pixel.lua"),
+                           "click": lua_script(clicks, work / "click.lua")}
+                for base in urls.values():  # warm up both servers (imports, pools, caches)
+                    wrk(base, scripts["pixel"], args.warmup, args.connections)
+                    wrk(base, scripts["click"], args.warmup, args.connections)
+                empty_hit_tables(url)
+                BACKGROUND.append(busy_cpu())
+                for number in range(args.rounds):
+                    for endpoint, script in scripts.items():
+                        order = ["ours", "baseline"] if number % 2 == 0 else ["baseline", "ours"]
+                        for name in order:
+                            cpu = cpu_seconds(pids[name])
+                            run = wrk(urls[name], script, args.duration, args.connections)
+                            run.cpu_us = (cpu_seconds(pids[name]) - cpu) / run.requests * 1e6
+                            stored = empty_hit_tables(url)[0 if name == "ours" else 1]
+                            results.setdefault((endpoint, name), []).append(run)
+                            print(f"  {backend:10} round {number + 1} {endpoint:5} {name:8} "
+                                  f"{run.rps:8.0f} req/s  p50 {run.p50_ms:6.2f} ms  "
+                                  f"p99 {run.p99_ms:6.2f} ms  {run.cpu_us:5.0f} CPU µs/req  "
+                                  f"errors {run.errors}  "
+                                  f"rows stored {stored} for {run.requests} requests", flush=True)
+            spooled = list((work / "spool").glob("hits.spool*"))
+            if spooled:
+                print(f"  WARNING: ours spooled hits (database unavailable?): {spooled}")
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return results
+
+
+def machine() -> dict[str, str]:
+    cpuinfo = Path("/proc/cpuinfo").read_text()
+    model = re.search(r"^model name\s*:\s*(.+)$", cpuinfo, re.MULTILINE)
+    mem_kb = int(re.search(r"MemTotal:\s+(\d+)", Path("/proc/meminfo").read_text()).group(1))  # type: ignore[union-attr]
+    git = ["git", "-C", str(ROOT)]
+    commit = subprocess.run([*git, "rev-parse", "--short", "HEAD"], check=False,  # noqa: S603
+                            capture_output=True, text=True).stdout.strip()
+    dirty = subprocess.run([*git, "status", "--porcelain"], check=False,  # noqa: S603
+                           capture_output=True, text=True).stdout.strip()
+    wrk_version = subprocess.run(["wrk", "-v"], check=False,  # noqa: S607
+                                 capture_output=True, text=True).stdout.split()
+    versions = ", ".join(f"{name} {importlib.metadata.version(name)}" for name in (
+        "uvicorn", "litestar", "SQLAlchemy", "aiosqlite", "psycopg"))
+    return {
+        "cpu": f"{os.cpu_count()} x {model.group(1) if model else 'unknown CPU'}",
+        "ram": f"{mem_kb / 1024 / 1024:.1f} GiB",
+        "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "commit": commit + (" (with uncommitted changes)" if dirty else ""),
+        "software": f"Python {sys.version.split()[0]}, {versions}, "
+                    f"wrk {wrk_version[1] if len(wrk_version) > 1 else '?'}",
+    }
+
+
+def summarise(results: dict[str, dict[tuple[str, str], list[Run]]],
+              prepared: dict[str, float], info: dict[str, str],
+              args: argparse.Namespace) -> str:
+    lines = [
+        f"Measured by `make bench` on {info['date']}, commit {info['commit']}.",
+        "",
+        f"- Machine: {info['cpu']}, {info['ram']} RAM; wrk, both servers and the database "
+        "share these cores.",
+        f"- Software: {info['software']}.",
+        f"- Other load on the machine (CPU busy while the benchmark idled, sampled at the start "
+        f"and before each backend): {', '.join(f'{b:.0%}' for b in BACKGROUND)}.",
+        f"- Load: wrk `-t2 -c{args.connections}`, {args.rounds} paired rounds of "
+        f"{args.duration:g} s per endpoint and server (after a {args.warmup:g} s warm-up), "
+        "random URLs among 500 real pixel (or click) URLs of 20 prepared emails, Chrome "
+        "user agent. Medians over rounds; ratio = median of the per-round ours/baseline "
+        "ratios. Server CPU µs/req: CPU time of the server process (all threads, not "
+        "the database server) per request, which depends far less on other load.",
+        "",
+        "| backend | endpoint | sendtrail req/s | p50 ms | p99 ms | baseline req/s "
+        "| p50 ms | p99 ms | ratio | target (≥ 0.7x, p99 ≤ 50 ms) "
+        "| server CPU µs/req, sendtrail / baseline |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: |",
+    ]
+    for backend, runs in results.items():
+        for endpoint in ("pixel", "click"):
+            ours, base = runs[(endpoint, "ours")], runs[(endpoint, "baseline")]
+            ratio = statistics.median(o.rps / b.rps for o, b in zip(ours, base, strict=True))
+            p99 = statistics.median(r.p99_ms for r in ours)
+            met = "met" if ratio >= 0.7 and p99 <= 50 else (
+                "**not met**: " + ", ".join(
+                    ([f"{ratio:.2f}x"] if ratio < 0.7 else []) +
+                    ([f"p99 {p99:.0f} ms"] if p99 > 50 else [])))
+            errors = sum(r.errors for r in ours + base)
+            lines.append(
+                f"| {backend} | {endpoint} | {statistics.median(r.rps for r in ours):,.0f} "
+                f"| {statistics.median(r.p50_ms for r in ours):.1f} | {p99:.1f} "
+                f"| {statistics.median(r.rps for r in base):,.0f} "
+                f"| {statistics.median(r.p50_ms for r in base):.1f} "
+                f"| {statistics.median(r.p99_ms for r in base):.1f} | {ratio:.2f}x | {met}"
+                + (f" ({errors} errors)" if errors else "")
+                + f" | {statistics.median(r.cpu_us for r in ours):,.0f} / "
+                f"{statistics.median(r.cpu_us for r in base):,.0f} |")
+    target = "met" if prepared["messages_per_s"] >= 2000 else "**not met**"
+    lines += [
+        "",
+        f"Prepare ({prepared['html_bytes'] / 1024:.0f} KB HTML, {prepared['links']} links, "
+        f"PER_RECIPIENT, {prepared['recipients']:,} recipients, every tracking option on; "
+        f"median of 3): **{prepared['messages_per_s']:,.0f} messages/s** "
+        f"({prepared['seconds']:.2f} s per email; target ≥ 2,000: {target}); per CPU "
+        f"second of the process: {prepared['messages_per_cpu_s']:,.0f} messages (the "
+        "figure that does not depend on what else the machine is running).",
+        f"Token sign: pixel {prepared['sign_pixel_us']:.1f} µs, click "
+        f"{prepared['sign_click_us']:.1f} µs; verify: pixel {prepared['verify_pixel_us']:.1f} µs, "
+        f"click {prepared['verify_click_us']:.1f} µs.",
+    ]
+    return "\n".join(lines)
+
+
+def write_doc(section: str) -> None:
+    """Replace the generated block of docs/performance.md, keeping the written analysis."""
+    block = f"{START}\n{section}\n{END}"
+    if DOC.exists() and START in DOC.read_text():
+        before, rest = DOC.read_text().split(START, 1)
+        DOC.write_text(before + block + rest.split(END, 1)[1])
+    else:
+        DOC.parent.mkdir(parents=True, exist_ok=True)
+        DOC.write_text(f"# Performance\n\n{block}\n")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--duration", type=int, default=10, help="seconds per wrk run")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--warmup", type=int, default=2)
+    parser.add_argument("--connections", type=int, default=64)
+    parser.add_argument("--backends", default="sqlite,postgresql")
+    parser.add_argument("--no-doc", action="store_true", help="print only")
+    args = parser.parse_args()
+    ensure_wrk()
+    started = time.monotonic()
+    BACKGROUND.append(busy_cpu())
+    print("prepare: 60 KB HTML, 40 links, PER_RECIPIENT, 10,000 recipients", flush=True)
+    prepared = prepare_bench.run()
+    print(f"  {prepared['messages_per_s']:,.0f} messages/s", flush=True)
+    results = {}
+    for backend in args.backends.split(","):
+        print(f"{backend}: wrk -c{args.connections}, {args.rounds} rounds", flush=True)
+        results[backend] = bench_backend(backend, args)
+    section = summarise(results, prepared, machine(), args)
+    print("\n" + section)
+    if not args.no_doc:
+        write_doc(section)
+        print(f"\nwrote {DOC.relative_to(ROOT)} ({time.monotonic() - started:.0f} s)")
+
+
+if __name__ == "__main__":
+    main()
