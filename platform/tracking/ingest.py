@@ -27,7 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from sendtrail.tracking import metrics
 from sendtrail.tracking.core.classify import Signals
 from sendtrail.tracking.hits import RawHit
-from sendtrail.tracking.recorder import record_hits
+from sendtrail.tracking.recorder import BatchContext, record_hits
 from sendtrail.tracking.stream import EngagementStream
 
 __all__ = ["Ingestor"]
@@ -48,6 +48,7 @@ class Ingestor:
         max_queue: int = 10_000,
         transaction_timeout: float = 5.0,
         probe_interval: float = 1.0,
+        context_ttl: float = 5.0,
     ) -> None:
         self._engine = engine
         self._spool_dir = spool_dir
@@ -60,6 +61,7 @@ class Ingestor:
         self._database_down = False
         self._tasks: list[asyncio.Task[None]] = []
         self._spool_lock = asyncio.Lock()
+        self._context = BatchContext(ttl=context_ttl)
 
     @property
     def spool_path(self) -> Path:
@@ -125,7 +127,7 @@ class Ingestor:
 
     async def _commit(self, hits: Sequence[RawHit]) -> list:  # type: ignore[type-arg]
         async with self._engine.begin() as conn:
-            events = await record_hits(conn, hits, self._signals)
+            events = await record_hits(conn, hits, self._signals, self._context)
         for event in events:
             metrics.HITS.labels(kind=event.type, verdict=event.verdict).inc()
         return events

@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from sendtrail.contacts.store import ContactRow
 from sendtrail.tenancy.store import AccountSettingsRow, LoginRow, SessionRow
+from sendtrail.tracking.context_cache import EmailKey, TtlCache
 from sendtrail.tracking.core.attribute import attribute, resolve_recipient
 from sendtrail.tracking.core.classify import BURST_WINDOW, Hit, Signals, classify
 from sendtrail.tracking.core.hints import network_of
@@ -280,22 +281,45 @@ class _Batch:
         return cookie_email is not None and cookie_email.sender_id == email.sender_id
 
 
+class BatchContext:
+    """Where a batch's context comes from. The email and its account's settings are
+    memoised for ``ttl`` seconds (a settings change reaches new hits within that time);
+    legal bases and the senders' sessions are read fresh, so an erasure, a new legal
+    basis or a sign-in count from the very next hit."""
+
+    def __init__(self, *, ttl: float = 5.0) -> None:
+        self.emails: TtlCache[EmailKey, _Email | None] = TtlCache(ttl=ttl)
+
+    async def load(
+        self, conn: AsyncConnection, hits: Sequence[RawHit]
+    ) -> tuple[dict[EmailKey, _Email], dict[Any, tuple[uuid.UUID, bool]],
+               dict[uuid.UUID, frozenset[str]]]:
+        email_keys = {(hit.claims.account_id, hit.claims.email_id) for hit in hits}
+        cookie_keys = {
+            (hit.claims.account_id, hit.sender_cookie_email)
+            for hit in hits if hit.sender_cookie_email is not None
+        }
+        async def load_emails(keys: set[EmailKey]) -> dict[EmailKey, _Email | None]:
+            return dict(await _emails(conn, keys))
+
+        found = await self.emails.get_many(email_keys | cookie_keys, load_emails, None)
+        emails = {key: email for key, email in found.items() if email is not None}
+        senders = {email.sender_id for email in emails.values()}
+        latest = max(hit.at for hit in hits)
+        bases = await _legal_bases(conn, email_keys)
+        ips = await _sender_ips(conn, senders, latest) if senders else {}
+        return emails, bases, ips
+
+
 async def record_hits(
-    conn: AsyncConnection, hits: Sequence[RawHit], signals: Signals
+    conn: AsyncConnection, hits: Sequence[RawHit], signals: Signals,
+    context: BatchContext | None = None,
 ) -> list[EngagementEvent]:
     """Store ``hits`` (inside the caller's transaction); return what was newly stored."""
-    email_keys = {(hit.claims.account_id, hit.claims.email_id) for hit in hits}
-    cookie_keys = {
-        (hit.claims.account_id, hit.sender_cookie_email)
-        for hit in hits if hit.sender_cookie_email is not None
-    }
-    emails = await _emails(conn, email_keys | cookie_keys)
-    senders = {email.sender_id for email in emails.values()}
-    latest = max(hit.at for hit in hits)
+    emails, bases, sender_ips = await (context or BatchContext(ttl=0)).load(conn, hits)
     clicks, opened = await _history(conn, hits, min(hit.at for hit in hits) - BURST_LOOKBACK)
     batch = _Batch(
-        signals=signals, emails=emails, bases=await _legal_bases(conn, email_keys),
-        sender_ips=await _sender_ips(conn, senders, latest) if senders else {},
+        signals=signals, emails=emails, bases=bases, sender_ips=sender_ips,
         clicks=clicks, opened=opened,
     )
     for raw in hits:
