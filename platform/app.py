@@ -15,7 +15,7 @@ from sendtrail.db.engine import Database
 from sendtrail.db.types import utcnow
 from sendtrail.errors import RateLimited, SendtrailError
 from sendtrail.records.services import RecordsConfig
-from sendtrail.records.smtp import LoggingHandler, start_smtp_server
+from sendtrail.records.smtp import SmtpListener
 from sendtrail.settings import Settings
 from sendtrail.tracking.core.tokens import TokenKeys
 from sendtrail.tracking.http import TrackingEndpoints
@@ -85,20 +85,19 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] = utcnow) ->
         await ingestor.start()
         smtp = None
         if settings.smtp.port:
-            handler = LoggingHandler(database=database, blobs=records.blobs,
-                                     logging_domain=settings.smtp.logging_domain,
-                                     limits=records.limits)
-            smtp = await start_smtp_server(handler, host=settings.http.host,
-                                           port=settings.smtp.port,
-                                           hostname=settings.smtp.logging_domain)
+            smtp = SmtpListener(
+                database_url=settings.database.url, blobs=records.blobs,
+                logging_domain=settings.smtp.logging_domain, limits=records.limits,
+                host=settings.http.host, port=settings.smtp.port,
+            )
+            await asyncio.to_thread(smtp.start)
         retention = asyncio.create_task(run_retention(database.engine, clock=clock))
         try:
             yield
         finally:
             retention.cancel()
             if smtp is not None:
-                smtp.close()
-                await smtp.wait_closed()
+                await asyncio.to_thread(smtp.stop)
             await ingestor.stop()
             await database.dispose()
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime
 from typing import Any
 
@@ -64,7 +65,8 @@ async def _entry(given: LogEmailInput, viewer_email: str) -> LogInput:
         raw = await upload.read() if upload is not None else b""
         if given.raw_base64 is not None:
             raw = decode_base64(given.raw_base64, "rawBase64")
-        return log_input_from_message(parse_message(raw), source="api")
+        message = await asyncio.to_thread(parse_message, raw)  # CPU-heavy: off the loop
+        return log_input_from_message(message, source="api")
     if not given.recipients:
         raise InvalidInput("Give the recipients of the email (or the raw message).")
     sender = given.from_ or RecipientInput(address=viewer_email)

@@ -3,6 +3,7 @@ replies matched to tracked emails (R7, R24)."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -120,7 +121,8 @@ async def log_email(
             contact_id=contacts[address.address].id,
         ))
     for attachment in entry.attachments:
-        digest = blobs.put(account_id, attachment.data)
+        # Writing (and fsync'ing) megabytes is blocking I/O: keep it off the event loop.
+        digest = await asyncio.to_thread(blobs.put, account_id, attachment.data)
         session.add(AttachmentRow(
             account_id=account_id, logged_email_id=row.id, filename=attachment.filename,
             content_type=attachment.content_type, size=len(attachment.data), sha256=digest,

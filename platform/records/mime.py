@@ -10,11 +10,13 @@ sent: never expanded, decompressed or executed.
 
 from __future__ import annotations
 
+import codecs
 import re
 import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
 from email import policy
+from email.errors import MessageError
 from email.header import decode_header, make_header
 from email.message import Message
 from email.parser import BytesParser
@@ -33,6 +35,9 @@ __all__ = [
 ]
 
 _MESSAGE_ID = re.compile(r"<[^<>\s]{1,900}>")
+_MEDIA_TYPE = re.compile(r"[a-z0-9!#$&^_.+-]+/[a-z0-9!#$&^_.+-]+")
+_NOT_CHARSETS = {"idna", "punycode", "undefined", "unicode-escape", "raw-unicode-escape",
+                 "unicode_escape", "raw_unicode_escape"}
 _BIDI = {"\u202a", "\u202b", "\u202c", "\u202d", "\u202e", "\u2066", "\u2067", "\u2068",
          "\u2069", "\u200e", "\u200f"}
 
@@ -93,7 +98,7 @@ def _decoded(value: object) -> str:
     text = str(value) if value is not None else ""
     try:
         return str(make_header(decode_header(text)))
-    except (ValueError, TypeError, IndexError, LookupError, UnicodeError):
+    except (ValueError, TypeError, IndexError, LookupError, UnicodeError, MessageError):
         return text
 
 
@@ -104,10 +109,11 @@ def _header(message: Message, name: str) -> str:
 def _addresses(message: Message, name: str) -> tuple[Address, ...]:
     try:
         values = [str(value) for value in message.get_all(name, failobj=[])]
-    except (ValueError, TypeError, IndexError, LookupError):
-        return ()
+        pairs = getaddresses(values)
+    except (ValueError, TypeError, IndexError, LookupError, RecursionError):
+        return ()  # an unreadable address header: no addresses, the message still counts
     found = []
-    for display, raw_address in getaddresses(values):
+    for display, raw_address in pairs:
         address = _clean_header(raw_address).lower()
         if "@" in address and len(address) <= 320 and " " not in address:
             found.append(Address(address=address, name=_clean_header(_decoded(display)) or None))
@@ -122,7 +128,7 @@ def _date(message: Message) -> datetime | None:
     value = _header(message, "Date")
     try:
         parsed = parsedate_to_datetime(value) if value else None
-    except (ValueError, TypeError, IndexError):
+    except (ValueError, TypeError, IndexError, OverflowError):
         return None
     return parsed if parsed is not None and parsed.tzinfo is not None else None
 
@@ -136,15 +142,28 @@ def clean_filename(name: str | None, fallback: str) -> str:
     return name[:200] or fallback
 
 
+def _text_codec(charset: str | None) -> str:
+    """A real text encoding for ``charset``; UTF-8 for unknown, made-up or non-text ones
+    (``undefined``, ``idna``, ``rot13``, ``unicode_escape`` would crash or invent text)."""
+    try:
+        info = codecs.lookup(charset or "utf-8")
+    except (LookupError, ValueError, TypeError):
+        return "utf-8"
+    if not getattr(info, "_is_text_encoding", True) or info.name in _NOT_CHARSETS:
+        return "utf-8"
+    return info.name
+
+
 def _text_of(part: Message) -> str:
     payload = part.get_payload(decode=True)
     if not isinstance(payload, bytes):
         return ""
-    charset = part.get_content_charset() or "utf-8"
     try:
-        return payload.decode(charset, errors="replace")
-    except LookupError:  # an unknown or made-up charset
-        return payload.decode("utf-8", errors="replace")
+        text = payload.decode(_text_codec(part.get_content_charset()), errors="replace")
+    except (LookupError, UnicodeError, ValueError):
+        text = payload.decode("utf-8", errors="replace")
+    # NUL never belongs in text (and PostgreSQL refuses it); lone surrogates neither.
+    return text.replace("\x00", "").encode("utf-8", "replace").decode("utf-8")
 
 
 def _children(part: Message) -> list[Message]:
@@ -208,8 +227,8 @@ def _walk(root: Message, limits: MessageLimits) -> tuple[
                 raw_name = None
             attachments.append(ParsedAttachment(
                 filename=clean_filename(raw_name, f"attachment-{len(attachments) + 1}"),
-                content_type=content_type if len(content_type) <= 100 else
-                "application/octet-stream",
+                content_type=content_type if _MEDIA_TYPE.fullmatch(content_type)
+                and len(content_type) <= 100 else "application/octet-stream",
                 data=data,
             ))
             if len(attachments) > limits.max_attachments:

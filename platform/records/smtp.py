@@ -10,11 +10,12 @@ at DATA (552, by aiosmtpd), unreadable or hostile messages at DATA (554, with th
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import uuid
 from dataclasses import dataclass
-from typing import Any
 
+from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
 from sqlmodel import select
 
@@ -24,12 +25,12 @@ from sendtrail.db.types import utcnow
 from sendtrail.errors import SendtrailError
 from sendtrail.records.blobs import BlobStore
 from sendtrail.records.forwarding import forwarded_original
-from sendtrail.records.logbook import log_email, log_input_from_message
+from sendtrail.records.logbook import LogInput, log_email, log_input_from_message
 from sendtrail.records.mime import MessageLimits, MessageRefused, parse_message
 from sendtrail.tenancy.store import AccountRow, UserRow
 from sendtrail.tenancy.values import Principal, Role
 
-__all__ = ["LoggingHandler", "start_smtp_server"]
+__all__ = ["LoggingHandler", "SmtpListener"]
 
 log = logging.getLogger("sendtrail.smtp")
 
@@ -69,21 +70,26 @@ class LoggingHandler:
         envelope.rcpt_tos.append(address)
         return "250 2.1.5 OK"
 
-    async def handle_DATA(
+    async def handle_DATA(  # noqa: PLR0911  (one SMTP answer per outcome)
         self, server: SMTP, session: Session, envelope: Envelope
     ) -> str:
         account_id: uuid.UUID = envelope.sendtrail_account  # type: ignore[attr-defined]
         user: UserRow = envelope.sendtrail_user  # type: ignore[attr-defined]
         raw = envelope.original_content or b""
+        ignore = frozenset(address.lower() for address in envelope.rcpt_tos)
         try:
-            message = parse_message(raw if isinstance(raw, bytes) else raw.encode(), self.limits)
-            original = forwarded_original(message)
-            ignore = frozenset(address.lower() for address in envelope.rcpt_tos)
-            entry = (
-                log_input_from_message(original, source="forward", ignore=ignore)
-                if original is not None
-                else log_input_from_message(message, source="bcc", ignore=ignore)
+            # Parsing a large message is seconds of CPU: not on the loop that answers pixels.
+            entry = await asyncio.to_thread(
+                _entry_of, raw if isinstance(raw, bytes) else raw.encode(), self.limits, ignore
             )
+        except MessageRefused as refusal:
+            return f"554 5.6.0 {refusal.message}"
+        except SendtrailError as error:
+            return f"550 5.6.0 {error.message}"
+        except Exception:  # a message we cannot read stays unreadable: refuse, don't defer
+            log.exception("could not read a message for account %s", account_id)
+            return "554 5.6.0 The message could not be read as an email"
+        try:
             actor = Principal(login_id=uuid.uuid4(), email=user.email, account_id=account_id,
                               user_id=user.id, role=Role(user.role))
             async with self.database.session(account_id=account_id) as db:
@@ -99,11 +105,37 @@ class LoggingHandler:
         return "250 2.0.0 Message logged"
 
 
-async def start_smtp_server(
-    handler: LoggingHandler, *, host: str, port: int, hostname: str
-) -> asyncio.Server:
-    def protocol() -> Any:
-        return SMTP(handler, data_size_limit=handler.limits.max_bytes, enable_SMTPUTF8=True,
-                    hostname=hostname, ident="Sendtrail logging")
+def _entry_of(raw: bytes, limits: MessageLimits, ignore: frozenset[str]) -> LogInput:
+    message = parse_message(raw, limits)
+    original = forwarded_original(message)
+    if original is not None:
+        return log_input_from_message(original, source="forward", ignore=ignore)
+    return log_input_from_message(message, source="bcc", ignore=ignore)
 
-    return await asyncio.get_running_loop().create_server(protocol, host=host, port=port)
+
+class SmtpListener:
+    """The SMTP server on its own thread and event loop, with its own database engine:
+    reading and parsing a 25 MB message never delays a pixel or an API answer."""
+
+    def __init__(
+        self, *, database_url: str, blobs: BlobStore, logging_domain: str,
+        limits: MessageLimits, host: str, port: int,
+    ) -> None:
+        self._database = Database(database_url)  # used only from the SMTP thread's loop
+        handler = LoggingHandler(database=self._database, blobs=blobs,
+                                 logging_domain=logging_domain, limits=limits)
+        self._controller = Controller(
+            handler, hostname=host, port=port, server_hostname=logging_domain,
+            data_size_limit=limits.max_bytes, enable_SMTPUTF8=True, ident="Sendtrail logging",
+        )
+
+    def start(self) -> None:
+        self._controller.start()
+
+    def stop(self) -> None:
+        disposed = asyncio.run_coroutine_threadsafe(
+            self._database.dispose(), self._controller.loop
+        )
+        with contextlib.suppress(Exception):
+            disposed.result(timeout=5)
+        self._controller.stop()

@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from sqlalchemy import text
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import InterfaceError, OperationalError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from sendtrail.tracking import metrics
@@ -81,6 +81,9 @@ class Ingestor:
             await asyncio.sleep(0.01)
         for task in self._tasks:
             task.cancel()
+        with contextlib.suppress(*DB_ERRORS):
+            if not self._database_down:  # leave nothing in the spool that could go now
+                await self.replay_spool()
         for task in self._tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
@@ -162,13 +165,22 @@ class Ingestor:
                 # New hits append to a fresh spool while this one is replayed.
                 self.spool_path.rename(self._spool_dir / f"hits.spool.{time.time_ns()}")
         replayed = 0
-        for path in sorted(self._spool_dir.glob("hits.spool.*")):
+        for path in sorted(self._spool_dir.glob("hits.spool.[0-9]*")):
             hits = _read_spool(path)
-            for start in range(0, len(hits), self._max_batch):
-                chunk = hits[start : start + self._max_batch]
-                async with asyncio.timeout(self._timeout):
-                    events = await self._commit(chunk)
-                self._stream.publish(events)
+            try:
+                for start in range(0, len(hits), self._max_batch):
+                    chunk = hits[start : start + self._max_batch]
+                    async with asyncio.timeout(self._timeout):
+                        events = await self._commit(chunk)
+                    self._stream.publish(events)
+            except (OperationalError, InterfaceError, OSError, TimeoutError):
+                raise  # the database is away again: retry the whole file later
+            except SQLAlchemyError:
+                # The database answers but refuses these rows: set them aside for an
+                # operator instead of retrying forever and blocking the files after them.
+                log.exception("spool file %s cannot be stored; kept as .failed", path.name)
+                path.rename(path.with_name(path.name.replace("hits.spool.", "failed.spool.")))
+                continue
             path.unlink()
             replayed += len(hits)
             metrics.SPOOL_DEPTH.dec(len(hits))
