@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, case, or_, select, tuple_, update
+from sqlalchemy import and_, case, false, or_, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -42,7 +42,6 @@ CONTACTS = ContactRow.__table__  # type: ignore[attr-defined]
 SETTINGS = AccountSettingsRow.__table__  # type: ignore[attr-defined]
 SESSIONS = SessionRow.__table__  # type: ignore[attr-defined]
 LOGINS = LoginRow.__table__  # type: ignore[attr-defined]
-BURST_LOOKBACK = timedelta(seconds=60)
 INFERRED_LEAD = timedelta(milliseconds=1)
 INFERRED_OPEN_REASON = (
     "No open had been recorded for this recipient, so the click implies one: the email "
@@ -120,29 +119,54 @@ async def _sender_ips(
     return {sender: frozenset(ips) for sender, ips in found.items()}
 
 
+def _copies_clicked(
+    hits: Sequence[RawHit], emails: dict[EmailKey, _Email]
+) -> tuple[list[tuple[uuid.UUID, uuid.UUID, int]], list[EmailKey]]:
+    """The message copies clicked in this batch: (account, email, recipient) triples, and
+    the emails whose shared (recipient-less) copy was clicked."""
+    triples: set[tuple[uuid.UUID, uuid.UUID, int]] = set()
+    shared: set[EmailKey] = set()
+    for hit in hits:
+        claims = hit.claims
+        email = emails.get((claims.account_id, claims.email_id))
+        if claims.kind is not HitKind.CLICK or email is None:
+            continue
+        recipient = None if claims.sender_copy else resolve_recipient(
+            claims.recipient, email.recipient_count
+        )
+        if recipient is None:
+            shared.add((claims.account_id, claims.email_id))
+        else:
+            triples.add((claims.account_id, claims.email_id, recipient))
+    return list(triples), list(shared)
+
+
 async def _history(
-    conn: AsyncConnection, hits: Sequence[RawHit], since: datetime
+    conn: AsyncConnection, hits: Sequence[RawHit], emails: dict[EmailKey, _Email],
+    since: datetime,
 ) -> tuple[dict[Any, list[tuple[int, datetime]]], set[Any]]:
-    """For the emails clicked in this batch: their recent clicks (bursts) and which
-    copies already have a human open (inferred opens). Opens-only batches need neither."""
+    """For the copies clicked in this batch: their recent clicks (bursts) and whether they
+    already have a human open (inferred opens). Opens-only batches need neither."""
     clicks: dict[Any, list[tuple[int, datetime]]] = defaultdict(list)
     opened: set[Any] = set()
-    keys = list({(h.claims.account_id, h.claims.email_id) for h in hits
-                 if h.claims.kind is HitKind.CLICK})
-    if not keys:
+    triples, shared = _copies_clicked(hits, emails)
+    if not triples and not shared:
         return clicks, opened
-    pair = tuple_(ENGAGEMENTS.c.account_id, ENGAGEMENTS.c.email_id)
-    copy = (ENGAGEMENTS.c.account_id, ENGAGEMENTS.c.email_id, ENGAGEMENTS.c.recipient_idx,
-            ENGAGEMENTS.c.sender_copy)
+    e = ENGAGEMENTS.c
+    same_copy = or_(
+        tuple_(e.account_id, e.email_id, e.recipient_idx).in_(triples) if triples else false(),
+        and_(tuple_(e.account_id, e.email_id).in_(shared), e.recipient_idx.is_(None))
+        if shared else false(),
+    )
+    copy = (e.account_id, e.email_id, e.recipient_idx, e.sender_copy)
     recent = await conn.execute(
-        select(*copy, ENGAGEMENTS.c.link_idx, ENGAGEMENTS.c.occurred_at)
-        .where(pair.in_(keys), ENGAGEMENTS.c.type == "click", ENGAGEMENTS.c.occurred_at >= since)
+        select(*copy, e.link_idx, e.occurred_at)
+        .where(same_copy, e.type == "click", e.occurred_at >= since)
     )
     for row in recent:
         clicks[tuple(row[:4])].append((row.link_idx, row.occurred_at))
     human_opens = await conn.execute(
-        select(*copy).distinct()
-        .where(pair.in_(keys), ENGAGEMENTS.c.type == "open", ENGAGEMENTS.c.verdict == "human")
+        select(*copy).distinct().where(same_copy, e.type == "open", e.verdict == "human")
     )
     opened.update(tuple(row) for row in human_opens)
     return clicks, opened
@@ -317,7 +341,7 @@ async def record_hits(
 ) -> list[EngagementEvent]:
     """Store ``hits`` (inside the caller's transaction); return what was newly stored."""
     emails, bases, sender_ips = await (context or BatchContext(ttl=0)).load(conn, hits)
-    clicks, opened = await _history(conn, hits, min(hit.at for hit in hits) - BURST_LOOKBACK)
+    clicks, opened = await _history(conn, hits, emails, min(hit.at for hit in hits) - BURST_WINDOW)
     batch = _Batch(
         signals=signals, emails=emails, bases=bases, sender_ips=sender_ips,
         clicks=clicks, opened=opened,
