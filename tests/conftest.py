@@ -22,6 +22,7 @@ from litestar.testing import TestClient
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 from sqlmodel import SQLModel
+from support import FakeClock
 
 from sendtrail.app import create_app
 from sendtrail.migrations import register_all_tables, upgrade
@@ -137,6 +138,20 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
         tracking=TrackingSettings(base_url="http://testserver.local"),
         smtp=SmtpSettings(port=0),
     )
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    """The app's clock in tests that move time (see ``app_client``)."""
+    return FakeClock()
+
+
+@pytest.fixture
+def app_client(settings: Settings, clock: FakeClock) -> Iterator[TestClient[Any]]:
+    """Like ``client``, with the app reading time from ``clock``."""
+    with TestClient(create_app(settings, clock=clock),
+                    base_url="http://testserver.local") as test_client:
+        yield test_client
 
 
 @pytest.fixture

@@ -25,7 +25,7 @@ from sendtrail.graphql.tracking_inputs import (
     VerdictEnum,
     engagement_filter,
 )
-from sendtrail.graphql.types import Edge, PageInfo, User
+from sendtrail.graphql.types import Edge, PageInfo, User, relay_parts
 from sendtrail.records import logbook, outbound
 from sendtrail.records.store import (
     AttachmentRow,
@@ -356,10 +356,8 @@ class EmailConnection:
 
     @classmethod
     def from_page(cls, page: Page[TrackedEmailRow]) -> EmailConnection:
-        return cls(
-            edges=[Edge(node=Email.from_row(row), cursor=c) for row, c in page.items],
-            page_info=PageInfo(has_next_page=page.has_next_page, end_cursor=page.end_cursor),
-        )
+        edges, page_info = relay_parts(page, Email.from_row)
+        return cls(edges=edges, page_info=page_info)
 
 
 @strawberry.type
@@ -369,10 +367,8 @@ class EngagementConnection:
 
     @classmethod
     def from_page(cls, page: Page[EngagementRow]) -> EngagementConnection:
-        return cls(
-            edges=[Edge(node=Engagement.from_row(row), cursor=c) for row, c in page.items],
-            page_info=PageInfo(has_next_page=page.has_next_page, end_cursor=page.end_cursor),
-        )
+        edges, page_info = relay_parts(page, Engagement.from_row)
+        return cls(edges=edges, page_info=page_info)
 
 
 @strawberry.type
@@ -423,7 +419,5 @@ class ContactConnection:
 
     @classmethod
     def from_page(cls, page: Page[ContactRow]) -> ContactConnection:
-        return cls(
-            edges=[Edge(node=Contact.from_row(row), cursor=c) for row, c in page.items],
-            page_info=PageInfo(has_next_page=page.has_next_page, end_cursor=page.end_cursor),
-        )
+        edges, page_info = relay_parts(page, Contact.from_row)
+        return cls(edges=edges, page_info=page_info)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from datetime import datetime
 from typing import Generic, TypeVar, cast
 
@@ -50,6 +51,17 @@ class PageInfo:
 class Edge(Generic[N]):
     node: N
     cursor: str
+
+
+R = TypeVar("R")
+
+
+def relay_parts(page: Page[R], build: Callable[[R], N]) -> tuple[list[Edge[N]], PageInfo]:
+    """The edges and page info of a connection, from a page of rows."""
+    return (
+        [Edge(node=build(row), cursor=cursor) for row, cursor in page.items],
+        PageInfo(has_next_page=page.has_next_page, end_cursor=page.end_cursor),
+    )
 
 
 @strawberry.type
@@ -161,10 +173,8 @@ class UserConnection:
 
     @classmethod
     def from_page(cls, page: Page[UserRow]) -> UserConnection:
-        return cls(
-            edges=[Edge(node=User.from_row(row), cursor=cursor) for row, cursor in page.items],
-            page_info=PageInfo(has_next_page=page.has_next_page, end_cursor=page.end_cursor),
-        )
+        edges, page_info = relay_parts(page, User.from_row)
+        return cls(edges=edges, page_info=page_info)
 
 
 @strawberry.type
@@ -197,10 +207,8 @@ class AuditEntryConnection:
 
     @classmethod
     def from_page(cls, page: Page[AuditEntryRow]) -> AuditEntryConnection:
-        return cls(
-            edges=[Edge(node=AuditEntry.from_row(row), cursor=c) for row, c in page.items],
-            page_info=PageInfo(has_next_page=page.has_next_page, end_cursor=page.end_cursor),
-        )
+        edges, page_info = relay_parts(page, AuditEntry.from_row)
+        return cls(edges=edges, page_info=page_info)
 
 
 @strawberry.type

@@ -8,7 +8,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import re
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +17,6 @@ from sqlalchemy import select
 from sqlmodel import SQLModel
 from support import FakeClock, Tenant, error_codes, gql, refusal, run, seed_tenant
 
-from sendtrail.app import create_app
 from sendtrail.db.engine import create_sync_engine
 from sendtrail.migrations import register_all_tables
 from sendtrail.settings import Settings
@@ -51,15 +49,8 @@ AUDIT = "{ auditLog(first: 50) { edges { node { actor action target before after
 
 
 @pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
-
-
-@pytest.fixture
-def app(settings: Settings, clock: FakeClock) -> Iterator[TestClient[Any]]:
-    with TestClient(create_app(settings, clock=clock),
-                    base_url="http://testserver.local") as client:
-        yield client
+def app(app_client: TestClient[Any]) -> TestClient[Any]:
+    return app_client
 
 
 @pytest.fixture

@@ -9,7 +9,6 @@ import hashlib
 import json
 import re
 import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from email.message import EmailMessage
 from typing import Any
@@ -18,9 +17,6 @@ from urllib.parse import urlsplit
 import pytest
 from litestar.testing import TestClient
 from support import FakeClock, Tenant, error_codes, gql, refusal, run, seed_tenant
-
-from sendtrail.app import create_app
-from sendtrail.settings import Settings
 
 OUTLOOK = "Mozilla/4.0 (compatible; ms-office; MSOffice 16)"
 PDF = b"%PDF-1.7\n" + bytes(range(256)) * 40 + b"\x00\r\n%%EOF"
@@ -50,15 +46,8 @@ SET_BASIS = """mutation($c: ID!, $b: LegalBasis!) { setContactLegalBasis(contact
 
 
 @pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
-
-
-@pytest.fixture
-def app(settings: Settings, clock: FakeClock) -> Iterator[TestClient[Any]]:
-    with TestClient(create_app(settings, clock=clock),
-                    base_url="http://testserver.local") as client:
-        yield client
+def app(app_client: TestClient[Any]) -> TestClient[Any]:
+    return app_client
 
 
 @pytest.fixture

@@ -38,18 +38,6 @@ EMAIL = """query($id: ID!, $v: [Verdict!]) { email(id: $id) {
 
 
 @pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
-
-
-@pytest.fixture
-def app_client(settings: Settings, clock: FakeClock) -> Iterator[TestClient[Any]]:
-    with TestClient(create_app(settings, clock=clock),
-                    base_url="http://testserver.local") as client:
-        yield client
-
-
-@pytest.fixture
 def tenant(database_url: str) -> Tenant:
     return run(seed_tenant(database_url, "Acme", seats={}))
 

@@ -14,19 +14,16 @@ import random
 import re
 import string
 from collections import Counter
-from collections.abc import Iterator
 from typing import Any
 from urllib.parse import quote, unquote, urlsplit
 
 import httpx
 import pytest
-from litestar.testing import TestClient, transport
+from litestar.testing import transport
 from sqlalchemy import text
 from support import FakeClock, Tenant, gql, run, seed_tenant
 
-from sendtrail.app import create_app
 from sendtrail.db.engine import create_sync_engine
-from sendtrail.settings import Settings
 from sendtrail.tracking.core.model import HitKind, TokenClaims
 from sendtrail.tracking.core.redirect import safe_location
 from sendtrail.tracking.core.tokens import InvalidToken, TokenKeys, verify
@@ -40,17 +37,6 @@ PREPARE = """mutation($i: PrepareEmailInput!) { prepareEmail(input: $i) {
 DESTINATIONS = ("https://shop.test/a?x=1&y=2", "https://münchen.test/ü#top")
 FUZZ_HTML = (f'<p><a href="{html.escape(DESTINATIONS[0])}">Pricing</a> and '
              f'<a href="{DESTINATIONS[1]}">Shop</a></p>')
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
-
-
-@pytest.fixture
-def app_client(settings: Settings, clock: FakeClock) -> Iterator[TestClient[Any]]:
-    with TestClient(create_app(settings, clock=clock), base_url=BASE) as client:
-        yield client
 
 
 @pytest.fixture
