@@ -99,6 +99,8 @@ class Settings:
     """CA bundle trusted for the ACME server; the system store when unset."""
     dns_nameservers: tuple[str, ...] = ()
     """``host:port`` servers used to verify tracking domains; the system resolver if empty."""
+    blob_dir: Path | None = None
+    """Where attachments are stored (content-addressed); ``<data_dir>/blobs`` when unset."""
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -141,6 +143,7 @@ class Settings:
             ),
             acme_ca_bundle=get("ACME_CA_BUNDLE") or None,
             dns_nameservers=_csv(get("DNS_NAMESERVERS")),
+            blob_dir=Path(get("BLOB_DIR")).resolve() if get("BLOB_DIR") else None,
         )
 
 

@@ -24,7 +24,7 @@ class RecordsConfig:
     @classmethod
     def from_settings(cls, settings: Settings) -> RecordsConfig:
         return cls(
-            blobs=DiskBlobStore(settings.data_dir / "blobs"),
+            blobs=DiskBlobStore(settings.blob_dir or settings.data_dir / "blobs"),
             limits=MessageLimits(),
             tombstone_keys=tuple(
                 hmac.new(secret.encode(), b"sendtrail erasure tombstone v1", hashlib.sha256)
