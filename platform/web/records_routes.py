@@ -14,6 +14,7 @@ from sendtrail.records import logbook
 from sendtrail.records.sanitize import CONTENT_SECURITY_POLICY, sanitize_html
 from sendtrail.records.services import RecordsConfig
 from sendtrail.settings import Settings
+from sendtrail.tenancy.auth import record_support_read
 from sendtrail.tenancy.users import parse_id
 from sendtrail.web.principal import authenticate
 
@@ -39,6 +40,8 @@ async def download_attachment(
     async with database.session(account_id=principal.account_id) as session:
         row = await logbook.get_attachment(session, principal, principal.account_id,
                                            parse_id(attachment_id, "attachment"))
+        if principal.is_staff:  # support reads are audited in the inspected account
+            await record_support_read(session, principal, what=f"attachment {attachment_id}")
     if row is None:
         raise NotFound(f"No attachment with id {attachment_id}.")
     data = records.blobs.get(row.account_id, row.sha256)
@@ -61,6 +64,8 @@ async def logged_email_html(
     async with database.session(account_id=principal.account_id) as session:
         row = await logbook.get_logged_email(session, principal, principal.account_id,
                                              parse_id(email_id, "email"))
+        if principal.is_staff:
+            await record_support_read(session, principal, what=f"logged email {email_id} HTML")
     if row is None or row.html is None:
         raise NotFound(f"No logged HTML for email {email_id}.")
     html = sanitize_html(row.html, load_remote_images=remote_images)

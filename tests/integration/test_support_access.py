@@ -89,3 +89,25 @@ def test_account_users_cannot_use_the_support_header(client: Any, database_url: 
     body = gql(client, "{ account { name } }", token=acme.admin_token,
                headers={"X-Sendtrail-Account": globex.account_id})
     assert body["data"]["account"]["name"] == "Acme"
+
+
+def test_support_downloads_are_audited_too(client: Any, database_url: str) -> None:
+    import base64  # noqa: PLC0415
+
+    acme = run(seed_tenant(database_url, "Acme"))
+    run(_grant(database_url))
+    logged = gql(client, """mutation($i: LogEmailInput!) { logEmail(input: $i) {
+      attachments { id downloadUrl } } }""", {"i": {
+        "subject": "Contract", "recipients": [{"address": "gil@client.test"}],
+        "attachments": [{"filename": "contract.pdf",
+                         "contentBase64": base64.b64encode(b"%PDF-1.7").decode()}]}},
+        token=acme.admin_token)
+    (attachment,) = logged["data"]["logEmail"]["attachments"]
+    headers = {**_sign_in_as_staff(client), "X-Sendtrail-Account": acme.account_id}
+    download = client.get(f"/records/attachments/{attachment['id']}", headers=headers)
+    assert download.content == b"%PDF-1.7"
+    log = gql(client, "{ auditLog(first: 10) { edges { node { actor action target } } } }",
+              token=acme.admin_token)
+    assert {"actor": f"support:{STAFF_EMAIL}", "action": "support.read",
+            "target": f"attachment {attachment['id']}"} in [
+        e["node"] for e in log["data"]["auditLog"]["edges"]]
