@@ -35,7 +35,7 @@ async def ensure_contacts(
     """
     wanted: dict[str, str | None] = {}
     for address, name in people:
-        wanted.setdefault(normalise_address(address), name)
+        wanted.setdefault(normalise_address(address), name[:200] if name else None)
     if not wanted:
         return {}
     dialect = session.bind.dialect.name if session.bind is not None else "sqlite"

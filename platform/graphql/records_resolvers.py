@@ -18,6 +18,7 @@ from sendtrail.graphql.tracking_inputs import (
     AttachmentInput,
     LegalBasisEnum,
     RecipientInput,
+    aware,
     decode_attachments,
     decode_base64,
 )
@@ -78,7 +79,8 @@ async def _entry(given: LogEmailInput, viewer_email: str) -> LogInput:
         subject=(given.subject or "").strip(),
         sender=Address(normalize_email(sender.address), sender.name),
         to=tuple(groups["to"]), cc=tuple(groups["cc"]), bcc=tuple(groups["bcc"]),
-        sent_at=given.sent_at, text=given.text, html=given.html, message_id=given.message_id,
+        sent_at=aware(given.sent_at, "sentAt"), text=given.text, html=given.html,
+        message_id=given.message_id,
         in_reply_to=given.in_reply_to, references=tuple(given.references or ()),
         attachments=decode_attachments(given.attachments),
         source="api",

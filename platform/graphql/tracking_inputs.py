@@ -11,7 +11,7 @@ import strawberry
 
 from sendtrail.contacts.values import LegalBasis
 from sendtrail.errors import InvalidInput
-from sendtrail.records.mime import ParsedAttachment, clean_filename
+from sendtrail.records.mime import ParsedAttachment, clean_filename, safe_media_type
 from sendtrail.tenancy.users import parse_id
 from sendtrail.tracking.core.model import (
     Attribution,
@@ -36,6 +36,7 @@ __all__ = [
     "RecipientFieldEnum",
     "RecipientInput",
     "VerdictEnum",
+    "aware",
     "engagement_filter",
 ]
 
@@ -72,7 +73,7 @@ def decode_base64(text: str, what: str) -> bytes:
 def decode_attachments(given: list[AttachmentInput] | None) -> tuple[ParsedAttachment, ...]:
     return tuple(
         ParsedAttachment(filename=clean_filename(a.filename, f"attachment-{n}"),
-                         content_type=a.content_type[:100],
+                         content_type=safe_media_type(a.content_type),
                          data=decode_base64(a.content_base64, f"Attachment {a.filename!r}"))
         for n, a in enumerate(given or [], 1)
     )
@@ -123,6 +124,13 @@ class EngagementFilterInput:
     until: datetime | None = None
 
 
+def aware(value: datetime | None, what: str) -> datetime | None:
+    """Refuse a date-time without a timezone (it would be a guess which moment it is)."""
+    if value is not None and value.tzinfo is None:
+        raise InvalidInput(f"Give {what} with a timezone, e.g. 2030-01-31T00:00:00Z.")
+    return value
+
+
 def _id(value: strawberry.ID | None, what: str) -> uuid.UUID | None:
     return parse_id(value, what) if value is not None else None
 
@@ -137,6 +145,6 @@ def engagement_filter(
         sender_id=_id(given.sender_id, "user"),
         type=given.type,
         verdicts=tuple(given.verdicts) if given.verdicts else (Verdict.HUMAN,),
-        since=given.since,
-        until=given.until,
+        since=aware(given.since, "since"),
+        until=aware(given.until, "until"),
     )

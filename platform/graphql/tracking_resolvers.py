@@ -11,6 +11,7 @@ from sendtrail.graphql.tracking_inputs import (
     EmailFilterInput,
     EngagementFilterInput,
     PrepareEmailInput,
+    aware,
     decode_attachments,
     engagement_filter,
 )
@@ -78,7 +79,7 @@ class TrackingQuery:
         given = filter or EmailFilterInput()
         wanted = emails.EmailFilter(
             sender_id=parse_id(given.sender_id, "user") if given.sender_id else None,
-            kind=given.kind, since=given.since, until=given.until,
+            kind=given.kind, since=aware(given.since, "since"), until=aware(given.until, "until"),
         )
         async with context.db() as session:
             page = await emails.list_emails(session, principal, await context.account_id(info),
@@ -162,7 +163,7 @@ class TrackingMutation:
             row, prepared = await emails.prepare_email(
                 session, principal, account_id, wanted,
                 keys=context.token_keys, tracking_base_url=context.settings.tracking.base_url,
-                now=context.now(),
+                now=context.now(), commit=False,
             )
             await outbound.log_prepared(
                 session, principal, account_id, row, wanted, log=input.log,

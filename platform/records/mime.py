@@ -32,6 +32,7 @@ __all__ = [
     "ParsedMessage",
     "clean_filename",
     "parse_message",
+    "safe_media_type",
 ]
 
 _MESSAGE_ID = re.compile(r"<[^<>\s]{1,900}>")
@@ -133,6 +134,14 @@ def _date(message: Message) -> datetime | None:
     return parsed if parsed is not None and parsed.tzinfo is not None else None
 
 
+def safe_media_type(value: str | None) -> str:
+    """``type/subtype`` in lower case when it is one, else ``application/octet-stream``."""
+    lowered = (value or "").strip().lower()
+    return lowered if len(lowered) <= 100 and _MEDIA_TYPE.fullmatch(lowered) else (
+        "application/octet-stream"
+    )
+
+
 def clean_filename(name: str | None, fallback: str) -> str:
     """A file name safe to show and to offer for download: no path, no controls, no RTL."""
     name = _clean_header(name or "")
@@ -227,8 +236,7 @@ def _walk(root: Message, limits: MessageLimits) -> tuple[
                 raw_name = None
             attachments.append(ParsedAttachment(
                 filename=clean_filename(raw_name, f"attachment-{len(attachments) + 1}"),
-                content_type=content_type if _MEDIA_TYPE.fullmatch(content_type)
-                and len(content_type) <= 100 else "application/octet-stream",
+                content_type=safe_media_type(content_type),
                 data=data,
             ))
             if len(attachments) > limits.max_attachments:

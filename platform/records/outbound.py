@@ -34,13 +34,22 @@ async def log_prepared(
     now: datetime,
     limits: MessageLimits,
 ) -> LoggedEmailRow | None:
-    """Log the original (untracked) content when asked, or by the sender's default (R2)."""
+    """Log the original (untracked) content when asked, or by the sender's default (R2).
+
+    Runs in the caller's transaction and commits it, so the tracked email and its copy are
+    stored together or not at all."""
+    by_default = log is None
     if log is None:
         policy = await tracking_policy_for(
             session, account_id, email.sender_id, tracking_base_url=email.tracking_base_url
         )
         log = policy.default_log
+    users = set((await session.exec(select(UserRow.email).where(
+        UserRow.account_id == account_id))).all())
+    if by_default and all(r.address in users for r in draft.recipients):
+        log = False  # only colleagues: there is no contact record to log it on
     if not log:
+        await session.commit()
         return None
     sender = (await session.exec(select(UserRow).where(
         UserRow.account_id == account_id, UserRow.id == email.sender_id

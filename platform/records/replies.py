@@ -59,7 +59,7 @@ async def record_reply(
         recipient = next((r for r in recipients if r.address == logged.sender_address), None)
         if recipient is None:
             return None  # not from a recipient: a forward's reader is nobody we can name
-        at = logged.sent_at or now
+        at = min(logged.sent_at or now, now)  # a Date header in the future moves nothing
         contact = await session.get(ContactRow, (account_id, recipient.contact_id))
         settings = await get_settings(session, account_id)
         result = attribute(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import math
 import uuid
 from dataclasses import dataclass
@@ -50,8 +51,11 @@ class SignedIn:
 
 
 async def _check_rate_limit(
-    session: AsyncSession, *, email: str, ip: str, now: datetime, limits: AuthSettings
+    session: AsyncSession, *, email: str, ip: str, now: datetime, limits: AuthSettings,
+    slack: int = 0,
 ) -> None:
+    """Refuse when the failed attempts in the window reach the limit (``slack``: attempts
+    of this request already counted)."""
     since = now - timedelta(seconds=limits.login_window_seconds)
     for column, value, limit in (
         (LoginAttemptRow.email, email, limits.login_max_failures),
@@ -64,7 +68,7 @@ async def _check_rate_limit(
                 )
             )
         ).one()
-        if count >= limit and oldest is not None:
+        if count - slack >= limit and oldest is not None:
             wait = oldest + timedelta(seconds=limits.login_window_seconds) - now
             minutes = max(1, math.ceil(wait.total_seconds() / 60))
             raise RateLimited(
@@ -104,13 +108,19 @@ async def sign_in(
     except InvalidInput:
         raise Unauthenticated(WRONG_CREDENTIALS) from None
     await _check_rate_limit(session, email=email, ip=ip, now=now, limits=limits)
+    # Count this attempt before checking the password, so parallel guesses all count.
+    attempt = LoginAttemptRow(email=email, ip=ip, at=now)
+    session.add(attempt)
+    await session.commit()
+    await _check_rate_limit(session, email=email, ip=ip, now=now, limits=limits, slack=1)
     login = await login_for_email(session, email)
     password_hash = login.password_hash if login else None
-    # verify_password hashes even when there is no login, so timing reveals no accounts.
-    if not verify_password(password_hash, password) or login is None or password_hash is None:
-        session.add(LoginAttemptRow(email=email, ip=ip, at=now))
-        await session.commit()
+    # verify_password hashes even when there is no login, so timing reveals no accounts;
+    # argon2 is deliberately slow CPU work, so it runs off the event loop.
+    verified = await asyncio.to_thread(verify_password, password_hash, password)
+    if not verified or login is None or password_hash is None:
         raise Unauthenticated(WRONG_CREDENTIALS)
+    await session.delete(attempt)  # a successful sign-in is no failed attempt
     principal = await _principal_for_login(session, login)
     if password_needs_rehash(password_hash):
         login.password_hash = hash_password(password)

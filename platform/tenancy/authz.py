@@ -9,6 +9,7 @@ effect at once on every node.
 from __future__ import annotations
 
 import logging
+import threading
 import uuid
 from functools import cache
 from importlib import resources
@@ -45,6 +46,7 @@ class Authorizer:
             # casbin logs its whole policy at INFO on load; that is noise in a server log.
             logging.getLogger("casbin").setLevel(logging.WARNING)
             self._enforcer = casbin.Enforcer(str(model), str(policy))
+        self._lock = threading.Lock()
 
     def _grouping(self, principal: Principal) -> tuple[str, str, str] | None:
         if principal.is_staff:
@@ -59,11 +61,17 @@ class Authorizer:
         grouping = self._grouping(principal)
         if grouping is None:
             return False
-        self._enforcer.add_grouping_policy(*grouping)
-        try:
-            return bool(self._enforcer.enforce(principal.subject, domain, obj, act))
-        finally:
-            self._enforcer.remove_grouping_policy(*grouping)
+        # The SMTP listener checks from its own thread: one check at a time.
+        with self._lock:
+            self._enforcer.add_grouping_policy(*grouping)
+            try:
+                return bool(self._enforcer.enforce(principal.subject, domain, obj, act))
+            finally:
+                self._enforcer.remove_grouping_policy(*grouping)
+
+    def _enforce_role(self, role: str, domain: str, obj: str, act: str) -> bool:
+        with self._lock:
+            return bool(self._enforcer.enforce(role, domain, obj, act))
 
     def refusal(
         self, principal: Principal, account_id: uuid.UUID, obj: str, act: str
@@ -84,7 +92,7 @@ class Authorizer:
         if (
             principal.via_token
             and Scope.ADMIN not in principal.scopes
-            and not self._enforcer.enforce(Role.USER.value, domain, obj, act)
+            and not self._enforce_role(Role.USER.value, domain, obj, act)
         ):
             return "This needs an API token with the admin scope (and an admin user)."
         return None
@@ -100,7 +108,10 @@ class Authorizer:
     def has_feature(self, seat: Seat, feature: str) -> bool:
         if feature not in FEATURES:
             raise KeyError(f"unknown entitlement {feature!r}")
-        return bool(self._enforcer.enforce(f"seat:{seat.value}", "*", f"feature:{feature}", "use"))
+        with self._lock:
+            return bool(
+                self._enforcer.enforce(f"seat:{seat.value}", "*", f"feature:{feature}", "use")
+            )
 
     def require_feature(self, seat: Seat, feature: str) -> None:
         if not self.has_feature(seat, feature):

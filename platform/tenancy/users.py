@@ -162,7 +162,7 @@ async def _active_admins(session: AsyncSession, account_id: uuid.UUID) -> int:
             UserRow.account_id == account_id,
             UserRow.role == Role.ADMIN.value,
             col(UserRow.active).is_(True),
-        )
+        ).with_for_update()  # two admins demoting each other at once cannot both win
     )
     return len(rows.all())
 

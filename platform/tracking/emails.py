@@ -68,7 +68,8 @@ def _validate(email: EmailInput) -> tuple[Recipient, ...]:
     if email.html is not None and len(email.html.encode()) > MAX_HTML_BYTES:
         raise InvalidInput("The HTML body is larger than 2 MB; link large content instead.")
     return tuple(
-        Recipient(address=normalize_email(r.address), name=r.name, field=r.field)
+        Recipient(address=normalize_email(r.address), name=r.name[:200] if r.name else None,
+                  field=r.field)
         for r in email.recipients
     )
 
@@ -82,6 +83,7 @@ async def prepare_email(
     keys: TokenKeys,
     tracking_base_url: str,
     now: datetime,
+    commit: bool = True,
 ) -> tuple[TrackedEmailRow, PreparedEmail]:
     """Prepare a tracked email for sending (R5 to R15) and store what tracking needs."""
     authz = authorizer()
@@ -133,7 +135,10 @@ async def prepare_email(
     for link in prepared.links:
         session.add(TrackedLinkRow(account_id=account_id, email_id=email_id, idx=link.index,
                                    url=link.url))
-    await session.commit()
+    if commit:
+        await session.commit()
+    else:  # the caller adds more to this transaction (a logged copy) and commits
+        await session.flush()
     return row, prepared
 
 

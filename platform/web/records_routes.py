@@ -11,6 +11,7 @@ from litestar.datastructures import State
 from sendtrail.db.engine import Database
 from sendtrail.errors import NotFound
 from sendtrail.records import logbook
+from sendtrail.records.mime import safe_media_type
 from sendtrail.records.sanitize import CONTENT_SECURITY_POLICY, sanitize_html
 from sendtrail.records.services import RecordsConfig
 from sendtrail.settings import Settings
@@ -44,9 +45,12 @@ async def download_attachment(
             await record_support_read(session, principal, what=f"attachment {attachment_id}")
     if row is None:
         raise NotFound(f"No attachment with id {attachment_id}.")
-    data = records.blobs.get(row.account_id, row.sha256)
+    try:
+        data = records.blobs.get(row.account_id, row.sha256)
+    except FileNotFoundError:
+        raise NotFound(f"The file of attachment {attachment_id} is no longer stored.") from None
     ascii_name = row.filename.encode("ascii", "replace").decode().replace('"', "'")
-    return Response(data, media_type=row.content_type or "application/octet-stream", headers={
+    return Response(data, media_type=safe_media_type(row.content_type), headers={
         "Content-Disposition": (f"attachment; filename=\"{ascii_name}\"; "
                                 f"filename*=UTF-8''{quote(row.filename)}"),
         "X-Content-Type-Options": "nosniff",
