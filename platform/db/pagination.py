@@ -18,7 +18,7 @@ from sqlmodel.sql.expression import SelectOfScalar
 
 from sendtrail.errors import InvalidInput
 
-__all__ = ["DEFAULT_PAGE", "MAX_PAGE", "Page", "keyset_page"]
+__all__ = ["DEFAULT_PAGE", "MAX_PAGE", "Page", "keyset_page", "within"]
 
 DEFAULT_PAGE = 50
 MAX_PAGE = 100
@@ -70,6 +70,17 @@ def _decode(cursor: str, keys: Sequence[InstrumentedAttribute[Any]]) -> list[Any
     ):
         raise foreign
     return values
+
+
+def within(
+    statement: SelectOfScalar[T], column: Any, since: datetime | None, until: datetime | None
+) -> SelectOfScalar[T]:
+    """Rows whose ``column`` lies in ``[since, until)``; an open end is no bound."""
+    if since is not None:
+        statement = statement.where(column >= since)
+    if until is not None:
+        statement = statement.where(column < until)
+    return statement
 
 
 def page_size(first: int | None) -> int:

@@ -19,6 +19,7 @@ from sendtrail.graphql.tracking_types import Email, EmailConnection, EngagementC
 from sendtrail.records import logbook, outbound
 from sendtrail.tenancy.users import parse_id
 from sendtrail.tracking import diagnosis, emails, engagements
+from sendtrail.tracking.core.message_ids import copy_message_id
 from sendtrail.tracking.core.prepare import PreparedMessage as PreparedMessageValue
 from sendtrail.tracking.core.prepare import Recipient
 
@@ -57,14 +58,6 @@ class EmailDiagnosis:
 def _message(value: PreparedMessageValue, message_id: str) -> PreparedMessage:
     return PreparedMessage(recipients=list(value.recipients), message_id=message_id,
                            html=value.html, text=value.text)
-
-
-def _copy_id(message_id: str, index: int | None) -> str:
-    """Per-recipient copies get their own Message-ID (replies then name the recipient)."""
-    if index is None:
-        return message_id
-    local, _, domain = message_id.strip("<>").partition("@")
-    return f"<{local}.{index}@{domain}>"
 
 
 @strawberry.type
@@ -175,7 +168,7 @@ class TrackingMutation:
             click_tracking=prepared.click_tracking,
             not_tracked_reasons=list(prepared.not_tracked_reasons),
             removed_tracking=list(prepared.removed_tracking),
-            messages=[_message(m, _copy_id(row.message_id, m.recipient_index))
+            messages=[_message(m, copy_message_id(row.message_id, m.recipient_index))
                       for m in prepared.messages],
             sender_copy=_message(prepared.sender_copy, row.message_id),
         )

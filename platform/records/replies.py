@@ -3,7 +3,6 @@ no human open exists yet (R7, R24)."""
 
 from __future__ import annotations
 
-import re
 import uuid
 from datetime import datetime, timedelta
 from typing import Any
@@ -15,13 +14,11 @@ from sendtrail.contacts.store import ContactRow
 from sendtrail.records.store import LoggedEmailRow
 from sendtrail.tenancy.accounts import get_settings
 from sendtrail.tracking.core.attribute import attribute
+from sendtrail.tracking.core.message_ids import parse_message_id
 from sendtrail.tracking.core.model import EmailKind, HitKind, Verdict
 from sendtrail.tracking.store import EmailRecipientRow, EngagementRow, TrackedEmailRow
 
-__all__ = ["record_reply", "tracked_message_ids"]
-
-# Per-recipient copies are sent as <emailid.N@host>; the email itself as <emailid@host>.
-_COPY = re.compile(r"^<([0-9a-f-]{36})(?:\.(\d{1,5}))?@([^<>@\s]+)>$")
+__all__ = ["record_reply"]
 REPLY_REASON = "A reply from the recipient was logged (R24)."
 INFERRED_REASON = (
     "No open had been recorded for this recipient, so the reply implies one: the email "
@@ -29,24 +26,13 @@ INFERRED_REASON = (
 )
 
 
-def tracked_message_ids(candidates: list[str]) -> list[tuple[uuid.UUID, int | None, str]]:
-    """(email id, recipient index of a per-recipient copy, base Message-ID) per candidate."""
-    found = []
-    for candidate in candidates:
-        match = _COPY.match(candidate)
-        if match:
-            email_id = uuid.UUID(match.group(1))
-            index = int(match.group(2)) if match.group(2) is not None else None
-            found.append((email_id, index, f"<{email_id}@{match.group(3)}>"))
-    return found
-
-
 async def record_reply(
     session: AsyncSession, account_id: uuid.UUID, logged: LoggedEmailRow, *, now: datetime
 ) -> EngagementRow | None:
     """If ``logged`` replies to one of the account's tracked emails, record the reply."""
     candidates = [c for c in [logged.in_reply_to, *reversed(logged.references)] if c]
-    for email_id, _copy_index, base_id in tracked_message_ids(candidates):
+    for found in filter(None, map(parse_message_id, candidates)):
+        email_id, base_id = found.email_id, found.base
         email = (await session.exec(select(TrackedEmailRow).where(
             TrackedEmailRow.account_id == account_id, TrackedEmailRow.id == email_id,
             TrackedEmailRow.message_id == base_id,

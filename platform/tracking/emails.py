@@ -11,12 +11,13 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from sendtrail.contacts.service import ensure_contacts
-from sendtrail.db.pagination import Page, keyset_page
+from sendtrail.db.pagination import Page, keyset_page, within
 from sendtrail.errors import InvalidInput, NotFound
 from sendtrail.tenancy.accounts import tracking_policy_for
 from sendtrail.tenancy.authz import authorizer
 from sendtrail.tenancy.users import get_user, normalize_email
 from sendtrail.tenancy.values import Principal
+from sendtrail.tracking.core.message_ids import email_message_id
 from sendtrail.tracking.core.model import DeliveryMode, EmailKind
 from sendtrail.tracking.core.prepare import Draft, PreparedEmail, Recipient, prepare
 from sendtrail.tracking.core.tokens import TokenKeys
@@ -117,7 +118,7 @@ async def prepare_email(
     row = TrackedEmailRow(
         account_id=account_id, id=email_id, kind=email.kind.value, sender_id=sender_id,
         subject=email.subject.strip(), sent_at=now, delivery_mode=email.delivery_mode.value,
-        message_id=f"<{email_id}@{host}>", open_tracking=prepared.open_tracking,
+        message_id=email_message_id(email_id, host), open_tracking=prepared.open_tracking,
         click_tracking=prepared.click_tracking, html=email.html is not None,
         recipient_count=len(recipients), link_count=len(prepared.links),
         tracking_base_url=policy.tracking_base_url,
@@ -170,10 +171,7 @@ async def list_emails(
         statement = statement.where(TrackedEmailRow.sender_id == filter.sender_id)
     if filter.kind is not None:
         statement = statement.where(TrackedEmailRow.kind == filter.kind.value)
-    if filter.since is not None:
-        statement = statement.where(col(TrackedEmailRow.sent_at) >= filter.since)
-    if filter.until is not None:
-        statement = statement.where(col(TrackedEmailRow.sent_at) < filter.until)
+    statement = within(statement, TrackedEmailRow.sent_at, filter.since, filter.until)
     return await keyset_page(
         session, statement,
         keys=[TrackedEmailRow.sent_at, TrackedEmailRow.id],  # type: ignore[list-item]

@@ -10,7 +10,7 @@ from datetime import datetime
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from sendtrail.db.pagination import Page, keyset_page
+from sendtrail.db.pagination import Page, keyset_page, within
 from sendtrail.tenancy.authz import authorizer
 from sendtrail.tenancy.values import Principal
 from sendtrail.tracking.core.hints import OpenSeen, multiple_open_hints
@@ -64,10 +64,7 @@ async def list_engagements(
             statement = statement.where(column == value)
     if filter.type is not None:
         statement = statement.where(EngagementRow.type == filter.type.value)
-    if filter.since is not None:
-        statement = statement.where(col(EngagementRow.occurred_at) >= filter.since)
-    if filter.until is not None:
-        statement = statement.where(col(EngagementRow.occurred_at) < filter.until)
+    statement = within(statement, EngagementRow.occurred_at, filter.since, filter.until)
     return await keyset_page(
         session, statement,
         keys=[EngagementRow.occurred_at, EngagementRow.id],  # type: ignore[list-item]

@@ -11,11 +11,9 @@ import re
 from pathlib import Path
 from typing import Any
 
-import pytest
-from litestar.testing import TestClient
 from sqlalchemy import select
 from sqlmodel import SQLModel
-from support import FakeClock, Tenant, error_codes, gql, refusal, run, seed_tenant
+from support import FakeClock, Tenant, error_codes, gql, refusal
 
 from sendtrail.db.engine import create_sync_engine
 from sendtrail.migrations import register_all_tables
@@ -46,21 +44,6 @@ TIMELINE = """query($id: ID!) { contact(id: $id) { timeline(first: 50) { edges {
   __typename ... on Email { id subject } ... on LegalBasisChange { actor before after }
   ... on Engagement { type } } } } } }"""
 AUDIT = "{ auditLog(first: 50) { edges { node { actor action target before after } } } }"
-
-
-@pytest.fixture
-def app(app_client: TestClient[Any]) -> TestClient[Any]:
-    return app_client
-
-
-@pytest.fixture
-def acme(database_url: str) -> Tenant:
-    return run(seed_tenant(database_url, "Acme", seats={}))
-
-
-@pytest.fixture
-def rival(database_url: str) -> Tenant:
-    return run(seed_tenant(database_url, "Rival", seats={}))
 
 
 def ok(app: Any, token: str, query: str, variables: dict[str, Any] | None = None) -> Any:

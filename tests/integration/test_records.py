@@ -15,8 +15,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
-from litestar.testing import TestClient
-from support import FakeClock, Tenant, error_codes, gql, refusal, run, seed_tenant
+from support import FakeClock, Tenant, error_codes, gql, refusal
 
 OUTLOOK = "Mozilla/4.0 (compatible; ms-office; MSOffice 16)"
 PDF = b"%PDF-1.7\n" + bytes(range(256)) * 40 + b"\x00\r\n%%EOF"
@@ -43,21 +42,6 @@ TIMELINE = """query($id: ID!, $first: Int, $after: String) { contact(id: $id) {
       ... on LegalBasisChange { id at actor before after } } } } } }"""
 SET_BASIS = """mutation($c: ID!, $b: LegalBasis!) { setContactLegalBasis(contactId: $c, basis: $b) {
   legalBasis legalBasisChangedAt legalBasisChangedBy } }"""
-
-
-@pytest.fixture
-def app(app_client: TestClient[Any]) -> TestClient[Any]:
-    return app_client
-
-
-@pytest.fixture
-def acme(database_url: str) -> Tenant:
-    return run(seed_tenant(database_url, "Acme", seats={}))
-
-
-@pytest.fixture
-def rival(database_url: str) -> Tenant:
-    return run(seed_tenant(database_url, "Rival", seats={}))
 
 
 def b64(data: bytes) -> str:
