@@ -14,6 +14,9 @@ from litestar.exceptions import HTTPException
 from sendtrail.db.engine import Database
 from sendtrail.db.types import utcnow
 from sendtrail.errors import RateLimited, SendtrailError
+from sendtrail.notifications.dispatcher import WebhookDispatcher
+from sendtrail.notifications.fanout import PostgresFanout
+from sendtrail.notifications.outbox import WebhookOutbox
 from sendtrail.records.services import RecordsConfig
 from sendtrail.records.smtp import SmtpListener
 from sendtrail.settings import Settings
@@ -22,7 +25,7 @@ from sendtrail.tracking.http import TrackingEndpoints
 from sendtrail.tracking.ingest import Ingestor
 from sendtrail.tracking.retention import run_retention
 from sendtrail.tracking.signals import load_signals
-from sendtrail.tracking.stream import EngagementStream
+from sendtrail.tracking.stream import EngagementStream, LocalFanout
 from sendtrail.web.auth_routes import session_info, sign_in, sign_out
 from sendtrail.web.graphql_endpoint import graphql_controller
 from sendtrail.web.health import healthz, readyz
@@ -64,11 +67,18 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] = utcnow) ->
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         database = Database(settings.database.url)
         stream = EngagementStream()
+        # Several nodes share PostgreSQL: live events cross them by NOTIFY (embedded: local).
+        fanout = (
+            PostgresFanout(settings.database.url, stream)
+            if database.dialect == "postgresql" else LocalFanout(stream)
+        )
+        dispatcher = WebhookDispatcher(database.engine, settings.notifications, clock=clock)
         ingestor = Ingestor(
             database.engine,
             spool_dir=settings.data_dir / "spool",
             signals=load_signals(),
-            stream=stream,
+            # The outbox always writes (any node may deliver); this one delivers if asked to.
+            sinks=[fanout, WebhookOutbox(clock=clock, on_queued=dispatcher.wake)],
         )
         app.state.database = database
         app.state.stream = stream
@@ -82,7 +92,11 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] = utcnow) ->
             secure_cookies=settings.tracking.base_url.startswith("https:"),
             clock=clock,
         )
+        if isinstance(fanout, PostgresFanout):
+            await fanout.start()
         await ingestor.start()
+        if settings.notifications.webhook_dispatcher:
+            await dispatcher.start()
         smtp = None
         if settings.smtp.port:
             smtp = SmtpListener(
@@ -99,6 +113,9 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] = utcnow) ->
             if smtp is not None:
                 await asyncio.to_thread(smtp.stop)
             await ingestor.stop()
+            await dispatcher.stop()
+            if isinstance(fanout, PostgresFanout):
+                await fanout.stop()
             await database.dispose()
 
     app = Litestar(

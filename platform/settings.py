@@ -18,6 +18,7 @@ __all__ = [
     "AuthSettings",
     "DatabaseSettings",
     "HttpSettings",
+    "NotificationSettings",
     "SecretSettings",
     "Settings",
     "SmtpSettings",
@@ -78,6 +79,25 @@ class SmtpSettings:
 
 
 @dataclass(frozen=True)
+class NotificationSettings:
+    allowed_origins: tuple[str, ...] = ()
+    """Browser origins (besides the public URL) whose pages may open the GraphQL WebSocket."""
+    socket_init_timeout_seconds: float = 10.0
+    """A WebSocket that has not sent ``connection_init`` by then is closed (4408)."""
+    socket_idle_timeout_seconds: float = 300.0
+    """A WebSocket with no subscription and no message for this long is closed."""
+    webhook_dispatcher: bool = True
+    """Whether this ``sendtrail serve`` process delivers webhooks (any number may)."""
+    webhook_timeout_seconds: float = 10.0
+    """How long one delivery attempt may take (connect + response) before it counts as failed."""
+    webhook_allow_loopback: bool = False
+    """Allow webhook URLs on loopback addresses (tests, local development); never private
+    or link-local ones."""
+    webhook_poll_seconds: float = 1.0
+    """How often an idle dispatcher looks for due messages."""
+
+
+@dataclass(frozen=True)
 class SecretSettings:
     keys: tuple[str, ...]
     """Signing/encryption keys, newest first; the first signs, all verify."""
@@ -93,6 +113,7 @@ class Settings:
     auth: AuthSettings = field(default_factory=AuthSettings)
     tracking: TrackingSettings = field(default_factory=TrackingSettings)
     smtp: SmtpSettings = field(default_factory=SmtpSettings)
+    notifications: NotificationSettings = field(default_factory=NotificationSettings)
     acme_directory_url: str = "https://acme-staging-v02.api.letsencrypt.org/directory"
     """ACME directory (Let's Encrypt in production, Pebble in tests)."""
     acme_ca_bundle: str | None = None
@@ -138,6 +159,17 @@ class Settings:
                 port=_int(get("SMTP_PORT", "2525"), "SMTP_PORT"),
                 logging_domain=get("LOGGING_DOMAIN", "log.sendtrail.test"),
             ),
+            notifications=NotificationSettings(
+                allowed_origins=_csv(get("ALLOWED_ORIGINS")),
+                socket_idle_timeout_seconds=_float(
+                    get("SOCKET_IDLE_TIMEOUT", "300"), "SOCKET_IDLE_TIMEOUT"
+                ),
+                webhook_dispatcher=_bool(get("WEBHOOK_DISPATCHER", "true"), "WEBHOOK_DISPATCHER"),
+                webhook_timeout_seconds=_float(get("WEBHOOK_TIMEOUT", "10"), "WEBHOOK_TIMEOUT"),
+                webhook_allow_loopback=_bool(
+                    get("WEBHOOK_ALLOW_LOOPBACK", "false"), "WEBHOOK_ALLOW_LOOPBACK"
+                ),
+            ),
             acme_directory_url=get(
                 "ACME_DIRECTORY_URL", "https://acme-staging-v02.api.letsencrypt.org/directory"
             ),
@@ -156,6 +188,16 @@ def _int(value: str, name: str) -> int:
         return int(value)
     except ValueError:
         raise InvalidInput(f"{PREFIX}{name} must be a whole number, not {value!r}") from None
+
+
+def _float(value: str, name: str) -> float:
+    try:
+        number = float(value)
+    except ValueError:
+        raise InvalidInput(f"{PREFIX}{name} must be a number of seconds, not {value!r}") from None
+    if not number > 0:
+        raise InvalidInput(f"{PREFIX}{name} must be more than 0 seconds, not {value!r}")
+    return number
 
 
 def _bool(value: str, name: str) -> bool:

@@ -29,6 +29,7 @@ from sendtrail.migrations import register_all_tables, upgrade
 from sendtrail.settings import (
     DatabaseSettings,
     HttpSettings,
+    NotificationSettings,
     SecretSettings,
     Settings,
     SmtpSettings,
@@ -137,6 +138,8 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
         http=HttpSettings(public_url="http://testserver.local"),
         tracking=TrackingSettings(base_url="http://testserver.local"),
         smtp=SmtpSettings(port=0),
+        # No test delivers webhooks by accident; the webhook tests run their own dispatcher.
+        notifications=NotificationSettings(webhook_dispatcher=False),
     )
 
 

@@ -14,14 +14,16 @@ from graphql import FieldNode, OperationType
 from sqlmodel.ext.asyncio.session import AsyncSession
 from strawberry.types import Info
 
+from sendtrail.db.engine import Database
 from sendtrail.errors import InvalidInput, SendtrailError, Unauthenticated
 from sendtrail.records.services import RecordsConfig
 from sendtrail.settings import Settings
 from sendtrail.tenancy.auth import record_support_read
 from sendtrail.tenancy.values import Principal
 from sendtrail.tracking.core.tokens import TokenKeys
+from sendtrail.tracking.stream import EngagementStream
 
-__all__ = ["RequestContext", "ctx"]
+__all__ = ["RequestContext", "SocketContext", "ctx", "socket_ctx"]
 
 NOT_SIGNED_IN = "Sign in, or send an API token as 'Authorization: Bearer st_...'."
 
@@ -74,7 +76,38 @@ class RequestContext:
 
 
 def ctx(info: Info) -> RequestContext:
-    return cast(RequestContext, info.context["sendtrail"])
+    context = info.context.get("sendtrail")
+    if context is None:  # a query or mutation sent over the WebSocket
+        raise InvalidInput("Send queries and mutations over HTTP; the WebSocket is for "
+                           "subscriptions.")
+    return cast(RequestContext, context)
+
+
+@dataclass
+class SocketContext:
+    """A GraphQL WebSocket's context: who connected (set at ``connection_init``).
+
+    It holds no database session: a socket lives for hours, so each notification reads
+    through a short session of its own.
+    """
+
+    database: Database
+    stream: EngagementStream
+    principal: Principal | None = None
+
+    @property
+    def subscriber(self) -> Principal:
+        if self.principal is None:  # on_ws_connect sets it before any subscription runs
+            raise Unauthenticated(NOT_SIGNED_IN)
+        return self.principal
+
+
+def socket_ctx(info: Info) -> SocketContext:
+    context = info.context.get("sendtrail_socket")
+    if context is None:
+        raise Unauthenticated("Subscriptions run over the GraphQL WebSocket, after "
+                              "connection_init with {\"authorization\": \"Bearer st_...\"}.")
+    return cast(SocketContext, context)
 
 
 def _describe(info: Info) -> str:

@@ -17,9 +17,14 @@ from strawberry.schema.config import StrawberryConfig
 
 from sendtrail.graphql.errors import CodedErrors
 from sendtrail.graphql.mutations import Mutation
+from sendtrail.graphql.notification_resolvers import (
+    NotificationMutation,
+    NotificationSubscription,
+)
 from sendtrail.graphql.queries import Query
 from sendtrail.graphql.records_resolvers import RecordsMutation, RecordsQuery
 from sendtrail.graphql.tracking_resolvers import TrackingMutation, TrackingQuery
+from sendtrail.graphql.webhook_resolvers import WebhookMutation, WebhookQuery
 
 __all__ = ["MAX_ALIASES", "MAX_DEPTH", "MAX_TOKENS", "build_schema", "schema_sdl"]
 
@@ -29,12 +34,19 @@ MAX_ALIASES = 30
 
 
 @strawberry.type(name="Query")
-class RootQuery(Query, TrackingQuery, RecordsQuery):
+class RootQuery(Query, TrackingQuery, RecordsQuery, WebhookQuery):
     pass
 
 
 @strawberry.type(name="Mutation")
-class RootMutation(Mutation, TrackingMutation, RecordsMutation):
+class RootMutation(
+    Mutation, NotificationMutation, TrackingMutation, RecordsMutation, WebhookMutation
+):
+    pass
+
+
+@strawberry.type(name="Subscription")
+class RootSubscription(NotificationSubscription):
     pass
 
 
@@ -48,6 +60,7 @@ def build_schema() -> strawberry.Schema:
     return SendtrailSchema(
         query=RootQuery,
         mutation=RootMutation,
+        subscription=RootSubscription,
         config=StrawberryConfig(disable_field_suggestions=True),
         # Factories: strawberry builds fresh extensions per request (the caches are shared).
         extensions=[

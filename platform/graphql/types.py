@@ -13,6 +13,7 @@ from strawberry.types import Info
 
 from sendtrail.db.pagination import Page
 from sendtrail.graphql.context import ctx
+from sendtrail.notifications.rules import NotificationPreference
 from sendtrail.tenancy import accounts
 from sendtrail.tenancy.accounts import SeatUsage as SeatUsageValue
 from sendtrail.tenancy.store import AccountRow, ApiTokenRow, AuditEntryRow, UserRow
@@ -37,6 +38,10 @@ __all__ = [
 SeatEnum = strawberry.enum(Seat, name="Seat")
 RoleEnum = strawberry.enum(Role, name="Role")
 ScopeEnum = strawberry.enum(Scope, name="TokenScope", description="What an API token may do.")
+NotificationPreferenceEnum = strawberry.enum(
+    NotificationPreference, name="NotificationPreference",
+    description="Which live notifications a sender gets (R22): HUMAN opens and/or clicks.",
+)
 
 N = TypeVar("N")
 
@@ -142,6 +147,7 @@ class User:
     seat: SeatEnum  # type: ignore[valid-type]
     active: bool
     created_at: datetime
+    notification_preference: NotificationPreferenceEnum  # type: ignore[valid-type]
     account_id: strawberry.Private[uuid.UUID]
 
     @strawberry.field
@@ -162,6 +168,7 @@ class User:
             seat=Seat(row.seat),
             active=row.active,
             created_at=row.created_at,
+            notification_preference=NotificationPreference(row.notification_preference),
             account_id=row.account_id,
         )
 

@@ -85,6 +85,8 @@ class UserRow(SQLModel, TenantOwned, table=True):
     active: bool = True
     default_track: bool | None = None
     default_log: bool | None = None
+    notification_preference: str = Field(default="opens_and_clicks", max_length=32)
+    """Which live notifications the user wants (notifications.rules.NotificationPreference)."""
     created_at: datetime = _at(default_factory=utcnow)
 
 

@@ -28,7 +28,7 @@ from sendtrail.tracking import metrics
 from sendtrail.tracking.core.classify import Signals
 from sendtrail.tracking.hits import RawHit
 from sendtrail.tracking.recorder import BatchContext, record_hits
-from sendtrail.tracking.stream import EngagementStream
+from sendtrail.tracking.stream import EngagementEvent, EventSink
 
 __all__ = ["Ingestor"]
 
@@ -43,7 +43,7 @@ class Ingestor:
         *,
         spool_dir: Path,
         signals: Signals,
-        stream: EngagementStream,
+        sinks: Sequence[EventSink] = (),
         max_batch: int = 256,
         max_queue: int = 10_000,
         transaction_timeout: float = 5.0,
@@ -53,7 +53,7 @@ class Ingestor:
         self._engine = engine
         self._spool_dir = spool_dir
         self._signals = signals
-        self._stream = stream
+        self._sinks = tuple(sinks)
         self._max_batch = max_batch
         self._timeout = transaction_timeout
         self._probe_interval = probe_interval
@@ -124,16 +124,26 @@ class Ingestor:
             else:
                 metrics.BATCH_SIZE.observe(len(hits))
                 metrics.COMMIT_SECONDS.observe(time.perf_counter() - started)
-                self._stream.publish(events)
+                self._committed(events)
                 return
         await self._spool(hits)
 
-    async def _commit(self, hits: Sequence[RawHit]) -> list:  # type: ignore[type-arg]
+    async def _commit(self, hits: Sequence[RawHit]) -> list[EngagementEvent]:
         async with self._engine.begin() as conn:
             events = await record_hits(conn, hits, self._signals, self._context)
+            if events:
+                for sink in self._sinks:
+                    await sink.in_transaction(conn, events)
         for event in events:
             metrics.HITS.labels(kind=event.type, verdict=event.verdict).inc()
         return events
+
+    def _committed(self, events: Sequence[EngagementEvent]) -> None:
+        for sink in self._sinks:
+            try:
+                sink.committed(events)
+            except Exception:  # a live subscriber's trouble never fails stored hits
+                log.exception("an engagement sink failed after commit")
 
     async def _spool(self, hits: Sequence[RawHit]) -> None:
         payload = "".join(hit.to_json() + "\n" for hit in hits).encode()
@@ -172,7 +182,7 @@ class Ingestor:
                     chunk = hits[start : start + self._max_batch]
                     async with asyncio.timeout(self._timeout):
                         events = await self._commit(chunk)
-                    self._stream.publish(events)
+                    self._committed(events)
             except (OperationalError, InterfaceError, OSError, TimeoutError):
                 raise  # the database is away again: retry the whole file later
             except SQLAlchemyError:

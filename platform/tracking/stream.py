@@ -1,14 +1,23 @@
-"""In-process stream of stored engagements (the notifications issue fans it out)."""
+"""Where stored engagements go: sinks inside the storing transaction, and a live stream.
+
+The ingestion writer calls every ``EventSink`` twice per batch: ``in_transaction`` inside
+the transaction that stores the engagements (the webhook outbox and PostgreSQL's
+transactional ``NOTIFY`` write there, so they happen exactly when the engagement is
+committed), and ``committed`` after the commit (the in-process stream publishes there).
+"""
 
 from __future__ import annotations
 
 import asyncio
 import uuid
 from collections.abc import AsyncIterator, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime
+from typing import Any, Protocol
 
-__all__ = ["EngagementEvent", "EngagementStream"]
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+__all__ = ["EngagementEvent", "EngagementStream", "EventSink", "LocalFanout"]
 
 
 @dataclass(frozen=True)
@@ -24,13 +33,47 @@ class EngagementEvent:
     notify: bool
     """False when tracking is off for the account now (R18) or the hit is not HUMAN."""
 
+    def to_json(self) -> dict[str, Any]:
+        fields = asdict(self)
+        return {
+            key: str(value) if isinstance(value, uuid.UUID)
+            else value.isoformat() if isinstance(value, datetime) else value
+            for key, value in fields.items()
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> EngagementEvent:
+        return cls(
+            account_id=uuid.UUID(data["account_id"]),
+            engagement_id=uuid.UUID(data["engagement_id"]),
+            email_id=uuid.UUID(data["email_id"]),
+            sender_id=uuid.UUID(data["sender_id"]),
+            type=str(data["type"]),
+            verdict=str(data["verdict"]),
+            attribution=str(data["attribution"]),
+            occurred_at=datetime.fromisoformat(data["occurred_at"]),
+            notify=bool(data["notify"]),
+        )
+
+
+class EventSink(Protocol):
+    async def in_transaction(
+        self, conn: AsyncConnection, events: Sequence[EngagementEvent]
+    ) -> None: ...
+
+    def committed(self, events: Sequence[EngagementEvent]) -> None: ...
+
 
 class EngagementStream:
-    """Fan-out to subscribers; a slow subscriber loses old events, never blocks ingestion."""
+    """Fan-out to this process's subscribers; a slow one loses old events, never blocks."""
 
     def __init__(self, *, buffer: int = 1000) -> None:
         self._subscribers: set[asyncio.Queue[EngagementEvent]] = set()
         self._buffer = buffer
+
+    @property
+    def subscriber_count(self) -> int:
+        return len(self._subscribers)
 
     def publish(self, events: Sequence[EngagementEvent]) -> None:
         for queue in self._subscribers:
@@ -47,3 +90,18 @@ class EngagementStream:
                 yield await queue.get()
         finally:
             self._subscribers.discard(queue)
+
+
+class LocalFanout:
+    """The embedded default: events reach the subscribers of this process only."""
+
+    def __init__(self, stream: EngagementStream) -> None:
+        self.stream = stream
+
+    async def in_transaction(
+        self, conn: AsyncConnection, events: Sequence[EngagementEvent]
+    ) -> None:
+        return None
+
+    def committed(self, events: Sequence[EngagementEvent]) -> None:
+        self.stream.publish(events)

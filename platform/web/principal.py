@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from collections.abc import Mapping
 from datetime import timedelta
 
 from litestar.connection import ASGIConnection
@@ -14,7 +15,7 @@ from sendtrail.settings import Settings
 from sendtrail.tenancy import auth, tokens
 from sendtrail.tenancy.values import Principal
 
-__all__ = ["CSRF_HEADER", "SESSION_COOKIE", "authenticate"]
+__all__ = ["CSRF_HEADER", "SESSION_COOKIE", "authenticate", "authenticate_socket"]
 
 SESSION_COOKIE = "st_session"
 CSRF_HEADER = "X-CSRF-Token"
@@ -55,4 +56,41 @@ async def authenticate(
                 )
     if principal.is_staff and (key := connection.headers.get(ACCOUNT_HEADER)):
         principal = await auth.support_principal_for(session, principal, key)
+    return principal
+
+
+async def authenticate_socket(
+    params: Mapping[str, object],
+    cookies: Mapping[str, str],
+    session: AsyncSession,
+    settings: Settings,
+) -> Principal:
+    """Who opened a GraphQL WebSocket: the ``connection_init`` token, else the session cookie.
+
+    A socket has no CSRF header; the handshake's ``Origin`` check (allowed origins only)
+    is what keeps other sites from riding the cookie. An ``account`` parameter naming an
+    account other than the credential's is refused, never silently ignored.
+    """
+    now = utcnow()
+    authorization = params.get("authorization")
+    if authorization is not None:
+        if not isinstance(authorization, str):
+            raise Unauthenticated("connection_init's authorization must be 'Bearer st_...'.")
+        scheme, _, credential = authorization.partition(" ")
+        if scheme.lower() != "bearer" or not credential.strip():
+            raise Unauthenticated("connection_init's authorization must be 'Bearer st_...'.")
+        principal = await tokens.authenticate_token(session, credential.strip(), now=now)
+    elif cookie := cookies.get(SESSION_COOKIE):
+        principal, _csrf = await auth.principal_for_session(
+            session, cookie, now=now, ttl=timedelta(seconds=settings.auth.session_ttl_seconds)
+        )
+    else:
+        raise Unauthenticated(
+            "Send {\"authorization\": \"Bearer st_...\"} in connection_init, or sign in."
+        )
+    if principal.is_staff or principal.user_id is None:
+        raise Forbidden("Live notifications are for the senders of tracked emails.")
+    wanted = params.get("account")
+    if wanted is not None and str(wanted) != str(principal.account_id):
+        raise Forbidden("This credential belongs to another account.")
     return principal

@@ -4,73 +4,24 @@ and with the server SIGKILLed under load (real `sendtrail serve` processes, Post
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
 import re
 import signal
-import socket
 import subprocess
-import sys
 import threading
 import time
 import uuid
 from collections import Counter
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import httpx
 import psycopg
-import pytest
+from e2e.processes import SENDTRAIL, Server, _free_port
 from sqlalchemy.engine import make_url
 
-SENDTRAIL = str(Path(sys.executable).parent / "sendtrail")
 PREPARE = """mutation($i: PrepareEmailInput!) { prepareEmail(input: $i) { messages { html } } }"""
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-class Server:
-    """`sendtrail serve` in its own process group, restartable on the same port and data."""
-
-    def __init__(self, env: dict[str, str]) -> None:
-        self.env, self.port = env, _free_port()
-        self.base_url = f"http://127.0.0.1:{self.port}"
-        self.process: subprocess.Popen[bytes] | None = None
-        self.lives = 0
-
-    def start(self) -> None:
-        self.lives += 1
-        log = Path(self.env["SENDTRAIL_DATA_DIR"]) / f"serve-{self.lives}.log"
-        with log.open("wb") as stderr:  # kept for diagnosis
-            self.process = subprocess.Popen(
-                [SENDTRAIL, "serve", "--host", "127.0.0.1", "--port", str(self.port)],
-                env=self.env, stdout=subprocess.DEVNULL, stderr=stderr, start_new_session=True,
-            )
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            assert self.process.poll() is None, f"server exited with {self.process.returncode}"
-            with contextlib.suppress(httpx.TransportError):
-                if httpx.get(f"{self.base_url}/healthz", timeout=1).status_code == 200:
-                    return
-            time.sleep(0.1)
-        raise AssertionError("server did not answer /healthz within 60 s")
-
-    def kill(self, sig: signal.Signals = signal.SIGKILL) -> None:
-        if self.process is None or self.process.poll() is not None:
-            return
-        os.killpg(self.process.pid, sig)
-        try:
-            self.process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait()
 
 
 class Proxy:
@@ -247,14 +198,6 @@ def _pixel_url(server: Server, token: str) -> str:
     assert match, html
     return server.base_url + match.group(1)
 
-
-@pytest.fixture
-def stopped() -> Iterator[list[Server]]:
-    """Servers to stop whatever happens."""
-    servers: list[Server] = []
-    yield servers
-    for server in servers:
-        server.kill(signal.SIGTERM)
 
 
 def test_every_hit_is_acknowledged_and_stored_once_across_a_database_outage(

@@ -23,7 +23,7 @@ from sendtrail.tracking.core.tokens import TokenKeys, verify
 from sendtrail.tracking.hits import RawHit
 from sendtrail.tracking.ingest import Ingestor
 from sendtrail.tracking.signals import load_signals
-from sendtrail.tracking.stream import EngagementStream
+from sendtrail.tracking.stream import EngagementStream, LocalFanout
 
 PREPARE = """mutation($i: PrepareEmailInput!) { prepareEmail(input: $i) {
   email { id } messages { html } } }"""
@@ -54,7 +54,7 @@ def _unreachable(database_url: str, tmp_path: Path) -> str:
 def _ingestor(url: str, spool_dir: Path) -> tuple[Ingestor, Database]:
     database = Database(url)
     return Ingestor(database.engine, spool_dir=spool_dir, signals=load_signals(),
-                    stream=EngagementStream(), transaction_timeout=3.0), database
+                    sinks=[LocalFanout(EngagementStream())], transaction_timeout=3.0), database
 
 
 def _hits(claims: TokenClaims, prefix: str, count: int) -> list[RawHit]:

@@ -51,7 +51,10 @@ def test_downgrade_to_nothing_and_back(database_url: str) -> None:
 
 
 # Authentication finds the tenant from the credential, so this one lookup key is global.
-GLOBAL_LOOKUPS = {("api_token", ("token_hash",))}
+GLOBAL_LOOKUPS = {
+    ("api_token", ("token_hash",)),
+    ("webhook_message", ("status", "next_attempt_at")),  # the dispatcher's cross-tenant scan
+}
 
 
 def test_tenant_owned_tables_lead_their_keys_with_account_id(database_url: str) -> None:

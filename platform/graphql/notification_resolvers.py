@@ -1,0 +1,81 @@
+"""Live notifications: the ``engagementNotifications`` subscription and the user's preference."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncGenerator
+from datetime import datetime
+
+import strawberry
+from strawberry.types import Info
+
+from sendtrail.graphql.context import ctx, socket_ctx
+from sendtrail.graphql.tracking_inputs import EngagementTypeEnum
+from sendtrail.graphql.types import NotificationPreferenceEnum, User
+from sendtrail.notifications import live
+from sendtrail.notifications.rules import NotificationPreference
+from sendtrail.tracking.core.model import EngagementType
+
+__all__ = ["EngagementNotification", "NotificationMutation", "NotificationSubscription"]
+
+
+@strawberry.type(description="A recipient engaged with one of the viewer's tracked emails.")
+class EngagementNotification:
+    id: strawberry.ID = strawberry.field(description="The engagement's id.")
+    type: EngagementTypeEnum  # type: ignore[valid-type]
+    occurred_at: datetime
+    who: str = strawberry.field(
+        description="The recipient's address, or 'Someone' when the activity cannot be "
+        "attributed to one recipient (shared pixel, privacy mode: R15, R16)."
+    )
+    contact_id: strawberry.ID | None
+    email_id: strawberry.ID
+    email_subject: str
+    link_url: str | None = strawberry.field(description="The clicked link, for clicks.")
+    message: str = strawberry.field(description="A sentence to show, e.g. in a desktop "
+                                    "notification.")
+
+    @classmethod
+    def from_live(cls, note: live.LiveNotification) -> EngagementNotification:
+        return cls(
+            id=strawberry.ID(str(note.engagement_id)), type=EngagementType(note.type),
+            occurred_at=note.occurred_at, who=note.who,
+            contact_id=strawberry.ID(str(note.contact_id)) if note.contact_id else None,
+            email_id=strawberry.ID(str(note.email_id)), email_subject=note.email_subject,
+            link_url=note.link_url, message=note.message,
+        )
+
+
+@strawberry.type
+class NotificationSubscription:
+    @strawberry.subscription(
+        description="The viewer's own tracked emails, live: HUMAN opens, and clicks with a "
+        "paid seat, as the viewer's notification preference allows (R22). Never MACHINE "
+        "or SELF activity, nothing while tracking is off for the account."
+    )
+    async def engagement_notifications(
+        self, info: Info
+    ) -> AsyncGenerator[EngagementNotification, None]:
+        socket = socket_ctx(info)
+        subscriber = socket.subscriber
+        account_id: uuid.UUID | None = subscriber.account_id
+        async for event in socket.stream.subscribe():
+            if not live.is_for(subscriber, event):
+                continue
+            async with socket.database.session(account_id=account_id) as session:
+                note = await live.notification_for(session, subscriber, event)
+            if note is not None:
+                yield EngagementNotification.from_live(note)
+
+
+@strawberry.type
+class NotificationMutation:
+    @strawberry.mutation(description="Choose which live notifications you get (R22).")
+    async def update_notification_preference(
+        self, info: Info, preference: NotificationPreferenceEnum  # type: ignore[valid-type]
+    ) -> User:
+        context = ctx(info)
+        actor = await context.actor(info)
+        async with context.db() as session:
+            row = await live.set_preference(session, actor, NotificationPreference(preference))
+        return User.from_row(row)

@@ -1,0 +1,154 @@
+"""The engagementNotifications subscription over graphql-transport-ws, in one process
+(every node's view: the cross-node path is tests/e2e/test_live_notifications.py): who may
+open the socket (R22, tenant isolation), what arrives, the preference, the timeouts."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import replace
+from queue import Empty
+from typing import Any
+
+import pytest
+from litestar.exceptions import WebSocketDisconnect
+from litestar.testing import TestClient
+from litestar.testing.websocket_test_session import WebSocketTestSession
+from support import FakeClock, Tenant, gql, run, seed_tenant
+
+from sendtrail.app import create_app
+from sendtrail.settings import Settings
+
+SUBSCRIBE = ("subscription { engagementNotifications { id type who emailId emailSubject "
+             "linkUrl message } }")
+PREPARE = """mutation($i: PrepareEmailInput!) { prepareEmail(input: $i) {
+  email { id } messages { html } } }"""
+CHROME = ("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
+          "Chrome/131.0.0.0 Safari/537.36")
+PROTOCOL = ["graphql-transport-ws"]
+
+
+@pytest.fixture
+def acme(database_url: str) -> Tenant:
+    return run(seed_tenant(database_url, "Acme", seats={}))
+
+
+@contextmanager
+def _connect(client: TestClient[Any], payload: dict[str, Any] | None,
+             **headers: str) -> Iterator[WebSocketTestSession]:
+    with client.websocket_connect("/graphql", subprotocols=PROTOCOL,
+                                  headers=headers) as socket:
+        socket.send_json({"type": "connection_init",
+                          **({"payload": payload} if payload is not None else {})})
+        yield socket
+
+
+@contextmanager
+def _subscribed(client: TestClient[Any], token: str) -> Iterator[WebSocketTestSession]:
+    with _connect(client, {"authorization": f"Bearer {token}"}) as socket:
+        ack = socket.receive_json(timeout=5)
+        assert ack["type"] == "connection_ack", ack
+        socket.send_json({"id": "1", "type": "subscribe", "payload": {"query": SUBSCRIBE}})
+        yield socket
+        socket.send_json({"id": "1", "type": "complete"})
+
+
+def _prepare(client: TestClient[Any], clock: FakeClock, tenant: Tenant, subject: str) -> str:
+    """A tracked email's pixel path, loadable as a human (scanners open at once: R10)."""
+    body = gql(client, PREPARE, {"i": {
+        "subject": subject, "html": "<p>Hello <a href='https://shop.test/a'>a</a></p>",
+        "recipients": [{"address": "ann@client.test"}]}}, token=tenant.admin_token)
+    html = body["data"]["prepareEmail"]["messages"][0]["html"]
+    match = re.search(r'"http://testserver\.local(/o/[^"]+\.gif)"', html)
+    assert match, html
+    clock.advance(5)
+    return match.group(1)
+
+
+def _next(socket: WebSocketTestSession, timeout: float = 5) -> dict[str, Any]:
+    message: dict[str, Any] = socket.receive_json(timeout=timeout)
+    assert message["type"] == "next", message
+    data: dict[str, Any] = message["payload"]["data"]["engagementNotifications"]
+    return data
+
+
+def test_a_human_open_reaches_its_sender_live(app_client: TestClient[Any], clock: FakeClock,
+                                              acme: Tenant) -> None:
+    with _subscribed(app_client, acme.admin_token) as socket:
+        pixel = _prepare(app_client, clock, acme, "Proposal")
+        assert app_client.get(pixel, headers={"User-Agent": CHROME}).status_code == 200
+        note = _next(socket)
+    assert note["type"] == "OPEN"
+    assert note["who"] == "ann@client.test"
+    assert note["emailSubject"] == "Proposal"
+    assert note["message"] == "ann@client.test opened \u201cProposal\u201d"
+
+
+def test_the_preference_none_silences_and_opens_resumes(
+    app_client: TestClient[Any], clock: FakeClock, acme: Tenant
+) -> None:
+    mutation = ("mutation($p: NotificationPreference!) { updateNotificationPreference("
+                "preference: $p) { notificationPreference } }")
+    body = gql(app_client, mutation, {"p": "NONE"}, token=acme.admin_token)
+    assert body["data"]["updateNotificationPreference"]["notificationPreference"] == "NONE"
+    with _subscribed(app_client, acme.admin_token) as socket:
+        silenced = _prepare(app_client, clock, acme, "Silenced")
+        app_client.get(silenced, headers={"User-Agent": CHROME})
+        gql(app_client, mutation, {"p": "OPENS"}, token=acme.admin_token)
+        heard = _prepare(app_client, clock, acme, "Heard")
+        app_client.get(heard, headers={"User-Agent": CHROME})
+        assert _next(socket)["emailSubject"] == "Heard"  # the silenced open never came
+
+
+@pytest.mark.parametrize("payload", [
+    None,
+    {"authorization": "Bearer st_not_a_real_token"},
+    {"authorization": "Basic dXNlcjpwYXNz"},
+    {"authorization": 42},
+])
+def test_a_socket_without_a_valid_credential_is_closed(client: TestClient[Any],
+                                                      payload: dict[str, Any] | None) -> None:
+    with pytest.raises(WebSocketDisconnect) as closed, _connect(client, payload) as socket:
+        socket.receive_json(timeout=5)
+    assert closed.value.code == 4403
+
+
+def test_a_token_asking_for_another_accounts_stream_is_closed(
+    client: TestClient[Any], acme: Tenant, database_url: str
+) -> None:
+    rival = run(seed_tenant(database_url, "Rival", seats={}))
+    with pytest.raises(WebSocketDisconnect) as closed, _connect(
+        client, {"authorization": f"Bearer {acme.admin_token}", "account": rival.account_id}
+    ) as socket:
+        socket.receive_json(timeout=5)
+    assert closed.value.code == 4403
+
+
+def _app(settings: Settings, **notifications: float) -> TestClient[Any]:
+    tuned = replace(settings, notifications=replace(settings.notifications, **notifications))
+    return TestClient(create_app(tuned), base_url="http://testserver.local")
+
+
+def test_a_socket_that_never_sends_connection_init_is_closed(settings: Settings) -> None:
+    with _app(settings, socket_init_timeout_seconds=0.3) as client, pytest.raises(
+        WebSocketDisconnect
+    ) as closed, client.websocket_connect("/graphql", subprotocols=PROTOCOL) as socket:
+        socket.receive_json(timeout=5)
+    assert closed.value.code == 4408
+
+
+def test_an_idle_socket_is_closed_but_a_subscribed_one_stays(settings: Settings,
+                                                             database_url: str) -> None:
+    tenant = run(seed_tenant(database_url, "Idle", seats={}))
+    with _app(settings, socket_idle_timeout_seconds=0.5) as client:
+        with _connect(client, {"authorization": f"Bearer {tenant.admin_token}"}) as idle:
+            assert idle.receive_json(timeout=5)["type"] == "connection_ack"
+            with pytest.raises(WebSocketDisconnect) as closed:
+                idle.receive_json(timeout=5)  # nothing more comes: the server closes
+        assert (closed.value.code, closed.value.detail) == (1000, "Idle timeout")
+        with _subscribed(client, tenant.admin_token) as listening:
+            with pytest.raises(Empty):  # still open after twice the idle time
+                listening.receive_json(timeout=1.0)
+            listening.send_json({"type": "ping"})
+            assert listening.receive_json(timeout=5)["type"] == "pong"
