@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -94,6 +94,9 @@ class SocketContext:
     database: Database
     stream: EngagementStream
     principal: Principal | None = None
+    still_authorized: Callable[[], Awaitable[bool]] | None = None
+    """Re-checks the credential the socket was opened with (revoked token, ended session)."""
+    close: Callable[[int, str], Awaitable[None]] | None = None
 
     @property
     def subscriber(self) -> Principal:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import uuid
+import logging
 from collections.abc import AsyncGenerator
 from datetime import datetime
 
@@ -17,6 +17,8 @@ from sendtrail.notifications.rules import NotificationPreference
 from sendtrail.tracking.core.model import EngagementType
 
 __all__ = ["EngagementNotification", "NotificationMutation", "NotificationSubscription"]
+
+log = logging.getLogger(__name__)
 
 
 @strawberry.type(description="A recipient engaged with one of the viewer's tracked emails.")
@@ -58,14 +60,24 @@ class NotificationSubscription:
     ) -> AsyncGenerator[EngagementNotification, None]:
         socket = socket_ctx(info)
         subscriber = socket.subscriber
-        account_id: uuid.UUID | None = subscriber.account_id
-        async for event in socket.stream.subscribe():
-            if not live.is_for(subscriber, event):
+        if subscriber.account_id is None or subscriber.user_id is None:
+            return
+        account_id = subscriber.account_id
+        async for event in socket.stream.subscribe(account_id, subscriber.user_id):
+            try:
+                async with socket.database.session(account_id=account_id) as session:
+                    note = await live.notification_for(session, subscriber, event)
+            except Exception:  # a database hiccup costs one notification, not the stream
+                log.exception("could not prepare a live notification")
                 continue
-            async with socket.database.session(account_id=account_id) as session:
-                note = await live.notification_for(session, subscriber, event)
-            if note is not None:
-                yield EngagementNotification.from_live(note)
+            if note is None:
+                continue
+            # The token may have been revoked (or the session ended) since the socket opened.
+            if socket.still_authorized is not None and not await socket.still_authorized():
+                if socket.close is not None:
+                    await socket.close(4403, "Forbidden")
+                return
+            yield EngagementNotification.from_live(note)
 
 
 @strawberry.type

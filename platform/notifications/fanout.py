@@ -32,6 +32,7 @@ log = logging.getLogger(__name__)
 CHANNEL = "sendtrail_engagements"
 MAX_PAYLOAD = 7_000
 """PostgreSQL refuses NOTIFY payloads of 8,000 bytes or more: batches are split below it."""
+QUIET_CHECK_SECONDS = 30.0
 
 
 def _chunks(events: Sequence[EngagementEvent]) -> Iterator[str]:
@@ -72,7 +73,8 @@ class PostgresFanout:
     async def in_transaction(
         self, conn: AsyncConnection, events: Sequence[EngagementEvent]
     ) -> None:
-        for payload in _chunks(events):
+        # Only what may notify someone crosses nodes (MACHINE and SELF hits never do).
+        for payload in _chunks([event for event in events if event.notify]):
             await conn.execute(text("SELECT pg_notify(:channel, :payload)"),
                                {"channel": CHANNEL, "payload": payload})
 
@@ -97,13 +99,17 @@ class PostgresFanout:
         while True:
             try:
                 async with await psycopg.AsyncConnection.connect(
-                    self._dsn, autocommit=True
+                    self._dsn, autocommit=True, connect_timeout=10,
+                    # A partition that never resets the connection is noticed, not waited on.
+                    keepalives=1, keepalives_idle=30, keepalives_interval=10, keepalives_count=3,
                 ) as conn:
                     await conn.execute(f"LISTEN {CHANNEL}")
                     self._listening.set()
                     delay = 0.5
-                    async for notice in conn.notifies():
-                        self.stream.publish(parse_payload(notice.payload))
+                    while True:
+                        async for notice in conn.notifies(timeout=QUIET_CHECK_SECONDS):
+                            self.stream.publish(parse_payload(notice.payload))
+                        await conn.execute("SELECT 1")  # quiet for a while: still connected?
             except asyncio.CancelledError:
                 raise
             except Exception as error:  # the database restarts; live events resume after

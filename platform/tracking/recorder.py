@@ -368,8 +368,9 @@ async def record_hits(
             account_id=row["account_id"], engagement_id=row["id"], email_id=row["email_id"],
             sender_id=row["sender_id"], type=row["type"], verdict=row["verdict"],
             attribution=row["attribution"], occurred_at=row["occurred_at"],
-            notify=row["verdict"] == "human"
-            and emails[(row["account_id"], row["email_id"])].tracking_enabled,
+            # Whether the account tracks is read fresh by each consumer (the batch memo
+            # may be seconds old): only the verdict is settled here.
+            notify=row["verdict"] == "human",
         )
         for row in batch.rows
         if row["id"] in new_ids

@@ -31,7 +31,8 @@ class EngagementEvent:
     attribution: str
     occurred_at: datetime
     notify: bool
-    """False when tracking is off for the account now (R18) or the hit is not HUMAN."""
+    """True for HUMAN hits only (R9, R10); consumers check the account's tracking switch
+    (R18) themselves, fresh, when they act on the event."""
 
     def to_json(self) -> dict[str, Any]:
         fields = asdict(self)
@@ -65,31 +66,44 @@ class EventSink(Protocol):
 
 
 class EngagementStream:
-    """Fan-out to this process's subscribers; a slow one loses old events, never blocks."""
+    """This process's live subscribers, each listening for one sender's engagements.
+
+    Events are routed by (account, sender) — a subscriber's queue never holds, and is never
+    crowded by, anyone else's events. A slow subscriber loses its oldest events; ingestion
+    never waits for it.
+    """
 
     def __init__(self, *, buffer: int = 1000) -> None:
-        self._subscribers: set[asyncio.Queue[EngagementEvent]] = set()
+        self._subscribers: dict[tuple[uuid.UUID, uuid.UUID], set[asyncio.Queue[EngagementEvent]]]
+        self._subscribers = {}
         self._buffer = buffer
 
     @property
     def subscriber_count(self) -> int:
-        return len(self._subscribers)
+        return sum(len(queues) for queues in self._subscribers.values())
 
     def publish(self, events: Sequence[EngagementEvent]) -> None:
-        for queue in self._subscribers:
-            for event in events:
+        for event in events:
+            for queue in self._subscribers.get((event.account_id, event.sender_id), ()):
                 if queue.full():
                     queue.get_nowait()
                 queue.put_nowait(event)
 
-    async def subscribe(self) -> AsyncIterator[EngagementEvent]:
+    async def subscribe(
+        self, account_id: uuid.UUID, sender_id: uuid.UUID
+    ) -> AsyncIterator[EngagementEvent]:
+        """The engagements of ``sender_id``'s emails in ``account_id``, as they are stored."""
+        key = (account_id, sender_id)
         queue: asyncio.Queue[EngagementEvent] = asyncio.Queue(self._buffer)
-        self._subscribers.add(queue)
+        self._subscribers.setdefault(key, set()).add(queue)
         try:
             while True:
                 yield await queue.get()
         finally:
-            self._subscribers.discard(queue)
+            queues = self._subscribers.get(key, set())
+            queues.discard(queue)
+            if not queues:
+                self._subscribers.pop(key, None)
 
 
 class LocalFanout:
@@ -104,4 +118,4 @@ class LocalFanout:
         return None
 
     def committed(self, events: Sequence[EngagementEvent]) -> None:
-        self.stream.publish(events)
+        self.stream.publish([event for event in events if event.notify])

@@ -32,6 +32,9 @@ __all__ = ["graphql_controller"]
 
 log = logging.getLogger(__name__)
 
+MAX_SUBSCRIPTIONS_PER_SOCKET = 5
+"""The web admin needs one; a few more for integrators, never hundreds per socket."""
+
 
 async def graphql_context(scope: Scope) -> AsyncIterator[dict[str, Any]]:
     # Typed as the raw scope: litestar injects ``request`` into HTTP handlers only, and this
@@ -111,6 +114,7 @@ def graphql_controller(settings: Settings) -> type:
         multipart_uploads_enabled=True,
         # One protocol, one place where sockets are authenticated (on_ws_connect).
         subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
+        max_subscriptions_per_connection=MAX_SUBSCRIPTIONS_PER_SOCKET,
         connection_init_wait_timeout=timedelta(
             seconds=settings.notifications.socket_init_timeout_seconds
         ),
@@ -128,15 +132,32 @@ def graphql_controller(settings: Settings) -> type:
         async def on_ws_connect(self, context: dict[str, Any]) -> Any:
             socket_context: SocketContext = context["sendtrail_socket"]
             params = context.get("connection_params") or {}
-            cookies = context["socket"].cookies
+            socket = context["socket"]
+            cookies = dict(socket.cookies)
+            database = socket_context.database
+
+            async def authenticated() -> Principal:
+                async with database.session(account_id=None) as session:
+                    return await authenticate_socket(params, cookies, session, settings)
+
             try:
-                async with socket_context.database.session(account_id=None) as session:
-                    socket_context.principal = await authenticate_socket(
-                        params, cookies, session, settings
-                    )
+                principal = await authenticated()
             except SendtrailError as error:
                 log.info("GraphQL WebSocket refused: %s", error.message)
                 raise ConnectionRejectionError({"message": error.message}) from None
-            return {"account": str(socket_context.principal.account_id)}
+
+            async def still_authorized() -> bool:
+                try:
+                    return (await authenticated()).user_id == principal.user_id
+                except SendtrailError:
+                    return False
+
+            async def close(code: int, reason: str) -> None:
+                await socket.close(code=code, reason=reason)
+
+            socket_context.principal = principal
+            socket_context.still_authorized = still_authorized
+            socket_context.close = close
+            return {"account": str(principal.account_id)}
 
     return GraphQLController

@@ -15,7 +15,7 @@ import pytest
 from litestar.exceptions import WebSocketDisconnect
 from litestar.testing import TestClient
 from litestar.testing.websocket_test_session import WebSocketTestSession
-from support import FakeClock, Tenant, gql, run, seed_tenant
+from support import PASSWORD, FakeClock, Tenant, gql, run, seed_tenant
 
 from sendtrail.app import create_app
 from sendtrail.settings import Settings
@@ -94,11 +94,54 @@ def test_the_preference_none_silences_and_opens_resumes(
     assert body["data"]["updateNotificationPreference"]["notificationPreference"] == "NONE"
     with _subscribed(app_client, acme.admin_token) as socket:
         silenced = _prepare(app_client, clock, acme, "Silenced")
-        app_client.get(silenced, headers={"User-Agent": CHROME})
+        app_client.get(silenced, headers={"User-Agent": CHROME})  # returns once stored
+        # The preference is read as the event reaches the socket: let it get there first.
+        with pytest.raises(Empty):
+            socket.receive_json(timeout=0.5)
         gql(app_client, mutation, {"p": "OPENS"}, token=acme.admin_token)
         heard = _prepare(app_client, clock, acme, "Heard")
         app_client.get(heard, headers={"User-Agent": CHROME})
         assert _next(socket)["emailSubject"] == "Heard"  # the silenced open never came
+
+
+def test_a_revoked_token_stops_its_socket_before_the_next_notification(
+    app_client: TestClient[Any], clock: FakeClock, acme: Tenant
+) -> None:
+    created = gql(app_client, 'mutation { createApiToken(input: {name: "phone"}) { '
+                  'apiToken { id } secret } }', token=acme.admin_token)["data"]["createApiToken"]
+    with _subscribed(app_client, created["secret"]) as socket:
+        revoked = gql(app_client, "mutation($id: ID!) { revokeApiToken(id: $id) { id } }",
+                      {"id": created["apiToken"]["id"]}, token=acme.admin_token)
+        assert revoked.get("errors") is None, revoked
+        pixel = _prepare(app_client, clock, acme, "After revocation")
+        app_client.get(pixel, headers={"User-Agent": CHROME})
+        with pytest.raises(WebSocketDisconnect) as closed:
+            socket.receive_json(timeout=5)  # the close, not the notification
+    assert closed.value.code == 4403
+
+
+def test_the_web_admin_session_cookie_opens_the_socket_until_sign_out(
+    app_client: TestClient[Any], clock: FakeClock, acme: Tenant
+) -> None:
+    signed_in = app_client.post("/auth/login", json={"email": acme.admin_email,
+                                                     "password": PASSWORD})
+    assert signed_in.status_code == 200, signed_in.text
+    cookie, csrf = signed_in.cookies["st_session"], signed_in.json()["csrfToken"]
+    app_client.cookies.clear()
+    with _connect(app_client, {}, cookie=f"st_session={cookie}") as socket:
+        assert socket.receive_json(timeout=5)["type"] == "connection_ack"
+        socket.send_json({"id": "1", "type": "subscribe", "payload": {"query": SUBSCRIBE}})
+        first = _prepare(app_client, clock, acme, "Seen in the browser")
+        app_client.get(first, headers={"User-Agent": CHROME})
+        assert _next(socket)["emailSubject"] == "Seen in the browser"
+        signed_out = app_client.post("/auth/logout", headers={
+            "Cookie": f"st_session={cookie}", "X-CSRF-Token": csrf})
+        assert signed_out.status_code < 400, signed_out.text
+        second = _prepare(app_client, clock, acme, "After sign-out")
+        app_client.get(second, headers={"User-Agent": CHROME})
+        with pytest.raises(WebSocketDisconnect) as closed:
+            socket.receive_json(timeout=5)
+    assert closed.value.code == 4403
 
 
 @pytest.mark.parametrize("payload", [
