@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -25,7 +26,7 @@ from sendtrail.tracking.http import TrackingEndpoints
 from sendtrail.tracking.ingest import Ingestor
 from sendtrail.tracking.retention import run_retention
 from sendtrail.tracking.signals import load_signals
-from sendtrail.tracking.stream import EngagementStream, LocalFanout
+from sendtrail.tracking.stream import EngagementStream, LocalFanout, LoopBoundSink
 from sendtrail.web.auth_routes import session_info, sign_in, sign_out
 from sendtrail.web.graphql_endpoint import graphql_controller
 from sendtrail.web.health import healthz, readyz
@@ -73,18 +74,19 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] = utcnow) ->
             if database.dialect == "postgresql" else LocalFanout(stream)
         )
         dispatcher = WebhookDispatcher(database.engine, settings.notifications, clock=clock)
+        # The outbox always writes (any node may deliver); this one delivers if asked to.
+        sinks = (fanout, WebhookOutbox(clock=clock, on_queued=dispatcher.wake))
         ingestor = Ingestor(
             database.engine,
             spool_dir=settings.data_dir / "spool",
             signals=load_signals(),
-            # The outbox always writes (any node may deliver); this one delivers if asked to.
-            sinks=[fanout, WebhookOutbox(clock=clock, on_queued=dispatcher.wake)],
+            sinks=sinks,
         )
         app.state.database = database
         app.state.stream = stream
         app.state.token_keys = keys
         app.state.clock = clock
-        app.state.records = records
+        app.state.records = replace(records, sinks=sinks)  # logged replies notify too
         app.state.tracking = TrackingEndpoints(
             keys=keys,
             ingestor=ingestor,
@@ -103,6 +105,7 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] = utcnow) ->
                 database_url=settings.database.url, blobs=records.blobs,
                 logging_domain=settings.smtp.logging_domain, limits=records.limits,
                 host=settings.http.host, port=settings.smtp.port,
+                sinks=[LoopBoundSink(sink, asyncio.get_running_loop()) for sink in sinks],
             )
             await asyncio.to_thread(smtp.start)
         retention = asyncio.create_task(run_retention(database.engine, clock=clock))

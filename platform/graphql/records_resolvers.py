@@ -131,6 +131,7 @@ class RecordsMutation:
             row = await logbook.log_email(
                 session, principal, await context.account_id(info), entry,
                 blobs=context.records.blobs, now=context.now(), limits=context.records.limits,
+                sinks=context.records.sinks,
             )
         return Email.from_logged(row, public_url=context.settings.http.public_url)
 

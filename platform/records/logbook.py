@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -20,6 +21,7 @@ from sendtrail.records.store import AttachmentRow, LoggedEmailRow, LoggedRecipie
 from sendtrail.tenancy.authz import authorizer
 from sendtrail.tenancy.store import UserRow
 from sendtrail.tenancy.values import Principal
+from sendtrail.tracking.stream import EngagementEvent, EventSink
 
 __all__ = ["LogInput", "log_email", "log_input_from_message"]
 
@@ -74,8 +76,13 @@ async def log_email(
     blobs: BlobStore,
     now: datetime,
     limits: MessageLimits | None = None,
+    sinks: Sequence[EventSink] = (),
 ) -> LoggedEmailRow:
-    """Store a copy on the record of every participant who is not a user of the account."""
+    """Store a copy on the record of every participant who is not a user of the account.
+
+    A reply to a tracked email also becomes engagements, passed to ``sinks`` like the
+    ingestion writer's (webhook outbox, live fan-out) inside and after the transaction.
+    """
     authorizer().require(actor, account_id, "emails", "write")
     limits = limits or MessageLimits()
     if len(entry.attachments) > limits.max_attachments:
@@ -129,9 +136,18 @@ async def log_email(
             account_id=account_id, logged_email_id=row.id, filename=attachment.filename,
             content_type=attachment.content_type, size=len(attachment.data), sha256=digest,
         ))
+    events: list[EngagementEvent] = []
     if entry.in_reply_to or entry.references:
-        await record_reply(session, account_id, row, now=now)
+        events = await record_reply(session, account_id, row, now=now)
+    if events:  # webhooks and live notifications hear of replies like of pixel hits
+        await session.flush()
+        connection = await session.connection()
+        for sink in sinks:
+            await sink.in_transaction(connection, events)
     await session.commit()
+    if events:
+        for sink in sinks:
+            sink.committed(events)
     return row
 
 

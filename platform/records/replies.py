@@ -17,6 +17,7 @@ from sendtrail.tracking.core.attribute import attribute
 from sendtrail.tracking.core.message_ids import parse_message_id
 from sendtrail.tracking.core.model import EmailKind, HitKind, Verdict
 from sendtrail.tracking.store import EmailRecipientRow, EngagementRow, TrackedEmailRow
+from sendtrail.tracking.stream import EngagementEvent
 
 __all__ = ["record_reply"]
 REPLY_REASON = "A reply from the recipient was logged (R24)."
@@ -28,8 +29,12 @@ INFERRED_REASON = (
 
 async def record_reply(
     session: AsyncSession, account_id: uuid.UUID, logged: LoggedEmailRow, *, now: datetime
-) -> EngagementRow | None:
-    """If ``logged`` replies to one of the account's tracked emails, record the reply."""
+) -> list[EngagementEvent]:
+    """If ``logged`` replies to one of the account's tracked emails, record the reply.
+
+    Returns the engagements added (the reply, and the open it implies if none was seen),
+    for the caller to announce once they are stored.
+    """
     candidates = [c for c in [logged.in_reply_to, *reversed(logged.references)] if c]
     for found in filter(None, map(parse_message_id, candidates)):
         email_id, base_id = found.email_id, found.base
@@ -44,7 +49,7 @@ async def record_reply(
         ))).all()
         recipient = next((r for r in recipients if r.address == logged.sender_address), None)
         if recipient is None:
-            return None  # not from a recipient: a forward's reader is nobody we can name
+            return []  # not from a recipient: a forward's reader is nobody we can name
         at = min(logged.sent_at or now, now)  # a Date header in the future moves nothing
         contact = await session.get(ContactRow, (account_id, recipient.contact_id))
         settings = await get_settings(session, account_id)
@@ -66,22 +71,33 @@ async def record_reply(
             reasons=[REPLY_REASON, *result.reasons],
         )
         session.add(reply)
+        added = [reply]
         opened = (await session.exec(select(EngagementRow.id).where(
             EngagementRow.account_id == account_id, EngagementRow.email_id == email_id,
             EngagementRow.recipient_idx == recipient.idx, EngagementRow.type == "open",
             EngagementRow.verdict == "human", col(EngagementRow.occurred_at) <= at,
         ))).first()
         if opened is None:
-            session.add(EngagementRow(
+            inferred = EngagementRow(
                 **base, id=uuid.uuid5(logged.id, "inferred-open"), type="open",
                 occurred_at=at - timedelta(milliseconds=1),
                 reasons=[INFERRED_REASON, *result.reasons], inferred=True, inferred_from="reply",
-            ))
+            )
+            session.add(inferred)
+            added.append(inferred)
             if contact is not None and result.contact_update.last_sales_email_opened and (
                 contact.last_sales_email_opened_at is None
                 or contact.last_sales_email_opened_at < at
             ):  # R16: an inferred open moves the date forward like any counted open
                 contact.last_sales_email_opened_at = at
                 session.add(contact)
-        return reply
-    return None
+        return [_event(row) for row in added]
+    return []
+
+
+def _event(row: EngagementRow) -> EngagementEvent:
+    return EngagementEvent(
+        account_id=row.account_id, engagement_id=row.id, email_id=row.email_id,
+        sender_id=row.sender_id, type=row.type, verdict=row.verdict,
+        attribution=row.attribution, occurred_at=row.occurred_at, notify=True,
+    )

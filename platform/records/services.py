@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sendtrail.records.blobs import DiskBlobStore
 from sendtrail.records.mime import MessageLimits
 from sendtrail.settings import Settings
+from sendtrail.tracking.stream import EventSink
 
 __all__ = ["RecordsConfig"]
 
@@ -20,6 +21,8 @@ class RecordsConfig:
     tombstone_keys: tuple[bytes, ...]
     """Newest first: erasure writes with the first, lookups try all (keys rotate)."""
     public_url: str
+    sinks: tuple[EventSink, ...] = field(default=())
+    """Where engagements from logged replies go (the ingestion writer's sinks)."""
 
     @classmethod
     def from_settings(cls, settings: Settings) -> RecordsConfig:

@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import logging
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from aiosmtpd.controller import Controller
@@ -29,6 +30,7 @@ from sendtrail.records.logbook import LogInput, log_email, log_input_from_messag
 from sendtrail.records.mime import MessageLimits, MessageRefused, parse_message
 from sendtrail.tenancy.store import AccountRow, UserRow
 from sendtrail.tenancy.values import Principal, Role
+from sendtrail.tracking.stream import EventSink
 
 __all__ = ["LoggingHandler", "SmtpListener"]
 
@@ -41,6 +43,7 @@ class LoggingHandler:
     blobs: BlobStore
     logging_domain: str
     limits: MessageLimits
+    sinks: Sequence[EventSink] = ()
 
     async def handle_RCPT(
         self, server: SMTP, session: Session, envelope: Envelope, address: str,
@@ -94,7 +97,7 @@ class LoggingHandler:
                               user_id=user.id, role=Role(user.role))
             async with self.database.session(account_id=account_id) as db:
                 await log_email(db, actor, account_id, entry, blobs=self.blobs, now=utcnow(),
-                                limits=self.limits)
+                                limits=self.limits, sinks=self.sinks)
         except MessageRefused as refusal:
             return f"554 5.6.0 {refusal.message}"
         except SendtrailError as error:
@@ -119,11 +122,11 @@ class SmtpListener:
 
     def __init__(
         self, *, database_url: str, blobs: BlobStore, logging_domain: str,
-        limits: MessageLimits, host: str, port: int,
+        limits: MessageLimits, host: str, port: int, sinks: Sequence[EventSink] = (),
     ) -> None:
         self._database = Database(database_url)  # used only from the SMTP thread's loop
         handler = LoggingHandler(database=self._database, blobs=blobs,
-                                 logging_domain=logging_domain, limits=limits)
+                                 logging_domain=logging_domain, limits=limits, sinks=sinks)
         self._controller = Controller(
             handler, hostname=host, port=port, server_hostname=logging_domain,
             data_size_limit=limits.max_bytes, enable_SMTPUTF8=True, ident="Sendtrail logging",

@@ -17,7 +17,7 @@ from typing import Any, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-__all__ = ["EngagementEvent", "EngagementStream", "EventSink", "LocalFanout"]
+__all__ = ["EngagementEvent", "EngagementStream", "EventSink", "LocalFanout", "LoopBoundSink"]
 
 
 @dataclass(frozen=True)
@@ -119,3 +119,21 @@ class LocalFanout:
 
     def committed(self, events: Sequence[EngagementEvent]) -> None:
         self.stream.publish([event for event in events if event.notify])
+
+
+class LoopBoundSink:
+    """A sink used by a writer on another thread (the SMTP listener): the transaction part
+    runs on the writer's connection, ``committed`` on the loop that owns the inner sink
+    (asyncio queues and events are not thread-safe)."""
+
+    def __init__(self, inner: EventSink, loop: asyncio.AbstractEventLoop) -> None:
+        self._inner = inner
+        self._loop = loop
+
+    async def in_transaction(
+        self, conn: AsyncConnection, events: Sequence[EngagementEvent]
+    ) -> None:
+        await self._inner.in_transaction(conn, events)
+
+    def committed(self, events: Sequence[EngagementEvent]) -> None:
+        self._loop.call_soon_threadsafe(self._inner.committed, list(events))

@@ -85,6 +85,28 @@ def test_a_human_open_reaches_its_sender_live(app_client: TestClient[Any], clock
     assert note["message"] == "ann@client.test opened \u201cProposal\u201d"
 
 
+def test_a_logged_reply_notifies_its_sender_live(app_client: TestClient[Any], clock: FakeClock,
+                                                 acme: Tenant) -> None:
+    """R22 + R24: a reply logged over the API is an engagement like a pixel hit."""
+    prepared = gql(app_client, """mutation { prepareEmail(input: {subject: "Quote",
+      html: "<p>Our quote</p>", recipients: [{address: "ann@client.test"}]}) {
+      messages { messageId } } }""", token=acme.admin_token)["data"]["prepareEmail"]
+    with _subscribed(app_client, acme.admin_token) as socket:
+        logged = gql(app_client, "mutation($i: LogEmailInput!) { logEmail(input: $i) { id } }",
+                     {"i": {"subject": "Re: Quote", "text": "Yes please",
+                            "from": {"address": "ann@client.test"},
+                            "recipients": [{"address": acme.admin_email}],
+                            "inReplyTo": prepared["messages"][0]["messageId"]}},
+                     token=acme.admin_token)
+        assert logged.get("errors") is None, logged
+        notes = [_next(socket), _next(socket)]
+    # The reply, and the open it implies (the pixel never loaded: R7), in either order.
+    assert sorted(note["message"] for note in notes) == [
+        "ann@client.test opened \u201cQuote\u201d",
+        "ann@client.test replied to \u201cQuote\u201d",
+    ]
+
+
 def test_the_preference_none_silences_and_opens_resumes(
     app_client: TestClient[Any], clock: FakeClock, acme: Tenant
 ) -> None:
