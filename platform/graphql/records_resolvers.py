@@ -23,6 +23,7 @@ from sendtrail.graphql.tracking_inputs import (
     decode_base64,
 )
 from sendtrail.graphql.tracking_types import Contact, ContactConnection, Email
+from sendtrail.notifications import webhooks
 from sendtrail.records import logbook, privacy
 from sendtrail.records.logbook import LogInput, log_input_from_message
 from sendtrail.records.mime import Address, parse_message
@@ -153,11 +154,16 @@ class RecordsMutation:
         context = ctx(info)
         principal = await context.actor(info)
         now = context.now()
+        account_id = await context.account_id(info)
         async with context.db() as session:
             counts = await privacy.erase_contact(
-                session, principal, await context.account_id(info),
+                session, principal, account_id,
                 contact_id=parse_id(contact_id, "contact"), blobs=context.records.blobs,
                 tombstone_key=context.records.tombstone_keys[0], now=now,
+                # In the erasure's transaction (called before it commits): the webhook
+                # messages about the erased events, queued or sent, and their attempts.
+                on_engagements_erased=lambda session, ids: webhooks.forget_engagements(
+                    session, account_id, ids),
             )
         return ErasureReceipt(contact_id=contact_id, erased_at=now,
                               engagements=counts["engagements"],

@@ -36,7 +36,9 @@ class UpdateWebhookEndpointInput:
     description: str | None = None
     include_non_human: bool | None = None
     active: bool | None = strawberry.field(
-        default=None, description="true re-enables a disabled endpoint and sends what it held.")
+        default=None, description="false pauses the endpoint: messages already queued are "
+        "held (DISABLED) and events while it is paused are not queued at all; true "
+        "re-enables it and sends what it held.")
 
 
 @strawberry.type

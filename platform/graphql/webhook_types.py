@@ -32,7 +32,14 @@ __all__ = [
     "WebhookEndpoint",
 ]
 
-WebhookDeliveryStatusEnum = strawberry.enum(DeliveryStatus, name="WebhookDeliveryStatus")
+WebhookDeliveryStatusEnum = strawberry.enum(
+    DeliveryStatus, name="WebhookDeliveryStatus",
+    description="PENDING: waiting for its next attempt (or being attempted). DELIVERED: "
+    "the endpoint answered 2xx. FAILED: every attempt of the schedule failed (replay it). "
+    "DISABLED: held while its endpoint is disabled, sent when it is enabled again. "
+    "SUPPRESSED: not sent, and never will be: just before sending, its engagement was "
+    "found reclassified as not HUMAN (e.g. a link scanner's click burst) for an endpoint "
+    "that takes only human activity, or erased; lastError says which.")
 
 
 @strawberry.type(description="One try to deliver a message: what the endpoint answered.")

@@ -7,14 +7,20 @@ Flow of one message (see ``schedule`` for when attempts happen):
    the work; SQLite: the UPDATE re-checks the lease, writes being serial). The lease lasts
    the attempt's timeout plus a margin: a dispatcher killed mid-delivery simply lets it
    expire and another (or the restarted one) delivers again, with the same ``webhook-id``.
-2. **Attempt**: resolve and check the target (``targets``), sign with every active secret
+2. **Check**: a message about an engagement, to an endpoint that takes only HUMAN
+   activity, is ``suppressed`` (not sent) when the engagement's verdict is no longer
+   HUMAN (a link scanner's click burst is recognised after its first click), or when
+   the engagement was erased meanwhile.
+3. **Attempt**: resolve and check the target (``targets``), sign with every active secret
    (two ``v1`` signatures while a secret is rotated), POST to the checked address within
    ``webhook_timeout_seconds`` for the whole attempt. Redirects are never followed.
-3. **Record**, in one transaction, only if the lease is still ours: a ``webhook_attempt``
+4. **Record**, in one transaction, only if the lease is still ours: a ``webhook_attempt``
    row and the message's new state. 2xx: ``delivered``. 410 Gone: the endpoint is
    disabled (with the reason, audited) and its pending messages become ``disabled``.
    Anything else (3xx, 4xx, 5xx, timeout, refused address, connection error): retried on
    the schedule, ``Retry-After`` honoured on 429/503, ``failed`` after the last attempt.
+   An unexpected error during an attempt is a failed attempt like any other (recorded as
+   "internal error: <type>", details in the log), so no message can loop unrecorded.
 
 Receivers deduplicate on ``webhook-id`` (Standard Webhooks): delivery is at least once.
 """
@@ -54,6 +60,7 @@ from sendtrail.notifications.targets import (
 )
 from sendtrail.settings import NotificationSettings
 from sendtrail.tenancy.store import AuditEntryRow
+from sendtrail.tracking.store import EngagementRow
 
 __all__ = ["WebhookDispatcher", "active_secrets"]
 
@@ -62,6 +69,7 @@ ENDPOINTS = WebhookEndpointRow.__table__  # type: ignore[attr-defined]
 MESSAGES = WebhookMessageRow.__table__  # type: ignore[attr-defined]
 ATTEMPTS = WebhookAttemptRow.__table__  # type: ignore[attr-defined]
 AUDIT = AuditEntryRow.__table__  # type: ignore[attr-defined]
+ENGAGEMENTS = EngagementRow.__table__  # type: ignore[attr-defined]
 LEASE_MARGIN = timedelta(seconds=5)
 USER_AGENT = "Sendtrail-Webhooks/1.0"
 TEXT_LIMIT = 500
@@ -86,6 +94,8 @@ class _Claimed:
     lease_until: datetime
     url: str
     secrets: list[dict[str, Any]]
+    engagement_id: uuid.UUID | None
+    include_non_human: bool
 
 
 @dataclass(frozen=True)
@@ -94,14 +104,17 @@ class _Outcome:
     error: str | None
     retry_after: timedelta | None
     duration_ms: int
+    internal: bool = False
+    """The attempt broke on our side (an unexpected exception): a failure, whatever came."""
 
     @property
     def delivered(self) -> bool:
-        return self.status_code is not None and 200 <= self.status_code < 300
+        return (not self.internal and self.status_code is not None
+                and 200 <= self.status_code < 300)
 
     @property
     def gone(self) -> bool:
-        return self.status_code == 410
+        return not self.internal and self.status_code == 410
 
 
 class WebhookDispatcher:
@@ -218,32 +231,83 @@ class WebhookDispatcher:
                 update(MESSAGES)
                 .where(tuple_(m.account_id, m.id).in_(keys), free)
                 .values(lease_until=lease)
-                .returning(m.account_id, m.id, m.endpoint_id, m.payload, m.attempts)
+                .returning(m.account_id, m.id, m.endpoint_id, m.payload, m.attempts,
+                           m.engagement_id)
             )).all()
             if not rows:
                 return []
             endpoints = {
                 (row.account_id, row.id): row
                 for row in await conn.execute(
-                    select(e.account_id, e.id, e.url, e.secrets).where(
+                    select(e.account_id, e.id, e.url, e.secrets, e.include_non_human).where(
                         tuple_(e.account_id, e.id).in_(
                             list({(row.account_id, row.endpoint_id) for row in rows})))
                 )
             }
-        return [
-            _Claimed(row.account_id, row.id, row.endpoint_id, row.payload, row.attempts, lease,
-                     endpoints[(row.account_id, row.endpoint_id)].url,
-                     endpoints[(row.account_id, row.endpoint_id)].secrets)
-            for row in rows if (row.account_id, row.endpoint_id) in endpoints
-        ]
+        claimed = []
+        for row in rows:
+            endpoint = endpoints.get((row.account_id, row.endpoint_id))
+            if endpoint is not None:
+                claimed.append(_Claimed(
+                    row.account_id, row.id, row.endpoint_id, row.payload, row.attempts, lease,
+                    endpoint.url, endpoint.secrets, row.engagement_id,
+                    endpoint.include_non_human,
+                ))
+        return claimed
 
     async def _deliver(self, client: httpx.AsyncClient, message: _Claimed) -> None:
         at = self._clock()
         try:
+            reason = await self._suppression(message)
+            if reason is not None:
+                await self._suppress(message, reason)
+                return
             outcome = await self._attempt(client, message, at)
+        except Exception:  # the database is away: the lease expires, it is tried again
+            log.exception("webhook message %s: could not be attempted", message.id)
+            return
+        try:
             await self._record(message, outcome, at)
-        except Exception:  # the lease expires and the message is tried again
+        except Exception as failure:
+            # Perhaps the outcome itself cannot be stored: record a plain failure instead
+            # (if the database is away, this fails too and the lease expires).
             log.exception("webhook message %s: the attempt could not be recorded", message.id)
+            plain = _Outcome(None, f"internal error: {type(failure).__name__}", None,
+                             outcome.duration_ms, internal=True)
+            try:
+                await self._record(message, plain, at)
+            except Exception:
+                log.exception("webhook message %s: not recorded; tried again once its lease "
+                              "expires", message.id)
+
+    async def _suppression(self, message: _Claimed) -> str | None:
+        """Why the message must not be sent after all (its engagement changed), or None."""
+        if message.engagement_id is None:
+            return None  # a test message
+        e = ENGAGEMENTS.c
+        async with self._engine.connect() as conn:
+            engagement = (await conn.execute(
+                select(e.verdict, e.category)
+                .where(e.account_id == message.account_id, e.id == message.engagement_id)
+            )).one_or_none()
+        if engagement is None:
+            return "the engagement was erased"
+        if engagement.verdict == "human" or message.include_non_human:
+            return None
+        why = f" ({engagement.category.replace('_', ' ')})" if engagement.category else ""
+        return f"the engagement was reclassified as {engagement.verdict.upper()}{why}"
+
+    async def _suppress(self, message: _Claimed, reason: str) -> None:
+        m = MESSAGES.c
+        async with self._engine.begin() as conn:
+            await conn.execute(
+                update(MESSAGES)
+                .where(m.account_id == message.account_id, m.id == message.id,
+                       m.lease_until == message.lease_until)
+                .values(status="suppressed", lease_until=None, next_attempt_at=None,
+                        last_error=reason[:TEXT_LIMIT])
+            )
+        log.info("webhook message %s: suppressed, %s", message.id, reason)
 
     async def _attempt(
         self, client: httpx.AsyncClient, message: _Claimed, at: datetime
@@ -280,8 +344,14 @@ class WebhookDispatcher:
             error = refused.message
         except httpx.HTTPError as failure:
             error = f"could not reach the endpoint: {str(failure) or type(failure).__name__}"
+        except Exception as failure:  # a bug of ours must not make the message loop
+            log.exception("webhook message %s: the attempt failed unexpectedly", message.id)
+            duration = int((time.monotonic() - started) * 1000)
+            return _Outcome(status, f"internal error: {type(failure).__name__}", None,
+                            duration, internal=True)
         duration = int((time.monotonic() - started) * 1000)
-        return _Outcome(status, error[:TEXT_LIMIT] if error else None, retry_after, duration)
+        return _Outcome(status, _printable(error)[:TEXT_LIMIT] if error else None, retry_after,
+                        duration)
 
     async def _record(self, message: _Claimed, outcome: _Outcome, at: datetime) -> None:
         attempts = message.attempts + 1
@@ -321,6 +391,11 @@ class WebhookDispatcher:
             ))
             if outcome.gone:
                 await _disable_gone(conn, message, now)
+
+
+def _printable(text: str) -> str:
+    """The text without control characters (NUL cannot be stored by PostgreSQL)."""
+    return "".join(char if char.isprintable() else " " for char in text)
 
 
 async def _describe(response: httpx.Response) -> str | None:

@@ -10,6 +10,12 @@ the endpoint and the engagement, so storing the same engagement twice queues not
 Sent: HUMAN engagements, and MACHINE/SELF ones to endpoints that include non-human traffic
 (R10); nothing while tracking is off for the account (R18). Activity not attributed to one
 recipient is by "Someone" (R15-R17).
+
+A click (and an open inferred from one, R7) is due only ``BURST_WINDOW`` after it
+happened: a link scanner's first click is stored HUMAN and reclassified MACHINE when the
+rest of its burst arrives, and the dispatcher re-reads the verdict just before sending
+(``suppressed`` when it changed). Each message names its engagement (``engagement_id``),
+so erasing the engagement forgets the message (``webhooks.forget_engagements``).
 """
 
 from __future__ import annotations
@@ -27,6 +33,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from sendtrail.db.types import utcnow
 from sendtrail.notifications.store import WebhookEndpointRow, WebhookMessageRow
 from sendtrail.tenancy.store import AccountSettingsRow, UserRow
+from sendtrail.tracking.core.classify import BURST_WINDOW
 from sendtrail.tracking.store import (
     EmailRecipientRow,
     EngagementRow,
@@ -122,13 +129,13 @@ class WebhookOutbox:
                 "account_id": event.account_id,
                 "id": message_id_for(endpoint.id, event.engagement_id),
                 "endpoint_id": endpoint.id,
+                "engagement_id": event.engagement_id,
                 "event_type": ENGAGEMENT_EVENT_TYPES[event.type],
                 "payload": _payload(event, detail),
                 "created_at": now,
                 "status": "pending",
                 "attempts": 0,
-                # Due since it happened, whichever of the two clocks is behind.
-                "next_attempt_at": min(now, event.occurred_at),
+                "next_attempt_at": _due(event, detail, now),
             })
         if not rows:
             return
@@ -144,12 +151,20 @@ class WebhookOutbox:
         self._queued = False
 
 
+def _due(event: EngagementEvent, detail: Any, now: datetime) -> datetime:
+    """When the message may first be sent."""
+    if event.type == "click" or detail.inferred_from == "click":
+        # Until a scanner's burst would have shown itself (the verdict is read again then).
+        return event.occurred_at + BURST_WINDOW
+    return min(now, event.occurred_at)  # due since it happened, whichever clock is behind
+
+
 async def _details(conn: AsyncConnection, events: set[EngagementEvent]) -> dict[Any, Any]:
     """What the payloads of these engagements say, by (account, engagement id)."""
     e = ENGAGEMENTS.c
     rows = await conn.execute(
         select(
-            e.account_id, e.id, e.link_idx, EMAILS.c.subject, EMAILS.c.message_id,
+            e.account_id, e.id, e.link_idx, e.inferred_from, EMAILS.c.subject, EMAILS.c.message_id,
             EMAILS.c.kind, USERS.c.email.label("sender_email"), RECIPIENTS.c.address,
             LINKS.c.url, SETTINGS.c.tracking_enabled,
         )

@@ -73,7 +73,10 @@ def parse_retry_after(value: str | None, *, now: datetime) -> timedelta | None:
     if value is None:
         return None
     value = value.strip()
-    if value.isdigit():
+    # ASCII digits only (``str.isdigit`` also accepts "²", which ``int`` refuses), and
+    # few of them: ``int`` refuses numbers past 4,300 digits, and 10 digits already
+    # exceed the cap. A longer number is not a Retry-After we honour.
+    if value.isascii() and value.isdigit() and len(value) <= 10:
         return timedelta(seconds=min(int(value), int(RETRY_AFTER_CAP.total_seconds())))
     try:
         when = parsedate_to_datetime(value)

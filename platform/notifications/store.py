@@ -53,17 +53,21 @@ class WebhookMessageRow(SQLModel, TenantOwned, table=True):
     __table_args__ = (
         Index("ix_webhook_message_due", "status", "next_attempt_at"),
         Index("ix_webhook_message_endpoint", "account_id", "endpoint_id", "created_at"),
+        Index("ix_webhook_message_engagement", "account_id", "engagement_id"),
     )
 
     account_id: uuid.UUID = Field(foreign_key="account.id", primary_key=True)
     id: str = Field(primary_key=True, max_length=40)
     """The ``webhook-id``: ``msg_`` + a random id, the same for every attempt."""
     endpoint_id: uuid.UUID
+    engagement_id: uuid.UUID | None = None
+    """The engagement reported (None for test messages): erasing it forgets the message."""
     event_type: str = Field(max_length=64)
     payload: dict[str, Any] = _json(default_factory=dict)
     created_at: datetime = _at(default_factory=utcnow)
     status: str = Field(default="pending", max_length=16)
-    """pending, delivered, failed (gave up after the schedule), disabled (endpoint off)."""
+    """pending, delivered, failed (gave up after the schedule), disabled (endpoint off),
+    suppressed (not sent: the engagement was reclassified, e.g. a click burst, or erased)."""
     attempts: int = 0
     next_attempt_at: datetime | None = _at(default=None, nullable=True)
     lease_until: datetime | None = _at(default=None, nullable=True)

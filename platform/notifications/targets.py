@@ -9,12 +9,16 @@ written in other forms (``2130706433``, ``0x7f.1``, ``::ffff:10.0.0.1``, 6to4, .
 connection then goes to the very address that was checked (the URL's host replaced by
 it, the name kept in ``Host`` and TLS SNI), so a DNS answer that changes between check
 and connect (DNS rebinding) cannot redirect it.
+
+A refusal of a name never says what it resolved to (that would map internal DNS for
+whoever may save a URL); the address is logged instead.
 """
 
 from __future__ import annotations
 
 import asyncio
 import ipaddress
+import logging
 import re
 import socket
 from collections.abc import Awaitable, Callable
@@ -42,6 +46,13 @@ IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 Resolver = Callable[[str, int], Awaitable[list[str]]]
 _NUMERIC_HOST = re.compile(r"^[0-9a-fA-FxX.]+$")
 _SHARED = ipaddress.ip_network("100.64.0.0/10")
+_SITE_LOCAL = ipaddress.ip_network("fec0::/10")
+"""Deprecated (RFC 3879) but still routed inside some networks; Python calls it private
+only in recent versions."""
+_IETF_PROTOCOL = ipaddress.ip_network("192.0.0.0/24")
+"""IETF protocol assignments (RFC 6890): not for hosts on the internet, whatever the
+per-block exceptions of ``ipaddress.is_global`` say."""
+log = logging.getLogger("sendtrail.webhooks")
 
 
 class TargetRefused(InvalidInput):
@@ -121,24 +132,20 @@ def check_address(address: IPAddress | str, *, allow_loopback: bool) -> str | No
             return f"{reason} (written as IPv6)" if reason else None
         if ip.teredo is not None:
             return "a Teredo tunnel address"
-    reason = None
     if ip.is_loopback:
-        reason = None if allow_loopback else "a loopback address"
-    elif ip.is_unspecified:
-        reason = "the unspecified address"
-    elif ip.is_multicast:
-        reason = "a multicast address"
-    elif ip.is_link_local:
-        reason = "a link-local address"
-    elif ip.version == 4 and ip in _SHARED:
-        reason = "a shared (carrier-grade NAT) address"
-    elif ip.is_reserved:
-        reason = "a reserved address"
-    elif ip.is_private:
-        reason = "a private address"
-    elif not ip.is_global:
-        reason = "an address that is not publicly routable"
-    return reason
+        return None if allow_loopback else "a loopback address"
+    checks = (
+        (ip.is_unspecified, "the unspecified address"),
+        (ip.is_multicast, "a multicast address"),
+        (ip.is_link_local, "a link-local address"),
+        (ip.version == 6 and ip in _SITE_LOCAL, "a site-local address"),
+        (ip.version == 4 and ip in _IETF_PROTOCOL, "an IETF protocol address"),
+        (ip.version == 4 and ip in _SHARED, "a shared (carrier-grade NAT) address"),
+        (ip.is_reserved, "a reserved address"),
+        (ip.is_private, "a private address"),
+        (not ip.is_global, "an address that is not publicly routable"),
+    )
+    return next((reason for refused, reason in checks if refused), None)
 
 
 def _is_localhost(host: str) -> bool:
@@ -174,8 +181,13 @@ async def pin_target(
     for address in addresses:
         reason = check_address(address, allow_loopback=allow_loopback)
         if reason:
-            shown = target.host if literal is not None else f"{target.host} ({address})"
-            raise TargetRefused(f"Webhooks may not be sent to {shown}: it is {reason}.")
+            if literal is not None or _is_localhost(target.host):  # nothing DNS said
+                raise TargetRefused(f"Webhooks may not be sent to {target.host}: "
+                                    f"it is {reason}.")
+            log.info("webhook target %s refused: it resolves to %s, %s",
+                     target.host, address, reason)
+            raise TargetRefused(f"Webhooks may only be sent to public internet addresses; "
+                                f"{target.host} is not one.")
     chosen = addresses[0].split("%")[0]
     ip = ipaddress.ip_address(chosen)
     host_text = f"[{target.host}]" if ":" in target.host else target.host

@@ -2,21 +2,26 @@
 
 Use cases (``(session, actor, account_id, *, ...)``, each a transaction, writes audited):
 create an endpoint (its secret is returned once), update it (re-enabling a disabled one
-resumes its held messages), rotate its secret (the old one keeps signing until it
+resumes the messages it held; events while it is off are not queued at all), rotate its
+secret (the old one keeps signing until it
 expires), delete it (with its messages), list deliveries and their attempts, replay a
 delivery (same ``webhook-id``), and send a test message. Targets are checked against the
 SSRF rules of ``targets`` when saved, and again by the dispatcher at every attempt.
+``forget_engagements`` deletes what was queued or sent about erased engagements (R17).
 """
 
 from __future__ import annotations
 
 import enum
+import re
+import unicodedata
 import uuid
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, update
+from sqlalchemy import delete, or_, update
+from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -40,6 +45,7 @@ __all__ = [
     "attempts_of",
     "create_endpoint",
     "delete_endpoint",
+    "forget_engagements",
     "get_endpoint",
     "list_deliveries",
     "list_endpoints",
@@ -51,6 +57,8 @@ __all__ = [
 
 MAX_ENDPOINTS = 20
 MAX_KEEP_OLD_HOURS = 7 * 24
+MAX_DESCRIPTION = 200
+_MESSAGE_ID = re.compile(r"msg_[0-9a-f]{32}")
 
 
 class DeliveryStatus(enum.StrEnum):
@@ -61,6 +69,10 @@ class DeliveryStatus(enum.StrEnum):
     """Every attempt of the schedule failed; replay it to try again."""
     DISABLED = "disabled"
     """Held while its endpoint is disabled; sent when the endpoint is enabled again."""
+    SUPPRESSED = "suppressed"
+    """Not sent, and never will be: just before sending, its engagement was found
+    reclassified as not HUMAN (e.g. a link scanner's click burst) for an endpoint that
+    takes only human activity, or erased. ``lastError`` says which."""
 
 OBJECT = "webhooks"
 
@@ -91,20 +103,33 @@ async def get_endpoint(
 
 
 def _event_types(values: Sequence[str]) -> list[str]:
-    chosen = list(dict.fromkeys(value.strip() for value in values))
-    unknown = [value for value in chosen if value not in EVENT_TYPES]
-    if unknown:
-        raise InvalidInput(f"Unknown event type {unknown[0]!r}; use any of: "
-                           f"{', '.join(EVENT_TYPES)}.")
+    choices = ", ".join(EVENT_TYPES)
+    if len(values) > len(EVENT_TYPES):
+        raise InvalidInput(f"Choose at most {len(EVENT_TYPES)} event types, each once: "
+                           f"{choices}.")
+    chosen: list[str] = []
+    for value in (value.strip() for value in values):
+        if value not in EVENT_TYPES:
+            shown = value if len(value) <= 64 and value.isprintable() else value[:64] + "..."
+            raise InvalidInput(f"Unknown event type {shown!r}; use any of: {choices}.")
+        if value in chosen:
+            raise InvalidInput(f"The event type {value} is listed twice; list each once.")
+        chosen.append(value)
     if not chosen:
-        raise InvalidInput(f"Choose at least one event type: {', '.join(EVENT_TYPES)}.")
+        raise InvalidInput(f"Choose at least one event type: {choices}.")
     return chosen
 
 
 def _description(value: str | None) -> str | None:
     value = (value or "").strip()
-    if len(value) > 200:
-        raise InvalidInput("A webhook endpoint's description may be at most 200 characters.")
+    if len(value) > MAX_DESCRIPTION:
+        raise InvalidInput(f"A webhook endpoint's description may be at most "
+                           f"{MAX_DESCRIPTION} characters.")
+    # Control characters (NUL, which PostgreSQL cannot store, line breaks, tabs, escape
+    # sequences) and lone surrogates (which no database encodes) have no place in a label.
+    if any(unicodedata.category(char) in {"Cc", "Cs"} for char in value):
+        raise InvalidInput("A webhook endpoint's description may not contain control "
+                           "characters (such as line breaks, tabs or NUL).")
     return value or None
 
 
@@ -310,6 +335,8 @@ async def attempts_of(
 async def _message(
     session: AsyncSession, account_id: uuid.UUID, message_id: str
 ) -> WebhookMessageRow:
+    if not _MESSAGE_ID.fullmatch(message_id):  # no id we made: not found (not a query)
+        raise NotFound("No webhook delivery with this id.")
     row = (await session.exec(
         select(WebhookMessageRow).where(WebhookMessageRow.account_id == account_id,
                                         WebhookMessageRow.id == message_id)
@@ -330,14 +357,22 @@ async def replay_delivery(
     if not endpoint.active:
         raise Conflict("This endpoint is disabled: enable it again (updateWebhookEndpoint) "
                        "before replaying its deliveries.")
-    if row.lease_until is not None and row.lease_until > now:
-        raise Conflict("This delivery is being attempted right now; replay it afterwards.")
-    row.status, row.next_attempt_at, row.attempts = "pending", now, 0
-    row.lease_until = None
-    session.add(row)
+    # One guarded UPDATE: a dispatcher may lease the message at any moment, and its
+    # attempt (recorded only while its lease holds) must not be overwritten, nor this
+    # replay be lost under it.
+    m = WebhookMessageRow
+    replayed = await session.exec(update(WebhookMessageRow).where(
+        col(m.account_id) == account_id, col(m.id) == row.id,
+        or_(col(m.lease_until).is_(None), col(m.lease_until) <= now),
+    ).values(status="pending", next_attempt_at=now, attempts=0, lease_until=None))
+    if not replayed.rowcount:
+        await session.rollback()
+        raise Conflict("This delivery is being attempted right now; replay it when the "
+                       "attempt has finished.")
     audit.record(session, actor, account_id, action="webhook_delivery.replayed",
                  target=f"webhook delivery {row.id} to {endpoint.url}")
     await session.commit()
+    await session.refresh(row)
     return row
 
 
@@ -353,10 +388,43 @@ async def send_test(
     row = WebhookMessageRow(
         account_id=account_id, id=new_message_id(), endpoint_id=endpoint.id,
         event_type=TEST_EVENT_TYPE, created_at=now, next_attempt_at=now,
+        # Nothing personal goes to the third party: no address or name of who sent it.
         payload={"type": TEST_EVENT_TYPE, "timestamp": timestamp,
-                 "data": {"endpointId": str(endpoint.id), "sentBy": actor.actor_label,
+                 "data": {"endpointId": str(endpoint.id),
                           "message": "A test message from Sendtrail."}},
     )
     session.add(row)
     await session.commit()
     return row
+
+
+async def forget_engagements(
+    session_or_conn: AsyncSession | AsyncConnection,
+    account_id: uuid.UUID,
+    engagement_ids: Sequence[uuid.UUID],
+) -> int:
+    """Delete the messages reporting these engagements, and their attempts, in the caller's
+    transaction (erasure, R17): pending ones are never sent, sent ones leave no copy here.
+    A dispatcher attempting one right now finds its lease gone and records nothing. The
+    number of messages deleted."""
+    ids = list(engagement_ids)
+    if not ids:
+        return 0
+    m, a = WebhookMessageRow.__table__.c, WebhookAttemptRow.__table__.c  # type: ignore[attr-defined]
+    forgotten = 0
+    for start in range(0, len(ids), 500):  # bounded IN lists
+        chunk = ids[start:start + 500]
+        of_them = select(m.id).where(m.account_id == account_id, m.engagement_id.in_(chunk))
+        statements = (
+            delete(WebhookAttemptRow.__table__).where(  # type: ignore[attr-defined]
+                a.account_id == account_id, a.message_id.in_(of_them)),
+            delete(WebhookMessageRow.__table__).where(  # type: ignore[attr-defined]
+                m.account_id == account_id, m.engagement_id.in_(chunk)),
+        )
+        for statement in statements:
+            if isinstance(session_or_conn, AsyncSession):
+                result = await session_or_conn.exec(statement)
+            else:
+                result = await session_or_conn.execute(statement)
+        forgotten += result.rowcount
+    return forgotten

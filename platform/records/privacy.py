@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import uuid
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
 
@@ -108,12 +109,22 @@ async def export_contact(
 async def erase_contact(
     session: AsyncSession, actor: Principal, account_id: uuid.UUID, *,
     contact_id: uuid.UUID, blobs: BlobStore, tombstone_key: bytes, now: datetime,
+    on_engagements_erased: Callable[[AsyncSession, list[uuid.UUID]], Awaitable[object]]
+    | None = None,
 ) -> dict[str, int]:
     """Remove the contact, its events, the logged emails it alone appears on, blobs no other
-    email references, and its place on other emails; leave a keyed-hash tombstone."""
+    email references, and its place on other emails; leave a keyed-hash tombstone.
+
+    ``on_engagements_erased(session, ids)`` runs in the erasure's transaction, before it
+    commits: layers above records (webhooks) forget what they hold about those events."""
     authorizer().require(actor, account_id, "contacts", "write")
     contact = await get_contact(session, actor, account_id, contact_id)
     counts: dict[str, int] = {}
+    if on_engagements_erased is not None:
+        erased_ids = list((await session.exec(select(EngagementRow.id).where(
+            EngagementRow.account_id == account_id, EngagementRow.contact_id == contact.id
+        ))).all())
+        await on_engagements_erased(session, erased_ids)
     events = await session.exec(delete(EngagementRow).where(
         col(EngagementRow.account_id) == account_id, col(EngagementRow.contact_id) == contact.id
     ))

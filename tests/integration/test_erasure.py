@@ -227,6 +227,11 @@ def _records_of_ann_and_ben(app: Any, acme: Tenant, clock: FakeClock) -> dict[st
 def test_erasure_removes_the_contact_everywhere_but_keeps_what_others_share(
     app: Any, acme: Tenant, clock: FakeClock, database_url: str, settings: Settings
 ) -> None:
+    # A webhook endpoint (a public address: nothing is delivered in these tests) queues a
+    # message per open and reply: those carry her address to a third party.
+    ok(app, acme.admin_token, """mutation { createWebhookEndpoint(input: {
+       url: "https://93.184.215.14/hooks",
+       eventTypes: ["engagement.opened", "engagement.replied"]}) { secret } }""")
     records = _records_of_ann_and_ben(app, acme, clock)
     ann, tracked_id = records["ann"], records["tracked"]["email"]["id"]
     digests = {name: hashlib.sha256(data).hexdigest()
@@ -236,6 +241,7 @@ def test_erasure_removes_the_contact_everywhere_but_keeps_what_others_share(
         ("OPEN", ADDRESS), ("OPEN", OTHER), ("REPLY", ADDRESS)]
     needles = [ADDRESS, NAME, ann, ann.replace("-", "")]
     assert rows_mentioning(database_url, needles)  # the scan does see her before
+    assert "webhook_message" in {table for table, _ in rows_mentioning(database_url, [ADDRESS])}
     clock.advance(60)
 
     receipt = ok(app, acme.admin_token, ERASE, {"c": ann})["eraseContact"]

@@ -12,6 +12,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from email.utils import format_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from itertools import pairwise
 from typing import Any
@@ -19,11 +20,14 @@ from typing import Any
 import anyio
 import pytest
 from litestar.testing import TestClient
+from sqlalchemy import select, update
 from support import FakeClock, Tenant, error_codes, gql, refusal, run, seed_tenant
 
-from sendtrail.db.engine import Database
+from sendtrail.app import create_app
+from sendtrail.db.engine import Database, create_sync_engine
 from sendtrail.notifications.dispatcher import WebhookDispatcher
 from sendtrail.notifications.signing import WebhookVerificationError, verify
+from sendtrail.notifications.store import WebhookAttemptRow, WebhookMessageRow
 from sendtrail.settings import Settings
 
 OUTLOOK = "Mozilla/4.0 (compatible; ms-office; MSOffice 16)"
@@ -39,6 +43,8 @@ ENDPOINT = """query($id: ID!, $status: WebhookDeliveryStatus) { webhookEndpoint(
   deliveries(first: 100, status: $status) { edges { node {
     id eventType status attemptCount nextAttemptAt deliveredAt lastStatusCode lastError payload
     attempts { at statusCode error durationMs nextAttemptAt } } } } } }"""
+MESSAGES = WebhookMessageRow.__table__  # type: ignore[attr-defined]
+ATTEMPTS = WebhookAttemptRow.__table__  # type: ignore[attr-defined]
 PREPARE = """mutation($i: PrepareEmailInput!) { prepareEmail(input: $i) {
   email { id messageId } messages { recipients html } } }"""
 
@@ -490,26 +496,41 @@ async def test_a_rotated_secret_signs_beside_the_new_one_until_it_expires(
 
 
 async def test_the_background_dispatcher_delivers_as_soon_as_woken(
-    app_client: TestClient[Any], acme: Tenant, receiver: Receiver, drive: Drive,
-    settings: Settings,
+    acme: Tenant, receiver: Receiver, clock: FakeClock, settings: Settings,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    endpoint_id = _create(app_client, acme, receiver.url())["endpoint"]["id"]
-    slow_poll = replace(settings.notifications, webhook_poll_seconds=30)
-    dispatcher = WebhookDispatcher(drive.database.engine, slow_poll, clock=drive.clock)
-    await dispatcher.start()
-    try:
-        sent = gql(app_client, "mutation($id: ID!) { sendTestWebhook(endpointId: $id) { id } }",
-                   {"id": endpoint_id}, token=acme.admin_token)["data"]["sendTestWebhook"]
-        dispatcher.wake()  # what the outbox does after queueing (the poll is 30 s away)
-        for _ in range(100):
+    """The app's own dispatcher, polling every 30 s, has already looked and found nothing;
+    a pixel hit then goes through ingest, whose outbox wakes it: delivered within seconds."""
+    claims: list[int] = []
+    claim = WebhookDispatcher._claim
+
+    async def counted(self: WebhookDispatcher, now: datetime, limit: int) -> Any:
+        found = await claim(self, now, limit)
+        claims.append(len(found))
+        return found
+
+    monkeypatch.setattr(WebhookDispatcher, "_claim", counted)
+    background = replace(settings, notifications=replace(
+        settings.notifications, webhook_dispatcher=True, webhook_poll_seconds=30))
+    with TestClient(create_app(background, clock=clock),
+                    base_url="http://testserver.local") as live:
+        endpoint_id = _create(live, acme, receiver.url())["endpoint"]["id"]
+        (message,) = _send_email(live, acme, clock, "ann@client.test")["messages"]
+        for _ in range(100):  # its first look, at start: nothing queued yet
+            if claims:
+                break
+            await anyio.sleep(0.02)
+        assert claims == [0]
+        assert receiver.requests == []
+        _open(live, message)  # ingest -> outbox (on_queued) -> wake
+        for _ in range(60):
             if receiver.requests:
                 break
             await anyio.sleep(0.05)
-    finally:
-        await dispatcher.stop()
-    assert [(r.webhook_id, r.answered) for r in receiver.requests] == [(sent["id"], 200)]
-    (delivery,) = _deliveries(app_client, acme, endpoint_id, "DELIVERED")
-    assert delivery["id"] == sent["id"]
+        assert [r.answered for r in receiver.requests] == [200], claims
+        (delivery,) = _deliveries(live, acme, endpoint_id, "DELIVERED")
+    assert delivery["id"] == receiver.requests[0].webhook_id
+    assert delivery["eventType"] == "engagement.opened"
 
 
 async def test_deliveries_run_concurrently_but_no_more_than_the_bound(
@@ -527,3 +548,321 @@ async def test_deliveries_run_concurrently_but_no_more_than_the_bound(
     assert receiver.most_at_once == 3
     assert sorted(len(requests) for requests in receiver.by_id().values()) == [1] * 7
     assert {d["status"] for d in _deliveries(app_client, acme, endpoint_id)} == {"DELIVERED"}
+
+
+# --- regressions of the review -----------------------------------------------------------
+
+TEST_WEBHOOK = ("mutation($id: ID!) { sendTestWebhook(endpointId: $id) "
+                "{ id status payload } }")
+REPLAY = "mutation($id: ID!) { replayWebhookDelivery(id: $id) { id status attemptCount } }"
+TWO_LINKS = ('<html><body><p><a href="https://shop.test/pricing">Pricing</a> and '
+             '<a href="https://shop.test/terms">terms</a>.</p></body></html>')
+
+
+def _set_lease(database_url: str, message_id: str, until: datetime) -> None:
+    engine = create_sync_engine(database_url)
+    try:
+        with engine.begin() as connection:
+            connection.execute(update(MESSAGES).where(MESSAGES.c.id == message_id)
+                               .values(lease_until=until))
+    finally:
+        engine.dispose()
+
+
+def _webhook_rows_mentioning(database_url: str, needles: list[str]) -> list[tuple[str, str]]:
+    """Every row of the webhook tables holding one of ``needles`` (the full scan)."""
+    engine = create_sync_engine(database_url)
+    found = []
+    try:
+        with engine.connect() as connection:
+            for table in (MESSAGES, ATTEMPTS):
+                for row in connection.execute(select(table)):
+                    text = str(tuple(row)).lower()
+                    if any(needle.lower() in text for needle in needles):
+                        found.append((table.name, text))
+    finally:
+        engine.dispose()
+    return found
+
+
+@pytest.mark.parametrize("retry_after", ["\u00b2", "9" * 5000], ids=["superscript", "5000 nines"])
+async def test_a_retry_after_that_is_no_delay_is_an_ordinary_failed_attempt(
+    *, app_client: TestClient[Any], acme: Tenant, receiver: Receiver, clock: FakeClock,
+    drive: Drive, retry_after: str,
+) -> None:
+    """Regression: int() raised on these, out of the attempt: the lease expired and the
+    message was tried again for ever, no attempt ever recorded."""
+    endpoint_id = _create(app_client, acme, receiver.url())["endpoint"]["id"]
+    gql(app_client, TEST_WEBHOOK, {"id": endpoint_id}, token=acme.admin_token)
+    receiver.script = [(429, {"Retry-After": retry_after})]
+    assert await drive.once() == 1
+    (delivery,) = _deliveries(app_client, acme, endpoint_id)
+    assert (delivery["status"], delivery["attemptCount"]) == ("PENDING", 1)
+    (attempt,) = delivery["attempts"]
+    assert attempt["statusCode"] == 429
+    assert attempt["error"].startswith("the endpoint answered 429 Too Many Requests")
+    wait = _at(delivery["nextAttemptAt"]) - _at(attempt["at"])
+    assert 4 <= wait.total_seconds() <= 6  # the schedule's 5 s: the header was ignored
+    clock.now = _at(delivery["nextAttemptAt"])
+    assert await drive.once() == 1
+    assert [r.answered for r in receiver.requests] == [429, 200]
+    assert _deliveries(app_client, acme, endpoint_id)[0]["status"] == "DELIVERED"
+
+
+async def test_an_unexpected_error_in_an_attempt_is_recorded_as_a_failed_attempt(
+    *, app_client: TestClient[Any], acme: Tenant, receiver: Receiver, clock: FakeClock,
+    drive: Drive, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def broken(value: str | None, *, now: datetime) -> timedelta | None:
+        raise ValueError("details that stay in the log")
+
+    monkeypatch.setattr("sendtrail.notifications.dispatcher.parse_retry_after", broken)
+    endpoint_id = _create(app_client, acme, receiver.url())["endpoint"]["id"]
+    gql(app_client, TEST_WEBHOOK, {"id": endpoint_id}, token=acme.admin_token)
+    receiver.script = [(503, {"Retry-After": "1"})]
+    assert await drive.once() == 1
+    (delivery,) = _deliveries(app_client, acme, endpoint_id)
+    assert (delivery["status"], delivery["attemptCount"]) == ("PENDING", 1)
+    assert delivery["lastError"] == "internal error: ValueError"
+    (attempt,) = delivery["attempts"]
+    assert attempt["error"] == "internal error: ValueError"
+    wait = _at(delivery["nextAttemptAt"]) - _at(attempt["at"])
+    assert 4 <= wait.total_seconds() <= 6
+    assert await drive.once() == 0  # not due again before its time: no loop
+    clock.now = _at(delivery["nextAttemptAt"])
+    assert await drive.once() == 1
+    assert [r.answered for r in receiver.requests] == [503, 200]
+
+
+async def test_retry_after_as_an_http_date_is_honoured(
+    app_client: TestClient[Any], acme: Tenant, receiver: Receiver, clock: FakeClock,
+    drive: Drive,
+) -> None:
+    endpoint_id = _create(app_client, acme, receiver.url())["endpoint"]["id"]
+    gql(app_client, TEST_WEBHOOK, {"id": endpoint_id}, token=acme.admin_token)
+    when = format_datetime(clock() + timedelta(hours=1), usegmt=True)
+    receiver.script = [(503, {"Retry-After": when})]
+    assert await drive.once() == 1
+    (delivery,) = _deliveries(app_client, acme, endpoint_id)
+    wait = _at(delivery["nextAttemptAt"]) - _at(delivery["attempts"][0]["at"])
+    assert 3599 <= wait.total_seconds() <= 3600  # the date (whole seconds), not 5 s
+    clock.advance(1800)
+    assert await drive.once() == 0
+    clock.now = _at(delivery["nextAttemptAt"])
+    assert await drive.once() == 1
+    assert [r.answered for r in receiver.requests] == [503, 200]
+
+
+async def test_erasing_a_contact_forgets_its_webhook_messages_sent_or_queued(
+    *, app_client: TestClient[Any], acme: Tenant, receiver: Receiver, clock: FakeClock,
+    drive: Drive, database_url: str,
+) -> None:
+    endpoint_id = _create(app_client, acme, receiver.url())["endpoint"]["id"]
+    ann, ben = _send_email(app_client, acme, clock, "ann@client.test",
+                           "ben@client.test")["messages"]
+    _open(app_client, ann)
+    _open(app_client, ben)
+    assert await drive.once() == 2  # delivered, with their attempts
+    clock.advance(60)
+    _open(app_client, ann)  # queued, not sent yet
+    deliveries = _deliveries(app_client, acme, endpoint_id)
+    anns = {d["payload"]["data"]["engagementId"] for d in deliveries
+            if d["payload"]["data"]["recipient"] == "ann@client.test"}
+    assert len(anns) == 2
+    needles = ["ann@client.test", *anns]
+    assert _webhook_rows_mentioning(database_url, needles)  # the scan sees her before
+
+    contacts = gql(app_client, 'query { contacts(search: "ann@client.test") '
+                   "{ edges { node { id address } } } }", token=acme.admin_token)
+    (contact,) = [e["node"]["id"] for e in contacts["data"]["contacts"]["edges"]
+                  if e["node"]["address"] == "ann@client.test"]
+    erased = gql(app_client, "mutation($c: ID!) { eraseContact(contactId: $c) "
+                 "{ engagements } }", {"c": contact}, token=acme.admin_token)
+    assert erased["data"]["eraseContact"]["engagements"] == 2, erased
+
+    left = _deliveries(app_client, acme, endpoint_id)
+    assert [(d["status"], d["payload"]["data"]["recipient"]) for d in left] == [
+        ("DELIVERED", "ben@client.test")]
+    assert _webhook_rows_mentioning(database_url, needles) == []
+    clock.advance(86_400)
+    assert await drive.once() == 0  # her queued message is never sent
+    assert len(receiver.requests) == 2
+
+
+async def test_a_scanners_click_burst_is_not_sent_to_a_human_only_endpoint(
+    app_client: TestClient[Any], paid: Tenant, receiver: Receiver, clock: FakeClock,
+    drive: Drive,
+) -> None:
+    """A link scanner clicks every link at once: its first click is stored HUMAN and
+    reclassified MACHINE when the burst completes. Clicks wait out the burst window, and
+    the verdict is read again just before sending."""
+    endpoint_id = _create(app_client, paid, receiver.url(),
+                          eventTypes=["engagement.opened", "engagement.clicked"])["endpoint"]["id"]
+    body = gql(app_client, PREPARE, {"i": {
+        "subject": "Pricing", "html": TWO_LINKS, "text": "Pricing",
+        "recipients": [{"address": "ann@client.test"}, {"address": "ben@client.test"}],
+        "deliveryMode": "PER_RECIPIENT"}}, token=paid.admin_token)
+    assert body.get("errors") is None, body
+    clock.advance(120)
+    ann, ben = body["data"]["prepareEmail"]["messages"]
+
+    def click(message: dict[str, Any], n: int) -> None:
+        links = re.findall(r'href="http://testserver\.local(/c/[^"]+)"', message["html"])
+        assert len(links) == 2
+        response = app_client.get(links[n], headers={"User-Agent": CHROME},
+                                  follow_redirects=False)
+        assert response.status_code == 302
+
+    click(ann, 0)  # the scanner's first click: HUMAN for now
+    click(ben, 0)  # a person's one click
+    clock.advance(1)
+    assert await drive.once() == 0  # clicks wait out the burst window
+    click(ann, 1)  # every link within the window: a burst, the first click is MACHINE now
+    clock.advance(10)
+    await drive.once()
+
+    deliveries = _deliveries(app_client, paid, endpoint_id)
+    by_who = sorted((d["payload"]["data"]["recipient"], d["eventType"], d["status"],
+                     d["lastError"]) for d in deliveries)
+    reclassified = "the engagement was reclassified as MACHINE (click burst)"
+    assert by_who == [
+        ("ann@client.test", "engagement.clicked", "SUPPRESSED", reclassified),
+        ("ann@client.test", "engagement.opened", "SUPPRESSED", reclassified),  # inferred
+        ("ben@client.test", "engagement.clicked", "DELIVERED", None),
+        ("ben@client.test", "engagement.opened", "DELIVERED", None),
+    ]
+    sent = {json.loads(r.body)["data"]["recipient"] for r in receiver.requests}
+    assert sent == {"ben@client.test"}
+    assert all(not d["attempts"] for d in deliveries if d["status"] == "SUPPRESSED")
+    suppressed = _deliveries(app_client, paid, endpoint_id, "SUPPRESSED")
+    assert len(suppressed) == 2
+
+
+BAD_INPUTS = [
+    ("nul in description", "create", {"description": "CRM\x00sync"}, "BAD_USER_INPUT",
+     "may not contain control characters"),
+    ("line break in description", "create", {"description": "CRM\nsync"}, "BAD_USER_INPUT",
+     "may not contain control characters"),
+    ("escape in description", "create", {"description": "\x1b[31mred"}, "BAD_USER_INPUT",
+     "may not contain control characters"),
+    ("lone surrogate in description", "create", {"description": "CRM \ud800"},
+     "BAD_USER_INPUT", "may not contain control characters"),
+    ("nul in description, updated", "update", {"description": "\x00"}, "BAD_USER_INPUT",
+     "may not contain control characters"),
+    ("overlong description", "create", {"description": "d" * 201}, "BAD_USER_INPUT",
+     "at most 200 characters"),
+    ("overlong url", "create", {"url": "https://hooks.example.com/" + "x" * 5000},
+     "BAD_USER_INPUT", "at most 2000 characters"),
+    ("nul in url", "create", {"url": "https://hooks.example.com/\x00"}, "BAD_USER_INPUT",
+     "control characters"),
+    ("surrogate in url", "create", {"url": "https://hooks.exa\ud800mple.com/"},
+     "BAD_USER_INPUT", ""),
+    ("huge event type list", "create", {"eventTypes": ["engagement.opened"] * 10_000},
+     "BAD_USER_INPUT", "at most 3 event types"),
+    ("duplicate event type", "create",
+     {"eventTypes": ["engagement.opened", "engagement.opened"]}, "BAD_USER_INPUT",
+     "listed twice"),
+    ("unknown event type", "update", {"eventTypes": ["engagement.bounced"]}, "BAD_USER_INPUT",
+     "Unknown event type 'engagement.bounced'"),
+    ("huge unknown event type", "create", {"eventTypes": ["x" * 100_000]}, "BAD_USER_INPUT",
+     "Unknown event type"),
+    ("nul event type", "create", {"eventTypes": ["engagement.opened\x00"]}, "BAD_USER_INPUT",
+     "Unknown event type"),
+    ("malformed endpoint id", "get", {"id": "not-an-id"}, "NOT_FOUND", "No webhook endpoint"),
+    ("nul in endpoint id", "get", {"id": "\x00"}, "NOT_FOUND", "No webhook endpoint"),
+    ("unknown endpoint id", "update", {"id": "00000000-0000-4000-8000-000000000000"},
+     "NOT_FOUND", "No webhook endpoint"),
+    ("malformed delivery id", "replay", {"id": "msg_\x00" + "z" * 5000}, "NOT_FOUND",
+     "No webhook delivery"),
+    ("unknown delivery id", "replay", {"id": "msg_" + "0" * 32}, "NOT_FOUND",
+     "No webhook delivery"),
+]
+
+
+@pytest.mark.parametrize(("operation", "fields", "code", "message"),
+                         [case[1:] for case in BAD_INPUTS],
+                         ids=[case[0] for case in BAD_INPUTS])
+def test_bad_input_is_refused_never_an_internal_error(
+    *, app_client: TestClient[Any], acme: Tenant, receiver: Receiver,
+    operation: str, fields: dict[str, Any], code: str, message: str,
+) -> None:
+    """Regression: a NUL in the description was a 500 on PostgreSQL."""
+    endpoint_id = _create(app_client, acme, receiver.url())["endpoint"]["id"]
+    query, variables = {
+        "create": (CREATE, {"i": {"url": receiver.url(), "eventTypes": ["engagement.opened"],
+                                  **fields}}),
+        "update": ("mutation($i: UpdateWebhookEndpointInput!) { updateWebhookEndpoint("
+                   "input: $i) { id } }", {"i": {"id": endpoint_id, **fields}}),
+        "get": ("query($id: ID!) { webhookEndpoint(id: $id) { id } }", fields),
+        "replay": (REPLAY, fields),
+    }[operation]
+    # JSON with \\u escapes (as any client may send; lone surrogates cannot be UTF-8).
+    response = app_client.post(
+        "/graphql", content=json.dumps({"query": query, "variables": variables}),
+        headers={"Authorization": f"Bearer {acme.admin_token}",
+                 "Content-Type": "application/json"})
+    assert response.status_code == 200, response.text
+    body = response.json()
+    refused_code, text = refusal(body)
+    assert (refused_code, message in text) == (code, True), body
+    assert len(text) < 1000  # nothing huge echoed back
+    listed = gql(app_client, "{ webhookEndpoints { id description } }",
+                 token=acme.admin_token)["data"]["webhookEndpoints"]
+    assert listed == [{"id": endpoint_id, "description": None}]  # nothing changed
+
+
+def test_a_delivery_being_attempted_is_not_replayed(
+    app_client: TestClient[Any], acme: Tenant, receiver: Receiver, clock: FakeClock,
+    database_url: str,
+) -> None:
+    endpoint_id = _create(app_client, acme, receiver.url())["endpoint"]["id"]
+    sent = gql(app_client, TEST_WEBHOOK, {"id": endpoint_id},
+               token=acme.admin_token)["data"]["sendTestWebhook"]
+    _set_lease(database_url, sent["id"], clock() + timedelta(seconds=30))  # in flight
+    assert refusal(gql(app_client, REPLAY, {"id": sent["id"]}, token=acme.admin_token)) == (
+        "CONFLICT",
+        "This delivery is being attempted right now; replay it when the attempt has finished.")
+    _set_lease(database_url, sent["id"], clock() - timedelta(seconds=1))  # lease expired
+    replayed = gql(app_client, REPLAY, {"id": sent["id"]}, token=acme.admin_token)
+    assert replayed["data"]["replayWebhookDelivery"] == {
+        "id": sent["id"], "status": "PENDING", "attemptCount": 0}
+
+
+async def test_the_test_message_names_nobody(
+    app_client: TestClient[Any], acme: Tenant, receiver: Receiver, drive: Drive,
+) -> None:
+    """Regression: the admin's address went to the third party in ``sentBy``."""
+    endpoint_id = _create(app_client, acme, receiver.url())["endpoint"]["id"]
+    sent = gql(app_client, TEST_WEBHOOK, {"id": endpoint_id},
+               token=acme.admin_token)["data"]["sendTestWebhook"]
+    assert sent["payload"]["data"] == {"endpointId": endpoint_id,
+                                       "message": "A test message from Sendtrail."}
+    assert await drive.once() == 1
+    (received,) = receiver.requests
+    assert acme.admin_email.lower() not in received.body.lower()
+    assert acme.admin_email.split("@")[0].lower() not in received.body.lower()
+
+
+def test_read_only_tokens_and_plain_users_cannot_manage_endpoints(
+    app_client: TestClient[Any], acme: Tenant, receiver: Receiver,
+) -> None:
+    endpoint_id = _create(app_client, acme, receiver.url())["endpoint"]["id"]
+    created = gql(app_client, 'mutation { createApiToken(input: {name: "ro", '
+                  'scopes: [READ]}) { secret } }', token=acme.admin_token)
+    assert created.get("errors") is None, created
+    read_only = created["data"]["createApiToken"]["secret"]
+    attempts = [
+        (CREATE, {"i": {"url": receiver.url(), "eventTypes": ["engagement.opened"]}}),
+        ("mutation($id: ID!) { rotateWebhookSecret(id: $id) { secret } }", {"id": endpoint_id}),
+        ("mutation($id: ID!) { deleteWebhookEndpoint(id: $id) }", {"id": endpoint_id}),
+        ('mutation($id: ID!) { updateWebhookEndpoint(input: {id: $id, active: false}) '
+         '{ id } }', {"id": endpoint_id}),
+        (TEST_WEBHOOK, {"id": endpoint_id}),
+    ]
+    for token, who in ((read_only, "read-only admin token"), (acme.user_token, "plain user")):
+        for query, variables in attempts:
+            assert refusal(gql(app_client, query, variables, token=token))[0] == (
+                "FORBIDDEN"), (who, query)
+    (endpoint,) = gql(app_client, "{ webhookEndpoints { id active signingSecretCount } }",
+                      token=acme.admin_token)["data"]["webhookEndpoints"]
+    assert endpoint == {"id": endpoint_id, "active": True, "signingSecretCount": 1}

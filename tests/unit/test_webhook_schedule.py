@@ -103,8 +103,18 @@ def test_retry_after_is_capped_at_a_day_and_still_counts_as_an_attempt() -> None
     ("Sun, 01 Mar 2026 12:10:00 GMT", timedelta(minutes=10)),
     ("Sunday, 01-Mar-26 12:00:30 GMT", timedelta(seconds=30)),  # RFC 850 form
     ("Sun, 01 Mar 2026 11:00:00 GMT", timedelta(0)),  # already past: no wait
+    ("9999999999", RETRY_AFTER_CAP),  # 10 digits: still a number of seconds
     ("soon", None),
     ("-5", None),
+    # Regression: str.isdigit() accepts non-ASCII digits that int() refuses, and int()
+    # refuses numbers past 4,300 digits; both raised out of the dispatcher's attempt.
+    ("\u00b2", None),  # superscript two
+    ("\u0661\u0662\u0660", None),  # Arabic-Indic 120
+    ("\uff11\uff12\uff10", None),  # fullwidth 120
+    ("99999999999", None),  # 11 digits: not a delay we honour
+    ("9" * 5000, None),
+    ("Sun, 01 Mar 99999 12:10:00 GMT", None),
+    ("Sun, 32 Mar 2026 12:10:00 GMT", None),
     ("", None),
     (None, None),
 ])

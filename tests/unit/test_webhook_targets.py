@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 import pytest
 
 from sendtrail.errors import InvalidInput
@@ -41,6 +43,15 @@ REFUSED = [
     ("::127.0.0.1", "a reserved address"),  # IPv4-compatible (deprecated)
     ("64:ff9b::a00:1", "a reserved address"),  # NAT64 around 10.0.0.1
     ("2001:db8::1", "a private address"),
+    # Regression: deprecated site-local IPv6 passed as global on this Python.
+    ("fec0::1", "a site-local address"),
+    ("feff:ffff::1", "a site-local address"),
+    # IETF protocol assignments, including the two Python calls global (PCP/TURN anycast).
+    ("192.0.0.1", "an IETF protocol address"),
+    ("192.0.0.9", "an IETF protocol address"),
+    ("192.0.0.10", "an IETF protocol address"),
+    ("::ffff:192.0.0.9", "an IETF protocol address (written as IPv6)"),
+    ("2002:c000:9::1", "an IETF protocol address (written as IPv6)"),  # 6to4 around it
 ]
 
 
@@ -91,14 +102,28 @@ async def test_private_and_link_local_literals_are_refused(url: str) -> None:
         await pin_target(url, allow_loopback=True)
 
 
-async def test_a_name_is_refused_if_any_of_its_addresses_is_not_public() -> None:
+async def test_a_name_is_refused_if_any_of_its_addresses_is_not_public(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     async def resolver(host: str, port: int) -> list[str]:
         return {"hooks.example.com": ["93.184.215.14", "10.0.0.7"]}[host]
 
-    with pytest.raises(TargetRefused) as refused:
+    with caplog.at_level(logging.INFO, logger="sendtrail.webhooks"), \
+            pytest.raises(TargetRefused) as refused:
         await pin_target("https://hooks.example.com/in", allow_loopback=False, resolver=resolver)
-    assert refused.value.message == ("Webhooks may not be sent to hooks.example.com (10.0.0.7): "
-                                     "it is a private address.")
+    # The answer does not map internal DNS (no resolved address); the log has it.
+    assert refused.value.message == ("Webhooks may only be sent to public internet "
+                                     "addresses; hooks.example.com is not one.")
+    assert "10.0.0.7" not in refused.value.message
+    assert any("hooks.example.com" in r.getMessage() and "10.0.0.7" in r.getMessage()
+               and r.levelno == logging.INFO for r in caplog.records)
+
+
+async def test_a_literal_address_is_refused_naming_only_what_was_written() -> None:
+    with pytest.raises(TargetRefused) as refused:
+        await pin_target("http://[fec0::5]/in", allow_loopback=True)
+    assert refused.value.message == (
+        "Webhooks may not be sent to fec0::5: it is a site-local address.")
 
 
 async def test_a_name_that_does_not_resolve_is_refused() -> None:
