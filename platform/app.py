@@ -14,6 +14,8 @@ from litestar.exceptions import HTTPException
 
 from sendtrail.db.engine import Database
 from sendtrail.db.types import utcnow
+from sendtrail.domains.directory import DomainDirectory
+from sendtrail.domains.worker import DomainWorker
 from sendtrail.errors import RateLimited, SendtrailError
 from sendtrail.notifications.dispatcher import WebhookDispatcher
 from sendtrail.notifications.fanout import PostgresFanout
@@ -27,6 +29,7 @@ from sendtrail.tracking.ingest import Ingestor
 from sendtrail.tracking.retention import run_retention
 from sendtrail.tracking.signals import load_signals
 from sendtrail.tracking.stream import EngagementStream, LocalFanout, LoopBoundSink
+from sendtrail.web.acme_routes import acme_challenge
 from sendtrail.web.auth_routes import session_info, sign_in, sign_out
 from sendtrail.web.graphql_endpoint import graphql_controller
 from sendtrail.web.health import healthz, readyz
@@ -87,13 +90,20 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] = utcnow) ->
         app.state.token_keys = keys
         app.state.clock = clock
         app.state.records = replace(records, sinks=sinks)  # logged replies notify too
+        directory = DomainDirectory(database.engine,
+                                    refresh_seconds=min(5.0, settings.domains.poll_seconds))
+        await directory.start()
         app.state.tracking = TrackingEndpoints(
             keys=keys,
             ingestor=ingestor,
             trusted_proxies=settings.http.trusted_proxies,
             secure_cookies=settings.tracking.base_url.startswith("https:"),
             clock=clock,
+            host_owner=directory.owner,
         )
+        domain_worker = DomainWorker(database.engine, settings, clock=clock)
+        # Every node writes certificates for its TLS front; workers also issue and renew.
+        await domain_worker.start(process=settings.domains.worker)
         if isinstance(fanout, PostgresFanout):
             await fanout.start()
         await ingestor.start()
@@ -117,6 +127,8 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] = utcnow) ->
                 await asyncio.to_thread(smtp.stop)
             await ingestor.stop()
             await dispatcher.stop()
+            await domain_worker.stop()
+            await directory.stop()
             if isinstance(fanout, PostgresFanout):
                 await fanout.stop()
             await database.dispose()
@@ -133,6 +145,7 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] = utcnow) ->
             metrics,
             download_attachment,
             logged_email_html,
+            acme_challenge,
             graphql_controller(settings),
         ],
         lifespan=[lifespan],

@@ -17,6 +17,7 @@ from sendtrail.errors import InvalidInput
 __all__ = [
     "AuthSettings",
     "DatabaseSettings",
+    "DomainSettings",
     "HttpSettings",
     "NotificationSettings",
     "SecretSettings",
@@ -98,6 +99,21 @@ class NotificationSettings:
 
 
 @dataclass(frozen=True)
+class DomainSettings:
+    cert_dir: Path | None = None
+    """Where active domains' certificates and keys are written for the TLS front (nginx
+    loads ``<hostname>.crt`` / ``<hostname>.key`` by SNI); ``<data_dir>/certs`` when unset."""
+    worker: bool = True
+    """Whether this ``sendtrail serve`` process verifies, issues and renews (any may)."""
+    caa_identifiers: tuple[str, ...] = ("letsencrypt.org",)
+    """CA domains a CAA record must allow for issuance to be attempted."""
+    recheck_seconds: float = 3600.0
+    """How often an ACTIVE domain's DNS is verified again."""
+    poll_seconds: float = 5.0
+    """How often an idle worker looks for due work."""
+
+
+@dataclass(frozen=True)
 class SecretSettings:
     keys: tuple[str, ...]
     """Signing/encryption keys, newest first; the first signs, all verify."""
@@ -114,6 +130,7 @@ class Settings:
     tracking: TrackingSettings = field(default_factory=TrackingSettings)
     smtp: SmtpSettings = field(default_factory=SmtpSettings)
     notifications: NotificationSettings = field(default_factory=NotificationSettings)
+    domains: DomainSettings = field(default_factory=DomainSettings)
     acme_directory_url: str = "https://acme-staging-v02.api.letsencrypt.org/directory"
     """ACME directory (Let's Encrypt in production, Pebble in tests)."""
     acme_ca_bundle: str | None = None
@@ -169,6 +186,13 @@ class Settings:
                 webhook_allow_loopback=_bool(
                     get("WEBHOOK_ALLOW_LOOPBACK", "false"), "WEBHOOK_ALLOW_LOOPBACK"
                 ),
+            ),
+            domains=DomainSettings(
+                cert_dir=Path(get("CERT_DIR")).resolve() if get("CERT_DIR") else None,
+                worker=_bool(get("DOMAIN_WORKER", "true"), "DOMAIN_WORKER"),
+                caa_identifiers=_csv(get("CAA_IDENTIFIERS", "letsencrypt.org")),
+                recheck_seconds=_float(get("DOMAIN_RECHECK", "3600"), "DOMAIN_RECHECK"),
+                poll_seconds=_float(get("DOMAIN_POLL", "5"), "DOMAIN_POLL"),
             ),
             acme_directory_url=get(
                 "ACME_DIRECTORY_URL", "https://acme-staging-v02.api.letsencrypt.org/directory"

@@ -28,6 +28,7 @@ from sendtrail.app import create_app
 from sendtrail.migrations import register_all_tables, upgrade
 from sendtrail.settings import (
     DatabaseSettings,
+    DomainSettings,
     HttpSettings,
     NotificationSettings,
     SecretSettings,
@@ -35,6 +36,9 @@ from sendtrail.settings import (
     SmtpSettings,
     TrackingSettings,
 )
+
+# Real DNS server and ACME CA fixtures (challtestsrv, pebble, pebble_factory), for any test.
+pytest_plugins = ["components"]
 
 BACKENDS = ("sqlite", "postgresql")
 IN_CI = os.environ.get("CI", "").lower() == "true"
@@ -140,6 +144,9 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
         smtp=SmtpSettings(port=0),
         # No test delivers webhooks by accident; the webhook tests run their own dispatcher.
         notifications=NotificationSettings(webhook_dispatcher=False),
+        # Domain tests run their own worker against their own DNS server and Pebble.
+        domains=DomainSettings(worker=False),
+        dns_nameservers=("127.0.0.1:9",),  # nothing answers: no test asks a real resolver
     )
 
 

@@ -15,6 +15,7 @@ from strawberry.extensions import (
 )
 from strawberry.schema.config import StrawberryConfig
 
+from sendtrail.graphql.domain_resolvers import DomainMutation, DomainQuery
 from sendtrail.graphql.errors import CodedErrors
 from sendtrail.graphql.mutations import Mutation
 from sendtrail.graphql.notification_resolvers import (
@@ -34,13 +35,14 @@ MAX_ALIASES = 30
 
 
 @strawberry.type(name="Query")
-class RootQuery(Query, TrackingQuery, RecordsQuery, WebhookQuery):
+class RootQuery(Query, DomainQuery, TrackingQuery, RecordsQuery, WebhookQuery):
     pass
 
 
 @strawberry.type(name="Mutation")
 class RootMutation(
-    Mutation, NotificationMutation, TrackingMutation, RecordsMutation, WebhookMutation
+    Mutation, DomainMutation, NotificationMutation, TrackingMutation, RecordsMutation,
+    WebhookMutation,
 ):
     pass
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import strawberry
 from strawberry.types import Info
 
+from sendtrail.domains.service import tracking_base_url_for
 from sendtrail.errors import Forbidden, NotFound
 from sendtrail.graphql.context import ctx
 from sendtrail.graphql.tracking_inputs import (
@@ -153,9 +154,13 @@ class TrackingMutation:
         account_id = await context.account_id(info)
         attachments = decode_attachments(input.attachments)
         async with context.db() as session:
+            # R20, R21: the account's ACTIVE custom domain for its purpose, else the default.
+            base_url = await tracking_base_url_for(
+                session, account_id, purpose="marketing" if wanted.kind.value == "marketing"
+                else "sales", default=context.settings.tracking.base_url)
             row, prepared = await emails.prepare_email(
                 session, principal, account_id, wanted,
-                keys=context.token_keys, tracking_base_url=context.settings.tracking.base_url,
+                keys=context.token_keys, tracking_base_url=base_url,
                 now=context.now(), commit=False,
             )
             await outbound.log_prepared(

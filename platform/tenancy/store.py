@@ -44,6 +44,8 @@ class AccountRow(SQLModel, table=True):
     slug: str = Field(max_length=63, unique=True)
     region: str = Field(default="na1", max_length=16)
     logging_secret: str = Field(max_length=64, unique=True)
+    business_units: bool = False
+    """The business-units add-on: marketing link domains per business unit (R21)."""
     created_at: datetime = _at(default_factory=utcnow)
 
 

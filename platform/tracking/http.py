@@ -49,9 +49,14 @@ class TrackingEndpoints:
     trusted_proxies: tuple[str, ...]
     secure_cookies: bool
     clock: Callable[[], datetime]
+    host_owner: Callable[[str], uuid.UUID | None] = lambda host: None
+    """The account a custom tracking hostname belongs to (None: a platform host)."""
 
     async def pixel(self, scope: Scope, receive: Receive, send: Send) -> None:
         claims = self._claims(scope, suffix=".gif", kind=HitKind.OPEN)
+        if claims is not None and self._foreign(scope, claims):
+            await self._not_found(send)
+            return
         if claims is not None:
             await self._ingest(scope, claims)
         await send({"type": "http.response.start", "status": 200, "headers": [
@@ -64,12 +69,8 @@ class TrackingEndpoints:
     async def click(self, scope: Scope, receive: Receive, send: Send) -> None:
         claims = self._claims(scope, suffix="", kind=HitKind.CLICK)
         location = safe_location(claims.url) if claims and claims.url else None
-        if claims is None or location is None:
-            await send({"type": "http.response.start", "status": 404, "headers": [
-                (b"content-type", b"text/html; charset=utf-8"), _NO_STORE,
-                (b"content-length", b"%d" % len(_NOT_FOUND_PAGE)),
-            ]})
-            await send({"type": "http.response.body", "body": _NOT_FOUND_PAGE})
+        if claims is None or location is None or self._foreign(scope, claims):
+            await self._not_found(send)
             return
         await self._ingest(scope, claims)
         headers = [(b"location", location.encode("ascii")), _NO_STORE,
@@ -84,6 +85,24 @@ class TrackingEndpoints:
             ).encode()))
         await send({"type": "http.response.start", "status": 302, "headers": headers})
         await send({"type": "http.response.body", "body": b""})
+
+    async def _not_found(self, send: Send) -> None:
+        await send({"type": "http.response.start", "status": 404, "headers": [
+            (b"content-type", b"text/html; charset=utf-8"), _NO_STORE,
+            (b"content-length", b"%d" % len(_NOT_FOUND_PAGE)),
+        ]})
+        await send({"type": "http.response.body", "body": _NOT_FOUND_PAGE})
+
+    def _foreign(self, scope: Scope, claims: TokenClaims) -> bool:
+        """A token of one account arriving on another account's custom domain (R21)."""
+        for name, value in scope.get("headers", ()):
+            if name == b"host":
+                host = value.decode("latin-1").lower()
+                if not host.startswith("["):  # IP literals are never custom domains
+                    host = host.rsplit(":", 1)[0]
+                owner = self.host_owner(host.rstrip("."))
+                return owner is not None and owner != claims.account_id
+        return False
 
     def _claims(self, scope: Scope, *, suffix: str, kind: HitKind) -> TokenClaims | None:
         # Litestar hands a mount the rest of the path with a trailing slash added.

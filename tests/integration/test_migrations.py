@@ -50,10 +50,14 @@ def test_downgrade_to_nothing_and_back(database_url: str) -> None:
     engine.dispose()
 
 
-# Authentication finds the tenant from the credential, so this one lookup key is global.
+# Authentication finds the tenant from the credential, so its lookup key is global; the
+# webhook dispatcher and the domain worker scan across tenants for due work; a hostname
+# belongs to one account only.
 GLOBAL_LOOKUPS = {
     ("api_token", ("token_hash",)),
-    ("webhook_message", ("status", "next_attempt_at")),  # the dispatcher's cross-tenant scan
+    ("webhook_message", ("status", "next_attempt_at")),
+    ("tracking_domain", ("hostname",)),
+    ("tracking_domain", ("next_check_at",)),
 }
 
 

@@ -47,7 +47,7 @@ B_STATE = """{ account { name settings { trackingEnabled privacyMode selfOpenSup
   users { edges { node { id email role seat active } } } apiTokens { id revoked }
   emails { edges { node { id subject recipients { address openCount } } } }
   engagements(filter: {verdicts: [HUMAN, MACHINE, SELF]}) { edges { node { id verdict } } }
-  webhookEndpoints { id url active eventTypes } }"""
+  webhookEndpoints { id url active eventTypes } trackingDomains { id hostname status } }"""
 
 SERVED_ROOTS = """{ __schema { queryType { name fields { name } }
   mutationType { name fields { name } } subscriptionType { name fields { name } } } }"""
@@ -181,12 +181,18 @@ def _b_secrets(client: Any, b: Tenant) -> tuple[list[str], list[str]]:
       endpoint { id } secret } }""", token=b.admin_token)
     assert hook.get("errors") is None, hook
     hook_id = hook["data"]["createWebhookEndpoint"]["endpoint"]["id"]
-    ids = [b.account_id, b.admin_id, b.user_id, *token_ids, *email["ids"], hook_id]
+    domain = gql(client, """mutation { addTrackingDomain(input: {hostname: "links.bravo.test"})
+      { id dnsRecords { value } } }""", token=b.admin_token)
+    assert domain.get("errors") is None, domain
+    domain_id = domain["data"]["addTrackingDomain"]["id"]
+    ids = [b.account_id, b.admin_id, b.user_id, *token_ids, *email["ids"], hook_id, domain_id]
     strings = [
         *ids, b.slug, b.admin_email, b.user_email, b.admin_token, b.user_token,
         body["data"]["account"]["name"], body["data"]["account"]["loggingAddress"],
         *(token["prefix"] for token in body["data"]["apiTokens"]), *email["strings"],
-        hook["data"]["createWebhookEndpoint"]["secret"], "bravo-hook",
+        hook["data"]["createWebhookEndpoint"]["secret"], "bravo-hook", "links.bravo.test",
+        # B's ownership token (the CNAME target is a shard host that A may share).
+        domain["data"]["addTrackingDomain"]["dnsRecords"][1]["value"],
     ]
     return ids, strings
 

@@ -1,0 +1,1 @@
+"""Custom tracking domains: DNS verification, ACME certificates, renewal."""

@@ -1,0 +1,458 @@
+"""Checking a custom tracking domain's DNS with dnspython: CNAME, ownership TXT and CAA.
+
+The DNS adapter of ``sendtrail.domains`` (the pure part is ``hostnames``)::
+
+    verify_domain(hostname, expected_target=, token=, ca_identifiers=, config=)
+    ├── check_cname  the CNAME chain, followed hop by hop (servers that do not chase a
+    │                cross-zone CNAME answer A queries with NoAnswer), must reach the target
+    ├── check_txt    _sendtrail-verify.<hostname> must hold the token (one of several is enough)
+    └── check_caa    RFC 8659: the first CAA RRset climbing from the hostname to its TLD must
+                     allow one of our CAs to ``issue`` (CNAMEs at a node are followed, their
+                     targets' parents are not climbed)
+
+Each check returns a ``DnsFinding`` whose ``reason`` is a sentence for the customer. Nothing
+here raises on what DNS returns (NXDOMAIN, SERVFAIL, timeouts, loops, malformed, non-ASCII
+or huge answers). ``retryable`` means the lookup itself failed: there is nothing for the
+customer to fix yet, so check again soon.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Literal
+
+import dns.asyncresolver
+import dns.exception
+import dns.name
+import dns.nameserver
+import dns.rdatatype
+import dns.resolver
+import dns.rrset
+
+from sendtrail.domains.hostnames import Hostname, verification_record_name
+from sendtrail.errors import InvalidInput
+
+__all__ = [
+    "MAX_CNAME_HOPS",
+    "Check",
+    "DnsConfig",
+    "DnsFinding",
+    "DomainCheck",
+    "check_caa",
+    "check_cname",
+    "check_txt",
+    "make_resolver",
+    "verify_domain",
+]
+
+MAX_CNAME_HOPS = 8
+SHOWN_VALUES = 3
+PROPAGATION = "DNS changes can take a few minutes to appear."
+Check = Literal["cname", "txt", "caa"]
+_KNOWN_CAA_TAGS = frozenset(
+    {"issue", "issuewild", "iodef", "issuemail", "issuevmc", "contactemail", "contactphone"}
+)
+_Status = Literal["found", "nodata", "nxdomain", "servfail", "timeout", "broken"]
+
+
+@dataclass(frozen=True, slots=True)
+class DnsConfig:
+    """Where and how patiently to ask."""
+
+    nameservers: tuple[str, ...] = ()
+    """``host:port`` (``[v6]:port``; a bare IP means port 53); empty: the system resolver."""
+    timeout: float = 2.0
+    """Seconds to wait for one server's answer."""
+    lifetime: float = 5.0
+    """Seconds for one lookup in total, retries and servers included."""
+
+    def __post_init__(self) -> None:
+        for server in self.nameservers:
+            _parse_nameserver(server)
+
+
+@dataclass(frozen=True, slots=True)
+class DnsFinding:
+    """The outcome of one check, explained."""
+
+    ok: bool
+    reason: str
+    retryable: bool = False
+    details: dict[str, object] = field(default_factory=dict)
+    check: Check = field(kw_only=True)
+    """Which check this is: ``cname``, ``txt`` or ``caa``."""
+
+
+@dataclass(frozen=True, slots=True)
+class DomainCheck:
+    ok: bool
+    findings: list[DnsFinding]
+
+    @property
+    def retryable(self) -> bool:
+        """Failed only because lookups failed: nothing for the customer to change yet."""
+        failed = [finding for finding in self.findings if not finding.ok]
+        return bool(failed) and all(finding.retryable for finding in failed)
+
+    def finding(self, check: Check) -> DnsFinding:
+        return next(finding for finding in self.findings if finding.check == check)
+
+
+def make_resolver(config: DnsConfig) -> dns.asyncresolver.Resolver:
+    """A resolver without cache asking ``config.nameservers`` (or the system's)."""
+    resolver = dns.asyncresolver.Resolver(configure=not config.nameservers)
+    if config.nameservers:
+        resolver.nameservers = [
+            dns.nameserver.Do53Nameserver(*_parse_nameserver(s)) for s in config.nameservers
+        ]
+        resolver.use_edns(0, 0, 1232)
+    resolver.cache = None
+    resolver.timeout = config.timeout
+    resolver.lifetime = config.lifetime
+    return resolver
+
+
+async def verify_domain(
+    hostname: Hostname | str,
+    *,
+    expected_target: str,
+    token: str,
+    ca_identifiers: Sequence[str],
+    config: DnsConfig,
+) -> DomainCheck:
+    """All three checks at once (every problem is shown together); ok when all pass."""
+    resolver = make_resolver(config)
+    findings = await asyncio.gather(
+        check_cname(hostname, expected_target, config=config, resolver=resolver),
+        check_txt(hostname, token, config=config, resolver=resolver),
+        check_caa(hostname, ca_identifiers, config=config, resolver=resolver),
+    )
+    return DomainCheck(ok=all(f.ok for f in findings), findings=list(findings))
+
+
+async def check_cname(  # noqa: PLR0911 - one return per outcome, each with its sentence
+    hostname: Hostname | str,
+    expected_target: str,
+    *,
+    config: DnsConfig,
+    resolver: dns.asyncresolver.Resolver | None = None,
+) -> DnsFinding:
+    """Pass when the CNAME chain from ``hostname`` reaches ``expected_target``."""
+    host, shown = _name(hostname)
+    target, target_shown = _name(expected_target)
+    if host is None or target is None:
+        return _invalid_name(hostname if host is None else expected_target, "cname")
+    resolver = resolver or make_resolver(config)
+    chain: list[dns.name.Name] = [host]
+    details: dict[str, object] = {"target": target_shown}
+    for _ in range(MAX_CNAME_HOPS):
+        current = chain[-1]
+        result = await _lookup(resolver, current, dns.rdatatype.CNAME)
+        details["chain"] = [_text(name) for name in chain]
+        if result.status in ("servfail", "timeout", "broken"):
+            return _unavailable(result, current, "cname", details)
+        if result.rrset is None:
+            if current == host and result.status == "nxdomain":
+                reason = (
+                    f"No DNS record exists for {shown} yet. Create a CNAME record pointing to "
+                    f"{target_shown}; {PROPAGATION}"
+                )
+                return DnsFinding(False, reason, False, details, check="cname")
+            if current == host:
+                return await _no_cname(resolver, host, shown, target_shown, details)
+            return _elsewhere(chain, shown, target_shown, details)
+        next_name = result.rrset[0].target
+        if next_name == target:
+            details["chain"] = [_text(name) for name in [*chain, next_name]]
+            reason = f"{shown} points to {target_shown}."
+            return DnsFinding(True, reason, False, details, check="cname")
+        if next_name in chain:
+            loop = " → ".join(_text(name) for name in [*chain, next_name])
+            reason = (
+                f"The CNAME records of {shown} form a loop ({loop}); change the CNAME record "
+                f"of {shown} to point to {target_shown}."
+            )
+            return DnsFinding(False, reason, False, details, check="cname")
+        chain.append(next_name)
+    details["chain"] = [_text(name) for name in chain]
+    reason = (
+        f"The CNAME chain from {shown} is longer than {MAX_CNAME_HOPS} steps; point {shown} "
+        f"directly to {target_shown}."
+    )
+    return DnsFinding(False, reason, False, details, check="cname")
+
+
+async def check_txt(
+    hostname: Hostname | str,
+    token: str,
+    *,
+    config: DnsConfig,
+    resolver: dns.asyncresolver.Resolver | None = None,
+) -> DnsFinding:
+    """Pass when a TXT value of ``_sendtrail-verify.<hostname>`` equals ``token``."""
+    host, _ = _name(hostname)
+    if host is None:
+        return _invalid_name(hostname, "txt")
+    record = verification_record_name(_text(host))
+    name, _ = _name(record)
+    if name is None:
+        return _invalid_name(record, "txt")
+    resolver = resolver or make_resolver(config)
+    result = await _follow(resolver, name, dns.rdatatype.TXT)
+    details: dict[str, object] = {"record": record, "expected": token}
+    if result.status in ("servfail", "timeout", "broken"):
+        return _unavailable(result, name, "txt", details)
+    if result.rrset is None:
+        reason = (
+            f"No TXT record named {record} exists yet. Create a TXT record with that name and "
+            f"the value {token}; {PROPAGATION}"
+        )
+        return DnsFinding(False, reason, False, details, check="txt")
+    values = [_txt_value(rdata.strings) for rdata in result.rrset]
+    details["found"] = [_printable(value, 100) for value in values[:10]]
+    if any(_unquoted(value) == token for value in values):
+        return DnsFinding(True, f"The TXT record {record} holds the token.", False, details,
+                          check="txt")
+    ours = [value for value in values if _unquoted(value).startswith(token.partition("=")[0] + "=")]
+    shown = ", ".join(_printable(value, 40) for value in (ours or values)[:SHOWN_VALUES])
+    more = f" (and {len(values) - SHOWN_VALUES} more)" if len(values) > SHOWN_VALUES else ""
+    reason = (
+        f"The TXT record {record} has the wrong value: found {shown}{more}, expected {token}. "
+        f"Set its value to {token}; {PROPAGATION}"
+    )
+    return DnsFinding(False, reason, False, details, check="txt")
+
+
+async def check_caa(
+    hostname: Hostname | str,
+    ca_identifiers: Sequence[str],
+    *,
+    config: DnsConfig,
+    resolver: dns.asyncresolver.Resolver | None = None,
+) -> DnsFinding:
+    """Pass unless the hostname's relevant CAA RRset (RFC 8659) forbids all our CAs."""
+    host, _ = _name(hostname)
+    if host is None:
+        return _invalid_name(hostname, "caa")
+    resolver = resolver or make_resolver(config)
+    node = host
+    while len(node) > 1:  # an absolute name ends with the root label
+        result = await _follow(resolver, node, dns.rdatatype.CAA)
+        if result.status in ("servfail", "timeout", "broken"):
+            finding = _unavailable(result, node, "caa", {"checked": _text(node)})
+            reason = (
+                f"{finding.reason} Certificate authorities refuse to issue while the CAA records "
+                f"of {_text(node)} cannot be read."
+            )
+            return DnsFinding(False, reason, True, finding.details, check="caa")
+        if result.rrset is not None:
+            records = [
+                (rdata.flags, rdata.tag.decode("ascii", "replace").lower(),
+                 rdata.value.decode("utf-8", "replace"))
+                for rdata in result.rrset
+            ]
+            ok, reason = _evaluate_caa(_text(node), records, ca_identifiers)
+            found = [f'{flags} {tag} "{_printable(value, 100)}"' for flags, tag, value in records]
+            details: dict[str, object] = {"checked": _text(node), "records": found}
+            return DnsFinding(ok, reason, False, details, check="caa")
+        node = node.parent()
+    reason = f"No CAA record restricts which certificate authority may issue for {_text(host)}."
+    return DnsFinding(True, reason, False, {"checked": _text(host)}, check="caa")
+
+
+# --- lookups ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _Lookup:
+    status: _Status
+    rrset: dns.rrset.RRset | None = None
+    canonical: dns.name.Name | None = None
+    error: str = ""
+
+
+async def _lookup(
+    resolver: dns.asyncresolver.Resolver, name: dns.name.Name, rdtype: dns.rdatatype.RdataType
+) -> _Lookup:
+    try:
+        answer = await resolver.resolve(name, rdtype, raise_on_no_answer=False, search=False)
+    except dns.resolver.NXDOMAIN:
+        return _Lookup("nxdomain")
+    except dns.resolver.NoNameservers as error:
+        return _Lookup("servfail", error=_short(error))
+    except dns.exception.Timeout as error:
+        return _Lookup("timeout", error=_short(error))
+    except Exception as error:  # bad DNS data must become a finding, never a crash
+        return _Lookup("broken", error=_short(error))
+    status: _Status = "found" if answer.rrset else "nodata"
+    return _Lookup(status, answer.rrset or None, answer.canonical_name)
+
+
+async def _follow(
+    resolver: dns.asyncresolver.Resolver, name: dns.name.Name, rdtype: dns.rdatatype.RdataType
+) -> _Lookup:
+    """Like ``_lookup``, continuing at a CNAME's target that the server did not chase."""
+    seen = [name]
+    for _ in range(MAX_CNAME_HOPS):
+        result = await _lookup(resolver, seen[-1], rdtype)
+        canonical = result.canonical
+        if result.status != "nodata" or canonical is None or canonical == seen[-1]:
+            return result
+        if canonical in seen:
+            return _Lookup("broken", error=f"CNAME loop at {_text(canonical)}")
+        seen.append(canonical)
+    return _Lookup("broken", error=f"CNAME chain from {_text(name)} longer than {MAX_CNAME_HOPS}")
+
+
+async def _no_cname(
+    resolver: dns.asyncresolver.Resolver,
+    host: dns.name.Name,
+    shown: str,
+    target_shown: str,
+    details: dict[str, object],
+) -> DnsFinding:
+    """Say what the hostname has instead of a CNAME, if anything."""
+    a, aaaa = await asyncio.gather(
+        _lookup(resolver, host, dns.rdatatype.A), _lookup(resolver, host, dns.rdatatype.AAAA)
+    )
+    addresses = [rdata.to_text() for result in (a, aaaa) if result.rrset for rdata in result.rrset]
+    details["addresses"] = addresses[:10]
+    if not addresses:
+        reason = (
+            f"No CNAME record exists for {shown} yet. Create a CNAME record pointing to "
+            f"{target_shown}; {PROPAGATION}"
+        )
+        return DnsFinding(False, reason, False, details, check="cname")
+    kind = "an A record" if a.rrset else "an AAAA record"
+    listed = ", ".join(addresses[:SHOWN_VALUES])
+    listed += ", ..." if len(addresses) > SHOWN_VALUES else ""
+    reason = (
+        f"{shown} has {kind} ({listed}) instead of a CNAME record. Replace it with a CNAME "
+        f"record pointing to {target_shown}; {PROPAGATION}"
+    )
+    return DnsFinding(False, reason, False, details, check="cname")
+
+
+def _elsewhere(
+    chain: list[dns.name.Name], shown: str, target_shown: str, details: dict[str, object]
+) -> DnsFinding:
+    via = f" (which leads to {_text(chain[-1])})" if len(chain) > 2 else ""
+    reason = (
+        f"{shown} points to {_text(chain[1])}{via}, not to {target_shown}. Change the CNAME "
+        f"record of {shown} to point to {target_shown}; {PROPAGATION}"
+    )
+    return DnsFinding(False, reason, False, details, check="cname")
+
+
+def _unavailable(
+    result: _Lookup, name: dns.name.Name, check: Check, details: dict[str, object]
+) -> DnsFinding:
+    what = {
+        "servfail": "did not give a usable answer (server failure)",
+        "timeout": "did not answer in time",
+    }.get(result.status, "sent an answer we could not use")
+    reason = (
+        f"The DNS servers for {_text(name)} {what}. This is usually temporary; "
+        "we will check again shortly."
+    )
+    return DnsFinding(False, reason, True, {**details, "error": result.error}, check=check)
+
+
+def _invalid_name(name: Hostname | str, check: Check) -> DnsFinding:
+    reason = f"{_printable(str(name), 80)} is not a valid DNS name."
+    return DnsFinding(False, reason, False, {}, check=check)
+
+
+def _evaluate_caa(
+    node: str, records: Sequence[tuple[int, str, str]], ca_identifiers: Sequence[str]
+) -> tuple[bool, str]:
+    """RFC 8659 §4 for a non-wildcard name: only ``issue`` properties restrict it."""
+    ours = [ca.strip().lower().rstrip(".") for ca in ca_identifiers if ca.strip()]
+    fix = f'add `0 issue "{ours[0]}"`' if ours else "add your certificate authority"
+    issuers: list[str] = []
+    restricting = False
+    for flags, tag, value in records:
+        if flags & 128 and tag not in _KNOWN_CAA_TAGS:
+            return False, (
+                f"The CAA record of {node} has a critical property '{_printable(tag, 30)}' "
+                "that certificate authorities do not understand, so none will issue; remove "
+                "it or clear its critical flag."
+            )
+        if tag == "issue":
+            restricting = True
+            issuer = value.split(";", 1)[0].strip().lower().rstrip(".")
+            if issuer:
+                issuers.append(issuer)
+    if not restricting:
+        return True, f"The CAA records of {node} do not restrict certificate issuance."
+    if allowed := [issuer for issuer in issuers if issuer in ours]:
+        return True, f"The CAA record of {node} allows {allowed[0]} to issue certificates."
+    if not issuers:
+        return False, (
+            f"The CAA record of {node} forbids every certificate authority from issuing "
+            f"certificates; {fix} or remove it."
+        )
+    named = " and ".join(_printable(issuer, 60) for issuer in sorted(set(issuers))[:SHOWN_VALUES])
+    return False, (
+        f"The CAA record of {node} allows only {named} to issue certificates; {fix} or remove it."
+    )
+
+
+# --- names and values ---------------------------------------------------------------------
+
+
+def _name(value: Hostname | str) -> tuple[dns.name.Name | None, str]:
+    """The absolute DNS name of ``value`` and how to show it, or ``None`` when invalid."""
+    text = value.ascii if isinstance(value, Hostname) else value.strip().lower()
+    shown = value.display if isinstance(value, Hostname) else text.rstrip(".")
+    try:
+        return dns.name.from_text(text.rstrip(".") + "."), shown
+    except (dns.exception.DNSException, UnicodeError, ValueError):
+        return None, shown
+
+
+def _parse_nameserver(server: str) -> tuple[str, int]:
+    host, port = server.strip(), 53
+    if host.startswith("["):
+        host, _, rest = host[1:].partition("]")
+        port_text = rest.removeprefix(":") or "53"
+    elif host.count(":") == 1:
+        host, _, port_text = host.partition(":")
+    else:
+        port_text = "53"
+    try:
+        ipaddress.ip_address(host)
+        port = int(port_text)
+    except ValueError:
+        port = -1
+    if not 0 < port < 65536:
+        raise InvalidInput(f"DNS server {server!r}: expected an IP address and port, e.g. "
+                           "127.0.0.1:8053 or [::1]:53.")
+    return host, port
+
+
+def _text(name: dns.name.Name) -> str:
+    return name.to_text(omit_final_dot=True).lower()
+
+
+def _txt_value(strings: Sequence[bytes]) -> str:
+    # RFC 7208 §3.3: a TXT record's character-strings are joined without separators.
+    return b"".join(strings).decode("utf-8", "replace")
+
+
+def _unquoted(value: str) -> str:
+    # Some DNS panels store the quotes typed around a value as part of it.
+    value = value.strip()
+    return value[1:-1].strip() if len(value) >= 2 and value[0] == value[-1] == '"' else value
+
+
+def _printable(value: str, limit: int) -> str:
+    shown = "".join(c if c.isprintable() and c.isascii() else f"\\u{ord(c):04x}" for c in value)
+    return shown if len(shown) <= limit else shown[: limit - 1] + "…"
+
+
+def _short(error: BaseException) -> str:
+    return _printable(f"{type(error).__name__}: {error}", 300)

@@ -1,0 +1,255 @@
+"""Custom tracking hostnames: parsing what a person typed, and the ownership record.
+
+Pure: no DNS, no clock, no environment. ``parse_hostname`` turns input such as
+``Bücher.Example.`` into a ``Hostname`` with the punycode form stored and compared
+(``xn--bcher-kva.example``) and the Unicode form shown (``bücher.example``), or refuses it
+with an ``InvalidInput`` that says what to type instead.
+
+IDNA 2008 with UTS #46 mapping (the ``idna`` package, as browsers do): upper case and
+full-width dots are mapped, symbols such as emoji are refused. There is no public suffix
+list here, so only a bare TLD (a single label) is refused as "a public suffix".
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+import idna
+
+from sendtrail.errors import InvalidInput
+
+__all__ = [
+    "MAX_HOSTNAME_LENGTH",
+    "MAX_LABEL_LENGTH",
+    "TOKEN_PREFIX",
+    "VERIFICATION_LABEL",
+    "Hostname",
+    "parse_hostname",
+    "verification_record_name",
+    "verification_token",
+]
+
+MAX_LABEL_LENGTH = 63
+VERIFICATION_LABEL = "_sendtrail-verify"
+# DNS allows 253 characters; the ownership TXT record's name must fit too.
+MAX_HOSTNAME_LENGTH = 253 - len(VERIFICATION_LABEL) - 1
+TOKEN_PREFIX = "sendtrail-verify="  # noqa: S105 - a public record prefix, not a secret
+EXAMPLE = "links.example.com"
+
+_LDH_LABEL = re.compile(r"[a-z0-9](?:[a-z0-9-]*[a-z0-9])?")
+_BAD_ASCII = re.compile(r"[^a-z0-9-]")
+_URL_MARKERS = ("://", "/", "?", "#", "@")
+
+
+@dataclass(frozen=True, slots=True)
+class Hostname:
+    """A valid hostname: ``ascii`` is stored, compared and put in DNS; ``unicode`` is shown."""
+
+    ascii: str
+    unicode: str
+
+    def __str__(self) -> str:
+        return self.ascii
+
+    @property
+    def display(self) -> str:
+        """``bücher.example (xn--bcher-kva.example)`` for IDNs, the plain name otherwise."""
+        return self.ascii if self.ascii == self.unicode else f"{self.unicode} ({self.ascii})"
+
+
+def parse_hostname(text: str, *, platform_domains: Sequence[str]) -> Hostname:
+    """Normalise and validate a hostname a customer wants to track links on.
+
+    ``platform_domains`` are our own domains (the default tracking domain, the public
+    URL's host, ...): neither they nor any name under them can be claimed.
+    """
+    raw = text.strip()
+    if not raw:
+        raise InvalidInput(f"Enter a hostname, e.g. {EXAMPLE}.")
+    if len(raw) > 4 * MAX_HOSTNAME_LENGTH:  # refused before it is echoed in any message
+        raise InvalidInput(f"That is far too long for a hostname; enter one such as {EXAMPLE}.")
+    _refuse_ip_address(raw)
+    _refuse_url(raw)
+    if "*" in raw:
+        raise InvalidInput(
+            f"Wildcards are not supported: enter one hostname, e.g. {EXAMPLE}, "
+            "and add each further hostname separately."
+        )
+    try:
+        mapped = idna.uts46_remap(raw, std3_rules=False, transitional=False)
+    except (idna.IDNAError, UnicodeError, IndexError) as error:
+        raise InvalidInput(_bad_character_message(raw, error)) from None
+    if mapped.endswith("."):
+        mapped = mapped[:-1]
+    labels = mapped.split(".")
+    if len(labels) == 1:
+        raise InvalidInput(
+            f"'{raw}' is a single name (or a top-level domain such as .com); enter a full "
+            f"hostname under a domain you own, e.g. {EXAMPLE}."
+        )
+    a_labels = [_a_label(label, raw) for label in labels]
+    name = ".".join(a_labels)
+    if len(name) > MAX_HOSTNAME_LENGTH:
+        raise InvalidInput(
+            f"That hostname is {len(name)} characters long (as stored in DNS); the limit is "
+            f"{MAX_HOSTNAME_LENGTH}, so that its ownership record {VERIFICATION_LABEL}.<hostname> "
+            "fits in DNS."
+        )
+    if a_labels[-1].isdigit():
+        raise InvalidInput(
+            f"'{raw}' looks like an IP address, not a hostname; enter a hostname, e.g. "
+            f"{EXAMPLE}, and point it at us with a CNAME record."
+        )
+    try:
+        # Rules that span labels (bidi, contextual joiners) are checked on the whole name.
+        unicode_name = idna.decode(name)
+        idna.encode(unicode_name)
+    except (idna.IDNAError, UnicodeError) as error:
+        raise InvalidInput(f"'{raw}' is not a valid internationalised hostname: {error}.") from None
+    _refuse_platform_domain(name, raw, platform_domains)
+    return Hostname(ascii=name, unicode=unicode_name)
+
+
+def verification_record_name(hostname: Hostname | str) -> str:
+    """The name of the TXT record that proves ownership: ``_sendtrail-verify.<hostname>``."""
+    name = hostname.ascii if isinstance(hostname, Hostname) else hostname.strip().lower()
+    return f"{VERIFICATION_LABEL}.{name.rstrip('.')}"
+
+
+def verification_token() -> str:
+    """A fresh, URL-safe TXT value: ``sendtrail-verify=<32 random characters>``."""
+    return TOKEN_PREFIX + secrets.token_urlsafe(24)
+
+
+def _refuse_ip_address(raw: str) -> None:
+    candidate = raw.strip("[]").rstrip(".")
+    try:
+        ipaddress.ip_address(candidate)
+    except ValueError:
+        return
+    raise InvalidInput(
+        f"'{raw}' is an IP address, not a hostname; enter a hostname, e.g. {EXAMPLE}, "
+        "and point it at us with a CNAME record."
+    )
+
+
+def _refuse_url(raw: str) -> None:
+    if not any(marker in raw for marker in _URL_MARKERS) and ":" not in raw:
+        return
+    if "@" in raw and "/" not in raw:
+        raise InvalidInput(
+            f"That looks like an email address; enter just a hostname, e.g. {EXAMPLE}."
+        )
+    host = _host_of(raw)
+    if ":" in raw and not any(marker in raw for marker in _URL_MARKERS) and host:
+        raise InvalidInput(f"Enter the hostname without a port, e.g. {host}.")
+    suggestion = host or EXAMPLE
+    shown = raw if len(raw) <= 60 else raw[:57] + "..."
+    raise InvalidInput(f"Enter just the hostname, e.g. {suggestion}, not {shown}")
+
+
+def _host_of(raw: str) -> str | None:
+    """The host part of something URL-like, or ``None`` when there is none to suggest."""
+    candidate = raw if "://" in raw else f"//{raw}"
+    try:
+        host = urlsplit(candidate).hostname
+    except ValueError:
+        return None
+    if not host or any(marker in host for marker in (*_URL_MARKERS, ":", " ", "*")):
+        return None
+    return host.rstrip(".")
+
+
+def _a_label(label: str, raw: str) -> str:
+    """One label in its ASCII form, or a refusal saying what is wrong with it."""
+    if not label:
+        raise InvalidInput(
+            f"'{raw}' has an empty part (two dots in a row, or a leading dot); "
+            f"enter a hostname such as {EXAMPLE}."
+        )
+    if "_" in label:
+        raise InvalidInput(
+            f"'{label}' contains an underscore: names such as _dmarc are for service records, "
+            f"not for links; enter a hostname such as {EXAMPLE}."
+        )
+    if " " in label or "\t" in label:
+        raise InvalidInput(f"A hostname cannot contain spaces: '{raw}'.")
+    if label.isascii():
+        ascii_label = label
+        if not _LDH_LABEL.fullmatch(label):
+            bad = _BAD_ASCII.search(label)
+            if bad:
+                raise InvalidInput(
+                    f"'{bad.group()}' cannot be used in a hostname; use letters, digits, "
+                    "hyphens and dots only."
+                )
+            raise InvalidInput(f"'{label}': a part of a hostname cannot start or end with '-'.")
+        if label[2:4] == "--":
+            _check_punycode(label)
+    else:
+        if len("xn--" + label.encode("punycode").decode("ascii")) > MAX_LABEL_LENGTH:
+            raise InvalidInput(_label_too_long(label))
+        try:
+            ascii_label = idna.alabel(label).decode("ascii")
+        except (idna.IDNAError, UnicodeError) as error:
+            raise InvalidInput(_bad_character_message(label, error)) from None
+    if len(ascii_label) > MAX_LABEL_LENGTH:
+        raise InvalidInput(_label_too_long(label))
+    return ascii_label
+
+
+def _label_too_long(label: str) -> str:
+    return (
+        f"The part '{label[:20]}…' is too long: each part between dots can be at most "
+        f"{MAX_LABEL_LENGTH} characters (as stored in DNS)."
+    )
+
+
+def _check_punycode(label: str) -> None:
+    if not label.startswith("xn--"):
+        raise InvalidInput(f"'{label}': '--' cannot be the 3rd and 4th characters of a part.")
+    try:
+        if idna.alabel(idna.ulabel(label)).decode("ascii") == label:
+            return
+    except (idna.IDNAError, UnicodeError):
+        pass
+    raise InvalidInput(f"'{label}' is not valid punycode; enter the hostname as you read it.")
+
+
+def _bad_character_message(text: str, error: Exception) -> str:
+    offending = [c for c in text if not c.isascii() and not _allowed(c)]
+    if offending:
+        return f"'{offending[0]}' cannot be used in a hostname ({error})."
+    return f"'{text}' is not a valid hostname ({error})."
+
+
+def _allowed(character: str) -> bool:
+    try:
+        idna.alabel(character)
+    except (idna.IDNAError, UnicodeError):
+        return False
+    return True
+
+
+def _refuse_platform_domain(name: str, raw: str, platform_domains: Sequence[str]) -> None:
+    for domain in platform_domains:
+        own = _normalise_platform_domain(domain)
+        if own and (name == own or name.endswith("." + own)):
+            raise InvalidInput(
+                f"'{raw}' is on {own}, one of our own domains: links on our own domain are "
+                "the default; add a hostname of your own, e.g. links.example.com."
+            )
+
+
+def _normalise_platform_domain(domain: str) -> str:
+    host = _host_of(domain) if "://" in domain else domain
+    host = (host or "").strip().lower().rstrip(".")
+    try:
+        return idna.encode(host, uts46=True).decode("ascii") if host else ""
+    except (idna.IDNAError, UnicodeError):
+        return host

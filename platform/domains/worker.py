@@ -1,0 +1,348 @@
+"""The domain worker: verification, issuance, renewal and re-verification (R21).
+
+Every ``sendtrail serve`` node may run it: due domains are claimed with a lease, so two
+nodes never work on the same domain at once, and a node that dies leaves a lease that
+expires. Every node also writes the certificates of usable domains into its certificate
+directory (one ``<hostname>.pem`` holding chain and key, replaced atomically), which the
+TLS front loads by SNI — a renewal is picked up by the next handshake, without a reload.
+
+Lifecycle: PENDING_DNS →(CNAME + TXT + CAA pass)→ VERIFIED → ISSUING → ACTIVE
+→(two thirds of the lifetime)→ RENEWING → ACTIVE. An ACTIVE domain is re-verified every
+``recheck_seconds``; if DNS no longer points to us it becomes DNS_CHANGED (not used for
+new emails) until fixed. Issuance failures are retried with backoff; after
+``MAX_FAILURES_PER_HOSTNAME`` consecutive ones a first issuance is FAILED (the admin
+retries with ``verifyTrackingDomain``); a failed renewal keeps the current certificate.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import random
+import uuid
+from collections.abc import Callable, Sequence
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import and_, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from sendtrail.db.engine import create_sync_engine
+from sendtrail.db.types import utcnow
+from sendtrail.domains import challenges
+from sendtrail.domains.acme_issuer import AcmeIssuer, IssuedCertificate, new_account_key
+from sendtrail.domains.acme_problems import AcmeFailure
+from sendtrail.domains.acme_schedule import (
+    MAX_FAILURES_PER_HOSTNAME,
+    renewal_time,
+    retry_delay,
+)
+from sendtrail.domains.dns_check import verify_domain
+from sendtrail.domains.secretbox import SecretBox
+from sendtrail.domains.service import USABLE, Status, apply_check, dns_config
+from sendtrail.domains.store import AcmeAccountRow, CertificateRow, TrackingDomainRow
+from sendtrail.settings import Settings
+
+__all__ = ["DomainWorker", "cert_dir_of"]
+
+log = logging.getLogger(__name__)
+
+DOMAINS = TrackingDomainRow.__table__  # type: ignore[attr-defined]
+CERTIFICATES = CertificateRow.__table__  # type: ignore[attr-defined]
+ACCOUNTS = AcmeAccountRow.__table__  # type: ignore[attr-defined]
+LEASE = timedelta(minutes=10)
+CLAIM_BATCH = 5
+KEY_CONTEXT = b"tracking certificate key:"
+ACCOUNT_KEY_CONTEXT = b"acme account key"
+ISSUING_STATES = (Status.VERIFIED, Status.ISSUING, Status.RENEWING)
+
+
+def cert_dir_of(settings: Settings) -> Path:
+    return settings.domains.cert_dir or settings.data_dir / "certs"
+
+
+class DomainWorker:
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        settings: Settings,
+        *,
+        clock: Callable[[], datetime] = utcnow,
+        rng: random.Random | None = None,
+    ) -> None:
+        self._engine = engine
+        self._settings = settings
+        self._clock = clock
+        self._rng = rng or random.Random()  # noqa: S311  (jitter, not secrets)
+        self._box = SecretBox(settings.secrets.keys)
+        self._sync_engine = create_sync_engine(settings.database.url)
+        self._cert_dir = cert_dir_of(settings)
+        self._task: asyncio.Task[None] | None = None
+        self._wake = asyncio.Event()
+
+    # -- running ---------------------------------------------------------------------------
+
+    async def start(self, *, process: bool = True) -> None:
+        """Sync certificates now and keep doing so; with ``process``, also do due work."""
+        await self.sync_certificates()
+        self._task = asyncio.create_task(self._run_forever(process), name="sendtrail-domain")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+        self._sync_engine.dispose()
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    async def _run_forever(self, process: bool) -> None:
+        while True:
+            try:
+                if process:
+                    await self.run_once(self._clock())
+                await self.sync_certificates()
+            except Exception:
+                log.exception("the domain worker failed a round; it tries again")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self._settings.domains.poll_seconds)
+            self._wake.clear()
+
+    async def run_once(self, now: datetime) -> int:
+        """Work on what is due at ``now``; return how many domains were handled."""
+        handled = 0
+        for account_id, domain_id in await self._claim(now):
+            try:
+                await self._handle(account_id, domain_id, now)
+            except Exception:
+                log.exception("domain %s: unexpected failure", domain_id)
+                await self._release(account_id, domain_id, now + timedelta(minutes=5),
+                                    "An internal error interrupted this step; it is retried.")
+            handled += 1
+        return handled
+
+    async def _claim(self, now: datetime) -> list[tuple[uuid.UUID, uuid.UUID]]:
+        due = and_(DOMAINS.c.next_check_at <= now,
+                   or_(DOMAINS.c.lease_until.is_(None), DOMAINS.c.lease_until < now))
+        async with self._engine.begin() as conn:
+            query = select(DOMAINS.c.account_id, DOMAINS.c.id).where(due) \
+                .order_by(DOMAINS.c.next_check_at).limit(CLAIM_BATCH)
+            if conn.dialect.name == "postgresql":
+                query = query.with_for_update(skip_locked=True)
+            rows = (await conn.execute(query)).all()
+            for row in rows:
+                await conn.execute(update(DOMAINS).where(
+                    DOMAINS.c.account_id == row.account_id, DOMAINS.c.id == row.id, due,
+                ).values(lease_until=now + LEASE))
+        return [(row.account_id, row.id) for row in rows]
+
+    async def _release(self, account_id: uuid.UUID, domain_id: uuid.UUID,
+                       next_check_at: datetime, error: str) -> None:
+        async with self._engine.begin() as conn:
+            await conn.execute(update(DOMAINS).where(
+                DOMAINS.c.account_id == account_id, DOMAINS.c.id == domain_id,
+            ).values(lease_until=None, next_check_at=next_check_at, last_error=error))
+
+    # -- one domain ------------------------------------------------------------------------
+
+    async def _load(self, account_id: uuid.UUID, domain_id: uuid.UUID) -> TrackingDomainRow | None:
+        async with self._engine.connect() as conn:
+            row = (await conn.execute(select(DOMAINS).where(
+                DOMAINS.c.account_id == account_id, DOMAINS.c.id == domain_id))).first()
+        return TrackingDomainRow.model_validate(row._mapping) if row is not None else None
+
+    async def _save(self, domain: TrackingDomainRow, **extra: Any) -> None:
+        values = {
+            name: getattr(domain, name) for name in (
+                "status", "last_error", "verified_at", "last_checked_at", "next_check_at",
+                "failures", "certificate_expires_at", "renew_at",
+            )
+        }
+        async with self._engine.begin() as conn:
+            await conn.execute(update(DOMAINS).where(
+                DOMAINS.c.account_id == domain.account_id, DOMAINS.c.id == domain.id,
+            ).values({**values, "lease_until": None, **extra}))
+
+    async def _handle(self, account_id: uuid.UUID, domain_id: uuid.UUID, now: datetime) -> None:
+        domain = await self._load(account_id, domain_id)
+        if domain is None:
+            return  # removed meanwhile
+        renew_due = domain.renew_at is not None and domain.renew_at <= now
+        if domain.status in (Status.ACTIVE, Status.DNS_CHANGED) and renew_due:
+            domain.status = Status.RENEWING
+        if domain.status in ISSUING_STATES:
+            await self._issue(domain, now)
+        elif domain.status == Status.FAILED:
+            domain.next_check_at = None
+        else:
+            await self._check_dns(domain, now)
+        await self._save(domain)
+
+    async def _check_dns(self, domain: TrackingDomainRow, now: datetime) -> None:
+        settings = self._settings
+        check = await verify_domain(
+            domain.hostname, expected_target=domain.cname_target,
+            token=domain.verification_token, ca_identifiers=settings.domains.caa_identifiers,
+            config=dns_config(settings),
+        )
+        reason = " ".join(finding.reason for finding in check.findings if not finding.ok)
+        apply_check(domain, check.ok, reason, now=now,
+                    recheck_seconds=settings.domains.recheck_seconds)
+        if check.ok and domain.status == Status.ACTIVE and domain.renew_at is not None:
+            domain.next_check_at = min(domain.next_check_at or domain.renew_at, domain.renew_at)
+
+    async def _issue(self, domain: TrackingDomainRow, now: datetime) -> None:
+        renewing = domain.status == Status.RENEWING
+        if not renewing:
+            domain.status = Status.ISSUING
+            await self._save(domain, lease_until=now + LEASE)
+        try:
+            issued = await asyncio.to_thread(self._issue_blocking, domain.hostname)
+        except AcmeFailure as failure:
+            self._failed(domain, failure, now, renewing=renewing)
+            return
+        await self._store_certificate(domain, issued)
+        domain.status, domain.failures, domain.last_error = Status.ACTIVE, 0, None
+        domain.certificate_expires_at = issued.not_after
+        domain.renew_at = renewal_time(issued.not_before, issued.not_after)
+        recheck = self._clock() + timedelta(seconds=self._settings.domains.recheck_seconds)
+        domain.next_check_at = min(recheck, domain.renew_at)
+        await self.sync_certificates()
+
+    def _failed(self, domain: TrackingDomainRow, failure: AcmeFailure, now: datetime, *,
+                renewing: bool) -> None:
+        if failure.platform_problem:
+            # Our CA connection or account is at fault, not the customer's hostname: the
+            # operator is told in the log; the hostname's failure count is left alone.
+            log.error("ACME trouble while issuing for %s: %s", domain.hostname, failure.reason)
+            domain.last_error = (f"{failure.reason} This is on Sendtrail's side; it retries "
+                                 "by itself.")
+            domain.next_check_at = now + retry_delay(max(domain.failures, 1) + 2, self._rng)
+            return
+        domain.failures += 1
+        if renewing:
+            # The current certificate keeps serving; keep trying while it is valid.
+            domain.last_error = (f"Renewing the certificate failed: {failure.reason} The "
+                                 "current certificate keeps serving until it expires.")
+            domain.next_check_at = now + retry_delay(domain.failures, self._rng)
+            return
+        if not failure.retryable or domain.failures >= MAX_FAILURES_PER_HOSTNAME:
+            domain.status = Status.FAILED
+            domain.last_error = (f"Getting a certificate failed: {failure.reason} Fix the "
+                                 "cause, then choose Verify to try again.")
+            domain.next_check_at = None
+            return
+        domain.status = Status.ISSUING
+        delay = retry_delay(domain.failures, self._rng)
+        domain.last_error = (f"Getting a certificate failed: {failure.reason} Trying again "
+                             f"in about {_minutes(delay)}.")
+        domain.next_check_at = now + delay
+
+    # -- ACME (blocking, in a worker thread) ------------------------------------------------
+
+    def _issue_blocking(self, hostname: str) -> IssuedCertificate:
+        settings = self._settings
+        directory = settings.acme_directory_url
+        with self._sync_engine.begin() as conn:
+            account = conn.execute(select(ACCOUNTS).where(
+                ACCOUNTS.c.directory_url == directory)).first()
+        if account is not None:
+            key_pem = self._box.decrypt(account.key_encrypted,
+                                        context=ACCOUNT_KEY_CONTEXT).decode()
+        else:
+            key_pem = new_account_key()
+        issuer = AcmeIssuer(directory, key_pem, ca_bundle=settings.acme_ca_bundle,
+                            account_uri=account.account_uri if account is not None else None)
+        try:
+            if account is None:  # one platform account per CA, made on first use
+                self._remember_account(directory, key_pem, issuer.register())
+            issued = issuer.issue(
+                hostname,
+                publish=lambda token, answer: challenges.publish(
+                    self._sync_engine, token=token, hostname=hostname,
+                    key_authorization=answer, now=utcnow()),
+                unpublish=lambda token: challenges.unpublish(self._sync_engine, token=token),
+            )
+            if account is not None and issuer.account_uri != account.account_uri:
+                self._remember_account(directory, key_pem, issuer.account_uri)
+            return issued
+        finally:
+            issuer.close()
+
+    def _remember_account(self, directory: str, key_pem: str, uri: str | None) -> None:
+        encrypted = self._box.encrypt(key_pem.encode(), context=ACCOUNT_KEY_CONTEXT)
+        with self._sync_engine.begin() as conn:
+            conn.execute(ACCOUNTS.delete().where(ACCOUNTS.c.directory_url == directory))
+            conn.execute(ACCOUNTS.insert().values(
+                directory_url=directory, key_encrypted=encrypted, account_uri=uri,
+                created_at=utcnow()))
+
+    async def _store_certificate(self, domain: TrackingDomainRow,
+                                 issued: IssuedCertificate) -> None:
+        values = dict(
+            hostname=domain.hostname, chain_pem=issued.chain_pem,
+            # Bound to the hostname: a key copied to another domain's row does not decrypt.
+            key_encrypted=self._box.encrypt(issued.key_pem.encode(),
+                                            context=KEY_CONTEXT + domain.hostname.encode()),
+            serial=issued.serial, not_before=issued.not_before, not_after=issued.not_after,
+            issued_at=self._clock(),
+        )
+        async with self._engine.begin() as conn:
+            await conn.execute(CERTIFICATES.delete().where(
+                CERTIFICATES.c.account_id == domain.account_id,
+                CERTIFICATES.c.domain_id == domain.id))
+            await conn.execute(CERTIFICATES.insert().values(
+                account_id=domain.account_id, domain_id=domain.id, **values))
+
+    # -- serving ---------------------------------------------------------------------------
+
+    async def sync_certificates(self) -> None:
+        """Write usable domains' certificates for the TLS front; remove the others."""
+        async with self._engine.connect() as conn:
+            rows = (await conn.execute(
+                select(CERTIFICATES.c.hostname, CERTIFICATES.c.serial,
+                       CERTIFICATES.c.chain_pem, CERTIFICATES.c.key_encrypted)
+                .join(DOMAINS, and_(DOMAINS.c.account_id == CERTIFICATES.c.account_id,
+                                    DOMAINS.c.id == CERTIFICATES.c.domain_id))
+                .where(DOMAINS.c.status.in_([*USABLE, Status.DNS_CHANGED]))
+            )).all()
+        await asyncio.to_thread(self._write_certificates, rows)
+
+    def _write_certificates(self, rows: Sequence[Any]) -> None:
+        directory = self._cert_dir
+        directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+        wanted = set()
+        for row in rows:
+            wanted.add(f"{row.hostname}.pem")
+            serial_file = directory / f"{row.hostname}.serial"
+            if serial_file.exists() and serial_file.read_text() == row.serial:
+                continue
+            key_pem = self._box.decrypt(row.key_encrypted,
+                                        context=KEY_CONTEXT + row.hostname.encode()).decode()
+            _replace(directory / f"{row.hostname}.pem",
+                     row.chain_pem.rstrip("\n") + "\n" + key_pem, mode=0o600)
+            _replace(serial_file, row.serial, mode=0o600)
+        for path in directory.glob("*.pem"):
+            if path.name not in wanted:
+                path.unlink(missing_ok=True)
+                path.with_suffix(".serial").unlink(missing_ok=True)
+
+
+def _replace(path: Path, content: str, *, mode: int) -> None:
+    """Write ``path`` atomically: a reader sees the old file or the new one, never half."""
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
+    with os.fdopen(descriptor, "w") as handle:
+        handle.write(content)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(temporary, path)
+
+
+def _minutes(delay: timedelta) -> str:
+    minutes = max(1, round(delay.total_seconds() / 60))
+    return f"{minutes} minute{'s' if minutes != 1 else ''}" if minutes < 120 \
+        else f"{round(minutes / 60)} hours"
