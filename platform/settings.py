@@ -103,6 +103,9 @@ class DomainSettings:
     cert_dir: Path | None = None
     """Where active domains' certificates and keys are written for the TLS front (nginx
     loads ``<hostname>.crt`` / ``<hostname>.key`` by SNI); ``<data_dir>/certs`` when unset."""
+    cert_group: str | None = None
+    """A group that may read the certificate files (the TLS front's workers, e.g.
+    www-data): files become 0640 and the directory 0750; owner-only otherwise."""
     worker: bool = True
     """Whether this ``sendtrail serve`` process verifies, issues and renews (any may)."""
     caa_identifiers: tuple[str, ...] = ("letsencrypt.org",)
@@ -189,6 +192,7 @@ class Settings:
             ),
             domains=DomainSettings(
                 cert_dir=Path(get("CERT_DIR")).resolve() if get("CERT_DIR") else None,
+                cert_group=get("CERT_GROUP") or None,
                 worker=_bool(get("DOMAIN_WORKER", "true"), "DOMAIN_WORKER"),
                 caa_identifiers=_csv(get("CAA_IDENTIFIERS", "letsencrypt.org")),
                 recheck_seconds=_float(get("DOMAIN_RECHECK", "3600"), "DOMAIN_RECHECK"),

@@ -21,6 +21,7 @@ import contextlib
 import logging
 import os
 import random
+import shutil
 import uuid
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
@@ -180,6 +181,9 @@ class DomainWorker:
         else:
             await self._check_dns(domain, now)
         await self._save(domain)
+        if domain.status == Status.ACTIVE:
+            # After the save: other nodes (and this one) write what the database says.
+            await self.sync_certificates()
 
     async def _check_dns(self, domain: TrackingDomainRow, now: datetime) -> None:
         settings = self._settings
@@ -210,7 +214,6 @@ class DomainWorker:
         domain.renew_at = renewal_time(issued.not_before, issued.not_after)
         recheck = self._clock() + timedelta(seconds=self._settings.domains.recheck_seconds)
         domain.next_check_at = min(recheck, domain.renew_at)
-        await self.sync_certificates()
 
     def _failed(self, domain: TrackingDomainRow, failure: AcmeFailure, now: datetime, *,
                 renewing: bool) -> None:
@@ -224,10 +227,17 @@ class DomainWorker:
             return
         domain.failures += 1
         if renewing:
-            # The current certificate keeps serving; keep trying while it is valid.
+            # The current certificate keeps serving; keep trying while it is valid, at
+            # least a few times before it expires however short-lived it is.
+            log.warning("renewing the certificate of %s failed: %s", domain.hostname,
+                        failure.reason)
             domain.last_error = (f"Renewing the certificate failed: {failure.reason} The "
                                  "current certificate keeps serving until it expires.")
-            domain.next_check_at = now + retry_delay(domain.failures, self._rng)
+            delay = retry_delay(domain.failures, self._rng)
+            expires = domain.certificate_expires_at
+            if expires is not None and expires > now:
+                delay = min(delay, (expires - now) / 3)
+            domain.next_check_at = now + delay
             return
         if not failure.retryable or domain.failures >= MAX_FAILURES_PER_HOSTNAME:
             domain.status = Status.FAILED
@@ -313,7 +323,12 @@ class DomainWorker:
 
     def _write_certificates(self, rows: Sequence[Any]) -> None:
         directory = self._cert_dir
-        directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+        group = self._settings.domains.cert_group
+        directory.mkdir(parents=True, exist_ok=True, mode=0o750 if group else 0o700)
+        if group:  # the TLS front's workers (another user) read the files through the group
+            shutil.chown(directory, group=group)
+            directory.chmod(0o750)
+        file_mode = 0o640 if group else 0o600
         wanted = set()
         for row in rows:
             wanted.add(f"{row.hostname}.pem")
@@ -323,18 +338,21 @@ class DomainWorker:
             key_pem = self._box.decrypt(row.key_encrypted,
                                         context=KEY_CONTEXT + row.hostname.encode()).decode()
             _replace(directory / f"{row.hostname}.pem",
-                     row.chain_pem.rstrip("\n") + "\n" + key_pem, mode=0o600)
-            _replace(serial_file, row.serial, mode=0o600)
+                     row.chain_pem.rstrip("\n") + "\n" + key_pem, mode=file_mode, group=group)
+            _replace(serial_file, row.serial, mode=file_mode, group=group)
         for path in directory.glob("*.pem"):
             if path.name not in wanted:
                 path.unlink(missing_ok=True)
                 path.with_suffix(".serial").unlink(missing_ok=True)
 
 
-def _replace(path: Path, content: str, *, mode: int) -> None:
+def _replace(path: Path, content: str, *, mode: int, group: str | None = None) -> None:
     """Write ``path`` atomically: a reader sees the old file or the new one, never half."""
     temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
+    if group:
+        shutil.chown(temporary, group=group)
+        os.chmod(temporary, mode)  # the umask may have narrowed it
     with os.fdopen(descriptor, "w") as handle:
         handle.write(content)
         handle.flush()

@@ -6,7 +6,10 @@ for new emails until fixed. (Serving through nginx and renewal: tests/e2e.)"""
 
 from __future__ import annotations
 
+import grp
 import http.server
+import os
+import stat
 import threading
 import time
 from collections.abc import Iterator
@@ -135,6 +138,16 @@ def test_issuance_makes_the_domain_active_with_its_certificate_served_and_key_en
     names = leaf.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
     assert names.get_values_for_type(x509.DNSName) == [host]
     assert "PRIVATE KEY-----" in pem  # chain and key in one file, for nginx by SNI
+    pem_path = domain_settings.data_dir / "certs" / f"{host}.pem"
+    assert stat.S_IMODE(pem_path.stat().st_mode) == 0o600  # the key: owner only by default
+    shared = replace(domain_settings, domains=replace(
+        domain_settings.domains, cert_dir=domain_settings.data_dir / "shared-certs",
+        cert_group=grp.getgrgid(os.getgid()).gr_name))
+    _work(shared, clock)  # another node, whose TLS front reads through a group
+    shared_pem = shared.data_dir / "shared-certs" / f"{host}.pem"
+    assert shared_pem.read_text() == pem
+    assert stat.S_IMODE(shared_pem.stat().st_mode) == 0o640
+    assert stat.S_IMODE(shared_pem.parent.stat().st_mode) == 0o750
     engine = create_sync_engine(database_url)
     with engine.connect() as conn:
         stored = conn.execute(text("SELECT key_encrypted FROM tracking_certificate")).scalar_one()

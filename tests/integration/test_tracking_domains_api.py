@@ -186,3 +186,17 @@ def test_new_emails_use_the_active_domain_and_other_accounts_tokens_are_refused_
     assert foreign.status_code == 404  # Rival's token on Acme's hostname (R21)
     assert app.get(path.group(1), headers={"User-Agent": CHROME}).status_code == 200
     assert domain["status"] == "PENDING_DNS"
+
+
+def test_marketing_domains_belong_to_a_business_unit_with_the_add_on(
+    app: TestClient[Any], acme: Tenant, database_url: str
+) -> None:
+    _sql(database_url, "UPDATE account SET business_units = :on WHERE slug = 'acme'", on=True)
+    unnamed = _add(app, acme, "news.acme.test", purpose="MARKETING")
+    assert error_codes(unnamed) == ["BAD_USER_INPUT"]
+    assert "business unit" in unnamed["errors"][0]["message"]
+    added = _add(app, acme, "news.acme.test", purpose="MARKETING", businessUnit="Europe")
+    assert added.get("errors") is None, added
+    assert added["data"]["addTrackingDomain"]["purpose"] == "MARKETING"
+    sales_with_unit = _add(app, acme, "links.acme.test", businessUnit="Europe")
+    assert error_codes(sales_with_unit) == ["BAD_USER_INPUT"]
