@@ -7,6 +7,7 @@ the DNS records to create, the status and the reason behind it.
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -40,6 +41,7 @@ __all__ = [
     "dns_config",
     "dns_records",
     "get_domain",
+    "in_use",
     "list_domains",
     "remove_domain",
     "tracking_base_url_for",
@@ -70,6 +72,12 @@ class Status:
 
 
 USABLE = (Status.ACTIVE, Status.RENEWING)
+
+
+def in_use(row: TrackingDomainRow, now: datetime) -> bool:
+    """Whether new emails use it: usable, with a certificate that has not expired."""
+    return row.status in USABLE and row.certificate_expires_at is not None \
+        and row.certificate_expires_at > now
 
 
 @dataclass(frozen=True)
@@ -192,26 +200,72 @@ async def add_domain(
     return row
 
 
-def apply_check(row: TrackingDomainRow, ok: bool, reason: str, *, now: datetime,
+MAX_REASON = 1000
+"""``tracking_domain.last_error`` holds this many characters."""
+DNS_CHECK_TIMEOUT = 30.0
+"""A whole verification (CNAME, TXT, CAA climbing) never takes longer than this."""
+
+
+def clip(reason: str | None) -> str | None:
+    if reason is None or len(reason) <= MAX_REASON:
+        return reason
+    return reason[: MAX_REASON - 1] + "\u2026"
+
+
+@dataclass(frozen=True)
+class DnsVerdict:
+    ok: bool
+    reason: str
+    temporary: bool
+    """Our lookup failed (timeout, SERVFAIL): nothing is known about the records."""
+
+
+async def check_dns(row: TrackingDomainRow, settings: Settings) -> DnsVerdict:
+    """Verify the domain's records, within ``DNS_CHECK_TIMEOUT`` whatever DNS does."""
+    try:
+        async with asyncio.timeout(DNS_CHECK_TIMEOUT):
+            check = await verify_domain(
+                row.hostname, expected_target=row.cname_target, token=row.verification_token,
+                ca_identifiers=settings.domains.caa_identifiers, config=dns_config(settings),
+            )
+    except TimeoutError:
+        return DnsVerdict(False, f"The DNS servers for {row.hostname} took too long to "
+                          "answer; Sendtrail checks again in a few minutes.", temporary=True)
+    reason = " ".join(finding.reason for finding in check.findings if not finding.ok)
+    return DnsVerdict(check.ok, reason, temporary=not check.ok and check.retryable)
+
+
+def apply_check(row: TrackingDomainRow, verdict: DnsVerdict, *, now: datetime,
                 recheck_seconds: float) -> None:
     """Move a domain on after a DNS check (shared by the worker and ``verify_now``)."""
     row.last_checked_at = now
-    if ok:
+    recheck = now + timedelta(seconds=recheck_seconds)
+    if verdict.ok:
         if row.status in (Status.PENDING_DNS, Status.FAILED):
             row.status, row.verified_at, row.failures = Status.VERIFIED, now, 0
             row.last_error = None
             row.next_check_at = now  # issue right away
-        elif row.status == Status.DNS_CHANGED:
-            row.status, row.last_error = Status.ACTIVE, None
-            row.next_check_at = now + timedelta(seconds=recheck_seconds)
+            return
+        if row.status == Status.DNS_CHANGED:
+            row.status = Status.ACTIVE
+        if row.status == Status.ACTIVE:
+            row.last_error = None
+        row.next_check_at = min(recheck, row.renew_at) if row.renew_at else recheck
         return
-    if row.status in (Status.ACTIVE, Status.RENEWING):
+    soon = now + timedelta(seconds=min(recheck_seconds, 300))
+    if row.status in USABLE and verdict.temporary:
+        # A resolver blip says nothing about the customer's records: keep serving.
+        row.last_error = clip(f"The last DNS check could not finish: {verdict.reason}")
+        row.next_check_at = soon
+        return
+    if row.status in USABLE:
         row.status = Status.DNS_CHANGED
-        row.last_error = (f"{reason} New emails use the default tracking host until this is "
-                          "fixed; links already sent keep working while the certificate lasts.")
+        row.last_error = clip(f"{verdict.reason} New emails use the default tracking host "
+                              "until this is fixed; links already sent keep working while "
+                              "the certificate lasts.")
     else:
-        row.last_error = reason
-    row.next_check_at = now + timedelta(seconds=min(recheck_seconds, 300))
+        row.last_error = clip(verdict.reason)
+    row.next_check_at = soon
 
 
 async def verify_now(
@@ -226,14 +280,9 @@ async def verify_now(
     """Check DNS right away (the admin just created the records); FAILED domains retry."""
     authorizer().require(actor, account_id, "domains", "write")
     row = await get_domain(session, actor, account_id, domain_id)
-    check = await verify_domain(
-        row.hostname, expected_target=row.cname_target, token=row.verification_token,
-        ca_identifiers=settings.domains.caa_identifiers, config=dns_config(settings),
-    )
-    reason = " ".join(finding.reason for finding in check.findings if not finding.ok)
-    if row.status == Status.FAILED and check.ok:
-        row.failures = 0
-    apply_check(row, check.ok, reason, now=now, recheck_seconds=settings.domains.recheck_seconds)
+    await session.commit()  # no transaction stays open while DNS answers
+    verdict = await check_dns(row, settings)
+    apply_check(row, verdict, now=now, recheck_seconds=settings.domains.recheck_seconds)
     session.add(row)
     await session.commit()
     await session.refresh(row)
@@ -257,11 +306,12 @@ async def remove_domain(
 
 
 async def tracking_base_url_for(
-    session: AsyncSession, account_id: uuid.UUID, *, purpose: str, default: str
+    session: AsyncSession, account_id: uuid.UUID, *, purpose: str, default: str, now: datetime
 ) -> str:
     """Where new emails' links and pixels point: the account's active domain, if any."""
     row = (await session.exec(select(TrackingDomainRow).where(
         TrackingDomainRow.account_id == account_id, TrackingDomainRow.purpose == purpose,
         col(TrackingDomainRow.status).in_(USABLE),
+        col(TrackingDomainRow.certificate_expires_at) > now,
     ).order_by(col(TrackingDomainRow.created_at)))).first()
     return f"https://{row.hostname}" if row is not None else default

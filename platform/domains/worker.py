@@ -22,6 +22,7 @@ import logging
 import os
 import random
 import shutil
+import tempfile
 import uuid
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
@@ -41,9 +42,8 @@ from sendtrail.domains.acme_schedule import (
     renewal_time,
     retry_delay,
 )
-from sendtrail.domains.dns_check import verify_domain
 from sendtrail.domains.secretbox import SecretBox
-from sendtrail.domains.service import USABLE, Status, apply_check, dns_config
+from sendtrail.domains.service import USABLE, Status, apply_check, check_dns, clip
 from sendtrail.domains.store import AcmeAccountRow, CertificateRow, TrackingDomainRow
 from sendtrail.settings import Settings
 
@@ -58,7 +58,6 @@ LEASE = timedelta(minutes=10)
 CLAIM_BATCH = 5
 KEY_CONTEXT = b"tracking certificate key:"
 ACCOUNT_KEY_CONTEXT = b"acme account key"
-ISSUING_STATES = (Status.VERIFIED, Status.ISSUING, Status.RENEWING)
 
 
 def cert_dir_of(settings: Settings) -> Path:
@@ -88,7 +87,10 @@ class DomainWorker:
 
     async def start(self, *, process: bool = True) -> None:
         """Sync certificates now and keep doing so; with ``process``, also do due work."""
-        await self.sync_certificates()
+        try:
+            await self.sync_certificates()
+        except Exception:  # the API serves even when certificates cannot be written now
+            log.exception("could not write the tracking domains' certificates at start")
         self._task = asyncio.create_task(self._run_forever(process), name="sendtrail-domain")
 
     async def stop(self) -> None:
@@ -113,9 +115,17 @@ class DomainWorker:
             self._wake.clear()
 
     async def run_once(self, now: datetime) -> int:
-        """Work on what is due at ``now``; return how many domains were handled."""
+        """Work on what is due at ``now``; return how many domains were handled.
+
+        Domains are claimed one at a time, right before being worked on, so a lease never
+        runs out while an earlier domain of the same round is still being issued.
+        """
         handled = 0
-        for account_id, domain_id in await self._claim(now):
+        for _ in range(CLAIM_BATCH):
+            claimed = await self._claim(now, lease_from=self._clock())
+            if claimed is None:
+                break
+            account_id, domain_id = claimed
             try:
                 await self._handle(account_id, domain_id, now)
             except Exception:
@@ -125,20 +135,24 @@ class DomainWorker:
             handled += 1
         return handled
 
-    async def _claim(self, now: datetime) -> list[tuple[uuid.UUID, uuid.UUID]]:
+    async def _claim(self, now: datetime, *, lease_from: datetime
+                     ) -> tuple[uuid.UUID, uuid.UUID] | None:
         due = and_(DOMAINS.c.next_check_at <= now,
-                   or_(DOMAINS.c.lease_until.is_(None), DOMAINS.c.lease_until < now))
+                   or_(DOMAINS.c.lease_until.is_(None), DOMAINS.c.lease_until < lease_from))
         async with self._engine.begin() as conn:
             query = select(DOMAINS.c.account_id, DOMAINS.c.id).where(due) \
-                .order_by(DOMAINS.c.next_check_at).limit(CLAIM_BATCH)
+                .order_by(DOMAINS.c.next_check_at).limit(1)
             if conn.dialect.name == "postgresql":
                 query = query.with_for_update(skip_locked=True)
-            rows = (await conn.execute(query)).all()
-            for row in rows:
-                await conn.execute(update(DOMAINS).where(
-                    DOMAINS.c.account_id == row.account_id, DOMAINS.c.id == row.id, due,
-                ).values(lease_until=now + LEASE))
-        return [(row.account_id, row.id) for row in rows]
+            row = (await conn.execute(query)).first()
+            if row is None:
+                return None
+            taken = await conn.execute(update(DOMAINS).where(
+                DOMAINS.c.account_id == row.account_id, DOMAINS.c.id == row.id, due,
+            ).values(lease_until=lease_from + LEASE))
+            if taken.rowcount != 1:  # another node was quicker (SQLite has no SKIP LOCKED)
+                return None
+        return row.account_id, row.id
 
     async def _release(self, account_id: uuid.UUID, domain_id: uuid.UUID,
                        next_check_at: datetime, error: str) -> None:
@@ -171,32 +185,29 @@ class DomainWorker:
         domain = await self._load(account_id, domain_id)
         if domain is None:
             return  # removed meanwhile
-        renew_due = domain.renew_at is not None and domain.renew_at <= now
-        if domain.status in (Status.ACTIVE, Status.DNS_CHANGED) and renew_due:
-            domain.status = Status.RENEWING
-        if domain.status in ISSUING_STATES:
-            await self._issue(domain, now)
+        expires = domain.certificate_expires_at
+        if domain.status in USABLE and expires is not None and expires <= now:
+            domain.status = Status.FAILED
+            domain.last_error = clip(
+                f"The certificate expired before it could be renewed. {domain.last_error or ''}"
+                " Fix the cause, then choose Verify to get a new one.")
+            domain.next_check_at = None
         elif domain.status == Status.FAILED:
             domain.next_check_at = None
+        elif domain.status in (Status.VERIFIED, Status.ISSUING):
+            await self._issue(domain, now)
         else:
-            await self._check_dns(domain, now)
+            # PENDING_DNS, DNS_CHANGED, ACTIVE, RENEWING: DNS first; renew only if it holds.
+            apply_check(domain, await check_dns(domain, self._settings), now=now,
+                        recheck_seconds=self._settings.domains.recheck_seconds)
+            renew_due = domain.renew_at is not None and domain.renew_at <= now
+            if domain.status in USABLE and renew_due:
+                domain.status = Status.RENEWING
+                await self._issue(domain, now)
         await self._save(domain)
         if domain.status == Status.ACTIVE:
             # After the save: other nodes (and this one) write what the database says.
             await self.sync_certificates()
-
-    async def _check_dns(self, domain: TrackingDomainRow, now: datetime) -> None:
-        settings = self._settings
-        check = await verify_domain(
-            domain.hostname, expected_target=domain.cname_target,
-            token=domain.verification_token, ca_identifiers=settings.domains.caa_identifiers,
-            config=dns_config(settings),
-        )
-        reason = " ".join(finding.reason for finding in check.findings if not finding.ok)
-        apply_check(domain, check.ok, reason, now=now,
-                    recheck_seconds=settings.domains.recheck_seconds)
-        if check.ok and domain.status == Status.ACTIVE and domain.renew_at is not None:
-            domain.next_check_at = min(domain.next_check_at or domain.renew_at, domain.renew_at)
 
     async def _issue(self, domain: TrackingDomainRow, now: datetime) -> None:
         renewing = domain.status == Status.RENEWING
@@ -221,8 +232,8 @@ class DomainWorker:
             # Our CA connection or account is at fault, not the customer's hostname: the
             # operator is told in the log; the hostname's failure count is left alone.
             log.error("ACME trouble while issuing for %s: %s", domain.hostname, failure.reason)
-            domain.last_error = (f"{failure.reason} This is on Sendtrail's side; it retries "
-                                 "by itself.")
+            domain.last_error = clip(f"{failure.reason} This is on Sendtrail's side; it "
+                                     "retries by itself.")
             domain.next_check_at = now + retry_delay(max(domain.failures, 1) + 2, self._rng)
             return
         domain.failures += 1
@@ -231,8 +242,8 @@ class DomainWorker:
             # least a few times before it expires however short-lived it is.
             log.warning("renewing the certificate of %s failed: %s", domain.hostname,
                         failure.reason)
-            domain.last_error = (f"Renewing the certificate failed: {failure.reason} The "
-                                 "current certificate keeps serving until it expires.")
+            domain.last_error = clip(f"Renewing the certificate failed: {failure.reason} The "
+                                     "current certificate keeps serving until it expires.")
             delay = retry_delay(domain.failures, self._rng)
             expires = domain.certificate_expires_at
             if expires is not None and expires > now:
@@ -241,14 +252,14 @@ class DomainWorker:
             return
         if not failure.retryable or domain.failures >= MAX_FAILURES_PER_HOSTNAME:
             domain.status = Status.FAILED
-            domain.last_error = (f"Getting a certificate failed: {failure.reason} Fix the "
-                                 "cause, then choose Verify to try again.")
+            domain.last_error = clip(f"Getting a certificate failed: {failure.reason} Fix the "
+                                     "cause, then choose Verify to try again.")
             domain.next_check_at = None
             return
         domain.status = Status.ISSUING
         delay = retry_delay(domain.failures, self._rng)
-        domain.last_error = (f"Getting a certificate failed: {failure.reason} Trying again "
-                             f"in about {_minutes(delay)}.")
+        domain.last_error = clip(f"Getting a certificate failed: {failure.reason} Trying "
+                                 f"again in about {_minutes(delay)}.")
         domain.next_check_at = now + delay
 
     # -- ACME (blocking, in a worker thread) ------------------------------------------------
@@ -301,6 +312,11 @@ class DomainWorker:
             issued_at=self._clock(),
         )
         async with self._engine.begin() as conn:
+            still_there = (await conn.execute(select(DOMAINS.c.id).where(
+                DOMAINS.c.account_id == domain.account_id, DOMAINS.c.id == domain.id,
+            ))).first()
+            if still_there is None:  # removed while the CA was working: keep nothing
+                return
             await conn.execute(CERTIFICATES.delete().where(
                 CERTIFICATES.c.account_id == domain.account_id,
                 CERTIFICATES.c.domain_id == domain.id))
@@ -332,27 +348,37 @@ class DomainWorker:
         wanted = set()
         for row in rows:
             wanted.add(f"{row.hostname}.pem")
-            serial_file = directory / f"{row.hostname}.serial"
-            if serial_file.exists() and serial_file.read_text() == row.serial:
-                continue
-            key_pem = self._box.decrypt(row.key_encrypted,
-                                        context=KEY_CONTEXT + row.hostname.encode()).decode()
-            _replace(directory / f"{row.hostname}.pem",
-                     row.chain_pem.rstrip("\n") + "\n" + key_pem, mode=file_mode, group=group)
-            _replace(serial_file, row.serial, mode=file_mode, group=group)
-        for path in directory.glob("*.pem"):
-            if path.name not in wanted:
-                path.unlink(missing_ok=True)
-                path.with_suffix(".serial").unlink(missing_ok=True)
+            try:
+                self._write_certificate(directory, row, file_mode, group)
+            except Exception:  # e.g. encrypted with a key no longer configured
+                log.exception("could not write the certificate of %s", row.hostname)
+        # Only files Sendtrail wrote (they have a .serial beside them) are ever removed.
+        for serial_file in directory.glob("*.serial"):
+            pem = serial_file.with_suffix(".pem")
+            if pem.name not in wanted:
+                pem.unlink(missing_ok=True)
+                serial_file.unlink(missing_ok=True)
+
+    def _write_certificate(self, directory: Path, row: Any, file_mode: int,
+                           group: str | None) -> None:
+        pem_file = directory / f"{row.hostname}.pem"
+        serial_file = directory / f"{row.hostname}.serial"
+        if pem_file.exists() and serial_file.exists() and serial_file.read_text() == row.serial:
+            return
+        key_pem = self._box.decrypt(row.key_encrypted,
+                                    context=KEY_CONTEXT + row.hostname.encode()).decode()
+        _replace(pem_file, row.chain_pem.rstrip("\n") + "\n" + key_pem, mode=file_mode,
+                 group=group)
+        _replace(serial_file, row.serial, mode=file_mode, group=group)
 
 
 def _replace(path: Path, content: str, *, mode: int, group: str | None = None) -> None:
     """Write ``path`` atomically: a reader sees the old file or the new one, never half."""
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
+    descriptor, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    temporary = Path(name)
+    os.chmod(temporary, mode)
     if group:
         shutil.chown(temporary, group=group)
-        os.chmod(temporary, mode)  # the umask may have narrowed it
     with os.fdopen(descriptor, "w") as handle:
         handle.write(content)
         handle.flush()

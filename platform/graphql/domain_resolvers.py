@@ -51,7 +51,7 @@ class TrackingDomain:
     created_at: datetime
 
     @classmethod
-    def from_row(cls, row: TrackingDomainRow) -> TrackingDomain:
+    def from_row(cls, row: TrackingDomainRow, now: datetime) -> TrackingDomain:
         return cls(
             id=strawberry.ID(str(row.id)), hostname=row.hostname,
             hostname_unicode=row.hostname_unicode, purpose=DomainPurpose(row.purpose),
@@ -61,7 +61,7 @@ class TrackingDomain:
             last_error=row.last_error, verified_at=row.verified_at,
             last_checked_at=row.last_checked_at,
             certificate_expires_at=row.certificate_expires_at, renew_at=row.renew_at,
-            in_use=row.status in service.USABLE, created_at=row.created_at,
+            in_use=service.in_use(row, now), created_at=row.created_at,
         )
 
 
@@ -80,7 +80,7 @@ class DomainQuery:
         account_id = await context.account_id(info)
         async with context.db() as session:
             rows = await service.list_domains(session, await context.actor(info), account_id)
-        return [TrackingDomain.from_row(row) for row in rows]
+        return [TrackingDomain.from_row(row, context.now()) for row in rows]
 
 
 @strawberry.type
@@ -97,7 +97,7 @@ class DomainMutation:
                 purpose=input.purpose.value, business_unit=input.business_unit,
                 settings=context.settings, now=context.now(),
             )
-        return TrackingDomain.from_row(row)
+        return TrackingDomain.from_row(row, context.now())
 
     @strawberry.mutation(description="Check the DNS records now (and retry a FAILED domain).")
     async def verify_tracking_domain(self, info: Info, id: strawberry.ID) -> TrackingDomain:
@@ -108,7 +108,7 @@ class DomainMutation:
                 session, actor, await context.account_id(info), parse_id(id, "tracking domain"),
                 settings=context.settings, now=context.now(),
             )
-        return TrackingDomain.from_row(row)
+        return TrackingDomain.from_row(row, context.now())
 
     @strawberry.mutation(description="Remove a tracking domain and its certificate (audited).")
     async def remove_tracking_domain(self, info: Info, id: strawberry.ID) -> bool:

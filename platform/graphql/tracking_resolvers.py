@@ -157,7 +157,7 @@ class TrackingMutation:
             # R20, R21: the account's ACTIVE custom domain for its purpose, else the default.
             base_url = await tracking_base_url_for(
                 session, account_id, purpose="marketing" if wanted.kind.value == "marketing"
-                else "sales", default=context.settings.tracking.base_url)
+                else "sales", default=context.settings.tracking.base_url, now=context.now())
             row, prepared = await emails.prepare_email(
                 session, principal, account_id, wanted,
                 keys=context.token_keys, tracking_base_url=base_url,

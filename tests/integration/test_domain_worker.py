@@ -14,7 +14,7 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import replace
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -50,7 +50,11 @@ def domain_settings(settings: Settings, challtestsrv: ChallTestSrv, pebble: Pebb
 
 @pytest.fixture
 def app(domain_settings: Settings, clock: FakeClock) -> Iterator[TestClient[Any]]:
-    with TestClient(create_app(domain_settings, clock=clock),
+    # The app is another node: its own certificate directory (the test's worker writes
+    # domain_settings' one).
+    node = replace(domain_settings, domains=replace(
+        domain_settings.domains, cert_dir=domain_settings.data_dir / "app-node-certs"))
+    with TestClient(create_app(node, clock=clock),
                     base_url="http://testserver.local") as client:
         yield client
 
@@ -219,3 +223,59 @@ def test_an_active_domain_whose_dns_changes_stops_being_used_until_fixed(
     clock.advance(600)
     _work(domain_settings, clock)
     assert _status(app, acme, host)["status"] == "ACTIVE"
+
+
+def _domain_row(database_url: str, host: str) -> Any:
+    engine = create_sync_engine(database_url)
+    with engine.connect() as conn:
+        row = conn.execute(text("SELECT status, next_check_at, last_checked_at FROM "
+                                "tracking_domain WHERE hostname = :h"), {"h": host}).one()
+    engine.dispose()
+    return row
+
+
+def test_a_passing_recheck_moves_the_next_one_forward_so_no_domain_starves(
+    app: TestClient[Any], acme: Tenant, challtestsrv: ChallTestSrv,
+    domain_settings: Settings, clock: FakeClock, database_url: str,
+) -> None:
+    hosts = [_domain_with_dns(app, acme, challtestsrv)[0] for _ in range(6)]
+    engine = create_sync_engine(database_url)
+    with engine.begin() as conn:  # six ACTIVE domains, all due for their hourly re-check
+        conn.execute(text("UPDATE tracking_domain SET status = 'active', next_check_at = "
+                          ":due, certificate_expires_at = :later, renew_at = :renew"),
+                     {"due": clock() - timedelta(hours=1), "later": clock() + timedelta(days=60),
+                      "renew": clock() + timedelta(days=30)})
+    engine.dispose()
+    late, _ = _domain_with_dns(app, acme, challtestsrv, publish=False)  # added last: due now
+    _work(domain_settings, clock, rounds=2)  # 5 domains a round
+    for host in hosts:
+        row = _domain_row(database_url, host)
+        assert row.status == "active"
+        assert _aware(row.next_check_at) > clock()  # re-checked, next time in the future
+    assert _domain_row(database_url, late).last_checked_at is not None  # not starved
+
+
+def test_a_certificate_that_expires_unrenewed_takes_the_domain_out_of_use(
+    app: TestClient[Any], acme: Tenant, challtestsrv: ChallTestSrv,
+    domain_settings: Settings, clock: FakeClock, database_url: str,
+) -> None:
+    host, _ = _domain_with_dns(app, acme, challtestsrv)
+    engine = create_sync_engine(database_url)
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE tracking_domain SET status = 'renewing', next_check_at = "
+                          ":now, certificate_expires_at = :past, last_error = :why"),
+                     {"now": clock(), "past": clock() - timedelta(minutes=1),
+                      "why": "Renewing the certificate failed: the CA was unreachable."})
+    engine.dispose()
+    _work(domain_settings, clock)
+    domain = _status(app, acme, host)
+    assert (domain["status"], domain["inUse"]) == ("FAILED", False)
+    assert domain["lastError"].startswith("The certificate expired before it could be renewed.")
+    assert "the CA was unreachable" in domain["lastError"]
+
+
+def _aware(moment: datetime | str) -> datetime:
+    """A timestamp read with raw SQL (SQLite gives text) as an aware UTC datetime."""
+    parsed = datetime.fromisoformat(moment) if isinstance(moment, str) else moment
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+

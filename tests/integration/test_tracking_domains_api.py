@@ -9,6 +9,7 @@ import re
 import time
 from collections.abc import Iterator
 from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -19,6 +20,7 @@ from support import Tenant, error_codes, gql, run, seed_tenant
 
 from sendtrail.app import create_app
 from sendtrail.db.engine import create_sync_engine
+from sendtrail.domains import challenges
 from sendtrail.settings import DomainSettings, Settings
 
 ADD = """mutation($i: AddTrackingDomainInput!) { addTrackingDomain(input: $i) {
@@ -171,8 +173,9 @@ def test_new_emails_use_the_active_domain_and_other_accounts_tokens_are_refused_
 ) -> None:
     rival = run(seed_tenant(database_url, "Rival", seats={}))
     domain = _added(app, acme, "links.acme.test")
-    _sql(database_url, "UPDATE tracking_domain SET status = 'active' WHERE hostname = :h",
-         h="links.acme.test")
+    _sql(database_url, "UPDATE tracking_domain SET status = 'active', "
+         "certificate_expires_at = :later WHERE hostname = :h",
+         h="links.acme.test", later=datetime.now(UTC) + timedelta(days=60))
     prepare = ("mutation { prepareEmail(input: {subject: \"Hi\", html: \"<p>Hi</p>\", "
                "recipients: [{address: \"ann@client.test\"}]}) { messages { html } } }")
     ours = gql(app, prepare, token=acme.admin_token)["data"]["prepareEmail"]["messages"][0]
@@ -185,7 +188,40 @@ def test_new_emails_use_the_active_domain_and_other_accounts_tokens_are_refused_
     foreign = app.get(path.group(1), headers={"Host": "links.acme.test", "User-Agent": CHROME})
     assert foreign.status_code == 404  # Rival's token on Acme's hostname (R21)
     assert app.get(path.group(1), headers={"User-Agent": CHROME}).status_code == 200
-    assert domain["status"] == "PENDING_DNS"
+    listed = gql(app, "{ trackingDomains { id inUse } }", token=acme.admin_token)
+    assert listed["data"]["trackingDomains"] == [{"id": domain["id"], "inUse": True}]
+    _sql(database_url, "UPDATE tracking_domain SET certificate_expires_at = :past",
+         past=datetime.now(UTC) - timedelta(minutes=1))
+    expired = gql(app, prepare, token=acme.admin_token)["data"]["prepareEmail"]["messages"][0]
+    assert 'src="http://testserver.local/o/' in expired["html"]  # never an expired cert
+
+
+def test_the_acme_challenge_is_answered_only_on_the_host_being_validated(
+    app: TestClient[Any], database_url: str
+) -> None:
+    engine = create_sync_engine(database_url)
+    challenges.publish(engine, token="tok-123", hostname="links.acme.test",
+                       key_authorization="tok-123.thumbprint", now=datetime.now(UTC))
+    engine.dispose()
+    path = "/.well-known/acme-challenge/tok-123"
+    right = app.get(path, headers={"Host": "links.acme.test"})
+    assert (right.status_code, right.text) == (200, "tok-123.thumbprint")
+    assert app.get(path, headers={"Host": "links.rival.test"}).status_code == 404
+    assert app.get("/.well-known/acme-challenge/other",
+                   headers={"Host": "links.acme.test"}).status_code == 404
+
+
+def test_a_long_explanation_is_kept_whole_enough_never_a_server_error(
+    app: TestClient[Any], acme: Tenant
+) -> None:
+    """The longest hostname, nothing in DNS: three long reasons (PostgreSQL caps the column)."""
+    host = ".".join(["a" * 60, "b" * 60, "c" * 60, "d" * 40, "test"])
+    domain = _added(app, acme, host)
+    body = gql(app, VERIFY, {"id": domain["id"]}, token=acme.admin_token)
+    assert body.get("errors") is None, body
+    reason = body["data"]["verifyTrackingDomain"]["lastError"]
+    assert host in reason
+    assert len(reason) <= 1000
 
 
 def test_marketing_domains_belong_to_a_business_unit_with_the_add_on(
