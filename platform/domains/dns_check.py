@@ -318,7 +318,8 @@ async def _no_cname(
     a, aaaa = await asyncio.gather(
         _lookup(resolver, host, dns.rdatatype.A), _lookup(resolver, host, dns.rdatatype.AAAA)
     )
-    addresses = [rdata.to_text() for result in (a, aaaa) if result.rrset for rdata in result.rrset]
+    addresses = [_shown_address(rdata.to_text())
+                 for result in (a, aaaa) if result.rrset for rdata in result.rrset]
     details["addresses"] = addresses[:10]
     if not addresses:
         reason = (
@@ -456,3 +457,14 @@ def _printable(value: str, limit: int) -> str:
 
 def _short(error: BaseException) -> str:
     return _printable(f"{type(error).__name__}: {error}", 300)
+
+
+def _shown_address(text: str) -> str:
+    """Public addresses as they are; others hidden, so the platform's resolver never tells a
+    tenant what an internal name resolves to."""
+    try:
+        address = ipaddress.ip_address(text)
+    except ValueError:
+        return "an address"
+    return text if address.is_global else "a non-public address"
+

@@ -118,15 +118,21 @@ async def test_a_chain_ending_elsewhere_says_where_it_leads(zone: Zone) -> None:
     )
 
 
-async def test_an_a_record_instead_of_a_cname_is_named_with_its_address(zone: Zone) -> None:
-    # challtestsrv answers every A query with 127.0.0.1 by default: an "A record" here.
+async def test_an_a_record_instead_of_a_cname_is_named_but_internal_addresses_are_not(
+    zone: Zone,
+) -> None:
+    # challtestsrv answers every A query with 127.0.0.1 by default: an "A record" here. A
+    # non-public address is not repeated (a tenant must not map the platform's network).
     finding = await check_cname(zone.host, TARGET, config=zone.config)
     assert not finding.ok
     assert finding.reason.startswith(
-        f"{zone.host} has an A record (127.0.0.1) instead of a CNAME record. Replace it with "
-        f"a CNAME record pointing to {TARGET}"
+        f"{zone.host} has an A record (a non-public address) instead of a CNAME record. "
+        f"Replace it with a CNAME record pointing to {TARGET}"
     )
-    assert finding.details["addresses"] == ["127.0.0.1"]
+    assert "127.0.0.1" not in finding.reason
+    zone.server.add_a(zone.host, ["93.184.215.14"])
+    public = await check_cname(zone.host, TARGET, config=zone.config)
+    assert "93.184.215.14" in public.reason  # a public address helps the customer find it
 
 
 async def test_no_record_at_all_asks_for_a_cname(zone: Zone) -> None:
