@@ -23,6 +23,7 @@ import os
 import random
 import shutil
 import tempfile
+import time
 import uuid
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
@@ -56,6 +57,7 @@ CERTIFICATES = CertificateRow.__table__  # type: ignore[attr-defined]
 ACCOUNTS = AcmeAccountRow.__table__  # type: ignore[attr-defined]
 LEASE = timedelta(minutes=10)
 CLAIM_BATCH = 5
+ROTATION_CHECK_SECONDS = 600.0
 KEY_CONTEXT = b"tracking certificate key:"
 ACCOUNT_KEY_CONTEXT = b"acme account key"
 
@@ -82,6 +84,7 @@ class DomainWorker:
         self._cert_dir = cert_dir_of(settings)
         self._task: asyncio.Task[None] | None = None
         self._wake = asyncio.Event()
+        self._rotated_at = float("-inf")
 
     # -- running ---------------------------------------------------------------------------
 
@@ -107,6 +110,9 @@ class DomainWorker:
             try:
                 if process:
                     await self.run_once(self._clock())
+                    if time.monotonic() - self._rotated_at > ROTATION_CHECK_SECONDS:
+                        self._rotated_at = time.monotonic()
+                        await self.rotate_keys()
                 await self.sync_certificates()
             except Exception:
                 log.exception("the domain worker failed a round; it tries again")
@@ -273,6 +279,8 @@ class DomainWorker:
         if account is not None:
             key_pem = self._box.decrypt(account.key_encrypted,
                                         context=ACCOUNT_KEY_CONTEXT).decode()
+            if self._box.needs_rotation(account.key_encrypted):  # a newer secret key is first
+                self._remember_account(directory, key_pem, account.account_uri)
         else:
             key_pem = new_account_key()
         issuer = AcmeIssuer(directory, key_pem, ca_bundle=settings.acme_ca_bundle,
@@ -324,6 +332,32 @@ class DomainWorker:
                 account_id=domain.account_id, domain_id=domain.id, **values))
 
     # -- serving ---------------------------------------------------------------------------
+
+    async def rotate_keys(self) -> int:
+        """Re-encrypt certificate keys made under an older secret key (after a rotation in
+        SENDTRAIL_SECRET_KEYS), so the old secret can be retired; returns how many."""
+        async with self._engine.connect() as conn:
+            rows = (await conn.execute(select(
+                CERTIFICATES.c.account_id, CERTIFICATES.c.domain_id, CERTIFICATES.c.hostname,
+                CERTIFICATES.c.key_encrypted))).all()
+        rotated = 0
+        for row in rows:
+            if not self._box.needs_rotation(row.key_encrypted):
+                continue
+            context = KEY_CONTEXT + row.hostname.encode()
+            try:
+                fresh = self._box.rotate(row.key_encrypted, context=context)
+            except Exception:
+                log.exception("could not re-encrypt the certificate key of %s", row.hostname)
+                continue
+            async with self._engine.begin() as conn:
+                await conn.execute(update(CERTIFICATES).where(
+                    CERTIFICATES.c.account_id == row.account_id,
+                    CERTIFICATES.c.domain_id == row.domain_id,
+                    CERTIFICATES.c.key_encrypted == row.key_encrypted,
+                ).values(key_encrypted=fresh))
+            rotated += 1
+        return rotated
 
     async def sync_certificates(self) -> None:
         """Write usable domains' certificates for the TLS front; remove the others."""

@@ -123,6 +123,19 @@ def _work(settings: Settings, clock: FakeClock, rounds: int = 1) -> None:
     run(go())
 
 
+def _rotate(settings: Settings, clock: FakeClock) -> int:
+    async def go() -> int:
+        database = Database(settings.database.url)
+        worker = DomainWorker(database.engine, settings, clock=clock)
+        try:
+            return await worker.rotate_keys()
+        finally:
+            await worker.stop()
+            await database.dispose()
+
+    return run(go())
+
+
 def _status(app: TestClient[Any], tenant: Tenant, host: str) -> dict[str, Any]:
     domains = gql(app, DOMAINS, token=tenant.admin_token)["data"]["trackingDomains"]
     (found,) = [d for d in domains if d["hostname"] == host]
@@ -164,6 +177,16 @@ def test_issuance_makes_the_domain_active_with_its_certificate_served_and_key_en
     assert datetime.fromisoformat(domain["certificateExpiresAt"]) == leaf.not_valid_after_utc
     html = gql(app, PREPARE, token=acme.admin_token)["data"]["prepareEmail"]["messages"][0]
     assert f'src="https://{host}/o/' in html["html"]  # R21: new emails use it
+    # Rotation: a new secret key goes first, keys are re-encrypted, the old one can go.
+    newest = "n" * 40
+    rotated = replace(domain_settings, secrets=replace(
+        domain_settings.secrets, keys=(newest, *domain_settings.secrets.keys)))
+    assert _rotate(rotated, clock) == 1
+    retired = replace(domain_settings, secrets=replace(domain_settings.secrets, keys=(newest,)),
+                      domains=replace(domain_settings.domains,
+                                      cert_dir=domain_settings.data_dir / "after-rotation"))
+    _work(retired, clock)
+    assert (retired.data_dir / "after-rotation" / f"{host}.pem").read_text() == pem
 
 
 def test_a_challenge_the_ca_cannot_fetch_is_explained_retried_then_failed(
