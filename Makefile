@@ -10,14 +10,17 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 HOST ?= 127.0.0.1
 PORT ?= 8000
+WEB := web-admin
+WEB_MODULES := $(WEB)/node_modules/.package-lock.json
 
-.PHONY: help run test lint bench schema system-packages venv clean
+.PHONY: help run test lint bench schema system-packages venv web clean
 
 help:
 	@echo "make run    - set up, migrate the embedded SQLite database, create the demo, serve"
 	@echo "make test   - set up and run the whole suite (SQLite and PostgreSQL)"
 	@echo "make lint   - ruff, mypy (strict) and import-linter"
 	@echo "make schema - export the GraphQL schema to web-admin/schema.graphql"
+	@echo "make web    - build the web admin into web-admin/dist (served at / by sendtrail serve)"
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -28,17 +31,26 @@ $(STAMP): pyproject.toml constraints.txt
 
 venv: $(STAMP)
 
+# npm ci only when node_modules is missing or older than the lockfile; the build (codegen
+# from schema.graphql, type check, vite) always runs: it takes seconds.
+$(WEB_MODULES): $(WEB)/package.json $(WEB)/package-lock.json
+	cd $(WEB) && npm ci --no-audit --no-fund
+	touch $(WEB_MODULES)
+
+web: $(WEB_MODULES)
+	cd $(WEB) && npm run build --silent
+
 system-packages:
 	@scripts/ensure-system-packages
 
-run: venv
+run: venv web
 	$(BIN)/sendtrail migrate
 	@echo "--- sign in to the web admin with:"
 	@$(BIN)/sendtrail demo
 	@echo "--- serving on http://$(HOST):$(PORT) (Ctrl-C stops)"
 	$(BIN)/sendtrail serve --host $(HOST) --port $(PORT)
 
-test: venv system-packages
+test: venv system-packages web
 	$(BIN)/pytest
 
 lint: venv

@@ -30,6 +30,7 @@ from sendtrail.tracking.retention import run_retention
 from sendtrail.tracking.signals import load_signals
 from sendtrail.tracking.stream import EngagementStream, LocalFanout, LoopBoundSink
 from sendtrail.web.acme_routes import acme_challenge
+from sendtrail.web.admin_ui import admin_ui_router
 from sendtrail.web.auth_routes import session_info, sign_in, sign_out
 from sendtrail.web.graphql_endpoint import graphql_controller
 from sendtrail.web.health import healthz, readyz
@@ -147,6 +148,7 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] = utcnow) ->
             logged_email_html,
             acme_challenge,
             graphql_controller(settings),
+            admin_ui_router(),
         ],
         lifespan=[lifespan],
         exception_handlers={SendtrailError: _sendtrail_error, HTTPException: _http_error},

@@ -1,0 +1,95 @@
+// The web admin's session: POST /auth/login sets an HttpOnly cookie and returns the CSRF
+// token that every cookie-authenticated GraphQL POST must echo (README, "Authentication").
+
+export type Role = "ADMIN" | "USER";
+
+export interface Session {
+  email: string;
+  isStaff: boolean;
+  accountId: string | null;
+  role: Role | null;
+  csrfToken: string;
+  csrfHeader: string;
+}
+
+/** A refused or failed auth request, with a sentence a person can act on. */
+export class AuthError extends Error {
+  readonly status: number;
+  readonly retryAfterSeconds: number | null;
+
+  constructor(message: string, status: number, retryAfterSeconds: number | null = null) {
+    super(message);
+    this.name = "AuthError";
+    this.status = status;
+    this.retryAfterSeconds = retryAfterSeconds;
+  }
+}
+
+const UNREACHABLE = "Sendtrail can't be reached. Check your connection and try again.";
+
+function retryAfter(response: Response): number | null {
+  const value = Number(response.headers.get("Retry-After"));
+  return Number.isFinite(value) && value > 0 ? value : null;
+}
+
+function fallbackMessage(status: number, retryAfterSeconds: number | null): string {
+  if (status === 429) {
+    const minutes = Math.max(1, Math.ceil((retryAfterSeconds ?? 60) / 60));
+    return `Too many failed sign-ins. Try again in ${minutes} minute(s).`;
+  }
+  if (status === 401) return "Wrong email or password.";
+  if (status === 400) return "Enter your email address and password.";
+  return "Something went wrong on our side. Try again in a moment.";
+}
+
+async function authRequest(path: string, init: RequestInit): Promise<unknown> {
+  let response: Response;
+  try {
+    response = await fetch(path, { credentials: "same-origin", ...init });
+  } catch {
+    throw new AuthError(UNREACHABLE, 0);
+  }
+  const body: unknown = await response.json().catch(() => null);
+  if (!response.ok) {
+    const seconds = retryAfter(response);
+    const message = errorMessage(body) ?? fallbackMessage(response.status, seconds);
+    throw new AuthError(message, response.status, seconds);
+  }
+  return body;
+}
+
+function errorMessage(body: unknown): string | null {
+  if (typeof body !== "object" || body === null || !("error" in body)) return null;
+  const error = body.error;
+  if (typeof error !== "object" || error === null || !("message" in error)) return null;
+  return typeof error.message === "string" ? error.message : null;
+}
+
+function asSession(body: unknown): Session {
+  if (typeof body !== "object" || body === null || !("csrfToken" in body)) {
+    throw new AuthError("The server answered something unexpected; reload the page.", 500);
+  }
+  return body as Session;
+}
+
+export async function signIn(email: string, password: string): Promise<Session> {
+  return asSession(
+    await authRequest("/auth/login", {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ email, password }),
+    }),
+  );
+}
+
+/** The session behind the cookie; call only when signed in (it answers 401 otherwise). */
+export async function currentSession(): Promise<Session> {
+  return asSession(await authRequest("/auth/session", { method: "GET" }));
+}
+
+export async function signOut(session: Session): Promise<void> {
+  await authRequest("/auth/logout", {
+    method: "POST",
+    headers: { [session.csrfHeader]: session.csrfToken },
+  });
+}

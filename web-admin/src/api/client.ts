@@ -1,0 +1,60 @@
+// The one GraphQL client: urql over fetch (same origin, session cookie + CSRF header) and
+// graphql-ws for subscriptions (the socket opens only when something subscribes).
+import { Client, cacheExchange, fetchExchange, mapExchange, subscriptionExchange } from "urql";
+import { createClient as createSocketClient } from "graphql-ws";
+
+import type { Session } from "./auth";
+
+let current: Pick<Session, "csrfHeader" | "csrfToken"> | null = null;
+
+/** The CSRF token every cookie-authenticated POST must echo (null when signed out). */
+export function setCsrfSession(session: Session | null): void {
+  current = session;
+}
+
+function socketUrl(): string {
+  const scheme = window.location.protocol === "https:" ? "wss" : "ws";
+  return `${scheme}://${window.location.host}/graphql`;
+}
+
+export function createGraphQLClient(onSignedOut: () => void): Client {
+  const socket = createSocketClient({ url: socketUrl(), lazy: true });
+  return new Client({
+    url: "/graphql",
+    fetchOptions: () => ({
+      credentials: "same-origin",
+      headers: current ? { [current.csrfHeader]: current.csrfToken } : {},
+    }),
+    exchanges: [
+      cacheExchange,
+      mapExchange({
+        onResult(result) {
+          // An ended session (expired, signed out elsewhere) sends the person to sign in.
+          const ended = result.error?.graphQLErrors.some(
+            (error) => error.extensions["code"] === "UNAUTHENTICATED",
+          );
+          if (ended && current !== null) onSignedOut();
+          return result;
+        },
+      }),
+      fetchExchange,
+      subscriptionExchange({
+        forwardSubscription(request) {
+          const input = { ...request, query: request.query ?? "" };
+          return {
+            subscribe(sink) {
+              const unsubscribe = socket.subscribe(input, sink);
+              return { unsubscribe };
+            },
+          };
+        },
+      }),
+    ],
+  });
+}
+
+/** The first error's message, for an Alert (network failures in words too). */
+export function describeError(error: { networkError?: Error; graphQLErrors: { message: string }[] }): string {
+  if (error.networkError) return "Sendtrail can't be reached. Check your connection and try again.";
+  return error.graphQLErrors[0]?.message ?? "Something went wrong. Try again.";
+}

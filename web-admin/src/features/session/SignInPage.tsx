@@ -1,0 +1,79 @@
+import { Alert, Button, Center, Paper, PasswordInput, Stack, TextInput, Title, Text } from "@mantine/core";
+import { type FormEvent, useState } from "react";
+import { Navigate, useLocation } from "react-router";
+
+import { AuthError } from "../../api/auth";
+import { usePageTitle } from "../../shell/usePageTitle";
+import { useSession } from "./SessionProvider";
+
+export function SignInPage() {
+  usePageTitle("Sign in");
+  const { state, signIn } = useSession();
+  const location = useLocation();
+  const [email, setEmail] = useState("");
+  const [password, setPassword] = useState("");
+  const [error, setError] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+
+  if (state.status === "signedIn") {
+    const next = new URLSearchParams(location.search).get("next");
+    // Only same-site paths: a crafted ?next= must not send people elsewhere.
+    return <Navigate to={next?.startsWith("/") && !next.startsWith("//") ? next : "/"} replace />;
+  }
+
+  async function submit(event: FormEvent<HTMLFormElement>) {
+    event.preventDefault();
+    setError(null);
+    setBusy(true);
+    try {
+      await signIn(email.trim(), password);
+    } catch (caught) {
+      setError(caught instanceof AuthError ? caught.message : "Something went wrong. Try again.");
+      setPassword("");
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  return (
+    <Center component="main" mih="100dvh" p="md">
+      <Paper withBorder shadow="sm" radius="md" p="xl" w="100%" maw={420}>
+        <form onSubmit={submit} noValidate aria-describedby={error ? "sign-in-error" : undefined}>
+          <Stack>
+            <div>
+              <Title order={1} size="h2">
+                Sign in to Sendtrail
+              </Title>
+              <Text c="dimmed" size="sm">
+                Use the email address and password of your Sendtrail login.
+              </Text>
+            </div>
+            {error && (
+              <Alert id="sign-in-error" color="red" role="alert" title="Couldn't sign in">
+                {error}
+              </Alert>
+            )}
+            <TextInput
+              label="Email address"
+              type="email"
+              autoComplete="username"
+              required
+              value={email}
+              onChange={(event) => setEmail(event.currentTarget.value)}
+            />
+            <PasswordInput
+              label="Password"
+              autoComplete="current-password"
+              required
+              value={password}
+              onChange={(event) => setPassword(event.currentTarget.value)}
+            />
+            <Button type="submit" loading={busy} disabled={!email.trim() || !password}>
+              Sign in
+            </Button>
+          </Stack>
+        </form>
+      </Paper>
+    </Center>
+  );
+}

@@ -1,0 +1,243 @@
+import { Alert, Button, Card, Group, Stack, Switch, Text, Title } from "@mantine/core";
+import { notifications } from "@mantine/notifications";
+import { type FormEvent, useEffect, useMemo, useState } from "react";
+import { useMutation, useQuery } from "urql";
+
+import { describeError } from "../../api/client";
+import { graphql } from "../../gql";
+import type { AccountSettingsInput, TrackingSettingsFieldsFragment } from "../../gql/graphql";
+import { useSignedIn } from "../session/SessionProvider";
+import { Failed, Loading } from "../../shell/States";
+import { usePageTitle } from "../../shell/usePageTitle";
+
+graphql(`
+  fragment TrackingSettingsFields on AccountSettings {
+    trackingEnabled
+    privacyMode
+    selfOpenSuppression
+    marketingTracking
+    marketingLinkTracking
+    defaultTrack
+    defaultLog
+    truncateIps
+  }
+`);
+
+const TrackingSettingsQuery = graphql(`
+  query TrackingSettings {
+    viewer {
+      id
+      role
+    }
+    account {
+      id
+      name
+      settings {
+        ...TrackingSettingsFields
+      }
+    }
+  }
+`);
+
+const UpdateTrackingSettings = graphql(`
+  mutation UpdateTrackingSettings($input: AccountSettingsInput!) {
+    updateAccountSettings(input: $input) {
+      id
+      settings {
+        ...TrackingSettingsFields
+      }
+    }
+  }
+`);
+
+type Key = Exclude<keyof TrackingSettingsFieldsFragment, "__typename">;
+type Values = Record<Key, boolean>;
+
+interface Setting {
+  key: Key;
+  label: string;
+  /** What the switch does, in the words of the rule it implements. */
+  description: string;
+}
+
+const GROUPS: { title: string; settings: Setting[] }[] = [
+  {
+    title: "Tracking",
+    settings: [
+      {
+        key: "trackingEnabled", // R18
+        label: "Email tracking",
+        description:
+          "Turn off to stop email tracking for every user of the account: no pixel or tracked link is added to new emails, and hits on emails tracked earlier notify no one.",
+      },
+      {
+        key: "selfOpenSuppression", // R9, R14
+        label: "Self-open suppression",
+        description:
+          "A sender opening their own email (for example in the Sent folder) or clicking their own links is never reported as an open or click; such hits are kept for diagnostics only.",
+      },
+    ],
+  },
+  {
+    title: "Privacy",
+    settings: [
+      {
+        key: "privacyMode", // R16
+        label: "Privacy mode",
+        description:
+          "Opens and clicks of contacts without a legal basis for processing are tracked anonymously: notifications say \u201cSomeone\u201d and the contact's last open and click dates are not updated.",
+      },
+      {
+        key: "truncateIps",
+        label: "Shorten stored IP addresses",
+        description:
+          "Addresses of opens and clicks are stored cut to their network (/24 for IPv4, /48 for IPv6), never in full.",
+      },
+    ],
+  },
+  {
+    title: "Defaults for new emails",
+    settings: [
+      {
+        key: "defaultTrack", // R2
+        label: "Track new emails",
+        description:
+          "Pre-fills the \u201ctrack\u201d choice of every new email; each user can still change it per email.",
+      },
+      {
+        key: "defaultLog", // R1, R2
+        label: "Log new emails",
+        description:
+          "Pre-fills the \u201clog\u201d choice: a copy of the email, attachments included, is kept on the records of the contacts it was sent to.",
+      },
+    ],
+  },
+  {
+    title: "Marketing emails",
+    settings: [
+      {
+        key: "marketingTracking", // R3
+        label: "Track marketing emails",
+        description:
+          "Opens and clicks of marketing emails are shown on contacts' timelines; the emails themselves appear there either way.",
+      },
+      {
+        key: "marketingLinkTracking", // R12
+        label: "Track links in marketing emails",
+        description: "Links in marketing emails are rewritten so that clicks on them are recorded.",
+      },
+    ],
+  },
+];
+
+const KEYS = GROUPS.flatMap((group) => group.settings.map((setting) => setting.key));
+
+function valuesOf(settings: TrackingSettingsFieldsFragment): Values {
+  return Object.fromEntries(KEYS.map((key) => [key, settings[key]])) as Values;
+}
+
+export function TrackingSettingsPage() {
+  usePageTitle("Tracking & privacy");
+  const session = useSignedIn();
+  const [{ data, fetching, error }, refetch] = useQuery({ query: TrackingSettingsQuery });
+  const [saving, save] = useMutation(UpdateTrackingSettings);
+  const [draft, setDraft] = useState<Values | null>(null);
+  const [saveError, setSaveError] = useState<string | null>(null);
+
+  const saved = useMemo(() => (data ? valuesOf(data.account.settings) : null), [data]);
+  useEffect(() => {
+    if (saved) setDraft((current) => current ?? saved);
+  }, [saved]);
+
+  const canEdit = data?.viewer.role === "ADMIN" && !session.isStaff;
+  const changed = saved && draft ? KEYS.filter((key) => draft[key] !== saved[key]) : [];
+
+  async function submit(event: FormEvent<HTMLFormElement>) {
+    event.preventDefault();
+    if (!draft || changed.length === 0) return;
+    setSaveError(null);
+    const input: AccountSettingsInput = Object.fromEntries(changed.map((key) => [key, draft[key]]));
+    const result = await save({ input });
+    if (result.error || !result.data) {
+      setSaveError(result.error ? describeError(result.error) : "The server did not answer.");
+      return;
+    }
+    setDraft(valuesOf(result.data.updateAccountSettings.settings));
+    notifications.show({ color: "green", title: "Settings saved", message: "Tracking and privacy settings are up to date." });
+  }
+
+  let body;
+  if (fetching && !data) {
+    body = <Loading label="Loading settings…" />;
+  } else if (error || !data || !draft) {
+    body = (
+      <Failed
+        title="Couldn't load the settings"
+        message={error ? describeError(error) : "No answer from the server."}
+        onRetry={() => refetch({ requestPolicy: "network-only" })}
+      />
+    );
+  } else {
+    body = (
+      <form onSubmit={submit} aria-label="Tracking and privacy settings">
+        <Stack gap="lg">
+          {!canEdit && (
+            <Alert color="blue" title="Read only">
+              Only admins of {data.account.name} can change these settings; here is how they are set.
+            </Alert>
+          )}
+          {GROUPS.map((group) => (
+            <Card withBorder padding="md" key={group.title} role="group" aria-labelledby={`group-${group.title.replaceAll(" ", "-")}`}>
+              <Title order={2} size="h4" mb="sm" id={`group-${group.title.replaceAll(" ", "-")}`}>
+                {group.title}
+              </Title>
+              <Stack gap="md">
+                {group.settings.map((setting) => (
+                  <Switch
+                    key={setting.key}
+                    label={setting.label}
+                    description={setting.description}
+                    checked={draft[setting.key]}
+                    disabled={!canEdit || saving.fetching}
+                    onChange={(event) => {
+                      const checked = event.currentTarget.checked;
+                      setDraft((current) => current && { ...current, [setting.key]: checked });
+                    }}
+                  />
+                ))}
+              </Stack>
+            </Card>
+          ))}
+          {saveError && (
+            <Alert color="red" title="Couldn't save the settings" role="alert">
+              {saveError}
+            </Alert>
+          )}
+          {canEdit && (
+            <Group>
+              <Button type="submit" loading={saving.fetching} disabled={changed.length === 0}>
+                Save changes
+              </Button>
+              <Button variant="default" disabled={changed.length === 0 || saving.fetching} onClick={() => saved && setDraft(saved)}>
+                Discard
+              </Button>
+              <Text size="sm" c="dimmed" aria-live="polite">
+                {changed.length === 0 ? "No unsaved changes." : `${changed.length} unsaved change(s).`}
+              </Text>
+            </Group>
+          )}
+        </Stack>
+      </form>
+    );
+  }
+
+  return (
+    <Stack gap="md">
+      <Title order={1} size="h2">
+        Tracking &amp; privacy
+      </Title>
+      <Text c="dimmed">Account-wide rules for how opens and clicks are tracked and kept.</Text>
+      {body}
+    </Stack>
+  );
+}

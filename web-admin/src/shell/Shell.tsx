@@ -1,0 +1,103 @@
+import { AppShell, Burger, Button, Group, NavLink, ScrollArea, Text, Title } from "@mantine/core";
+import { useDisclosure } from "@mantine/hooks";
+import { notifications } from "@mantine/notifications";
+import { useEffect, useState } from "react";
+import { Link, Outlet, useLocation } from "react-router";
+
+import { AuthError } from "../api/auth";
+import { useSession, useSignedIn } from "../features/session/SessionProvider";
+
+// Only pages that exist are listed: no dead links (Activity, Emails, Contacts come later).
+const SECTIONS = [
+  { label: "Overview", to: "/" },
+  { label: "Settings", children: [{ label: "Tracking & privacy", to: "/settings/tracking" }] },
+] as const;
+
+export function Shell() {
+  const session = useSignedIn();
+  const { signOut } = useSession();
+  const location = useLocation();
+  const [opened, { toggle, close }] = useDisclosure(false);
+  const [signingOut, setSigningOut] = useState(false);
+
+  useEffect(close, [location.pathname, close]);
+
+  async function leave() {
+    setSigningOut(true);
+    try {
+      await signOut();
+    } catch (error) {
+      setSigningOut(false);
+      notifications.show({
+        color: "red",
+        title: "Couldn't sign out",
+        message: error instanceof AuthError ? error.message : "Try again.",
+      });
+    }
+  }
+
+  return (
+    <AppShell
+      header={{ height: 56 }}
+      navbar={{ width: 240, breakpoint: "sm", collapsed: { mobile: !opened } }}
+      padding="md"
+    >
+      <AppShell.Header>
+        <Group h="100%" px="md" justify="space-between" wrap="nowrap">
+          <Group gap="sm" wrap="nowrap">
+            <Burger
+              opened={opened}
+              onClick={toggle}
+              hiddenFrom="sm"
+              size="sm"
+              aria-label={opened ? "Close navigation" : "Open navigation"}
+            />
+            <Title order={2} size="h4">
+              Sendtrail
+            </Title>
+          </Group>
+          <Group gap="sm" wrap="nowrap">
+            <Text size="sm" c="dimmed" visibleFrom="sm" truncate maw={260}>
+              {session.email}
+            </Text>
+            <Button variant="default" size="xs" onClick={leave} loading={signingOut}>
+              Sign out
+            </Button>
+          </Group>
+        </Group>
+      </AppShell.Header>
+      <AppShell.Navbar p="xs" aria-label="Main navigation">
+        <ScrollArea>
+          {SECTIONS.map((section) =>
+            "to" in section ? (
+              <NavLink
+                key={section.label}
+                component={Link}
+                to={section.to}
+                label={section.label}
+                active={location.pathname === section.to}
+                aria-current={location.pathname === section.to ? "page" : undefined}
+              />
+            ) : (
+              <NavLink key={section.label} label={section.label} defaultOpened childrenOffset="md">
+                {section.children.map((child) => (
+                  <NavLink
+                    key={child.to}
+                    component={Link}
+                    to={child.to}
+                    label={child.label}
+                    active={location.pathname === child.to}
+                    aria-current={location.pathname === child.to ? "page" : undefined}
+                  />
+                ))}
+              </NavLink>
+            ),
+          )}
+        </ScrollArea>
+      </AppShell.Navbar>
+      <AppShell.Main id="main">
+        <Outlet />
+      </AppShell.Main>
+    </AppShell>
+  );
+}
