@@ -22,6 +22,7 @@ from sendtrail.notifications.fanout import PostgresFanout
 from sendtrail.notifications.outbox import WebhookOutbox
 from sendtrail.records.services import RecordsConfig
 from sendtrail.records.smtp import SmtpListener
+from sendtrail.secretbox import secret_box
 from sendtrail.settings import Settings
 from sendtrail.tracking.core.tokens import TokenKeys
 from sendtrail.tracking.http import TrackingEndpoints
@@ -77,7 +78,8 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] = utcnow) ->
             PostgresFanout(settings.database.url, stream)
             if database.dialect == "postgresql" else LocalFanout(stream)
         )
-        dispatcher = WebhookDispatcher(database.engine, settings.notifications, clock=clock)
+        dispatcher = WebhookDispatcher(database.engine, settings.notifications, clock=clock,
+                                       box=secret_box(settings.secrets.keys))
         # The outbox always writes (any node may deliver); this one delivers if asked to.
         sinks = (fanout, WebhookOutbox(clock=clock, on_queued=dispatcher.wake))
         ingestor = Ingestor(

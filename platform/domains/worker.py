@@ -43,9 +43,9 @@ from sendtrail.domains.acme_schedule import (
     renewal_time,
     retry_delay,
 )
-from sendtrail.domains.secretbox import SecretBox
 from sendtrail.domains.service import USABLE, Status, apply_check, check_dns, clip
 from sendtrail.domains.store import AcmeAccountRow, CertificateRow, TrackingDomainRow
+from sendtrail.secretbox import SecretBox
 from sendtrail.settings import Settings
 
 __all__ = ["DomainWorker", "cert_dir_of"]

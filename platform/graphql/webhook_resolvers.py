@@ -13,6 +13,7 @@ from sendtrail.graphql.webhook_types import (
     WebhookEndpoint,
 )
 from sendtrail.notifications import webhooks
+from sendtrail.secretbox import secret_box
 from sendtrail.tenancy.users import parse_id
 
 __all__ = ["WebhookMutation", "WebhookQuery"]
@@ -76,7 +77,7 @@ class WebhookMutation:
                 event_types=input.event_types, description=input.description,
                 include_non_human=input.include_non_human,
                 allow_loopback=context.settings.notifications.webhook_allow_loopback,
-                now=context.now(),
+                now=context.now(), box=secret_box(context.settings.secrets.keys),
             )
         return CreatedWebhookEndpoint(endpoint=WebhookEndpoint.from_row(row, now=context.now()),
                                       secret=secret)
@@ -110,6 +111,7 @@ class WebhookMutation:
                 session, principal, await context.account_id(info),
                 endpoint_id=parse_id(id, "webhook endpoint"),
                 keep_old_for_hours=keep_old_for_hours, now=context.now(),
+                box=secret_box(context.settings.secrets.keys),
             )
         return RotatedWebhookSecret(endpoint=WebhookEndpoint.from_row(row, now=context.now()),
                                     secret=secret)

@@ -14,7 +14,7 @@ from sendtrail.db.pagination import Page
 from sendtrail.graphql.context import ctx
 from sendtrail.graphql.types import Edge, PageInfo
 from sendtrail.notifications import webhooks
-from sendtrail.notifications.dispatcher import active_secrets
+from sendtrail.notifications.dispatcher import signing_entries
 from sendtrail.notifications.store import (
     WebhookAttemptRow,
     WebhookEndpointRow,
@@ -148,7 +148,7 @@ class WebhookEndpoint:
             event_types=list(row.event_types), include_non_human=row.include_non_human,
             active=row.active, disabled_reason=row.disabled_reason, created_at=row.created_at,
             secret_rotated_at=datetime.fromisoformat(created) if created else None,
-            signing_secret_count=len(active_secrets(row.secrets, now)),
+            signing_secret_count=len(signing_entries(row.secrets, now)),
             old_secret_expires_at=max(older) if older else None,
             account_id=row.account_id,
         )

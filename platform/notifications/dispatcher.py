@@ -46,7 +46,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sendtrail.db.types import utcnow
 from sendtrail.errors import InvalidInput
 from sendtrail.notifications.schedule import next_retry, parse_retry_after
-from sendtrail.notifications.signing import signature_headers
+from sendtrail.notifications.signing import SECRET_PREFIX, signature_headers
 from sendtrail.notifications.store import (
     WebhookAttemptRow,
     WebhookEndpointRow,
@@ -58,11 +58,13 @@ from sendtrail.notifications.targets import (
     pinned_request,
     system_resolver,
 )
+from sendtrail.notifications.webhooks import SECRET_CONTEXT
+from sendtrail.secretbox import SecretBox
 from sendtrail.settings import NotificationSettings
 from sendtrail.tenancy.store import AuditEntryRow
 from sendtrail.tracking.store import EngagementRow
 
-__all__ = ["WebhookDispatcher", "active_secrets"]
+__all__ = ["WebhookDispatcher", "active_secrets", "signing_entries"]
 
 log = logging.getLogger("sendtrail.webhooks")
 ENDPOINTS = WebhookEndpointRow.__table__  # type: ignore[attr-defined]
@@ -76,11 +78,25 @@ TEXT_LIMIT = 500
 SNIPPET_BYTES = 200
 
 
-def active_secrets(secrets: Sequence[dict[str, Any]], now: datetime) -> list[str]:
-    """The secrets that sign now, newest first (a rotated-out one until it expires)."""
+def signing_entries(secrets: Sequence[dict[str, Any]], now: datetime) -> list[dict[str, Any]]:
+    """The stored secret entries that sign now (a rotated-out one until it expires)."""
     return [
-        entry["secret"] for entry in secrets
+        entry for entry in secrets
         if entry.get("expires_at") is None or datetime.fromisoformat(entry["expires_at"]) > now
+    ]
+
+
+def active_secrets(secrets: Sequence[dict[str, Any]], now: datetime,
+                   box: SecretBox) -> list[str]:
+    """The secrets that sign now, newest first (a rotated-out one until it expires).
+
+    Stored encrypted; an entry still in the clear (``whsec_...``, from before encryption)
+    is used as it is.
+    """
+    return [
+        entry["secret"] if entry["secret"].startswith(SECRET_PREFIX)
+        else box.decrypt(entry["secret"], context=SECRET_CONTEXT).decode()
+        for entry in signing_entries(secrets, now)
     ]
 
 
@@ -129,8 +145,10 @@ class WebhookDispatcher:
         rng: random.Random | None = None,
         concurrency: int = 10,
         resolver: Resolver = system_resolver,
+        box: SecretBox,
     ) -> None:
         self._engine = engine
+        self._box = box
         self._settings = settings
         self._clock = clock
         self._rng = rng or random.Random()  # noqa: S311  (jitter, not secrecy)
@@ -324,7 +342,7 @@ class WebhookDispatcher:
                 )
                 body = json.dumps(message.payload, separators=(",", ":"), ensure_ascii=False)
                 headers = signature_headers(
-                    active_secrets(message.secrets, at), message_id=message.id,
+                    active_secrets(message.secrets, at, self._box), message_id=message.id,
                     timestamp=int(at.timestamp()), body=body,
                 )
                 headers |= {"Content-Type": "application/json", "User-Agent": USER_AGENT}

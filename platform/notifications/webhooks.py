@@ -35,6 +35,7 @@ from sendtrail.notifications.store import (
     WebhookMessageRow,
 )
 from sendtrail.notifications.targets import Resolver, pin_target, system_resolver
+from sendtrail.secretbox import SecretBox
 from sendtrail.tenancy import audit
 from sendtrail.tenancy.authz import authorizer
 from sendtrail.tenancy.values import Principal
@@ -144,8 +145,13 @@ def _snapshot(row: WebhookEndpointRow) -> dict[str, Any]:
             "description": row.description, "includeNonHuman": row.include_non_human}
 
 
-def _secret_entry(secret: str, now: datetime) -> dict[str, Any]:
-    return {"secret": secret, "created_at": now.isoformat(), "expires_at": None}
+SECRET_CONTEXT = b"webhook signing secret"
+
+
+def _secret_entry(secret: str, now: datetime, box: SecretBox) -> dict[str, Any]:
+    """Stored encrypted (it must be readable to sign, so it cannot be hashed)."""
+    return {"secret": box.encrypt(secret.encode(), context=SECRET_CONTEXT),
+            "created_at": now.isoformat(), "expires_at": None}
 
 
 async def create_endpoint(
@@ -160,6 +166,7 @@ async def create_endpoint(
     allow_loopback: bool = False,
     resolver: Resolver = system_resolver,
     now: datetime,
+    box: SecretBox,
 ) -> tuple[WebhookEndpointRow, str]:
     """The new endpoint and its signing secret (``whsec_...``), never shown again."""
     authorizer().require(actor, account_id, OBJECT, "write")
@@ -177,7 +184,7 @@ async def create_endpoint(
         description=_description(description),
         event_types=_event_types(event_types),
         include_non_human=include_non_human,
-        secrets=[_secret_entry(secret, now)],
+        secrets=[_secret_entry(secret, now, box)],
         created_at=now,
         created_by=actor.user_id,
     )
@@ -251,6 +258,7 @@ async def rotate_secret(
     endpoint_id: uuid.UUID,
     keep_old_for_hours: int = 24,
     now: datetime,
+    box: SecretBox,
 ) -> tuple[WebhookEndpointRow, str]:
     """A new secret (returned once) signs from now on; the current ones keep signing too
     for ``keep_old_for_hours`` (0: they stop at once), so receivers can switch over."""
@@ -265,7 +273,7 @@ async def rotate_secret(
         if ends > now:
             kept.append({**entry, "expires_at": ends.isoformat()})
     secret = new_webhook_secret()
-    row.secrets = [_secret_entry(secret, now), *kept]
+    row.secrets = [_secret_entry(secret, now, box), *kept]
     session.add(row)
     audit.record(session, actor, account_id, action="webhook_endpoint.secret_rotated",
                  target=f"webhook endpoint {row.url}",

@@ -27,7 +27,12 @@ from sendtrail.app import create_app
 from sendtrail.db.engine import Database, create_sync_engine
 from sendtrail.notifications.dispatcher import WebhookDispatcher
 from sendtrail.notifications.signing import WebhookVerificationError, verify
-from sendtrail.notifications.store import WebhookAttemptRow, WebhookMessageRow
+from sendtrail.notifications.store import (
+    WebhookAttemptRow,
+    WebhookEndpointRow,
+    WebhookMessageRow,
+)
+from sendtrail.secretbox import secret_box
 from sendtrail.settings import Settings
 
 OUTLOOK = "Mozilla/4.0 (compatible; ms-office; MSOffice 16)"
@@ -170,8 +175,9 @@ class Drive:
     def __init__(self, settings: Settings, clock: FakeClock) -> None:
         self.database = Database(settings.database.url)
         self.clock = clock
-        self.dispatcher = WebhookDispatcher(self.database.engine, settings.notifications,
-                                            clock=clock, rng=random.Random(5))  # noqa: S311
+        self.dispatcher = WebhookDispatcher(
+            self.database.engine, settings.notifications, clock=clock,
+            rng=random.Random(5), box=secret_box(settings.secrets.keys))  # noqa: S311
 
     async def once(self) -> int:
         return await self.dispatcher.run_once(self.clock())
@@ -257,7 +263,8 @@ def _verified(request: Received, secret: str) -> bool:
 # --- the tests -----------------------------------------------------------------------------
 
 def test_endpoints_are_managed_by_admins_with_the_secret_shown_once(
-    app_client: TestClient[Any], acme: Tenant, rival: Tenant, receiver: Receiver
+    app_client: TestClient[Any], acme: Tenant, rival: Tenant, receiver: Receiver,
+    database_url: str,
 ) -> None:
     created = _create(app_client, acme, receiver.url(), description="CRM sync")
     assert created["secret"].startswith("whsec_")
@@ -269,6 +276,12 @@ def test_endpoints_are_managed_by_admins_with_the_secret_shown_once(
     assert listed == [{"id": endpoint["id"], "url": receiver.url(), "description": "CRM sync",
                        "secretRotatedAt": endpoint["secretRotatedAt"]}]
     assert created["secret"] not in json.dumps(listed)  # never shown again
+    engine = create_sync_engine(database_url)
+    with engine.connect() as conn:  # at rest it is encrypted (it must stay readable to sign)
+        stored = json.dumps(conn.execute(select(WebhookEndpointRow.secrets)).scalars().all())
+    engine.dispose()
+    assert "whsec_" not in stored
+    assert created["secret"][len("whsec_"):] not in stored
     updated = gql(app_client, 'mutation($id: ID!) { updateWebhookEndpoint(input: {id: $id, '
                   'eventTypes: ["engagement.opened", "engagement.clicked"]}) { eventTypes } }',
                   {"id": endpoint["id"]}, token=acme.admin_token)
@@ -543,7 +556,8 @@ async def test_deliveries_run_concurrently_but_no_more_than_the_bound(
             {"id": endpoint_id}, token=acme.admin_token)
     receiver.script = [("hold", 0.2)]
     dispatcher = WebhookDispatcher(drive.database.engine, settings.notifications,
-                                   clock=drive.clock, concurrency=3)
+                                   clock=drive.clock, concurrency=3,
+                                   box=secret_box(settings.secrets.keys))
     assert await dispatcher.run_once(drive.clock()) == 7
     assert receiver.most_at_once == 3
     assert sorted(len(requests) for requests in receiver.by_id().values()) == [1] * 7

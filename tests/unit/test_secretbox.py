@@ -6,7 +6,7 @@ import base64
 
 import pytest
 
-from sendtrail.domains.secretbox import (
+from sendtrail.secretbox import (
     SecretBox,
     SecretKeyUnavailable,
     SecretTampered,

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -29,7 +30,13 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from sendtrail.errors import SendtrailError
 
-__all__ = ["SecretBox", "SecretKeyUnavailable", "SecretTampered", "UndecryptableSecret"]
+__all__ = [
+    "SecretBox",
+    "SecretKeyUnavailable",
+    "SecretTampered",
+    "UndecryptableSecret",
+    "secret_box",
+]
 
 VERSION = "v1"
 _ENCRYPTION_INFO = b"sendtrail key encryption v1"
@@ -122,6 +129,12 @@ class SecretBox:
         if not self.needs_rotation(blob):
             return blob
         return self.encrypt(self.decrypt(blob, context=context), context=context)
+
+
+@functools.cache
+def secret_box(keys: tuple[str, ...]) -> SecretBox:
+    """One box per key set (deriving keys costs a little; settings never change at run time)."""
+    return SecretBox(keys)
 
 
 def _associated_data(key_id: str, context: bytes) -> bytes:
