@@ -72,6 +72,11 @@ async def set_legal_basis(
             account_id=account_id, contact_id=contact.id, at=now, actor=actor.actor_label,
             before=contact.legal_basis, after=basis.value,
         ))
+        # The audit entry names the contact by id: an erasure must leave no address behind.
+        audit.record(session, actor, account_id, action="contact.legal_basis_changed",
+                     target=f"contact {contact.id}",
+                     before={"legalBasis": contact.legal_basis},
+                     after={"legalBasis": basis.value})
         contact.legal_basis = basis.value
         contact.legal_basis_changed_at = now
         contact.legal_basis_changed_by = actor.actor_label

@@ -33,14 +33,19 @@ _REMOTE = re.compile(r"^\s*(https?:)?//", re.IGNORECASE)
 
 _INLINE_IMAGE = re.compile(r"^\s*data:image/(png|gif|jpeg|webp);", re.IGNORECASE)
 _DATA = re.compile(r"^\s*data:", re.IGNORECASE)
+_CID = re.compile(r"^\s*cid:", re.IGNORECASE)
 
 
 def _images(load_remote: bool):  # type: ignore[no-untyped-def]
     def filter_attribute(element: str, attribute: str, value: str) -> str | None:
         if _DATA.match(value):  # inline images only; a data: link could be a whole page
             return value if element == "img" and _INLINE_IMAGE.match(value) else None
-        if element == "img" and attribute == "src" and _REMOTE.match(value) and not load_remote:
-            return None  # blocked: the web admin offers "load remote images"
+        if element == "img" and attribute == "src":
+            if _CID.match(value):
+                return value
+            if _REMOTE.match(value):
+                return value if load_remote else None  # the viewer may choose to load them
+            return None  # a relative source points into Sendtrail itself: never an image
         return value
 
     return filter_attribute

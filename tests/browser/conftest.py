@@ -134,7 +134,9 @@ def site(web_admin: Path, sqlite_template: Path,
                      "SENDTRAIL_DATA_DIR": str(data_dir), "SENDTRAIL_SMTP_PORT": "0",
                      "SENDTRAIL_SECRET_KEYS": "browser-tests-secret-key-0123456789abcdef",
                      "SENDTRAIL_PUBLIC_URL": f"http://127.0.0.1:{port}",
-                     "SENDTRAIL_DOMAIN_WORKER": "false"}, port=port)
+                     "SENDTRAIL_DOMAIN_WORKER": "false",
+                     # No webhook leaves the machine: deliveries stay PENDING.
+                     "SENDTRAIL_WEBHOOK_DISPATCHER": "false"}, port=port)
     try:
         server.start()
         _prepare_email(server, busy.admin_token, "Pricing for Q3")

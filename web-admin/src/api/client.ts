@@ -17,13 +17,20 @@ function socketUrl(): string {
   return `${scheme}://${window.location.host}/graphql`;
 }
 
-export function createGraphQLClient(onSignedOut: () => void): Client {
+/** Support staff name the account they inspect in this header (platform/web/principal.py). */
+const ACCOUNT_HEADER = "X-Sendtrail-Account";
+
+/** `supportAccount`: for support staff, a client (own cache) that reads that account. */
+export function createGraphQLClient(onSignedOut: () => void, supportAccount?: string): Client {
   const socket = createSocketClient({ url: socketUrl(), lazy: true });
   return new Client({
     url: "/graphql",
     fetchOptions: () => ({
       credentials: "same-origin",
-      headers: current ? { [current.csrfHeader]: current.csrfToken } : {},
+      headers: {
+        ...(current ? { [current.csrfHeader]: current.csrfToken } : {}),
+        ...(supportAccount ? { [ACCOUNT_HEADER]: supportAccount } : {}),
+      },
     }),
     exchanges: [
       cacheExchange,

@@ -10,7 +10,21 @@ import { useSession, useSignedIn } from "../features/session/SessionProvider";
 // Only pages that exist are listed: no dead links (Activity, Emails, Contacts come later).
 const SECTIONS = [
   { label: "Overview", to: "/" },
-  { label: "Settings", children: [{ label: "Tracking & privacy", to: "/settings/tracking" }] },
+  { label: "Activity", to: "/activity" },
+  { label: "Emails", to: "/emails" },
+  { label: "Contacts", to: "/contacts" },
+  {
+    label: "Settings",
+    children: [
+      { label: "Tracking & privacy", to: "/settings/tracking" },
+      { label: "Users & seats", to: "/settings/users" },
+      { label: "API tokens", to: "/settings/tokens" },
+      { label: "Tracking domains", to: "/settings/domains" },
+      { label: "Webhooks", to: "/settings/webhooks" },
+      { label: "Audit log", to: "/settings/audit" },
+    ],
+  },
+  { label: "Support console", to: "/support", staffOnly: true },
 ] as const;
 
 export function Shell() {
@@ -68,7 +82,7 @@ export function Shell() {
       </AppShell.Header>
       <AppShell.Navbar p="xs" aria-label="Main navigation">
         <ScrollArea>
-          {SECTIONS.map((section) =>
+          {SECTIONS.filter((section) => ("staffOnly" in section) === session.isStaff).map((section) =>
             "to" in section ? (
               <NavLink
                 key={section.label}

@@ -68,7 +68,8 @@ export function SessionProvider({ children }: { children: ReactNode }) {
       const codes = probe.error?.graphQLErrors.map((error) => error.extensions["code"]) ?? [];
       if (codes.includes("UNAUTHENTICATED")) {
         setState({ status: "signedOut" });
-      } else if (probe.error) {
+        // Support staff are signed in but no account's user: `viewer` refuses, not "sign in".
+      } else if (probe.error && !codes.some((code) => code === "BAD_USER_INPUT" || code === "FORBIDDEN")) {
         setState({ status: "failed", message: describeError(probe.error) });
       } else {
         const session = await currentSession();

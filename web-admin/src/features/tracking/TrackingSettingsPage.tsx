@@ -25,10 +25,6 @@ graphql(`
 
 const TrackingSettingsQuery = graphql(`
   query TrackingSettings {
-    viewer {
-      id
-      role
-    }
     account {
       id
       name
@@ -136,8 +132,9 @@ function valuesOf(settings: TrackingSettingsFieldsFragment): Values {
   return Object.fromEntries(KEYS.map((key) => [key, settings[key]])) as Values;
 }
 
-export function TrackingSettingsPage() {
-  usePageTitle("Tracking & privacy");
+/** `embedded`: shown inside another page (the support console), under its heading. */
+export function TrackingSettingsPage({ embedded = false }: { embedded?: boolean }) {
+  usePageTitle(embedded ? "Support console" : "Tracking & privacy");
   const session = useSignedIn();
   const [{ data, fetching, error }, refetch] = useQuery({ query: TrackingSettingsQuery });
   const [saving, save] = useMutation(UpdateTrackingSettings);
@@ -149,7 +146,8 @@ export function TrackingSettingsPage() {
     if (saved) setDraft((current) => current ?? saved);
   }, [saved]);
 
-  const canEdit = data?.viewer.role === "ADMIN" && !session.isStaff;
+  // Support staff read the account they inspect (support console) but never change it.
+  const canEdit = session.role === "ADMIN" && !session.isStaff;
   const changed = saved && draft ? KEYS.filter((key) => draft[key] !== saved[key]) : [];
 
   async function submit(event: FormEvent<HTMLFormElement>) {
@@ -183,12 +181,14 @@ export function TrackingSettingsPage() {
         <Stack gap="lg">
           {!canEdit && (
             <Alert color="blue" title="Read only">
-              Only admins of {data.account.name} can change these settings; here is how they are set.
+              {session.isStaff
+                ? "Support staff can read these settings but not change them."
+                : `Only admins of ${data.account.name} can change these settings; here is how they are set.`}
             </Alert>
           )}
           {GROUPS.map((group) => (
             <Card withBorder padding="md" key={group.title} role="group" aria-labelledby={`group-${group.title.replaceAll(" ", "-")}`}>
-              <Title order={2} size="h4" mb="sm" id={`group-${group.title.replaceAll(" ", "-")}`}>
+              <Title order={embedded ? 3 : 2} size="h4" mb="sm" id={`group-${group.title.replaceAll(" ", "-")}`}>
                 {group.title}
               </Title>
               <Stack gap="md">
@@ -233,7 +233,7 @@ export function TrackingSettingsPage() {
 
   return (
     <Stack gap="md">
-      <Title order={1} size="h2">
+      <Title order={embedded ? 2 : 1} size={embedded ? "h3" : "h2"}>
         Tracking &amp; privacy
       </Title>
       <Text c="dimmed">Account-wide rules for how opens and clicks are tracked and kept.</Text>

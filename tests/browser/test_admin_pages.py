@@ -1,0 +1,210 @@
+"""The admin's settings pages in real Chromium: users and seats (R19), API tokens and
+custom tracking domains (R21), and the support console (R25). Every test fails on any
+console error or failed request (see conftest.py) and screenshots each page at 1280 px, and
+at 390 px where it says so.
+"""
+
+from __future__ import annotations
+
+import re
+from concurrent.futures import ThreadPoolExecutor
+
+import httpx
+from browser.harness import Site, Ui, sign_in
+from playwright.sync_api import ViewportSize, expect
+from sqlalchemy import text
+from support import run
+
+from sendtrail.db.engine import Database, create_sync_engine
+from sendtrail.tenancy.auth import grant_support
+
+STAFF_EMAIL = "console@support.sendtrail.test"
+STAFF_PASSWORD = "support-console-password"
+AUDIT_LOG = "{ auditLog(first: 50) { edges { node { actor action target } } } }"
+PHONE: ViewportSize = {"width": 390, "height": 844}
+
+
+def _buy_seats(site: Site, seat: str, quantity: int) -> None:
+    # Seat purchases have no API yet: set them in the server's database, as
+    # tests/integration/test_tracking_flow.py does.
+    url = site.server.env["SENDTRAIL_DATABASE_URL"]
+    account_id = site.tenant.account_id.replace("-", "") if url.startswith("sqlite") \
+        else site.tenant.account_id
+    engine = create_sync_engine(url)
+    try:
+        with engine.begin() as conn:
+            conn.execute(text("UPDATE seat_purchase SET quantity = :q WHERE seat = :s "
+                              "AND account_id = :a"), {"q": quantity, "s": seat, "a": account_id})
+    finally:
+        engine.dispose()
+
+
+def test_admin_invites_a_paid_seat_user_and_sees_the_refusal_when_none_are_left(
+    ui: Ui, site: Site
+) -> None:
+    _buy_seats(site, "sales_starter", 1)  # R19
+    sign_in(ui, site.tenant.admin_email)
+    ui.page.get_by_role("link", name="Users & seats").click()
+    expect(ui.page.get_by_role("heading", name="Users & seats", level=1)).to_be_visible()
+    usage = ui.page.get_by_role("table", name="Seat usage")
+    starter = usage.get_by_role("row").filter(has_text="Sales Starter")
+    expect(starter).to_have_text(re.compile(r"Sales Starter\s*0\s*1\s*1"))  # in use, bought, left
+    ui.snap("users")
+
+    invite = ui.page.get_by_role("form", name="Invite a user")
+    invite.get_by_label("Email address").fill(f"sam@{site.tenant.slug}.test")
+    invite.get_by_label("Name").fill("Sam Seller")
+    invite.get_by_label("Seat").select_option(label="Sales Starter")
+    invite.get_by_role("button", name="Invite").click()
+    users = ui.page.get_by_role("table", name="Users")
+    sam = users.get_by_role("row").filter(has_text=f"sam@{site.tenant.slug}.test")
+    expect(sam).to_contain_text("Sam Seller")
+    expect(sam.get_by_label(f"Seat of sam@{site.tenant.slug}.test")).to_have_value("SALES_STARTER")
+    expect(starter).to_have_text(re.compile(r"Sales Starter\s*1\s*1\s*0"))
+
+    # The last paid seat is taken: giving one to Uma is refused, in the server's words.
+    uma_seat = ui.page.get_by_label(f"Seat of {site.tenant.user_email}")
+    uma_seat.select_option("SALES_STARTER")
+    refusal = ui.page.get_by_text("All 1 Sales Starter seat(s) of this account are in use")
+    expect(refusal).to_be_visible()
+    expect(uma_seat).to_have_value("FREE")
+    expect(uma_seat).to_have_attribute("aria-invalid", "true")
+    ui.snap("seat-refused")
+
+    # Deactivating Sam frees the seat; Uma can have it now.
+    sam.get_by_role("button", name=f"Deactivate sam@{site.tenant.slug}.test").click()
+    expect(sam).to_contain_text("Deactivated")
+    expect(starter).to_have_text(re.compile(r"Sales Starter\s*0\s*1\s*1"))
+    uma_seat.select_option("SALES_STARTER")
+    expect(starter).to_have_text(re.compile(r"Sales Starter\s*1\s*1\s*0"))
+    expect(ui.page.get_by_text("seat(s) of this account are in use")).to_have_count(0)
+
+
+def test_admin_creates_a_token_sees_its_secret_once_and_revokes_it(ui: Ui, site: Site) -> None:
+    ui.page.context.grant_permissions(["clipboard-read", "clipboard-write"])
+    sign_in(ui, site.tenant.admin_email)
+    ui.page.get_by_role("link", name="API tokens").click()
+    expect(ui.page.get_by_role("heading", name="API tokens", level=1)).to_be_visible()
+
+    form = ui.page.get_by_role("form", name="Create a token")
+    form.get_by_label("Token name").fill("CRM sync")
+    form.get_by_role("checkbox", name="Write").check()
+    form.get_by_label("Expires").select_option(label="In 30 days")
+    form.get_by_role("button", name="Create token").click()
+    notice = ui.page.get_by_role("status").filter(has_text='Copy the token "CRM sync" now')
+    expect(notice).to_contain_text("can't be shown again")
+    secret = notice.get_by_label("New token").inner_text().strip()
+    assert secret.startswith("st_"), secret
+    notice.get_by_role("button", name="Copy token").click()
+    expect(notice.get_by_role("button", name="Copied")).to_be_visible()
+    assert ui.page.evaluate("navigator.clipboard.readText()") == secret
+    row = ui.page.get_by_role("table", name="Tokens").get_by_role("row").filter(has_text="CRM sync")
+    expect(row).to_contain_text("Read, Write")
+    ui.snap("token-created")
+
+    notice.get_by_role("button", name="I've stored it").click()
+    expect(ui.page.get_by_text(secret)).to_have_count(0)  # shown once only
+    row.get_by_role("button", name="Revoke CRM sync").click()
+    dialog = ui.page.get_by_role("dialog", name="Revoke this token?")
+    expect(dialog).to_contain_text("stops working at once")
+    ui.snap("revoke-confirm")
+    dialog.get_by_role("button", name="Revoke token").click()
+    expect(dialog).to_be_hidden()
+    expect(row).to_contain_text("Revoked")
+
+
+def test_admin_adds_a_tracking_domain_and_sees_the_dns_records_to_create(
+    ui: Ui, site: Site
+) -> None:
+    sign_in(ui, site.tenant.admin_email)
+    ui.page.get_by_role("link", name="Tracking domains").click()
+    expect(ui.page.get_by_role("heading", name="Tracking domains", level=1)).to_be_visible()
+    expect(ui.page.get_by_text("No custom tracking domains")).to_be_visible()
+
+    hostname = f"track.{site.tenant.slug}.example.com"
+    form = ui.page.get_by_role("form", name="Add a tracking domain")
+    form.get_by_label("Hostname").fill(hostname)
+    form.get_by_role("button", name="Add domain").click()
+    card = ui.page.get_by_role("article", name=hostname)
+    expect(card.get_by_label("Status: Waiting for DNS")).to_be_visible()  # R21
+    records = card.get_by_role("table", name=f"DNS records for {hostname}")
+    cname = records.get_by_role("row").filter(has_text="CNAME")
+    expect(cname).to_contain_text(hostname)
+    expect(cname.get_by_role("button", name="Copy CNAME record value")).to_be_visible()
+    expect(card.get_by_role("button", name=f"Verify {hostname} now")).to_be_visible()
+    ui.snap("domain-added")
+
+    card.get_by_role("button", name=f"Remove {hostname}").click()
+    dialog = ui.page.get_by_role("dialog", name="Remove this tracking domain?")
+    dialog.get_by_role("button", name="Remove domain").click()
+    expect(card).to_have_count(0)
+    expect(ui.page.get_by_text("No custom tracking domains")).to_be_visible()
+
+
+def test_settings_pages_fit_a_phone(phone_ui: Ui, site: Site) -> None:
+    sign_in(phone_ui, site.tenant.admin_email)
+    for path, heading in (("/settings/users", "Users & seats"), ("/settings/tokens", "API tokens"),
+                          ("/settings/domains", "Tracking domains")):
+        phone_ui.goto(path)
+        expect(phone_ui.page.get_by_role("heading", name=heading, level=1)).to_be_visible()
+        expect(phone_ui.page.get_by_role("status")).to_have_count(0)  # loaded
+        overflow = phone_ui.page.evaluate(
+            "document.documentElement.scrollWidth - document.documentElement.clientWidth")
+        assert overflow <= 0, f"{path} scrolls sideways by {overflow}px"
+        phone_ui.snap(path.rsplit("/", 1)[-1])
+
+
+async def _grant_support(url: str) -> None:
+    database = Database(url)
+    try:
+        async with database.session(account_id=None) as session:
+            await grant_support(session, email=STAFF_EMAIL, password=STAFF_PASSWORD)
+    finally:
+        await database.dispose()
+
+
+def test_support_staff_inspect_an_account_read_only_and_it_is_in_its_audit_log(
+    ui: Ui, site: Site
+) -> None:
+    # Playwright's loop owns this thread: seed from another one.
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(run, _grant_support(site.server.env["SENDTRAIL_DATABASE_URL"])).result()
+    busy_name = site.busy.slug.replace("-", " ")
+    sign_in(ui, STAFF_EMAIL, STAFF_PASSWORD)
+    ui.page.get_by_role("link", name="Support console").click()
+    ui.page.get_by_label("Account name or slug").fill(site.busy.slug)
+    ui.page.keyboard.press("Enter")
+    found = ui.page.get_by_role("table", name="Accounts found")
+    expect(found.get_by_role("row")).to_have_count(2)  # header + the one account
+    ui.snap("support-find")
+    found.get_by_role("link").click()
+
+    expect(ui.page.get_by_text("Your access to this account is recorded in its audit log")
+           ).to_be_visible()
+    expect(ui.page.get_by_role("heading", level=1)).to_have_text(re.compile(busy_name, re.I))
+    switch = ui.page.get_by_role("switch", name="Self-open suppression")
+    expect(switch).to_be_checked()
+    expect(switch).to_be_disabled()  # read-only
+    expect(ui.page.get_by_role("button", name="Save changes")).to_have_count(0)
+    ui.snap("support-settings")
+
+    ui.page.get_by_role("tab", name="Emails & diagnoses").click()
+    emails = ui.page.get_by_role("table", name="Emails of this account")
+    expect(emails).to_contain_text("Pricing for Q3")
+    emails.get_by_role("button", name="Diagnose Pricing for Q3").click()
+    findings = emails.get_by_role("list", name="Findings").get_by_role("listitem")
+    expect(findings.first).to_be_visible()
+    ui.snap("support-diagnosis")
+    ui.page.set_viewport_size(PHONE)
+    ui.snap("support-diagnosis")
+
+    log = httpx.post(f"{site.url}/graphql", timeout=30,
+                     headers={"Authorization": f"Bearer {site.busy.admin_token}"},
+                     json={"query": AUDIT_LOG})
+    entries = [edge["node"] for edge in log.json()["data"]["auditLog"]["edges"]
+               if edge["node"]["actor"] == f"support:{STAFF_EMAIL}"]
+    actions = {entry["action"] for entry in entries}
+    assert actions == {"support.search", "support.read"}, entries
+    targets = " ".join(entry["target"] or "" for entry in entries)
+    assert "TrackingSettings" in targets
+    assert "SupportDiagnoseEmail" in targets

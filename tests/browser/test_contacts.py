@@ -1,0 +1,171 @@
+"""Contacts and the audit log in real Chromium (R16, R23, erasure): a logged email whose
+HTML carried scripts is shown sanitised in a frame sandboxed without scripts, the legal
+basis is set (its history grows), the contact's data is exported and the contact erased
+(receipt, audit entry). Every test fails on any console error or failed request (see
+conftest.py) and screenshots each page at 1280 px and 390 px."""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import httpx
+from browser.harness import SCREENSHOTS, Site, Ui, sign_in
+from playwright.sync_api import expect
+
+LOG = "mutation($i: LogEmailInput!) { logEmail(input: $i) { id htmlUrl } }"
+SCRIPT = "<script>window.parent.__pwned = 1; document.title='pwned'</script><p>Hello</p>"
+# An inline image that cannot be decoded: its onerror would run if it survived sanitising
+# and the frame allowed scripts.
+SHOWN = SCRIPT + ("<img src=\"data:image/png;base64,AAAA\" alt=\"broken\" "
+                  "onerror=\"window.parent.__pwned=2\">")
+# The brief's payload, checked over HTTP only: `src=x` survives sanitising (only remote
+# URLs are dropped), so in the browser the frame's CSP blocks it, which Chromium reports as
+# a console error and a failed request (see the report; platform/records/sanitize.py).
+HOSTILE = SCRIPT + "<img src=x onerror=\"window.parent.__pwned=2\">"
+
+
+def _log_email(site: Site, address: str, subject: str, html: str = SHOWN) -> dict[str, Any]:
+    content = base64.b64encode(subject.encode()).decode()  # distinct: blobs are shared by hash
+    answer = httpx.post(f"{site.url}/graphql", timeout=30,
+                        headers={"Authorization": f"Bearer {site.tenant.admin_token}"},
+                        json={"query": LOG, "variables": {"i": {
+                            "subject": subject, "html": html, "text": "Hello",
+                            "recipients": [{"address": address, "name": "Ria Roe"}],
+                            "attachments": [{"filename": "notes.txt", "contentType": "text/plain",
+                                             "contentBase64": content}],
+                        }}})
+    assert answer.status_code == 200, answer.text
+    body = answer.json()
+    assert "errors" not in body, body
+    email: dict[str, Any] = body["data"]["logEmail"]
+    return email
+
+
+def _open_contact(ui: Ui, address: str) -> None:
+    """Through the navigation and the search, with the keyboard for the search."""
+    ui.page.get_by_role("navigation", name="Main navigation").get_by_role(
+        "link", name="Contacts").click()
+    expect(ui.page.get_by_role("heading", name="Contacts", level=1)).to_be_visible()
+    ui.page.get_by_role("searchbox", name="Search contacts").fill(address.split("@", maxsplit=1)[0])
+    ui.page.keyboard.press("Enter")
+    expect(ui.page).to_have_url(re.compile(r"/contacts\?q="))
+    ui.page.get_by_role("link", name=address).click()
+    expect(ui.page.get_by_role("heading", name=address, level=1)).to_be_visible()
+
+
+def _snap_with_frame(ui: Ui, label: str) -> None:
+    """``ui.snap`` for a page showing the sandboxed email frame, waiting for the frame's
+    text instead of network idle: Playwright (1.65) often never reports network idle for a
+    page with such a frame (its idle tracking races the frame's navigation; cf.
+    microsoft/playwright#42598), most often under load. Once the page no longer shows the
+    frame, ``ui.snap`` and the teardown's network-idle wait work again."""
+    expect(ui.page.frame_locator("iframe").first.get_by_text("Hello")).to_be_visible()
+    ui.page.wait_for_load_state("load")
+    ui.shots += 1
+    width = ui.page.viewport_size["width"] if ui.page.viewport_size else 0
+    path = SCREENSHOTS / f"{ui.name}--{ui.shots:02d}-{label}-{width}px.png"
+    ui.page.screenshot(path=str(path), full_page=True, animations="disabled")
+
+
+def _fits(ui: Ui) -> None:
+    overflow = ui.page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+    assert overflow <= 0, f"the page is {overflow} px wider than the screen"
+
+
+def test_a_logged_email_with_scripts_is_shown_without_running_them_then_the_contact_is_erased(
+    ui: Ui, site: Site
+) -> None:
+    address = "ria.roe@client.test"
+    _log_email(site, address, "Quote for Ria")
+    hostile = _log_email(site, "ian.imgerror@client.test", "Image trap", HOSTILE)
+    served = httpx.get(hostile["htmlUrl"], timeout=30,
+                       headers={"Authorization": f"Bearer {site.tenant.admin_token}"})
+    assert served.status_code == 200
+    assert "<p>Hello</p>" in served.text
+    assert [bad for bad in ("<script", "onerror", "__pwned") if bad in served.text] == []
+    assert "sandbox" in served.headers["content-security-policy"]
+    sign_in(ui, site.tenant.admin_email)
+    _open_contact(ui, address)
+    page = ui.page
+
+    email = page.get_by_role("article", name="Email: Quote for Ria")
+    expect(email).to_be_visible()
+    frame_element = email.locator("iframe")
+    frame_element.scroll_into_view_if_needed()
+    frame = email.frame_locator("iframe")
+    expect(frame.get_by_text("Hello")).to_be_visible()
+    expect(frame.locator("script")).to_have_count(0)  # sanitised away by the server
+    expect(frame.get_by_role("img", name="broken")).to_have_count(1)  # kept, without onerror
+    expect(frame.locator("[onerror]")).to_have_count(0)
+    sandbox = frame_element.get_attribute("sandbox")
+    assert sandbox is not None
+    assert "allow-scripts" not in sandbox, sandbox
+    assert page.evaluate("typeof window.__pwned") == "undefined"
+    assert "pwned" not in page.title()
+    link = email.get_by_role("link", name="notes.txt")
+    assert "/records/attachments/" in (link.get_attribute("href") or "")
+    assert link.get_attribute("download") == "notes.txt"
+    _snap_with_frame(ui, "contact")
+
+    with page.expect_download() as export:
+        page.get_by_role("button", name="Export data (JSON)").click()
+    exported = json.loads(Path(export.value.path()).read_text(encoding="utf-8"))
+    assert exported["contact"]["address"] == address
+    assert len(exported["loggedEmails"]) == 1
+
+    history = page.get_by_role("list", name="History")
+    expect(page.get_by_text("No changes recorded.")).to_be_visible()
+    for basis, count in (("Consent", 1), ("Contract", 2)):
+        page.get_by_label("New legal basis").select_option(label=basis)
+        page.get_by_role("button", name="Save legal basis").click()
+        expect(history.get_by_role("listitem")).to_have_count(count)
+    expect(history).to_contain_text("Consent → Contract")
+    expect(page.get_by_role("article", name="Legal basis change")).to_have_count(2)
+    _snap_with_frame(ui, "legal-basis")
+
+    page.get_by_role("button", name="Erase contact").click()
+    dialog = page.get_by_role("dialog", name="Erase this contact?")
+    erase = dialog.get_by_role("button", name="Erase permanently")
+    expect(erase).to_be_disabled()
+    dialog.get_by_label("Type the contact's address to confirm").fill("someone@else.test")
+    expect(erase).to_be_disabled()
+    dialog.get_by_label("Type the contact's address to confirm").fill(address)
+    _snap_with_frame(ui, "erase-confirmation")
+    erase.click()
+    expect(page).to_have_url(f"{site.url}/contacts")
+    receipt = page.get_by_role("status").filter(has_text=f"{address} was erased")
+    expect(receipt).to_contain_text("1 logged email(s)")
+    expect(receipt).to_contain_text("1 attachment(s)")
+    expect(page.get_by_role("link", name=address)).to_have_count(0)
+    ui.snap("erased")
+
+    page.get_by_role("link", name="Audit log").click()
+    expect(page.get_by_role("heading", name="Audit log", level=1)).to_be_visible()
+    row = page.get_by_role("row").filter(has_text="contact.erased")
+    expect(row).to_have_count(1)
+    expect(row).to_contain_text("loggedEmails: 1")
+    ui.snap("audit-log")
+
+
+def test_contacts_and_the_audit_log_fit_a_phone_screen(phone_ui: Ui, site: Site) -> None:
+    ui = phone_ui
+    address = "sam.sun@client.test"
+    _log_email(site, address, "Quote for Sam")
+    sign_in(ui, site.tenant.admin_email)
+    ui.page.get_by_role("button", name="Open navigation").click()
+    _open_contact(ui, address)
+    expect(ui.page.frame_locator("iframe").get_by_text("Hello")).to_be_visible()
+    _fits(ui)
+    _snap_with_frame(ui, "contact")
+    ui.page.get_by_role("link", name="All contacts").click()
+    expect(ui.page.get_by_role("table")).to_contain_text(address)
+    _fits(ui)
+    ui.snap("contacts")
+    ui.goto("/settings/audit")
+    expect(ui.page.get_by_role("heading", name="Audit log", level=1)).to_be_visible()
+    _fits(ui)
+    ui.snap("audit-log")

@@ -1,0 +1,82 @@
+"""Settings → Webhooks in real Chromium: an admin adds an endpoint and sees its signing
+secret once, sends a test event (a PENDING delivery), rotates the secret (two signing
+secrets) and deletes the endpoint. The site's server runs no webhook dispatcher (see
+conftest.py), so nothing is sent to the public address used here.
+"""
+
+from __future__ import annotations
+
+import re
+
+from browser.harness import Site, Ui, sign_in
+from playwright.sync_api import ViewportSize, expect
+
+PHONE: ViewportSize = {"width": 390, "height": 844}
+URL = "https://1.1.1.1/hooks/sendtrail"
+
+
+def test_admin_adds_tests_rotates_and_deletes_a_webhook_endpoint(ui: Ui, site: Site) -> None:
+    ui.page.context.grant_permissions(["clipboard-read", "clipboard-write"])
+    sign_in(ui, site.tenant.admin_email)
+    ui.page.get_by_role("link", name="Webhooks").click()
+    expect(ui.page.get_by_role("heading", name="Webhooks", level=1)).to_be_visible()
+    expect(ui.page.get_by_text("No webhook endpoints yet")).to_be_visible()
+
+    form = ui.page.get_by_role("form", name="Add an endpoint")
+    form.get_by_label("Endpoint URL").fill(URL)
+    form.get_by_label("Description").fill("CRM sync")
+    form.get_by_role("checkbox", name=re.compile(r"^Replied")).uncheck()
+    form.get_by_role("button", name="Add endpoint").click()
+
+    notice = ui.page.get_by_role("status").filter(has_text=f"Copy the signing secret for {URL}")
+    expect(notice).to_contain_text("can't be shown again")
+    secret = notice.get_by_label("Signing secret").inner_text().strip()
+    assert secret.startswith("whsec_"), secret
+    notice.get_by_role("button", name="Copy secret").click()
+    expect(notice.get_by_role("button", name="Copied")).to_be_visible()
+    assert ui.page.evaluate("navigator.clipboard.readText()") == secret
+
+    card = ui.page.get_by_role("article", name=URL)
+    expect(card).to_contain_text("CRM sync")
+    expect(card).to_contain_text("Opened, Clicked, human activity only")
+    expect(card).to_contain_text("1 signing secret")
+    expect(card.get_by_role("switch", name=f"Active: {URL}")).to_be_checked()
+    ui.snap("endpoint-added")
+    notice.get_by_role("button", name="I've stored it").click()
+    expect(ui.page.get_by_text(secret)).to_have_count(0)  # shown once only
+
+    card.get_by_role("button", name="Send test event").click()
+    deliveries = card.get_by_role("table", name=f"Deliveries to {URL}")
+    row = deliveries.get_by_role("row").filter(has_text="webhook.test")
+    expect(row).to_have_count(1)
+    expect(row.get_by_label("Status: Pending")).to_be_visible()
+    expect(row).to_contain_text("msg_")
+    row.get_by_role("button", name=re.compile(r"^Show attempts of msg_")).click()
+    expect(deliveries).to_contain_text("Not attempted yet.")
+    ui.snap("test-event-pending")
+
+    card.get_by_role("button", name="Rotate secret").click()
+    rotated = ui.page.get_by_role("status").filter(has_text=f"new signing secret for {URL}")
+    expect(rotated).to_contain_text("The old secret keeps signing until")
+    new_secret = rotated.get_by_label("Signing secret").inner_text().strip()
+    assert new_secret.startswith("whsec_"), new_secret
+    assert new_secret != secret
+    expect(card).to_contain_text("2 signing secrets")
+    rotated.get_by_role("button", name="I've stored it").click()
+
+    ui.page.set_viewport_size(PHONE)
+    expect(card).to_be_visible()
+    overflow = ui.page.evaluate(
+        "document.documentElement.scrollWidth - document.documentElement.clientWidth")
+    assert overflow <= 0, f"the webhooks page scrolls sideways by {overflow}px"
+    ui.snap("endpoint-phone")
+    ui.page.set_viewport_size({"width": 1280, "height": 800})
+
+    card.get_by_role("button", name=f"Delete {URL}").click()
+    dialog = ui.page.get_by_role("dialog", name="Delete this endpoint?")
+    expect(dialog).to_contain_text("can't be undone")
+    ui.snap("delete-confirm")
+    dialog.get_by_role("button", name="Delete endpoint").click()
+    expect(dialog).to_be_hidden()
+    expect(card).to_have_count(0)
+    expect(ui.page.get_by_text("No webhook endpoints yet")).to_be_visible()

@@ -1,0 +1,364 @@
+// The viewer's activity feed (R4) with live notifications over graphql-ws (R22): recent
+// human opens, clicks and replies, new ones on top as they happen, desktop notifications
+// on request, and the viewer's choice of what notifies them.
+import { Anchor, Badge, Button, Card, Group, Radio, Stack, Text, Title } from "@mantine/core";
+import { notifications } from "@mantine/notifications";
+import { useEffect, useMemo, useRef, useState } from "react";
+import { Link } from "react-router";
+import { useMutation, useQuery, useSubscription } from "urql";
+
+import { describeError } from "../../api/client";
+import { graphql } from "../../gql";
+import type { EngagementNotificationsSubscription, EngagementType, NotificationPreference } from "../../gql/graphql";
+import { Empty, Failed, Loading } from "../../shell/States";
+import { usePageTitle } from "../../shell/usePageTitle";
+import { formatWhen, verbOf } from "../emails/labels";
+
+const FEED_SIZE = 30;
+const LIVE_KEEP = 100;
+
+const ActivityQuery = graphql(`
+  query Activity($first: Int!) {
+    viewer {
+      id
+      notificationPreference
+    }
+    activityFeed(first: $first) {
+      edges {
+        node {
+          id
+          type
+          occurredAt
+          inferred
+          inferredFrom
+          recipient {
+            id
+            address
+          }
+          email {
+            id
+            subject
+          }
+          link {
+            url
+          }
+        }
+      }
+    }
+  }
+`);
+
+const EngagementNotifications = graphql(`
+  subscription EngagementNotifications {
+    engagementNotifications {
+      id
+      type
+      occurredAt
+      who
+      emailId
+      emailSubject
+      linkUrl
+      message
+    }
+  }
+`);
+
+const UpdateNotificationPreference = graphql(`
+  mutation UpdateNotificationPreference($preference: NotificationPreference!) {
+    updateNotificationPreference(preference: $preference) {
+      id
+      notificationPreference
+    }
+  }
+`);
+
+type Live = EngagementNotificationsSubscription["engagementNotifications"];
+
+interface Row {
+  id: string;
+  type: EngagementType;
+  occurredAt: string;
+  who: string;
+  emailId: string;
+  subject: string;
+  linkUrl: string | null;
+  note: string | null;
+  live: boolean;
+}
+
+const PREFERENCES: { value: NotificationPreference; label: string; description: string }[] = [
+  { value: "OPENS_AND_CLICKS", label: "Opens and clicks", description: "Clicks need a paid Sales seat." },
+  { value: "OPENS", label: "Opens only", description: "" },
+  { value: "CLICKS", label: "Clicks only", description: "Clicks need a paid Sales seat." },
+  { value: "NONE", label: "Nothing", description: "The feed below still lists everything." },
+];
+
+const supportsDesktop = typeof window !== "undefined" && "Notification" in window;
+
+function LiveIndicator({ state, onReconnect }: { state: "live" | "down" | "offline"; onReconnect: () => void }) {
+  const label = { live: "Live", down: "Not live", offline: "Offline" }[state];
+  const explanation = {
+    live: "New activity appears here as it happens.",
+    down: "The live connection closed; new activity shows after a reload.",
+    offline: "This device is offline; new activity shows once it is back.",
+  }[state];
+  return (
+    <Group gap="xs" role="status" aria-live="polite" wrap="nowrap">
+      <Badge color={state === "live" ? "green" : "gray"} variant="dot" size="lg">
+        {label}
+      </Badge>
+      <Text size="sm" c="dimmed" visibleFrom="sm">
+        {explanation}
+      </Text>
+      {state === "down" && (
+        <Button size="xs" variant="light" onClick={onReconnect}>
+          Reconnect
+        </Button>
+      )}
+    </Group>
+  );
+}
+
+function DesktopNotifications() {
+  const [permission, setPermission] = useState<NotificationPermission | "unsupported">(
+    supportsDesktop ? Notification.permission : "unsupported",
+  );
+  const [asking, setAsking] = useState(false);
+
+  async function enable() {
+    setAsking(true);
+    try {
+      setPermission(await Notification.requestPermission());
+    } finally {
+      setAsking(false);
+    }
+  }
+
+  if (permission === "unsupported") {
+    return <Text size="sm">This browser can't show desktop notifications.</Text>;
+  }
+  if (permission === "granted") {
+    return (
+      <Text size="sm" aria-live="polite">
+        Desktop notifications are on while this page is open.
+      </Text>
+    );
+  }
+  if (permission === "denied") {
+    return <Text size="sm">Desktop notifications are blocked; allow them in the browser's site settings.</Text>;
+  }
+  return (
+    <Group gap="sm">
+      <Button variant="light" onClick={enable} loading={asking}>
+        Enable desktop notifications
+      </Button>
+      <Text size="sm" c="dimmed">
+        Get a notification for each open and click while this page is open.
+      </Text>
+    </Group>
+  );
+}
+
+function PreferenceChoice({ current }: { current: NotificationPreference }) {
+  const [saving, save] = useMutation(UpdateNotificationPreference);
+  const [choice, setChoice] = useState<NotificationPreference>(current);
+  useEffect(() => setChoice(current), [current]);
+
+  async function choose(value: string) {
+    const preference = value as NotificationPreference;
+    const before = choice;
+    setChoice(preference);
+    const result = await save({ preference });
+    if (result.error || !result.data) {
+      setChoice(before);
+      notifications.show({
+        color: "red",
+        title: "Couldn't change your notifications",
+        message: result.error ? describeError(result.error) : "The server did not answer.",
+      });
+      return;
+    }
+    notifications.show({ color: "green", title: "Saved", message: "Your notification choice is saved." });
+  }
+
+  return (
+    <Radio.Group label="Notify me about" value={choice} onChange={choose} aria-busy={saving.fetching}>
+      <Stack gap="xs" mt="xs">
+        {PREFERENCES.map((option) => (
+          <Radio
+            key={option.value}
+            value={option.value}
+            label={option.label}
+            description={option.description || undefined}
+            disabled={saving.fetching}
+          />
+        ))}
+      </Stack>
+    </Radio.Group>
+  );
+}
+
+function FeedRow({ row }: { row: Row }) {
+  return (
+    <Card withBorder padding="sm" component="li" data-testid="activity-row">
+      <Group justify="space-between" align="flex-start" wrap="wrap" gap="xs">
+        <Text style={{ overflowWrap: "anywhere" }}>
+          <strong>{row.who}</strong> {verbOf(row.type)}{" "}
+          <Anchor component={Link} to={`/emails/${row.emailId}`}>
+            {`\u201c${row.subject}\u201d`}
+          </Anchor>
+        </Text>
+        <Group gap="xs">
+          {row.live && (
+            <Badge color="blue" variant="light">
+              New
+            </Badge>
+          )}
+          <Text size="sm" c="dimmed" component="time" dateTime={row.occurredAt}>
+            {formatWhen(row.occurredAt)}
+          </Text>
+        </Group>
+      </Group>
+      {row.linkUrl && (
+        <Text size="sm" c="dimmed" style={{ overflowWrap: "anywhere" }}>
+          Link: {row.linkUrl}
+        </Text>
+      )}
+      {row.note && (
+        <Text size="sm" c="dimmed">
+          {row.note}
+        </Text>
+      )}
+    </Card>
+  );
+}
+
+export function ActivityPage() {
+  usePageTitle("Activity");
+  const [{ data, fetching, error }, refetch] = useQuery({ query: ActivityQuery, variables: { first: FEED_SIZE } });
+  const [subscription, resubscribe] = useSubscription<EngagementNotificationsSubscription, Live[]>(
+    { query: EngagementNotifications },
+    (previous = [], event) => [event.engagementNotifications, ...previous].slice(0, LIVE_KEEP),
+  );
+  const [online, setOnline] = useState(() => navigator.onLine);
+  useEffect(() => {
+    const update = () => setOnline(navigator.onLine);
+    window.addEventListener("online", update);
+    window.addEventListener("offline", update);
+    return () => {
+      window.removeEventListener("online", update);
+      window.removeEventListener("offline", update);
+    };
+  }, []);
+
+  const live = useMemo(() => subscription.data ?? [], [subscription.data]);
+
+  // Each live open or click (they are HUMAN only, R10) becomes one desktop notification.
+  const notified = useRef(new Set<string>());
+  useEffect(() => {
+    for (const event of live) {
+      if (notified.current.has(event.id)) continue;
+      notified.current.add(event.id);
+      if (!supportsDesktop || Notification.permission !== "granted") continue;
+      if (event.type !== "OPEN" && event.type !== "CLICK") continue;
+      new Notification(event.type === "OPEN" ? "Email opened" : "Link clicked", { body: event.message, tag: event.id });
+    }
+  }, [live]);
+
+  const rows = useMemo<Row[]>(() => {
+    const seen = new Set<string>();
+    const all: Row[] = [];
+    for (const event of live) {
+      if (seen.has(event.id)) continue;
+      seen.add(event.id);
+      all.push({
+        id: event.id,
+        type: event.type,
+        occurredAt: event.occurredAt,
+        who: event.who,
+        emailId: event.emailId,
+        subject: event.emailSubject,
+        linkUrl: event.linkUrl ?? null,
+        note: null,
+        live: true,
+      });
+    }
+    for (const { node } of data?.activityFeed.edges ?? []) {
+      if (seen.has(node.id)) continue;
+      seen.add(node.id);
+      all.push({
+        id: node.id,
+        type: node.type,
+        occurredAt: node.occurredAt,
+        who: node.recipient?.address ?? "Someone",
+        emailId: node.email.id,
+        subject: node.email.subject,
+        linkUrl: node.link?.url ?? null,
+        note: node.inferred
+          ? `Inferred open: no pixel loaded, but the recipient ${node.inferredFrom === "REPLY" ? "replied" : "clicked a link"}.`
+          : null,
+        live: false,
+      });
+    }
+    return all;
+  }, [live, data]);
+
+  const socketState = !online ? "offline" : subscription.error ? "down" : "live";
+
+  let body;
+  if (fetching && !data) {
+    body = <Loading label="Loading your activity…" />;
+  } else if (error || !data) {
+    body = (
+      <Failed
+        title="Couldn't load your activity"
+        message={error ? describeError(error) : "No answer from the server."}
+        onRetry={() => refetch({ requestPolicy: "network-only" })}
+      />
+    );
+  } else {
+    body = (
+      <Stack gap="lg">
+        <Card withBorder padding="md">
+          <Stack gap="md">
+            <Title order={2} size="h4">
+              Notifications
+            </Title>
+            <DesktopNotifications />
+            <PreferenceChoice current={data.viewer.notificationPreference} />
+          </Stack>
+        </Card>
+        <section aria-labelledby="feed-title">
+          <Title order={2} size="h3" id="feed-title" mb="sm">
+            Recent activity
+          </Title>
+          {rows.length === 0 ? (
+            <Empty title="No activity yet">
+              Opens, clicks and replies by people on the emails you send appear here, as they happen. Machines
+              (scanners, proxies) and your own opens are never listed.
+            </Empty>
+          ) : (
+            <Stack component="ol" gap="xs" p={0} m={0} style={{ listStyle: "none" }} aria-label="Activity" aria-live="polite">
+              {rows.map((row) => (
+                <FeedRow key={row.id} row={row} />
+              ))}
+            </Stack>
+          )}
+        </section>
+      </Stack>
+    );
+  }
+
+  return (
+    <Stack gap="md">
+      <Group justify="space-between" wrap="wrap" gap="sm">
+        <Title order={1} size="h2">
+          Activity
+        </Title>
+        <LiveIndicator state={socketState} onReconnect={() => resubscribe({})} />
+      </Group>
+      <Text c="dimmed">People opening, clicking and replying to the emails you sent, newest first.</Text>
+      {body}
+    </Stack>
+  );
+}

@@ -1,0 +1,353 @@
+import { Alert, Anchor, Button, Card, Group, List, Modal, NativeSelect, SimpleGrid, Stack, Text, TextInput, Title } from "@mantine/core";
+import { notifications } from "@mantine/notifications";
+import { type FormEvent, useState } from "react";
+import { Link, useNavigate, useParams } from "react-router";
+import { useClient, useMutation, useQuery } from "urql";
+
+import { describeError } from "../../api/client";
+import { graphql } from "../../gql";
+import type { LegalBasis } from "../../gql/graphql";
+import { Failed, Loading } from "../../shell/States";
+import { usePageTitle } from "../../shell/usePageTitle";
+import type { ErasedState } from "./ContactsPage";
+import { LEGAL_BASES } from "./labels";
+import { when } from "./paging";
+import { Timeline } from "./Timeline";
+
+const HISTORY = 100;
+
+const ContactQuery = graphql(`
+  query Contact($id: ID!, $history: Int!) {
+    contact(id: $id) {
+      id
+      address
+      name
+      legalBasis
+      legalBasisChangedAt
+      legalBasisChangedBy
+      lastSalesEmailOpenedAt
+      lastSalesEmailClickedAt
+      lastClickedAt
+      history: timeline(first: $history) {
+        edges {
+          node {
+            __typename
+            ... on LegalBasisChange {
+              id
+              at
+              actor
+              before
+              after
+            }
+          }
+        }
+      }
+    }
+  }
+`);
+
+const SetLegalBasis = graphql(`
+  mutation SetContactLegalBasis($contactId: ID!, $basis: LegalBasis!) {
+    setContactLegalBasis(contactId: $contactId, basis: $basis) {
+      id
+      legalBasis
+      legalBasisChangedAt
+      legalBasisChangedBy
+    }
+  }
+`);
+
+const EraseContact = graphql(`
+  mutation EraseContact($contactId: ID!) {
+    eraseContact(contactId: $contactId) {
+      contactId
+      erasedAt
+      engagements
+      loggedEmails
+      attachments
+    }
+  }
+`);
+
+const ContactExportQuery = graphql(`
+  query ContactExport($id: ID!) {
+    contactExport(id: $id)
+  }
+`);
+
+const BASES = Object.entries(LEGAL_BASES).map(([value, label]) => ({ value, label }));
+
+function isLegalBasis(value: string): value is LegalBasis {
+  return value in LEGAL_BASES;
+}
+
+function Fact({ label, value }: { label: string; value: string }) {
+  return (
+    <div>
+      <Text size="sm" c="dimmed" component="dt">
+        {label}
+      </Text>
+      <Text component="dd" m={0}>
+        {value}
+      </Text>
+    </div>
+  );
+}
+
+function LegalBasisCard({ contactId, current, changedAt, changedBy, history }: {
+  contactId: string;
+  current: LegalBasis;
+  changedAt: string | null | undefined;
+  changedBy: string | null | undefined;
+  history: { id: string; at: string; actor: string; before: LegalBasis; after: LegalBasis }[];
+}) {
+  const [basis, setBasis] = useState<LegalBasis>(current);
+  const [saving, save] = useMutation(SetLegalBasis);
+  const [saveError, setSaveError] = useState<string | null>(null);
+
+  async function submit(event: FormEvent<HTMLFormElement>) {
+    event.preventDefault();
+    setSaveError(null);
+    const result = await save({ contactId, basis }, { additionalTypenames: ["LegalBasisChange"] });
+    if (result.error || !result.data) {
+      setSaveError(result.error ? describeError(result.error) : "The server did not answer.");
+      return;
+    }
+    notifications.show({ color: "green", title: "Legal basis saved", message: `Now: ${LEGAL_BASES[result.data.setContactLegalBasis.legalBasis]}.` });
+  }
+
+  return (
+    <Card withBorder padding="md" component="section" aria-labelledby="legal-basis">
+      <Stack gap="sm">
+        <Title order={2} size="h4" id="legal-basis">
+          Legal basis for processing
+        </Title>
+        <Text size="sm">
+          <strong>{LEGAL_BASES[current]}</strong>
+          {changedAt ? ` · set ${when(changedAt)}${changedBy ? ` by ${changedBy}` : ""}` : " · never set"}
+        </Text>
+        <Text size="sm" c="dimmed">
+          With privacy mode on, opens and clicks of a contact without a legal basis are tracked anonymously (“Someone”).
+        </Text>
+        <form onSubmit={submit} aria-label="Set the legal basis">
+          <Group gap="sm" align="flex-end" wrap="wrap">
+            <NativeSelect
+              label="New legal basis"
+              data={BASES}
+              value={basis}
+              onChange={(event) => {
+                const value = event.currentTarget.value;
+                if (isLegalBasis(value)) setBasis(value);
+              }}
+              disabled={saving.fetching}
+            />
+            <Button type="submit" loading={saving.fetching} disabled={basis === current}>
+              Save legal basis
+            </Button>
+          </Group>
+        </form>
+        {saveError && (
+          <Alert color="red" title="Couldn't save the legal basis" role="alert">
+            {saveError}
+          </Alert>
+        )}
+        <div>
+          <Text size="sm" fw={600} id="legal-basis-history">
+            History
+          </Text>
+          {history.length === 0 ? (
+            <Text size="sm" c="dimmed">
+              No changes recorded.
+            </Text>
+          ) : (
+            <List size="sm" aria-labelledby="legal-basis-history">
+              {history.map((change) => (
+                <List.Item key={change.id}>
+                  {when(change.at)}: {LEGAL_BASES[change.before]} → {LEGAL_BASES[change.after]} by {change.actor}
+                </List.Item>
+              ))}
+            </List>
+          )}
+        </div>
+      </Stack>
+    </Card>
+  );
+}
+
+function EraseButton({ contactId, address }: { contactId: string; address: string }) {
+  const [opened, setOpened] = useState(false);
+  const [typed, setTyped] = useState("");
+  const [erasing, erase] = useMutation(EraseContact);
+  const [eraseError, setEraseError] = useState<string | null>(null);
+  const navigate = useNavigate();
+  const matches = typed.trim().toLowerCase() === address.toLowerCase();
+
+  function close() {
+    if (erasing.fetching) return;
+    setOpened(false);
+    setTyped("");
+    setEraseError(null);
+  }
+
+  async function submit(event: FormEvent<HTMLFormElement>) {
+    event.preventDefault();
+    if (!matches) return;
+    setEraseError(null);
+    const result = await erase({ contactId });
+    if (result.error || !result.data) {
+      setEraseError(result.error ? describeError(result.error) : "The server did not answer.");
+      return;
+    }
+    const receipt = result.data.eraseContact;
+    const state: ErasedState = {
+      erased: {
+        address,
+        erasedAt: receipt.erasedAt,
+        engagements: receipt.engagements,
+        loggedEmails: receipt.loggedEmails,
+        attachments: receipt.attachments,
+      },
+    };
+    navigate("/contacts", { state });
+  }
+
+  return (
+    <>
+      <Button color="red" variant="outline" onClick={() => setOpened(true)}>
+        Erase contact
+      </Button>
+      <Modal opened={opened} onClose={close} title="Erase this contact?" centered>
+        <form onSubmit={submit}>
+          <Stack gap="sm">
+            <Text size="sm">
+              This removes {address}'s engagements, the logged emails only they appear on, attachments no other email
+              uses, their place on other emails and their properties. It cannot be undone.
+            </Text>
+            <TextInput
+              label="Type the contact's address to confirm"
+              value={typed}
+              onChange={(event) => setTyped(event.currentTarget.value)}
+              autoComplete="off"
+              data-autofocus
+            />
+            {eraseError && (
+              <Alert color="red" title="Couldn't erase the contact" role="alert">
+                {eraseError}
+              </Alert>
+            )}
+            <Group justify="flex-end" gap="sm">
+              <Button variant="default" onClick={close} disabled={erasing.fetching}>
+                Cancel
+              </Button>
+              <Button type="submit" color="red" disabled={!matches} loading={erasing.fetching}>
+                Erase permanently
+              </Button>
+            </Group>
+          </Stack>
+        </form>
+      </Modal>
+    </>
+  );
+}
+
+function ExportButton({ contactId, address }: { contactId: string; address: string }) {
+  const client = useClient();
+  const [busy, setBusy] = useState(false);
+
+  async function download() {
+    setBusy(true);
+    try {
+      const result = await client.query(ContactExportQuery, { id: contactId }, { requestPolicy: "network-only" }).toPromise();
+      if (result.error || !result.data) {
+        notifications.show({ color: "red", title: "Couldn't export the contact", message: result.error ? describeError(result.error) : "The server did not answer." });
+        return;
+      }
+      const blob = new Blob([JSON.stringify(result.data.contactExport, null, 2)], { type: "application/json" });
+      const url = URL.createObjectURL(blob);
+      const link = document.createElement("a");
+      link.href = url;
+      link.download = `contact-${address.replace(/[^A-Za-z0-9@._-]+/g, "_")}.json`;
+      document.body.append(link);
+      link.click();
+      link.remove();
+      setTimeout(() => URL.revokeObjectURL(url), 10_000);
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  return (
+    <Button variant="default" onClick={download} loading={busy}>
+      Export data (JSON)
+    </Button>
+  );
+}
+
+export function ContactPage() {
+  const { id = "" } = useParams();
+  const [{ data, fetching, error }, refetch] = useQuery({ query: ContactQuery, variables: { id, history: HISTORY } });
+  usePageTitle(data ? data.contact.address : "Contact");
+
+  let body;
+  if (fetching && !data) {
+    body = <Loading label="Loading the contact…" />;
+  } else if (error || !data) {
+    body = (
+      <Failed
+        title="Couldn't load the contact"
+        message={error ? describeError(error) : "No answer from the server."}
+        onRetry={() => refetch({ requestPolicy: "network-only" })}
+      />
+    );
+  } else {
+    const contact = data.contact;
+    const history = contact.history.edges.flatMap(({ node }) => (node.__typename === "LegalBasisChange" ? [node] : []));
+    body = (
+      <Stack gap="lg">
+        <Stack gap={4}>
+          <Title order={1} size="h2" style={{ overflowWrap: "anywhere" }}>
+            {contact.address}
+          </Title>
+          <Text c="dimmed">{contact.name ?? "No name known"}</Text>
+        </Stack>
+        <Group gap="sm">
+          <ExportButton contactId={contact.id} address={contact.address} />
+          <EraseButton contactId={contact.id} address={contact.address} />
+        </Group>
+        <Card withBorder padding="md" component="section" aria-labelledby="activity-dates">
+          <Title order={2} size="h4" id="activity-dates" mb="sm">
+            Activity
+          </Title>
+          <SimpleGrid cols={{ base: 1, xs: 3 }} component="dl" m={0}>
+            <Fact label="Last sales email opened" value={when(contact.lastSalesEmailOpenedAt)} />
+            <Fact label="Last sales email clicked" value={when(contact.lastSalesEmailClickedAt)} />
+            <Fact label="Last clicked" value={when(contact.lastClickedAt)} />
+          </SimpleGrid>
+        </Card>
+        <LegalBasisCard
+          key={contact.legalBasis}
+          contactId={contact.id}
+          current={contact.legalBasis}
+          changedAt={contact.legalBasisChangedAt}
+          changedBy={contact.legalBasisChangedBy}
+          history={history}
+        />
+        <section aria-labelledby="timeline">
+          <Title order={2} size="h3" id="timeline" mb="sm">
+            Timeline
+          </Title>
+          <Timeline contactId={contact.id} />
+        </section>
+      </Stack>
+    );
+  }
+
+  return (
+    <Stack gap="md">
+      <Anchor component={Link} to="/contacts" size="sm">
+        ← All contacts
+      </Anchor>
+      {body}
+    </Stack>
+  );
+}

@@ -1,0 +1,56 @@
+// Cursor paging for a table: the cursors of the pages before this one, so Previous works
+// without asking the server to page backwards.
+import { Button, Group, Text } from "@mantine/core";
+import { useCallback, useState } from "react";
+
+export interface CursorPages {
+  after: string | null;
+  page: number;
+  next: (endCursor: string | null | undefined) => void;
+  previous: () => void;
+  reset: () => void;
+}
+
+export function useCursorPages(): CursorPages {
+  const [stack, setStack] = useState<(string | null)[]>([null]);
+  const next = useCallback((endCursor: string | null | undefined) => {
+    if (endCursor) setStack((current) => [...current, endCursor]);
+  }, []);
+  const previous = useCallback(() => setStack((current) => (current.length > 1 ? current.slice(0, -1) : current)), []);
+  const reset = useCallback(() => setStack([null]), []);
+  return { after: stack[stack.length - 1] ?? null, page: stack.length, next, previous, reset };
+}
+
+export function Pager({
+  pages,
+  hasNextPage,
+  endCursor,
+  label,
+}: {
+  pages: CursorPages;
+  hasNextPage: boolean;
+  endCursor: string | null | undefined;
+  label: string;
+}) {
+  if (pages.page === 1 && !hasNextPage) return null;
+  return (
+    <Group gap="sm" component="nav" aria-label={label}>
+      <Button variant="default" size="xs" disabled={pages.page === 1} onClick={pages.previous}>
+        Previous page
+      </Button>
+      <Text size="sm" aria-live="polite">
+        Page {pages.page}
+      </Text>
+      <Button variant="default" size="xs" disabled={!hasNextPage} onClick={() => pages.next(endCursor)}>
+        Next page
+      </Button>
+    </Group>
+  );
+}
+
+const DATE_TIME = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "short" });
+
+/** A server timestamp for people; "—" when there is none. */
+export function when(value: string | null | undefined): string {
+  return value ? DATE_TIME.format(new Date(value)) : "—";
+}

@@ -1,0 +1,220 @@
+// The account's tracked and logged emails, newest first, filtered by kind, date range and
+// sender, a page at a time (cursor paging with `after`).
+import { Anchor, Badge, Button, Checkbox, Group, Select, SimpleGrid, Stack, Table, Text, TextInput, Title } from "@mantine/core";
+import { useState } from "react";
+import { Link, useSearchParams } from "react-router";
+import { useQuery } from "urql";
+
+import { describeError } from "../../api/client";
+import { graphql } from "../../gql";
+import type { EmailFilterInput, EmailKind } from "../../gql/graphql";
+import { Empty, Failed, Loading } from "../../shell/States";
+import { usePageTitle } from "../../shell/usePageTitle";
+import { formatWhen } from "./labels";
+
+const PAGE_SIZE = 25;
+
+const EmailsQuery = graphql(`
+  query Emails($first: Int!, $after: String, $filter: EmailFilterInput) {
+    emails(first: $first, after: $after, filter: $filter) {
+      edges {
+        node {
+          id
+          subject
+          kind
+          sentAt
+          tracked
+          logged
+          sender {
+            id
+            name
+            email
+          }
+          recipients {
+            id
+          }
+        }
+      }
+      pageInfo {
+        hasNextPage
+        endCursor
+      }
+    }
+  }
+`);
+
+const ViewerIdQuery = graphql(`
+  query EmailsViewer {
+    viewer {
+      id
+    }
+  }
+`);
+
+const KINDS = [
+  { value: "", label: "All kinds" },
+  { value: "SALES", label: "Sales" },
+  { value: "MARKETING", label: "Marketing" },
+];
+
+const DAY = /^\d{4}-\d{2}-\d{2}$/;
+
+/** The start of a local calendar day (YYYY-MM-DD), plus `days`, as an ISO time. */
+function startOfDay(day: string, days = 0): string | null {
+  if (!DAY.test(day)) return null;
+  const [year, month, date] = day.split("-").map(Number) as [number, number, number];
+  const start = new Date(year, month - 1, date + days);
+  return Number.isNaN(start.getTime()) ? null : start.toISOString();
+}
+
+export function EmailsPage() {
+  usePageTitle("Emails");
+  const [params, setParams] = useSearchParams();
+  const kind = params.get("kind") ?? "";
+  const since = params.get("since") ?? "";
+  const until = params.get("until") ?? "";
+  const mine = params.get("mine") === "1";
+  // Cursors of the pages before the current one; reset whenever a filter changes.
+  const [cursors, setCursors] = useState<(string | null)[]>([null]);
+  const after = cursors[cursors.length - 1] ?? null;
+
+  const [{ data: who }] = useQuery({ query: ViewerIdQuery, pause: !mine });
+  const viewerId = who?.viewer.id ?? null;
+  const filter: EmailFilterInput = {
+    kind: kind === "SALES" || kind === "MARKETING" ? (kind as EmailKind) : null,
+    since: startOfDay(since),
+    until: startOfDay(until, 1),
+    senderId: mine ? viewerId : null,
+  };
+  const rangeWrong = since !== "" && until !== "" && since > until;
+  const [{ data, fetching, error }, refetch] = useQuery({
+    query: EmailsQuery,
+    variables: { first: PAGE_SIZE, after, filter },
+    pause: rangeWrong || (mine && viewerId === null),
+  });
+
+  function setFilter(name: string, value: string) {
+    const next = new URLSearchParams(params);
+    if (value) next.set(name, value);
+    else next.delete(name);
+    setParams(next, { replace: true });
+    setCursors([null]);
+  }
+
+  const filtered = kind !== "" || since !== "" || until !== "" || mine;
+
+  let body;
+  if (rangeWrong) {
+    body = <Failed title="Check the dates" message="The “to” date is before the “from” date." />;
+  } else if ((fetching || (mine && viewerId === null)) && !data) {
+    body = <Loading label="Loading emails…" />;
+  } else if (error || !data) {
+    body = (
+      <Failed
+        title="Couldn't load the emails"
+        message={error ? describeError(error) : "No answer from the server."}
+        onRetry={() => refetch({ requestPolicy: "network-only" })}
+      />
+    );
+  } else if (data.emails.edges.length === 0) {
+    body = filtered ? (
+      <Empty title="No emails match">Change or clear the filters to see more.</Empty>
+    ) : (
+      <Empty title="No emails yet">
+        Emails appear here once they are prepared for tracking through the API or logged by BCC.
+      </Empty>
+    );
+  } else {
+    const { pageInfo } = data.emails;
+    body = (
+      <Stack gap="sm">
+        <Table.ScrollContainer minWidth={640}>
+          <Table striped highlightOnHover aria-label="Emails">
+            <Table.Thead>
+              <Table.Tr>
+                <Table.Th>Subject</Table.Th>
+                <Table.Th>Sender</Table.Th>
+                <Table.Th>Sent</Table.Th>
+                <Table.Th>Recipients</Table.Th>
+                <Table.Th>Kind</Table.Th>
+                <Table.Th>Tracking</Table.Th>
+              </Table.Tr>
+            </Table.Thead>
+            <Table.Tbody>
+              {data.emails.edges.map(({ node: email }) => (
+                <Table.Tr key={email.id}>
+                  <Table.Td>
+                    <Anchor component={Link} to={`/emails/${email.id}`}>
+                      {email.subject || "(no subject)"}
+                    </Anchor>
+                  </Table.Td>
+                  <Table.Td>{email.sender.name ?? email.sender.email}</Table.Td>
+                  <Table.Td>{email.sentAt ? formatWhen(email.sentAt) : "Not sent yet"}</Table.Td>
+                  <Table.Td>{email.recipients.length}</Table.Td>
+                  <Table.Td>{email.kind === "MARKETING" ? "Marketing" : "Sales"}</Table.Td>
+                  <Table.Td>
+                    <Group gap={4} wrap="nowrap">
+                      {email.tracked && <Badge variant="light">Tracked</Badge>}
+                      {email.logged && (
+                        <Badge variant="light" color="teal">
+                          Logged
+                        </Badge>
+                      )}
+                      {!email.tracked && !email.logged && <Text size="sm">—</Text>}
+                    </Group>
+                  </Table.Td>
+                </Table.Tr>
+              ))}
+            </Table.Tbody>
+          </Table>
+        </Table.ScrollContainer>
+        <Group justify="space-between">
+          <Text size="sm" c="dimmed">
+            Page {cursors.length}
+          </Text>
+          <Group gap="xs">
+            <Button variant="default" disabled={cursors.length === 1} onClick={() => setCursors((c) => c.slice(0, -1))}>
+              Previous page
+            </Button>
+            <Button
+              variant="default"
+              disabled={!pageInfo.hasNextPage || !pageInfo.endCursor}
+              onClick={() => setCursors((c) => [...c, pageInfo.endCursor ?? null])}
+            >
+              Next page
+            </Button>
+          </Group>
+        </Group>
+      </Stack>
+    );
+  }
+
+  return (
+    <Stack gap="md">
+      <Title order={1} size="h2">
+        Emails
+      </Title>
+      <Text c="dimmed">Tracked and logged emails of the account, newest first.</Text>
+      <form role="search" aria-label="Filter emails" onSubmit={(event) => event.preventDefault()}>
+        <SimpleGrid cols={{ base: 1, xs: 2, md: 4 }} spacing="sm" verticalSpacing="sm">
+          <Select
+            label="Kind"
+            data={KINDS}
+            value={kind}
+            onChange={(value) => setFilter("kind", value ?? "")}
+            allowDeselect={false}
+          />
+          <TextInput type="date" label="Sent from" value={since} onChange={(event) => setFilter("since", event.currentTarget.value)} />
+          <TextInput type="date" label="Sent to" value={until} onChange={(event) => setFilter("until", event.currentTarget.value)} />
+          <Checkbox
+            label="Only emails I sent"
+            checked={mine}
+            onChange={(event) => setFilter("mine", event.currentTarget.checked ? "1" : "")}
+            mt={{ base: 0, md: 30 }}
+          />
+        </SimpleGrid>
+      </form>
+      {body}
+    </Stack>
+  );
+}

@@ -1,0 +1,304 @@
+// The support console (R25): support staff find an account, then read its settings, emails
+// and diagnoses read-only. Every read carries the X-Sendtrail-Account header (a client of
+// its own per account, so nothing cached for one account shows for another) and lands in
+// that account's audit log, which the page says up front.
+import { Alert, Anchor, Button, Group, Stack, Table, Tabs, Text, TextInput, Title } from "@mantine/core";
+import { type FormEvent, Fragment, useMemo, useState } from "react";
+import { Link, useParams } from "react-router";
+import { Provider, useQuery } from "urql";
+
+import { createGraphQLClient, describeError } from "../../api/client";
+import { graphql } from "../../gql";
+import { Empty, Failed, Loading } from "../../shell/States";
+import { usePageTitle } from "../../shell/usePageTitle";
+import { useSession, useSignedIn } from "../session/SessionProvider";
+import { formatDateTime } from "../tenancy/labels";
+import { TrackingSettingsPage } from "../tracking/TrackingSettingsPage";
+
+const FindAccounts = graphql(`
+  query SupportAccounts($search: String) {
+    supportAccounts(search: $search) {
+      id
+      name
+      slug
+    }
+  }
+`);
+
+const InspectedAccount = graphql(`
+  query SupportInspectedAccount {
+    account {
+      id
+      name
+      slug
+      region
+    }
+  }
+`);
+
+const AccountEmails = graphql(`
+  query SupportEmails($first: Int!) {
+    emails(first: $first) {
+      edges {
+        node {
+          id
+          subject
+          kind
+          sentAt
+          tracked
+          logged
+        }
+      }
+    }
+  }
+`);
+
+const Diagnose = graphql(`
+  query SupportDiagnoseEmail($id: ID!) {
+    diagnoseEmail(id: $id) {
+      emailId
+      findings
+    }
+  }
+`);
+
+function StaffOnly() {
+  return (
+    <Alert color="blue" title="For support staff">
+      The support console is for Sendtrail support staff; account admins find the same answers in their own pages.
+    </Alert>
+  );
+}
+
+export function SupportAccountsPage() {
+  usePageTitle("Support console");
+  const session = useSignedIn();
+  const [draft, setDraft] = useState("");
+  const [search, setSearch] = useState<string | null>(null);
+  const [{ data, fetching, error }, refetch] = useQuery({
+    query: FindAccounts,
+    variables: { search },
+    pause: search === null || !session.isStaff,
+    requestPolicy: "network-only",
+  });
+
+  function submit(event: FormEvent<HTMLFormElement>) {
+    event.preventDefault();
+    setSearch(draft.trim());
+  }
+
+  let results = null;
+  if (search === null) {
+    results = null;
+  } else if (fetching && !data) {
+    results = <Loading label="Finding accounts…" />;
+  } else if (error || !data) {
+    results = (
+      <Failed
+        title="Couldn't find accounts"
+        message={error ? describeError(error) : "No answer from the server."}
+        onRetry={() => refetch({ requestPolicy: "network-only" })}
+      />
+    );
+  } else if (data.supportAccounts.length === 0) {
+    results = <Empty title="No matching account">Try part of the account's name or its slug.</Empty>;
+  } else {
+    results = (
+      <Table.ScrollContainer minWidth={360}>
+        <Table striped aria-label="Accounts found">
+          <Table.Thead>
+            <Table.Tr>
+              <Table.Th>Account</Table.Th>
+              <Table.Th>Slug</Table.Th>
+            </Table.Tr>
+          </Table.Thead>
+          <Table.Tbody>
+            {data.supportAccounts.map((account) => (
+              <Table.Tr key={account.id}>
+                <Table.Td>
+                  <Anchor component={Link} to={`/support/${account.id}`}>
+                    {account.name}
+                  </Anchor>
+                </Table.Td>
+                <Table.Td>{account.slug}</Table.Td>
+              </Table.Tr>
+            ))}
+          </Table.Tbody>
+        </Table>
+      </Table.ScrollContainer>
+    );
+  }
+
+  return (
+    <Stack gap="md">
+      <Title order={1} size="h2">
+        Support console
+      </Title>
+      {!session.isStaff ? (
+        <StaffOnly />
+      ) : (
+        <>
+          <Text c="dimmed">Find the account you are helping; everything you open there is read-only and recorded in its audit log.</Text>
+          <form onSubmit={submit} aria-label="Find an account">
+            <Group align="flex-end">
+              <TextInput
+                label="Account name or slug"
+                description="Leave empty to list every account."
+                value={draft}
+                onChange={(e) => setDraft(e.currentTarget.value)}
+                style={{ flex: "1 1 240px" }}
+              />
+              <Button type="submit" loading={fetching}>
+                Find
+              </Button>
+            </Group>
+          </form>
+          {results}
+        </>
+      )}
+    </Stack>
+  );
+}
+
+function Diagnosis({ emailId }: { emailId: string }) {
+  const [{ data, fetching, error }] = useQuery({ query: Diagnose, variables: { id: emailId } });
+  if (fetching && !data) return <Loading label="Diagnosing…" />;
+  if (error || !data) return <Failed title="Couldn't diagnose this email" message={error ? describeError(error) : "No answer from the server."} />;
+  return data.diagnoseEmail.findings.length === 0 ? (
+    <Text size="sm">Nothing stands in the way of tracking this email.</Text>
+  ) : (
+    <Stack component="ul" gap={4} pl="md" my={0} aria-label="Findings">
+      {data.diagnoseEmail.findings.map((finding) => (
+        <Text component="li" size="sm" key={finding}>
+          {finding}
+        </Text>
+      ))}
+    </Stack>
+  );
+}
+
+function Emails() {
+  const [{ data, fetching, error }, refetch] = useQuery({ query: AccountEmails, variables: { first: 50 } });
+  const [open, setOpen] = useState<string | null>(null);
+  if (fetching && !data) return <Loading label="Loading emails…" />;
+  if (error || !data) {
+    return (
+      <Failed title="Couldn't load the emails" message={error ? describeError(error) : "No answer from the server."} onRetry={() => refetch({ requestPolicy: "network-only" })} />
+    );
+  }
+  const emails = data.emails.edges.map((edge) => edge.node);
+  if (emails.length === 0) return <Empty title="No emails">This account has not tracked or logged any email yet.</Empty>;
+  return (
+    <Table.ScrollContainer minWidth={480}>
+      <Table aria-label="Emails of this account" verticalSpacing="sm">
+        <Table.Thead>
+          <Table.Tr>
+            <Table.Th>Subject</Table.Th>
+            <Table.Th>Sent</Table.Th>
+            <Table.Th>Tracked</Table.Th>
+            <Table.Th>Logged</Table.Th>
+            <Table.Th>Diagnosis</Table.Th>
+          </Table.Tr>
+        </Table.Thead>
+        <Table.Tbody>
+          {emails.map((email) => (
+            <Fragment key={email.id}>
+              <Table.Tr>
+                <Table.Td>
+                  {email.subject}
+                  <Text size="xs" c="dimmed">
+                    {email.kind === "MARKETING" ? "Marketing" : "Sales"}
+                  </Text>
+                </Table.Td>
+                <Table.Td>{formatDateTime(email.sentAt)}</Table.Td>
+                <Table.Td>{email.tracked ? "Yes" : "No"}</Table.Td>
+                <Table.Td>{email.logged ? "Yes" : "No"}</Table.Td>
+                <Table.Td>
+                  <Button
+                    size="xs"
+                    variant="light"
+                    onClick={() => setOpen(open === email.id ? null : email.id)}
+                    aria-expanded={open === email.id}
+                    aria-label={`Diagnose ${email.subject}`}
+                  >
+                    {open === email.id ? "Hide" : "Diagnose"}
+                  </Button>
+                </Table.Td>
+              </Table.Tr>
+              {open === email.id && (
+                <Table.Tr>
+                  <Table.Td colSpan={5} bg="var(--mantine-color-gray-0)">
+                    <Text size="sm" fw={600} mb={4}>
+                      Why opens and clicks were or were not recorded
+                    </Text>
+                    <Diagnosis emailId={email.id} />
+                  </Table.Td>
+                </Table.Tr>
+              )}
+            </Fragment>
+          ))}
+        </Table.Tbody>
+      </Table>
+    </Table.ScrollContainer>
+  );
+}
+
+function Inspection() {
+  const [{ data, fetching, error }, refetch] = useQuery({ query: InspectedAccount });
+  if (fetching && !data) return <Loading label="Opening the account…" />;
+  if (error || !data) {
+    return (
+      <Failed title="Couldn't open this account" message={error ? describeError(error) : "No answer from the server."} onRetry={() => refetch({ requestPolicy: "network-only" })} />
+    );
+  }
+  return (
+    <Stack gap="md">
+      <Title order={1} size="h2">
+        {data.account.name}
+      </Title>
+      <Text c="dimmed" size="sm">
+        {data.account.slug} · region {data.account.region} · read-only
+      </Text>
+      <Tabs defaultValue="settings" keepMounted={false}>
+        <Tabs.List>
+          <Tabs.Tab value="settings">Settings</Tabs.Tab>
+          <Tabs.Tab value="emails">Emails &amp; diagnoses</Tabs.Tab>
+        </Tabs.List>
+        <Tabs.Panel value="settings" pt="md">
+          <TrackingSettingsPage embedded />
+        </Tabs.Panel>
+        <Tabs.Panel value="emails" pt="md">
+          <Emails />
+        </Tabs.Panel>
+      </Tabs>
+    </Stack>
+  );
+}
+
+export function SupportAccountPage() {
+  usePageTitle("Support console");
+  const session = useSignedIn();
+  const { retry } = useSession();
+  const { accountId = "" } = useParams();
+  const client = useMemo(() => createGraphQLClient(retry, accountId), [retry, accountId]);
+
+  return (
+    <Stack gap="md">
+      <Anchor component={Link} to="/support" size="sm">
+        ← Find another account
+      </Anchor>
+      {!session.isStaff ? (
+        <StaffOnly />
+      ) : (
+        <>
+          <Alert color="yellow" title="Recorded access" role="note">
+            Your access to this account is recorded in its audit log.
+          </Alert>
+          <Provider value={client}>
+            <Inspection />
+          </Provider>
+        </>
+      )}
+    </Stack>
+  );
+}

@@ -1,0 +1,311 @@
+// API tokens: list, create (the secret is shown once, with a copy button) and revoke.
+import {
+  Alert,
+  Badge,
+  Button,
+  Card,
+  Checkbox,
+  Code,
+  CopyButton,
+  Group,
+  Modal,
+  NativeSelect,
+  SimpleGrid,
+  Stack,
+  Table,
+  Text,
+  TextInput,
+  Title,
+} from "@mantine/core";
+import { notifications } from "@mantine/notifications";
+import { type FormEvent, useState } from "react";
+import { useMutation, useQuery } from "urql";
+
+import { describeError } from "../../api/client";
+import { graphql } from "../../gql";
+import type { TokenScope } from "../../gql/graphql";
+import { Empty, Failed, Loading } from "../../shell/States";
+import { usePageTitle } from "../../shell/usePageTitle";
+import { SCOPE_LABELS, formatDateTime } from "./labels";
+
+const TokensQuery = graphql(`
+  query ApiTokens {
+    apiTokens {
+      id
+      name
+      scopes
+      prefix
+      createdAt
+      lastUsedAt
+      expiresAt
+      revoked
+      revokedAt
+    }
+  }
+`);
+
+const CreateToken = graphql(`
+  mutation CreateApiToken($input: CreateApiTokenInput!) {
+    createApiToken(input: $input) {
+      secret
+      apiToken {
+        id
+        name
+        scopes
+        prefix
+        createdAt
+        lastUsedAt
+        expiresAt
+        revoked
+        revokedAt
+      }
+    }
+  }
+`);
+
+const RevokeToken = graphql(`
+  mutation RevokeApiToken($id: ID!) {
+    revokeApiToken(id: $id) {
+      id
+      revoked
+      revokedAt
+    }
+  }
+`);
+
+const EXPIRY_OPTIONS = [
+  { value: "30", label: "In 30 days" },
+  { value: "90", label: "In 90 days" },
+  { value: "365", label: "In a year" },
+  { value: "never", label: "Never" },
+];
+
+const SCOPE_HELP: Record<TokenScope, string> = {
+  READ: "Read emails, engagements and contacts",
+  WRITE: "Prepare and log emails, change contacts",
+  ADMIN: "Manage users, settings and domains (admins only)",
+};
+
+function expiresAt(choice: string): string | null {
+  const days = Number(choice);
+  return Number.isFinite(days) ? new Date(Date.now() + days * 86_400_000).toISOString() : null;
+}
+
+function NewSecret({ name, secret, onDone }: { name: string; secret: string; onDone: () => void }) {
+  return (
+    <Alert color="yellow" title={`Copy the token "${name}" now`} role="status">
+      <Stack gap="sm">
+        <Text size="sm">It can't be shown again: store it somewhere safe before you leave this page.</Text>
+        <Code block style={{ overflowWrap: "anywhere", whiteSpace: "pre-wrap" }} aria-label="New token">
+          {secret}
+        </Code>
+        <Group>
+          <CopyButton value={secret}>
+            {({ copied, copy }) => (
+              <Button size="xs" color={copied ? "teal" : undefined} onClick={copy}>
+                {copied ? "Copied" : "Copy token"}
+              </Button>
+            )}
+          </CopyButton>
+          <Button size="xs" variant="default" onClick={onDone}>
+            I've stored it
+          </Button>
+        </Group>
+      </Stack>
+    </Alert>
+  );
+}
+
+function CreateForm({ onCreated }: { onCreated: (name: string, secret: string) => void }) {
+  const [name, setName] = useState("");
+  const [scopes, setScopes] = useState<string[]>(["READ"]);
+  const [expiry, setExpiry] = useState("90");
+  const [error, setError] = useState<string | null>(null);
+  const [state, create] = useMutation(CreateToken);
+
+  async function submit(event: FormEvent<HTMLFormElement>) {
+    event.preventDefault();
+    setError(null);
+    if (scopes.length === 0) {
+      setError("Choose at least one scope.");
+      return;
+    }
+    const result = await create({
+      input: { name: name.trim(), scopes: scopes as TokenScope[], expiresAt: expiresAt(expiry) },
+    });
+    if (result.error || !result.data) {
+      setError(result.error ? describeError(result.error) : "The server did not answer.");
+      return;
+    }
+    setName("");
+    onCreated(result.data.createApiToken.apiToken.name, result.data.createApiToken.secret);
+  }
+
+  return (
+    <Card withBorder padding="md" component="section" aria-labelledby="create-token-title">
+      <Title order={2} size="h4" mb="sm" id="create-token-title">
+        Create a token
+      </Title>
+      <form onSubmit={submit} aria-label="Create a token">
+        <Stack gap="sm">
+          <SimpleGrid cols={{ base: 1, sm: 2 }}>
+            <TextInput
+              label="Token name"
+              description="Say what uses it, e.g. the CRM sync."
+              required
+              value={name}
+              onChange={(e) => setName(e.currentTarget.value)}
+            />
+            <NativeSelect label="Expires" data={EXPIRY_OPTIONS} value={expiry} onChange={(e) => setExpiry(e.currentTarget.value)} />
+          </SimpleGrid>
+          <Checkbox.Group label="Scopes" value={scopes} onChange={setScopes}>
+            <Stack gap={6} mt={6}>
+              {(Object.keys(SCOPE_LABELS) as TokenScope[]).map((scope) => (
+                <Checkbox key={scope} value={scope} label={SCOPE_LABELS[scope]} description={SCOPE_HELP[scope]} />
+              ))}
+            </Stack>
+          </Checkbox.Group>
+          {error && (
+            <Alert color="red" title="Couldn't create the token" role="alert">
+              {error}
+            </Alert>
+          )}
+          <Group>
+            <Button type="submit" loading={state.fetching}>
+              Create token
+            </Button>
+          </Group>
+        </Stack>
+      </form>
+    </Card>
+  );
+}
+
+export function TokensPage() {
+  usePageTitle("API tokens");
+  const [{ data, fetching, error }, refetch] = useQuery({ query: TokensQuery });
+  const [revoking, revoke] = useMutation(RevokeToken);
+  const [created, setCreated] = useState<{ name: string; secret: string } | null>(null);
+  const [confirm, setConfirm] = useState<{ id: string; name: string } | null>(null);
+  const [revokeError, setRevokeError] = useState<string | null>(null);
+
+  const reload = () => refetch({ requestPolicy: "network-only" });
+
+  async function revokeConfirmed() {
+    if (!confirm) return;
+    setRevokeError(null);
+    const result = await revoke({ id: confirm.id });
+    if (result.error) {
+      setRevokeError(describeError(result.error));
+      return;
+    }
+    notifications.show({ color: "green", title: "Token revoked", message: `"${confirm.name}" no longer works.` });
+    setConfirm(null);
+  }
+
+  let body;
+  if (fetching && !data) {
+    body = <Loading label="Loading tokens…" />;
+  } else if (error || !data) {
+    body = (
+      <Failed title="Couldn't load the tokens" message={error ? describeError(error) : "No answer from the server."} onRetry={reload} />
+    );
+  } else if (data.apiTokens.length === 0) {
+    body = <Empty title="No API tokens yet">Create one for each system that calls the Sendtrail API.</Empty>;
+  } else {
+    body = (
+      <Table.ScrollContainer minWidth={720}>
+        <Table striped aria-labelledby="token-list">
+          <Table.Thead>
+            <Table.Tr>
+              <Table.Th>Name</Table.Th>
+              <Table.Th>Starts with</Table.Th>
+              <Table.Th>Scopes</Table.Th>
+              <Table.Th>Created</Table.Th>
+              <Table.Th>Last used</Table.Th>
+              <Table.Th>Expires</Table.Th>
+              <Table.Th>Status</Table.Th>
+            </Table.Tr>
+          </Table.Thead>
+          <Table.Tbody>
+            {data.apiTokens.map((token) => (
+              <Table.Tr key={token.id}>
+                <Table.Td>{token.name}</Table.Td>
+                <Table.Td>
+                  <Code>{token.prefix}…</Code>
+                </Table.Td>
+                <Table.Td>{token.scopes.map((scope) => SCOPE_LABELS[scope]).join(", ")}</Table.Td>
+                <Table.Td>{formatDateTime(token.createdAt)}</Table.Td>
+                <Table.Td>{token.lastUsedAt ? formatDateTime(token.lastUsedAt) : "Never"}</Table.Td>
+                <Table.Td>{token.expiresAt ? formatDateTime(token.expiresAt) : "Never"}</Table.Td>
+                <Table.Td>
+                  {token.revoked ? (
+                    <Badge color="gray" variant="light">
+                      Revoked
+                    </Badge>
+                  ) : (
+                    <Button
+                      size="xs"
+                      variant="default"
+                      color="red"
+                      aria-label={`Revoke ${token.name}`}
+                      onClick={() => {
+                        setRevokeError(null);
+                        setConfirm({ id: token.id, name: token.name });
+                      }}
+                    >
+                      Revoke
+                    </Button>
+                  )}
+                </Table.Td>
+              </Table.Tr>
+            ))}
+          </Table.Tbody>
+        </Table>
+      </Table.ScrollContainer>
+    );
+  }
+
+  return (
+    <Stack gap="md">
+      <Title order={1} size="h2">
+        API tokens
+      </Title>
+      <Text c="dimmed">Tokens let integrations call the GraphQL API as a user of this account.</Text>
+      {created && <NewSecret name={created.name} secret={created.secret} onDone={() => setCreated(null)} />}
+      <CreateForm
+        onCreated={(name, secret) => {
+          setCreated({ name, secret });
+          reload();
+        }}
+      />
+      <section aria-labelledby="token-list">
+        <Title order={2} size="h4" mb="sm" id="token-list">
+          Tokens
+        </Title>
+        {body}
+      </section>
+      <Modal opened={confirm !== null} onClose={() => setConfirm(null)} title="Revoke this token?" centered>
+        <Stack gap="sm">
+          <Text size="sm">
+            &ldquo;{confirm?.name}&rdquo; stops working at once; whatever uses it will get errors until it gets a new
+            token. This can't be undone.
+          </Text>
+          {revokeError && (
+            <Alert color="red" title="Couldn't revoke the token" role="alert">
+              {revokeError}
+            </Alert>
+          )}
+          <Group justify="flex-end">
+            <Button variant="default" onClick={() => setConfirm(null)}>
+              Cancel
+            </Button>
+            <Button color="red" onClick={revokeConfirmed} loading={revoking.fetching}>
+              Revoke token
+            </Button>
+          </Group>
+        </Stack>
+      </Modal>
+    </Stack>
+  );
+}

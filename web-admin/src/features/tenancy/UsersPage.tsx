@@ -1,0 +1,317 @@
+// Users, roles and seats (R19): seat usage against purchases, invitations, and per-user
+// role / seat / active changes. The server's refusal (no paid seat left) is shown in its
+// own words next to the control that asked for it.
+import { Alert, Badge, Button, Card, Group, NativeSelect, SimpleGrid, Stack, Table, Text, TextInput, Title } from "@mantine/core";
+import { notifications } from "@mantine/notifications";
+import { type FormEvent, useState } from "react";
+import { useMutation, useQuery } from "urql";
+
+import { describeError } from "../../api/client";
+import { graphql } from "../../gql";
+import type { Role, Seat, UpdateUserInput } from "../../gql/graphql";
+import { Empty, Failed, Loading } from "../../shell/States";
+import { usePageTitle } from "../../shell/usePageTitle";
+import { useSignedIn } from "../session/SessionProvider";
+import { ROLE_LABELS, ROLE_OPTIONS, SEAT_LABELS, SEAT_OPTIONS } from "./labels";
+
+const UsersQuery = graphql(`
+  query UsersAndSeats {
+    viewer {
+      id
+      role
+    }
+    account {
+      id
+      name
+      seats {
+        seat
+        purchased
+        used
+        available
+      }
+    }
+    users(first: 100) {
+      edges {
+        node {
+          id
+          email
+          name
+          role
+          seat
+          active
+        }
+      }
+      pageInfo {
+        hasNextPage
+      }
+    }
+  }
+`);
+
+const InviteUser = graphql(`
+  mutation InviteUser($input: InviteUserInput!) {
+    inviteUser(input: $input) {
+      id
+      email
+      name
+      role
+      seat
+      active
+    }
+  }
+`);
+
+const UpdateUser = graphql(`
+  mutation UpdateUser($input: UpdateUserInput!) {
+    updateUser(input: $input) {
+      id
+      role
+      seat
+      active
+    }
+  }
+`);
+
+type Change = Omit<UpdateUserInput, "id">;
+
+function InviteForm({ onInvited }: { onInvited: () => void }) {
+  const [email, setEmail] = useState("");
+  const [name, setName] = useState("");
+  const [role, setRole] = useState<Role>("USER");
+  const [seat, setSeat] = useState<Seat>("FREE");
+  const [error, setError] = useState<string | null>(null);
+  const [state, invite] = useMutation(InviteUser);
+
+  async function submit(event: FormEvent<HTMLFormElement>) {
+    event.preventDefault();
+    setError(null);
+    const result = await invite({ input: { email: email.trim(), name: name.trim() || null, role, seat } });
+    if (result.error || !result.data) {
+      setError(result.error ? describeError(result.error) : "The server did not answer.");
+      return;
+    }
+    notifications.show({ color: "green", title: "User invited", message: `${result.data.inviteUser.email} was added.` });
+    setEmail("");
+    setName("");
+    onInvited();
+  }
+
+  return (
+    <Card withBorder padding="md" component="section" aria-labelledby="invite-title">
+      <Title order={2} size="h4" mb="sm" id="invite-title">
+        Invite a user
+      </Title>
+      <form onSubmit={submit} aria-label="Invite a user">
+        <Stack gap="sm">
+          <SimpleGrid cols={{ base: 1, sm: 2, md: 4 }}>
+            <TextInput label="Email address" type="email" required value={email} onChange={(e) => setEmail(e.currentTarget.value)} />
+            <TextInput label="Name" value={name} onChange={(e) => setName(e.currentTarget.value)} />
+            <NativeSelect label="Role" data={ROLE_OPTIONS} value={role} onChange={(e) => setRole(e.currentTarget.value as Role)} />
+            <NativeSelect
+              label="Seat"
+              data={SEAT_OPTIONS}
+              value={seat}
+              onChange={(e) => setSeat(e.currentTarget.value as Seat)}
+              error={error ?? undefined}
+            />
+          </SimpleGrid>
+          <Group>
+            <Button type="submit" loading={state.fetching}>
+              Invite
+            </Button>
+          </Group>
+        </Stack>
+      </form>
+    </Card>
+  );
+}
+
+export function UsersPage() {
+  usePageTitle("Users & seats");
+  const session = useSignedIn();
+  const [{ data, fetching, error }, refetch] = useQuery({ query: UsersQuery });
+  const [updating, update] = useMutation(UpdateUser);
+  const [rowErrors, setRowErrors] = useState<Record<string, string>>({});
+  const [busy, setBusy] = useState<string | null>(null);
+
+  const reload = () => refetch({ requestPolicy: "network-only" });
+
+  async function change(id: string, email: string, input: Change) {
+    setBusy(id);
+    setRowErrors((current) => {
+      const next = { ...current };
+      delete next[id];
+      return next;
+    });
+    const result = await update({ input: { id, ...input } });
+    setBusy(null);
+    if (result.error || !result.data) {
+      const message = result.error ? describeError(result.error) : "The server did not answer.";
+      setRowErrors((current) => ({ ...current, [id]: message }));
+      return;
+    }
+    notifications.show({ color: "green", title: "User updated", message: `${email} is up to date.` });
+    reload(); // seat usage changes with every seat or active change
+  }
+
+  let body;
+  if (fetching && !data) {
+    body = <Loading label="Loading users…" />;
+  } else if (error || !data) {
+    body = (
+      <Failed
+        title="Couldn't load the users"
+        message={error ? describeError(error) : "No answer from the server."}
+        onRetry={reload}
+      />
+    );
+  } else {
+    const canEdit = data.viewer.role === "ADMIN" && !session.isStaff;
+    const users = data.users.edges.map((edge) => edge.node);
+    body = (
+      <Stack gap="lg">
+        {!canEdit && (
+          <Alert color="blue" title="Read only">
+            Only admins of {data.account.name} can invite users or change their roles and seats.
+          </Alert>
+        )}
+        <section aria-labelledby="seat-usage">
+          <Title order={2} size="h4" mb="sm" id="seat-usage">
+            Seat usage
+          </Title>
+          <Table.ScrollContainer minWidth={360}>
+            <Table striped aria-labelledby="seat-usage">
+              <Table.Thead>
+                <Table.Tr>
+                  <Table.Th>Seat</Table.Th>
+                  <Table.Th>In use</Table.Th>
+                  <Table.Th>Purchased</Table.Th>
+                  <Table.Th>Available</Table.Th>
+                </Table.Tr>
+              </Table.Thead>
+              <Table.Tbody>
+                {data.account.seats.map((usage) => (
+                  <Table.Tr key={usage.seat}>
+                    <Table.Td>{SEAT_LABELS[usage.seat]}</Table.Td>
+                    <Table.Td>{usage.used}</Table.Td>
+                    <Table.Td>{usage.purchased ?? "Unlimited"}</Table.Td>
+                    <Table.Td>{usage.available ?? "Unlimited"}</Table.Td>
+                  </Table.Tr>
+                ))}
+              </Table.Tbody>
+            </Table>
+          </Table.ScrollContainer>
+        </section>
+        {canEdit && <InviteForm onInvited={reload} />}
+        <section aria-labelledby="user-list">
+          <Title order={2} size="h4" mb="sm" id="user-list">
+            Users
+          </Title>
+          {users.length === 0 ? (
+            <Empty title="No users yet">Invite the people who send emails from this account.</Empty>
+          ) : (
+            <Table.ScrollContainer minWidth={640}>
+              <Table aria-labelledby="user-list" verticalSpacing="sm">
+                <Table.Thead>
+                  <Table.Tr>
+                    <Table.Th>User</Table.Th>
+                    <Table.Th>Role</Table.Th>
+                    <Table.Th>Seat</Table.Th>
+                    <Table.Th>Status</Table.Th>
+                    {canEdit && <Table.Th>Access</Table.Th>}
+                  </Table.Tr>
+                </Table.Thead>
+                <Table.Tbody>
+                  {users.map((user) => {
+                    const locked = !canEdit || busy === user.id || user.id === data.viewer.id;
+                    return (
+                      <Table.Tr key={user.id}>
+                        <Table.Td>
+                          <Text size="sm" fw={500} style={{ overflowWrap: "anywhere" }}>
+                            {user.email}
+                          </Text>
+                          {user.name && (
+                            <Text size="xs" c="dimmed">
+                              {user.name}
+                            </Text>
+                          )}
+                        </Table.Td>
+                        <Table.Td>
+                          {canEdit ? (
+                            <NativeSelect
+                              aria-label={`Role of ${user.email}`}
+                              data={ROLE_OPTIONS}
+                              value={user.role}
+                              disabled={locked}
+                              onChange={(e) => change(user.id, user.email, { role: e.currentTarget.value as Role })}
+                            />
+                          ) : (
+                            ROLE_LABELS[user.role]
+                          )}
+                        </Table.Td>
+                        <Table.Td maw={320}>
+                          {canEdit ? (
+                            <NativeSelect
+                              aria-label={`Seat of ${user.email}`}
+                              data={SEAT_OPTIONS}
+                              value={user.seat}
+                              disabled={busy === user.id || updating.fetching}
+                              error={rowErrors[user.id]}
+                              onChange={(e) => change(user.id, user.email, { seat: e.currentTarget.value as Seat })}
+                            />
+                          ) : (
+                            SEAT_LABELS[user.seat]
+                          )}
+                        </Table.Td>
+                        <Table.Td>
+                          <Badge color={user.active ? "green" : "gray"} variant="light">
+                            {user.active ? "Active" : "Deactivated"}
+                          </Badge>
+                        </Table.Td>
+                        {canEdit && (
+                          <Table.Td>
+                            {user.id === data.viewer.id ? (
+                              <Text size="xs" c="dimmed">
+                                You
+                              </Text>
+                            ) : (
+                              <Button
+                                size="xs"
+                                variant={user.active ? "default" : "light"}
+                                color={user.active ? "red" : undefined}
+                                disabled={locked}
+                                onClick={() => change(user.id, user.email, { active: !user.active })}
+                                aria-label={`${user.active ? "Deactivate" : "Reactivate"} ${user.email}`}
+                              >
+                                {user.active ? "Deactivate" : "Reactivate"}
+                              </Button>
+                            )}
+                          </Table.Td>
+                        )}
+                      </Table.Tr>
+                    );
+                  })}
+                </Table.Tbody>
+              </Table>
+            </Table.ScrollContainer>
+          )}
+          {data.users.pageInfo.hasNextPage && (
+            <Text size="sm" c="dimmed" mt="xs">
+              Showing the first {users.length} users.
+            </Text>
+          )}
+        </section>
+      </Stack>
+    );
+  }
+
+  return (
+    <Stack gap="md">
+      <Title order={1} size="h2">
+        Users &amp; seats
+      </Title>
+      <Text c="dimmed">Who can send from this account, with which role and seat.</Text>
+      {body}
+    </Stack>
+  );
+}

@@ -1,0 +1,282 @@
+// One endpoint's deliveries, newest first: status, attempts, next attempt, last answer; a row
+// expands to every attempt, and a delivery can be replayed (same webhook-id).
+import { Alert, Badge, Button, Code, Group, Stack, Table, Text, Tooltip, VisuallyHidden } from "@mantine/core";
+import { notifications } from "@mantine/notifications";
+import { Fragment, useEffect, useState } from "react";
+import { useMutation, useQuery } from "urql";
+
+import { describeError } from "../../api/client";
+import { graphql } from "../../gql";
+import { Empty, Failed, Loading } from "../../shell/States";
+import { formatDateTime } from "../tenancy/labels";
+import { STATUS, eventLabel } from "./labels";
+
+const PAGE_SIZE = 20;
+
+const DeliveriesQuery = graphql(`
+  query WebhookDeliveries($id: ID!, $first: Int!, $after: String) {
+    webhookEndpoint(id: $id) {
+      id
+      deliveries(first: $first, after: $after) {
+        edges {
+          cursor
+          node {
+            id
+            eventType
+            status
+            createdAt
+            attemptCount
+            nextAttemptAt
+            deliveredAt
+            lastStatusCode
+            lastError
+            attempts {
+              at
+              statusCode
+              error
+              durationMs
+              nextAttemptAt
+            }
+          }
+        }
+        pageInfo {
+          hasNextPage
+          endCursor
+        }
+      }
+    }
+  }
+`);
+
+const ReplayDelivery = graphql(`
+  mutation ReplayWebhookDelivery($id: ID!) {
+    replayWebhookDelivery(id: $id) {
+      id
+      status
+      attemptCount
+      nextAttemptAt
+      lastStatusCode
+      lastError
+    }
+  }
+`);
+
+export function Deliveries({ endpointId, url, version, canEdit }: { endpointId: string; url: string; version: number; canEdit: boolean }) {
+  // A stack of cursors: the last one is the page shown (null: the newest).
+  const [cursors, setCursors] = useState<(string | null)[]>([null]);
+  const after = cursors[cursors.length - 1] ?? null;
+  const [{ data, fetching, error }, refetch] = useQuery({
+    query: DeliveriesQuery,
+    variables: { id: endpointId, first: PAGE_SIZE, after },
+    requestPolicy: "cache-and-network",
+  });
+  const [replaying, replay] = useMutation(ReplayDelivery);
+  const [expanded, setExpanded] = useState<Set<string>>(new Set());
+  const [replayError, setReplayError] = useState<string | null>(null);
+  const [replayingId, setReplayingId] = useState<string | null>(null);
+
+  const reload = () => refetch({ requestPolicy: "network-only" });
+  useEffect(() => {
+    if (version > 0) {
+      setCursors([null]);
+      refetch({ requestPolicy: "network-only" });
+    }
+  }, [version, refetch]);
+
+  function toggle(id: string) {
+    setExpanded((open) => {
+      const next = new Set(open);
+      if (next.has(id)) next.delete(id);
+      else next.add(id);
+      return next;
+    });
+  }
+
+  async function replayOne(id: string) {
+    setReplayError(null);
+    setReplayingId(id);
+    const result = await replay({ id });
+    setReplayingId(null);
+    if (result.error) {
+      setReplayError(describeError(result.error));
+      return;
+    }
+    notifications.show({ color: "green", title: "Delivery queued again", message: `${id} will be sent again now.` });
+    reload();
+  }
+
+  const titleId = `deliveries-${endpointId}`;
+  let body;
+  if (fetching && !data) {
+    body = <Loading label="Loading deliveries…" />;
+  } else if (error || !data) {
+    body = <Failed title="Couldn't load the deliveries" message={error ? describeError(error) : "No answer from the server."} onRetry={reload} />;
+  } else if (data.webhookEndpoint.deliveries.edges.length === 0) {
+    body = <Empty title="No deliveries yet">Events this endpoint subscribes to, and test events, are listed here.</Empty>;
+  } else {
+    const connection = data.webhookEndpoint.deliveries;
+    body = (
+      <Stack gap="sm">
+        <Table.ScrollContainer minWidth={860}>
+          <Table aria-labelledby={titleId} verticalSpacing="xs">
+            <Table.Thead>
+              <Table.Tr>
+                <Table.Th>webhook-id</Table.Th>
+                <Table.Th>Event</Table.Th>
+                <Table.Th>Status</Table.Th>
+                <Table.Th>Attempts</Table.Th>
+                <Table.Th>Next attempt</Table.Th>
+                <Table.Th>Last answer</Table.Th>
+                <Table.Th>
+                  <VisuallyHidden>Actions</VisuallyHidden>
+                </Table.Th>
+              </Table.Tr>
+            </Table.Thead>
+            <Table.Tbody>
+              {connection.edges.map(({ node }) => {
+                const status = STATUS[node.status];
+                const open = expanded.has(node.id);
+                const detailsId = `attempts-${node.id}`;
+                return (
+                  <Fragment key={node.id}>
+                    <Table.Tr>
+                      <Table.Td>
+                        <Code>{node.id}</Code>
+                        <Text size="xs" c="dimmed">
+                          {formatDateTime(node.createdAt)}
+                        </Text>
+                      </Table.Td>
+                      <Table.Td>
+                        {eventLabel(node.eventType)}
+                        <Text size="xs" c="dimmed">
+                          {node.eventType}
+                        </Text>
+                      </Table.Td>
+                      <Table.Td>
+                        <Tooltip label={status.help}>
+                          <Badge color={status.color} variant="light" aria-label={`Status: ${status.label}`} style={{ minWidth: "max-content" }}>
+                            {status.label}
+                          </Badge>
+                        </Tooltip>
+                        {node.deliveredAt && (
+                          <Text size="xs" c="dimmed">
+                            {formatDateTime(node.deliveredAt)}
+                          </Text>
+                        )}
+                      </Table.Td>
+                      <Table.Td>{node.attemptCount}</Table.Td>
+                      <Table.Td>{node.status === "PENDING" ? formatDateTime(node.nextAttemptAt) : "—"}</Table.Td>
+                      <Table.Td maw={260}>
+                        {node.lastStatusCode !== null && node.lastStatusCode !== undefined && <Code>{node.lastStatusCode}</Code>}{" "}
+                        {node.lastError ? (
+                          <Text size="sm" span style={{ overflowWrap: "anywhere" }}>
+                            {node.lastError}
+                          </Text>
+                        ) : node.lastStatusCode === null || node.lastStatusCode === undefined ? (
+                          "—"
+                        ) : null}
+                      </Table.Td>
+                      <Table.Td>
+                        <Group gap="xs" wrap="nowrap">
+                          <Button
+                            size="xs"
+                            variant="subtle"
+                            aria-expanded={open}
+                            aria-controls={detailsId}
+                            aria-label={`${open ? "Hide" : "Show"} attempts of ${node.id}`}
+                            onClick={() => toggle(node.id)}
+                          >
+                            {open ? "Hide attempts" : `Attempts (${node.attempts.length})`}
+                          </Button>
+                          {canEdit && (
+                            <Button
+                              size="xs"
+                              variant="default"
+                              aria-label={`Replay ${node.id}`}
+                              loading={replaying.fetching && replayingId === node.id}
+                              onClick={() => replayOne(node.id)}
+                            >
+                              Replay
+                            </Button>
+                          )}
+                        </Group>
+                      </Table.Td>
+                    </Table.Tr>
+                    {open && (
+                      <Table.Tr id={detailsId}>
+                        <Table.Td colSpan={7} bg="var(--mantine-color-default-hover)">
+                          {node.attempts.length === 0 ? (
+                            <Text size="sm" c="dimmed">
+                              Not attempted yet.
+                            </Text>
+                          ) : (
+                            <Table aria-label={`Attempts of ${node.id}`} withRowBorders={false}>
+                              <Table.Thead>
+                                <Table.Tr>
+                                  <Table.Th>Time</Table.Th>
+                                  <Table.Th>Status code</Table.Th>
+                                  <Table.Th>Error</Table.Th>
+                                  <Table.Th>Duration</Table.Th>
+                                  <Table.Th>Next try</Table.Th>
+                                </Table.Tr>
+                              </Table.Thead>
+                              <Table.Tbody>
+                                {node.attempts.map((attempt, index) => (
+                                  <Table.Tr key={`${attempt.at}-${index}`}>
+                                    <Table.Td>{formatDateTime(attempt.at)}</Table.Td>
+                                    <Table.Td>{attempt.statusCode ?? "No answer"}</Table.Td>
+                                    <Table.Td style={{ overflowWrap: "anywhere" }}>{attempt.error ?? "—"}</Table.Td>
+                                    <Table.Td>{attempt.durationMs} ms</Table.Td>
+                                    <Table.Td>{formatDateTime(attempt.nextAttemptAt)}</Table.Td>
+                                  </Table.Tr>
+                                ))}
+                              </Table.Tbody>
+                            </Table>
+                          )}
+                        </Table.Td>
+                      </Table.Tr>
+                    )}
+                  </Fragment>
+                );
+              })}
+            </Table.Tbody>
+          </Table>
+        </Table.ScrollContainer>
+        {(cursors.length > 1 || connection.pageInfo.hasNextPage) && (
+          <Group gap="xs">
+            <Button size="xs" variant="default" disabled={cursors.length <= 1} onClick={() => setCursors((c) => c.slice(0, -1))}>
+              Newer
+            </Button>
+            <Button
+              size="xs"
+              variant="default"
+              disabled={!connection.pageInfo.hasNextPage}
+              onClick={() => setCursors((c) => [...c, connection.pageInfo.endCursor ?? null])}
+            >
+              Older
+            </Button>
+          </Group>
+        )}
+      </Stack>
+    );
+  }
+
+  return (
+    <Stack gap="xs" component="section" aria-labelledby={titleId}>
+      <Group justify="space-between" gap="xs">
+        <Text fw={600} id={titleId}>
+          Deliveries to {url}
+        </Text>
+        <Button size="xs" variant="subtle" onClick={reload} loading={fetching && !!data}>
+          Refresh
+        </Button>
+      </Group>
+      {replayError && (
+        <Alert color="red" title="Couldn't replay the delivery" role="alert" withCloseButton onClose={() => setReplayError(null)}>
+          {replayError}
+        </Alert>
+      )}
+      {body}
+    </Stack>
+  );
+}

@@ -1,0 +1,495 @@
+// Webhook endpoints (admins): add one (its whsec_ signing secret is shown once), pause /
+// re-enable, rotate the secret (the old one keeps signing for 24 h), send a test event,
+// delete, and see each endpoint's deliveries with every attempt.
+import {
+  Alert,
+  Badge,
+  Button,
+  Card,
+  Checkbox,
+  Code,
+  CopyButton,
+  Group,
+  Modal,
+  SimpleGrid,
+  Stack,
+  Switch,
+  Text,
+  TextInput,
+  Title,
+} from "@mantine/core";
+import { notifications } from "@mantine/notifications";
+import { type FormEvent, useState } from "react";
+import { useMutation, useQuery } from "urql";
+
+import { describeError } from "../../api/client";
+import { graphql } from "../../gql";
+import type { WebhookEndpointsQuery } from "../../gql/graphql";
+import { Empty, Failed, Loading } from "../../shell/States";
+import { usePageTitle } from "../../shell/usePageTitle";
+import { useSignedIn } from "../session/SessionProvider";
+import { formatDateTime } from "../tenancy/labels";
+import { Deliveries } from "./Deliveries";
+import { EVENT_TYPES, eventLabel } from "./labels";
+
+graphql(`
+  fragment WebhookEndpointFields on WebhookEndpoint {
+    id
+    url
+    description
+    eventTypes
+    includeNonHuman
+    active
+    disabledReason
+    createdAt
+    secretRotatedAt
+    signingSecretCount
+    oldSecretExpiresAt
+  }
+`);
+
+const EndpointsQuery = graphql(`
+  query WebhookEndpoints {
+    webhookEndpoints {
+      ...WebhookEndpointFields
+    }
+  }
+`);
+
+const CreateEndpoint = graphql(`
+  mutation CreateWebhookEndpoint($input: CreateWebhookEndpointInput!) {
+    createWebhookEndpoint(input: $input) {
+      secret
+      endpoint {
+        ...WebhookEndpointFields
+      }
+    }
+  }
+`);
+
+const UpdateEndpoint = graphql(`
+  mutation UpdateWebhookEndpoint($input: UpdateWebhookEndpointInput!) {
+    updateWebhookEndpoint(input: $input) {
+      ...WebhookEndpointFields
+    }
+  }
+`);
+
+const RotateSecret = graphql(`
+  mutation RotateWebhookSecret($id: ID!) {
+    rotateWebhookSecret(id: $id, keepOldForHours: 24) {
+      secret
+      endpoint {
+        ...WebhookEndpointFields
+      }
+    }
+  }
+`);
+
+const SendTest = graphql(`
+  mutation SendTestWebhook($endpointId: ID!) {
+    sendTestWebhook(endpointId: $endpointId) {
+      id
+      status
+    }
+  }
+`);
+
+const DeleteEndpoint = graphql(`
+  mutation DeleteWebhookEndpoint($id: ID!) {
+    deleteWebhookEndpoint(id: $id)
+  }
+`);
+
+type Endpoint = WebhookEndpointsQuery["webhookEndpoints"][number];
+type ShownSecret = { title: string; secret: string; note: string };
+
+function NewSecret({ shown, onDone }: { shown: ShownSecret; onDone: () => void }) {
+  return (
+    <Alert color="yellow" title={shown.title} role="status">
+      <Stack gap="sm">
+        <Text size="sm">
+          It can't be shown again: store it where your receiver verifies signatures before you leave this page. {shown.note}
+        </Text>
+        <Code block style={{ overflowWrap: "anywhere", whiteSpace: "pre-wrap" }} aria-label="Signing secret">
+          {shown.secret}
+        </Code>
+        <Group>
+          <CopyButton value={shown.secret}>
+            {({ copied, copy }) => (
+              <Button size="xs" color={copied ? "teal" : undefined} onClick={copy}>
+                {copied ? "Copied" : "Copy secret"}
+              </Button>
+            )}
+          </CopyButton>
+          <Button size="xs" variant="default" onClick={onDone}>
+            I've stored it
+          </Button>
+        </Group>
+      </Stack>
+    </Alert>
+  );
+}
+
+function AddForm({ onCreated }: { onCreated: (endpoint: Endpoint, secret: string) => void }) {
+  const [url, setUrl] = useState("");
+  const [description, setDescription] = useState("");
+  const [eventTypes, setEventTypes] = useState<string[]>(EVENT_TYPES.map((event) => event.value));
+  const [includeNonHuman, setIncludeNonHuman] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+  const [state, create] = useMutation(CreateEndpoint);
+
+  async function submit(event: FormEvent<HTMLFormElement>) {
+    event.preventDefault();
+    setError(null);
+    if (eventTypes.length === 0) {
+      setError("Choose at least one event type.");
+      return;
+    }
+    const result = await create({
+      input: { url: url.trim(), eventTypes, description: description.trim() || null, includeNonHuman },
+    });
+    if (result.error || !result.data) {
+      setError(result.error ? describeError(result.error) : "The server did not answer.");
+      return;
+    }
+    setUrl("");
+    setDescription("");
+    onCreated(result.data.createWebhookEndpoint.endpoint, result.data.createWebhookEndpoint.secret);
+  }
+
+  return (
+    <Card withBorder padding="md" component="section" aria-labelledby="add-endpoint-title">
+      <Title order={2} size="h4" mb="sm" id="add-endpoint-title">
+        Add an endpoint
+      </Title>
+      <form onSubmit={submit} aria-label="Add an endpoint">
+        <Stack gap="sm">
+          <SimpleGrid cols={{ base: 1, sm: 2 }}>
+            <TextInput
+              label="Endpoint URL"
+              description="https://… on a public address; Sendtrail POSTs signed JSON to it."
+              type="url"
+              required
+              placeholder="https://example.com/hooks/sendtrail"
+              value={url}
+              onChange={(e) => setUrl(e.currentTarget.value)}
+            />
+            <TextInput
+              label="Description"
+              description="Optional: what receives these events, e.g. the CRM."
+              value={description}
+              onChange={(e) => setDescription(e.currentTarget.value)}
+            />
+          </SimpleGrid>
+          <Checkbox.Group label="Event types" value={eventTypes} onChange={setEventTypes}>
+            <Stack gap={6} mt={6}>
+              {EVENT_TYPES.map((event) => (
+                <Checkbox key={event.value} value={event.value} label={`${event.label} (${event.value})`} description={event.help} />
+              ))}
+            </Stack>
+          </Checkbox.Group>
+          <Checkbox
+            label="Include non-human activity"
+            description="Also send opens and clicks by machines (link scanners, image proxies) and by the sender, marked by their verdict."
+            checked={includeNonHuman}
+            onChange={(e) => setIncludeNonHuman(e.currentTarget.checked)}
+          />
+          {error && (
+            <Alert color="red" title="Couldn't add the endpoint" role="alert">
+              {error}
+            </Alert>
+          )}
+          <Group>
+            <Button type="submit" loading={state.fetching}>
+              Add endpoint
+            </Button>
+          </Group>
+        </Stack>
+      </form>
+    </Card>
+  );
+}
+
+function EndpointCard({
+  endpoint,
+  canEdit,
+  onRotated,
+  onDelete,
+}: {
+  endpoint: Endpoint;
+  canEdit: boolean;
+  onRotated: (endpoint: Endpoint, secret: string) => void;
+  onDelete: () => void;
+}) {
+  const [updating, update] = useMutation(UpdateEndpoint);
+  const [rotating, rotate] = useMutation(RotateSecret);
+  const [testing, sendTest] = useMutation(SendTest);
+  const [error, setError] = useState<{ title: string; message: string } | null>(null);
+  const [showDeliveries, setShowDeliveries] = useState(false);
+  const [version, setVersion] = useState(0);
+  const titleId = `endpoint-${endpoint.id}`;
+  const deliveriesId = `endpoint-deliveries-${endpoint.id}`;
+
+  async function setActive(active: boolean) {
+    setError(null);
+    const result = await update({ input: { id: endpoint.id, active } });
+    if (result.error) setError({ title: active ? "Couldn't enable the endpoint" : "Couldn't pause the endpoint", message: describeError(result.error) });
+  }
+
+  async function rotateNow() {
+    setError(null);
+    const result = await rotate({ id: endpoint.id });
+    if (result.error || !result.data) {
+      setError({ title: "Couldn't rotate the secret", message: result.error ? describeError(result.error) : "The server did not answer." });
+      return;
+    }
+    onRotated(result.data.rotateWebhookSecret.endpoint, result.data.rotateWebhookSecret.secret);
+  }
+
+  async function test() {
+    setError(null);
+    const result = await sendTest({ endpointId: endpoint.id });
+    if (result.error || !result.data) {
+      setError({ title: "Couldn't send a test event", message: result.error ? describeError(result.error) : "The server did not answer." });
+      return;
+    }
+    notifications.show({ color: "green", title: "Test event queued", message: `${result.data.sendTestWebhook.id} is on its way to ${endpoint.url}.` });
+    setShowDeliveries(true);
+    setVersion((v) => v + 1);
+  }
+
+  let state;
+  if (endpoint.active) {
+    state = (
+      <Badge color="green" variant="light">
+        Active
+      </Badge>
+    );
+  } else if (endpoint.disabledReason) {
+    state = (
+      <Badge color="red" variant="light">
+        Disabled
+      </Badge>
+    );
+  } else {
+    state = (
+      <Badge color="gray" variant="light">
+        Paused
+      </Badge>
+    );
+  }
+
+  return (
+    <Card withBorder padding="md" component="article" aria-labelledby={titleId}>
+      <Stack gap="sm">
+        <Group justify="space-between" align="flex-start" gap="xs">
+          <Stack gap={2} miw={0} style={{ flex: 1 }}>
+            <Title order={3} size="h5" id={titleId} style={{ overflowWrap: "anywhere" }}>
+              {endpoint.url}
+            </Title>
+            {endpoint.description && (
+              <Text size="sm" c="dimmed">
+                {endpoint.description}
+              </Text>
+            )}
+          </Stack>
+          {state}
+        </Group>
+        {endpoint.disabledReason && (
+          <Alert color="red" title="Why it is disabled" role="alert">
+            {endpoint.disabledReason} Its pending deliveries are held; enable it again to send them.
+          </Alert>
+        )}
+        <SimpleGrid cols={{ base: 1, sm: 2 }} spacing="xs">
+          <Text size="sm">
+            <Text span fw={600}>
+              Events:{" "}
+            </Text>
+            {endpoint.eventTypes.map(eventLabel).join(", ") || "none"}
+            {endpoint.includeNonHuman ? ", including non-human activity" : ", human activity only"}
+          </Text>
+          <Text size="sm">
+            <Text span fw={600}>
+              Added:{" "}
+            </Text>
+            {formatDateTime(endpoint.createdAt)}
+          </Text>
+          <Text size="sm" aria-label="Signing secrets">
+            <Text span fw={600}>
+              Signing:{" "}
+            </Text>
+            {endpoint.signingSecretCount === 1
+              ? "1 signing secret"
+              : `${endpoint.signingSecretCount} signing secrets (the old one stops on ${formatDateTime(endpoint.oldSecretExpiresAt)})`}
+          </Text>
+          <Text size="sm">
+            <Text span fw={600}>
+              Secret made:{" "}
+            </Text>
+            {formatDateTime(endpoint.secretRotatedAt ?? endpoint.createdAt)}
+          </Text>
+        </SimpleGrid>
+        {error && (
+          <Alert color="red" title={error.title} role="alert" withCloseButton onClose={() => setError(null)}>
+            {error.message}
+          </Alert>
+        )}
+        <Group gap="xs">
+          {canEdit && (
+            <>
+              <Switch
+                label="Active"
+                aria-label={`Active: ${endpoint.url}`}
+                checked={endpoint.active}
+                disabled={updating.fetching}
+                onChange={(e) => setActive(e.currentTarget.checked)}
+                mr="sm"
+              />
+              <Button size="xs" variant="default" onClick={test} loading={testing.fetching} disabled={!endpoint.active}>
+                Send test event
+              </Button>
+              <Button size="xs" variant="default" onClick={rotateNow} loading={rotating.fetching}>
+                Rotate secret
+              </Button>
+            </>
+          )}
+          <Button
+            size="xs"
+            variant="light"
+            aria-expanded={showDeliveries}
+            aria-controls={deliveriesId}
+            onClick={() => setShowDeliveries((open) => !open)}
+          >
+            {showDeliveries ? "Hide deliveries" : "Show deliveries"}
+          </Button>
+          {canEdit && (
+            <Button size="xs" variant="default" color="red" aria-label={`Delete ${endpoint.url}`} onClick={onDelete}>
+              Delete
+            </Button>
+          )}
+        </Group>
+        <div id={deliveriesId}>
+          {showDeliveries && <Deliveries endpointId={endpoint.id} url={endpoint.url} version={version} canEdit={canEdit} />}
+        </div>
+      </Stack>
+    </Card>
+  );
+}
+
+export function WebhooksPage() {
+  usePageTitle("Webhooks");
+  const session = useSignedIn();
+  const isAdmin = session.role === "ADMIN" || session.isStaff;
+  const canEdit = session.role === "ADMIN" && !session.isStaff;
+  const [{ data, fetching, error }, refetch] = useQuery({ query: EndpointsQuery, pause: !isAdmin });
+  const [removing, remove] = useMutation(DeleteEndpoint);
+  const [shown, setShown] = useState<ShownSecret | null>(null);
+  const [confirm, setConfirm] = useState<Endpoint | null>(null);
+  const [removeError, setRemoveError] = useState<string | null>(null);
+
+  const reload = () => refetch({ requestPolicy: "network-only" });
+
+  async function removeConfirmed() {
+    if (!confirm) return;
+    setRemoveError(null);
+    const result = await remove({ id: confirm.id });
+    if (result.error) {
+      setRemoveError(describeError(result.error));
+      return;
+    }
+    notifications.show({ color: "green", title: "Endpoint deleted", message: `Nothing more is sent to ${confirm.url}.` });
+    setConfirm(null);
+    reload();
+  }
+
+  let body;
+  if (!isAdmin) {
+    body = (
+      <Alert color="blue" title="Only admins manage webhooks">
+        Ask an admin of your account to add or change webhook endpoints.
+      </Alert>
+    );
+  } else if (fetching && !data) {
+    body = <Loading label="Loading webhook endpoints…" />;
+  } else if (error || !data) {
+    body = <Failed title="Couldn't load the webhook endpoints" message={error ? describeError(error) : "No answer from the server."} onRetry={reload} />;
+  } else {
+    body = (
+      <Stack gap="lg">
+        {canEdit && (
+          <AddForm
+            onCreated={(endpoint, secret) => {
+              setShown({ title: `Copy the signing secret for ${endpoint.url} now`, secret, note: "" });
+              reload();
+            }}
+          />
+        )}
+        <section aria-labelledby="endpoint-list">
+          <Title order={2} size="h4" mb="sm" id="endpoint-list">
+            Endpoints
+          </Title>
+          {data.webhookEndpoints.length === 0 ? (
+            <Empty title="No webhook endpoints yet">Add one to have opens, clicks and replies POSTed to your systems as they happen.</Empty>
+          ) : (
+            <Stack gap="md">
+              {data.webhookEndpoints.map((endpoint) => (
+                <EndpointCard
+                  key={endpoint.id}
+                  endpoint={endpoint}
+                  canEdit={canEdit}
+                  onRotated={(rotated, secret) =>
+                    setShown({
+                      title: `Copy the new signing secret for ${rotated.url} now`,
+                      secret,
+                      note: `The old secret keeps signing until ${formatDateTime(rotated.oldSecretExpiresAt)}, so switch your receiver before then.`,
+                    })
+                  }
+                  onDelete={() => {
+                    setRemoveError(null);
+                    setConfirm(endpoint);
+                  }}
+                />
+              ))}
+            </Stack>
+          )}
+        </section>
+      </Stack>
+    );
+  }
+
+  return (
+    <Stack gap="md">
+      <Title order={1} size="h2">
+        Webhooks
+      </Title>
+      <Text c="dimmed">
+        Sendtrail POSTs opens, clicks and replies to your endpoints, signed in the Standard Webhooks format.
+        {!canEdit && isAdmin ? " This view is read-only." : ""}
+      </Text>
+      {shown && <NewSecret shown={shown} onDone={() => setShown(null)} />}
+      {body}
+      <Modal opened={confirm !== null} onClose={() => setConfirm(null)} title="Delete this endpoint?" centered>
+        <Stack gap="sm">
+          <Text size="sm" style={{ overflowWrap: "anywhere" }}>
+            Nothing more is sent to {confirm?.url}, and its deliveries, pending ones included, are deleted. This can't be
+            undone.
+          </Text>
+          {removeError && (
+            <Alert color="red" title="Couldn't delete the endpoint" role="alert">
+              {removeError}
+            </Alert>
+          )}
+          <Group justify="flex-end">
+            <Button variant="default" onClick={() => setConfirm(null)}>
+              Cancel
+            </Button>
+            <Button color="red" onClick={removeConfirmed} loading={removing.fetching}>
+              Delete endpoint
+            </Button>
+          </Group>
+        </Stack>
+      </Modal>
+    </Stack>
+  );
+}
