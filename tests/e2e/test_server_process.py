@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -124,6 +125,14 @@ def test_make_run_sets_up_serves_and_prints_the_login(tmp_path: Path) -> None:
                             headers={"Authorization": f"Bearer {demo['token']}"})
         assert answer.json()["data"]["viewer"]["email"] == demo["login"]
         assert (tmp_path / "var" / "sendtrail.db").exists()
+        # make run built the web admin; the server serves it at / beside the API.
+        page = httpx.get(f"{base_url}/settings/tracking")
+        assert page.status_code == 200
+        assert page.headers["content-type"].startswith("text/html")
+        assert '<div id="root">' in page.text
+        script = re.search(r'src="(/assets/[^"]+\.js)"', page.text)
+        assert script is not None, page.text
+        assert httpx.get(f"{base_url}{script.group(1)}").status_code == 200
     finally:
         _stop(process)
         if process.stdout is not None:
