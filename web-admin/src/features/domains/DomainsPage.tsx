@@ -8,7 +8,6 @@ import {
   Code,
   CopyButton,
   Group,
-  Modal,
   NativeSelect,
   SimpleGrid,
   Stack,
@@ -25,6 +24,7 @@ import { describeError } from "../../api/client";
 import { graphql } from "../../gql";
 import type { DomainPurpose, TrackingDomainsQuery } from "../../gql/graphql";
 import { Empty, Failed, Loading } from "../../shell/States";
+import { ConfirmDialog } from "../../shell/ConfirmDialog";
 import { usePageTitle } from "../../shell/usePageTitle";
 import { useSignedIn } from "../session/SessionProvider";
 import { formatDateTime } from "../tenancy/labels";
@@ -380,27 +380,19 @@ export function DomainsPage() {
       </Title>
       <Text c="dimmed">Use your own hostname in tracked links and pixels of sales and service emails.</Text>
       {body}
-      <Modal opened={confirm !== null} onClose={() => setConfirm(null)} title="Remove this tracking domain?" centered>
-        <Stack gap="sm">
-          <Text size="sm">
-            New emails stop using {confirm?.hostnameUnicode} and its certificate is deleted. Links in emails already sent
-            with it stop working once its DNS records are gone.
-          </Text>
-          {removeError && (
-            <Alert color="red" title="Couldn't remove the domain" role="alert">
-              {removeError}
-            </Alert>
-          )}
-          <Group justify="flex-end">
-            <Button variant="default" onClick={() => setConfirm(null)}>
-              Cancel
-            </Button>
-            <Button color="red" onClick={removeConfirmed} loading={removing.fetching}>
-              Remove domain
-            </Button>
-          </Group>
-        </Stack>
-      </Modal>
+      <ConfirmDialog
+        opened={confirm !== null}
+        title="Remove this tracking domain?"
+        confirmLabel="Remove domain"
+        errorTitle="Couldn't remove the domain"
+        error={removeError}
+        busy={removing.fetching}
+        onCancel={() => setConfirm(null)}
+        onConfirm={removeConfirmed}
+      >
+        New emails stop using {confirm?.hostnameUnicode} and its certificate is deleted. Links in emails already sent
+        with it stop working once its DNS records are gone.
+      </ConfirmDialog>
     </Stack>
   );
 }

@@ -6,9 +6,7 @@ import {
   Card,
   Checkbox,
   Code,
-  CopyButton,
   Group,
-  Modal,
   NativeSelect,
   SimpleGrid,
   Stack,
@@ -25,6 +23,8 @@ import { describeError } from "../../api/client";
 import { graphql } from "../../gql";
 import type { TokenScope } from "../../gql/graphql";
 import { Empty, Failed, Loading } from "../../shell/States";
+import { ConfirmDialog } from "../../shell/ConfirmDialog";
+import { SecretOnce } from "../../shell/SecretOnce";
 import { usePageTitle } from "../../shell/usePageTitle";
 import { SCOPE_LABELS, formatDateTime } from "./labels";
 
@@ -89,31 +89,6 @@ const SCOPE_HELP: Record<TokenScope, string> = {
 function expiresAt(choice: string): string | null {
   const days = Number(choice);
   return Number.isFinite(days) ? new Date(Date.now() + days * 86_400_000).toISOString() : null;
-}
-
-function NewSecret({ name, secret, onDone }: { name: string; secret: string; onDone: () => void }) {
-  return (
-    <Alert color="yellow" title={`Copy the token "${name}" now`} role="status">
-      <Stack gap="sm">
-        <Text size="sm">It can't be shown again: store it somewhere safe before you leave this page.</Text>
-        <Code block style={{ overflowWrap: "anywhere", whiteSpace: "pre-wrap" }} aria-label="New token">
-          {secret}
-        </Code>
-        <Group>
-          <CopyButton value={secret}>
-            {({ copied, copy }) => (
-              <Button size="xs" color={copied ? "teal" : undefined} onClick={copy}>
-                {copied ? "Copied" : "Copy token"}
-              </Button>
-            )}
-          </CopyButton>
-          <Button size="xs" variant="default" onClick={onDone}>
-            I've stored it
-          </Button>
-        </Group>
-      </Stack>
-    </Alert>
-  );
 }
 
 function CreateForm({ onCreated }: { onCreated: (name: string, secret: string) => void }) {
@@ -254,12 +229,12 @@ export function TokensPage() {
                         setConfirm({ id: token.id, name: token.name });
                       }}
                     >
-                      Revoke
-                    </Button>
-                  )}
-                </Table.Td>
-              </Table.Tr>
-            ))}
+                  Revoke
+                </Button>
+              )}
+            </Table.Td>
+          </Table.Tr>
+        ))}
           </Table.Tbody>
         </Table>
       </Table.ScrollContainer>
@@ -272,7 +247,17 @@ export function TokensPage() {
         API tokens
       </Title>
       <Text c="dimmed">Tokens let integrations call the GraphQL API as a user of this account.</Text>
-      {created && <NewSecret name={created.name} secret={created.secret} onDone={() => setCreated(null)} />}
+      {created && (
+        <SecretOnce
+          title={`Copy the token "${created.name}" now`}
+          secret={created.secret}
+          label="New token"
+          copyLabel="Copy token"
+          onDone={() => setCreated(null)}
+        >
+          It can't be shown again: store it somewhere safe before you leave this page.
+        </SecretOnce>
+      )}
       <CreateForm
         onCreated={(name, secret) => {
           setCreated({ name, secret });
@@ -285,27 +270,19 @@ export function TokensPage() {
         </Title>
         {body}
       </section>
-      <Modal opened={confirm !== null} onClose={() => setConfirm(null)} title="Revoke this token?" centered>
-        <Stack gap="sm">
-          <Text size="sm">
-            &ldquo;{confirm?.name}&rdquo; stops working at once; whatever uses it will get errors until it gets a new
-            token. This can't be undone.
-          </Text>
-          {revokeError && (
-            <Alert color="red" title="Couldn't revoke the token" role="alert">
-              {revokeError}
-            </Alert>
-          )}
-          <Group justify="flex-end">
-            <Button variant="default" onClick={() => setConfirm(null)}>
-              Cancel
-            </Button>
-            <Button color="red" onClick={revokeConfirmed} loading={revoking.fetching}>
-              Revoke token
-            </Button>
-          </Group>
-        </Stack>
-      </Modal>
+      <ConfirmDialog
+        opened={confirm !== null}
+        title="Revoke this token?"
+        confirmLabel="Revoke token"
+        errorTitle="Couldn't revoke the token"
+        error={revokeError}
+        busy={revoking.fetching}
+        onCancel={() => setConfirm(null)}
+        onConfirm={revokeConfirmed}
+      >
+        &ldquo;{confirm?.name}&rdquo; stops working at once; whatever uses it will get errors until it gets a new
+        token. This can't be undone.
+      </ConfirmDialog>
     </Stack>
   );
 }

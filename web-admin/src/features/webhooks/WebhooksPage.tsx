@@ -7,10 +7,7 @@ import {
   Button,
   Card,
   Checkbox,
-  Code,
-  CopyButton,
   Group,
-  Modal,
   SimpleGrid,
   Stack,
   Switch,
@@ -26,6 +23,8 @@ import { describeError } from "../../api/client";
 import { graphql } from "../../gql";
 import type { WebhookEndpointsQuery } from "../../gql/graphql";
 import { Empty, Failed, Loading } from "../../shell/States";
+import { ConfirmDialog } from "../../shell/ConfirmDialog";
+import { SecretOnce } from "../../shell/SecretOnce";
 import { usePageTitle } from "../../shell/usePageTitle";
 import { useSignedIn } from "../session/SessionProvider";
 import { formatDateTime } from "../tenancy/labels";
@@ -103,33 +102,6 @@ const DeleteEndpoint = graphql(`
 
 type Endpoint = WebhookEndpointsQuery["webhookEndpoints"][number];
 type ShownSecret = { title: string; secret: string; note: string };
-
-function NewSecret({ shown, onDone }: { shown: ShownSecret; onDone: () => void }) {
-  return (
-    <Alert color="yellow" title={shown.title} role="status">
-      <Stack gap="sm">
-        <Text size="sm">
-          It can't be shown again: store it where your receiver verifies signatures before you leave this page. {shown.note}
-        </Text>
-        <Code block style={{ overflowWrap: "anywhere", whiteSpace: "pre-wrap" }} aria-label="Signing secret">
-          {shown.secret}
-        </Code>
-        <Group>
-          <CopyButton value={shown.secret}>
-            {({ copied, copy }) => (
-              <Button size="xs" color={copied ? "teal" : undefined} onClick={copy}>
-                {copied ? "Copied" : "Copy secret"}
-              </Button>
-            )}
-          </CopyButton>
-          <Button size="xs" variant="default" onClick={onDone}>
-            I've stored it
-          </Button>
-        </Group>
-      </Stack>
-    </Alert>
-  );
-}
 
 function AddForm({ onCreated }: { onCreated: (endpoint: Endpoint, secret: string) => void }) {
   const [url, setUrl] = useState("");
@@ -361,12 +333,12 @@ function EndpointCard({
             aria-controls={deliveriesId}
             onClick={() => setShowDeliveries((open) => !open)}
           >
-            {showDeliveries ? "Hide deliveries" : "Show deliveries"}
+        {showDeliveries ? "Hide deliveries" : "Show deliveries"}
           </Button>
           {canEdit && (
-            <Button size="xs" variant="default" color="red" aria-label={`Delete ${endpoint.url}`} onClick={onDelete}>
-              Delete
-            </Button>
+        <Button size="xs" variant="default" color="red" aria-label={`Delete ${endpoint.url}`} onClick={onDelete}>
+          Delete
+        </Button>
           )}
         </Group>
         <div id={deliveriesId}>
@@ -419,39 +391,39 @@ export function WebhooksPage() {
       <Stack gap="lg">
         {canEdit && (
           <AddForm
-            onCreated={(endpoint, secret) => {
-              setShown({ title: `Copy the signing secret for ${endpoint.url} now`, secret, note: "" });
-              reload();
-            }}
+        onCreated={(endpoint, secret) => {
+          setShown({ title: `Copy the signing secret for ${endpoint.url} now`, secret, note: "" });
+          reload();
+        }}
           />
         )}
         <section aria-labelledby="endpoint-list">
           <Title order={2} size="h4" mb="sm" id="endpoint-list">
-            Endpoints
+        Endpoints
           </Title>
           {data.webhookEndpoints.length === 0 ? (
-            <Empty title="No webhook endpoints yet">Add one to have opens, clicks and replies POSTed to your systems as they happen.</Empty>
+        <Empty title="No webhook endpoints yet">Add one to have opens, clicks and replies POSTed to your systems as they happen.</Empty>
           ) : (
-            <Stack gap="md">
-              {data.webhookEndpoints.map((endpoint) => (
-                <EndpointCard
-                  key={endpoint.id}
-                  endpoint={endpoint}
-                  canEdit={canEdit}
-                  onRotated={(rotated, secret) =>
-                    setShown({
-                      title: `Copy the new signing secret for ${rotated.url} now`,
-                      secret,
-                      note: `The old secret keeps signing until ${formatDateTime(rotated.oldSecretExpiresAt)}, so switch your receiver before then.`,
-                    })
-                  }
-                  onDelete={() => {
-                    setRemoveError(null);
-                    setConfirm(endpoint);
-                  }}
-                />
-              ))}
-            </Stack>
+        <Stack gap="md">
+          {data.webhookEndpoints.map((endpoint) => (
+            <EndpointCard
+              key={endpoint.id}
+              endpoint={endpoint}
+              canEdit={canEdit}
+              onRotated={(rotated, secret) =>
+                setShown({
+                  title: `Copy the new signing secret for ${rotated.url} now`,
+                  secret,
+                  note: `The old secret keeps signing until ${formatDateTime(rotated.oldSecretExpiresAt)}, so switch your receiver before then.`,
+                })
+              }
+              onDelete={() => {
+                setRemoveError(null);
+                setConfirm(endpoint);
+              }}
+            />
+          ))}
+        </Stack>
           )}
         </section>
       </Stack>
@@ -467,29 +439,32 @@ export function WebhooksPage() {
         Sendtrail POSTs opens, clicks and replies to your endpoints, signed in the Standard Webhooks format.
         {!canEdit && isAdmin ? " This view is read-only." : ""}
       </Text>
-      {shown && <NewSecret shown={shown} onDone={() => setShown(null)} />}
+      {shown && (
+        <SecretOnce
+          title={shown.title}
+          secret={shown.secret}
+          label="Signing secret"
+          copyLabel="Copy secret"
+          onDone={() => setShown(null)}
+        >
+          It can't be shown again: store it where your receiver verifies signatures before you leave this page.{" "}
+          {shown.note}
+        </SecretOnce>
+      )}
       {body}
-      <Modal opened={confirm !== null} onClose={() => setConfirm(null)} title="Delete this endpoint?" centered>
-        <Stack gap="sm">
-          <Text size="sm" style={{ overflowWrap: "anywhere" }}>
-            Nothing more is sent to {confirm?.url}, and its deliveries, pending ones included, are deleted. This can't be
-            undone.
-          </Text>
-          {removeError && (
-            <Alert color="red" title="Couldn't delete the endpoint" role="alert">
-              {removeError}
-            </Alert>
-          )}
-          <Group justify="flex-end">
-            <Button variant="default" onClick={() => setConfirm(null)}>
-              Cancel
-            </Button>
-            <Button color="red" onClick={removeConfirmed} loading={removing.fetching}>
-              Delete endpoint
-            </Button>
-          </Group>
-        </Stack>
-      </Modal>
+      <ConfirmDialog
+        opened={confirm !== null}
+        title="Delete this endpoint?"
+        confirmLabel="Delete endpoint"
+        errorTitle="Couldn't delete the endpoint"
+        error={removeError}
+        busy={removing.fetching}
+        onCancel={() => setConfirm(null)}
+        onConfirm={removeConfirmed}
+      >
+        Nothing more is sent to {confirm?.url}, and its deliveries, pending ones included, are deleted. This can't be
+        undone.
+      </ConfirmDialog>
     </Stack>
   );
 }
