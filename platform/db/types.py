@@ -5,11 +5,12 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import DateTime
+from sqlalchemy import JSON, Column, DateTime, Text
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
+from sqlmodel import Field
 
-__all__ = ["UtcDateTime", "utcnow"]
+__all__ = ["UtcDateTime", "json_field", "text_field", "utc_field", "utcnow"]
 
 
 def utcnow() -> datetime:
@@ -36,3 +37,19 @@ class UtcDateTime(TypeDecorator[datetime]):
         if not isinstance(value, datetime):
             raise TypeError(f"expected a datetime from the database, got {type(value)!r}")
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def utc_field(**kwargs: Any) -> Any:
+    """A model field stored as ``UtcDateTime``."""
+    return Field(sa_type=UtcDateTime, **kwargs)
+
+
+def json_field(**kwargs: Any) -> Any:
+    """A non-null JSON column (lists and objects the same on both backends)."""
+    return Field(sa_column=Column(JSON, nullable=False), **kwargs)
+
+
+def text_field(**kwargs: Any) -> Any:
+    """A non-null unbounded text column (certificates, encrypted keys)."""
+    return Field(sa_column=Column(Text, nullable=False), **kwargs)
+

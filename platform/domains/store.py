@@ -11,23 +11,16 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any
 
-from sqlalchemy import Column, Index, Text
+from sqlalchemy import Index
 from sqlmodel import Field, SQLModel
 
 from sendtrail.db.tenant import TenantOwned
-from sendtrail.db.types import UtcDateTime, utcnow
+from sendtrail.db.types import text_field, utc_field, utcnow
 
 __all__ = ["AcmeAccountRow", "AcmeChallengeRow", "CertificateRow", "TrackingDomainRow"]
 
 
-def _at(**kwargs: Any) -> Any:
-    return Field(sa_type=UtcDateTime, **kwargs)
-
-
-def _text(**kwargs: Any) -> Any:
-    return Field(sa_column=Column(Text, nullable=False), **kwargs)
 
 
 class TrackingDomainRow(SQLModel, TenantOwned, table=True):
@@ -49,17 +42,17 @@ class TrackingDomainRow(SQLModel, TenantOwned, table=True):
     """Why the domain is not (or no longer) fully working, in words."""
     verification_token: str = Field(max_length=100)
     cname_target: str = Field(max_length=253)
-    created_at: datetime = _at(default_factory=utcnow)
+    created_at: datetime = utc_field(default_factory=utcnow)
     created_by: uuid.UUID | None = None
-    verified_at: datetime | None = _at(default=None, nullable=True)
-    last_checked_at: datetime | None = _at(default=None, nullable=True)
-    next_check_at: datetime | None = _at(default=None, nullable=True)
+    verified_at: datetime | None = utc_field(default=None, nullable=True)
+    last_checked_at: datetime | None = utc_field(default=None, nullable=True)
+    next_check_at: datetime | None = utc_field(default=None, nullable=True)
     """When the worker looks at it next (DNS, issuance, renewal, re-verification)."""
     failures: int = 0
     """Consecutive failed issuance attempts (the per-hostname limit counts these)."""
-    lease_until: datetime | None = _at(default=None, nullable=True)
-    certificate_expires_at: datetime | None = _at(default=None, nullable=True)
-    renew_at: datetime | None = _at(default=None, nullable=True)
+    lease_until: datetime | None = utc_field(default=None, nullable=True)
+    certificate_expires_at: datetime | None = utc_field(default=None, nullable=True)
+    renew_at: datetime | None = utc_field(default=None, nullable=True)
 
 
 class CertificateRow(SQLModel, TenantOwned, table=True):
@@ -70,13 +63,13 @@ class CertificateRow(SQLModel, TenantOwned, table=True):
     account_id: uuid.UUID = Field(foreign_key="account.id", primary_key=True)
     domain_id: uuid.UUID = Field(primary_key=True)
     hostname: str = Field(max_length=253)
-    chain_pem: str = _text()
-    key_encrypted: str = _text()
+    chain_pem: str = text_field()
+    key_encrypted: str = text_field()
     """The private key, encrypted with SENDTRAIL_SECRET_KEYS (domains.secretbox)."""
     serial: str = Field(max_length=100)
-    not_before: datetime = _at()
-    not_after: datetime = _at()
-    issued_at: datetime = _at(default_factory=utcnow)
+    not_before: datetime = utc_field()
+    not_after: datetime = utc_field()
+    issued_at: datetime = utc_field(default_factory=utcnow)
 
 
 class AcmeAccountRow(SQLModel, table=True):
@@ -85,9 +78,9 @@ class AcmeAccountRow(SQLModel, table=True):
     __tablename__ = "acme_account"
 
     directory_url: str = Field(primary_key=True, max_length=500)
-    key_encrypted: str = _text()
+    key_encrypted: str = text_field()
     account_uri: str | None = Field(default=None, max_length=500)
-    created_at: datetime = _at(default_factory=utcnow)
+    created_at: datetime = utc_field(default_factory=utcnow)
 
 
 class AcmeChallengeRow(SQLModel, table=True):
@@ -98,4 +91,4 @@ class AcmeChallengeRow(SQLModel, table=True):
     token: str = Field(primary_key=True, max_length=200)
     hostname: str = Field(max_length=253)
     key_authorization: str = Field(max_length=500)
-    expires_at: datetime = _at()
+    expires_at: datetime = utc_field()

@@ -11,21 +11,15 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index
+from sqlalchemy import Index
 from sqlmodel import Field, SQLModel
 
 from sendtrail.db.tenant import TenantOwned
-from sendtrail.db.types import UtcDateTime, utcnow
+from sendtrail.db.types import json_field, utc_field, utcnow
 
 __all__ = ["WebhookAttemptRow", "WebhookEndpointRow", "WebhookMessageRow"]
 
 
-def _json(**kwargs: Any) -> Any:
-    return Field(sa_column=Column(JSON, nullable=False), **kwargs)
-
-
-def _at(**kwargs: Any) -> Any:
-    return Field(sa_type=UtcDateTime, **kwargs)
 
 
 class WebhookEndpointRow(SQLModel, TenantOwned, table=True):
@@ -35,14 +29,14 @@ class WebhookEndpointRow(SQLModel, TenantOwned, table=True):
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
     url: str = Field(max_length=2000)
     description: str | None = Field(default=None, max_length=200)
-    event_types: list[str] = _json(default_factory=list)
+    event_types: list[str] = json_field(default_factory=list)
     include_non_human: bool = False
     """Also deliver MACHINE and SELF engagements (marked as such); off by default."""
-    secrets: list[dict[str, Any]] = _json(default_factory=list)
+    secrets: list[dict[str, Any]] = json_field(default_factory=list)
     """``[{"secret": "whsec_...", "expires_at": iso | None}]``, newest first."""
     active: bool = True
     disabled_reason: str | None = Field(default=None, max_length=500)
-    created_at: datetime = _at(default_factory=utcnow)
+    created_at: datetime = utc_field(default_factory=utcnow)
     created_by: uuid.UUID | None = None
 
 
@@ -63,16 +57,16 @@ class WebhookMessageRow(SQLModel, TenantOwned, table=True):
     engagement_id: uuid.UUID | None = None
     """The engagement reported (None for test messages): erasing it forgets the message."""
     event_type: str = Field(max_length=64)
-    payload: dict[str, Any] = _json(default_factory=dict)
-    created_at: datetime = _at(default_factory=utcnow)
+    payload: dict[str, Any] = json_field(default_factory=dict)
+    created_at: datetime = utc_field(default_factory=utcnow)
     status: str = Field(default="pending", max_length=16)
     """pending, delivered, failed (gave up after the schedule), disabled (endpoint off),
     suppressed (not sent: the engagement was reclassified, e.g. a click burst, or erased)."""
     attempts: int = 0
-    next_attempt_at: datetime | None = _at(default=None, nullable=True)
-    lease_until: datetime | None = _at(default=None, nullable=True)
+    next_attempt_at: datetime | None = utc_field(default=None, nullable=True)
+    lease_until: datetime | None = utc_field(default=None, nullable=True)
     """A dispatcher owns the message until then; a killed one's lease simply expires."""
-    delivered_at: datetime | None = _at(default=None, nullable=True)
+    delivered_at: datetime | None = utc_field(default=None, nullable=True)
     last_status_code: int | None = None
     last_error: str | None = Field(default=None, max_length=500)
 
@@ -85,10 +79,10 @@ class WebhookAttemptRow(SQLModel, TenantOwned, table=True):
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
     message_id: str = Field(max_length=40)
     endpoint_id: uuid.UUID
-    at: datetime = _at(default_factory=utcnow)
+    at: datetime = utc_field(default_factory=utcnow)
     status_code: int | None = None
     error: str | None = Field(default=None, max_length=500)
     """Why it failed, in words: timeout, refused address, redirect not followed, ..."""
     duration_ms: int = 0
-    next_attempt_at: datetime | None = _at(default=None, nullable=True)
+    next_attempt_at: datetime | None = utc_field(default=None, nullable=True)
     """When the next try was scheduled after this one (None: delivered or gave up)."""

@@ -15,7 +15,7 @@ from sqlalchemy import JSON, Column, Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from sendtrail.db.tenant import TenantOwned
-from sendtrail.db.types import UtcDateTime, utcnow
+from sendtrail.db.types import utc_field, utcnow
 
 __all__ = [
     "AccountRow",
@@ -30,9 +30,6 @@ __all__ = [
 ]
 
 
-def _at(**kwargs: Any) -> Any:
-    return Field(sa_type=UtcDateTime, **kwargs)
-
 
 class AccountRow(SQLModel, table=True):
     """The tenant itself."""
@@ -46,7 +43,7 @@ class AccountRow(SQLModel, table=True):
     logging_secret: str = Field(max_length=64, unique=True)
     business_units: bool = False
     """The business-units add-on: marketing link domains per business unit (R21)."""
-    created_at: datetime = _at(default_factory=utcnow)
+    created_at: datetime = utc_field(default_factory=utcnow)
 
 
 class AccountSettingsRow(SQLModel, TenantOwned, table=True):
@@ -89,7 +86,7 @@ class UserRow(SQLModel, TenantOwned, table=True):
     default_log: bool | None = None
     notification_preference: str = Field(default="opens_and_clicks", max_length=32)
     """Which live notifications the user wants (notifications.rules.NotificationPreference)."""
-    created_at: datetime = _at(default_factory=utcnow)
+    created_at: datetime = utc_field(default_factory=utcnow)
 
 
 class LoginRow(SQLModel, table=True):
@@ -106,7 +103,7 @@ class LoginRow(SQLModel, table=True):
     account_id: uuid.UUID | None = Field(default=None, foreign_key="account.id")
     user_id: uuid.UUID | None = None
     is_staff: bool = False
-    created_at: datetime = _at(default_factory=utcnow)
+    created_at: datetime = utc_field(default_factory=utcnow)
 
 
 class SessionRow(SQLModel, table=True):
@@ -117,8 +114,8 @@ class SessionRow(SQLModel, table=True):
     id_hash: str = Field(primary_key=True, max_length=64)
     login_id: uuid.UUID = Field(foreign_key="login.id", index=True)
     csrf_token: str = Field(max_length=64)
-    created_at: datetime = _at(default_factory=utcnow)
-    expires_at: datetime = _at()
+    created_at: datetime = utc_field(default_factory=utcnow)
+    expires_at: datetime = utc_field()
     ip: str | None = Field(default=None, max_length=64)
     """Where the session signed in from: hits from there on the user's own emails are SELF."""
 
@@ -135,7 +132,7 @@ class LoginAttemptRow(SQLModel, table=True):
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
     email: str = Field(max_length=320)
     ip: str = Field(max_length=64)
-    at: datetime = _at(default_factory=utcnow)
+    at: datetime = utc_field(default_factory=utcnow)
 
 
 class ApiTokenRow(SQLModel, TenantOwned, table=True):
@@ -148,10 +145,10 @@ class ApiTokenRow(SQLModel, TenantOwned, table=True):
     token_hash: str = Field(max_length=64, unique=True)
     display_prefix: str = Field(max_length=16)
     scopes: str = Field(max_length=64)
-    created_at: datetime = _at(default_factory=utcnow)
-    expires_at: datetime | None = _at(default=None)
-    last_used_at: datetime | None = _at(default=None)
-    revoked_at: datetime | None = _at(default=None)
+    created_at: datetime = utc_field(default_factory=utcnow)
+    expires_at: datetime | None = utc_field(default=None)
+    last_used_at: datetime | None = utc_field(default=None)
+    revoked_at: datetime | None = utc_field(default=None)
 
 
 class AuditEntryRow(SQLModel, TenantOwned, table=True):
@@ -160,7 +157,7 @@ class AuditEntryRow(SQLModel, TenantOwned, table=True):
 
     account_id: uuid.UUID = Field(foreign_key="account.id", primary_key=True)
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
-    at: datetime = _at(default_factory=utcnow)
+    at: datetime = utc_field(default_factory=utcnow)
     actor: str = Field(max_length=400)
     action: str = Field(max_length=100)
     target: str | None = Field(default=None, max_length=400)

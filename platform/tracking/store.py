@@ -9,19 +9,15 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any
 
-from sqlalchemy import JSON, Column, Index
+from sqlalchemy import Index
 from sqlmodel import Field, SQLModel
 
 from sendtrail.db.tenant import TenantOwned
-from sendtrail.db.types import UtcDateTime, utcnow
+from sendtrail.db.types import UtcDateTime, json_field, utcnow
 
 __all__ = ["EmailRecipientRow", "EngagementRow", "TrackedEmailRow", "TrackedLinkRow"]
 
-
-def _json(**kwargs: Any) -> Any:
-    return Field(sa_column=Column(JSON, nullable=False), **kwargs)
 
 
 class TrackedEmailRow(SQLModel, TenantOwned, table=True):
@@ -48,9 +44,9 @@ class TrackedEmailRow(SQLModel, TenantOwned, table=True):
     recipient_count: int
     link_count: int
     tracking_base_url: str = Field(max_length=400)
-    not_tracked_reasons: list[str] = _json(default_factory=list)
-    skipped_links: list[list[str]] = _json(default_factory=list)
-    removed_tracking: list[str] = _json(default_factory=list)
+    not_tracked_reasons: list[str] = json_field(default_factory=list)
+    skipped_links: list[list[str]] = json_field(default_factory=list)
+    removed_tracking: list[str] = json_field(default_factory=list)
 
 
 class EmailRecipientRow(SQLModel, TenantOwned, table=True):
@@ -94,7 +90,7 @@ class EngagementRow(SQLModel, TenantOwned, table=True):
     occurred_at: datetime = Field(sa_type=UtcDateTime)
     verdict: str = Field(max_length=8)
     category: str = Field(max_length=40)
-    reasons: list[str] = _json(default_factory=list)
+    reasons: list[str] = json_field(default_factory=list)
     ruleset: str = Field(max_length=40)
     attribution: str = Field(max_length=16)
     counts_in_reports: bool
