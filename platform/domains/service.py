@@ -306,9 +306,12 @@ async def remove_domain(
 
 
 async def tracking_base_url_for(
-    session: AsyncSession, account_id: uuid.UUID, *, purpose: str, default: str, now: datetime
+    session: AsyncSession, account_id: uuid.UUID, *, email_kind: str, default: str,
+    now: datetime,
 ) -> str:
-    """Where new emails' links and pixels point: the account's active domain, if any."""
+    """Where new emails' links and pixels point (R20, R21): the account's active domain for
+    the email's kind (marketing emails: a marketing domain), else ``default``."""
+    purpose = "marketing" if email_kind == "marketing" else "sales"
     row = (await session.exec(select(TrackingDomainRow).where(
         TrackingDomainRow.account_id == account_id, TrackingDomainRow.purpose == purpose,
         col(TrackingDomainRow.status).in_(USABLE),

@@ -154,10 +154,9 @@ class TrackingMutation:
         account_id = await context.account_id(info)
         attachments = decode_attachments(input.attachments)
         async with context.db() as session:
-            # R20, R21: the account's ACTIVE custom domain for its purpose, else the default.
             base_url = await tracking_base_url_for(
-                session, account_id, purpose="marketing" if wanted.kind.value == "marketing"
-                else "sales", default=context.settings.tracking.base_url, now=context.now())
+                session, account_id, email_kind=wanted.kind.value,
+                default=context.settings.tracking.base_url, now=context.now())
             row, prepared = await emails.prepare_email(
                 session, principal, account_id, wanted,
                 keys=context.token_keys, tracking_base_url=base_url,

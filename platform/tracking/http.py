@@ -24,7 +24,7 @@ from sendtrail.tracking.core.tokens import InvalidToken, TokenKeys, sign, verify
 from sendtrail.tracking.hits import RawHit
 from sendtrail.tracking.ingest import Ingestor
 
-__all__ = ["PIXEL_GIF", "SENDER_COOKIE", "TrackingEndpoints"]
+__all__ = ["PIXEL_GIF", "SENDER_COOKIE", "TrackingEndpoints", "host_name"]
 
 log = logging.getLogger("sendtrail.tracking")
 Scope = MutableMapping[str, Any]
@@ -40,6 +40,15 @@ _NOT_FOUND_PAGE = (
     b"was copied. Try the link from the original email again.</p>"
 )
 _SENDER_COOKIE_MAX_AGE = 365 * 24 * 3600
+
+
+def host_name(header: str) -> str:
+    """The hostname of a ``Host`` header: lower case, without port or trailing dot (an IPv6
+    literal in brackets is kept whole: it is never a custom domain)."""
+    host = header.strip().lower()
+    if not host.startswith("["):
+        host = host.rsplit(":", 1)[0]
+    return host.rstrip(".")
 
 
 @dataclass
@@ -97,10 +106,7 @@ class TrackingEndpoints:
         """A token of one account arriving on another account's custom domain (R21)."""
         for name, value in scope.get("headers", ()):
             if name == b"host":
-                host = value.decode("latin-1").lower()
-                if not host.startswith("["):  # IP literals are never custom domains
-                    host = host.rsplit(":", 1)[0]
-                owner = self.host_owner(host.rstrip("."))
+                owner = self.host_owner(host_name(value.decode("latin-1")))
                 return owner is not None and owner != claims.account_id
         return False
 

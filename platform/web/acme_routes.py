@@ -7,6 +7,7 @@ from typing import Any
 from litestar import MediaType, Request, Response, get
 
 from sendtrail.domains.challenges import key_authorization
+from sendtrail.tracking.http import host_name
 
 __all__ = ["acme_challenge"]
 
@@ -14,11 +15,9 @@ __all__ = ["acme_challenge"]
 @get("/.well-known/acme-challenge/{token:str}", media_type=MediaType.TEXT,
      include_in_schema=False)
 async def acme_challenge(request: Request[Any, Any, Any], token: str) -> Response[str]:
-    host = (request.headers.get("host") or "").lower()
-    if not host.startswith("["):
-        host = host.rsplit(":", 1)[0]
     answer = await key_authorization(
-        request.app.state.database.engine, token=token, host=host.rstrip("."),
+        request.app.state.database.engine, token=token,
+        host=host_name(request.headers.get("host") or ""),
         now=request.app.state.clock(),
     )
     if answer is None:

@@ -200,7 +200,7 @@ def test_hostname_the_ca_refuses_is_not_retried(pebble: Pebble, board: Challenge
     assert board.published == []
 
 
-def test_short_lived_certificate_is_renewed_two_thirds_into_its_lifetime(
+def test_renewal_is_planned_two_thirds_into_the_lifetime_pebble_gives(
     pebble_factory: PebbleFactory, challtestsrv: ChallTestSrv,
 ) -> None:
     short = pebble_factory(validity_seconds=SHORT_VALIDITY)
