@@ -134,3 +134,50 @@ class FakeClock:
         from datetime import timedelta  # noqa: PLC0415
 
         self.now += timedelta(seconds=seconds)
+
+
+# --- people other than a tenant's admin and user --------------------------------------------
+
+STAFF_PASSWORD = "support-staff-password"
+
+
+async def _grant_support(url: str, email: str) -> None:
+    from sendtrail.tenancy.auth import grant_support  # noqa: PLC0415
+
+    database = Database(url)
+    try:
+        async with database.session(account_id=None) as session:
+            await grant_support(session, email=email, password=STAFF_PASSWORD)
+    finally:
+        await database.dispose()
+
+
+def grant_support_staff(url: str, email: str) -> None:
+    """A support staff login (no account), password STAFF_PASSWORD."""
+    run(_grant_support(url, email))
+
+
+def sign_in_as_staff(client: TestClient[Any], email: str) -> dict[str, str]:
+    """Sign in a granted staff member; the headers their cookie session's writes need."""
+    response = client.post("/auth/login", json={"email": email, "password": STAFF_PASSWORD})
+    assert response.status_code == 200, response.text
+    assert response.json()["isStaff"] is True
+    return {"X-CSRF-Token": response.json()["csrfToken"]}
+
+
+def give_admin_a_paid_seat(client: TestClient[Any], database_url: str, tenant: Tenant) -> None:
+    """Buy one Sales Starter seat (purchases have no API) and assign it to the admin."""
+    from sqlalchemy import text  # noqa: PLC0415
+
+    from sendtrail.db.engine import create_sync_engine  # noqa: PLC0415
+
+    engine = create_sync_engine(database_url)
+    account_id = tenant.account_id.replace("-", "") if "sqlite" in database_url else (
+        tenant.account_id)
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE seat_purchase SET quantity = 1 WHERE seat = 'sales_starter' "
+                          "AND account_id = :a"), {"a": account_id})
+    engine.dispose()
+    body = gql(client, 'mutation($id: ID!) { updateUser(input: {id: $id, seat: SALES_STARTER}) '
+               '{ seat } }', {"id": tenant.admin_id}, token=tenant.admin_token)
+    assert body["data"]["updateUser"]["seat"] == "SALES_STARTER", body

@@ -24,6 +24,7 @@ from sendtrail.graphql.notification_resolvers import (
 )
 from sendtrail.graphql.queries import Query
 from sendtrail.graphql.records_resolvers import RecordsMutation, RecordsQuery
+from sendtrail.graphql.report_resolvers import ReportQuery
 from sendtrail.graphql.support_resolvers import SupportQuery
 from sendtrail.graphql.tracking_resolvers import TrackingMutation, TrackingQuery
 from sendtrail.graphql.webhook_resolvers import WebhookMutation, WebhookQuery
@@ -36,7 +37,9 @@ MAX_ALIASES = 30
 
 
 @strawberry.type(name="Query")
-class RootQuery(Query, DomainQuery, TrackingQuery, RecordsQuery, WebhookQuery, SupportQuery):
+class RootQuery(
+    Query, DomainQuery, TrackingQuery, ReportQuery, RecordsQuery, WebhookQuery, SupportQuery
+):
     pass
 
 

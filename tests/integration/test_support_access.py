@@ -4,29 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from support import error_codes, gql, run, seed_tenant
-
-from sendtrail.db.engine import Database
-from sendtrail.tenancy.auth import grant_support
+from support import error_codes, gql, grant_support_staff, run, seed_tenant, sign_in_as_staff
 
 STAFF_EMAIL = "helper@support.sendtrail.test"
-STAFF_PASSWORD = "support-staff-password"
-
-
-async def _grant(url: str) -> None:
-    database = Database(url)
-    try:
-        async with database.session(account_id=None) as session:
-            await grant_support(session, email=STAFF_EMAIL, password=STAFF_PASSWORD)
-    finally:
-        await database.dispose()
-
-
-def _sign_in_as_staff(client: Any) -> dict[str, str]:
-    response = client.post("/auth/login", json={"email": STAFF_EMAIL, "password": STAFF_PASSWORD})
-    assert response.status_code == 200, response.text
-    assert response.json()["isStaff"] is True
-    return {"X-CSRF-Token": response.json()["csrfToken"]}
 
 
 def test_support_reads_any_account_and_each_read_is_audited(
@@ -34,8 +14,8 @@ def test_support_reads_any_account_and_each_read_is_audited(
 ) -> None:
     acme = run(seed_tenant(database_url, "Acme"))
     globex = run(seed_tenant(database_url, "Globex"))
-    run(_grant(database_url))
-    headers = _sign_in_as_staff(client)
+    grant_support_staff(database_url, STAFF_EMAIL)
+    headers = sign_in_as_staff(client, STAFF_EMAIL)
 
     for tenant in (acme, globex):
         body = gql(client, "query Inspect { account { name } users { edges { node { email } } } }",
@@ -54,8 +34,8 @@ def test_support_reads_any_account_and_each_read_is_audited(
 
 def test_support_cannot_change_anything(client: Any, database_url: str) -> None:
     acme = run(seed_tenant(database_url, "Acme"))
-    run(_grant(database_url))
-    headers = {**_sign_in_as_staff(client), "X-Sendtrail-Account": acme.account_id}
+    grant_support_staff(database_url, STAFF_EMAIL)
+    headers = {**sign_in_as_staff(client, STAFF_EMAIL), "X-Sendtrail-Account": acme.account_id}
     for mutation in (
         "mutation { updateAccountSettings(input: {trackingEnabled: false}) { id } }",
         'mutation { inviteUser(input: {email: "new@acme.test"}) { id } }',
@@ -73,8 +53,8 @@ def test_support_cannot_change_anything(client: Any, database_url: str) -> None:
 
 def test_support_must_choose_an_account(client: Any, database_url: str) -> None:
     run(seed_tenant(database_url, "Acme"))
-    run(_grant(database_url))
-    headers = _sign_in_as_staff(client)
+    grant_support_staff(database_url, STAFF_EMAIL)
+    headers = sign_in_as_staff(client, STAFF_EMAIL)
     body = gql(client, "{ account { name } }", headers=headers)
     assert error_codes(body) == ["BAD_USER_INPUT"]
     assert "X-Sendtrail-Account" in body["errors"][0]["message"]
@@ -95,7 +75,7 @@ def test_support_downloads_are_audited_too(client: Any, database_url: str) -> No
     import base64  # noqa: PLC0415
 
     acme = run(seed_tenant(database_url, "Acme"))
-    run(_grant(database_url))
+    grant_support_staff(database_url, STAFF_EMAIL)
     logged = gql(client, """mutation($i: LogEmailInput!) { logEmail(input: $i) {
       attachments { id downloadUrl } } }""", {"i": {
         "subject": "Contract", "recipients": [{"address": "gil@client.test"}],
@@ -103,7 +83,7 @@ def test_support_downloads_are_audited_too(client: Any, database_url: str) -> No
                          "contentBase64": base64.b64encode(b"%PDF-1.7").decode()}]}},
         token=acme.admin_token)
     (attachment,) = logged["data"]["logEmail"]["attachments"]
-    headers = {**_sign_in_as_staff(client), "X-Sendtrail-Account": acme.account_id}
+    headers = {**sign_in_as_staff(client, STAFF_EMAIL), "X-Sendtrail-Account": acme.account_id}
     download = client.get(f"/records/attachments/{attachment['id']}", headers=headers)
     assert download.content == b"%PDF-1.7"
     log = gql(client, "{ auditLog(first: 10) { edges { node { actor action target } } } }",

@@ -4,30 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from support import error_codes, gql, run, seed_tenant
-
-from sendtrail.db.engine import Database
-from sendtrail.tenancy.auth import grant_support
+from support import error_codes, gql, grant_support_staff, run, seed_tenant, sign_in_as_staff
 
 STAFF_EMAIL = "finder@support.sendtrail.test"
-STAFF_PASSWORD = "support-staff-password"
 FIND = "query Find($s: String) { supportAccounts(search: $s) { id name slug } }"
 LOG = "{ auditLog(first: 20) { edges { node { actor action target } } } }"
-
-
-async def _grant(url: str) -> None:
-    database = Database(url)
-    try:
-        async with database.session(account_id=None) as session:
-            await grant_support(session, email=STAFF_EMAIL, password=STAFF_PASSWORD)
-    finally:
-        await database.dispose()
-
-
-def _staff_headers(client: Any) -> dict[str, str]:
-    response = client.post("/auth/login", json={"email": STAFF_EMAIL, "password": STAFF_PASSWORD})
-    assert response.status_code == 200, response.text
-    return {"X-CSRF-Token": response.json()["csrfToken"]}
 
 
 def _searches(client: Any, token: str) -> list[dict[str, str]]:
@@ -41,8 +22,8 @@ def test_support_finds_accounts_by_name_and_each_found_account_logs_it(
 ) -> None:
     acme = run(seed_tenant(database_url, "Acme Widgets"))
     globex = run(seed_tenant(database_url, "Globex"))
-    run(_grant(database_url))
-    headers = _staff_headers(client)  # no X-Sendtrail-Account: no account chosen yet
+    grant_support_staff(database_url, STAFF_EMAIL)
+    headers = sign_in_as_staff(client, STAFF_EMAIL)  # no X-Sendtrail-Account: no account chosen yet
 
     body = gql(client, FIND, {"s": "  WIDG "}, headers=headers)
     assert body.get("errors") is None, body

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from litestar.testing import TestClient
 from sqlalchemy import text
-from support import FakeClock, Tenant, error_codes, gql, run, seed_tenant
+from support import FakeClock, Tenant, error_codes, give_admin_a_paid_seat, gql, run, seed_tenant
 
 from sendtrail.app import create_app
 from sendtrail.db.engine import create_sync_engine
@@ -44,16 +44,7 @@ def tenant(database_url: str) -> Tenant:
 
 def _paid_sender(client: Any, database_url: str) -> Tenant:
     tenant = run(seed_tenant(database_url, "Paid", seats={}))
-    engine = create_sync_engine(database_url)
-    with engine.begin() as conn:  # buy a seat for the admin (purchases have no API yet)
-        conn.execute(text("UPDATE seat_purchase SET quantity = 1 WHERE seat = 'sales_starter' "
-                          "AND account_id = :a"), {"a": tenant.account_id.replace("-", "")
-                                                    if "sqlite" in database_url
-                                                    else tenant.account_id})
-    engine.dispose()
-    body = gql(client, 'mutation($id: ID!) { updateUser(input: {id: $id, seat: SALES_STARTER}) '
-               '{ seat } }', {"id": tenant.admin_id}, token=tenant.admin_token)
-    assert body["data"]["updateUser"]["seat"] == "SALES_STARTER", body
+    give_admin_a_paid_seat(client, database_url, tenant)
     return tenant
 
 
