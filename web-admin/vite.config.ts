@@ -17,7 +17,21 @@ export default defineConfig({
     // Hashed file names under assets/ are served as immutable; index.html is never cached.
     assetsDir: "assets",
     sourcemap: false,
-    // One bundle (~155 kB gzipped: React, Mantine, urql) suits an admin behind a sign-in.
     chunkSizeWarningLimit: 700,
+    rolldownOptions: {
+      output: {
+        // Each page is a chunk of its own (React.lazy in App.tsx). Libraries go in named chunks
+        // that keep their hash while our code changes; the chart library loads only with the
+        // overview. Higher priority first: a group also takes the dependencies of what it matches.
+        codeSplitting: {
+          groups: [
+            { name: "react", test: /node_modules[\\/](react|react-dom|scheduler|react-router|cookie)[\\/]/, priority: 4 },
+            { name: "graphql", test: /node_modules[\\/](urql|@urql|@0no-co|wonka|graphql-ws|graphql)[\\/]/, priority: 3 },
+            { name: "mantine", test: /node_modules[\\/]@mantine[\\/]/, priority: 2 },
+            { name: "charts", test: /node_modules[\\/]recharts[\\/]/, priority: 1 },
+          ],
+        },
+      },
+    },
   },
 });

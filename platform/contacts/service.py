@@ -13,6 +13,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from sendtrail.contacts.store import ContactRow
 from sendtrail.db.pagination import Page, keyset_page
+from sendtrail.db.search import ESCAPE, contains_pattern
 from sendtrail.db.types import utcnow
 from sendtrail.tenancy.authz import authorizer
 from sendtrail.tenancy.values import Principal
@@ -69,14 +70,11 @@ async def list_contacts(
     """Contacts by address; ``search`` matches the address or the name (case-insensitive)."""
     authorizer().require(actor, account_id, "contacts", "read")
     statement = select(ContactRow).where(ContactRow.account_id == account_id)
-    if search and search.strip():
-        term = search.strip().lower()
-        for char in ("\\", "%", "_"):  # the user's text is text, not a pattern
-            term = term.replace(char, "\\" + char)
-        needle = f"%{term}%"
+    needle = contains_pattern(search or "")
+    if needle is not None:
         statement = statement.where(
-            col(ContactRow.address).like(needle, escape="\\")
-            | func.lower(ContactRow.name).like(needle, escape="\\")
+            col(ContactRow.address).like(needle, escape=ESCAPE)
+            | func.lower(ContactRow.name).like(needle, escape=ESCAPE)
         )
     return await keyset_page(
         session, statement,

@@ -109,6 +109,9 @@ class EmailFilterInput:
     kind: EmailKindEnum | None = None  # type: ignore[valid-type]
     since: datetime | None = None
     until: datetime | None = None
+    search: str | None = strawberry.field(
+        default=None, description="Part of the subject or of a recipient's address, any case."
+    )
 
 
 @strawberry.input

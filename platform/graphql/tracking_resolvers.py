@@ -74,6 +74,7 @@ class TrackingQuery:
         wanted = emails.EmailFilter(
             sender_id=parse_id(given.sender_id, "user") if given.sender_id else None,
             kind=given.kind, since=aware(given.since, "since"), until=aware(given.until, "until"),
+            search=given.search,
         )
         async with context.db() as session:
             page = await emails.list_emails(session, principal, await context.account_id(info),

@@ -7,11 +7,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import urlsplit
 
+from sqlalchemy import exists, func
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from sendtrail.contacts.service import ensure_contacts
 from sendtrail.db.pagination import Page, keyset_page, within
+from sendtrail.db.search import ESCAPE, contains_pattern
 from sendtrail.errors import InvalidInput, NotFound
 from sendtrail.tenancy.accounts import tracking_policy_for
 from sendtrail.tenancy.authz import authorizer
@@ -56,6 +58,8 @@ class EmailFilter:
     kind: EmailKind | None = None
     since: datetime | None = None
     until: datetime | None = None
+    search: str | None = None
+    """Part of the subject or of a recipient's address, any case."""
 
 
 def _validate(email: EmailInput) -> tuple[Recipient, ...]:
@@ -171,6 +175,16 @@ async def list_emails(
         statement = statement.where(TrackedEmailRow.sender_id == filter.sender_id)
     if filter.kind is not None:
         statement = statement.where(TrackedEmailRow.kind == filter.kind.value)
+    needle = contains_pattern(filter.search or "")
+    if needle is not None:
+        to_someone_matching = exists().where(
+            col(EmailRecipientRow.account_id) == account_id,
+            col(EmailRecipientRow.email_id) == col(TrackedEmailRow.id),
+            col(EmailRecipientRow.address).like(needle, escape=ESCAPE),
+        )
+        statement = statement.where(
+            func.lower(TrackedEmailRow.subject).like(needle, escape=ESCAPE) | to_someone_matching
+        )
     statement = within(statement, TrackedEmailRow.sent_at, filter.since, filter.until)
     return await keyset_page(
         session, statement,

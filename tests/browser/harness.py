@@ -6,12 +6,28 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
+import httpx
 from e2e.processes import Server
 from playwright.sync_api import ConsoleMessage, Page, Request, Response, expect
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 from support import PASSWORD, Tenant
 
 SCREENSHOTS = Path(__file__).parent / "screenshots"
+WIDEST_ELEMENT = """(() => {
+  const width = document.documentElement.clientWidth;
+  let worst = null;
+  for (const element of document.querySelectorAll("body *")) {
+    const right = element.getBoundingClientRect().right;
+    if (right > width && (!worst || right > worst.right)) worst = { element, right };
+  }
+  if (!worst) return "no element found";
+  const e = worst.element;
+  return `${e.tagName.toLowerCase()}.${[...e.classList].join(".")} "${(e.textContent || "")
+    .trim().slice(0, 60)}" ends at ${Math.round(worst.right)} px`;
+})()"""
+"""Names the element that sticks out furthest, so that a failure says what to fix."""
 
 
 @dataclass(frozen=True)
@@ -59,6 +75,17 @@ class Ui:
         self.page.screenshot(path=str(path), full_page=True, animations="disabled")
         return path
 
+    def assert_fits(self) -> None:
+        """Nothing sticks out sideways: the page reads without horizontal scrolling."""
+        overflow = "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+        try:  # right after a resize the layout (and the scrollbar) may still be settling
+            self.page.wait_for_function(f"{overflow} <= 0", timeout=2_000)
+        except PlaywrightTimeoutError:
+            wider = self.page.evaluate(overflow)
+            widest = self.page.evaluate(WIDEST_ELEMENT)
+            raise AssertionError(
+                f"the page is {wider} px wider than the screen: {widest}") from None
+
     def on_console(self, message: ConsoleMessage) -> None:
         if message.type != "error":
             return
@@ -90,3 +117,37 @@ def sign_in(ui: Ui, email: str, password: str = PASSWORD) -> None:
     ui.page.keyboard.type(password)
     ui.page.keyboard.press("Enter")
     expect(ui.page.get_by_role("heading", name="Overview", level=1)).to_be_visible()
+
+
+CHROME = ("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
+          "Chrome/131.0.0.0 Safari/537.36")
+SCANNER = "Mozilla/5.0 (compatible; Barracuda Sentinel (EE))"  # a security scanner: MACHINE
+TOO_SOON = 2.3
+"""Hits within 2 s of preparing are MACHINE: the person's hit waits longer."""
+PREPARE_TRACKED = """mutation($i: PrepareEmailInput!) {
+  prepareEmail(input: $i) { email { id } messages { html } } }"""
+
+
+def prepare_tracked_email(site: Site, token: str, subject: str, address: str) -> tuple[str, str]:
+    """Prepare a tracked email over the API; returns its id and pixel URL."""
+    answer = httpx.post(f"{site.url}/graphql", timeout=30,
+                        headers={"Authorization": f"Bearer {token}"},
+                        json={"query": PREPARE_TRACKED, "variables": {"i": {
+                            "subject": subject, "html": "<p>Hi Pat, see you soon.</p>",
+                            "recipients": [{"address": address}]}}})
+    assert answer.status_code == 200, answer.text
+    body: dict[str, Any] = answer.json()
+    assert not body.get("errors"), body
+    prepared = body["data"]["prepareEmail"]
+    match = re.search(r'src="(https?://[^"]+/o/[^"]+\.gif)"', prepared["messages"][0]["html"])
+    assert match, prepared
+    return prepared["email"]["id"], match.group(1)
+
+
+def load_pixel(url: str, user_agent: str) -> None:
+    """Load the pixel from 127.0.0.2: the browser signed the sender in from 127.0.0.1, and a
+    hit from the sender's own address is theirs (SELF, R9)."""
+    transport = httpx.HTTPTransport(local_address="127.0.0.2")
+    with httpx.Client(transport=transport, timeout=10) as client:
+        answer = client.get(url, headers={"User-Agent": user_agent})
+    assert answer.status_code == 200, (answer.status_code, answer.text[:200])

@@ -148,9 +148,7 @@ def test_settings_pages_fit_a_phone(phone_ui: Ui, site: Site) -> None:
         phone_ui.goto(path)
         expect(phone_ui.page.get_by_role("heading", name=heading, level=1)).to_be_visible()
         expect(phone_ui.page.get_by_role("status")).to_have_count(0)  # loaded
-        overflow = phone_ui.page.evaluate(
-            "document.documentElement.scrollWidth - document.documentElement.clientWidth")
-        assert overflow <= 0, f"{path} scrolls sideways by {overflow}px"
+        phone_ui.assert_fits()
         phone_ui.snap(path.rsplit("/", 1)[-1])
 
 
@@ -163,15 +161,23 @@ async def _grant_support(url: str) -> None:
         await database.dispose()
 
 
-def test_support_staff_inspect_an_account_read_only_and_it_is_in_its_audit_log(
+def test_support_staff_land_on_the_console_and_read_an_account_which_audits_it(
     ui: Ui, site: Site
 ) -> None:
     # Playwright's loop owns this thread: seed from another one.
     with ThreadPoolExecutor(1) as pool:
         pool.submit(run, _grant_support(site.server.env["SENDTRAIL_DATABASE_URL"])).result()
     busy_name = site.busy.slug.replace("-", " ")
-    sign_in(ui, STAFF_EMAIL, STAFF_PASSWORD)
-    ui.page.get_by_role("link", name="Support console").click()
+    ui.goto("/emails")  # a page of an account: signed out, so sent to sign in first
+    expect(ui.page).to_have_url(f"{site.url}/sign-in?next=%2Femails")
+    ui.page.get_by_label("Email address").fill(STAFF_EMAIL)
+    ui.page.get_by_role("textbox", name="Password").fill(STAFF_PASSWORD)
+    ui.page.get_by_role("button", name="Sign in").click()
+    # Staff read no account until they choose one: they land on the console, not the overview.
+    expect(ui.page).to_have_url(f"{site.url}/support")
+    expect(ui.page.get_by_role("heading", name="Support console", level=1)).to_be_visible()
+    console = ui.page.get_by_role("navigation").get_by_role("link", name="Support console")
+    expect(console).to_have_attribute("aria-current", "page")
     ui.page.get_by_label("Account name or slug").fill(site.busy.slug)
     ui.page.keyboard.press("Enter")
     found = ui.page.get_by_role("table", name="Accounts found")
@@ -182,6 +188,8 @@ def test_support_staff_inspect_an_account_read_only_and_it_is_in_its_audit_log(
     expect(ui.page.get_by_text("Your access to this account is recorded in its audit log")
            ).to_be_visible()
     expect(ui.page.get_by_role("heading", level=1)).to_have_text(re.compile(busy_name, re.I))
+    expect(console).to_have_attribute("data-active", "true")  # an account's page is in the console
+    expect(console).not_to_have_attribute("aria-current", "page")
     switch = ui.page.get_by_role("switch", name="Self-open suppression")
     expect(switch).to_be_checked()
     expect(switch).to_be_disabled()  # read-only

@@ -27,20 +27,25 @@ def test_wrong_password_says_so_and_the_right_one_lands_on_the_overview(
     sign_in(ui, site.tenant.admin_email)
     expect(ui.page).to_have_url(f"{site.url}/")
     main = ui.page.get_by_role("main")
-    expect(main).to_contain_text(site.tenant.admin_email)
-    expect(main).to_contain_text("Admin")
-    expect(main).to_contain_text(f"Account: {site.account_name}")
-    expect(main.get_by_text("No emails yet")).to_be_visible()  # a new account: empty state
+    expect(main).to_contain_text(f"Signed in as {site.tenant.admin_email} · {site.account_name}")
+    expect(main.get_by_text("No opens or clicks in this period")).to_be_visible()  # empty state
     ui.snap("overview")
 
 
-def test_the_overview_counts_the_latest_emails(ui: Ui, site: Site) -> None:
+def test_an_emails_page_marks_emails_in_the_navigation_and_not_the_overview(
+    ui: Ui, site: Site
+) -> None:
     sign_in(ui, site.busy.admin_email)
-    table = ui.page.get_by_role("table")
-    expect(table.get_by_role("row")).to_have_count(2)  # header + the one email
-    expect(table).to_contain_text("Pricing for Q3")
-    expect(ui.page.get_by_text("Emails (latest 20)")).to_be_visible()
-    ui.snap("overview-with-emails")
+    nav = ui.page.get_by_role("navigation", name="Main navigation")
+    nav.get_by_role("link", name="Emails", exact=True).click()
+    ui.page.get_by_role("main").get_by_role("link", name="Pricing for Q3").click()
+    expect(ui.page.get_by_role("heading", name="Pricing for Q3", level=1)).to_be_visible()
+
+    emails = nav.get_by_role("link", name="Emails", exact=True)
+    expect(emails).to_have_attribute("data-active", "true")  # highlighted: its section
+    expect(emails).not_to_have_attribute("aria-current", "page")  # but not this page itself
+    expect(nav.get_by_role("link", name="Overview")).not_to_have_attribute("data-active", "true")
+    ui.snap("email-page-navigation")
 
 
 def test_too_many_failed_sign_ins_say_when_to_try_again(ui: Ui, site: Site) -> None:
@@ -128,19 +133,14 @@ def test_an_unknown_address_shows_page_not_found(ui: Ui, site: Site) -> None:
     expect(ui.page.get_by_role("heading", name="Overview", level=1)).to_be_visible()
 
 
-def _fits(ui: Ui) -> None:
-    overflow = ui.page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
-    assert overflow <= 0, f"the page is {overflow} px wider than the screen"
-
-
 def test_every_page_fits_a_phone_screen(phone_ui: Ui, site: Site) -> None:
     ui = phone_ui
     ui.goto("/sign-in")
     expect(ui.page.get_by_role("heading", name="Sign in to Sendtrail")).to_be_visible()
-    _fits(ui)
+    ui.assert_fits()
     ui.snap("sign-in")
     sign_in(ui, site.tenant.admin_email)
-    _fits(ui)
+    ui.assert_fits()
     ui.snap("overview")
     ui.page.get_by_role("button", name="Open navigation").click()
     link = ui.page.get_by_role("link", name="Tracking & privacy")
@@ -148,5 +148,5 @@ def test_every_page_fits_a_phone_screen(phone_ui: Ui, site: Site) -> None:
     ui.snap("navigation")
     link.click()
     expect(ui.page.get_by_role("switch", name="Privacy mode")).to_be_visible()
-    _fits(ui)
+    ui.assert_fits()
     ui.snap("settings")

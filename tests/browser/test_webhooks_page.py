@@ -1,18 +1,33 @@
 """Settings → Webhooks in real Chromium: an admin adds an endpoint and sees its signing
 secret once, sends a test event (a PENDING delivery), rotates the secret (two signing
-secrets) and deletes the endpoint. The site's server runs no webhook dispatcher (see
-conftest.py), so nothing is sent to the public address used here.
+secrets), edits an endpoint and deletes it. The site's server runs no webhook dispatcher
+(see conftest.py), so nothing is sent to the public addresses used here: IP literals, as
+the server resolves a host name when it is saved, and a `.test` name does not resolve.
 """
 
 from __future__ import annotations
 
 import re
+from typing import Any
 
+import httpx
 from browser.harness import Site, Ui, sign_in
 from playwright.sync_api import ViewportSize, expect
 
 PHONE: ViewportSize = {"width": 390, "height": 844}
 URL = "https://1.1.1.1/hooks/sendtrail"
+CREATE = """mutation($i: CreateWebhookEndpointInput!) {
+  createWebhookEndpoint(input: $i) { endpoint { id } } }"""
+DELETE = "mutation($id: ID!) { deleteWebhookEndpoint(id: $id) }"
+
+
+def _api(site: Site, query: str, variables: dict[str, Any]) -> Any:
+    answer = httpx.post(f"{site.url}/graphql", timeout=30,
+                        headers={"Authorization": f"Bearer {site.tenant.admin_token}"},
+                        json={"query": query, "variables": variables})
+    assert answer.status_code == 200, answer.text
+    assert "errors" not in answer.json(), answer.json()
+    return answer.json()["data"]
 
 
 def test_admin_adds_tests_rotates_and_deletes_a_webhook_endpoint(ui: Ui, site: Site) -> None:
@@ -66,9 +81,7 @@ def test_admin_adds_tests_rotates_and_deletes_a_webhook_endpoint(ui: Ui, site: S
 
     ui.page.set_viewport_size(PHONE)
     expect(card).to_be_visible()
-    overflow = ui.page.evaluate(
-        "document.documentElement.scrollWidth - document.documentElement.clientWidth")
-    assert overflow <= 0, f"the webhooks page scrolls sideways by {overflow}px"
+    ui.assert_fits()
     ui.snap("endpoint-phone")
     ui.page.set_viewport_size({"width": 1280, "height": 800})
 
@@ -80,3 +93,38 @@ def test_admin_adds_tests_rotates_and_deletes_a_webhook_endpoint(ui: Ui, site: S
     expect(dialog).to_be_hidden()
     expect(card).to_have_count(0)
     expect(ui.page.get_by_text("No webhook endpoints yet")).to_be_visible()
+
+
+def test_admin_edits_an_endpoint_and_it_stays_edited_after_a_reload(ui: Ui, site: Site) -> None:
+    old, new = "https://1.1.1.1/hooks/crm", "https://1.0.0.1/hooks/crm-v2"
+    created = _api(site, CREATE, {"i": {
+        "url": old, "eventTypes": ["engagement.opened", "engagement.clicked"]}})
+    endpoint_id = created["createWebhookEndpoint"]["endpoint"]["id"]
+    sign_in(ui, site.tenant.admin_email)
+    ui.goto("/settings/webhooks")
+    ui.page.get_by_role("article", name=old).get_by_role("button", name=f"Edit {old}").click()
+    dialog = ui.page.get_by_role("dialog", name="Edit endpoint")
+    expect(dialog.get_by_label("Endpoint URL")).to_have_value(old)
+
+    dialog.get_by_label("Endpoint URL").fill("ftp://x.test")
+    dialog.get_by_role("button", name="Save changes").click()
+    expect(dialog.get_by_role("alert")).to_contain_text(
+        "A webhook URL must start with https:// (or http://).")  # the API's words
+    ui.snap("bad-url")
+
+    dialog.get_by_label("Endpoint URL").fill(new)
+    dialog.get_by_label("Description").fill("CRM v2")
+    dialog.get_by_role("checkbox", name=re.compile(r"^Clicked")).uncheck()
+    dialog.get_by_role("switch", name="Active").uncheck()
+    dialog.get_by_role("button", name="Save changes").click()
+    expect(dialog).to_be_hidden()
+    expect(ui.page.get_by_role("article", name=old)).to_have_count(0)  # the list is refreshed
+
+    ui.page.reload()
+    card = ui.page.get_by_role("article", name=new)
+    expect(card).to_contain_text("CRM v2")
+    expect(card).to_contain_text("Opened, human activity only")
+    expect(card).to_contain_text("Disabled by")  # paused by a person, who is named
+    expect(card.get_by_role("switch", name=f"Active: {new}")).not_to_be_checked()
+    ui.snap("endpoint-edited")
+    _api(site, DELETE, {"id": endpoint_id})

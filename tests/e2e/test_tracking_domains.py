@@ -41,8 +41,8 @@ from e2e.nginx import Nginx, NginxFactory, nginx_factory_fixture  # noqa: F401  
 from e2e.processes import Server, _free_port
 from support import Tenant, run, seed_tenant
 
-VALIDITY = 24
-"""Pebble's certificate lifetime (s): renewal is due 16 s in, leaving 8 s to renew."""
+VALIDITY = 16
+"""Pebble's certificate lifetime (s): renewal is due two thirds in (~11 s), leaving ~5 s."""
 ACTIVE_WITHIN = 30.0
 CERT_WRITTEN_WITHIN = 1.0
 TOO_SOON = 2.5

@@ -1,25 +1,32 @@
 import { Anchor, Button, Center, Stack, Text, Title } from "@mantine/core";
-import type { ReactNode } from "react";
+import { type ComponentType, type ReactNode, lazy } from "react";
 import { Link, Navigate, Route, Routes, useLocation } from "react-router";
 
-import { DomainsPage } from "./features/domains/DomainsPage";
-import { ActivityPage } from "./features/activity/ActivityPage";
-import { AuditLogPage } from "./features/audit/AuditLogPage";
-import { ContactPage } from "./features/contacts/ContactPage";
-import { ContactsPage } from "./features/contacts/ContactsPage";
-import { EmailPage } from "./features/emails/EmailPage";
-import { EmailsPage } from "./features/emails/EmailsPage";
-import { OverviewPage } from "./features/overview/OverviewPage";
 import { SignInPage } from "./features/session/SignInPage";
-import { useSession } from "./features/session/SessionProvider";
-import { SupportAccountPage, SupportAccountsPage } from "./features/support/SupportConsolePage";
-import { TokensPage } from "./features/tenancy/TokensPage";
-import { UsersPage } from "./features/tenancy/UsersPage";
-import { TrackingSettingsPage } from "./features/tracking/TrackingSettingsPage";
-import { WebhooksPage } from "./features/webhooks/WebhooksPage";
+import { useSession, useSignedIn } from "./features/session/SessionProvider";
 import { Shell } from "./shell/Shell";
 import { Failed, Loading } from "./shell/States";
 import { usePageTitle } from "./shell/usePageTitle";
+
+/** A page in a chunk of its own, loaded when its route is first shown (Shell's <Suspense>). */
+function page<Name extends string>(load: () => Promise<Record<Name, ComponentType>>, name: Name) {
+  return lazy(() => load().then((module) => ({ default: module[name] })));
+}
+
+const OverviewPage = page(() => import("./features/overview/OverviewPage"), "OverviewPage");
+const ActivityPage = page(() => import("./features/activity/ActivityPage"), "ActivityPage");
+const EmailsPage = page(() => import("./features/emails/EmailsPage"), "EmailsPage");
+const EmailPage = page(() => import("./features/emails/EmailPage"), "EmailPage");
+const ContactsPage = page(() => import("./features/contacts/ContactsPage"), "ContactsPage");
+const ContactPage = page(() => import("./features/contacts/ContactPage"), "ContactPage");
+const TrackingSettingsPage = page(() => import("./features/tracking/TrackingSettingsPage"), "TrackingSettingsPage");
+const UsersPage = page(() => import("./features/tenancy/UsersPage"), "UsersPage");
+const TokensPage = page(() => import("./features/tenancy/TokensPage"), "TokensPage");
+const DomainsPage = page(() => import("./features/domains/DomainsPage"), "DomainsPage");
+const WebhooksPage = page(() => import("./features/webhooks/WebhooksPage"), "WebhooksPage");
+const AuditLogPage = page(() => import("./features/audit/AuditLogPage"), "AuditLogPage");
+const SupportAccountsPage = page(() => import("./features/support/SupportConsolePage"), "SupportAccountsPage");
+const SupportAccountPage = page(() => import("./features/support/SupportConsolePage"), "SupportAccountPage");
 
 function RequireSession({ children }: { children: ReactNode }) {
   const { state, retry } = useSession();
@@ -54,6 +61,12 @@ function NotFoundPage() {
   );
 }
 
+/** Staff belong to no account, so the overview has nothing to show them: the console does
+ * (also where signing in without a ?next= ends). */
+function Home() {
+  return useSignedIn().isStaff ? <Navigate to="/support" replace /> : <OverviewPage />;
+}
+
 function SignInGate() {
   const { state, retry } = useSession();
   if (state.status === "checking") return <Loading label="Checking your session…" />;
@@ -81,7 +94,7 @@ export function App() {
           </RequireSession>
         }
       >
-        <Route index element={<OverviewPage />} />
+        <Route index element={<Home />} />
         <Route path="settings/tracking" element={<TrackingSettingsPage />} />
         <Route path="settings/users" element={<UsersPage />} />
         <Route path="settings/tokens" element={<TokensPage />} />

@@ -17,12 +17,39 @@ function socketUrl(): string {
   return `${scheme}://${window.location.host}/graphql`;
 }
 
+export type SocketState = "connecting" | "connected" | "closed";
+
+/** The subscription socket's state as graphql-ws reports it, for the "Live" badge. */
+export const socketStatus = (() => {
+  let state: SocketState = "closed";
+  const listeners = new Set<() => void>();
+  return {
+    get: (): SocketState => state,
+    set(next: SocketState): void {
+      state = next;
+      listeners.forEach((listener) => listener());
+    },
+    subscribe(listener: () => void): () => void {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+  };
+})();
+
 /** Support staff name the account they inspect in this header (platform/web/principal.py). */
 const ACCOUNT_HEADER = "X-Sendtrail-Account";
 
 /** `supportAccount`: for support staff, a client (own cache) that reads that account. */
 export function createGraphQLClient(onSignedOut: () => void, supportAccount?: string): Client {
-  const socket = createSocketClient({ url: socketUrl(), lazy: true });
+  const socket = createSocketClient({
+    url: socketUrl(),
+    lazy: true,
+    on: {
+      connecting: () => socketStatus.set("connecting"),
+      connected: () => socketStatus.set("connected"),
+      closed: () => socketStatus.set("closed"),
+    },
+  });
   return new Client({
     url: "/graphql",
     fetchOptions: () => ({

@@ -1,13 +1,15 @@
 import { AppShell, Burger, Button, Group, NavLink, ScrollArea, Text, Title } from "@mantine/core";
 import { useDisclosure } from "@mantine/hooks";
 import { notifications } from "@mantine/notifications";
-import { useEffect, useState } from "react";
+import { Suspense, useEffect, useState } from "react";
 import { Link, Outlet, useLocation } from "react-router";
 
 import { AuthError } from "../api/auth";
 import { useSession, useSignedIn } from "../features/session/SessionProvider";
+import { PageBoundary } from "./PageBoundary";
+import { Loading } from "./States";
 
-// Only pages that exist are listed: no dead links (Activity, Emails, Contacts come later).
+// The navigation: sections of the account for its users, the console for support staff.
 const SECTIONS = [
   { label: "Overview", to: "/" },
   { label: "Activity", to: "/activity" },
@@ -26,6 +28,16 @@ const SECTIONS = [
   },
   { label: "Support console", to: "/support", staffOnly: true },
 ] as const;
+
+/** A detail page (/emails/<id>) lights up its section too, but only the page itself is
+ * "current"; "/" would prefix everything, so it matches only itself. */
+function navState(pathname: string, to: string) {
+  const exact = pathname === to;
+  return {
+    active: exact || (to !== "/" && pathname.startsWith(`${to}/`)),
+    "aria-current": exact ? ("page" as const) : undefined,
+  };
+}
 
 export function Shell() {
   const session = useSignedIn();
@@ -89,8 +101,7 @@ export function Shell() {
                 component={Link}
                 to={section.to}
                 label={section.label}
-                active={location.pathname === section.to}
-                aria-current={location.pathname === section.to ? "page" : undefined}
+                {...navState(location.pathname, section.to)}
               />
             ) : (
               <NavLink key={section.label} label={section.label} defaultOpened childrenOffset="md">
@@ -100,8 +111,7 @@ export function Shell() {
                     component={Link}
                     to={child.to}
                     label={child.label}
-                    active={location.pathname === child.to}
-                    aria-current={location.pathname === child.to ? "page" : undefined}
+                    {...navState(location.pathname, child.to)}
                   />
                 ))}
               </NavLink>
@@ -110,7 +120,12 @@ export function Shell() {
         </ScrollArea>
       </AppShell.Navbar>
       <AppShell.Main id="main">
-        <Outlet />
+        {/* Inside the shell, so the header and navigation stay while a page's chunk loads. */}
+        <PageBoundary path={location.pathname}>
+          <Suspense fallback={<Loading label="Loading the page…" />}>
+            <Outlet />
+          </Suspense>
+        </PageBoundary>
       </AppShell.Main>
     </AppShell>
   );

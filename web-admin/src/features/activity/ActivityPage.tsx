@@ -3,11 +3,11 @@
 // on request, and the viewer's choice of what notifies them.
 import { Anchor, Badge, Button, Card, Group, Radio, Stack, Text, Title } from "@mantine/core";
 import { notifications } from "@mantine/notifications";
-import { useEffect, useMemo, useRef, useState } from "react";
+import { useEffect, useMemo, useRef, useState, useSyncExternalStore } from "react";
 import { Link } from "react-router";
 import { useMutation, useQuery, useSubscription } from "urql";
 
-import { describeError } from "../../api/client";
+import { describeError, socketStatus } from "../../api/client";
 import { graphql } from "../../gql";
 import type { EngagementNotificationsSubscription, EngagementType, NotificationPreference } from "../../gql/graphql";
 import { Empty, Failed, Loading } from "../../shell/States";
@@ -95,10 +95,13 @@ const PREFERENCES: { value: NotificationPreference; label: string; description: 
 
 const supportsDesktop = typeof window !== "undefined" && "Notification" in window;
 
-function LiveIndicator({ state, onReconnect }: { state: "live" | "down" | "offline"; onReconnect: () => void }) {
-  const label = { live: "Live", down: "Not live", offline: "Offline" }[state];
+type LiveState = "live" | "connecting" | "down" | "offline";
+
+function LiveIndicator({ state, onReconnect }: { state: LiveState; onReconnect: () => void }) {
+  const label = { live: "Live", connecting: "Connecting…", down: "Not live", offline: "Offline" }[state];
   const explanation = {
     live: "New activity appears here as it happens.",
+    connecting: "Opening the live connection; new activity will appear as it happens.",
     down: "The live connection closed; new activity shows after a reload.",
     offline: "This device is offline; new activity shows once it is back.",
   }[state];
@@ -303,7 +306,15 @@ export function ActivityPage() {
     return all;
   }, [live, data]);
 
-  const socketState = !online ? "offline" : subscription.error ? "down" : "live";
+  // graphql-ws reconnects by itself after a drop; the subscription errs once it gives up.
+  const socket = useSyncExternalStore(socketStatus.subscribe, socketStatus.get);
+  const socketState: LiveState = !online
+    ? "offline"
+    : subscription.error
+      ? "down"
+      : socket === "connected"
+        ? "live"
+        : "connecting";
 
   let body;
   if (fetching && !data) {

@@ -74,6 +74,8 @@ export function EmailsPage() {
   const since = params.get("since") ?? "";
   const until = params.get("until") ?? "";
   const mine = params.get("mine") === "1";
+  const search = params.get("q") ?? "";
+  const [draft, setDraft] = useState(search);
   // Cursors of the pages before the current one; reset whenever a filter changes.
   const [cursors, setCursors] = useState<(string | null)[]>([null]);
   const after = cursors[cursors.length - 1] ?? null;
@@ -85,6 +87,7 @@ export function EmailsPage() {
     since: startOfDay(since),
     until: startOfDay(until, 1),
     senderId: mine ? viewerId : null,
+    search: search || null,
   };
   const rangeWrong = since !== "" && until !== "" && since > until;
   const [{ data, fetching, error }, refetch] = useQuery({
@@ -101,7 +104,7 @@ export function EmailsPage() {
     setCursors([null]);
   }
 
-  const filtered = kind !== "" || since !== "" || until !== "" || mine;
+  const filtered = kind !== "" || since !== "" || until !== "" || mine || search !== "";
 
   let body;
   if (rangeWrong) {
@@ -195,7 +198,27 @@ export function EmailsPage() {
         Emails
       </Title>
       <Text c="dimmed">Tracked and logged emails of the account, newest first.</Text>
-      <form role="search" aria-label="Filter emails" onSubmit={(event) => event.preventDefault()}>
+      <form
+        role="search"
+        aria-label="Filter emails"
+        onSubmit={(event) => {
+          event.preventDefault();
+          setFilter("q", draft.trim());
+        }}
+      >
+        <Group align="flex-end" gap="sm" wrap="nowrap" mb="sm">
+          <TextInput
+            label="Search emails"
+            description="Part of the subject or of a recipient's address"
+            type="search"
+            value={draft}
+            onChange={(event) => setDraft(event.currentTarget.value)}
+            style={{ flex: 1, minWidth: 0 }}
+          />
+          <Button type="submit" variant="default">
+            Search
+          </Button>
+        </Group>
         <SimpleGrid cols={{ base: 1, xs: 2, md: 4 }} spacing="sm" verticalSpacing="sm">
           <Select
             label="Kind"

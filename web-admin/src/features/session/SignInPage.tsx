@@ -16,9 +16,13 @@ export function SignInPage() {
   const [busy, setBusy] = useState(false);
 
   if (state.status === "signedIn") {
-    const next = new URLSearchParams(location.search).get("next");
-    // Only same-site paths: a crafted ?next= must not send people elsewhere.
-    return <Navigate to={next?.startsWith("/") && !next.startsWith("//") ? next : "/"} replace />;
+    const asked = new URLSearchParams(location.search).get("next");
+    // Only same-site paths: a crafted ?next= must not send people elsewhere. Support staff
+    // read nothing before choosing an account, so they always start in the console.
+    const sameSite = asked?.startsWith("/") && !asked.startsWith("//") ? asked : "/";
+    const staff = state.session.isStaff;
+    const next = staff && !sameSite.startsWith("/support") ? "/support" : sameSite;
+    return <Navigate to={next} replace />;
   }
 
   async function submit(event: FormEvent<HTMLFormElement>) {

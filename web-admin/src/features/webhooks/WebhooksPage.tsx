@@ -1,27 +1,14 @@
-// Webhook endpoints (admins): add one (its whsec_ signing secret is shown once), pause /
-// re-enable, rotate the secret (the old one keeps signing for 24 h), send a test event,
+// Webhook endpoints (admins): add one (its whsec_ signing secret is shown once), edit it,
+// pause / re-enable, rotate the secret (the old one keeps signing for 24 h), send a test event,
 // delete, and see each endpoint's deliveries with every attempt.
-import {
-  Alert,
-  Badge,
-  Button,
-  Card,
-  Checkbox,
-  Group,
-  SimpleGrid,
-  Stack,
-  Switch,
-  Text,
-  TextInput,
-  Title,
-} from "@mantine/core";
+import { Alert, Badge, Button, Card, Group, Modal, SimpleGrid, Stack, Switch, Text, Title } from "@mantine/core";
 import { notifications } from "@mantine/notifications";
-import { type FormEvent, useState } from "react";
+import { useState } from "react";
 import { useMutation, useQuery } from "urql";
 
 import { describeError } from "../../api/client";
 import { graphql } from "../../gql";
-import type { WebhookEndpointsQuery } from "../../gql/graphql";
+import type { WebhookEndpointFieldsFragment as Endpoint } from "../../gql/graphql";
 import { Empty, Failed, Loading } from "../../shell/States";
 import { ConfirmDialog } from "../../shell/ConfirmDialog";
 import { SecretOnce } from "../../shell/SecretOnce";
@@ -29,7 +16,8 @@ import { usePageTitle } from "../../shell/usePageTitle";
 import { useSignedIn } from "../session/SessionProvider";
 import { formatDateTime } from "../tenancy/labels";
 import { Deliveries } from "./Deliveries";
-import { EVENT_TYPES, eventLabel } from "./labels";
+import { AddForm, EditForm, UpdateEndpoint } from "./EndpointForms";
+import { eventLabel } from "./labels";
 
 graphql(`
   fragment WebhookEndpointFields on WebhookEndpoint {
@@ -50,25 +38,6 @@ graphql(`
 const EndpointsQuery = graphql(`
   query WebhookEndpoints {
     webhookEndpoints {
-      ...WebhookEndpointFields
-    }
-  }
-`);
-
-const CreateEndpoint = graphql(`
-  mutation CreateWebhookEndpoint($input: CreateWebhookEndpointInput!) {
-    createWebhookEndpoint(input: $input) {
-      secret
-      endpoint {
-        ...WebhookEndpointFields
-      }
-    }
-  }
-`);
-
-const UpdateEndpoint = graphql(`
-  mutation UpdateWebhookEndpoint($input: UpdateWebhookEndpointInput!) {
-    updateWebhookEndpoint(input: $input) {
       ...WebhookEndpointFields
     }
   }
@@ -100,97 +69,18 @@ const DeleteEndpoint = graphql(`
   }
 `);
 
-type Endpoint = WebhookEndpointsQuery["webhookEndpoints"][number];
 type ShownSecret = { title: string; secret: string; note: string };
-
-function AddForm({ onCreated }: { onCreated: (endpoint: Endpoint, secret: string) => void }) {
-  const [url, setUrl] = useState("");
-  const [description, setDescription] = useState("");
-  const [eventTypes, setEventTypes] = useState<string[]>(EVENT_TYPES.map((event) => event.value));
-  const [includeNonHuman, setIncludeNonHuman] = useState(false);
-  const [error, setError] = useState<string | null>(null);
-  const [state, create] = useMutation(CreateEndpoint);
-
-  async function submit(event: FormEvent<HTMLFormElement>) {
-    event.preventDefault();
-    setError(null);
-    if (eventTypes.length === 0) {
-      setError("Choose at least one event type.");
-      return;
-    }
-    const result = await create({
-      input: { url: url.trim(), eventTypes, description: description.trim() || null, includeNonHuman },
-    });
-    if (result.error || !result.data) {
-      setError(result.error ? describeError(result.error) : "The server did not answer.");
-      return;
-    }
-    setUrl("");
-    setDescription("");
-    onCreated(result.data.createWebhookEndpoint.endpoint, result.data.createWebhookEndpoint.secret);
-  }
-
-  return (
-    <Card withBorder padding="md" component="section" aria-labelledby="add-endpoint-title">
-      <Title order={2} size="h4" mb="sm" id="add-endpoint-title">
-        Add an endpoint
-      </Title>
-      <form onSubmit={submit} aria-label="Add an endpoint">
-        <Stack gap="sm">
-          <SimpleGrid cols={{ base: 1, sm: 2 }}>
-            <TextInput
-              label="Endpoint URL"
-              description="https://… on a public address; Sendtrail POSTs signed JSON to it."
-              type="url"
-              required
-              placeholder="https://example.com/hooks/sendtrail"
-              value={url}
-              onChange={(e) => setUrl(e.currentTarget.value)}
-            />
-            <TextInput
-              label="Description"
-              description="Optional: what receives these events, e.g. the CRM."
-              value={description}
-              onChange={(e) => setDescription(e.currentTarget.value)}
-            />
-          </SimpleGrid>
-          <Checkbox.Group label="Event types" value={eventTypes} onChange={setEventTypes}>
-            <Stack gap={6} mt={6}>
-              {EVENT_TYPES.map((event) => (
-                <Checkbox key={event.value} value={event.value} label={`${event.label} (${event.value})`} description={event.help} />
-              ))}
-            </Stack>
-          </Checkbox.Group>
-          <Checkbox
-            label="Include non-human activity"
-            description="Also send opens and clicks by machines (link scanners, image proxies) and by the sender, marked by their verdict."
-            checked={includeNonHuman}
-            onChange={(e) => setIncludeNonHuman(e.currentTarget.checked)}
-          />
-          {error && (
-            <Alert color="red" title="Couldn't add the endpoint" role="alert">
-              {error}
-            </Alert>
-          )}
-          <Group>
-            <Button type="submit" loading={state.fetching}>
-              Add endpoint
-            </Button>
-          </Group>
-        </Stack>
-      </form>
-    </Card>
-  );
-}
 
 function EndpointCard({
   endpoint,
   canEdit,
+  onSaved,
   onRotated,
   onDelete,
 }: {
   endpoint: Endpoint;
   canEdit: boolean;
+  onSaved: () => void;
   onRotated: (endpoint: Endpoint, secret: string) => void;
   onDelete: () => void;
 }) {
@@ -199,6 +89,7 @@ function EndpointCard({
   const [testing, sendTest] = useMutation(SendTest);
   const [error, setError] = useState<{ title: string; message: string } | null>(null);
   const [showDeliveries, setShowDeliveries] = useState(false);
+  const [editing, setEditing] = useState(false);
   const [version, setVersion] = useState(0);
   const titleId = `endpoint-${endpoint.id}`;
   const deliveriesId = `endpoint-deliveries-${endpoint.id}`;
@@ -333,14 +224,32 @@ function EndpointCard({
             aria-controls={deliveriesId}
             onClick={() => setShowDeliveries((open) => !open)}
           >
-        {showDeliveries ? "Hide deliveries" : "Show deliveries"}
+            {showDeliveries ? "Hide deliveries" : "Show deliveries"}
           </Button>
           {canEdit && (
-        <Button size="xs" variant="default" color="red" aria-label={`Delete ${endpoint.url}`} onClick={onDelete}>
-          Delete
-        </Button>
+            <>
+              <Button size="xs" variant="default" aria-label={`Edit ${endpoint.url}`} onClick={() => setEditing(true)}>
+                Edit
+              </Button>
+              <Button size="xs" variant="default" color="red" aria-label={`Delete ${endpoint.url}`} onClick={onDelete}>
+                Delete
+              </Button>
+            </>
           )}
         </Group>
+        {canEdit && (
+          <Modal opened={editing} onClose={() => setEditing(false)} title="Edit endpoint" size="lg" centered>
+            <EditForm
+              endpoint={endpoint}
+              onCancel={() => setEditing(false)}
+              onSaved={(saved) => {
+                setEditing(false);
+                notifications.show({ color: "green", title: "Endpoint saved", message: `The changes to ${saved.url} are saved.` });
+                onSaved();
+              }}
+            />
+          </Modal>
+        )}
         <div id={deliveriesId}>
           {showDeliveries && <Deliveries endpointId={endpoint.id} url={endpoint.url} version={version} canEdit={canEdit} />}
         </div>
@@ -391,39 +300,40 @@ export function WebhooksPage() {
       <Stack gap="lg">
         {canEdit && (
           <AddForm
-        onCreated={(endpoint, secret) => {
-          setShown({ title: `Copy the signing secret for ${endpoint.url} now`, secret, note: "" });
-          reload();
-        }}
+            onCreated={(endpoint, secret) => {
+              setShown({ title: `Copy the signing secret for ${endpoint.url} now`, secret, note: "" });
+              reload();
+            }}
           />
         )}
         <section aria-labelledby="endpoint-list">
           <Title order={2} size="h4" mb="sm" id="endpoint-list">
-        Endpoints
+            Endpoints
           </Title>
           {data.webhookEndpoints.length === 0 ? (
-        <Empty title="No webhook endpoints yet">Add one to have opens, clicks and replies POSTed to your systems as they happen.</Empty>
+            <Empty title="No webhook endpoints yet">Add one to have opens, clicks and replies POSTed to your systems as they happen.</Empty>
           ) : (
-        <Stack gap="md">
-          {data.webhookEndpoints.map((endpoint) => (
-            <EndpointCard
-              key={endpoint.id}
-              endpoint={endpoint}
-              canEdit={canEdit}
-              onRotated={(rotated, secret) =>
-                setShown({
-                  title: `Copy the new signing secret for ${rotated.url} now`,
-                  secret,
-                  note: `The old secret keeps signing until ${formatDateTime(rotated.oldSecretExpiresAt)}, so switch your receiver before then.`,
-                })
-              }
-              onDelete={() => {
-                setRemoveError(null);
-                setConfirm(endpoint);
-              }}
-            />
-          ))}
-        </Stack>
+            <Stack gap="md">
+              {data.webhookEndpoints.map((endpoint) => (
+                <EndpointCard
+                  key={endpoint.id}
+                  endpoint={endpoint}
+                  canEdit={canEdit}
+                  onSaved={reload}
+                  onRotated={(rotated, secret) =>
+                    setShown({
+                      title: `Copy the new signing secret for ${rotated.url} now`,
+                      secret,
+                      note: `The old secret keeps signing until ${formatDateTime(rotated.oldSecretExpiresAt)}, so switch your receiver before then.`,
+                    })
+                  }
+                  onDelete={() => {
+                    setRemoveError(null);
+                    setConfirm(endpoint);
+                  }}
+                />
+              ))}
+            </Stack>
           )}
         </section>
       </Stack>
