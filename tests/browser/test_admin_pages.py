@@ -203,8 +203,13 @@ def test_support_staff_land_on_the_console_and_read_an_account_which_audits_it(
     findings = emails.get_by_role("list", name="Findings").get_by_role("listitem")
     expect(findings.first).to_be_visible()
     ui.snap("support-diagnosis")
+    ui.page.get_by_role("tab", name="Opens & clicks").click()  # the account's, not staff's
+    expect(ui.page.get_by_text(f"emails sent by everyone at {busy_name}").first).to_be_visible()
+    expect(ui.page.get_by_label("Human opens: 0", exact=True)).to_be_visible()
+    expect(ui.page.get_by_role("radio", name="My emails")).to_have_count(0)
+    ui.snap("support-report")
     ui.page.set_viewport_size(PHONE)
-    ui.snap("support-diagnosis")
+    ui.snap("support-report")
 
     log = httpx.post(f"{site.url}/graphql", timeout=30,
                      headers={"Authorization": f"Bearer {site.busy.admin_token}"},
@@ -216,3 +221,4 @@ def test_support_staff_land_on_the_console_and_read_an_account_which_audits_it(
     targets = " ".join(entry["target"] or "" for entry in entries)
     assert "TrackingSettings" in targets
     assert "SupportDiagnoseEmail" in targets
+    assert "EngagementReport" in targets

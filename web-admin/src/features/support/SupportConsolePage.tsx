@@ -1,9 +1,9 @@
 // The support console (R25): support staff find an account, then read its settings, emails
-// and diagnoses read-only. Every read carries the X-Sendtrail-Account header (a client of
+// and diagnoses, and its opens and clicks, read-only. Every read carries the X-Sendtrail-Account header (a client of
 // its own per account, so nothing cached for one account shows for another) and lands in
 // that account's audit log, which the page says up front.
 import { Alert, Anchor, Button, Group, Stack, Table, Tabs, Text, TextInput, Title } from "@mantine/core";
-import { type FormEvent, Fragment, useMemo, useState } from "react";
+import { type FormEvent, Fragment, Suspense, lazy, useMemo, useState } from "react";
 import { Link, useParams } from "react-router";
 import { Provider, useQuery } from "urql";
 
@@ -14,6 +14,11 @@ import { usePageTitle } from "../../shell/usePageTitle";
 import { useSession, useSignedIn } from "../session/SessionProvider";
 import { formatDateTime } from "../tenancy/labels";
 import { TrackingSettingsPage } from "../tracking/TrackingSettingsPage";
+
+// The chart library loads only when the tab is opened.
+const EngagementReportView = lazy(() =>
+  import("../overview/EngagementReportView").then((module) => ({ default: module.EngagementReportView })),
+);
 
 const FindAccounts = graphql(`
   query SupportAccounts($search: String) {
@@ -263,12 +268,18 @@ function Inspection() {
         <Tabs.List>
           <Tabs.Tab value="settings">Settings</Tabs.Tab>
           <Tabs.Tab value="emails">Emails &amp; diagnoses</Tabs.Tab>
+          <Tabs.Tab value="activity">Opens &amp; clicks</Tabs.Tab>
         </Tabs.List>
         <Tabs.Panel value="settings" pt="md">
           <TrackingSettingsPage embedded />
         </Tabs.Panel>
         <Tabs.Panel value="emails" pt="md">
           <Emails />
+        </Tabs.Panel>
+        <Tabs.Panel value="activity" pt="md">
+          <Suspense fallback={<Loading label="Loading the report…" />}>
+            <EngagementReportView accountName={data.account.name} chooseScope={false} scope="ACCOUNT" />
+          </Suspense>
         </Tabs.Panel>
       </Tabs>
     </Stack>
