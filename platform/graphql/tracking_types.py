@@ -26,7 +26,7 @@ from sendtrail.graphql.tracking_inputs import (
     engagement_filter,
 )
 from sendtrail.graphql.types import Edge, PageInfo, User, relay_parts
-from sendtrail.records import logbook, outbound
+from sendtrail.records import logbook, outbound, privacy
 from sendtrail.records.store import (
     AttachmentRow,
     LegalBasisChangeRow,
@@ -60,6 +60,20 @@ __all__ = [
 class TrackedLink:
     index: int
     url: str
+    account_id: strawberry.Private[uuid.UUID]
+    email_id: strawberry.Private[uuid.UUID]
+    known_clicks: strawberry.Private[int | None] = None
+    """Counted with the email's other links already (``Email.links``)."""
+
+    @strawberry.field(
+        description="Human clicks counted in reports (R17: not 'Someone', not machines)."
+    )
+    async def clicks(self, info: Info) -> int:
+        if self.known_clicks is not None:
+            return self.known_clicks
+        async with ctx(info).db() as session:
+            counts = await engagements.link_clicks(session, self.account_id, self.email_id)
+        return counts.get(self.index, 0)
 
 
 @strawberry.type
@@ -92,6 +106,16 @@ class Contact:
                    for entry, cursor in page.items],
             page_info=PageInfo(has_next_page=page.has_next_page, end_cursor=page.end_cursor),
         )
+
+    @strawberry.field(description="Every change of the legal basis, newest first (R16).")
+    async def legal_basis_history(self, info: Info) -> list[LegalBasisChange]:
+        context = ctx(info)
+        principal = await context.actor(info)
+        async with context.db() as session:
+            rows = await privacy.legal_basis_history(
+                session, principal, await context.account_id(info), uuid.UUID(self.id)
+            )
+        return [LegalBasisChange.from_row(row) for row in rows]
 
     @classmethod
     def from_row(cls, row: ContactRow) -> Contact:
@@ -219,9 +243,13 @@ class Email:
 
     @strawberry.field(description="Links rewritten for click tracking.")
     async def links(self, info: Info) -> list[TrackedLink]:
+        email_id = uuid.UUID(self.id)
         async with ctx(info).db() as session:
-            found = await emails.links_of(session, self.account_id, uuid.UUID(self.id))
-        return [TrackedLink(index=index, url=url) for index, url in sorted(found.items())]
+            found = await emails.links_of(session, self.account_id, email_id)
+            clicks = await engagements.link_clicks(session, self.account_id, email_id)
+        return [TrackedLink(index=index, url=url, account_id=self.account_id, email_id=email_id,
+                            known_clicks=clicks.get(index, 0))
+                for index, url in sorted(found.items())]
 
     @strawberry.field(description="Logged emails only.")
     async def attachments(self, info: Info) -> list[Attachment]:
@@ -335,7 +363,10 @@ class Engagement:
         async with ctx(info).db() as session:
             found = await emails.links_of(session, self.row.account_id, self.row.email_id)
         url = found.get(self.row.link_idx)
-        return TrackedLink(index=self.row.link_idx, url=url) if url is not None else None
+        if url is None:
+            return None
+        return TrackedLink(index=self.row.link_idx, url=url, account_id=self.row.account_id,
+                           email_id=self.row.email_id)
 
     @classmethod
     def from_row(cls, row: EngagementRow) -> Engagement:

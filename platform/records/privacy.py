@@ -36,6 +36,7 @@ __all__ = [
     "export_contact",
     "get_contact",
     "is_erased",
+    "legal_basis_history",
     "set_legal_basis",
 ]
 
@@ -83,6 +84,18 @@ async def set_legal_basis(
         session.add(contact)
         await session.commit()
     return contact
+
+
+async def legal_basis_history(
+    session: AsyncSession, actor: Principal, account_id: uuid.UUID, contact_id: uuid.UUID
+) -> list[LegalBasisChangeRow]:
+    """Every change of a contact's legal basis, newest first (R16)."""
+    authorizer().require(actor, account_id, "contacts", "read")
+    rows = await session.exec(select(LegalBasisChangeRow).where(
+        LegalBasisChangeRow.account_id == account_id,
+        LegalBasisChangeRow.contact_id == contact_id,
+    ).order_by(col(LegalBasisChangeRow.at).desc(), col(LegalBasisChangeRow.id)))
+    return list(rows.all())
 
 
 async def export_contact(

@@ -7,6 +7,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
 
+from sqlalchemy import func
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -17,7 +18,9 @@ from sendtrail.tracking.core.hints import OpenSeen, multiple_open_hints
 from sendtrail.tracking.core.model import EngagementType, Verdict
 from sendtrail.tracking.store import EngagementRow
 
-__all__ = ["EngagementFilter", "RecipientStats", "list_engagements", "recipient_stats"]
+__all__ = [
+    "EngagementFilter", "RecipientStats", "link_clicks", "list_engagements", "recipient_stats",
+]
 
 
 @dataclass(frozen=True)
@@ -101,6 +104,24 @@ async def recipient_stats(
             hints=multiple_open_hints(seen),
         )
     return stats
+
+
+async def link_clicks(
+    session: AsyncSession, account_id: uuid.UUID, email_id: uuid.UUID
+) -> dict[int, int]:
+    """Human clicks counted in reports (R17), per link index of the email."""
+    clicks = func.count()
+    rows = await session.exec(
+        select(col(EngagementRow.link_idx), clicks)
+        .where(
+            EngagementRow.account_id == account_id, EngagementRow.email_id == email_id,
+            EngagementRow.type == EngagementType.CLICK.value,
+            col(EngagementRow.counts_in_reports).is_(True),
+            col(EngagementRow.link_idx).is_not(None),
+        )
+        .group_by(col(EngagementRow.link_idx))
+    )
+    return {int(index): int(count) for index, count in rows.all() if index is not None}
 
 
 async def engagements_of_email(

@@ -19,7 +19,7 @@ from litestar import MediaType, Response, Router, get
 from litestar.exceptions import NotFoundException
 from litestar.response import File
 
-__all__ = ["CONTENT_SECURITY_POLICY", "DIST", "admin_ui_router"]
+__all__ = ["CONTENT_SECURITY_POLICY", "DIST", "admin_ui_router", "browser_page"]
 
 DIST = Path(__file__).resolve().parents[2] / "web-admin" / "dist"
 """Where ``npm run build`` writes the web admin (the checkout's ``web-admin/dist``)."""
@@ -88,6 +88,23 @@ def _not_built() -> Response[str]:
                     headers={"Cache-Control": "no-store", "Retry-After": "60"})
 
 
+def browser_page(dist: Path, path: str) -> Response[Any]:
+    """What ``path`` outside the API answers: a top-level file of the build, or the page for
+    the browser's router. API paths and missing files raise ``NotFoundException``."""
+    parts = [part for part in path.split("/") if part]
+    if parts and parts[0] in API_PREFIXES:
+        raise NotFoundException(f"No API route at /{'/'.join(parts)}.")
+    index = dist / "index.html"
+    if not index.is_file():
+        return _not_built()
+    if len(parts) == 1 and (top := _file_in(dist, parts[0])) is not None:
+        return _serve(top, SHORT)
+    if parts and "." in parts[-1]:
+        # A missing file (``/missing.js``) is a 404, not the page parsed as a script.
+        raise NotFoundException(f"No file at /{'/'.join(parts)}.")
+    return Response(index.read_bytes(), media_type=MediaType.HTML, headers=PAGE_HEADERS)
+
+
 def admin_ui_router(dist: Path = DIST) -> Router:
     """Routes serving the build in ``dist`` (looked up per request: a rebuild needs no restart)."""
 
@@ -102,17 +119,6 @@ def admin_ui_router(dist: Path = DIST) -> Router:
 
     @get(["/", "/{path:path}"], include_in_schema=False, sync_to_thread=False)
     def page(path: Path | None = None) -> Any:
-        parts = [part for part in str(path or "").split("/") if part]
-        if parts and parts[0] in API_PREFIXES:
-            raise NotFoundException(f"No API route at /{'/'.join(parts)}.")
-        index = dist / "index.html"
-        if not index.is_file():
-            return _not_built()
-        if len(parts) == 1 and (top := _file_in(dist, parts[0])) is not None:
-            return _serve(top, SHORT)
-        if parts and "." in parts[-1]:
-            # A missing file (``/missing.js``) is a 404, not the page parsed as a script.
-            raise NotFoundException(f"No file at /{'/'.join(parts)}.")
-        return Response(index.read_bytes(), media_type=MediaType.HTML, headers=PAGE_HEADERS)
+        return browser_page(dist, str(path or ""))
 
     return Router(path="/", route_handlers=[asset, page])

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import unquote
 
 from litestar import Request, Response, asgi, get
 from litestar.datastructures import State
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from sendtrail.tracking.http import TrackingEndpoints
+from sendtrail.web import admin_ui
 
 __all__ = ["click", "metrics", "pixel"]
 
@@ -18,13 +20,31 @@ def _endpoints(scope: Any) -> TrackingEndpoints:
     return endpoints
 
 
+def _mounted_here(scope: Any) -> bool:
+    """Litestar finds a mount by string prefix, so ``/contacts`` reaches the ``/c`` mount
+    with the rest of the path as ``ontacts/``: only ``/c`` and ``/c/...`` are tracking's."""
+    return str(scope.get("path", "")).startswith("/")
+
+
+async def _browser_page(scope: Any, receive: Any, send: Any) -> None:
+    """Answer a web admin route that only looked like a tracking path (``/contacts/…``)."""
+    path = unquote(bytes(scope.get("raw_path") or scope["path"].encode()).decode("latin-1"))
+    # A NotFoundException (``/contacts.js``) is answered like any other route's.
+    response = admin_ui.browser_page(admin_ui.DIST, path.split("?", 1)[0])
+    await response.to_asgi_response(app=None, request=Request(scope))(scope, receive, send)
+
+
 @asgi("/o", is_mount=True, copy_scope=False)
 async def pixel(scope: Any, receive: Any, send: Any) -> None:
+    if not _mounted_here(scope):
+        return await _browser_page(scope, receive, send)
     await _endpoints(scope).pixel(scope, receive, send)
 
 
 @asgi("/c", is_mount=True, copy_scope=False)
 async def click(scope: Any, receive: Any, send: Any) -> None:
+    if not _mounted_here(scope):
+        return await _browser_page(scope, receive, send)
     await _endpoints(scope).click(scope, receive, send)
 
 

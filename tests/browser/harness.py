@@ -3,15 +3,18 @@ and signing in with the keyboard."""
 
 from __future__ import annotations
 
+import base64
 import re
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import httpx
 from e2e.processes import Server
 from playwright.sync_api import ConsoleMessage, Page, Request, Response, expect
-from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
+from playwright.sync_api import Error as PlaywrightError
 from support import PASSWORD, Tenant
 
 SCREENSHOTS = Path(__file__).parent / "screenshots"
@@ -53,6 +56,7 @@ class Ui:
     name: str
     problems: list[str] = field(default_factory=list)
     expected: list[tuple[str, int]] = field(default_factory=list)
+    expected_graphql: list[str] = field(default_factory=list)
     shots: int = 0
 
     def expect_status(self, path: str, status: int) -> None:
@@ -75,16 +79,26 @@ class Ui:
         self.page.screenshot(path=str(path), full_page=True, animations="disabled")
         return path
 
+    def wait_until(self, expression: str, timeout: float = 10.0) -> bool:
+        """Poll a JavaScript expression until it is truthy; False if it never was.
+
+        Not ``page.wait_for_function``: its polling evaluates strings inside the page,
+        which the web admin's CSP (no 'unsafe-eval') rightly refuses."""
+        deadline = time.monotonic() + timeout
+        while not self.page.evaluate(expression):
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.05)
+        return True
+
     def assert_fits(self) -> None:
         """Nothing sticks out sideways: the page reads without horizontal scrolling."""
         overflow = "document.documentElement.scrollWidth - document.documentElement.clientWidth"
-        try:  # right after a resize the layout (and the scrollbar) may still be settling
-            self.page.wait_for_function(f"{overflow} <= 0", timeout=2_000)
-        except PlaywrightTimeoutError:
+        # Right after a resize the layout (and the scrollbar) may still be settling.
+        if not self.wait_until(f"{overflow} <= 0", timeout=2.0):
             wider = self.page.evaluate(overflow)
             widest = self.page.evaluate(WIDEST_ELEMENT)
-            raise AssertionError(
-                f"the page is {wider} px wider than the screen: {widest}") from None
+            raise AssertionError(f"the page is {wider} px wider than the screen: {widest}")
 
     def on_console(self, message: ConsoleMessage) -> None:
         if message.type != "error":
@@ -95,10 +109,36 @@ class Ui:
             return
         self.problems.append(f"console error: {message.text} ({message.location})")
 
+    def expect_graphql_error(self, code: str) -> None:
+        """This test provokes a GraphQL error with ``code`` on purpose (e.g. a bad URL)."""
+        self.expected_graphql.append(code)
+
     def on_response(self, response: Response) -> None:
         if response.status >= 400 and not self._is_expected(response.url, response.status):
             self.problems.append(f"HTTP {response.status} for {response.request.method} "
                                  f"{response.url}")
+        elif urlsplit(response.url).path == "/graphql":
+            self._check_graphql(response)
+
+    def _check_graphql(self, response: Response) -> None:
+        """A GraphQL error comes with HTTP 200: a page that failed to load its data would
+        otherwise pass. Only the session probe's "not signed in" is part of normal use."""
+        try:
+            body = response.json()
+        except (PlaywrightError, ValueError):  # not JSON, or gone with a navigation
+            return
+        request = response.request
+        operation = (parse_qs(urlsplit(request.url).query).get("operationName") or [""])[0]
+        if request.method == "POST":
+            operation = (request.post_data_json or {}).get("operationName") or operation
+        for error in body.get("errors") or [] if isinstance(body, dict) else []:
+            code = (error.get("extensions") or {}).get("code", "")
+            if code in self.expected_graphql or (
+                operation == "SessionProbe" and code in {"UNAUTHENTICATED", "FORBIDDEN"}
+            ):
+                continue
+            self.problems.append(f"GraphQL error {code} in {operation or 'an operation'}: "
+                                 f"{error.get('message')}")
 
     def on_request_failed(self, request: Request) -> None:
         if request.failure == "net::ERR_ABORTED":
@@ -151,3 +191,39 @@ def load_pixel(url: str, user_agent: str) -> None:
     with httpx.Client(transport=transport, timeout=10) as client:
         answer = client.get(url, headers={"User-Agent": user_agent})
     assert answer.status_code == 200, (answer.status_code, answer.text[:200])
+
+
+LOG_EMAIL = "mutation($i: LogEmailInput!) { logEmail(input: $i) { id htmlUrl } }"
+# A script, and an image whose onerror would run if it survived sanitising and the frame
+# allowed scripts (the sanitiser drops the relative `src`, so the frame loads nothing).
+HOSTILE = ("<script>window.parent.__pwned = 1; document.title='pwned'</script><p>Hello</p>"
+           "<img src=x onerror=\"window.parent.__pwned=2\">")
+
+
+def log_email(site: Site, address: str, subject: str, html: str = HOSTILE) -> dict[str, Any]:
+    content = base64.b64encode(subject.encode()).decode()  # distinct: blobs are shared by hash
+    answer = httpx.post(f"{site.url}/graphql", timeout=30,
+                        headers={"Authorization": f"Bearer {site.tenant.admin_token}"},
+                        json={"query": LOG_EMAIL, "variables": {"i": {
+                            "subject": subject, "html": html, "text": "Hello",
+                            "recipients": [{"address": address, "name": "Ria Roe"}],
+                            "attachments": [{"filename": "notes.txt", "contentType": "text/plain",
+                                             "contentBase64": content}],
+                        }}})
+    assert answer.status_code == 200, answer.text
+    body = answer.json()
+    assert "errors" not in body, body
+    email: dict[str, Any] = body["data"]["logEmail"]
+    return email
+
+
+def open_contact(ui: Ui, address: str) -> None:
+    """Through the navigation and the search, with the keyboard for the search."""
+    ui.page.get_by_role("navigation", name="Main navigation").get_by_role(
+        "link", name="Contacts").click()
+    expect(ui.page.get_by_role("heading", name="Contacts", level=1)).to_be_visible()
+    ui.page.get_by_role("searchbox", name="Search contacts").fill(address.split("@", maxsplit=1)[0])
+    ui.page.keyboard.press("Enter")
+    expect(ui.page).to_have_url(re.compile(r"/contacts\?q="))
+    ui.page.get_by_role("link", name=address).click()
+    expect(ui.page.get_by_role("heading", name=address, level=1)).to_be_visible()

@@ -66,7 +66,11 @@ def client(sqlite_template: Path, tmp_path: Path, dist: Path,
         yield test_client
 
 
-@pytest.mark.parametrize("path", ["/", "/settings/tracking", "/sign-in", "/no/such/page"])
+@pytest.mark.parametrize("path", [
+    "/", "/settings/tracking", "/sign-in", "/no/such/page",
+    # Begin like the tracking mounts /c and /o but are the browser's (a reload of a contact).
+    "/contacts", "/contacts/3f1c9a52-1c0e-4f55-9f43-0d0c8f6f2b11", "/cx", "/overview-of/o",
+])
 def test_client_side_routes_get_the_page_never_cached_with_a_strict_csp(
     client: TestClient[Any], path: str
 ) -> None:
@@ -107,6 +111,8 @@ def test_api_routes_are_not_shadowed_by_the_page(client: TestClient[Any]) -> Non
     assert client.get("/o/not-a-token").headers["content-type"] == "image/gif"
     assert client.get("/c/not-a-token").status_code == 404
     assert client.get("/o").headers["content-type"] == "image/gif"  # the pixel's mount
+    assert client.get("/c/").status_code == 404
+    assert client.get("/contacts.js").status_code == 404  # a file, never the page
     for path in ("/auth/nothing", "/graphql/extra", "/records/nothing",
                  "/.well-known/security.txt", "/metrics/x", "/auth/login"):
         answer = client.get(path)

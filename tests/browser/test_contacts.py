@@ -6,50 +6,12 @@ conftest.py) and screenshots each page at 1280 px and 390 px."""
 
 from __future__ import annotations
 
-import base64
 import json
-import re
 from pathlib import Path
-from typing import Any
 
 import httpx
-from browser.harness import SCREENSHOTS, Site, Ui, sign_in
+from browser.harness import SCREENSHOTS, Site, Ui, log_email, open_contact, sign_in
 from playwright.sync_api import expect
-
-LOG = "mutation($i: LogEmailInput!) { logEmail(input: $i) { id htmlUrl } }"
-# A script, and an image whose onerror would run if it survived sanitising and the frame
-# allowed scripts (the sanitiser drops the relative `src`, so the frame loads nothing).
-HOSTILE = ("<script>window.parent.__pwned = 1; document.title='pwned'</script><p>Hello</p>"
-           "<img src=x onerror=\"window.parent.__pwned=2\">")
-
-
-def _log_email(site: Site, address: str, subject: str, html: str = HOSTILE) -> dict[str, Any]:
-    content = base64.b64encode(subject.encode()).decode()  # distinct: blobs are shared by hash
-    answer = httpx.post(f"{site.url}/graphql", timeout=30,
-                        headers={"Authorization": f"Bearer {site.tenant.admin_token}"},
-                        json={"query": LOG, "variables": {"i": {
-                            "subject": subject, "html": html, "text": "Hello",
-                            "recipients": [{"address": address, "name": "Ria Roe"}],
-                            "attachments": [{"filename": "notes.txt", "contentType": "text/plain",
-                                             "contentBase64": content}],
-                        }}})
-    assert answer.status_code == 200, answer.text
-    body = answer.json()
-    assert "errors" not in body, body
-    email: dict[str, Any] = body["data"]["logEmail"]
-    return email
-
-
-def _open_contact(ui: Ui, address: str) -> None:
-    """Through the navigation and the search, with the keyboard for the search."""
-    ui.page.get_by_role("navigation", name="Main navigation").get_by_role(
-        "link", name="Contacts").click()
-    expect(ui.page.get_by_role("heading", name="Contacts", level=1)).to_be_visible()
-    ui.page.get_by_role("searchbox", name="Search contacts").fill(address.split("@", maxsplit=1)[0])
-    ui.page.keyboard.press("Enter")
-    expect(ui.page).to_have_url(re.compile(r"/contacts\?q="))
-    ui.page.get_by_role("link", name=address).click()
-    expect(ui.page.get_by_role("heading", name=address, level=1)).to_be_visible()
 
 
 def _snap_with_frame(ui: Ui, label: str) -> None:
@@ -70,7 +32,7 @@ def test_a_logged_email_with_scripts_is_shown_without_running_them_then_the_cont
     ui: Ui, site: Site
 ) -> None:
     address = "ria.roe@client.test"
-    logged = _log_email(site, address, "Quote for Ria")
+    logged = log_email(site, address, "Quote for Ria")
     served = httpx.get(logged["htmlUrl"], timeout=30,
                        headers={"Authorization": f"Bearer {site.tenant.admin_token}"})
     assert served.status_code == 200
@@ -78,7 +40,7 @@ def test_a_logged_email_with_scripts_is_shown_without_running_them_then_the_cont
     assert [bad for bad in ("<script", "onerror", "__pwned") if bad in served.text] == []
     assert "sandbox" in served.headers["content-security-policy"]
     sign_in(ui, site.tenant.admin_email)
-    _open_contact(ui, address)
+    open_contact(ui, address)
     page = ui.page
 
     email = page.get_by_role("article", name="Email: Quote for Ria")
@@ -144,10 +106,10 @@ def test_a_logged_email_with_scripts_is_shown_without_running_them_then_the_cont
 def test_contacts_and_the_audit_log_fit_a_phone_screen(phone_ui: Ui, site: Site) -> None:
     ui = phone_ui
     address = "sam.sun@client.test"
-    _log_email(site, address, "Quote for Sam")
+    log_email(site, address, "Quote for Sam")
     sign_in(ui, site.tenant.admin_email)
     ui.page.get_by_role("button", name="Open navigation").click()
-    _open_contact(ui, address)
+    open_contact(ui, address)
     expect(ui.page.frame_locator("iframe").get_by_text("Hello")).to_be_visible()
     ui.assert_fits()
     _snap_with_frame(ui, "contact")

@@ -34,7 +34,7 @@ EMAIL = """query($id: ID!) { email(id: $id) { id subject recipients { address }
   engagements(filter: {verdicts: [HUMAN, MACHINE, SELF]}) { edges { node {
     type attribution recipient { address } } } } } }"""
 CONTACT = """query($id: ID!) { contact(id: $id) { legalBasis legalBasisChangedAt
-  legalBasisChangedBy lastSalesEmailOpenedAt } }"""
+  legalBasisChangedBy lastSalesEmailOpenedAt legalBasisHistory { actor before after } } }"""
 SET_BASIS = """mutation($c: ID!, $b: LegalBasis!) { setContactLegalBasis(contactId: $c,
   basis: $b) { legalBasis legalBasisChangedAt legalBasisChangedBy } }"""
 CONTACTS = "query($s: String) { contacts(search: $s) { edges { node { id address } } } }"
@@ -120,6 +120,9 @@ def test_legal_basis_changes_are_recorded_and_shown(
         ("LegalBasisChange", "CONSENT", "CONTRACT"), ("LegalBasisChange", "NONE", "CONSENT"),
         ("Email", None, None)]
     assert acme.admin_email in items[1]["actor"]
+    history = [(c["before"], c["after"], acme.user_email in c["actor"])
+               for c in contact["legalBasisHistory"]]  # the whole history, on the contact
+    assert history == [("CONSENT", "CONTRACT", True), ("NONE", "CONSENT", False)]
     invalid = gql(app, SET_BASIS, {"c": ann, "b": "BECAUSE_I_SAID_SO"}, token=acme.admin_token)
     assert error_codes(invalid) in (["BAD_USER_INPUT"], ["GRAPHQL_VALIDATION_FAILED"])
     assert "LegalBasis" in invalid["errors"][0]["message"]

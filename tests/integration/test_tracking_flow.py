@@ -29,12 +29,12 @@ PREPARE = """mutation($i: PrepareEmailInput!) { prepareEmail(input: $i) {
   openTracking clickTracking notTrackedReasons
   email { id messageId deliveryMode }
   messages { recipients messageId html text } senderCopy { html } } }"""
-EMAIL = """query($id: ID!, $v: [Verdict!]) { email(id: $id) {
+EMAIL = """query($id: ID!, $v: [Verdict!]) { email(id: $id) { links { url clicks }
   recipients { address openCount clickCount firstOpenedAt hints
                contact { address lastSalesEmailOpenedAt lastSalesEmailClickedAt lastClickedAt } }
   engagements(filter: {verdicts: $v}) { edges { node {
     type verdict category reasons attribution inferred inferredFrom countsInReports
-    recipient { address } contact { address } link { url } } } } } }"""
+    recipient { address } contact { address } link { url clicks } } } } } }"""
 
 
 @pytest.fixture
@@ -110,7 +110,8 @@ def test_per_recipient_opens_and_clicks_are_attributed_with_reasons(
     assert all(n["verdict"] == "HUMAN" and n["attribution"] == "RECIPIENT"
                and n["countsInReports"] for n in nodes)
     assert nodes[1]["inferredFrom"] == "CLICK"  # R7
-    assert nodes[0]["link"] == {"url": "https://shop.test/pricing?plan=pro&x=1"}
+    assert nodes[0]["link"] == {"url": "https://shop.test/pricing?plan=pro&x=1", "clicks": 1}
+    assert email["links"] == [{"url": "https://shop.test/pricing?plan=pro&x=1", "clicks": 1}]
     assert "Outlook" in " ".join(nodes[2]["reasons"])
     by_address = {r["address"]: r for r in email["recipients"]}
     assert by_address["ann@client.test"]["openCount"] == 1

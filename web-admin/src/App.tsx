@@ -2,6 +2,7 @@ import { Anchor, Button, Center, Stack, Text, Title } from "@mantine/core";
 import { type ComponentType, type ReactNode, lazy } from "react";
 import { Link, Navigate, Route, Routes, useLocation } from "react-router";
 
+import { LiveActivity } from "./features/activity/LiveActivity";
 import { SignInPage } from "./features/session/SignInPage";
 import { useSession, useSignedIn } from "./features/session/SessionProvider";
 import { Shell } from "./shell/Shell";
@@ -90,7 +91,9 @@ export function App() {
       <Route
         element={
           <RequireSession>
-            <Shell />
+            <LiveActivity>
+              <Shell />
+            </LiveActivity>
           </RequireSession>
         }
       >

@@ -37,12 +37,17 @@ function fallbackMessage(status: number, retryAfterSeconds: number | null): stri
     const minutes = Math.max(1, Math.ceil((retryAfterSeconds ?? 60) / 60));
     return `Too many failed sign-ins. Try again in ${minutes} minute(s).`;
   }
-  if (status === 401) return "Wrong email or password.";
+  if (status === 401) return "Your session has ended; sign in again.";
   if (status === 400) return "Enter your email address and password.";
   return "Something went wrong on our side. Try again in a moment.";
 }
 
-async function authRequest(path: string, init: RequestInit): Promise<unknown> {
+/** `refused`: what a status means for this request when the server says nothing itself. */
+async function authRequest(
+  path: string,
+  init: RequestInit,
+  refused: Partial<Record<number, string>> = {},
+): Promise<unknown> {
   let response: Response;
   try {
     response = await fetch(path, { credentials: "same-origin", ...init });
@@ -52,7 +57,7 @@ async function authRequest(path: string, init: RequestInit): Promise<unknown> {
   const body: unknown = await response.json().catch(() => null);
   if (!response.ok) {
     const seconds = retryAfter(response);
-    const message = errorMessage(body) ?? fallbackMessage(response.status, seconds);
+    const message = errorMessage(body) ?? refused[response.status] ?? fallbackMessage(response.status, seconds);
     throw new AuthError(message, response.status, seconds);
   }
   return body;
@@ -74,11 +79,11 @@ function asSession(body: unknown): Session {
 
 export async function signIn(email: string, password: string): Promise<Session> {
   return asSession(
-    await authRequest("/auth/login", {
-      method: "POST",
-      headers: { "Content-Type": "application/json" },
-      body: JSON.stringify({ email, password }),
-    }),
+    await authRequest(
+      "/auth/login",
+      { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ email, password }) },
+      { 401: "Wrong email or password." },
+    ),
   );
 }
 
@@ -87,9 +92,15 @@ export async function currentSession(): Promise<Session> {
   return asSession(await authRequest("/auth/session", { method: "GET" }));
 }
 
+/** Ends the session; one that has ended already (expired, or signed out in another tab)
+ * answers 401, which is just as signed out. */
 export async function signOut(session: Session): Promise<void> {
-  await authRequest("/auth/logout", {
-    method: "POST",
-    headers: { [session.csrfHeader]: session.csrfToken },
-  });
+  try {
+    await authRequest("/auth/logout", {
+      method: "POST",
+      headers: { [session.csrfHeader]: session.csrfToken },
+    });
+  } catch (error) {
+    if (!(error instanceof AuthError && error.status === 401)) throw error;
+  }
 }

@@ -1,13 +1,17 @@
-import { AppShell, Burger, Button, Group, NavLink, ScrollArea, Text, Title } from "@mantine/core";
-import { useDisclosure } from "@mantine/hooks";
+import { AppShell, Burger, Button, Group, NavLink, ScrollArea, Text, em, getBreakpointValue, useMantineTheme } from "@mantine/core";
+import { useDisclosure, useMediaQuery } from "@mantine/hooks";
 import { notifications } from "@mantine/notifications";
-import { Suspense, useEffect, useState } from "react";
+import { type MouseEvent, Suspense, useEffect, useRef, useState } from "react";
 import { Link, Outlet, useLocation } from "react-router";
 
 import { AuthError } from "../api/auth";
 import { useSession, useSignedIn } from "../features/session/SessionProvider";
 import { PageBoundary } from "./PageBoundary";
+import classes from "./Shell.module.css";
 import { Loading } from "./States";
+
+/** Where the navigation collapses behind the burger (AppShell's `navbar.breakpoint`). */
+const NAVBAR_BREAKPOINT = "sm";
 
 // The navigation: sections of the account for its users, the console for support staff.
 const SECTIONS = [
@@ -39,14 +43,37 @@ function navState(pathname: string, to: string) {
   };
 }
 
+/** The same media query as AppShell's collapsed navbar (below the breakpoint, less 0.1 px). */
+function useCollapsibleNavbar(): boolean {
+  const theme = useMantineTheme();
+  const below = em(getBreakpointValue(NAVBAR_BREAKPOINT, theme.breakpoints) - 0.1);
+  return useMediaQuery(`(max-width: ${below})`, undefined, { getInitialValueInEffect: false });
+}
+
 export function Shell() {
   const session = useSignedIn();
   const { signOut } = useSession();
   const location = useLocation();
   const [opened, { toggle, close }] = useDisclosure(false);
   const [signingOut, setSigningOut] = useState(false);
+  const main = useRef<HTMLElement>(null);
+  const shownPath = useRef(location.pathname);
+  // Collapsed on a phone, the navbar is only slid off screen: keep it out of reach too.
+  const navHidden = useCollapsibleNavbar() && !opened;
 
   useEffect(close, [location.pathname, close]);
+  // A new page starts where its content does, for keyboard and screen-reader users alike;
+  // the first page keeps the browser's own start (comparing paths survives StrictMode).
+  useEffect(() => {
+    if (shownPath.current === location.pathname) return;
+    shownPath.current = location.pathname;
+    main.current?.focus();
+  }, [location.pathname]);
+
+  function skipToContent(event: MouseEvent<HTMLAnchorElement>) {
+    event.preventDefault(); // focus, rather than a #main in the address
+    main.current?.focus();
+  }
 
   async function leave() {
     setSigningOut(true);
@@ -65,22 +92,26 @@ export function Shell() {
   return (
     <AppShell
       header={{ height: 56 }}
-      navbar={{ width: 240, breakpoint: "sm", collapsed: { mobile: !opened } }}
+      navbar={{ width: 240, breakpoint: NAVBAR_BREAKPOINT, collapsed: { mobile: !opened } }}
       padding="md"
     >
+      <a href="#main" className={classes.skipLink} onClick={skipToContent}>
+        Skip to content
+      </a>
       <AppShell.Header>
         <Group h="100%" px="md" justify="space-between" wrap="nowrap">
           <Group gap="sm" wrap="nowrap">
             <Burger
               opened={opened}
               onClick={toggle}
-              hiddenFrom="sm"
+              hiddenFrom={NAVBAR_BREAKPOINT}
               size="sm"
               aria-label={opened ? "Close navigation" : "Open navigation"}
             />
-            <Title order={2} size="h4">
+            {/* The product's name, not a heading: each page's own h1 comes first. */}
+            <Text component="span" fz="h4" fw={700} lh="h4">
               Sendtrail
-            </Title>
+            </Text>
           </Group>
           <Group gap="sm" wrap="nowrap">
             <Text size="sm" c="dimmed" visibleFrom="sm" truncate maw={260}>
@@ -92,7 +123,7 @@ export function Shell() {
           </Group>
         </Group>
       </AppShell.Header>
-      <AppShell.Navbar p="xs" aria-label="Main navigation">
+      <AppShell.Navbar p="xs" aria-label="Main navigation" inert={navHidden} aria-hidden={navHidden || undefined}>
         <ScrollArea>
           {SECTIONS.filter((section) => ("staffOnly" in section) === session.isStaff).map((section) =>
             "to" in section ? (
@@ -119,7 +150,7 @@ export function Shell() {
           )}
         </ScrollArea>
       </AppShell.Navbar>
-      <AppShell.Main id="main">
+      <AppShell.Main id="main" ref={main} tabIndex={-1} className={classes.main}>
         {/* Inside the shell, so the header and navigation stay while a page's chunk loads. */}
         <PageBoundary path={location.pathname}>
           <Suspense fallback={<Loading label="Loading the page…" />}>

@@ -3,19 +3,19 @@
 // on request, and the viewer's choice of what notifies them.
 import { Anchor, Badge, Button, Card, Group, Radio, Stack, Text, Title } from "@mantine/core";
 import { notifications } from "@mantine/notifications";
-import { useEffect, useMemo, useRef, useState, useSyncExternalStore } from "react";
+import { useEffect, useMemo, useState } from "react";
 import { Link } from "react-router";
-import { useMutation, useQuery, useSubscription } from "urql";
+import { useMutation, useQuery } from "urql";
 
-import { describeError, socketStatus } from "../../api/client";
+import { describeError } from "../../api/client";
 import { graphql } from "../../gql";
-import type { EngagementNotificationsSubscription, EngagementType, NotificationPreference } from "../../gql/graphql";
+import type { EngagementType, NotificationPreference } from "../../gql/graphql";
 import { Empty, Failed, Loading } from "../../shell/States";
 import { usePageTitle } from "../../shell/usePageTitle";
 import { formatWhen, verbOf } from "../emails/labels";
+import { type LiveState, supportsDesktop, useLiveActivity } from "./LiveActivity";
 
 const FEED_SIZE = 30;
-const LIVE_KEEP = 100;
 
 const ActivityQuery = graphql(`
   query Activity($first: Int!) {
@@ -48,20 +48,6 @@ const ActivityQuery = graphql(`
   }
 `);
 
-const EngagementNotifications = graphql(`
-  subscription EngagementNotifications {
-    engagementNotifications {
-      id
-      type
-      occurredAt
-      who
-      emailId
-      emailSubject
-      linkUrl
-      message
-    }
-  }
-`);
 
 const UpdateNotificationPreference = graphql(`
   mutation UpdateNotificationPreference($preference: NotificationPreference!) {
@@ -71,8 +57,6 @@ const UpdateNotificationPreference = graphql(`
     }
   }
 `);
-
-type Live = EngagementNotificationsSubscription["engagementNotifications"];
 
 interface Row {
   id: string;
@@ -88,22 +72,27 @@ interface Row {
 
 const PREFERENCES: { value: NotificationPreference; label: string; description: string }[] = [
   { value: "OPENS_AND_CLICKS", label: "Opens and clicks", description: "Clicks need a paid Sales seat." },
-  { value: "OPENS", label: "Opens only", description: "" },
-  { value: "CLICKS", label: "Clicks only", description: "Clicks need a paid Sales seat." },
-  { value: "NONE", label: "Nothing", description: "The feed below still lists everything." },
+  { value: "OPENS", label: "Opens only", description: "Clicks still join the feed below, after a reload." },
+  {
+    value: "CLICKS",
+    label: "Clicks only",
+    description: "Clicks need a paid Sales seat. Opens still join the feed below, after a reload.",
+  },
+  { value: "NONE", label: "Nothing", description: "New activity joins the feed below after a reload." },
 ];
 
-const supportsDesktop = typeof window !== "undefined" && "Notification" in window;
 
-type LiveState = "live" | "connecting" | "down" | "offline";
-
-function LiveIndicator({ state, onReconnect }: { state: LiveState; onReconnect: () => void }) {
-  const label = { live: "Live", connecting: "Connecting…", down: "Not live", offline: "Offline" }[state];
+function LiveIndicator(props: { state: LiveState; muted: boolean; onReconnect: () => void }) {
+  const { state, onReconnect } = props;
+  const label = { live: "Live", connecting: "Connecting…", down: "Not live", offline: "Offline", off: "Not live" }[state];
   const explanation = {
-    live: "New activity appears here as it happens.",
+    live: props.muted
+      ? "You chose no notifications: new activity shows after a reload."
+      : "New activity appears here as it happens.",
     connecting: "Opening the live connection; new activity will appear as it happens.",
     down: "The live connection closed; new activity shows after a reload.",
     offline: "This device is offline; new activity shows once it is back.",
+    off: "Live activity is for the account's users.",
   }[state];
   return (
     <Group gap="xs" role="status" aria-live="polite" wrap="nowrap">
@@ -143,7 +132,7 @@ function DesktopNotifications() {
   if (permission === "granted") {
     return (
       <Text size="sm" aria-live="polite">
-        Desktop notifications are on while this page is open.
+        Desktop notifications are on while Sendtrail is open in this tab, on any page.
       </Text>
     );
   }
@@ -156,7 +145,7 @@ function DesktopNotifications() {
         Enable desktop notifications
       </Button>
       <Text size="sm" c="dimmed">
-        Get a notification for each open and click while this page is open.
+        Get a notification for each open and click while Sendtrail is open in this tab.
       </Text>
     </Group>
   );
@@ -239,34 +228,7 @@ function FeedRow({ row }: { row: Row }) {
 export function ActivityPage() {
   usePageTitle("Activity");
   const [{ data, fetching, error }, refetch] = useQuery({ query: ActivityQuery, variables: { first: FEED_SIZE } });
-  const [subscription, resubscribe] = useSubscription<EngagementNotificationsSubscription, Live[]>(
-    { query: EngagementNotifications },
-    (previous = [], event) => [event.engagementNotifications, ...previous].slice(0, LIVE_KEEP),
-  );
-  const [online, setOnline] = useState(() => navigator.onLine);
-  useEffect(() => {
-    const update = () => setOnline(navigator.onLine);
-    window.addEventListener("online", update);
-    window.addEventListener("offline", update);
-    return () => {
-      window.removeEventListener("online", update);
-      window.removeEventListener("offline", update);
-    };
-  }, []);
-
-  const live = useMemo(() => subscription.data ?? [], [subscription.data]);
-
-  // Each live open or click (they are HUMAN only, R10) becomes one desktop notification.
-  const notified = useRef(new Set<string>());
-  useEffect(() => {
-    for (const event of live) {
-      if (notified.current.has(event.id)) continue;
-      notified.current.add(event.id);
-      if (!supportsDesktop || Notification.permission !== "granted") continue;
-      if (event.type !== "OPEN" && event.type !== "CLICK") continue;
-      new Notification(event.type === "OPEN" ? "Email opened" : "Link clicked", { body: event.message, tag: event.id });
-    }
-  }, [live]);
+  const { events: live, state: socketState, reconnect } = useLiveActivity();
 
   const rows = useMemo<Row[]>(() => {
     const seen = new Set<string>();
@@ -306,15 +268,6 @@ export function ActivityPage() {
     return all;
   }, [live, data]);
 
-  // graphql-ws reconnects by itself after a drop; the subscription errs once it gives up.
-  const socket = useSyncExternalStore(socketStatus.subscribe, socketStatus.get);
-  const socketState: LiveState = !online
-    ? "offline"
-    : subscription.error
-      ? "down"
-      : socket === "connected"
-        ? "live"
-        : "connecting";
 
   let body;
   if (fetching && !data) {
@@ -366,7 +319,11 @@ export function ActivityPage() {
         <Title order={1} size="h2">
           Activity
         </Title>
-        <LiveIndicator state={socketState} onReconnect={() => resubscribe({})} />
+        <LiveIndicator
+          state={socketState}
+          muted={data?.viewer.notificationPreference === "NONE"}
+          onReconnect={reconnect}
+        />
       </Group>
       <Text c="dimmed">People opening, clicking and replying to the emails you sent, newest first.</Text>
       {body}

@@ -5,6 +5,7 @@ import { Link, useNavigate, useParams } from "react-router";
 import { useClient, useMutation, useQuery } from "urql";
 
 import { describeError } from "../../api/client";
+import { hasErrorCode } from "../../api/errors";
 import { graphql } from "../../gql";
 import type { LegalBasis } from "../../gql/graphql";
 import { Failed, Loading } from "../../shell/States";
@@ -14,10 +15,8 @@ import { LEGAL_BASES } from "./labels";
 import { when } from "./paging";
 import { Timeline } from "./Timeline";
 
-const HISTORY = 100;
-
 const ContactQuery = graphql(`
-  query Contact($id: ID!, $history: Int!) {
+  query Contact($id: ID!) {
     contact(id: $id) {
       id
       address
@@ -28,19 +27,12 @@ const ContactQuery = graphql(`
       lastSalesEmailOpenedAt
       lastSalesEmailClickedAt
       lastClickedAt
-      history: timeline(first: $history) {
-        edges {
-          node {
-            __typename
-            ... on LegalBasisChange {
-              id
-              at
-              actor
-              before
-              after
-            }
-          }
-        }
+      legalBasisHistory {
+        id
+        at
+        actor
+        before
+        after
       }
     }
   }
@@ -285,12 +277,29 @@ function ExportButton({ contactId, address }: { contactId: string; address: stri
 
 export function ContactPage() {
   const { id = "" } = useParams();
-  const [{ data, fetching, error }, refetch] = useQuery({ query: ContactQuery, variables: { id, history: HISTORY } });
-  usePageTitle(data ? data.contact.address : "Contact");
+  const [{ data, fetching, error }, refetch] = useQuery({ query: ContactQuery, variables: { id } });
+  // Erased, another account's, or a mistyped address: nothing to retry.
+  const missing = !data && hasErrorCode(error, "NOT_FOUND");
+  usePageTitle(data ? data.contact.address : missing ? "No such contact" : "Contact");
 
   let body;
   if (fetching && !data) {
     body = <Loading label="Loading the contact…" />;
+  } else if (missing) {
+    body = (
+      <Stack gap="xs">
+        <Title order={1} size="h2">
+          No such contact
+        </Title>
+        <Text>
+          There is no contact at this address in your account; it may have been erased.{" "}
+          <Anchor component={Link} to="/contacts">
+            Find it among your contacts
+          </Anchor>
+          .
+        </Text>
+      </Stack>
+    );
   } else if (error || !data) {
     body = (
       <Failed
@@ -301,7 +310,7 @@ export function ContactPage() {
     );
   } else {
     const contact = data.contact;
-    const history = contact.history.edges.flatMap(({ node }) => (node.__typename === "LegalBasisChange" ? [node] : []));
+    const history = contact.legalBasisHistory;
     body = (
       <Stack gap="lg">
         <Stack gap={4}>

@@ -6,6 +6,7 @@ import { useState } from "react";
 import { useQuery } from "urql";
 
 import { describeError } from "../../api/client";
+import { sameOrigin } from "../../api/urls";
 import { graphql } from "../../gql";
 import type { ContactTimelineQuery } from "../../gql/graphql";
 import { Empty, Failed, Loading } from "../../shell/States";
@@ -122,7 +123,7 @@ function EmailEntry({ email }: { email: EmailItem }) {
             {/* sandbox="" (no allow-scripts, no allow-same-origin); the server also sends a strict CSP. */}
             <iframe
               sandbox=""
-              src={email.htmlUrl}
+              src={sameOrigin(email.htmlUrl)}
               title={`Message body of “${email.subject}”`}
               referrerPolicy="no-referrer"
               style={{ border: 0, width: "100%", height: "100%", background: "white", display: "block" }}
@@ -141,7 +142,7 @@ function EmailEntry({ email }: { email: EmailItem }) {
             <List size="sm">
               {email.attachments.map((attachment) => (
                 <List.Item key={attachment.id}>
-                  <Anchor href={attachment.downloadUrl} download={attachment.filename} style={{ overflowWrap: "anywhere" }}>
+                  <Anchor href={sameOrigin(attachment.downloadUrl)} download={attachment.filename} style={{ overflowWrap: "anywhere" }}>
                     {attachment.filename}
                   </Anchor>{" "}
                   <Text span size="sm" c="dimmed">

@@ -21,6 +21,7 @@ import { type FormEvent, useEffect, useState } from "react";
 import { useMutation, useQuery } from "urql";
 
 import { describeError } from "../../api/client";
+import { type FormError, NO_FORM_ERROR, formError } from "../../api/errors";
 import { graphql } from "../../gql";
 import type { DomainPurpose, TrackingDomainsQuery } from "../../gql/graphql";
 import { Empty, Failed, Loading } from "../../shell/States";
@@ -234,17 +235,19 @@ function AddForm({ onAdded }: { onAdded: (hostname: string) => void }) {
   const [hostname, setHostname] = useState("");
   const [purpose, setPurpose] = useState<DomainPurpose>("SALES");
   const [unit, setUnit] = useState("");
-  const [error, setError] = useState<string | null>(null);
+  const [error, setError] = useState<FormError>(NO_FORM_ERROR);
   const [state, add] = useMutation(AddDomain);
 
   async function submit(event: FormEvent<HTMLFormElement>) {
     event.preventDefault();
-    setError(null);
+    setError(NO_FORM_ERROR);
     const result = await add({
       input: { hostname: hostname.trim(), purpose, businessUnit: purpose === "MARKETING" && unit.trim() ? unit.trim() : null },
     });
     if (result.error || !result.data) {
-      setError(result.error ? describeError(result.error) : "The server did not answer.");
+      // The business unit's rules are kept by its field, so input the server refuses is the
+      // hostname; "in use by another account" or no connection is about the form.
+      setError(formError(result.error));
       return;
     }
     setHostname("");
@@ -270,7 +273,7 @@ function AddForm({ onAdded }: { onAdded: (hostname: string) => void }) {
               required
               value={hostname}
               onChange={(e) => setHostname(e.currentTarget.value)}
-              error={error ?? undefined}
+              error={error.field ?? undefined}
             />
             <NativeSelect
               label="Used for"
@@ -282,9 +285,14 @@ function AddForm({ onAdded }: { onAdded: (hostname: string) => void }) {
               onChange={(e) => setPurpose(e.currentTarget.value as DomainPurpose)}
             />
             {purpose === "MARKETING" && (
-              <TextInput label="Business unit" value={unit} onChange={(e) => setUnit(e.currentTarget.value)} />
+              <TextInput label="Business unit" required maxLength={100} value={unit} onChange={(e) => setUnit(e.currentTarget.value)} />
             )}
           </SimpleGrid>
+          {error.form && (
+            <Alert color="red" title="Couldn't add the domain" role="alert">
+              {error.form}
+            </Alert>
+          )}
           <Group>
             <Button type="submit" loading={state.fetching}>
               Add domain

@@ -48,6 +48,7 @@ const EmailQuery = graphql(`
       links {
         index
         url
+        clicks
       }
       engagements(first: $first, filter: { verdicts: [HUMAN, MACHINE, SELF] }) {
         edges {
@@ -272,17 +273,12 @@ function Links({ email }: { email: Email }) {
       <Text size="sm">{email.clickTracking ? "No link in this email was rewritten." : "Clicks are not tracked for this email."}</Text>
     );
   }
-  const clicks = new Map<number, number>();
-  for (const { node } of email.engagements.edges) {
-    if (node.type === "CLICK" && node.verdict === "HUMAN" && node.link) {
-      clicks.set(node.link.index, (clicks.get(node.link.index) ?? 0) + 1);
-    }
-  }
+  // Counted by the server over every click (not just the engagements listed on this page).
   return (
     <List size="sm" spacing={4}>
       {email.links.map((link) => (
         <List.Item key={link.index} style={{ overflowWrap: "anywhere" }}>
-          {link.url}: {plural(clicks.get(link.index) ?? 0, "click by a person", "clicks by people")}
+          {link.url}: {plural(link.clicks, "click by a recipient", "clicks by recipients")}
         </List.Item>
       ))}
     </List>

@@ -2,7 +2,7 @@
 // as a chart or a table, and the emails and links people engaged with most. Shown on the
 // Overview (the viewer's emails, or the account's for admins) and in the support console.
 import { Anchor, Card, Group, SegmentedControl, SimpleGrid, Stack, Switch, Table, Text, Title } from "@mantine/core";
-import { type ReactNode, useMemo, useState } from "react";
+import { type ReactNode, useId, useMemo, useState } from "react";
 import { Link } from "react-router";
 import { useQuery } from "urql";
 
@@ -72,13 +72,15 @@ function bucketLabel(start: string, interval: ReportInterval, timeZone: string):
   return interval === "WEEK" ? `Week of ${text}` : text;
 }
 
+/** A labelled group, so that screen readers say what the number counts. */
 function Stat({ label, value, hint }: { label: string; value: number; hint: string }) {
+  const labelId = useId();
   return (
-    <Card withBorder padding="md">
-      <Text size="sm" c="dimmed">
+    <Card withBorder padding="md" role="group" aria-labelledby={labelId}>
+      <Text size="sm" c="dimmed" id={labelId}>
         {label}
       </Text>
-      <Text fz={28} fw={700} aria-label={`${label}: ${value}`}>
+      <Text fz={28} fw={700} data-stat-value>
         {value}
       </Text>
       <Text size="xs" c="dimmed">

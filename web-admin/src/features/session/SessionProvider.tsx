@@ -1,7 +1,7 @@
 import { type ReactNode, createContext, useCallback, useContext, useEffect, useMemo, useState } from "react";
 import { Provider as UrqlProvider } from "urql";
 
-import { type Session, currentSession, signIn as postSignIn, signOut as postSignOut } from "../../api/auth";
+import { AuthError, type Session, currentSession, signIn as postSignIn, signOut as postSignOut } from "../../api/auth";
 import { createGraphQLClient, describeError, setCsrfSession } from "../../api/client";
 import { graphql } from "../../gql";
 
@@ -78,7 +78,10 @@ export function SessionProvider({ children }: { children: ReactNode }) {
         setState({ status: "signedIn", session });
       }
     })().catch((error: unknown) => {
-      if (!cancelled) setState({ status: "failed", message: String(error instanceof Error ? error.message : error) });
+      if (cancelled) return;
+      // The session ended between the probe and /auth/session: signed out, not a failure.
+      if (error instanceof AuthError && error.status === 401) setState({ status: "signedOut" });
+      else setState({ status: "failed", message: String(error instanceof Error ? error.message : error) });
     });
     return () => {
       cancelled = true;

@@ -1,12 +1,13 @@
 // Users, roles and seats (R19): seat usage against purchases, invitations, and per-user
 // role / seat / active changes. The server's refusal (no paid seat left) is shown in its
-// own words next to the control that asked for it.
+// own words: next to a user's seat that asked for it, or above an invitation's button.
 import { Alert, Badge, Button, Card, Group, NativeSelect, SimpleGrid, Stack, Table, Text, TextInput, Title } from "@mantine/core";
 import { notifications } from "@mantine/notifications";
 import { type FormEvent, useState } from "react";
 import { useMutation, useQuery } from "urql";
 
 import { describeError } from "../../api/client";
+import { type FormError, NO_FORM_ERROR, formError } from "../../api/errors";
 import { graphql } from "../../gql";
 import type { Role, Seat, UpdateUserInput } from "../../gql/graphql";
 import { Empty, Failed, Loading } from "../../shell/States";
@@ -79,15 +80,16 @@ function InviteForm({ onInvited }: { onInvited: () => void }) {
   const [name, setName] = useState("");
   const [role, setRole] = useState<Role>("USER");
   const [seat, setSeat] = useState<Seat>("FREE");
-  const [error, setError] = useState<string | null>(null);
+  const [error, setError] = useState<FormError>(NO_FORM_ERROR);
   const [state, invite] = useMutation(InviteUser);
 
   async function submit(event: FormEvent<HTMLFormElement>) {
     event.preventDefault();
-    setError(null);
+    setError(NO_FORM_ERROR);
     const result = await invite({ input: { email: email.trim(), name: name.trim() || null, role, seat } });
     if (result.error || !result.data) {
-      setError(result.error ? describeError(result.error) : "The server did not answer.");
+      // The name's one rule is kept by its field, so input the server refuses is the address.
+      setError(formError(result.error));
       return;
     }
     notifications.show({ color: "green", title: "User invited", message: `${result.data.inviteUser.email} was added.` });
@@ -104,17 +106,23 @@ function InviteForm({ onInvited }: { onInvited: () => void }) {
       <form onSubmit={submit} aria-label="Invite a user">
         <Stack gap="sm">
           <SimpleGrid cols={{ base: 1, sm: 2, md: 4 }}>
-            <TextInput label="Email address" type="email" required value={email} onChange={(e) => setEmail(e.currentTarget.value)} />
-            <TextInput label="Name" value={name} onChange={(e) => setName(e.currentTarget.value)} />
-            <NativeSelect label="Role" data={ROLE_OPTIONS} value={role} onChange={(e) => setRole(e.currentTarget.value as Role)} />
-            <NativeSelect
-              label="Seat"
-              data={SEAT_OPTIONS}
-              value={seat}
-              onChange={(e) => setSeat(e.currentTarget.value as Seat)}
-              error={error ?? undefined}
+            <TextInput
+              label="Email address"
+              type="email"
+              required
+              value={email}
+              onChange={(e) => setEmail(e.currentTarget.value)}
+              error={error.field ?? undefined}
             />
+            <TextInput label="Name" maxLength={200} value={name} onChange={(e) => setName(e.currentTarget.value)} />
+            <NativeSelect label="Role" data={ROLE_OPTIONS} value={role} onChange={(e) => setRole(e.currentTarget.value as Role)} />
+            <NativeSelect label="Seat" data={SEAT_OPTIONS} value={seat} onChange={(e) => setSeat(e.currentTarget.value as Seat)} />
           </SimpleGrid>
+          {error.form && (
+            <Alert color="red" title="Couldn't invite the user" role="alert">
+              {error.form}
+            </Alert>
+          )}
           <Group>
             <Button type="submit" loading={state.fetching}>
               Invite

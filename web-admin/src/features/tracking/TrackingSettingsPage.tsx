@@ -1,6 +1,6 @@
 import { Alert, Button, Card, Group, Stack, Switch, Text, Title } from "@mantine/core";
 import { notifications } from "@mantine/notifications";
-import { type FormEvent, useEffect, useMemo, useState } from "react";
+import { type FormEvent, useMemo, useState } from "react";
 import { useMutation, useQuery } from "urql";
 
 import { describeError } from "../../api/client";
@@ -138,13 +138,12 @@ export function TrackingSettingsPage({ embedded = false }: { embedded?: boolean 
   const session = useSignedIn();
   const [{ data, fetching, error }, refetch] = useQuery({ query: TrackingSettingsQuery });
   const [saving, save] = useMutation(UpdateTrackingSettings);
-  const [draft, setDraft] = useState<Values | null>(null);
+  // The switches as edited; null while untouched, so the loaded values show from the first render.
+  const [edited, setEdited] = useState<Values | null>(null);
   const [saveError, setSaveError] = useState<string | null>(null);
 
   const saved = useMemo(() => (data ? valuesOf(data.account.settings) : null), [data]);
-  useEffect(() => {
-    if (saved) setDraft((current) => current ?? saved);
-  }, [saved]);
+  const draft = edited ?? saved;
 
   // Support staff read the account they inspect (support console) but never change it.
   const canEdit = session.role === "ADMIN" && !session.isStaff;
@@ -160,7 +159,7 @@ export function TrackingSettingsPage({ embedded = false }: { embedded?: boolean 
       setSaveError(result.error ? describeError(result.error) : "The server did not answer.");
       return;
     }
-    setDraft(valuesOf(result.data.updateAccountSettings.settings));
+    setEdited(valuesOf(result.data.updateAccountSettings.settings));
     notifications.show({ color: "green", title: "Settings saved", message: "Tracking and privacy settings are up to date." });
   }
 
@@ -201,7 +200,7 @@ export function TrackingSettingsPage({ embedded = false }: { embedded?: boolean 
                     disabled={!canEdit || saving.fetching}
                     onChange={(event) => {
                       const checked = event.currentTarget.checked;
-                      setDraft((current) => current && { ...current, [setting.key]: checked });
+                      setEdited((current) => ({ ...(current ?? draft), [setting.key]: checked }));
                     }}
                   />
                 ))}
@@ -218,7 +217,7 @@ export function TrackingSettingsPage({ embedded = false }: { embedded?: boolean 
               <Button type="submit" loading={saving.fetching} disabled={changed.length === 0}>
                 Save changes
               </Button>
-              <Button variant="default" disabled={changed.length === 0 || saving.fetching} onClick={() => saved && setDraft(saved)}>
+              <Button variant="default" disabled={changed.length === 0 || saving.fetching} onClick={() => setEdited(null)}>
                 Discard
               </Button>
               <Text size="sm" c="dimmed" aria-live="polite">

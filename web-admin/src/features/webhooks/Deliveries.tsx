@@ -2,7 +2,7 @@
 // expands to every attempt, and a delivery can be replayed (same webhook-id).
 import { Alert, Badge, Button, Code, Group, Stack, Table, Text, Tooltip, VisuallyHidden } from "@mantine/core";
 import { notifications } from "@mantine/notifications";
-import { Fragment, useEffect, useState } from "react";
+import { Fragment, useEffect, useRef, useState } from "react";
 import { useMutation, useQuery } from "urql";
 
 import { describeError } from "../../api/client";
@@ -76,12 +76,15 @@ export function Deliveries({ endpointId, url, version, canEdit }: { endpointId: 
   const [replayingId, setReplayingId] = useState<string | null>(null);
 
   const reload = () => refetch({ requestPolicy: "network-only" });
+  // A new version (a test event was sent) shows the newest page, loaded afresh. Only a new
+  // one: `refetch` changes with every page too, and paging must keep its page.
+  const shownVersion = useRef(version);
   useEffect(() => {
-    if (version > 0) {
-      setCursors([null]);
-      refetch({ requestPolicy: "network-only" });
-    }
-  }, [version, refetch]);
+    if (shownVersion.current === version) return;
+    shownVersion.current = version;
+    if (after === null) refetch({ requestPolicy: "network-only" });
+    else setCursors([null]); // the newest page's query goes to the network (cache-and-network)
+  }, [version, after, refetch]);
 
   function toggle(id: string) {
     setExpanded((open) => {
