@@ -31,6 +31,7 @@ from pathlib import Path
 import httpx
 import pytest
 from browser.harness import SCREENSHOTS, Site, Ui
+from components import ChallTestSrv
 from e2e.processes import Server, _free_port
 from playwright.sync_api import Browser, ViewportSize, sync_playwright
 from support import PASSWORD, Tenant, run, seed_tenant
@@ -119,7 +120,7 @@ def _prepare_email(server: Server, token: str, subject: str) -> None:
 
 
 @pytest.fixture(scope="module")
-def site(web_admin: Path, sqlite_template: Path,
+def site(web_admin: Path, sqlite_template: Path, challtestsrv: ChallTestSrv,
          tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:  # per module, as browser
     """`sendtrail serve` with the built web admin and a seeded tenant."""
     data_dir = tmp_path_factory.mktemp("browser-site")
@@ -135,6 +136,8 @@ def site(web_admin: Path, sqlite_template: Path,
                      "SENDTRAIL_SECRET_KEYS": "browser-tests-secret-key-0123456789abcdef",
                      "SENDTRAIL_PUBLIC_URL": f"http://127.0.0.1:{port}",
                      "SENDTRAIL_DOMAIN_WORKER": "false",
+                     # "Verify now" asks the test DNS server on loopback, never real DNS.
+                     "SENDTRAIL_DNS_NAMESERVERS": challtestsrv.dns_address,
                      # No webhook leaves the machine: deliveries stay PENDING.
                      "SENDTRAIL_WEBHOOK_DISPATCHER": "false"}, port=port)
     try:

@@ -8,7 +8,7 @@ import re
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
@@ -168,29 +168,52 @@ PREPARE_TRACKED = """mutation($i: PrepareEmailInput!) {
   prepareEmail(input: $i) { email { id } messages { html } } }"""
 
 
-def prepare_tracked_email(site: Site, token: str, subject: str, address: str) -> tuple[str, str]:
-    """Prepare a tracked email over the API; returns its id and pixel URL."""
+class Prepared(NamedTuple):
+    id: str
+    pixel: str
+    """The pixel's URL."""
+    links: list[str]
+    """The tracked links' URLs (a paid seat's emails, R12)."""
+
+
+def prepare_tracked_email(site: Site, token: str, subject: str, address: str, *,
+                          also: tuple[str, ...] = (),
+                          html: str = "<p>Hi Pat, see you soon.</p>") -> Prepared:
+    """Prepare a tracked email over the API (one message to ``address`` and ``also``, who
+    then share its pixel: R15)."""
     answer = httpx.post(f"{site.url}/graphql", timeout=30,
                         headers={"Authorization": f"Bearer {token}"},
                         json={"query": PREPARE_TRACKED, "variables": {"i": {
-                            "subject": subject, "html": "<p>Hi Pat, see you soon.</p>",
-                            "recipients": [{"address": address}]}}})
+                            "subject": subject, "html": html,
+                            "recipients": [{"address": a} for a in (address, *also)]}}})
     assert answer.status_code == 200, answer.text
     body: dict[str, Any] = answer.json()
     assert not body.get("errors"), body
     prepared = body["data"]["prepareEmail"]
-    match = re.search(r'src="(https?://[^"]+/o/[^"]+\.gif)"', prepared["messages"][0]["html"])
+    sent = prepared["messages"][0]["html"]
+    match = re.search(r'src="(https?://[^"]+/o/[^"]+\.gif)"', sent)
     assert match, prepared
-    return prepared["email"]["id"], match.group(1)
+    links = re.findall(r'href="(https?://[^"]+/c/[^"]+)"', sent)
+    return Prepared(prepared["email"]["id"], match.group(1), links)
 
 
 def load_pixel(url: str, user_agent: str) -> None:
     """Load the pixel from 127.0.0.2: the browser signed the sender in from 127.0.0.1, and a
     hit from the sender's own address is theirs (SELF, R9)."""
+    assert _recipient_get(url, user_agent).status_code == 200
+
+
+def click_link(url: str, user_agent: str) -> str:
+    """Follow a tracked link as a recipient would, up to its redirect (never beyond it)."""
+    answer = _recipient_get(url, user_agent)
+    assert answer.status_code == 302, (answer.status_code, answer.text[:200])
+    return answer.headers["location"]
+
+
+def _recipient_get(url: str, user_agent: str) -> httpx.Response:
     transport = httpx.HTTPTransport(local_address="127.0.0.2")
-    with httpx.Client(transport=transport, timeout=10) as client:
-        answer = client.get(url, headers={"User-Agent": user_agent})
-    assert answer.status_code == 200, (answer.status_code, answer.text[:200])
+    with httpx.Client(transport=transport, timeout=10, follow_redirects=False) as client:
+        return client.get(url, headers={"User-Agent": user_agent})
 
 
 LOG_EMAIL = "mutation($i: LogEmailInput!) { logEmail(input: $i) { id htmlUrl } }"

@@ -71,7 +71,7 @@ def test_a_person_opening_shows_live_and_the_email_page_explains_every_hit(
 
     address = f"pat.{uuid.uuid4().hex[:6]}@customer.test"
     subject = f"Proposal {uuid.uuid4().hex[:6]}"
-    email_id, pixel = prepare_tracked_email(site, site.tenant.admin_token, subject, address)
+    email_id, pixel, _ = prepare_tracked_email(site, site.tenant.admin_token, subject, address)
     time.sleep(TOO_SOON)
     load_pixel(pixel, CHROME)  # a person: arrives over the socket, no reload
     row = page.get_by_test_id("activity-row").filter(has_text=address)
@@ -140,7 +140,27 @@ def test_a_person_opening_shows_live_and_the_email_page_explains_every_hit(
         expect(page.get_by_role("main")).to_contain_text(address if path != "/emails" else subject)
         ui.assert_fits()
         if path == f"/emails/{email_id}":  # cards rather than a table on a phone
+            # Read twice within a minute from one network: explained, not alarming (R8).
+            expect(page.get_by_text("Opened 2 times", exact=False)).to_be_visible()
+            expect(page.get_by_text("usually a preview pane", exact=False)).to_be_visible()
             hits = page.get_by_role("list", name="Opens and clicks")
             expect(hits.locator("li[data-verdict=MACHINE]")).to_contain_text("MACHINE")
             expect(hits.locator("li[data-verdict=HUMAN]")).to_have_count(2)  # read twice
         ui.snap(path.strip("/").split("/")[0] + ("-page" if path.count("/") > 1 else ""))
+
+
+def test_a_shared_pixel_is_someone_and_the_diagnosis_says_why(ui: Ui, site: Site) -> None:
+    subject = f"Team intro {uuid.uuid4().hex[:6]}"
+    email_id, pixel, _ = prepare_tracked_email(site, site.tenant.admin_token, subject,
+                                            "ann@customer.test", also=("ben@customer.test",))
+    time.sleep(TOO_SOON)
+    load_pixel(pixel, CHROME)  # one message to two people: either of them (R15)
+    sign_in(ui, site.tenant.admin_email)
+    ui.goto(f"/emails/{email_id}")
+    expect(ui.page.get_by_role("heading", name=subject, level=1)).to_be_visible()
+    hits = ui.page.get_by_role("table", name="Opens and clicks")
+    expect(hits.locator("tr[data-verdict=HUMAN]")).to_contain_text("Someone")
+    findings = ui.page.get_by_role("list", name="Findings")
+    expect(findings).to_contain_text("shared pixel")  # R25, in words
+    expect(findings).to_contain_text("Free seat")  # the admin's seat: opens only (R12)
+    ui.snap("someone")

@@ -7,17 +7,22 @@ from __future__ import annotations
 import time
 import uuid
 
+import httpx
 from browser.harness import (
     CHROME,
     SCANNER,
     TOO_SOON,
     Site,
     Ui,
+    click_link,
     load_pixel,
     prepare_tracked_email,
     sign_in,
 )
 from playwright.sync_api import expect
+
+PRICING = "https://shop.test/pricing"
+PAID_SEAT = "mutation($id: ID!) { updateUser(input: {id: $id, seat: SALES_STARTER}) { seat } }"
 
 
 def _stat(ui: Ui, label: str, value: int) -> None:
@@ -28,7 +33,7 @@ def _stat(ui: Ui, label: str, value: int) -> None:
 def test_an_open_by_a_person_and_one_by_a_scanner_are_charted_apart(ui: Ui, site: Site) -> None:
     page = ui.page
     subject = f"Renewal {uuid.uuid4().hex[:6]}"
-    email_id, pixel = prepare_tracked_email(site, site.tenant.admin_token, subject,
+    email_id, pixel, _ = prepare_tracked_email(site, site.tenant.admin_token, subject,
                                             "pat@customer.test")
     time.sleep(TOO_SOON)
     load_pixel(pixel, CHROME)
@@ -58,6 +63,7 @@ def test_an_open_by_a_person_and_one_by_a_scanner_are_charted_apart(ui: Ui, site
     expect(page.get_by_role("table", name=f"emails sent by everyone at {site.account_name}",
                             exact=False)).to_be_visible()
     page.get_by_text("24 hours").click()
+    expect(page.get_by_role("table", name="last 24 hours", exact=False)).to_be_visible()
     _stat(ui, "Human opens", 1)
     top.get_by_role("link", name=subject).click()
     expect(page).to_have_url(f"{site.url}/emails/{email_id}")
@@ -78,3 +84,23 @@ def test_the_overview_fits_a_phone(phone_ui: Ui, site: Site) -> None:
     expect(phone_ui.page.get_by_role("region", name="Top links")).to_be_visible()
     phone_ui.assert_fits()
     phone_ui.snap("overview")
+
+
+def test_a_clicked_link_is_ranked_with_its_clicks(ui: Ui, site: Site) -> None:
+    answer = httpx.post(f"{site.url}/graphql", timeout=30,  # a paid seat tracks clicks (R12)
+                        headers={"Authorization": f"Bearer {site.tenant.admin_token}"},
+                        json={"query": PAID_SEAT, "variables": {"id": site.tenant.admin_id}})
+    assert answer.json()["data"]["updateUser"]["seat"] == "SALES_STARTER", answer.json()
+    prepared = prepare_tracked_email(
+        site, site.tenant.admin_token, "Price list", "pat@customer.test",
+        html=f'<p>See <a href="{PRICING}">our prices</a>.</p>')
+    (link,) = prepared.links
+    time.sleep(TOO_SOON)
+    assert click_link(link, CHROME) == PRICING  # the redirect, not followed
+
+    sign_in(ui, site.tenant.admin_email)
+    _stat(ui, "Human clicks", 1)
+    links = ui.page.get_by_role("region", name="Top links")
+    row = links.get_by_role("row").filter(has_text=PRICING)
+    expect(row.get_by_role("cell")).to_have_text([PRICING, "1", "1"])
+    ui.snap("overview-top-links")
