@@ -12,6 +12,7 @@ from sendtrail.graphql.types import (
     Account,
     ApiToken,
     CreatedApiToken,
+    EmailDefaultEnum,
     RoleEnum,
     ScopeEnum,
     SeatEnum,
@@ -22,6 +23,12 @@ from sendtrail.tenancy.users import UserChanges, parse_id
 from sendtrail.tenancy.values import Role, Scope, Seat
 
 __all__ = ["Mutation"]
+
+
+@strawberry.input
+class EmailDefaultsInput:
+    track: EmailDefaultEnum | None = None  # type: ignore[valid-type]
+    log: EmailDefaultEnum | None = None  # type: ignore[valid-type]
 
 
 @strawberry.input
@@ -114,6 +121,16 @@ class Mutation:
                 await context.account_id(info),
                 user_id=parse_id(input.id, "user"),
                 changes=UserChanges(role=input.role, seat=input.seat, active=input.active),
+            )
+        return User.from_row(row)
+
+    @strawberry.mutation(description="Your own defaults for new emails (R2); null keeps one.")
+    async def update_email_defaults(self, info: Info, input: EmailDefaultsInput) -> User:
+        context = ctx(info)
+        principal = await context.actor(info)
+        async with context.db() as session:
+            row = await users.set_email_defaults(
+                session, principal, track=input.track, log=input.log
             )
         return User.from_row(row)
 

@@ -17,7 +17,7 @@ from sendtrail.notifications.rules import NotificationPreference
 from sendtrail.tenancy import accounts
 from sendtrail.tenancy.accounts import SeatUsage as SeatUsageValue
 from sendtrail.tenancy.store import AccountRow, ApiTokenRow, AuditEntryRow, UserRow
-from sendtrail.tenancy.values import AccountSettingsValue, Role, Scope, Seat
+from sendtrail.tenancy.values import AccountSettingsValue, EmailDefault, Role, Scope, Seat
 from sendtrail.tenancy.values import Role as RoleValue
 
 __all__ = [
@@ -37,6 +37,10 @@ __all__ = [
 
 SeatEnum = strawberry.enum(Seat, name="Seat")
 RoleEnum = strawberry.enum(Role, name="Role")
+EmailDefaultEnum = strawberry.enum(
+    EmailDefault, name="EmailDefault",
+    description="ACCOUNT: follow the account's default. ON or OFF: the user's own choice.",
+)
 ScopeEnum = strawberry.enum(Scope, name="TokenScope", description="What an API token may do.")
 NotificationPreferenceEnum = strawberry.enum(
     NotificationPreference, name="NotificationPreference",
@@ -148,6 +152,10 @@ class User:
     active: bool
     created_at: datetime
     notification_preference: NotificationPreferenceEnum  # type: ignore[valid-type]
+    default_track: EmailDefaultEnum = strawberry.field(  # type: ignore[valid-type]
+        description="R2: whether the user's new emails are tracked unless they say otherwise.")
+    default_log: EmailDefaultEnum = strawberry.field(  # type: ignore[valid-type]
+        description="R2: whether the user's new emails are logged unless they say otherwise.")
     account_id: strawberry.Private[uuid.UUID]
 
     @strawberry.field
@@ -169,6 +177,8 @@ class User:
             active=row.active,
             created_at=row.created_at,
             notification_preference=NotificationPreference(row.notification_preference),
+            default_track=EmailDefault.of(row.default_track),
+            default_log=EmailDefault.of(row.default_log),
             account_id=row.account_id,
         )
 

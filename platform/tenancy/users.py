@@ -12,12 +12,12 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from sendtrail.db.pagination import Page, keyset_page
 from sendtrail.db.tenant import unscoped
-from sendtrail.errors import Conflict, EntitlementRequired, InvalidInput, NotFound
+from sendtrail.errors import Conflict, EntitlementRequired, Forbidden, InvalidInput, NotFound
 from sendtrail.tenancy import audit
 from sendtrail.tenancy.accounts import purchased_seats, seats_in_use
 from sendtrail.tenancy.authz import authorizer
 from sendtrail.tenancy.store import LoginRow, SeatPurchaseRow, UserRow
-from sendtrail.tenancy.values import Principal, Role, Seat
+from sendtrail.tenancy.values import EmailDefault, Principal, Role, Scope, Seat
 
 __all__ = [
     "UserChanges",
@@ -238,3 +238,25 @@ async def user_for_login(session: AsyncSession, login: LoginRow) -> UserRow | No
         UserRow.account_id == login.account_id, UserRow.id == login.user_id
     )
     return (await session.exec(unscoped(statement))).one_or_none()
+
+
+async def set_email_defaults(
+    session: AsyncSession, actor: Principal, *,
+    track: EmailDefault | None, log: EmailDefault | None,
+) -> UserRow:
+    """Change the actor's own defaults for new emails (R2): their own profile, any role."""
+    if actor.account_id is None or actor.user_id is None:
+        raise Forbidden("Only account users have defaults for new emails.")
+    if Scope.WRITE not in actor.scopes:
+        raise Forbidden("This API token is read-only; use a token with the write scope.")
+    user = await session.get(UserRow, (actor.account_id, actor.user_id))
+    if user is None:
+        raise NotFound("Your user no longer exists in this account.")
+    if track is not None:
+        user.default_track = track.stored
+    if log is not None:
+        user.default_log = log.stored
+    session.add(user)
+    await session.commit()
+    await session.refresh(user)
+    return user

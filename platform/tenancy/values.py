@@ -39,6 +39,23 @@ class Role(enum.StrEnum):
     USER = "user"
 
 
+class EmailDefault(enum.StrEnum):
+    """A user's own default for tracking or logging new emails (R2)."""
+
+    ACCOUNT = "account"
+    """Follow the account-wide default an admin sets."""
+    ON = "on"
+    OFF = "off"
+
+    @classmethod
+    def of(cls, value: bool | None) -> EmailDefault:
+        return cls.ACCOUNT if value is None else cls.ON if value else cls.OFF
+
+    @property
+    def stored(self) -> bool | None:
+        return None if self is EmailDefault.ACCOUNT else self is EmailDefault.ON
+
+
 class Scope(enum.StrEnum):
     """What an API token may do, on top of what its user's role allows."""
 

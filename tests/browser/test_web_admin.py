@@ -126,7 +126,18 @@ def test_a_user_who_is_not_an_admin_sees_the_settings_read_only(ui: Ui, site: Si
     for index in range(8):
         expect(switches.nth(index)).to_be_disabled()
     expect(ui.page.get_by_role("button", name="Save changes")).to_have_count(0)
+
+    # Their own defaults for new emails are theirs to change (R2), and stay changed.
+    track = ui.page.get_by_role("radiogroup", name="Track my new emails")
+    expect(track.get_by_role("radio", name="As the account (on)")).to_be_checked()
+    track.get_by_role("radio", name="Off").check()
+    expect(ui.page.get_by_text("Your defaults for new emails are saved.")).to_be_visible()
     ui.snap("settings-read-only")
+    ui.page.reload()
+    track = ui.page.get_by_role("radiogroup", name="Track my new emails")
+    expect(track.get_by_role("radio", name="Off")).to_be_checked()
+    expect(ui.page.get_by_role("radiogroup", name="Log my new emails").get_by_role(
+        "radio", name="As the account (on)")).to_be_checked()
 
 
 def test_sign_out_ends_the_session(ui: Ui, site: Site) -> None:

@@ -9,6 +9,7 @@ import type { AccountSettingsInput, TrackingSettingsFieldsFragment } from "../..
 import { useSignedIn } from "../session/SessionProvider";
 import { Failed, Loading } from "../../shell/States";
 import { usePageTitle } from "../../shell/usePageTitle";
+import { MyEmailDefaults } from "./MyEmailDefaults";
 
 graphql(`
   fragment TrackingSettingsFields on AccountSettings {
@@ -236,6 +237,7 @@ export function TrackingSettingsPage({ embedded = false }: { embedded?: boolean 
         Tracking &amp; privacy
       </Title>
       <Text c="dimmed">Account-wide rules for how opens and clicks are tracked and kept.</Text>
+      {!embedded && !session.isStaff && <MyEmailDefaults />}
       {body}
     </Stack>
   );
