@@ -14,11 +14,11 @@ from datetime import datetime
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from sendtrail.errors import Forbidden, NotFound
 from sendtrail.notifications.rules import NotificationPreference, decide
 from sendtrail.tenancy.authz import authorizer
 from sendtrail.tenancy.store import AccountSettingsRow, UserRow
-from sendtrail.tenancy.values import Principal, Scope, Seat
+from sendtrail.tenancy.users import own_profile
+from sendtrail.tenancy.values import Principal, Seat
 from sendtrail.tracking.store import (
     EmailRecipientRow,
     EngagementRow,
@@ -116,13 +116,7 @@ async def set_preference(
     session: AsyncSession, actor: Principal, preference: NotificationPreference
 ) -> UserRow:
     """Change the actor's own live-notification preference (their own profile: any role)."""
-    if actor.account_id is None or actor.user_id is None:
-        raise Forbidden("Only account users have notification preferences.")
-    if Scope.WRITE not in actor.scopes:
-        raise Forbidden("This API token is read-only; use a token with the write scope.")
-    user = await session.get(UserRow, (actor.account_id, actor.user_id))
-    if user is None:
-        raise NotFound("Your user no longer exists in this account.")
+    user = await own_profile(session, actor, "notification preferences")
     user.notification_preference = preference.value
     session.add(user)
     await session.commit()

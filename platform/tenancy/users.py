@@ -240,18 +240,24 @@ async def user_for_login(session: AsyncSession, login: LoginRow) -> UserRow | No
     return (await session.exec(unscoped(statement))).one_or_none()
 
 
-async def set_email_defaults(
-    session: AsyncSession, actor: Principal, *,
-    track: EmailDefault | None, log: EmailDefault | None,
-) -> UserRow:
-    """Change the actor's own defaults for new emails (R2): their own profile, any role."""
+async def own_profile(session: AsyncSession, actor: Principal, what: str) -> UserRow:
+    """The actor's own user, to change ``what`` of their profile (any role, a write token)."""
     if actor.account_id is None or actor.user_id is None:
-        raise Forbidden("Only account users have defaults for new emails.")
+        raise Forbidden(f"Only account users have {what}.")
     if Scope.WRITE not in actor.scopes:
         raise Forbidden("This API token is read-only; use a token with the write scope.")
     user = await session.get(UserRow, (actor.account_id, actor.user_id))
     if user is None:
         raise NotFound("Your user no longer exists in this account.")
+    return user
+
+
+async def set_email_defaults(
+    session: AsyncSession, actor: Principal, *,
+    track: EmailDefault | None, log: EmailDefault | None,
+) -> UserRow:
+    """Change the actor's own defaults for new emails (R2): their own profile, any role."""
+    user = await own_profile(session, actor, "defaults for new emails")
     if track is not None:
         user.default_track = track.stored
     if log is not None:
