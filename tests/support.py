@@ -165,19 +165,43 @@ def sign_in_as_staff(client: TestClient[Any], email: str) -> dict[str, str]:
     return {"X-CSRF-Token": response.json()["csrfToken"]}
 
 
-def give_admin_a_paid_seat(client: TestClient[Any], database_url: str, tenant: Tenant) -> None:
-    """Buy one Sales Starter seat (purchases have no API) and assign it to the admin."""
+def set_seats_purchased(database_url: str, account_id: str, seat: str, quantity: int) -> None:
+    """What the account has bought of ``seat`` (purchases have no API: set in the database)."""
     from sqlalchemy import text  # noqa: PLC0415
 
     from sendtrail.db.engine import create_sync_engine  # noqa: PLC0415
 
+    stored_id = account_id.replace("-", "") if database_url.startswith("sqlite") else account_id
     engine = create_sync_engine(database_url)
-    account_id = tenant.account_id.replace("-", "") if "sqlite" in database_url else (
-        tenant.account_id)
-    with engine.begin() as conn:
-        conn.execute(text("UPDATE seat_purchase SET quantity = 1 WHERE seat = 'sales_starter' "
-                          "AND account_id = :a"), {"a": account_id})
-    engine.dispose()
+    try:
+        with engine.begin() as conn:
+            conn.execute(text("UPDATE seat_purchase SET quantity = :q WHERE seat = :s "
+                              "AND account_id = :a"), {"q": quantity, "s": seat, "a": stored_id})
+    finally:
+        engine.dispose()
+
+
+def give_admin_a_paid_seat(client: TestClient[Any], database_url: str, tenant: Tenant) -> None:
+    """Buy one Sales Starter seat and assign it to the admin."""
+    set_seats_purchased(database_url, tenant.account_id, "sales_starter", 1)
     body = gql(client, 'mutation($id: ID!) { updateUser(input: {id: $id, seat: SALES_STARTER}) '
                '{ seat } }', {"id": tenant.admin_id}, token=tenant.admin_token)
     assert body["data"]["updateUser"]["seat"] == "SALES_STARTER", body
+
+
+# --- what a prepared email carries ---------------------------------------------------------
+
+def pixel_path(html: str) -> str:
+    """The path of the tracking pixel in HTML prepared for the test server's host."""
+    import re  # noqa: PLC0415
+
+    match = re.search(r'<img src="http://testserver\.local(/o/[^"]+\.gif)"', html)
+    assert match, html
+    return match.group(1)
+
+
+def link_paths(html: str) -> list[str]:
+    """The paths of the tracked links in HTML prepared for the test server's host."""
+    import re  # noqa: PLC0415
+
+    return re.findall(r'href="http://testserver\.local(/c/[^"]+)"', html)

@@ -10,33 +10,18 @@ import re
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
+from browser.conftest import DESKTOP, PHONE
 from browser.harness import Site, Ui, sign_in
-from playwright.sync_api import ViewportSize, expect
-from sqlalchemy import text
-from support import run
-
-from sendtrail.db.engine import Database, create_sync_engine
-from sendtrail.tenancy.auth import grant_support
+from playwright.sync_api import expect
+from support import STAFF_PASSWORD, grant_support_staff, set_seats_purchased
 
 STAFF_EMAIL = "console@support.sendtrail.test"
-STAFF_PASSWORD = "support-console-password"
 AUDIT_LOG = "{ auditLog(first: 50) { edges { node { actor action target } } } }"
-PHONE: ViewportSize = {"width": 390, "height": 844}
 
 
 def _buy_seats(site: Site, seat: str, quantity: int) -> None:
-    # Seat purchases have no API yet: set them in the server's database, as
-    # tests/integration/test_tracking_flow.py does.
-    url = site.server.env["SENDTRAIL_DATABASE_URL"]
-    account_id = site.tenant.account_id.replace("-", "") if url.startswith("sqlite") \
-        else site.tenant.account_id
-    engine = create_sync_engine(url)
-    try:
-        with engine.begin() as conn:
-            conn.execute(text("UPDATE seat_purchase SET quantity = :q WHERE seat = :s "
-                              "AND account_id = :a"), {"q": quantity, "s": seat, "a": account_id})
-    finally:
-        engine.dispose()
+    set_seats_purchased(site.server.env["SENDTRAIL_DATABASE_URL"], site.tenant.account_id,
+                        seat, quantity)
 
 
 def test_admin_invites_a_paid_seat_user_and_sees_the_refusal_when_none_are_left(
@@ -143,7 +128,7 @@ def test_admin_adds_a_tracking_domain_and_sees_the_dns_records_to_create(
     expect(records).to_be_visible()
     ui.assert_fits()
     ui.snap("domain-phone")
-    ui.page.set_viewport_size({"width": 1280, "height": 800})
+    ui.page.set_viewport_size(DESKTOP)
 
     card.get_by_role("button", name=f"Remove {hostname}").click()
     dialog = ui.page.get_by_role("dialog", name="Remove this tracking domain?")
@@ -163,21 +148,13 @@ def test_settings_pages_fit_a_phone(phone_ui: Ui, site: Site) -> None:
         phone_ui.snap(path.rsplit("/", 1)[-1])
 
 
-async def _grant_support(url: str) -> None:
-    database = Database(url)
-    try:
-        async with database.session(account_id=None) as session:
-            await grant_support(session, email=STAFF_EMAIL, password=STAFF_PASSWORD)
-    finally:
-        await database.dispose()
-
-
 def test_support_staff_land_on_the_console_and_read_an_account_which_audits_it(
     ui: Ui, site: Site
 ) -> None:
     # Playwright's loop owns this thread: seed from another one.
     with ThreadPoolExecutor(1) as pool:
-        pool.submit(run, _grant_support(site.server.env["SENDTRAIL_DATABASE_URL"])).result()
+        pool.submit(grant_support_staff, site.server.env["SENDTRAIL_DATABASE_URL"],
+                    STAFF_EMAIL).result()
     busy_name = site.busy.slug.replace("-", " ")
     ui.goto("/emails")  # a page of an account: signed out, so sent to sign in first
     expect(ui.page).to_have_url(f"{site.url}/sign-in?next=%2Femails")

@@ -11,10 +11,10 @@ import re
 from typing import Any
 
 import httpx
+from browser.conftest import DESKTOP, PHONE
 from browser.harness import Site, Ui, sign_in
-from playwright.sync_api import ViewportSize, expect
+from playwright.sync_api import expect
 
-PHONE: ViewportSize = {"width": 390, "height": 844}
 URL = "https://1.1.1.1/hooks/sendtrail"
 CREATE = """mutation($i: CreateWebhookEndpointInput!) {
   createWebhookEndpoint(input: $i) { endpoint { id } } }"""
@@ -83,7 +83,7 @@ def test_admin_adds_tests_rotates_and_deletes_a_webhook_endpoint(ui: Ui, site: S
     expect(card).to_be_visible()
     ui.assert_fits()
     ui.snap("endpoint-phone")
-    ui.page.set_viewport_size({"width": 1280, "height": 800})
+    ui.page.set_viewport_size(DESKTOP)
 
     card.get_by_role("button", name=f"Delete {URL}").click()
     dialog = ui.page.get_by_role("dialog", name="Delete this endpoint?")

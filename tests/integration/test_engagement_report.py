@@ -4,7 +4,6 @@ time zone, human versus machine (R10), 'Someone' and the sender's own hits count
 
 from __future__ import annotations
 
-import re
 from datetime import UTC, datetime
 from typing import Any
 
@@ -16,6 +15,8 @@ from support import (
     give_admin_a_paid_seat,
     gql,
     grant_support_staff,
+    link_paths,
+    pixel_path,
     run,
     seed_tenant,
     sign_in_as_staff,
@@ -49,12 +50,6 @@ def _prepare(client: Any, token: str, subject: str, *addresses: str,
     return prepared
 
 
-def _pixel(html: str) -> str:
-    match = re.search(r'<img src="http://testserver\.local(/o/[^"]+\.gif)"', html)
-    assert match, html
-    return match.group(1)
-
-
 def _hit(client: Any, path: str, agent: str) -> None:
     response = client.get(path, headers={"User-Agent": agent}, follow_redirects=False)
     assert response.status_code in (200, 302), response.text
@@ -82,14 +77,14 @@ def test_human_and_machine_hits_are_counted_per_local_day_with_top_emails_and_li
                         "ben@client.test")
     ann, ben = (message["html"] for message in prepared["messages"])
     clock.advance(120)
-    _hit(app_client, _pixel(ann), OUTLOOK)
-    _hit(app_client, _pixel(ben), APPLE_MPP)  # a privacy proxy: machine (R10)
-    _hit(app_client, _pixel(prepared["senderCopy"]["html"]), OUTLOOK)  # the sender's own (R9)
+    _hit(app_client, pixel_path(ann), OUTLOOK)
+    _hit(app_client, pixel_path(ben), APPLE_MPP)  # a privacy proxy: machine (R10)
+    _hit(app_client, pixel_path(prepared["senderCopy"]["html"]), OUTLOOK)  # the sender's own (R9)
     clock.advance(30)
-    (click,) = re.findall(r'href="http://testserver\.local(/c/[^"]+)"', ben)
+    (click,) = link_paths(ben)
     _hit(app_client, click, CHROME)  # a click, and Ben's open inferred from it (R7)
     clock.now = datetime(2030, 6, 2, 9, 0, tzinfo=UTC)
-    _hit(app_client, _pixel(ann), OUTLOOK)  # Ann reads it again the next morning (R8)
+    _hit(app_client, pixel_path(ann), OUTLOOK)  # Ann reads it again the next morning (R8)
 
     utc = _report(app_client, token=tenant.admin_token, **JUNE)
     assert [(b["start"], b["counts"]) for b in utc["buckets"]] == [
@@ -123,8 +118,8 @@ def test_scope_someone_and_other_tenants(
                       "ben@client.test", mode="SINGLE_MESSAGE")
     own = _prepare(app_client, acme.user_token, "From Uma", "cy@client.test")
     clock.advance(120)
-    _hit(app_client, _pixel(shared["messages"][0]["html"]), OUTLOOK)  # 'Someone' (R15)
-    _hit(app_client, _pixel(own["messages"][0]["html"]), OUTLOOK)
+    _hit(app_client, pixel_path(shared["messages"][0]["html"]), OUTLOOK)  # 'Someone' (R15)
+    _hit(app_client, pixel_path(own["messages"][0]["html"]), OUTLOOK)
 
     admin_mine = _report(app_client, token=acme.admin_token, **JUNE)
     assert _humans(admin_mine) == 0  # R17: 'Someone' is in no report

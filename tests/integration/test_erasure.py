@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy import select
 from sqlmodel import SQLModel
-from support import FakeClock, Tenant, error_codes, gql, refusal
+from support import FakeClock, Tenant, error_codes, gql, pixel_path, refusal
 
 from sendtrail.db.engine import create_sync_engine
 from sendtrail.migrations import register_all_tables
@@ -55,12 +55,6 @@ def ok(app: Any, token: str, query: str, variables: dict[str, Any] | None = None
 
 def attach(name: str, data: bytes) -> dict[str, str]:
     return {"filename": name, "contentBase64": base64.b64encode(data).decode()}
-
-
-def pixel(html: str) -> str:
-    match = re.search(r'<img src="http://testserver\.local(/o/[^"]+\.gif)"', html)
-    assert match, html
-    return match.group(1)
 
 
 def contact_id(app: Any, token: str, address: str) -> str:
@@ -141,7 +135,8 @@ def test_privacy_mode_attributes_opens_once_a_legal_basis_is_set(
     ok(app, acme.admin_token, SET_BASIS, {"c": ben, "b": "LEGITIMATE_INTEREST"})
     clock.advance(60)
     for message in prepared["messages"]:
-        assert app.get(pixel(message["html"]), headers={"User-Agent": OUTLOOK}).status_code == 200
+        hit = app.get(pixel_path(message["html"]), headers={"User-Agent": OUTLOOK})
+        assert hit.status_code == 200
     assert engagements(app, acme, prepared["email"]["id"], attribution=True) == [
         ("OPEN", "-", "SOMEONE"), ("OPEN", "ben@client.test", "RECIPIENT")]  # R16
     ann = contact_id(app, acme.admin_token, "ann@client.test")
@@ -201,7 +196,7 @@ def _records_of_ann_and_ben(app: Any, acme: Tenant, clock: FakeClock) -> dict[st
     assert ann_copy["recipients"] == [ADDRESS]
     clock.advance(60)
     for copy in (ann_copy, ben_copy):
-        assert app.get(pixel(copy["html"]), headers={"User-Agent": OUTLOOK}).status_code == 200
+        assert app.get(pixel_path(copy["html"]), headers={"User-Agent": OUTLOOK}).status_code == 200
     clock.advance(60)
     # Ann's reply, copied to Ben: it stays on Ben's record.
     reply = ok(app, acme.admin_token, LOG, {"i": {
@@ -279,9 +274,9 @@ def test_erasure_removes_the_contact_everywhere_but_keeps_what_others_share(
 
     # A later hit on her copy is answered like any other, and not recorded.
     clock.advance(3600)
-    hit = app.get(pixel(records["ann_copy"]["html"]), headers={"User-Agent": OUTLOOK})
+    hit = app.get(pixel_path(records["ann_copy"]["html"]), headers={"User-Agent": OUTLOOK})
     assert (hit.status_code, hit.headers["content-type"]) == (200, "image/gif")
-    app.get(pixel(records["ben_copy"]["html"]), headers={"User-Agent": OUTLOOK})
+    app.get(pixel_path(records["ben_copy"]["html"]), headers={"User-Agent": OUTLOOK})
     assert engagements(app, acme, tracked_id) == [("OPEN", OTHER), ("OPEN", OTHER)]
 
     audit = [e["node"] for e in ok(app, acme.admin_token, AUDIT)["auditLog"]["edges"]]

@@ -7,7 +7,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-import re
 import uuid
 from datetime import UTC, datetime
 from email.message import EmailMessage
@@ -15,7 +14,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
-from support import FakeClock, Tenant, error_codes, gql, refusal
+from support import FakeClock, Tenant, error_codes, gql, pixel_path, refusal
 
 OUTLOOK = "Mozilla/4.0 (compatible; ms-office; MSOffice 16)"
 PDF = b"%PDF-1.7\n" + bytes(range(256)) * 40 + b"\x00\r\n%%EOF"
@@ -92,12 +91,6 @@ def path(url: str) -> str:
 
 def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
-
-
-def pixel(html: str) -> str:
-    match = re.search(r'<img src="http://testserver\.local(/o/[^"]+\.gif)"', html)
-    assert match, html
-    return match.group(1)
 
 
 def raw_message(sender: str, *, with_from: bool = True) -> bytes:
@@ -277,7 +270,7 @@ def test_reply_after_a_human_open_and_replies_that_match_nothing(
     prepared = _tracked(app, acme)
     ann_copy, ben_copy = prepared["messages"]
     clock.advance(60)
-    assert app.get(pixel(ben_copy["html"]), headers={"User-Agent": OUTLOOK}).status_code == 200
+    assert app.get(pixel_path(ben_copy["html"]), headers={"User-Agent": OUTLOOK}).status_code == 200
     clock.advance(600)
     log(app, acme.admin_token, subject="Re: Pricing", **{"from": {"address": "ben@client.test"}},
         recipients=[{"address": acme.admin_email}], inReplyTo="<unrelated@mail.client.test>",
@@ -355,7 +348,7 @@ def test_timeline_is_newest_first_across_kinds_and_pages_each_item_once(
         "kind": "MARKETING", "subject": "Spring sale", "html": "<p>Sale</p>",
         "recipients": [{"address": "ann@client.test"}]}})["prepareEmail"]
     clock.advance(10)
-    app.get(pixel(marketing["messages"][0]["html"]), headers={"User-Agent": OUTLOOK})
+    app.get(pixel_path(marketing["messages"][0]["html"]), headers={"User-Agent": OUTLOOK})
     clock.advance(10)
     backdated = log(app, acme.user_token, subject="Backdated",
                     sentAt=(clock.now.replace(year=clock.now.year - 1)).isoformat(),

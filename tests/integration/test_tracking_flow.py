@@ -3,14 +3,23 @@ engagements, verdicts, reasons, attribution and contact properties over GraphQL.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from litestar.testing import TestClient
 from sqlalchemy import text
-from support import FakeClock, Tenant, error_codes, give_admin_a_paid_seat, gql, run, seed_tenant
+from support import (
+    FakeClock,
+    Tenant,
+    error_codes,
+    give_admin_a_paid_seat,
+    gql,
+    link_paths,
+    pixel_path,
+    run,
+    seed_tenant,
+)
 
 from sendtrail.app import create_app
 from sendtrail.db.engine import create_sync_engine
@@ -58,16 +67,6 @@ def _prepare(client: Any, tenant: Tenant, **fields: Any) -> dict[str, Any]:
     return prepared
 
 
-def _pixel(html: str) -> str:
-    match = re.search(r'<img src="http://testserver\.local(/o/[^"]+\.gif)"', html)
-    assert match, html
-    return match.group(1)
-
-
-def _links(html: str) -> list[str]:
-    return re.findall(r'href="http://testserver\.local(/c/[^"]+)"', html)
-
-
 def _email(client: Any, tenant: Tenant, email_id: str, *verdicts: str) -> dict[str, Any]:
     body = gql(client, EMAIL, {"id": email_id, "v": list(verdicts) or None},
                token=tenant.admin_token)
@@ -89,15 +88,16 @@ def test_per_recipient_opens_and_clicks_are_attributed_with_reasons(
     ann, ben = prepared["messages"]
     assert (ann["recipients"], ben["recipients"]) == (["ann@client.test"], ["ben@client.test"])
     assert ann["text"] == "See https://shop.test/pricing"  # R13: plain text untouched
-    assert len(_links(ann["html"])) == 1  # R13: www. text link and mailto: not rewritten
+    assert len(link_paths(ann["html"])) == 1  # R13: www. text link and mailto: not rewritten
     assert 'href="mailto:sales@shop.test"' in ann["html"]
     email_id = prepared["email"]["id"]
     clock.advance(120)
 
-    assert app_client.get(_pixel(ann["html"]), headers={"User-Agent": OUTLOOK}).status_code == 200
-    assert app_client.get(_pixel(ben["html"]), headers={"User-Agent": APPLE_MPP}).status_code == 200
+    for message, agent in ((ann, OUTLOOK), (ben, APPLE_MPP)):
+        hit = app_client.get(pixel_path(message["html"]), headers={"User-Agent": agent})
+        assert hit.status_code == 200
     clock.advance(30)
-    click = app_client.get(_links(ben["html"])[0], headers={"User-Agent": CHROME},
+    click = app_client.get(link_paths(ben["html"])[0], headers={"User-Agent": CHROME},
                            follow_redirects=False)
     assert click.status_code == 302
     assert click.headers["location"] == "https://shop.test/pricing?plan=pro&x=1"  # R11
@@ -135,10 +135,10 @@ def test_shared_pixel_is_someone_and_sender_copy_is_self(
     assert message["recipients"] == ["ann@client.test", "ben@client.test"]
     assert prepared["clickTracking"] is False  # R12: a free seat gets opens only
     assert any("Free seat" in reason for reason in prepared["notTrackedReasons"])
-    assert _links(message["html"]) == []
+    assert link_paths(message["html"]) == []
     clock.advance(300)
-    app_client.get(_pixel(message["html"]), headers={"User-Agent": GMAIL_PROXY})
-    app_client.get(_pixel(prepared["senderCopy"]["html"]), headers={"User-Agent": OUTLOOK})
+    app_client.get(pixel_path(message["html"]), headers={"User-Agent": GMAIL_PROXY})
+    app_client.get(pixel_path(prepared["senderCopy"]["html"]), headers={"User-Agent": OUTLOOK})
     email_id = prepared["email"]["id"]
 
     (someone,) = _nodes(_email(app_client, tenant, email_id))
@@ -174,7 +174,7 @@ def test_privacy_mode_without_legal_basis_is_anonymous(
     engine.dispose()
     clock.advance(60)
     for message in (ann, ben):
-        app_client.get(_pixel(message["html"]), headers={"User-Agent": OUTLOOK})
+        app_client.get(pixel_path(message["html"]), headers={"User-Agent": OUTLOOK})
     email = _email(app_client, tenant, prepared["email"]["id"])
     attribution = {(n["recipient"] or {}).get("address"): n["attribution"] for n in _nodes(email)}
     assert attribution == {None: "SOMEONE", "ben@client.test": "RECIPIENT"}  # R16
@@ -187,7 +187,7 @@ def test_head_requests_and_instant_hits_never_count(
     app_client: Any, tenant: Tenant, clock: FakeClock
 ) -> None:
     prepared = _prepare(app_client, tenant, deliveryMode="PER_RECIPIENT")
-    pixel = _pixel(prepared["messages"][0]["html"])
+    pixel = pixel_path(prepared["messages"][0]["html"])
     head = app_client.head(pixel, headers={"User-Agent": OUTLOOK})
     assert head.status_code == 200
     assert head.headers["content-type"] == "image/gif"
@@ -204,7 +204,7 @@ def test_multiple_opens_are_counted_and_explained(
 ) -> None:
     app_client = office_client  # every open from 192.0.2.10
     prepared = _prepare(app_client, tenant, deliveryMode="PER_RECIPIENT")
-    pixel = _pixel(prepared["messages"][0]["html"])
+    pixel = pixel_path(prepared["messages"][0]["html"])
     for seconds in (60, 10, 3600):
         clock.advance(seconds)
         app_client.get(pixel, headers={"User-Agent": OUTLOOK})
@@ -263,7 +263,7 @@ def test_a_scanner_clicking_every_link_at_once_is_a_machine(
 ) -> None:
     tenant = _paid_sender(app_client, database_url)
     prepared = _prepare(app_client, tenant, html=THREE_LINKS, deliveryMode="PER_RECIPIENT")
-    links = _links(prepared["messages"][0]["html"])
+    links = link_paths(prepared["messages"][0]["html"])
     assert len(links) == 3
     clock.advance(600)
     for link in links:  # a real browser user agent, but every link within a second (R10)
@@ -308,18 +308,18 @@ def test_the_senders_own_opens_and_clicks_are_self(
     email_id = prepared["email"]["id"]
     clock.advance(60)
     # R14: the sender clicks the link in their Sent folder; the tracking host remembers them.
-    own_link = _links(prepared["senderCopy"]["html"])[0]
+    own_link = link_paths(prepared["senderCopy"]["html"])[0]
     first = app_client.get(own_link, headers={"User-Agent": CHROME}, follow_redirects=False)
     assert "st_self=" in first.headers["set-cookie"]
     clock.advance(60)
-    recipients_link = _links(prepared["messages"][0]["html"])[0]
+    recipients_link = link_paths(prepared["messages"][0]["html"])[0]
     app_client.get(recipients_link, headers={"User-Agent": CHROME}, follow_redirects=False)
     # R9: signed in to the web admin from this address, the sender previews the email.
     app_client.cookies.clear()
     signed_in = app_client.post("/auth/login", json={"email": tenant.admin_email,
                                                      "password": "correct horse battery"})
     assert signed_in.status_code == 200
-    app_client.get(_pixel(prepared["messages"][1]["html"]), headers={"User-Agent": OUTLOOK})
+    app_client.get(pixel_path(prepared["messages"][1]["html"]), headers={"User-Agent": OUTLOOK})
     assert _nodes(_email(app_client, tenant, email_id)) == []
     own = _nodes(_email(app_client, tenant, email_id, "SELF"))
     assert sorted(n["type"] for n in own) == ["CLICK", "CLICK", "OPEN"]
@@ -332,7 +332,7 @@ def test_engagements_filter_and_page(app_client: Any, tenant: Tenant, clock: Fak
     for message in prepared["messages"]:
         for _ in range(2):
             clock.advance(120)
-            app_client.get(_pixel(message["html"]), headers={"User-Agent": OUTLOOK})
+            app_client.get(pixel_path(message["html"]), headers={"User-Agent": OUTLOOK})
     query = """query($after: String) { engagements(first: 3, after: $after,
       filter: {type: OPEN}) { edges { node { id occurredAt } }
       pageInfo { hasNextPage endCursor } } }"""
@@ -365,7 +365,7 @@ def test_truncated_ips_and_retention_forget_hit_details(
         "truncateIps": True, "hitDetailRetentionDays": 30}
     prepared = _prepare(app_client, tenant, deliveryMode="PER_RECIPIENT")
     clock.advance(60)
-    app_client.get(_pixel(prepared["messages"][0]["html"]), headers={"User-Agent": OUTLOOK})
+    app_client.get(pixel_path(prepared["messages"][0]["html"]), headers={"User-Agent": OUTLOOK})
     engine = create_sync_engine(database_url)
     with engine.connect() as conn:
         (ip, agent), = conn.execute(text("SELECT ip, user_agent FROM engagement")).all()
@@ -395,8 +395,8 @@ def test_activity_feed_shows_the_senders_human_activity(
 ) -> None:
     prepared = _prepare(app_client, tenant, deliveryMode="PER_RECIPIENT")
     clock.advance(90)
-    app_client.get(_pixel(prepared["messages"][0]["html"]), headers={"User-Agent": OUTLOOK})
-    app_client.get(_pixel(prepared["messages"][1]["html"]), headers={"User-Agent": APPLE_MPP})
+    app_client.get(pixel_path(prepared["messages"][0]["html"]), headers={"User-Agent": OUTLOOK})
+    app_client.get(pixel_path(prepared["messages"][1]["html"]), headers={"User-Agent": APPLE_MPP})
     feed = gql(app_client, "{ activityFeed { edges { node { type verdict recipient { address } "
                "email { subject } } } } }", token=tenant.admin_token)["data"]["activityFeed"]
     assert [e["node"] for e in feed["edges"]] == [{  # R4; the Apple proxy is no activity (R10)

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import random
-import re
 import threading
 import time
 from collections.abc import Iterator
@@ -21,7 +20,17 @@ import anyio
 import pytest
 from litestar.testing import TestClient
 from sqlalchemy import select, update
-from support import FakeClock, Tenant, error_codes, gql, refusal, run, seed_tenant
+from support import (
+    FakeClock,
+    Tenant,
+    error_codes,
+    gql,
+    link_paths,
+    pixel_path,
+    refusal,
+    run,
+    seed_tenant,
+)
 
 from sendtrail.app import create_app
 from sendtrail.db.engine import Database, create_sync_engine
@@ -243,13 +252,11 @@ def _send_email(client: TestClient[Any], tenant: Tenant, clock: FakeClock,
 
 
 def _open(client: TestClient[Any], message: dict[str, Any], agent: str = OUTLOOK) -> None:
-    match = re.search(r'<img src="http://testserver\.local(/o/[^"]+\.gif)"', message["html"])
-    assert match, message["html"]
-    assert client.get(match.group(1), headers={"User-Agent": agent}).status_code == 200
+    assert client.get(pixel_path(message["html"]), headers={"User-Agent": agent}).status_code == 200
 
 
 def _click(client: TestClient[Any], message: dict[str, Any]) -> None:
-    (link,) = re.findall(r'href="http://testserver\.local(/c/[^"]+)"', message["html"])
+    (link,) = link_paths(message["html"])
     response = client.get(link, headers={"User-Agent": CHROME}, follow_redirects=False)
     assert response.status_code == 302
 
@@ -723,7 +730,7 @@ async def test_a_scanners_click_burst_is_not_sent_to_a_human_only_endpoint(
     ann, ben = body["data"]["prepareEmail"]["messages"]
 
     def click(message: dict[str, Any], n: int) -> None:
-        links = re.findall(r'href="http://testserver\.local(/c/[^"]+)"', message["html"])
+        links = link_paths(message["html"])
         assert len(links) == 2
         response = app_client.get(links[n], headers={"User-Agent": CHROME},
                                   follow_redirects=False)
