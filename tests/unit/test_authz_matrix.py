@@ -14,7 +14,8 @@ from sendtrail.tenancy.values import PAID_SEATS, Principal, Role, Scope, Seat
 
 OWN = uuid4()
 OTHER = uuid4()
-ADMIN_OBJECTS = ("account", "settings", "users", "audit_log", "api_tokens:own", "api_tokens:all")
+ADMIN_OBJECTS = ("account", "settings", "users", "audit_log", "api_tokens:own", "api_tokens:all",
+                 "account_reports")
 
 
 @pytest.fixture(scope="module")
