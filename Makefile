@@ -1,7 +1,7 @@
 # Sendtrail: `make run` and `make test` are the two commands (README quick start).
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
-# Never let the repo root shadow the standard library's `platform` (see TOOLCHAIN.md).
+# Never let the repo root shadow the standard library's `platform` (see docs/architecture.md).
 export PYTHONSAFEPATH := 1
 
 PYTHON ?= python3

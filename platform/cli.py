@@ -1,4 +1,4 @@
-"""The ``sendtrail`` command line (API.md): migrate, serve, demo, accounts, users, tokens, ..."""
+"""The ``sendtrail`` command line (docs/architecture.md, public contract): migrate, serve, ..."""
 
 from __future__ import annotations
 

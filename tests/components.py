@@ -10,7 +10,7 @@ about the parameters that use them), or list ``"components"`` in the root confte
 
 - ``challtestsrv`` (session): a DNS server on ``127.0.0.1:<free port>`` whose records are
   set at run time (``add_a``, ``set_cname``, ``set_txt``, ``add_caa``, ``set_servfail``,
-  ``clear``). Unknown names answer A ``127.0.0.1`` (TOOLCHAIN's ``-defaultIPv4``) and no
+  ``clear``). Unknown names answer A ``127.0.0.1`` (challtestsrv's ``-defaultIPv4``) and no
   AAAA; tests that need NXDOMAIN-like behaviour should ``set_servfail`` or use their own
   name with records cleared and ``set_default_ipv4("")`` (restore it afterwards).
 - ``pebble`` (session): a Pebble ACME server resolving through ``challtestsrv``;

@@ -1,4 +1,4 @@
-"""GraphQL enums and inputs of tracking (API.md), and their translation to domain values."""
+"""GraphQL enums and inputs of tracking (docs/architecture.md), translated to domain values."""
 
 from __future__ import annotations
 

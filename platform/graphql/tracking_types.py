@@ -1,4 +1,4 @@
-"""GraphQL types of tracked emails and engagements (API.md)."""
+"""GraphQL types of tracked emails and engagements (docs/architecture.md, public contract)."""
 
 from __future__ import annotations
 

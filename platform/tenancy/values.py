@@ -69,7 +69,7 @@ ALL_SCOPES = frozenset(Scope)
 
 @dataclass(frozen=True)
 class AccountSettingsValue:
-    """The account-wide switches of API.md's ``AccountSettingsInput``, with their defaults."""
+    """The account-wide switches of ``AccountSettingsInput`` (docs/product.md), with defaults."""
 
     tracking_enabled: bool = True
     privacy_mode: bool = False

@@ -2,7 +2,7 @@
 
 Raw ASGI (mounted at ``/o`` and ``/c``): verify the token, build a ``RawHit``, wait until
 ingestion made it durable, answer. No casbin, no GraphQL, no ORM here. Whatever happens,
-a pixel request gets the GIF and a valid click its redirect: never a 5xx (API.md).
+a pixel request gets the GIF and a valid click its redirect: never a 5xx (docs/architecture.md).
 """
 
 from __future__ import annotations

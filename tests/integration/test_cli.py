@@ -1,4 +1,4 @@
-"""The `sendtrail` command line (API.md): output that scripts can use, one-line errors."""
+"""The `sendtrail` command line (docs/architecture.md): output scripts can use, one-line errors."""
 
 from __future__ import annotations
 

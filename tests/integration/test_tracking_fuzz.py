@@ -2,7 +2,7 @@
 
 Mutated tokens never redirect anywhere but a prepared destination and store nothing unless
 they still verify; hostile link destinations never produce a redirect to another host, a
-header injection or a 5xx (R11, R13; API.md: never a 5xx on the hot path).
+header injection or a 5xx (R11, R13; docs/architecture.md: never a 5xx on the hot path).
 """
 
 from __future__ import annotations
