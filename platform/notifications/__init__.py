@@ -1,4 +1,4 @@
-"""Notifications: real-time fan-out of engagements and signed webhooks (issue 5, started).
+"""Notifications: real-time fan-out of engagements and signed webhooks.
 
 May import ``tracking``, ``tenancy``, ``db``, ``errors``, ``settings``.
 """

@@ -1,9 +1,10 @@
 """A short-lived, per-process memo of the context a batch of hits needs.
 
-During a campaign most hits land on a few emails; re-reading the same email, account
-settings, recipients' legal bases and the sender's sessions for every batch is most of the
-ingestion cost. Entries live ``ttl`` seconds, so a changed setting or legal basis is seen
-by new hits within that time (the default: 5 s).
+During a campaign most hits land on a few emails; re-reading the same email and its
+account's settings for every batch is most of the ingestion cost. Entries live ``ttl``
+seconds, so a changed setting is seen by new hits within that time (the default: 5 s).
+Legal bases and the sender's sessions are read fresh for every batch (README: "How
+tracking works").
 """
 
 from __future__ import annotations
