@@ -6,9 +6,10 @@ send, and reads back over GraphQL what was stored and what counts, on both backe
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
-from support import FakeClock, Tenant, gql, pixel_path, run, seed_tenant
+from support import FakeClock, Tenant, give_admin_a_paid_seat, gql, pixel_path, run, seed_tenant
 
 PREPARE = """mutation($i: PrepareEmailInput!) { prepareEmail(input: $i) {
   openTracking clickTracking email { id } messages { recipients html } } }"""
@@ -26,7 +27,24 @@ GMAIL_PREFETCH = (  # what Gmail sends when a message arrives while its user has
 GMAIL_PROXY = (  # what Gmail's image proxy sends when the recipient opens the message
     "Mozilla/5.0 (Windows NT 5.1; rv:11.0) Gecko Firefox/11.0 (via ggpht.com GoogleImageProxy)"
 )
-OUTLOOK = "Microsoft Office/16.0 (Windows NT 10.0; Microsoft Outlook 16.0.17328; Pro)"
+EDGE = (  # Outlook for Windows opens a clicked link in the default browser
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/130.0.0.0 Safari/537.36 Edg/130.0.0.0"
+)
+DEMO = "https://shop.test/demo?utm_source=email&utm_medium=button"
+BUTTON = f"""<html><body><p>Hi Gus,</p>
+<div><!--[if mso]>
+  <v:roundrect xmlns:v="urn:schemas-microsoft-com:vml" \
+xmlns:w="urn:schemas-microsoft-com:office:word" href="{DEMO.replace("&", "&amp;")}" \
+style="height:40px;v-text-anchor:middle;width:200px;" arcsize="10%" strokecolor="#1e3650" \
+fillcolor="#556270">
+    <w:anchorlock/>
+    <center style="color:#ffffff;font-family:sans-serif;font-size:13px;">Book a demo</center>
+  </v:roundrect>
+<![endif]--><a href="{DEMO.replace("&", "&amp;")}" style="background-color:#556270;\
+border-radius:4px;color:#ffffff;display:inline-block;line-height:40px;text-align:center;\
+text-decoration:none;width:200px;mso-hide:all;">Book a demo</a></div>
+</body></html>"""
 
 
 def _prepare(client: Any, tenant: Tenant, html: str) -> dict[str, Any]:
@@ -82,3 +100,34 @@ def test_gmail_receipt_prefetch_is_stored_as_machine_and_counts_nowhere(
     (gus,) = _email(app_client, tenant, email_id)["recipients"]
     assert gus["openCount"] == 1
     assert gus["contact"]["lastSalesEmailOpenedAt"] is not None
+
+
+def test_click_on_outlooks_vml_button_is_recorded_on_its_link(
+    app_client: Any, database_url: str, clock: FakeClock
+) -> None:  # issue 12, defect 12; R11
+    tenant = run(seed_tenant(database_url, "Vml Button", seats={}))
+    give_admin_a_paid_seat(app_client, database_url, tenant)  # R12: clicks need a paid seat
+    prepared = _prepare(app_client, tenant, BUTTON)
+    assert prepared["clickTracking"] is True
+    (message,) = prepared["messages"]
+    html = message["html"]
+    outlook_only = html[html.index("<!--[if mso]>") : html.index("<![endif]-->")]
+    (vml,) = re.findall(r'<v:roundrect [^>]*href="http://testserver\.local(/c/[^"]+)"',
+                        outlook_only)
+    (fallback,) = re.findall(r'<a href="http://testserver\.local(/c/[^"]+)"', html)
+    assert vml == fallback  # one link, whichever button the client shows
+    assert DEMO.replace("&", "&amp;") not in html
+    clock.advance(300)
+
+    click = app_client.get(vml, headers={"User-Agent": EDGE}, follow_redirects=False)
+    assert click.status_code == 302
+    assert click.headers["location"] == DEMO  # R11: the destination, unchanged
+
+    email = _email(app_client, tenant, prepared["email"]["id"])
+    assert email["links"] == [{"url": DEMO, "clicks": 1}]
+    clicks = [n for n in _nodes(email) if n["type"] == "CLICK"]
+    assert [(n["verdict"], n["countsInReports"], n["link"]) for n in clicks] == [
+        ("HUMAN", True, {"url": DEMO})]
+    (gus,) = email["recipients"]
+    assert gus["clickCount"] == 1
+    assert gus["contact"]["lastSalesEmailClickedAt"] is not None
