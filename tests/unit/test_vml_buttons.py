@@ -231,6 +231,28 @@ def test_comments_without_vml_links_are_untouched(source: str) -> None:
     assert render(template, None, []) == source
 
 
+@pytest.mark.parametrize(
+    "source",
+    [
+        '<!--[if mso]><![bogus[ x ]]><v:rect href="https://shop.example.com/x"><center>Go'
+        "</center></v:rect><![endif]-->",
+        '<p><![bogus x</p><a href="https://shop.example.com/x">Go</a>',
+        '<p>A\n<![ x\n]]> <a href="https://shop.example.com/x">Go</a></p>',
+        '<p><![ x]]> <a href="https://shop.example.com/x">Go</a></p>',
+        '<a href="https://shop.example.com/x">Go</a><![',
+    ],
+)
+def test_unknown_marked_sections_are_read_as_browsers_do(source: str) -> None:
+    # Python 3.11's tokenizer raised AssertionError on these (an email could not be
+    # prepared); browsers read "<![..." as a bogus comment up to the next ">".
+    template = parse_template(source, KEYS)
+    assert template.links == ("https://shop.example.com/x",)
+    assert render(template, None, None) == source
+    rendered = render_tracked(template)
+    assert rewritten_hrefs(rendered) == [0]
+    assert outside_hrefs(rendered) == outside_hrefs(source)
+
+
 def test_revealed_link_is_ordinary_markup() -> None:  # R11
     source = '<!--[if !mso]><!--><a href="https://shop.example.com/x">Go</a><!--<![endif]-->'
     template = parse_template(source, KEYS)

@@ -1,13 +1,15 @@
 """Which links may be rewritten (R11, R13), and where an ``href`` value sits in a start tag.
 
 Shared by the ``<a>`` links of ``html_template`` and the VML buttons of ``vml``, so both
-kinds of link follow the same rules. Pure; imports the standard library and the core only.
+kinds of link follow the same rules and are read by the same tolerant tokenizer. Pure;
+imports the standard library and the core only.
 """
 
 from __future__ import annotations
 
 import html
 import re
+from html.parser import HTMLParser
 from urllib.parse import urlsplit
 
 from sendtrail.tracking.core.redirect import safe_location
@@ -16,6 +18,7 @@ from sendtrail.tracking.core.tokens import MAX_URL_BYTES
 __all__ = [
     "SPACE",
     "URL_JUNK",
+    "TolerantParser",
     "address_text_reason",
     "attribute_spans",
     "href_span",
@@ -34,6 +37,24 @@ _ADDRESS_TEXT = re.compile(
       | (?:[^\W_](?:[\w-]*[^\W_])?\.)+[^\W\d_]{2,63}\.?(?::\d{1,5})?(?:[/?#]\S*)?""",
     re.IGNORECASE | re.VERBOSE,
 )
+
+
+class TolerantParser(HTMLParser):
+    """``HTMLParser`` that reads an unknown ``<![...`` section as browsers do.
+
+    Python 3.11's tokenizer raises ``AssertionError`` on a marked section it cannot name
+    (``<![bogus x>``), which would fail a whole email over one stray character sequence.
+    Browsers read it as a bogus comment up to the next ``>``; so does this parser.
+    """
+
+    def parse_marked_section(self, i: int, report: bool = True) -> int:
+        position = self.lineno, self.offset
+        try:
+            return super().parse_marked_section(i, report)
+        except AssertionError:
+            self.lineno, self.offset = position  # the failed scan moved them: undo
+            end = self.rawdata.find(">", i + 3)
+            return -1 if end < 0 else end + 1  # -1: incomplete, read as text at the end
 
 
 def skip_reason(href: str) -> str | None:

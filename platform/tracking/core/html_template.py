@@ -27,12 +27,12 @@ import html
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from html.parser import HTMLParser
 from urllib.parse import urlsplit
 
 from sendtrail.tracking.core.html_links import (
     SPACE,
     URL_JUNK,
+    TolerantParser,
     address_text_reason,
     href_span,
     skip_reason,
@@ -150,7 +150,7 @@ class _Link:
     """For a VML link: the nearest ``<a>`` with the same destination (its fallback)."""
 
 
-class _Scanner(HTMLParser):
+class _Scanner(TolerantParser):
     def __init__(self, source: str, keys: TokenKeys) -> None:
         super().__init__(convert_charrefs=True)
         self._source = source

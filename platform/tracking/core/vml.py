@@ -19,9 +19,8 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from html.parser import HTMLParser
 
-from sendtrail.tracking.core.html_links import href_span
+from sendtrail.tracking.core.html_links import TolerantParser, href_span
 
 __all__ = ["VML_LINK_TAGS", "VmlLink", "vml_links"]
 
@@ -70,7 +69,7 @@ class _Open:
     text: list[str] = field(default_factory=list)
 
 
-class _VmlScanner(HTMLParser):
+class _VmlScanner(TolerantParser):
     def __init__(self, markup: str, base: int) -> None:
         super().__init__(convert_charrefs=True)
         self._markup = markup
