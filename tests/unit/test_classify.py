@@ -77,11 +77,24 @@ SAFE_LINKS = (
     "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
     "BingPreview/1.0b"
 )
+# Issue 12, defect 11: Gmail fetches every image once when a message arrives while the
+# recipient has Gmail open, with this user agent from Google's networks (SparkPost/Bird,
+# "Gmail is prefetching images", 2022). It is not the GoogleImageProxy fetch of a real open.
+GMAIL_PREFETCH = (
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/42.0.2311.135 Safari/537.36 Edge/12.246 Mozilla/5.0"
+)
+# The real (2015) EdgeHTML 12 browser: the same start, but no second "Mozilla/5.0" product.
+LEGACY_EDGE = (
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/42.0.2311.135 Safari/537.36 Edge/12.246"
+)
 HEADLESS = (
     "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
     "HeadlessChrome/120.0.6099.71 Safari/537.36"
 )
 
+GOOGLE_IP = "66.249.84.1"  # in Google's 66.249.64.0/19, where its image fetchers come from
 PROOFPOINT_IP, MIMECAST_IP, BARRACUDA_IP = "67.231.152.10", "205.139.110.20", "209.222.82.5"
 MICROSOFT_IP, MICROSOFT_IP6, APPLE_RELAY_IP = "40.107.22.5", "2a01:111:f400::1", "172.224.226.5"
 
@@ -188,6 +201,45 @@ def test_gmail_proxy_counts_and_says_the_location_is_hidden(signals: Signals) ->
     result = classify(make_hit(GMAIL_PROXY), signals, self_open_suppression=True)
     assert "only when the recipient opens" in result.reasons[0]
     assert "hides the reader's location" in result.reasons[0]
+
+
+GMAIL_PREFETCHES = [
+    # (id, user agent, kind, ip, after, verdict, category)
+    ("prefetch-on-receipt", GMAIL_PREFETCH, OPEN, GOOGLE_IP, timedelta(seconds=40), MACHINE,
+     "prefetch"),
+    ("prefetch-from-any-network", GMAIL_PREFETCH, OPEN, HOME_IP, timedelta(seconds=40), MACHINE,
+     "prefetch"),
+    ("prefetch-long-after-sending", GMAIL_PREFETCH, OPEN, GOOGLE_IP, timedelta(days=2), MACHINE,
+     "prefetch"),
+    ("prefetch-agent-on-a-link", GMAIL_PREFETCH, CLICK, GOOGLE_IP, timedelta(minutes=5),
+     MACHINE, "prefetch"),
+    ("prefetch-other-edge-build", GMAIL_PREFETCH.replace("12.246", "12.10240"), OPEN,
+     GOOGLE_IP, LATER, MACHINE, "prefetch"),
+    ("gmail-proxy-on-a-real-open", GMAIL_PROXY, OPEN, GOOGLE_IP, LATER, HUMAN, "image_proxy"),
+    ("legacy-edge-without-the-extra-token", LEGACY_EDGE, OPEN, HOME_IP, LATER, HUMAN,
+     "browser"),
+    ("current-edge", OWA_EDGE, OPEN, HOME_IP, LATER, HUMAN, "browser"),
+]
+
+
+@pytest.mark.parametrize("case", GMAIL_PREFETCHES, ids=[case[0] for case in GMAIL_PREFETCHES])
+def test_gmail_receipt_prefetch_is_a_machine_and_its_proxy_a_person(  # issue 12, defect 11; R10
+    signals: Signals, case: tuple[str, str, HitKind, str, timedelta, Verdict, str]
+) -> None:
+    _, agent, kind, ip, after, verdict, category = case
+    hit = make_hit(agent, kind, ip=ip, after=after)
+    check(classify(hit, signals, self_open_suppression=True), verdict, category, signals)
+
+
+def test_gmail_prefetch_reason_says_nobody_opened_it(signals: Signals) -> None:  # defect 11
+    result = classify(make_hit(GMAIL_PREFETCH, ip=GOOGLE_IP), signals, self_open_suppression=True)
+    (reason,) = result.reasons
+    assert reason.startswith(
+        "Gmail fetched the images when the message arrived (receipt-time prefetch), "
+        "not a person opening it"
+    )
+    assert "Microsoft Edge" not in reason
+    assert GMAIL_PREFETCH in reason
 
 
 def test_human_reason_names_the_client(signals: Signals) -> None:

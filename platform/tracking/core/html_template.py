@@ -8,8 +8,12 @@ recipient untouched. Rendering is string joins only, which is what makes per-rec
 tokens cheap for large sends.
 
 The document is read by the standard library's HTML tokenizer (``html.parser``), so
-links in comments, conditional comments, scripts and styles are never mistaken for
-markup. Source offsets come from ``getpos()`` and a table of line starts; the only text
+links in comments, scripts and styles are never mistaken for markup. The one exception is
+deliberate: Outlook's VML buttons live in conditional comments (``<!--[if mso]>``), and
+``vml`` reads the ``href`` of their shapes, which become links like any ``<a>``; a VML
+link and the ``<a>`` fallback beside it with the same destination share one link number,
+so a click counts on the same link whichever one the recipient's client shows.
+Source offsets come from ``getpos()`` and a table of line starts; the only text
 scanned by hand is the attribute list of one start tag the tokenizer has already
 isolated, and what that scan finds is checked against the tokenizer's own reading.
 
@@ -23,12 +27,19 @@ import html
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from html.parser import HTMLParser
 from urllib.parse import urlsplit
 
+from sendtrail.tracking.core.html_links import (
+    SPACE,
+    URL_JUNK,
+    TolerantParser,
+    address_text_reason,
+    href_span,
+    skip_reason,
+)
 from sendtrail.tracking.core.model import HitKind, TokenClaims
-from sendtrail.tracking.core.redirect import safe_location
-from sendtrail.tracking.core.tokens import MAX_URL_BYTES, InvalidToken, TokenKeys, verify
+from sendtrail.tracking.core.tokens import InvalidToken, TokenKeys, verify
+from sendtrail.tracking.core.vml import vml_links
 
 __all__ = ["PIXEL", "HtmlTemplate", "parse_template", "pixel_markup", "render"]
 
@@ -42,15 +53,6 @@ REMOVED_PIXEL = (
 _UNREADABLE = "A link's markup could not be read with certainty, so it is left as it is."
 _PIXEL_PATH = re.compile(r"/o/([A-Za-z0-9_-]+)\.gif\Z")
 _CLICK_PATH = re.compile(r"/c/([A-Za-z0-9_-]+)\Z")
-_URL_JUNK = re.compile(r"[\t\n\r]")
-_SPACE = " \t\n\r\f"
-# Visible text that reads as a web address: any "scheme://...", or a host name ending in
-# an alphabetic top-level domain, with an optional port and path ("www.example.com/x").
-_ADDRESS_TEXT = re.compile(
-    r"""[a-z][a-z0-9+.-]*://\S+
-      | (?:[^\W_](?:[\w-]*[^\W_])?\.)+[^\W\d_]{2,63}\.?(?::\d{1,5})?(?:[/?#]\S*)?""",
-    re.IGNORECASE | re.VERBOSE,
-)
 
 
 @dataclass(frozen=True)
@@ -60,11 +62,13 @@ class HtmlTemplate:
     literals: tuple[str, ...]
     """The text around the slots: always one more than there are slots."""
     slots: tuple[int, ...]
-    """``PIXEL`` or the index of a link, in document order."""
+    """``PIXEL`` or the index of a link, in document order; a link may fill several slots
+    (an Outlook VML button and its ``<a>`` fallback)."""
     links: tuple[str, ...]
     """The destination of each eligible link (restored when copied from our tracking)."""
     originals: tuple[str, ...]
-    """Each link's attribute value as rendered when it is not rewritten (quotes included)."""
+    """Each slot's attribute value as rendered when its link is not rewritten (quotes
+    included; empty for the pixel)."""
     skipped_links: tuple[tuple[str, str], ...]
     """``(href, reason)`` for every link that is not rewritten (R13, R25)."""
     removed_tracking: tuple[str, ...]
@@ -85,15 +89,15 @@ def render(template: HtmlTemplate, pixel_url: str | None, link_urls: Sequence[st
     ``link_urls=None`` keeps every link's original destination; a link given its original
     destination is written exactly as it was in the source.
     """
-    links, originals = template.links, template.originals
+    links = template.links
     pixel = "" if pixel_url is None else pixel_markup(pixel_url)
     fills = [
         pixel
         if slot == PIXEL
-        else originals[slot]
+        else original
         if link_urls is None or link_urls[slot] == links[slot]
         else f'"{_escape(link_urls[slot])}"'
-        for slot in template.slots
+        for slot, original in zip(template.slots, template.originals, strict=True)
     ]
     parts = [""] * (2 * len(fills) + 1)
     parts[0::2] = template.literals
@@ -103,6 +107,7 @@ def render(template: HtmlTemplate, pixel_url: str | None, link_urls: Sequence[st
 
 def _escape(url: str) -> str:
     # Tracking URLs rarely need escaping, and these memchr scans cost far less than escape().
+    # Escaping ">" also keeps a URL from ever closing the conditional comment of a VML link.
     if "&" in url or '"' in url or "'" in url or "<" in url or ">" in url:
         return html.escape(url)
     return url
@@ -116,86 +121,66 @@ def parse_template(source: str, keys: TokenKeys) -> HtmlTemplate:
     return scanner.template()
 
 
-def skip_reason(href: str) -> str | None:
-    """Why a link with this (trimmed) address is not rewritten, or ``None`` if it may be."""
-    shown = href if len(href) <= 80 else href[:77] + "..."
-    if not href:
-        return "A link has no address, so it is not rewritten (R13)."
-    if href.startswith("#"):
-        return f"In-page anchor ({shown}): it is not rewritten (R13)."
-    try:
-        parts = urlsplit(href)
-        host = parts.hostname
-    except ValueError:
-        return f"The link address is not a valid web address ({shown}), so it is not rewritten."
-    scheme = parts.scheme.lower()
-    reason: str | None = None
-    if scheme == "mailto":
-        reason = f"Email address link ({shown}): it is not rewritten (R13)."
-    elif scheme in ("tel", "sms", "callto"):
-        reason = f"Phone number link ({shown}): it is not rewritten (R13)."
-    elif not scheme:
-        reason = (
-            f"Relative link ({shown}): it has no web address to redirect to, "
-            "so it is not rewritten (R13)."
-        )
-    elif scheme not in ("http", "https"):
-        reason = f"Not a web link ({scheme}: address), so it is not rewritten (R13)."
-    elif not host:
-        reason = f"The web address has no host ({shown}), so it is not rewritten (R13)."
-    elif len(href.encode("utf-8")) > MAX_URL_BYTES:
-        reason = "A web address longer than 4 KB is left as it is (not tracked)."
-    elif safe_location(href) is None:
-        reason = (
-            f"The web address ({shown}) is not one a browser could safely be redirected to "
-            "(user name, bad port or host, or control characters), so it is not rewritten."
-        )
-    return reason
-
-
-def looks_like_address(text: str) -> bool:
-    """Whether visible link text is itself a URL or a bare domain (R13)."""
-    text = text.strip("<>()[]\"'").rstrip(".,;:!?")
-    return bool(text) and _ADDRESS_TEXT.fullmatch(text) is not None
-
-
 @dataclass
 class _OpenLink:
-    destination: str
-    restored: bool
+    at: int
+    value: str
+    """The ``href`` as the tokenizer reads it."""
     value_span: tuple[int, int] | None
     text: list[str]
 
 
-class _Scanner(HTMLParser):
+@dataclass
+class _Link:
+    """One ``<a href>`` or VML ``href`` found in the source, before link numbers are given."""
+
+    at: int
+    """Where its tag begins: document order, and distance to a VML link's fallback."""
+    destination: str
+    span: tuple[int, int] | None
+    original: str
+    """The value to write when it is not rewritten (the restored address when copied)."""
+    restored: bool
+    reason: str | None
+    """Why it is not rewritten (R13), or ``None``."""
+    text_reason: str | None
+    """The R13 sentence when its visible text is a web address."""
+    vml: bool = False
+    partner: _Link | None = None
+    """For a VML link: the nearest ``<a>`` with the same destination (its fallback)."""
+
+
+class _Scanner(TolerantParser):
     def __init__(self, source: str, keys: TokenKeys) -> None:
         super().__init__(convert_charrefs=True)
         self._source = source
         self._keys = keys
         self._line_starts = [0, *(m.end() for m in re.finditer("\n", source))]
-        self._edits: list[tuple[int, int, str | int]] = []
-        self._links: list[str] = []
-        self._originals: list[str] = []
-        self._skipped: list[tuple[str, str]] = []
+        self._edits: list[tuple[int, int, str]] = []
+        self._found: list[_Link] = []
         self._removed: list[str] = []
         self._body_end: int | None = None
         self._link: _OpenLink | None = None
 
     def template(self) -> HtmlTemplate:
         self._finish_link()
+        links, skipped, slot_edits = self._number_links()
         at = len(self._source) if self._body_end is None else self._body_end
-        self._edits.append((at, at, PIXEL))
+        edits: list[tuple[int, int, str | tuple[int, str]]] = [*self._edits, *slot_edits]
+        edits.append((at, at, (PIXEL, "")))
         literals: list[str] = []
         slots: list[int] = []
+        originals: list[str] = []
         pending: list[str] = []
         cursor = 0
-        for start, end, replacement in sorted(self._edits, key=lambda edit: edit[:2]):
+        for start, end, replacement in sorted(edits, key=lambda edit: edit[:2]):
             pending.append(self._source[cursor:start])
             if isinstance(replacement, str):
                 pending.append(replacement)
             else:
                 literals.append("".join(pending))
-                slots.append(replacement)
+                slots.append(replacement[0])
+                originals.append(replacement[1])
                 pending = []
             cursor = end
         pending.append(self._source[cursor:])
@@ -203,11 +188,41 @@ class _Scanner(HTMLParser):
         return HtmlTemplate(
             literals=tuple(literals),
             slots=tuple(slots),
-            links=tuple(self._links),
-            originals=tuple(self._originals),
-            skipped_links=tuple(self._skipped),
+            links=tuple(links),
+            originals=tuple(originals),
+            skipped_links=tuple(skipped),
             removed_tracking=tuple(self._removed),
         )
+
+    def _number_links(
+        self,
+    ) -> tuple[list[str], list[tuple[str, str]], list[tuple[int, int, tuple[int, str]]]]:
+        """Link numbers in document order; a VML link shares its fallback's number."""
+        anchors = [link for link in self._found if not link.vml]
+        for link in self._found:
+            if link.vml:
+                link.partner = _nearest(link, anchors)
+                partner = link.partner
+                if link.reason is None and partner is not None and partner.text_reason:
+                    link.reason = partner.text_reason  # the same button shows an address
+        links: list[str] = []
+        skipped: list[tuple[str, str]] = []
+        edits: list[tuple[int, int, tuple[int, str]]] = []
+        number: dict[int, int] = {}
+        for link in sorted(self._found, key=lambda found: found.at):
+            partner = link.partner
+            if link.reason is not None or link.span is None:
+                if link.restored and link.span is not None:
+                    self._edits.append((*link.span, link.original))
+                if not (partner is not None and _skipped(partner)):  # one entry per button
+                    skipped.append((link.destination, link.reason or _UNREADABLE))
+                continue
+            owner = partner if partner is not None and not _skipped(partner) else link
+            if id(owner) not in number:
+                number[id(owner)] = len(links)
+                links.append(link.destination)
+            edits.append((*link.span, (number[id(owner)], link.original)))
+        return links, skipped, edits
 
     def _offset(self) -> int:
         line, column = self.getpos()
@@ -235,6 +250,14 @@ class _Scanner(HTMLParser):
         if self._link is not None:
             self._link.text.append(data)
 
+    def handle_comment(self, data: str) -> None:
+        start = self._offset() + len("<!--")
+        found = vml_links(data, start)
+        if found and self._source[start - 4 : start + len(data)] != f"<!--{data}":
+            return  # the tokenizer read this comment differently: leave it alone
+        for vml in found:
+            self._add_link(vml.at, vml.href, vml.span, vml.text, vml=True)
+
     def _tag_span(self) -> tuple[int, str] | None:
         """Where the current start tag is in the source, and its text (None if unsure)."""
         text = self.get_starttag_text()
@@ -247,62 +270,48 @@ class _Scanner(HTMLParser):
         value = next((value for name, value in attrs if name == "href"), None)
         if value is None:
             return  # an anchor without an address is not a link
-        href = _URL_JUNK.sub("", value).strip(_SPACE)
-        claims = self._claims(href, _CLICK_PATH, HitKind.CLICK)
-        restored = claims is not None and claims.url is not None
-        destination = claims.url if claims is not None and claims.url is not None else href
-        self._link = _OpenLink(destination, restored, self._value_span(value), [])
+        located = self._tag_span()
+        span = None
+        if located is not None and (found := href_span(located[1], value)) is not None:
+            span = (located[0] + found[0], located[0] + found[1])
+        self._link = _OpenLink(self._offset(), value, span, [])
 
     def _finish_link(self) -> None:
         link, self._link = self._link, None
-        if link is None:
-            return
-        text = " ".join("".join(link.text).split())
-        reason = skip_reason(link.destination)
-        if reason is None and looks_like_address(text):
-            reason = (
-                f"The link text is itself a web address ({text}), so it is not rewritten (R13)."
-            )
-        span = link.value_span
-        restored_value = f'"{html.escape(link.destination)}"'
-        if link.restored and span is not None:
-            self._removed.append(
+        if link is not None:
+            self._add_link(link.at, link.value, link.value_span, "".join(link.text))
+
+    def _add_link(
+        self, at: int, value: str, span: tuple[int, int] | None, text: str, *, vml: bool = False
+    ) -> None:
+        href = URL_JUNK.sub("", value).strip(SPACE)
+        claims = self._claims(href, _CLICK_PATH, HitKind.CLICK)
+        restored = claims is not None and claims.url is not None
+        destination = claims.url if claims is not None and claims.url is not None else href
+        if restored and span is not None:
+            sentence = (
                 "Restored a tracked link copied from an earlier email to its original address "
-                f"({link.destination}): it would have reported clicks on that email instead "
+                f"({destination}): it would have reported clicks on that email instead "
                 "of this one."
             )
-        if reason is not None or span is None:
-            self._skipped.append((link.destination, reason or _UNREADABLE))
-            if link.restored and span is not None:
-                self._edits.append((*span, restored_value))
-            return
-        start, end = span
-        self._edits.append((start, end, len(self._links)))
-        self._links.append(link.destination)
-        self._originals.append(restored_value if link.restored else self._source[start:end])
-
-    def _value_span(self, value: str) -> tuple[int, int] | None:
-        """Source span of the current tag's first ``href`` value, quotes included."""
-        located = self._tag_span()
-        if located is None:
-            return None
-        start, text = located
-        for name, value_start, value_end in _attribute_spans(text):
-            if name != "href":
-                continue
-            raw = text[value_start:value_end]
-            if raw[:1] in ("'", '"'):
-                raw = raw[1:-1]
-            if value_start < 0 or html.unescape(raw) != value:
-                return None  # the tokenizer read this tag differently: leave it alone
-            return start + value_start, start + value_end
-        return None
+            if not (vml and sentence in self._removed):  # a button's two links: one sentence
+                self._removed.append(sentence)
+        text_reason = address_text_reason(text)
+        reason = skip_reason(destination) or text_reason
+        original = (
+            f'"{html.escape(destination)}"'
+            if restored or span is None
+            else self._source[span[0] : span[1]]
+        )
+        self._found.append(
+            _Link(at, destination, span, original, restored, reason, text_reason, vml)
+        )
 
     def _check_pixel(self, attrs: list[tuple[str, str | None]]) -> None:
         src = next((value for name, value in attrs if name == "src"), None)
         if src is None:
             return
-        src = _URL_JUNK.sub("", src).strip(_SPACE)
+        src = URL_JUNK.sub("", src).strip(SPACE)
         if self._claims(src, _PIXEL_PATH, HitKind.OPEN) is None:
             return
         located = self._tag_span()
@@ -320,46 +329,12 @@ class _Scanner(HTMLParser):
         return claims if claims is not None and claims.kind is kind else None
 
 
-def _attribute_spans(tag: str) -> list[tuple[str, int, int]]:
-    """``(name, value start, value end)`` of each attribute of one start tag's text.
+def _skipped(link: _Link) -> bool:
+    return link.reason is not None or link.span is None
 
-    Follows the HTML tokenizer's attribute states; spans include the quotes, and are
-    ``(-1, -1)`` for an attribute without a value.
-    """
-    spans: list[tuple[str, int, int]] = []
-    size = len(tag)
-    i = 1
-    while i < size and tag[i] not in _SPACE and tag[i] not in "/>":
-        i += 1
-    while True:
-        while i < size and (tag[i] in _SPACE or tag[i] == "/"):
-            i += 1
-        if i >= size or tag[i] == ">":
-            return spans
-        name_start = i
-        i += 1  # a leading "=" belongs to the name
-        while i < size and tag[i] not in _SPACE and tag[i] not in "/>=":
-            i += 1
-        name = tag[name_start:i].lower()
-        j = i
-        while j < size and tag[j] in _SPACE:
-            j += 1
-        if j >= size or tag[j] != "=":
-            spans.append((name, -1, -1))
-            i = j
-            continue
-        j += 1
-        while j < size and tag[j] in _SPACE:
-            j += 1
-        if j < size and tag[j] in "'\"":
-            close = tag.find(tag[j], j + 1)
-            if close < 0:
-                return spans
-            spans.append((name, j, close + 1))
-            i = close + 1
-        else:
-            end = j
-            while end < size and tag[end] not in _SPACE and tag[end] != ">":
-                end += 1
-            spans.append((name, j, end))
-            i = end
+
+def _nearest(link: _Link, anchors: list[_Link]) -> _Link | None:
+    """The ``<a>`` with the same destination closest to ``link`` (after it, on a tie)."""
+    same = [anchor for anchor in anchors if anchor.destination == link.destination]
+    return min(same, key=lambda anchor: (abs(anchor.at - link.at), anchor.at < link.at),
+               default=None)
