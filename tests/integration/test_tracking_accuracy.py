@@ -131,3 +131,44 @@ def test_click_on_outlooks_vml_button_is_recorded_on_its_link(
     (gus,) = email["recipients"]
     assert gus["clickCount"] == 1
     assert gus["contact"]["lastSalesEmailClickedAt"] is not None
+
+
+def test_click_on_an_outlook_only_link_is_recorded_and_a_pasted_pixel_removed(
+    app_client: Any, database_url: str, clock: FakeClock
+) -> None:  # issue 12, defect 12; R8, R11
+    tenant = run(seed_tenant(database_url, "Outlook Only", seats={}))
+    give_admin_a_paid_seat(app_client, database_url, tenant)  # R12: clicks need a paid seat
+    earlier = _prepare(app_client, tenant, "<html><body><p>Last week</p></body></html>")
+    (old_message,) = earlier["messages"]
+    old_pixel = pixel_path(old_message["html"])
+    (old_img,) = re.findall(r"<img [^>]*/>", old_message["html"])
+    desktop = "https://shop.test/desktop?x=1&y=2"
+    body = f"""<html><body><p>Hi Gus,</p>
+<!--[if mso | IE]><table role="presentation"><tr><td><a href="{desktop.replace("&", "&amp;")}" \
+style="color:#1a73e8;">Get the Outlook add-in</a>{old_img}</td></tr></table><![endif]-->
+<p><a href="https://shop.test/web">Read online</a></p>
+</body></html>"""
+    prepared = _prepare(app_client, tenant, body)  # pasted from last week's email (R8)
+    assert prepared["clickTracking"] is True
+    (message,) = prepared["messages"]
+    html = message["html"]
+    assert old_pixel not in html
+    assert len(re.findall(r"/o/[A-Za-z0-9_-]+\.gif", html)) == 1  # this email's pixel only
+    outlook_only = html[html.index("<!--[if mso | IE]>") : html.index("<![endif]-->")]
+    (path,) = re.findall(r'<a href="http://testserver\.local(/c/[^"]+)"', outlook_only)
+    assert desktop.replace("&", "&amp;") not in html
+    clock.advance(300)
+
+    click = app_client.get(path, headers={"User-Agent": EDGE}, follow_redirects=False)
+    assert click.status_code == 302
+    assert click.headers["location"] == desktop  # R11: the destination, unchanged
+
+    email = _email(app_client, tenant, prepared["email"]["id"])
+    assert email["links"] == [{"url": desktop, "clicks": 1},
+                              {"url": "https://shop.test/web", "clicks": 0}]
+    clicks = [n for n in _nodes(email) if n["type"] == "CLICK"]
+    assert [(n["verdict"], n["countsInReports"], n["link"]) for n in clicks] == [
+        ("HUMAN", True, {"url": desktop})]
+    (gus,) = email["recipients"]
+    assert gus["clickCount"] == 1
+    assert gus["contact"]["lastSalesEmailClickedAt"] is not None

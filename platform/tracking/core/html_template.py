@@ -9,10 +9,13 @@ tokens cheap for large sends.
 
 The document is read by the standard library's HTML tokenizer (``html.parser``), so
 links in comments, scripts and styles are never mistaken for markup. The one exception is
-deliberate: Outlook's VML buttons live in conditional comments (``<!--[if mso]>``), and
-``vml`` reads the ``href`` of their shapes, which become links like any ``<a>``; a VML
-link and the ``<a>`` fallback beside it with the same destination share one link number,
-so a click counts on the same link whichever one the recipient's client shows.
+deliberate: downlevel-hidden conditional comments (``<!--[if mso]> ... <![endif]-->``) are
+markup Outlook for Windows renders, so ``conditional`` reads their links (``<a>`` and the
+``href`` of VML buttons), which are links like any other, and their images, where a pixel
+of ours is removed like anywhere else. An Outlook-only link shares the link number of the
+nearest ordinary ``<a>`` with the same destination (a VML shape, failing that, the one of
+the nearest Outlook-only ``<a>``), so a click counts on the same link whichever one the
+recipient's client shows.
 Source offsets come from ``getpos()`` and a table of line starts; the only text
 scanned by hand is the attribute list of one start tag the tokenizer has already
 isolated, and what that scan finds is checked against the tokenizer's own reading.
@@ -29,6 +32,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from sendtrail.tracking.core.conditional import Conditional, read_conditional
 from sendtrail.tracking.core.html_links import (
     SPACE,
     URL_JUNK,
@@ -39,7 +43,6 @@ from sendtrail.tracking.core.html_links import (
 )
 from sendtrail.tracking.core.model import HitKind, TokenClaims
 from sendtrail.tracking.core.tokens import InvalidToken, TokenKeys, verify
-from sendtrail.tracking.core.vml import vml_links
 
 __all__ = ["PIXEL", "HtmlTemplate", "parse_template", "pixel_markup", "render"]
 
@@ -146,8 +149,10 @@ class _Link:
     text_reason: str | None
     """The R13 sentence when its visible text is a web address."""
     vml: bool = False
+    hidden: bool = False
+    """In a conditional comment: only Outlook shows it (every VML link is)."""
     partner: _Link | None = None
-    """For a VML link: the nearest ``<a>`` with the same destination (its fallback)."""
+    """For a hidden link: the link it shares a number with (its fallback), if any."""
 
 
 class _Scanner(TolerantParser):
@@ -159,6 +164,8 @@ class _Scanner(TolerantParser):
         self._edits: list[tuple[int, int, str]] = []
         self._found: list[_Link] = []
         self._removed: list[str] = []
+        self._told: set[str] = set()
+        """Sentences about restored links that a hidden link has already said."""
         self._body_end: int | None = None
         self._link: _OpenLink | None = None
 
@@ -197,13 +204,18 @@ class _Scanner(TolerantParser):
     def _number_links(
         self,
     ) -> tuple[list[str], list[tuple[str, str]], list[tuple[int, int, tuple[int, str]]]]:
-        """Link numbers in document order; a VML link shares its fallback's number."""
-        anchors = [link for link in self._found if not link.vml]
+        """Link numbers in document order; a hidden link shares its fallback's number."""
+        shown = [link for link in self._found if not link.hidden]
+        hidden_anchors = [link for link in self._found if link.hidden and not link.vml]
         for link in self._found:
-            if link.vml:
-                link.partner = _nearest(link, anchors)
+            if link.hidden:
+                link.partner = _nearest(link, shown)
+                if link.partner is None and link.vml:  # Stripo's <a> around the shape
+                    link.partner = _nearest(link, hidden_anchors)
                 partner = link.partner
-                if link.reason is None and partner is not None and partner.text_reason:
+                if link.vml and link.reason is None and partner is not None and (
+                    partner.text_reason
+                ):
                     link.reason = partner.text_reason  # the same button shows an address
         links: list[str] = []
         skipped: list[tuple[str, str]] = []
@@ -252,11 +264,22 @@ class _Scanner(TolerantParser):
 
     def handle_comment(self, data: str) -> None:
         start = self._offset() + len("<!--")
-        found = vml_links(data, start)
-        if found and self._source[start - 4 : start + len(data)] != f"<!--{data}":
-            return  # the tokenizer read this comment differently: leave it alone
-        for vml in found:
-            self._add_link(vml.at, vml.href, vml.span, vml.text, vml=True)
+        found = read_conditional(data, start)
+        if found is None or self._source[start - 4 : start + len(data)] != f"<!--{data}":
+            return  # not Outlook's markup, or read differently by the tokenizer: leave it
+        self._read_hidden(found, start, start + len(data))
+
+    def _read_hidden(self, found: Conditional, start: int, end: int) -> None:
+        """The links and pasted pixels of one conditional comment (``start``-``end``)."""
+        for link in found.links:
+            self._add_link(link.at, link.href, link.span, link.text, vml=link.vml, hidden=True)
+        for image in found.images:
+            if image.span is None or not self._is_pixel(image.src):
+                continue
+            seam = self._source[max(start, image.span[0] - 3) : image.span[0]]
+            seam += self._source[image.span[1] : min(end, image.span[1] + 3)]
+            if "-->" not in seam and "--!>" not in seam:  # never end the comment early
+                self._remove_pixel(image.span)
 
     def _tag_span(self) -> tuple[int, str] | None:
         """Where the current start tag is in the source, and its text (None if unsure)."""
@@ -282,7 +305,14 @@ class _Scanner(TolerantParser):
             self._add_link(link.at, link.value, link.value_span, "".join(link.text))
 
     def _add_link(
-        self, at: int, value: str, span: tuple[int, int] | None, text: str, *, vml: bool = False
+        self,
+        at: int,
+        value: str,
+        span: tuple[int, int] | None,
+        text: str,
+        *,
+        vml: bool = False,
+        hidden: bool = False,
     ) -> None:
         href = URL_JUNK.sub("", value).strip(SPACE)
         claims = self._claims(href, _CLICK_PATH, HitKind.CLICK)
@@ -294,7 +324,13 @@ class _Scanner(TolerantParser):
                 f"({destination}): it would have reported clicks on that email instead "
                 "of this one."
             )
-            if not (vml and sentence in self._removed):  # a button's two links: one sentence
+            if hidden:  # an Outlook-only link and its fallback: one sentence
+                if sentence not in self._removed:
+                    self._removed.append(sentence)
+                    self._told.add(sentence)
+            elif sentence in self._told:
+                self._told.discard(sentence)
+            else:
                 self._removed.append(sentence)
         text_reason = address_text_reason(text)
         reason = skip_reason(destination) or text_reason
@@ -304,21 +340,23 @@ class _Scanner(TolerantParser):
             else self._source[span[0] : span[1]]
         )
         self._found.append(
-            _Link(at, destination, span, original, restored, reason, text_reason, vml)
+            _Link(at, destination, span, original, restored, reason, text_reason, vml, hidden)
         )
 
     def _check_pixel(self, attrs: list[tuple[str, str | None]]) -> None:
         src = next((value for name, value in attrs if name == "src"), None)
-        if src is None:
-            return
+        if src is not None and self._is_pixel(src) and (located := self._tag_span()):
+            self._remove_pixel((located[0], located[0] + len(located[1])))
+
+    def _is_pixel(self, src: str) -> bool:
+        """Whether an image's ``src`` is a tracking pixel of ours, from any email (R8)."""
         src = URL_JUNK.sub("", src).strip(SPACE)
-        if self._claims(src, _PIXEL_PATH, HitKind.OPEN) is None:
-            return
-        located = self._tag_span()
-        if located is not None:
-            start, text = located
-            self._edits.append((start, start + len(text), ""))
-            self._removed.append(REMOVED_PIXEL)
+        return self._claims(src, _PIXEL_PATH, HitKind.OPEN) is not None
+
+    def _remove_pixel(self, span: tuple[int, int]) -> None:
+        """Cut out the image tag at ``span`` (R8)."""
+        self._edits.append((*span, ""))
+        self._removed.append(REMOVED_PIXEL)
 
     def _claims(self, url: str, path: re.Pattern[str], kind: HitKind) -> TokenClaims | None:
         try:
