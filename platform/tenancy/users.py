@@ -15,7 +15,7 @@ from sendtrail.db.tenant import unscoped
 from sendtrail.errors import Conflict, EntitlementRequired, Forbidden, InvalidInput, NotFound
 from sendtrail.tenancy import audit
 from sendtrail.tenancy.accounts import purchased_seats, seats_in_use
-from sendtrail.tenancy.authz import authorizer
+from sendtrail.tenancy.authz import AuthzAction, AuthzObject, authorizer
 from sendtrail.tenancy.store import LoginRow, SeatPurchaseRow, UserRow
 from sendtrail.tenancy.values import EmailDefault, Principal, Role, Scope, Seat
 
@@ -124,7 +124,7 @@ async def invite_user(
     role: Role = Role.USER,
     seat: Seat = Seat.FREE,
 ) -> UserRow:
-    authorizer().require(actor, account_id, "users", "write")
+    authorizer().require(actor, account_id, AuthzObject.USERS, AuthzAction.WRITE)
     user = await add_user_row(session, account_id, email=email, name=name, role=role, seat=seat)
     audit.record(
         session,
@@ -152,7 +152,7 @@ async def _load(session: AsyncSession, account_id: uuid.UUID, user_id: uuid.UUID
 async def get_user(
     session: AsyncSession, actor: Principal, account_id: uuid.UUID, user_id: uuid.UUID
 ) -> UserRow:
-    authorizer().require(actor, account_id, "users", "read")
+    authorizer().require(actor, account_id, AuthzObject.USERS, AuthzAction.READ)
     return await _load(session, account_id, user_id)
 
 
@@ -175,7 +175,7 @@ async def update_user(
     user_id: uuid.UUID,
     changes: UserChanges,
 ) -> UserRow:
-    authorizer().require(actor, account_id, "users", "write")
+    authorizer().require(actor, account_id, AuthzObject.USERS, AuthzAction.WRITE)
     user = await _load(session, account_id, user_id)
     before = _snapshot(user)
     new_role = changes.role.value if changes.role is not None else user.role
@@ -215,7 +215,7 @@ async def list_users(
     first: int | None,
     after: str | None,
 ) -> Page[UserRow]:
-    authorizer().require(actor, account_id, "users", "read")
+    authorizer().require(actor, account_id, AuthzObject.USERS, AuthzAction.READ)
     return await keyset_page(
         session,
         select(UserRow).where(UserRow.account_id == account_id),
@@ -244,7 +244,7 @@ async def own_profile(session: AsyncSession, actor: Principal, what: str) -> Use
     """The actor's own user, to change ``what`` of their profile (any role, a write token)."""
     if actor.account_id is None or actor.user_id is None:
         raise Forbidden(f"Only account users have {what}.")
-    if Scope.WRITE not in actor.scopes:
+    if Scope.WRITE not in actor.held_scopes:
         raise Forbidden("This API token is read-only; use a token with the write scope.")
     user = await session.get(UserRow, (actor.account_id, actor.user_id))
     if user is None:
