@@ -83,8 +83,14 @@ async def _ensure_seat_available(
         )
 
 
-async def _email_taken(session: AsyncSession, email: str) -> bool:
+async def _signs_in(session: AsyncSession, email: str) -> bool:
+    """Whether ``email`` has a login anywhere (sign-in finds the account from the email)."""
     statement = select(LoginRow.id).where(LoginRow.email == email)
+    return (await session.exec(statement)).first() is not None
+
+
+async def _in_account(session: AsyncSession, account_id: uuid.UUID, email: str) -> bool:
+    statement = select(UserRow.id).where(UserRow.account_id == account_id, UserRow.email == email)
     return (await session.exec(statement)).first() is not None
 
 
@@ -97,19 +103,30 @@ async def add_user_row(
     role: Role,
     seat: Seat,
     password_hash: str | None = None,
+    discreet: bool = False,
 ) -> UserRow:
-    """Add a user and their login after the checks every path shares (caller commits)."""
+    """Add a user and their login after the checks every path shares (caller commits).
+
+    An address signs in to one place only (logins are global). With ``discreet`` (an
+    admin's invite), an address that already signs in elsewhere, to another account or
+    as support staff, is still added here, without a login of its own, so that the
+    answer reveals nothing about other accounts (issue 12, defect 5). Operators (the
+    CLI, onboarding) are told instead, since their new user must be able to sign in.
+    """
     email = normalize_email(email)
     if name is not None and len(name) > 200:
         raise InvalidInput("A name can be at most 200 characters.")
-    if await _email_taken(session, email):
-        raise Conflict(f"A user with the email address {email} already exists.")
+    if await _in_account(session, account_id, email):
+        raise Conflict(f"A user with the email address {email} already exists in this account.")
+    signs_in_elsewhere = await _signs_in(session, email)
+    if signs_in_elsewhere and not discreet:
+        raise Conflict(f"{email} already signs in to Sendtrail (another account or support).")
     await _ensure_seat_available(session, account_id, seat)
     user = UserRow(account_id=account_id, email=email, name=name, role=role.value, seat=seat.value)
     session.add(user)
-    session.add(
-        LoginRow(email=email, account_id=account_id, user_id=user.id, password_hash=password_hash)
-    )
+    if not signs_in_elsewhere:
+        session.add(LoginRow(email=email, account_id=account_id, user_id=user.id,
+                             password_hash=password_hash))
     await session.flush()
     return user
 
@@ -125,7 +142,9 @@ async def invite_user(
     seat: Seat = Seat.FREE,
 ) -> UserRow:
     authorizer().require(actor, account_id, AuthzObject.USERS, AuthzAction.WRITE)
-    user = await add_user_row(session, account_id, email=email, name=name, role=role, seat=seat)
+    user = await add_user_row(
+        session, account_id, email=email, name=name, role=role, seat=seat, discreet=True
+    )
     audit.record(
         session,
         actor,
