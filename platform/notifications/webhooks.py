@@ -38,6 +38,7 @@ from sendtrail.notifications.targets import Resolver, pin_target, system_resolve
 from sendtrail.secretbox import SecretBox
 from sendtrail.tenancy import audit
 from sendtrail.tenancy.authz import AuthzAction, AuthzObject, authorizer
+from sendtrail.tenancy.permissions import refuse_lasting_grant
 from sendtrail.tenancy.values import Principal
 
 __all__ = [
@@ -76,6 +77,7 @@ class DeliveryStatus(enum.StrEnum):
     takes only human activity, or erased. ``lastError`` says which."""
 
 OBJECT = AuthzObject.WEBHOOKS
+SENDS_OUT = "choose where webhooks send the account's events"
 
 
 async def list_endpoints(
@@ -170,6 +172,7 @@ async def create_endpoint(
 ) -> tuple[WebhookEndpointRow, str]:
     """The new endpoint and its signing secret (``whsec_...``), never shown again."""
     authorizer().require(actor, account_id, OBJECT, AuthzAction.WRITE)
+    refuse_lasting_grant(actor, what=SENDS_OUT)
     count = (await session.exec(
         select(func.count()).select_from(WebhookEndpointRow)
         .where(WebhookEndpointRow.account_id == account_id)
@@ -227,6 +230,7 @@ async def update_endpoint(
     row = await get_endpoint(session, actor, account_id, endpoint_id, act=AuthzAction.WRITE)
     before = _snapshot(row)
     if url is not None:
+        refuse_lasting_grant(actor, what=SENDS_OUT)
         row.url = await _checked_url(url, allow_loopback=allow_loopback, resolver=resolver)
     if event_types is not None:
         row.event_types = _event_types(event_types)

@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from sendtrail.errors import Forbidden
 from sendtrail.tenancy.values import Principal, Role, Scope, held_scopes
 
-__all__ = ["AuthzAction", "AuthzObject", "new_token_expiry"]
+__all__ = ["AuthzAction", "AuthzObject", "new_token_expiry", "refuse_lasting_grant"]
 
 
 class AuthzAction(enum.StrEnum):
@@ -106,3 +106,17 @@ def new_token_expiry(
             " to get the same one."
         )
     return expires_at
+
+
+def refuse_lasting_grant(actor: Principal, *, what: str) -> None:
+    """``Forbidden`` when an expiring API token would ``what``: a grant that outlasts it.
+
+    An admin role given, or a webhook endpoint that keeps sending the account's events
+    out, would hold on after the token that made it expired (issue 12, defect 1).
+    """
+    if actor.via_token and actor.expires_at is not None:
+        ends = f"{actor.expires_at.astimezone(UTC):%Y-%m-%d %H:%M:%S} UTC"
+        raise Forbidden(
+            f"This API token expires on {ends}, so it cannot {what}, which would outlast "
+            "it. Do it signed in to the web admin, or with a token that does not expire."
+        )

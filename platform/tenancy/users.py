@@ -16,6 +16,7 @@ from sendtrail.errors import Conflict, EntitlementRequired, Forbidden, InvalidIn
 from sendtrail.tenancy import audit
 from sendtrail.tenancy.accounts import purchased_seats, seats_in_use
 from sendtrail.tenancy.authz import AuthzAction, AuthzObject, authorizer
+from sendtrail.tenancy.permissions import refuse_lasting_grant
 from sendtrail.tenancy.store import LoginRow, SeatPurchaseRow, UserRow
 from sendtrail.tenancy.values import EmailDefault, Principal, Role, Scope, Seat
 
@@ -142,6 +143,8 @@ async def invite_user(
     seat: Seat = Seat.FREE,
 ) -> UserRow:
     authorizer().require(actor, account_id, AuthzObject.USERS, AuthzAction.WRITE)
+    if role is Role.ADMIN:
+        refuse_lasting_grant(actor, what="make someone an admin")
     user = await add_user_row(
         session, account_id, email=email, name=name, role=role, seat=seat, discreet=True
     )
@@ -198,6 +201,8 @@ async def update_user(
     user = await _load(session, account_id, user_id)
     before = _snapshot(user)
     new_role = changes.role.value if changes.role is not None else user.role
+    if new_role == Role.ADMIN.value and user.role != Role.ADMIN.value:
+        refuse_lasting_grant(actor, what="make someone an admin")
     new_seat = changes.seat.value if changes.seat is not None else user.seat
     new_active = changes.active if changes.active is not None else user.active
     takes_seat = new_active and (new_seat != user.seat or not user.active)

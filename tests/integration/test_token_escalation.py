@@ -193,3 +193,30 @@ def test_user_token_cannot_make_a_token_for_someone_else(
     body = create(app, creator, "READ", userId=tenant.admin_id)
     assert error_codes(body) == ["FORBIDDEN"]
     assert token_count(app, tenant) == before
+
+
+def test_expiring_admin_token_cannot_make_grants_that_outlast_it(
+    app: TestClient[Any], database_url: str, clock: FakeClock, tenant: Tenant
+) -> None:
+    # Issue 12, defect 1 (class): a 10-minute admin token must not leave behind an admin
+    # role or a webhook endpoint that keeps sending the account's events out after it.
+    soon = clock.now + timedelta(minutes=10)
+    creator = mint(database_url, tenant, R, W, A, expires_at=soon, now=clock.now)
+    users_before = gql(app, USERS, token=tenant.admin_token)["data"]
+    invite = gql(app, 'mutation { inviteUser(input: {email: "new@acme.test", role: ADMIN}) '
+                 "{ id } }", token=creator)
+    promote = gql(app, "mutation($id: ID!) { updateUser(input: {id: $id, role: ADMIN}) "
+                  "{ id } }", {"id": tenant.user_id}, token=creator)
+    hook = gql(app, 'mutation { createWebhookEndpoint(input: {url: "https://hooks.example.com/x", '
+               'eventTypes: ["engagement.opened"]}) { endpoint { id } } }', token=creator)
+    for body in (invite, promote, hook):
+        code, message = refusal(body)
+        assert code == "FORBIDDEN"
+        assert "expires" in message
+        assert "web admin" in message  # where to do it instead
+    assert gql(app, USERS, token=tenant.admin_token)["data"] == users_before
+    assert gql(app, ENDPOINTS, token=tenant.admin_token)["data"]["webhookEndpoints"] == []
+    # What lasts no longer than the token stays allowed: a plain user, a seat change.
+    plain = gql(app, 'mutation { inviteUser(input: {email: "plain@acme.test"}) { role } }',
+                token=creator)
+    assert plain.get("errors") is None, plain

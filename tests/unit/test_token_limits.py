@@ -13,7 +13,7 @@ from uuid import uuid4
 import pytest
 
 from sendtrail.errors import Forbidden
-from sendtrail.tenancy.permissions import new_token_expiry
+from sendtrail.tenancy.permissions import new_token_expiry, refuse_lasting_grant
 from sendtrail.tenancy.values import Principal, Role, Scope
 
 READ, WRITE, ADMIN = Scope.READ, Scope.WRITE, Scope.ADMIN
@@ -126,3 +126,21 @@ def test_a_token_made_with_a_token_never_outlives_it(
     else:
         assert new_token_expiry(maker, owner_role=Role.ADMIN, scopes=frozenset({READ}),
                                 expires_at=asked) == gets
+
+
+@pytest.mark.parametrize(
+    ("made_with", "expires", "refused"),
+    [("session", None, False), ("read+write+admin", None, False),
+     ("read+write+admin", IN_10_MIN, True), ("admin", IN_10_MIN, True)],
+    ids=["session", "lasting-token", "expiring-token", "expiring-admin-only-token"],
+)
+def test_only_credentials_that_do_not_expire_make_lasting_grants(
+    made_with: str, expires: datetime | None, refused: bool
+) -> None:
+    # Issue 12, defect 1 (class): an admin role or a webhook endpoint outlives the token.
+    maker = creator(Role.ADMIN, made_with, expires)
+    if refused:
+        with pytest.raises(Forbidden, match="expires on 2026-12-03 10:10:00 UTC"):
+            refuse_lasting_grant(maker, what="make someone an admin")
+    else:
+        refuse_lasting_grant(maker, what="make someone an admin")
