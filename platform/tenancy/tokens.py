@@ -64,13 +64,14 @@ async def create_api_token(
     with an expiring token and no ``expires_at`` expires with it.
     """
     owner_id = user_id or actor.user_id
-    if owner_id is None:
-        raise InvalidInput("Say which user the token acts as (userId).")
     mine = owner_id == actor.user_id
+    # Permission first: support staff (no user of their own) are told they cannot write.
     authorizer().require(
         actor, account_id,
         AuthzObject.API_TOKENS_OWN if mine else AuthzObject.API_TOKENS_ALL, AuthzAction.WRITE,
     )
+    if owner_id is None:
+        raise InvalidInput("Say which user the token acts as (userId).")
     owner = (
         await session.exec(
             select(UserRow).where(UserRow.account_id == account_id, UserRow.id == owner_id)
