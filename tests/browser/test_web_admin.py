@@ -14,7 +14,7 @@ from pathlib import Path
 import httpx
 from browser.harness import Site, Ui, log_email, open_contact, sign_in
 from playwright.sync_api import expect
-from support import PASSWORD, run
+from support import PASSWORD
 
 ALERTS_SHOWN = """window.alertsShown = [];
 new MutationObserver((records) => records.forEach((record) => record.addedNodes.forEach((node) => {
@@ -63,27 +63,30 @@ def test_an_emails_page_marks_emails_in_the_navigation_and_not_the_overview(
     ui.snap("email-page-navigation")
 
 
-async def _failed_sign_ins(url: str, email: str, count: int) -> None:
+def _failed_sign_ins(url: str, email: str, count: int) -> None:
     """``count`` failed sign-ins of ``email`` just now, from another network."""
-    from sendtrail.db.engine import Database  # noqa: PLC0415
+    from sqlmodel import Session  # noqa: PLC0415
+
+    from sendtrail.db.engine import create_sync_engine  # noqa: PLC0415
     from sendtrail.db.types import utcnow  # noqa: PLC0415
     from sendtrail.tenancy.store import LoginAttemptRow  # noqa: PLC0415
 
-    database = Database(url)
+    # Synchronously: Playwright's sync API already runs an event loop in this thread.
+    engine = create_sync_engine(url)
     try:
-        async with database.session(account_id=None) as session:
+        with Session(engine) as session:
             for _ in range(count):
                 session.add(LoginAttemptRow(email=email, ip="192.0.2.1", at=utcnow()))
-            await session.commit()
+            session.commit()
     finally:
-        await database.dispose()
+        engine.dispose()
 
 
 def test_too_many_failed_sign_ins_say_when_to_try_again(ui: Ui, site: Site) -> None:
     # Issue 12, defect 6: after many failures an address waits (at most a minute), and
     # the page says how long. Recorded directly: a browser test cannot move the clock.
     email = f"locked-out@{site.tenant.slug}.test"
-    run(_failed_sign_ins(site.server.env["SENDTRAIL_DATABASE_URL"], email, 12))
+    _failed_sign_ins(site.server.env["SENDTRAIL_DATABASE_URL"], email, 12)
     ui.expect_status("/auth/login", 429)
     ui.goto("/sign-in")
     ui.page.get_by_label("Email address").fill(email)
