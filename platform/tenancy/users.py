@@ -201,10 +201,12 @@ async def update_user(
     user = await _load(session, account_id, user_id)
     before = _snapshot(user)
     new_role = changes.role.value if changes.role is not None else user.role
-    if new_role == Role.ADMIN.value and user.role != Role.ADMIN.value:
-        refuse_lasting_grant(actor, what="make someone an admin")
     new_seat = changes.seat.value if changes.seat is not None else user.seat
     new_active = changes.active if changes.active is not None else user.active
+    was_admin = user.role == Role.ADMIN.value and user.active
+    if new_role == Role.ADMIN.value and new_active and not was_admin:
+        # Promoting, or reactivating an admin: a role that would outlast an expiring token.
+        refuse_lasting_grant(actor, what="make someone an admin")
     takes_seat = new_active and (new_seat != user.seat or not user.active)
     if takes_seat:
         await _ensure_seat_available(session, account_id, Seat(new_seat))

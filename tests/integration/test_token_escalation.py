@@ -209,7 +209,15 @@ def test_expiring_admin_token_cannot_make_grants_that_outlast_it(
                   "{ id } }", {"id": tenant.user_id}, token=creator)
     hook = gql(app, 'mutation { createWebhookEndpoint(input: {url: "https://hooks.example.com/x", '
                'eventTypes: ["engagement.opened"]}) { endpoint { id } } }', token=creator)
-    for body in (invite, promote, hook):
+    # Reactivating a deactivated admin gives the role back just the same.
+    second_admin = gql(app, 'mutation { inviteUser(input: {email: "a2@acme.test", role: ADMIN})'
+                       " { id } }", token=tenant.admin_token)["data"]["inviteUser"]["id"]
+    gql(app, "mutation($id: ID!) { updateUser(input: {id: $id, active: false}) { id } }",
+        {"id": second_admin}, token=tenant.admin_token)
+    users_before = gql(app, USERS, token=tenant.admin_token)["data"]
+    reactivate = gql(app, "mutation($id: ID!) { updateUser(input: {id: $id, active: true}) "
+                     "{ id } }", {"id": second_admin}, token=creator)
+    for body in (invite, promote, hook, reactivate):
         code, message = refusal(body)
         assert code == "FORBIDDEN"
         assert "expires" in message
