@@ -269,6 +269,7 @@ async def rotate_secret(
     if not 0 <= keep_old_for_hours <= MAX_KEEP_OLD_HOURS:
         raise InvalidInput(f"Keep the old secret for 0 to {MAX_KEEP_OLD_HOURS} hours.")
     row = await get_endpoint(session, actor, account_id, endpoint_id, act=AuthzAction.WRITE)
+    refuse_lasting_grant(actor, what="take a webhook signing secret")
     until = now + timedelta(hours=keep_old_for_hours)
     kept = []
     for entry in row.secrets:

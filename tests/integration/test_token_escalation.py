@@ -8,6 +8,7 @@ can create or grant: users and their roles and seats, webhook endpoints.
 from __future__ import annotations
 
 import uuid
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -16,6 +17,7 @@ from litestar.testing import TestClient
 from support import PASSWORD, FakeClock, Tenant, error_codes, gql, refusal, run, seed_tenant
 
 from sendtrail.db.engine import Database
+from sendtrail.settings import Settings
 from sendtrail.tenancy.tokens import create_api_token
 from sendtrail.tenancy.values import Principal, Role, Scope
 
@@ -26,6 +28,13 @@ TOKENS = "{ apiTokens { id name scopes userId expiresAt } }"
 USERS = "{ users(first: 100) { edges { node { email role seat active } } } }"
 ENDPOINTS = "{ webhookEndpoints { id } }"
 R, W, A = Scope.READ, Scope.WRITE, Scope.ADMIN
+
+
+@pytest.fixture
+def settings(settings: Settings) -> Settings:
+    """Webhook endpoints on loopback allowed, so one exists to rotate the secret of."""
+    return replace(settings, notifications=replace(
+        settings.notifications, webhook_allow_loopback=True))
 
 
 @pytest.fixture
@@ -228,3 +237,22 @@ def test_expiring_admin_token_cannot_make_grants_that_outlast_it(
     plain = gql(app, 'mutation { inviteUser(input: {email: "plain@acme.test"}) { role } }',
                 token=creator)
     assert plain.get("errors") is None, plain
+
+
+def test_expiring_token_cannot_take_a_webhook_signing_secret_that_outlasts_it(
+    app: TestClient[Any], database_url: str, clock: FakeClock, tenant: Tenant
+) -> None:
+    # Issue 12, defect 1 (class): a signing secret lets its holder sign "events" that the
+    # receiver trusts, for as long as it is kept: longer than a 10-minute token.
+    made = gql(app, 'mutation { createWebhookEndpoint(input: {url: "http://127.0.0.1:9/hooks",'
+               ' eventTypes: ["engagement.opened"]}) { endpoint { id } } }',
+               token=tenant.admin_token)
+    endpoint = made["data"]["createWebhookEndpoint"]["endpoint"]["id"]
+    soon = clock.now + timedelta(minutes=10)
+    creator = mint(database_url, tenant, R, W, A, expires_at=soon, now=clock.now)
+    rotate = "mutation($id: ID!) { rotateWebhookSecret(id: $id) { secret } }"
+    code, message = refusal(gql(app, rotate, {"id": endpoint}, token=creator))
+    assert code == "FORBIDDEN"
+    assert "expires" in message
+    lasting = mint(database_url, tenant, R, W, A, now=clock.now)
+    assert gql(app, rotate, {"id": endpoint}, token=lasting).get("errors") is None
