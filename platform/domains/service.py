@@ -29,6 +29,7 @@ from sendtrail.errors import Conflict, EntitlementRequired, InvalidInput, NotFou
 from sendtrail.settings import Settings
 from sendtrail.tenancy import audit
 from sendtrail.tenancy.authz import AuthzAction, AuthzObject, authorizer
+from sendtrail.tenancy.permissions import refuse_lasting_grant
 from sendtrail.tenancy.store import AccountRow
 from sendtrail.tenancy.values import Principal
 
@@ -149,6 +150,7 @@ async def add_domain(
 ) -> TrackingDomainRow:
     """Add a hostname (R21); it waits for its DNS records (PENDING_DNS)."""
     authorizer().require(actor, account_id, AuthzObject.DOMAINS, AuthzAction.WRITE)
+    refuse_lasting_grant(actor, what="add a tracking domain, which new emails' links use")
     parsed = parse_hostname(hostname, platform_domains=_platform_domains(settings))
     account = await session.get(AccountRow, account_id)
     if account is None:

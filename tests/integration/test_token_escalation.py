@@ -208,7 +208,8 @@ def test_expiring_admin_token_cannot_make_grants_that_outlast_it(
     app: TestClient[Any], database_url: str, clock: FakeClock, tenant: Tenant
 ) -> None:
     # Issue 12, defect 1 (class): a 10-minute admin token must not leave behind an admin
-    # role or a webhook endpoint that keeps sending the account's events out after it.
+    # role, a webhook endpoint that keeps sending the account's events out, or a tracking
+    # domain that every new email's links go through, after it.
     soon = clock.now + timedelta(minutes=10)
     creator = mint(database_url, tenant, R, W, A, expires_at=soon, now=clock.now)
     users_before = gql(app, USERS, token=tenant.admin_token)["data"]
@@ -226,13 +227,17 @@ def test_expiring_admin_token_cannot_make_grants_that_outlast_it(
     users_before = gql(app, USERS, token=tenant.admin_token)["data"]
     reactivate = gql(app, "mutation($id: ID!) { updateUser(input: {id: $id, active: true}) "
                      "{ id } }", {"id": second_admin}, token=creator)
-    for body in (invite, promote, hook, reactivate):
+    domain = gql(app, 'mutation { addTrackingDomain(input: {hostname: "links.acme-corp.example"})'
+                 " { id } }", token=creator)
+    for body in (invite, promote, hook, reactivate, domain):
         code, message = refusal(body)
         assert code == "FORBIDDEN"
         assert "expires" in message
         assert "web admin" in message  # where to do it instead
     assert gql(app, USERS, token=tenant.admin_token)["data"] == users_before
     assert gql(app, ENDPOINTS, token=tenant.admin_token)["data"]["webhookEndpoints"] == []
+    assert gql(app, "{ trackingDomains { id } }", token=tenant.admin_token)["data"] == {
+        "trackingDomains": []}
     # What lasts no longer than the token stays allowed: a plain user, a seat change.
     plain = gql(app, 'mutation { inviteUser(input: {email: "plain@acme.test"}) { role } }',
                 token=creator)
