@@ -2,8 +2,8 @@
 
 Every ``authorizer().require(...)`` names an ``AuthzObject`` and an ``AuthzAction``, never a
 free string, so a typo is a type error and ``policy.csv`` can be checked against this list
-(``tests/unit/test_authz_matrix.py``). Also here: what a credential may put into a new API
-token, the rule that keeps a token from minting a stronger one (issue 12, defect 1).
+(``tests/unit/test_authz_registry.py``). Also here: what a credential may put into a new
+API token, and which grants an expiring token may not make (issue 12, defect 1).
 """
 
 from __future__ import annotations
@@ -111,8 +111,11 @@ def new_token_expiry(
 def refuse_lasting_grant(actor: Principal, *, what: str) -> None:
     """``Forbidden`` when an expiring API token would ``what``: a grant that outlasts it.
 
-    An admin role given, or a webhook endpoint that keeps sending the account's events
-    out, would hold on after the token that made it expired (issue 12, defect 1).
+    An admin role given, a webhook endpoint (or its URL, or its signing secret) that keeps
+    sending the account's events out, a tracking domain that new emails' links go through:
+    each would hold on after the token that made it expired (issue 12, defect 1). What
+    stays within the account and grants no one anything (emails, contacts, a plain user,
+    a seat) remains allowed.
     """
     if actor.via_token and actor.expires_at is not None:
         ends = f"{actor.expires_at.astimezone(UTC):%Y-%m-%d %H:%M:%S} UTC"
