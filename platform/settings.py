@@ -55,12 +55,17 @@ class AuthSettings:
     """Send the session cookie only over HTTPS (turn on whenever public_url is https)."""
     session_ttl_seconds: int = 12 * 3600
     """How long a web-admin session lasts without activity."""
-    login_max_failures: int = 5
-    """Failed logins allowed per email address within the window before refusing."""
+    login_free_failures: int = 3
+    """Failed logins per email address within the window before each further attempt
+    waits (``login_backoff_seconds``, doubling per failure)."""
+    login_backoff_seconds: int = 1
+    """The first wait after the free failures, counted from the last failure."""
+    login_backoff_max_seconds: int = 60
+    """The longest wait, so guessing never locks the address's owner out for long."""
     login_max_failures_per_ip: int = 20
     """Failed logins allowed per client address within the window before refusing."""
     login_window_seconds: int = 15 * 60
-    """The sliding window for the two limits above."""
+    """The sliding window in which failures count, per address and per client address."""
 
 
 @dataclass(frozen=True)

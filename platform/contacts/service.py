@@ -15,7 +15,7 @@ from sendtrail.contacts.store import ContactRow
 from sendtrail.db.pagination import Page, keyset_page
 from sendtrail.db.search import ESCAPE, contains_pattern
 from sendtrail.db.types import utcnow
-from sendtrail.tenancy.authz import authorizer
+from sendtrail.tenancy.authz import AuthzAction, AuthzObject, authorizer
 from sendtrail.tenancy.values import Principal
 
 __all__ = ["ensure_contacts", "list_contacts", "normalise_address"]
@@ -68,7 +68,7 @@ async def list_contacts(
     after: str | None,
 ) -> Page[ContactRow]:
     """Contacts by address; ``search`` matches the address or the name (case-insensitive)."""
-    authorizer().require(actor, account_id, "contacts", "read")
+    authorizer().require(actor, account_id, AuthzObject.CONTACTS, AuthzAction.READ)
     statement = select(ContactRow).where(ContactRow.account_id == account_id)
     needle = contains_pattern(search or "")
     if needle is not None:

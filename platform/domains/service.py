@@ -28,7 +28,8 @@ from sendtrail.domains.store import CertificateRow, TrackingDomainRow
 from sendtrail.errors import Conflict, EntitlementRequired, InvalidInput, NotFound
 from sendtrail.settings import Settings
 from sendtrail.tenancy import audit
-from sendtrail.tenancy.authz import authorizer
+from sendtrail.tenancy.authz import AuthzAction, AuthzObject, authorizer
+from sendtrail.tenancy.permissions import refuse_lasting_grant
 from sendtrail.tenancy.store import AccountRow
 from sendtrail.tenancy.values import Principal
 
@@ -119,7 +120,7 @@ def _platform_domains(settings: Settings) -> list[str]:
 async def list_domains(
     session: AsyncSession, actor: Principal, account_id: uuid.UUID
 ) -> list[TrackingDomainRow]:
-    authorizer().require(actor, account_id, "domains", "read")
+    authorizer().require(actor, account_id, AuthzObject.DOMAINS, AuthzAction.READ)
     rows = await session.exec(select(TrackingDomainRow).where(
         TrackingDomainRow.account_id == account_id
     ).order_by(col(TrackingDomainRow.created_at), col(TrackingDomainRow.id)))
@@ -129,7 +130,7 @@ async def list_domains(
 async def get_domain(
     session: AsyncSession, actor: Principal, account_id: uuid.UUID, domain_id: uuid.UUID
 ) -> TrackingDomainRow:
-    authorizer().require(actor, account_id, "domains", "read")
+    authorizer().require(actor, account_id, AuthzObject.DOMAINS, AuthzAction.READ)
     row = await session.get(TrackingDomainRow, (account_id, domain_id))
     if row is None:
         raise NotFound("No tracking domain with this id in your account.")
@@ -148,7 +149,8 @@ async def add_domain(
     now: datetime,
 ) -> TrackingDomainRow:
     """Add a hostname (R21); it waits for its DNS records (PENDING_DNS)."""
-    authorizer().require(actor, account_id, "domains", "write")
+    authorizer().require(actor, account_id, AuthzObject.DOMAINS, AuthzAction.WRITE)
+    refuse_lasting_grant(actor, what="add a tracking domain, which new emails' links use")
     parsed = parse_hostname(hostname, platform_domains=_platform_domains(settings))
     account = await session.get(AccountRow, account_id)
     if account is None:
@@ -278,7 +280,7 @@ async def verify_now(
     now: datetime,
 ) -> TrackingDomainRow:
     """Check DNS right away (the admin just created the records); FAILED domains retry."""
-    authorizer().require(actor, account_id, "domains", "write")
+    authorizer().require(actor, account_id, AuthzObject.DOMAINS, AuthzAction.WRITE)
     row = await get_domain(session, actor, account_id, domain_id)
     await session.commit()  # no transaction stays open while DNS answers
     verdict = await check_dns(row, settings)
@@ -294,7 +296,7 @@ async def remove_domain(
 ) -> None:
     """Remove a domain and its certificate (audited); emails already sent with it stop
     being tracked once DNS no longer points here."""
-    authorizer().require(actor, account_id, "domains", "write")
+    authorizer().require(actor, account_id, AuthzObject.DOMAINS, AuthzAction.WRITE)
     row = await get_domain(session, actor, account_id, domain_id)
     certificate = await session.get(CertificateRow, (account_id, domain_id))
     if certificate is not None:

@@ -69,12 +69,18 @@ class UpdateUserInput:
 class CreateApiTokenInput:
     name: str
     scopes: list[ScopeEnum] = strawberry.field(  # type: ignore[valid-type]
-        default_factory=lambda: [Scope.READ]
+        default_factory=lambda: [Scope.READ],
+        description="At most what the credential creating it holds (ADMIN includes WRITE, "
+        "WRITE includes READ), and ADMIN only for an admin's token.",
     )
     user_id: strawberry.ID | None = strawberry.field(
         default=None, description="The user the token acts as; you by default (admins: anyone)."
     )
-    expires_at: datetime | None = None
+    expires_at: datetime | None = strawberry.field(
+        default=None,
+        description="Never, when left out; but a token created with an expiring API token "
+        "expires with it when left out, and may not expire later.",
+    )
 
 
 @strawberry.type

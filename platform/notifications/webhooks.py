@@ -37,7 +37,8 @@ from sendtrail.notifications.store import (
 from sendtrail.notifications.targets import Resolver, pin_target, system_resolver
 from sendtrail.secretbox import SecretBox
 from sendtrail.tenancy import audit
-from sendtrail.tenancy.authz import authorizer
+from sendtrail.tenancy.authz import AuthzAction, AuthzObject, authorizer
+from sendtrail.tenancy.permissions import refuse_lasting_grant
 from sendtrail.tenancy.values import Principal
 
 __all__ = [
@@ -75,13 +76,14 @@ class DeliveryStatus(enum.StrEnum):
     reclassified as not HUMAN (e.g. a link scanner's click burst) for an endpoint that
     takes only human activity, or erased. ``lastError`` says which."""
 
-OBJECT = "webhooks"
+OBJECT = AuthzObject.WEBHOOKS
+SENDS_OUT = "choose where webhooks send the account's events"
 
 
 async def list_endpoints(
     session: AsyncSession, actor: Principal, account_id: uuid.UUID
 ) -> list[WebhookEndpointRow]:
-    authorizer().require(actor, account_id, OBJECT, "read")
+    authorizer().require(actor, account_id, OBJECT, AuthzAction.READ)
     rows = await session.exec(
         select(WebhookEndpointRow).where(WebhookEndpointRow.account_id == account_id)
         .order_by(col(WebhookEndpointRow.created_at), col(WebhookEndpointRow.id))
@@ -91,7 +93,7 @@ async def list_endpoints(
 
 async def get_endpoint(
     session: AsyncSession, actor: Principal, account_id: uuid.UUID, endpoint_id: uuid.UUID,
-    *, act: str = "read",
+    *, act: AuthzAction = AuthzAction.READ,
 ) -> WebhookEndpointRow:
     authorizer().require(actor, account_id, OBJECT, act)
     row = (await session.exec(
@@ -169,7 +171,8 @@ async def create_endpoint(
     box: SecretBox,
 ) -> tuple[WebhookEndpointRow, str]:
     """The new endpoint and its signing secret (``whsec_...``), never shown again."""
-    authorizer().require(actor, account_id, OBJECT, "write")
+    authorizer().require(actor, account_id, OBJECT, AuthzAction.WRITE)
+    refuse_lasting_grant(actor, what=SENDS_OUT)
     count = (await session.exec(
         select(func.count()).select_from(WebhookEndpointRow)
         .where(WebhookEndpointRow.account_id == account_id)
@@ -224,9 +227,10 @@ async def update_endpoint(
 ) -> WebhookEndpointRow:
     """Change what is given. ``active=True`` on a disabled endpoint resumes its held
     messages now; ``active=False`` holds them (``disabled``) until it is enabled again."""
-    row = await get_endpoint(session, actor, account_id, endpoint_id, act="write")
+    row = await get_endpoint(session, actor, account_id, endpoint_id, act=AuthzAction.WRITE)
     before = _snapshot(row)
     if url is not None:
+        refuse_lasting_grant(actor, what=SENDS_OUT)
         row.url = await _checked_url(url, allow_loopback=allow_loopback, resolver=resolver)
     if event_types is not None:
         row.event_types = _event_types(event_types)
@@ -264,7 +268,8 @@ async def rotate_secret(
     for ``keep_old_for_hours`` (0: they stop at once), so receivers can switch over."""
     if not 0 <= keep_old_for_hours <= MAX_KEEP_OLD_HOURS:
         raise InvalidInput(f"Keep the old secret for 0 to {MAX_KEEP_OLD_HOURS} hours.")
-    row = await get_endpoint(session, actor, account_id, endpoint_id, act="write")
+    row = await get_endpoint(session, actor, account_id, endpoint_id, act=AuthzAction.WRITE)
+    refuse_lasting_grant(actor, what="take a webhook signing secret")
     until = now + timedelta(hours=keep_old_for_hours)
     kept = []
     for entry in row.secrets:
@@ -287,7 +292,7 @@ async def delete_endpoint(
     endpoint_id: uuid.UUID,
 ) -> None:
     """Delete the endpoint, its messages and their attempts (nothing more is sent)."""
-    row = await get_endpoint(session, actor, account_id, endpoint_id, act="write")
+    row = await get_endpoint(session, actor, account_id, endpoint_id, act=AuthzAction.WRITE)
     for table in (WebhookAttemptRow, WebhookMessageRow):
         await session.exec(delete(table).where(
             col(table.account_id) == account_id, col(table.endpoint_id) == row.id))
@@ -308,7 +313,7 @@ async def list_deliveries(
     after: str | None,
 ) -> Page[WebhookMessageRow]:
     """The endpoint's messages, newest first."""
-    authorizer().require(actor, account_id, OBJECT, "read")
+    authorizer().require(actor, account_id, OBJECT, AuthzAction.READ)
     statement = select(WebhookMessageRow).where(
         WebhookMessageRow.account_id == account_id, WebhookMessageRow.endpoint_id == endpoint_id
     )
@@ -325,7 +330,7 @@ async def attempts_of(
     session: AsyncSession, actor: Principal, account_id: uuid.UUID, message_ids: Sequence[str]
 ) -> dict[str, list[WebhookAttemptRow]]:
     """The attempts of these messages, oldest first, in one query."""
-    authorizer().require(actor, account_id, OBJECT, "read")
+    authorizer().require(actor, account_id, OBJECT, AuthzAction.READ)
     found: dict[str, list[WebhookAttemptRow]] = {message_id: [] for message_id in message_ids}
     if not message_ids:
         return found
@@ -359,9 +364,10 @@ async def replay_delivery(
     message_id: str, now: datetime,
 ) -> WebhookMessageRow:
     """Send the message again now, with the same ``webhook-id`` (a new round of attempts)."""
-    authorizer().require(actor, account_id, OBJECT, "write")
+    authorizer().require(actor, account_id, OBJECT, AuthzAction.WRITE)
     row = await _message(session, account_id, message_id)
-    endpoint = await get_endpoint(session, actor, account_id, row.endpoint_id, act="write")
+    endpoint = await get_endpoint(session, actor, account_id, row.endpoint_id,
+                                  act=AuthzAction.WRITE)
     if not endpoint.active:
         raise Conflict("This endpoint is disabled: enable it again (updateWebhookEndpoint) "
                        "before replaying its deliveries.")
@@ -389,7 +395,7 @@ async def send_test(
     endpoint_id: uuid.UUID, now: datetime,
 ) -> WebhookMessageRow:
     """Queue a ``webhook.test`` message to the endpoint (whatever it subscribes to)."""
-    endpoint = await get_endpoint(session, actor, account_id, endpoint_id, act="write")
+    endpoint = await get_endpoint(session, actor, account_id, endpoint_id, act=AuthzAction.WRITE)
     if not endpoint.active:
         raise Conflict("This endpoint is disabled: enable it again to send it a test.")
     timestamp = now.isoformat().replace("+00:00", "Z")

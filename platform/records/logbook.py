@@ -18,7 +18,7 @@ from sendtrail.records.blobs import BlobStore
 from sendtrail.records.mime import Address, MessageLimits, ParsedAttachment, ParsedMessage
 from sendtrail.records.replies import record_reply
 from sendtrail.records.store import AttachmentRow, LoggedEmailRow, LoggedRecipientRow
-from sendtrail.tenancy.authz import authorizer
+from sendtrail.tenancy.authz import AuthzAction, AuthzObject, authorizer
 from sendtrail.tenancy.store import UserRow
 from sendtrail.tenancy.values import Principal
 from sendtrail.tracking.stream import EngagementEvent, EventSink
@@ -83,7 +83,7 @@ async def log_email(
     A reply to a tracked email also becomes engagements, passed to ``sinks`` like the
     ingestion writer's (webhook outbox, live fan-out) inside and after the transaction.
     """
-    authorizer().require(actor, account_id, "emails", "write")
+    authorizer().require(actor, account_id, AuthzObject.EMAILS, AuthzAction.WRITE)
     limits = limits or MessageLimits()
     if len(entry.attachments) > limits.max_attachments:
         raise InvalidInput(f"An email can be logged with at most {limits.max_attachments} "
@@ -174,7 +174,7 @@ async def recipients_of(
 async def get_logged_email(
     session: AsyncSession, actor: Principal, account_id: uuid.UUID, logged_email_id: uuid.UUID
 ) -> LoggedEmailRow | None:
-    authorizer().require(actor, account_id, "emails", "read")
+    authorizer().require(actor, account_id, AuthzObject.EMAILS, AuthzAction.READ)
     return (await session.exec(select(LoggedEmailRow).where(
         LoggedEmailRow.account_id == account_id, LoggedEmailRow.id == logged_email_id
     ))).one_or_none()
@@ -183,7 +183,7 @@ async def get_logged_email(
 async def get_attachment(
     session: AsyncSession, actor: Principal, account_id: uuid.UUID, attachment_id: uuid.UUID
 ) -> AttachmentRow | None:
-    authorizer().require(actor, account_id, "emails", "read")
+    authorizer().require(actor, account_id, AuthzObject.EMAILS, AuthzAction.READ)
     return (await session.exec(select(AttachmentRow).where(
         AttachmentRow.account_id == account_id, AttachmentRow.id == attachment_id
     ))).one_or_none()

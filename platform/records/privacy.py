@@ -26,7 +26,7 @@ from sendtrail.records.store import (
     LoggedRecipientRow,
 )
 from sendtrail.tenancy import audit
-from sendtrail.tenancy.authz import authorizer
+from sendtrail.tenancy.authz import AuthzAction, AuthzObject, authorizer
 from sendtrail.tenancy.values import Principal
 from sendtrail.tracking.store import EmailRecipientRow, EngagementRow
 
@@ -53,7 +53,7 @@ def address_hash(key: bytes, account_id: uuid.UUID, address: str) -> str:
 async def get_contact(
     session: AsyncSession, actor: Principal, account_id: uuid.UUID, contact_id: uuid.UUID
 ) -> ContactRow:
-    authorizer().require(actor, account_id, "contacts", "read")
+    authorizer().require(actor, account_id, AuthzObject.CONTACTS, AuthzAction.READ)
     row = (await session.exec(select(ContactRow).where(
         ContactRow.account_id == account_id, ContactRow.id == contact_id
     ))).one_or_none()
@@ -66,7 +66,7 @@ async def set_legal_basis(
     session: AsyncSession, actor: Principal, account_id: uuid.UUID, *,
     contact_id: uuid.UUID, basis: LegalBasis, now: datetime,
 ) -> ContactRow:
-    authorizer().require(actor, account_id, "contacts", "write")
+    authorizer().require(actor, account_id, AuthzObject.CONTACTS, AuthzAction.WRITE)
     contact = await get_contact(session, actor, account_id, contact_id)
     if contact.legal_basis != basis.value:
         session.add(LegalBasisChangeRow(
@@ -90,7 +90,7 @@ async def legal_basis_history(
     session: AsyncSession, actor: Principal, account_id: uuid.UUID, contact_id: uuid.UUID
 ) -> list[LegalBasisChangeRow]:
     """Every change of a contact's legal basis, newest first (R16)."""
-    authorizer().require(actor, account_id, "contacts", "read")
+    authorizer().require(actor, account_id, AuthzObject.CONTACTS, AuthzAction.READ)
     rows = await session.exec(select(LegalBasisChangeRow).where(
         LegalBasisChangeRow.account_id == account_id,
         LegalBasisChangeRow.contact_id == contact_id,
@@ -135,7 +135,7 @@ async def erase_contact(
 
     ``on_engagements_erased(session, ids)`` runs in the erasure's transaction, before it
     commits: layers above records (webhooks) forget what they hold about those events."""
-    authorizer().require(actor, account_id, "contacts", "write")
+    authorizer().require(actor, account_id, AuthzObject.CONTACTS, AuthzAction.WRITE)
     contact = await get_contact(session, actor, account_id, contact_id)
     counts: dict[str, int] = {}
     if on_engagements_erased is not None:

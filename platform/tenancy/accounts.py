@@ -14,7 +14,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from sendtrail.errors import InvalidInput, NotFound
 from sendtrail.tenancy import audit
-from sendtrail.tenancy.authz import authorizer
+from sendtrail.tenancy.authz import AuthzAction, AuthzObject, authorizer
 from sendtrail.tenancy.credentials import new_secret
 from sendtrail.tenancy.policy import compute_tracking_policy
 from sendtrail.tenancy.store import AccountRow, AccountSettingsRow, SeatPurchaseRow, UserRow
@@ -99,7 +99,7 @@ async def create_account_row(
 async def get_account(
     session: AsyncSession, actor: Principal, account_id: uuid.UUID
 ) -> AccountRow:
-    authorizer().require(actor, account_id, "account", "read")
+    authorizer().require(actor, account_id, AuthzObject.ACCOUNT, AuthzAction.READ)
     account = await session.get(AccountRow, account_id)
     if account is None:
         raise NotFound("No such account.")
@@ -132,7 +132,7 @@ async def update_settings(
     *,
     changes: Mapping[str, bool | int | None],
 ) -> AccountSettingsValue:
-    authorizer().require(actor, account_id, "settings", "write")
+    authorizer().require(actor, account_id, AuthzObject.SETTINGS, AuthzAction.WRITE)
     unknown = set(changes) - set(SETTING_NAMES)
     if unknown:
         raise InvalidInput(f"Unknown account settings: {', '.join(sorted(unknown))}.")

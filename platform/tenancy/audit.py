@@ -9,7 +9,7 @@ from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from sendtrail.db.pagination import Page, keyset_page
-from sendtrail.tenancy.authz import authorizer
+from sendtrail.tenancy.authz import AuthzAction, AuthzObject, authorizer
 from sendtrail.tenancy.store import AuditEntryRow
 from sendtrail.tenancy.values import Principal
 
@@ -48,7 +48,7 @@ async def list_audit_entries(
     after: str | None,
 ) -> Page[AuditEntryRow]:
     """Newest first. Admins and support staff only."""
-    authorizer().require(actor, account_id, "audit_log", "read")
+    authorizer().require(actor, account_id, AuthzObject.AUDIT_LOG, AuthzAction.READ)
     return await keyset_page(
         session,
         select(AuditEntryRow).where(AuditEntryRow.account_id == account_id),

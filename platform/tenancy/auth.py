@@ -1,4 +1,4 @@
-"""Web-admin sign-in: passwords, sessions with CSRF tokens, login rate limits, support staff."""
+"""Web-admin sign-in: passwords, sessions with CSRF tokens, login backoff, support staff."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import math
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import delete, func
 from sqlmodel import col, select
@@ -28,6 +29,7 @@ from sendtrail.tenancy.values import Principal, Role
 
 __all__ = [
     "SignedIn",
+    "backoff_seconds",
     "grant_support",
     "principal_for_session",
     "record_support_read",
@@ -50,32 +52,61 @@ class SignedIn:
     expires_at: datetime
 
 
+def backoff_seconds(failures: int, limits: AuthSettings) -> int:
+    """How long after the last of an address's recent ``failures`` its next attempt waits.
+
+    Doubling from ``login_backoff_seconds`` once the free failures are used, capped so an
+    attacker who knows an address can slow its owner down by a minute at most, never lock
+    them out (issue 12, defect 6).
+    """
+    extra = failures - limits.login_free_failures
+    if extra < 0:
+        return 0
+    doubled = limits.login_backoff_seconds << min(extra, 32)  # no giant integers
+    return min(limits.login_backoff_max_seconds, doubled)
+
+
+async def _failures(
+    session: AsyncSession, column: Any, value: str, *, since: datetime,
+    besides: uuid.UUID | None,
+) -> tuple[int, datetime | None, datetime | None]:
+    """Failed attempts in the window: how many, the oldest and the latest."""
+    statement = select(
+        func.count(), func.min(LoginAttemptRow.at), func.max(LoginAttemptRow.at)
+    ).where(column == value, LoginAttemptRow.at > since)
+    if besides is not None:
+        statement = statement.where(LoginAttemptRow.id != besides)
+    count, oldest, latest = (await session.exec(statement)).one()
+    return count, oldest, latest
+
+
 async def _check_rate_limit(
     session: AsyncSession, *, email: str, ip: str, now: datetime, limits: AuthSettings,
-    slack: int = 0,
+    besides: uuid.UUID | None = None,
 ) -> None:
-    """Refuse when the failed attempts in the window reach the limit (``slack``: attempts
-    of this request already counted)."""
-    since = now - timedelta(seconds=limits.login_window_seconds)
-    for column, value, limit in (
-        (LoginAttemptRow.email, email, limits.login_max_failures),
-        (LoginAttemptRow.ip, ip, limits.login_max_failures_per_ip),
-    ):
-        count, oldest = (
-            await session.exec(
-                select(func.count(), func.min(LoginAttemptRow.at)).where(
-                    column == value, LoginAttemptRow.at > since
-                )
-            )
-        ).one()
-        if count - slack >= limit and oldest is not None:
-            wait = oldest + timedelta(seconds=limits.login_window_seconds) - now
-            minutes = max(1, math.ceil(wait.total_seconds() / 60))
-            raise RateLimited(
-                f"Too many failed sign-ins. Try again in {minutes} minute(s) or reset "
-                "your password.",
-                retry_after_seconds=max(1, math.ceil(wait.total_seconds())),
-            )
+    """Refuse while the address must wait, or when the client address used up its failures
+    (``besides``: this request's own attempt, already recorded)."""
+    window = timedelta(seconds=limits.login_window_seconds)
+    count, oldest, _ = await _failures(
+        session, LoginAttemptRow.ip, ip, since=now - window, besides=besides
+    )
+    if count >= limits.login_max_failures_per_ip and oldest is not None:
+        wait = math.ceil((oldest + window - now).total_seconds())
+        raise RateLimited(
+            "Too many failed sign-ins from your network. Try again in "
+            f"{max(1, math.ceil(wait / 60))} minute(s).",
+            retry_after_seconds=max(1, wait),
+        )
+    count, _, latest = await _failures(
+        session, LoginAttemptRow.email, email, since=now - window, besides=besides
+    )
+    delay = backoff_seconds(count, limits)
+    if delay and latest is not None and now < latest + timedelta(seconds=delay):
+        wait = max(1, math.ceil((latest + timedelta(seconds=delay) - now).total_seconds()))
+        raise RateLimited(
+            f"Too many failed sign-ins. Try again in {wait} second(s).",
+            retry_after_seconds=wait,
+        )
 
 
 async def _principal_for_login(session: AsyncSession, login: LoginRow) -> Principal:
@@ -108,11 +139,21 @@ async def sign_in(
     except InvalidInput:
         raise Unauthenticated(WRONG_CREDENTIALS) from None
     await _check_rate_limit(session, email=email, ip=ip, now=now, limits=limits)
-    # Count this attempt before checking the password, so parallel guesses all count.
+    # Record this attempt before checking the password, then check again without it: of
+    # parallel guesses that all passed the first check, none may skip the wait.
     attempt = LoginAttemptRow(email=email, ip=ip, at=now)
     session.add(attempt)
     await session.commit()
-    await _check_rate_limit(session, email=email, ip=ip, now=now, limits=limits, slack=1)
+    try:
+        await _check_rate_limit(
+            session, email=email, ip=ip, now=now, limits=limits, besides=attempt.id
+        )
+    except RateLimited:
+        # Refused before any password was tested, so it is no failure: waiting attempts
+        # never lengthen the wait.
+        await session.delete(attempt)
+        await session.commit()
+        raise
     login = await login_for_email(session, email)
     password_hash = login.password_hash if login else None
     # verify_password hashes even when there is no login, so timing reveals no accounts;

@@ -17,17 +17,16 @@ from importlib import resources
 import casbin
 
 from sendtrail.errors import EntitlementRequired, Forbidden
+from sendtrail.tenancy.permissions import AuthzAction, AuthzObject
 from sendtrail.tenancy.values import Principal, Role, Scope, Seat
 
-__all__ = ["FEATURES", "Authorizer", "authorizer"]
+__all__ = ["FEATURES", "Authorizer", "AuthzAction", "AuthzObject", "authorizer"]
 
 #: Entitlements by name, with the sentence shown when a seat lacks one (Sentry's registry).
 FEATURES: dict[str, str] = {
     "click_tracking": "Click tracking needs a paid Sales seat (Starter, Professional or "
     "Enterprise); emails from free seats get open tracking only.",
 }
-
-_WRITE_SCOPES = {Scope.WRITE, Scope.ADMIN}
 
 
 def _domain(account_id: uuid.UUID) -> str:
@@ -55,7 +54,9 @@ class Authorizer:
             return (principal.subject, principal.role.value, _domain(principal.account_id))
         return None
 
-    def _enforce_as(self, principal: Principal, domain: str, obj: str, act: str) -> bool:
+    def _enforce_as(
+        self, principal: Principal, domain: str, obj: AuthzObject, act: AuthzAction
+    ) -> bool:
         # The principal's one grouping lives only for this check, so the enforcer never
         # holds stale roles and stays O(1) however many users exist.
         grouping = self._grouping(principal)
@@ -65,42 +66,50 @@ class Authorizer:
         with self._lock:
             self._enforcer.add_grouping_policy(*grouping)
             try:
-                return bool(self._enforcer.enforce(principal.subject, domain, obj, act))
+                return bool(
+                    self._enforcer.enforce(principal.subject, domain, obj.value, act.value)
+                )
             finally:
                 self._enforcer.remove_grouping_policy(*grouping)
 
-    def _enforce_role(self, role: str, domain: str, obj: str, act: str) -> bool:
+    def _enforce_role(self, role: Role, domain: str, obj: AuthzObject, act: AuthzAction) -> bool:
         with self._lock:
-            return bool(self._enforcer.enforce(role, domain, obj, act))
+            return bool(self._enforcer.enforce(role.value, domain, obj.value, act.value))
 
     def refusal(
-        self, principal: Principal, account_id: uuid.UUID, obj: str, act: str
+        self, principal: Principal, account_id: uuid.UUID, obj: AuthzObject, act: AuthzAction
     ) -> str | None:
         """``None`` when ``principal`` may ``act`` on ``obj`` in ``account_id``, else why not.
 
         API tokens narrow what their user's role allows: a ``read`` token never writes, and
-        a token without the ``admin`` scope acts with a plain user's permissions at most.
+        a token without the ``admin`` scope acts with a plain user's permissions at most
+        (``admin`` includes ``write``, which includes ``read``).
         """
         domain = _domain(account_id)
         if not self._enforce_as(principal, domain, obj, act):
-            if principal.is_staff and act != "read":
+            if principal.is_staff and act is not AuthzAction.READ:
                 return "Support access is read-only."
-            what = obj.replace("_", " ").replace(":own", "").replace(":all", "")
-            return f"Your role does not allow you to {act} {what}; ask an admin of your account."
-        if act == "write" and not (principal.scopes & _WRITE_SCOPES):
+            return (f"Your role does not allow you to {act.value} {obj.label}; ask an admin "
+                    "of your account.")
+        held = principal.held_scopes
+        if act is AuthzAction.WRITE and Scope.WRITE not in held:
             return "This API token is read-only; create a token with the write scope."
         if (
             principal.via_token
-            and Scope.ADMIN not in principal.scopes
-            and not self._enforce_role(Role.USER.value, domain, obj, act)
+            and Scope.ADMIN not in held
+            and not self._enforce_role(Role.USER, domain, obj, act)
         ):
             return "This needs an API token with the admin scope (and an admin user)."
         return None
 
-    def allowed(self, principal: Principal, account_id: uuid.UUID, obj: str, act: str) -> bool:
+    def allowed(
+        self, principal: Principal, account_id: uuid.UUID, obj: AuthzObject, act: AuthzAction
+    ) -> bool:
         return self.refusal(principal, account_id, obj, act) is None
 
-    def require(self, principal: Principal, account_id: uuid.UUID, obj: str, act: str) -> None:
+    def require(
+        self, principal: Principal, account_id: uuid.UUID, obj: AuthzObject, act: AuthzAction
+    ) -> None:
         reason = self.refusal(principal, account_id, obj, act)
         if reason is not None:
             raise Forbidden(reason)

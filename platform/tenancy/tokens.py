@@ -10,10 +10,11 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from sendtrail.db.tenant import unscoped
-from sendtrail.errors import Forbidden, InvalidInput, NotFound, Unauthenticated
+from sendtrail.errors import InvalidInput, NotFound, Unauthenticated
 from sendtrail.tenancy import audit
 from sendtrail.tenancy.authz import authorizer
 from sendtrail.tenancy.credentials import check_token_shape, hash_secret, new_api_token
+from sendtrail.tenancy.permissions import AuthzAction, AuthzObject, new_token_expiry
 from sendtrail.tenancy.store import ApiTokenRow, LoginRow, UserRow
 from sendtrail.tenancy.values import Principal, Role, Scope
 
@@ -57,14 +58,20 @@ async def create_api_token(
     expires_at: datetime | None = None,
     now: datetime,
 ) -> tuple[ApiTokenRow, str]:
-    """Return the stored token and its secret; the secret is never retrievable again."""
+    """Return the stored token and its secret; the secret is never retrievable again.
+
+    The token holds no more than ``actor``'s credential (``new_token_expiry``): a token made
+    with an expiring token and no ``expires_at`` expires with it.
+    """
     owner_id = user_id or actor.user_id
+    mine = owner_id == actor.user_id
+    # Permission first: support staff (no user of their own) are told they cannot write.
+    authorizer().require(
+        actor, account_id,
+        AuthzObject.API_TOKENS_OWN if mine else AuthzObject.API_TOKENS_ALL, AuthzAction.WRITE,
+    )
     if owner_id is None:
         raise InvalidInput("Say which user the token acts as (userId).")
-    if owner_id != actor.user_id:
-        authorizer().require(actor, account_id, "api_tokens:all", "write")
-    else:
-        authorizer().require(actor, account_id, "api_tokens:own", "write")
     owner = (
         await session.exec(
             select(UserRow).where(UserRow.account_id == account_id, UserRow.id == owner_id)
@@ -72,8 +79,6 @@ async def create_api_token(
     ).one_or_none()
     if owner is None:
         raise NotFound(f"No user with id {owner_id} in this account.")
-    if Scope.ADMIN in scopes and owner.role != Role.ADMIN.value:
-        raise Forbidden("Only an admin's token can have the admin scope.")
     name = name.strip()
     if not name or len(name) > 200:
         raise InvalidInput("Give the token a name of 1 to 200 characters (what it is for).")
@@ -81,6 +86,9 @@ async def create_api_token(
         raise InvalidInput("Give expiresAt with a timezone, e.g. 2030-01-31T00:00:00Z.")
     if expires_at is not None and expires_at <= now:
         raise InvalidInput("A token's expiry must be in the future.")
+    expires_at = new_token_expiry(
+        actor, owner_role=Role(owner.role), scopes=scopes, expires_at=expires_at
+    )
     secret = new_api_token()
     row = ApiTokenRow(
         account_id=account_id,
@@ -105,8 +113,8 @@ async def create_api_token(
     return row, secret
 
 
-async def _may_manage_all(actor: Principal, account_id: uuid.UUID, act: str) -> bool:
-    return authorizer().allowed(actor, account_id, "api_tokens:all", act)
+async def _may_manage_all(actor: Principal, account_id: uuid.UUID, act: AuthzAction) -> bool:
+    return authorizer().allowed(actor, account_id, AuthzObject.API_TOKENS_ALL, act)
 
 
 async def list_api_tokens(
@@ -114,8 +122,8 @@ async def list_api_tokens(
 ) -> list[ApiTokenRow]:
     """Admins (and support) see every token of the account; users see their own."""
     statement = select(ApiTokenRow).where(ApiTokenRow.account_id == account_id)
-    if not await _may_manage_all(actor, account_id, "read"):
-        authorizer().require(actor, account_id, "api_tokens:own", "read")
+    if not await _may_manage_all(actor, account_id, AuthzAction.READ):
+        authorizer().require(actor, account_id, AuthzObject.API_TOKENS_OWN, AuthzAction.READ)
         statement = statement.where(ApiTokenRow.user_id == actor.user_id)
     rows = await session.exec(statement.order_by(col(ApiTokenRow.created_at).desc()))
     return list(rows.all())
@@ -132,8 +140,8 @@ async def revoke_api_token(
     statement = select(ApiTokenRow).where(
         ApiTokenRow.account_id == account_id, ApiTokenRow.id == token_id
     )
-    if not await _may_manage_all(actor, account_id, "write"):
-        authorizer().require(actor, account_id, "api_tokens:own", "write")
+    if not await _may_manage_all(actor, account_id, AuthzAction.WRITE):
+        authorizer().require(actor, account_id, AuthzObject.API_TOKENS_OWN, AuthzAction.WRITE)
         statement = statement.where(ApiTokenRow.user_id == actor.user_id)
     row = (await session.exec(statement)).one_or_none()
     if row is None:
@@ -180,18 +188,19 @@ async def authenticate_token(session: AsyncSession, token: str, *, now: datetime
     login = (
         await session.exec(select(LoginRow).where(LoginRow.user_id == user.id))
     ).one_or_none()
-    if login is None:
-        raise Unauthenticated("The user this API token belongs to no longer exists.")
     if row.last_used_at is None or now - row.last_used_at >= LAST_USED_RESOLUTION:
         row.last_used_at = now
         session.add(row)
         await session.commit()
     return Principal(
-        login_id=login.id,
+        # A user invited with an address that signs in elsewhere has no login of their own
+        # (users.add_user_row); their tokens still act as them, like any user's.
+        login_id=login.id if login is not None else user.id,
         email=user.email,
         account_id=user.account_id,
         user_id=user.id,
         role=Role(user.role),
         scopes=frozenset(Scope(scope) for scope in row.scopes.split(",")),
         via_token=True,
+        expires_at=row.expires_at,
     )

@@ -15,7 +15,8 @@ from sendtrail.db.tenant import unscoped
 from sendtrail.errors import Conflict, EntitlementRequired, Forbidden, InvalidInput, NotFound
 from sendtrail.tenancy import audit
 from sendtrail.tenancy.accounts import purchased_seats, seats_in_use
-from sendtrail.tenancy.authz import authorizer
+from sendtrail.tenancy.authz import AuthzAction, AuthzObject, authorizer
+from sendtrail.tenancy.permissions import refuse_lasting_grant
 from sendtrail.tenancy.store import LoginRow, SeatPurchaseRow, UserRow
 from sendtrail.tenancy.values import EmailDefault, Principal, Role, Scope, Seat
 
@@ -83,8 +84,14 @@ async def _ensure_seat_available(
         )
 
 
-async def _email_taken(session: AsyncSession, email: str) -> bool:
+async def _signs_in(session: AsyncSession, email: str) -> bool:
+    """Whether ``email`` has a login anywhere (sign-in finds the account from the email)."""
     statement = select(LoginRow.id).where(LoginRow.email == email)
+    return (await session.exec(statement)).first() is not None
+
+
+async def _in_account(session: AsyncSession, account_id: uuid.UUID, email: str) -> bool:
+    statement = select(UserRow.id).where(UserRow.account_id == account_id, UserRow.email == email)
     return (await session.exec(statement)).first() is not None
 
 
@@ -97,19 +104,30 @@ async def add_user_row(
     role: Role,
     seat: Seat,
     password_hash: str | None = None,
+    discreet: bool = False,
 ) -> UserRow:
-    """Add a user and their login after the checks every path shares (caller commits)."""
+    """Add a user and their login after the checks every path shares (caller commits).
+
+    An address signs in to one place only (logins are global). With ``discreet`` (an
+    admin's invite), an address that already signs in elsewhere, to another account or
+    as support staff, is still added here, without a login of its own, so that the
+    answer reveals nothing about other accounts (issue 12, defect 5). Operators (the
+    CLI, onboarding) are told instead, since their new user must be able to sign in.
+    """
     email = normalize_email(email)
     if name is not None and len(name) > 200:
         raise InvalidInput("A name can be at most 200 characters.")
-    if await _email_taken(session, email):
-        raise Conflict(f"A user with the email address {email} already exists.")
+    if await _in_account(session, account_id, email):
+        raise Conflict(f"A user with the email address {email} already exists in this account.")
+    signs_in_elsewhere = await _signs_in(session, email)
+    if signs_in_elsewhere and not discreet:
+        raise Conflict(f"{email} already signs in to Sendtrail (another account or support).")
     await _ensure_seat_available(session, account_id, seat)
     user = UserRow(account_id=account_id, email=email, name=name, role=role.value, seat=seat.value)
     session.add(user)
-    session.add(
-        LoginRow(email=email, account_id=account_id, user_id=user.id, password_hash=password_hash)
-    )
+    if not signs_in_elsewhere:
+        session.add(LoginRow(email=email, account_id=account_id, user_id=user.id,
+                             password_hash=password_hash))
     await session.flush()
     return user
 
@@ -124,8 +142,12 @@ async def invite_user(
     role: Role = Role.USER,
     seat: Seat = Seat.FREE,
 ) -> UserRow:
-    authorizer().require(actor, account_id, "users", "write")
-    user = await add_user_row(session, account_id, email=email, name=name, role=role, seat=seat)
+    authorizer().require(actor, account_id, AuthzObject.USERS, AuthzAction.WRITE)
+    if role is Role.ADMIN:
+        refuse_lasting_grant(actor, what="make someone an admin")
+    user = await add_user_row(
+        session, account_id, email=email, name=name, role=role, seat=seat, discreet=True
+    )
     audit.record(
         session,
         actor,
@@ -152,7 +174,7 @@ async def _load(session: AsyncSession, account_id: uuid.UUID, user_id: uuid.UUID
 async def get_user(
     session: AsyncSession, actor: Principal, account_id: uuid.UUID, user_id: uuid.UUID
 ) -> UserRow:
-    authorizer().require(actor, account_id, "users", "read")
+    authorizer().require(actor, account_id, AuthzObject.USERS, AuthzAction.READ)
     return await _load(session, account_id, user_id)
 
 
@@ -175,12 +197,16 @@ async def update_user(
     user_id: uuid.UUID,
     changes: UserChanges,
 ) -> UserRow:
-    authorizer().require(actor, account_id, "users", "write")
+    authorizer().require(actor, account_id, AuthzObject.USERS, AuthzAction.WRITE)
     user = await _load(session, account_id, user_id)
     before = _snapshot(user)
     new_role = changes.role.value if changes.role is not None else user.role
     new_seat = changes.seat.value if changes.seat is not None else user.seat
     new_active = changes.active if changes.active is not None else user.active
+    was_admin = user.role == Role.ADMIN.value and user.active
+    if new_role == Role.ADMIN.value and new_active and not was_admin:
+        # Promoting, or reactivating an admin: a role that would outlast an expiring token.
+        refuse_lasting_grant(actor, what="make someone an admin")
     takes_seat = new_active and (new_seat != user.seat or not user.active)
     if takes_seat:
         await _ensure_seat_available(session, account_id, Seat(new_seat))
@@ -215,7 +241,7 @@ async def list_users(
     first: int | None,
     after: str | None,
 ) -> Page[UserRow]:
-    authorizer().require(actor, account_id, "users", "read")
+    authorizer().require(actor, account_id, AuthzObject.USERS, AuthzAction.READ)
     return await keyset_page(
         session,
         select(UserRow).where(UserRow.account_id == account_id),
@@ -244,7 +270,7 @@ async def own_profile(session: AsyncSession, actor: Principal, what: str) -> Use
     """The actor's own user, to change ``what`` of their profile (any role, a write token)."""
     if actor.account_id is None or actor.user_id is None:
         raise Forbidden(f"Only account users have {what}.")
-    if Scope.WRITE not in actor.scopes:
+    if Scope.WRITE not in actor.held_scopes:
         raise Forbidden("This API token is read-only; use a token with the write scope.")
     user = await session.get(UserRow, (actor.account_id, actor.user_id))
     if user is None:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import enum
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import datetime
 
 __all__ = [
     "PAID_SEATS",
@@ -13,6 +15,7 @@ __all__ = [
     "Role",
     "Scope",
     "Seat",
+    "held_scopes",
 ]
 
 
@@ -63,8 +66,24 @@ class Scope(enum.StrEnum):
     WRITE = "write"
     ADMIN = "admin"
 
+    @property
+    def includes(self) -> frozenset[Scope]:
+        """The scopes this one grants: admin includes write, write includes read."""
+        return _INCLUDES[self]
+
+
+_INCLUDES: dict[Scope, frozenset[Scope]] = {
+    Scope.READ: frozenset({Scope.READ}),
+    Scope.WRITE: frozenset({Scope.READ, Scope.WRITE}),
+    Scope.ADMIN: frozenset({Scope.READ, Scope.WRITE, Scope.ADMIN}),
+}
 
 ALL_SCOPES = frozenset(Scope)
+
+
+def held_scopes(scopes: Iterable[Scope]) -> frozenset[Scope]:
+    """Every scope that ``scopes`` grant, the included ones too (``{admin}`` holds all)."""
+    return frozenset().union(*(scope.includes for scope in scopes))
 
 
 @dataclass(frozen=True)
@@ -100,6 +119,13 @@ class Principal:
     is_staff: bool = False
     scopes: frozenset[Scope] = field(default_factory=lambda: ALL_SCOPES)
     via_token: bool = False
+    expires_at: datetime | None = None
+    """When the credential stops working: an API token's expiry (``None``: never, or a
+    web session, whose expiry slides while it is used)."""
+
+    @property
+    def held_scopes(self) -> frozenset[Scope]:
+        return held_scopes(self.scopes)
 
     @property
     def subject(self) -> str:

@@ -16,7 +16,7 @@ from sendtrail.db.pagination import Page, keyset_page, within
 from sendtrail.db.search import ESCAPE, contains_pattern
 from sendtrail.errors import InvalidInput, NotFound
 from sendtrail.tenancy.accounts import tracking_policy_for
-from sendtrail.tenancy.authz import authorizer
+from sendtrail.tenancy.authz import AuthzAction, AuthzObject, authorizer
 from sendtrail.tenancy.users import get_user, normalize_email
 from sendtrail.tenancy.values import Principal
 from sendtrail.tracking.core.message_ids import email_message_id
@@ -92,12 +92,12 @@ async def prepare_email(
 ) -> tuple[TrackedEmailRow, PreparedEmail]:
     """Prepare a tracked email for sending (R5 to R15) and store what tracking needs."""
     authz = authorizer()
-    authz.require(actor, account_id, "emails", "write")
+    authz.require(actor, account_id, AuthzObject.EMAILS, AuthzAction.WRITE)
     sender_id = email.sender_id or actor.user_id
     if sender_id is None:
         raise InvalidInput("Say who sends the email (senderId).")
     if sender_id != actor.user_id:
-        authz.require(actor, account_id, "emails:others", "write")
+        authz.require(actor, account_id, AuthzObject.EMAILS_OF_OTHERS, AuthzAction.WRITE)
     sender = await get_user(session, actor, account_id, sender_id)
     if not sender.active:
         raise InvalidInput(f"{sender.email} is deactivated and cannot send tracked email.")
@@ -150,7 +150,7 @@ async def prepare_email(
 async def get_email(
     session: AsyncSession, actor: Principal, account_id: uuid.UUID, email_id: uuid.UUID
 ) -> TrackedEmailRow:
-    authorizer().require(actor, account_id, "emails", "read")
+    authorizer().require(actor, account_id, AuthzObject.EMAILS, AuthzAction.READ)
     row = (await session.exec(select(TrackedEmailRow).where(
         TrackedEmailRow.account_id == account_id, TrackedEmailRow.id == email_id
     ))).one_or_none()
@@ -169,7 +169,7 @@ async def list_emails(
     after: str | None,
 ) -> Page[TrackedEmailRow]:
     """Newest first."""
-    authorizer().require(actor, account_id, "emails", "read")
+    authorizer().require(actor, account_id, AuthzObject.EMAILS, AuthzAction.READ)
     statement = select(TrackedEmailRow).where(TrackedEmailRow.account_id == account_id)
     if filter.sender_id is not None:
         statement = statement.where(TrackedEmailRow.sender_id == filter.sender_id)

@@ -12,7 +12,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from sendtrail.db.pagination import Page, keyset_page, within
-from sendtrail.tenancy.authz import authorizer
+from sendtrail.tenancy.authz import AuthzAction, AuthzObject, authorizer
 from sendtrail.tenancy.values import Principal
 from sendtrail.tracking.core.hints import OpenSeen, multiple_open_hints
 from sendtrail.tracking.core.model import EngagementType, Verdict
@@ -53,7 +53,7 @@ async def list_engagements(
     after: str | None,
 ) -> Page[EngagementRow]:
     """Newest first; only HUMAN activity unless other verdicts are asked for (R10)."""
-    authorizer().require(actor, account_id, "engagements", "read")
+    authorizer().require(actor, account_id, AuthzObject.ENGAGEMENTS, AuthzAction.READ)
     statement = select(EngagementRow).where(
         EngagementRow.account_id == account_id,
         col(EngagementRow.verdict).in_([verdict.value for verdict in filter.verdicts]),

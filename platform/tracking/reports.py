@@ -21,7 +21,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from sendtrail.db.timeslots import epoch_slot
 from sendtrail.errors import InvalidInput
-from sendtrail.tenancy.authz import authorizer
+from sendtrail.tenancy.authz import AuthzAction, AuthzObject, authorizer
 from sendtrail.tenancy.values import Principal
 from sendtrail.tracking.core.model import EngagementType, Verdict
 from sendtrail.tracking.core.series import (
@@ -101,9 +101,9 @@ class EngagementReport:
 def _authorize(actor: Principal, account_id: uuid.UUID, scope: ReportScope) -> uuid.UUID | None:
     """The sender whose emails are counted, or ``None`` for the whole account."""
     authz = authorizer()
-    authz.require(actor, account_id, "engagements", "read")
+    authz.require(actor, account_id, AuthzObject.ENGAGEMENTS, AuthzAction.READ)
     if scope is ReportScope.ACCOUNT:
-        authz.require(actor, account_id, "account_reports", "read")
+        authz.require(actor, account_id, AuthzObject.ACCOUNT_REPORTS, AuthzAction.READ)
         return None
     if actor.user_id is None:
         raise InvalidInput("Support staff send no emails: ask for the account's report "

@@ -50,7 +50,7 @@ async def sign_in(request: Request[Any, Any, State], data: SignInBody) -> Respon
             email=data.email,
             password=data.password,
             ip=ip,
-            now=utcnow(),
+            now=request.app.state.clock(),
             limits=settings.auth,
             ttl=timedelta(seconds=settings.auth.session_ttl_seconds),
         )
