@@ -13,7 +13,7 @@ from litestar import Request, Response, get, post
 from litestar.datastructures import Cookie, State
 from msgspec import Struct
 
-from sendtrail.client_ip import client_ip
+from sendtrail.client_ip import scope_client_ip
 from sendtrail.db.engine import Database
 from sendtrail.db.types import utcnow
 from sendtrail.settings import Settings
@@ -45,11 +45,7 @@ def _describe(principal: Any, csrf: str) -> dict[str, Any]:
 async def sign_in(request: Request[Any, Any, State], data: SignInBody) -> Response[Any]:
     settings: Settings = request.app.state.settings
     database: Database = request.app.state.database
-    ip = client_ip(
-        request.client.host if request.client else None,
-        request.headers.getall("x-forwarded-for", []),
-        settings.http.trusted_proxies,
-    )
+    ip = scope_client_ip(request.scope, settings.http.trusted_proxies)
     async with database.session(account_id=None) as session:
         result = await auth.sign_in(
             session,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from sendtrail.client_ip import client_ip
+from sendtrail.client_ip import client_ip, scope_client_ip
 
 PROXY = "10.0.0.5"
 TRUSTED = ("10.0.0.5",)
@@ -108,3 +108,18 @@ def test_garbage_and_empty_hops(headers: list[str], expected: str) -> None:
 @pytest.mark.parametrize("peer", [None, "", "not-an-ip"], ids=["none", "empty", "garbage"])
 def test_missing_or_garbage_peer_is_never_trusted(peer: str | None) -> None:
     assert client_ip(peer, ["198.51.100.7"], ("0.0.0.0/0",)) == (peer or "unknown")
+
+
+def _scope(peer: str | None, *lines: bytes) -> dict[str, object]:
+    headers = [(b"host", b"t.test"), *((b"x-forwarded-for", line) for line in lines)]
+    return {"type": "http", "client": (peer, 5000) if peer else None, "headers": headers}
+
+
+def test_every_x_forwarded_for_line_of_a_request_is_read_in_order() -> None:
+    # Issue 12, defect 3: sign-in and tracking read the same lines through one helper (the
+    # hot path used to keep only the last line, sign-in all of them).
+    scope = _scope(PROXY, b"203.0.113.9", b"198.51.100.7, 10.0.0.5")
+    assert scope_client_ip(scope, TRUSTED) == "198.51.100.7"
+    assert scope_client_ip(scope, ()) == PROXY
+    assert scope_client_ip(_scope("203.0.113.9", b"1.2.3.4"), TRUSTED) == "203.0.113.9"
+    assert scope_client_ip(_scope(None, b"1.2.3.4"), TRUSTED) == "unknown"
