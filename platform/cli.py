@@ -66,6 +66,7 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> None:
     import uvicorn
 
     from sendtrail.app import create_app
+    from sendtrail.web.request_host import OneHostProtocol
 
     host = args.host or settings.http.host
     port = args.port if args.port is not None else settings.http.port
@@ -74,6 +75,8 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> None:
         # Never uvicorn's own X-Forwarded-* handling (it believes 127.0.0.1 by default):
         # only SENDTRAIL_TRUSTED_PROXIES decides, in client_ip (issue 12, defect 3).
         proxy_headers=False,
+        # An absolute-form request line's host replaces Host (issue 12, defect 4).
+        http=OneHostProtocol,
     )
 
 
