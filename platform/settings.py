@@ -19,6 +19,7 @@ __all__ = [
     "DatabaseSettings",
     "DomainSettings",
     "HttpSettings",
+    "MetricsSettings",
     "NotificationSettings",
     "SecretSettings",
     "Settings",
@@ -123,6 +124,14 @@ class SecretSettings:
 
 
 @dataclass(frozen=True)
+class MetricsSettings:
+    token: str | None = None
+    """The bearer token ``GET /metrics`` requires (``Authorization: Bearer <token>``, at
+    least 16 characters). Unset: ``/metrics`` answers only requests made on this machine
+    (a loopback peer, with no ``X-Forwarded-For``, ``Forwarded`` or ``X-Real-IP``)."""
+
+
+@dataclass(frozen=True)
 class Settings:
     data_dir: Path
     """Where the SQLite file, blobs, spool and certificates live."""
@@ -134,6 +143,7 @@ class Settings:
     smtp: SmtpSettings = field(default_factory=SmtpSettings)
     notifications: NotificationSettings = field(default_factory=NotificationSettings)
     domains: DomainSettings = field(default_factory=DomainSettings)
+    metrics: MetricsSettings = field(default_factory=MetricsSettings)
     acme_directory_url: str = "https://acme-staging-v02.api.letsencrypt.org/directory"
     """ACME directory (Let's Encrypt in production, Pebble in tests)."""
     acme_ca_bundle: str | None = None
@@ -198,6 +208,7 @@ class Settings:
                 recheck_seconds=_float(get("DOMAIN_RECHECK", "3600"), "DOMAIN_RECHECK"),
                 poll_seconds=_float(get("DOMAIN_POLL", "5"), "DOMAIN_POLL"),
             ),
+            metrics=MetricsSettings(token=_metrics_token(get("METRICS_TOKEN"))),
             acme_directory_url=get(
                 "ACME_DIRECTORY_URL", "https://acme-staging-v02.api.letsencrypt.org/directory"
             ),
@@ -235,6 +246,12 @@ def _bool(value: str, name: str) -> bool:
     if lowered in {"0", "false", "no", "off", ""}:
         return False
     raise InvalidInput(f"{PREFIX}{name} must be true or false, not {value!r}")
+
+
+def _metrics_token(value: str) -> str | None:
+    if value and len(value) < 16:
+        raise InvalidInput(f"{PREFIX}METRICS_TOKEN must be at least 16 characters long")
+    return value or None
 
 
 def _secret_keys(value: str, data_dir: Path) -> tuple[str, ...]:
