@@ -10,12 +10,15 @@ header of the ASGI scope; they agree only if there is exactly one. Two layers ma
   line's authority before the scope reaches the app. Any other form (``CONNECT``'s
   ``host:port``, a non-http scheme, credentials) is answered 400 by uvicorn.
 - ``one_host_header`` (an app middleware, whatever server runs the app): a request with
-  two ``Host`` lines, an empty one, or (HTTP/1.1) none is refused with 400, as RFC 9112
-  §3.2 requires. litestar checks the syntax of the value.
+  two ``Host`` lines, an empty one, one that is not ``host[:port]`` (a name of letters,
+  digits, ``-``, ``_`` and dots, an IPv4 address or a bracketed IPv6 literal: no
+  ``user@``, ``%``-escapes or second port that one reader would strip and another keep),
+  or (HTTP/1.1) none is refused with 400, as RFC 9112 §3.2 requires.
 """
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import httptools
@@ -27,6 +30,7 @@ from sendtrail.errors import InvalidInput
 __all__ = ["OneHostProtocol", "absolute_form_host", "one_host_header"]
 
 _SCHEMES = frozenset({b"http", b"https"})
+_HOST_VALUE = re.compile(rb"(?:\[[0-9A-Fa-f:.]+\]|[0-9A-Za-z._-]+)(?::[0-9]{1,5})?")
 
 
 def absolute_form_host(target: bytes) -> bytes:
@@ -80,5 +84,10 @@ def _check(scope: Any) -> None:
         )
     if hosts and not hosts[0].strip():
         raise InvalidInput("This request's Host header is empty; name the host it is for.")
+    if hosts and not _HOST_VALUE.fullmatch(hosts[0].strip()):
+        raise InvalidInput(
+            "This request's Host header is not a host name or address with an optional "
+            "port (such as links.example.com or links.example.com:443)."
+        )
     if not hosts and scope.get("http_version", "1.1") != "1.0":
         raise InvalidInput("This request has no Host header; name the host it is for.")

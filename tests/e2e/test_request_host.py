@@ -161,7 +161,8 @@ def test_two_host_headers_are_refused(site: Site, hosts: tuple[str, str], route:
 
 @pytest.mark.parametrize("host", [
     f"{ACME_HOST}, 127.0.0.1", f"127.0.0.1 {ACME_HOST}", f"{ACME_HOST}/x", "",
-], ids=["list", "space", "path", "empty"])
+    f"user@{ACME_HOST}", f"{ACME_HOST}:1:2", "links%2eacme.test", f"{ACME_HOST}:http",
+], ids=["list", "space", "path", "empty", "userinfo", "two-ports", "percent", "named-port"])
 def test_a_host_header_that_is_not_a_host_is_refused(site: Site, host: str) -> None:
     status, answer = site.send(f"GET {site.click} HTTP/1.1\nHost: {host}\nConnection: close")
     assert status == 400, answer

@@ -74,13 +74,26 @@ def _served(kind: str, headers: list[tuple[bytes, bytes]], version: str = "1.1")
     ([(b"host", b"127.0.0.1"), (b"host", b"links.a-brand.test")], "more than one Host"),
     ([(b"host", b"links.a-brand.test"), (b"host", b"links.a-brand.test")], "more than one"),
     ([(b"host", b"  ")], "Host header is empty"),
+    ([(b"host", b"user@links.a-brand.test")], "not a host name or address"),
+    ([(b"host", b"links.a-brand.test:1:2")], "not a host name or address"),
+    ([(b"host", b"links%2ea-brand.test")], "not a host name or address"),
+    ([(b"host", b"[2001:db8::1")], "not a host name or address"),
     ([(b"user-agent", b"x")], "no Host header"),
-], ids=["two", "same-twice", "empty", "missing"])
+], ids=["two", "same-twice", "empty", "userinfo", "two-ports", "percent", "open-bracket",
+        "missing"])
 def test_an_ambiguous_empty_or_missing_host_is_refused_in_words(
     kind: str, headers: list[tuple[bytes, bytes]], words: str
 ) -> None:
     with pytest.raises(InvalidInput, match=words):
         _served(kind, headers)
+
+
+@pytest.mark.parametrize("host", [
+    b"links.a-brand.test", b"LINKS.A-Brand.test.:443", b"127.0.0.1:8000", b"[::1]:8000",
+    b"my_service", b"localhost",
+])
+def test_a_host_name_or_address_with_a_port_is_served(host: bytes) -> None:
+    assert _served("http", [(b"host", host)])
 
 
 def test_one_host_is_served_and_http_1_0_may_omit_it() -> None:
