@@ -6,6 +6,7 @@ environment. Tests build their own ``Settings`` directly.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import secrets
 from collections.abc import Mapping
@@ -172,7 +173,7 @@ class Settings:
                 host=get("HOST", "127.0.0.1"),
                 port=_int(get("PORT", "8000"), "PORT"),
                 public_url=public_url,
-                trusted_proxies=_csv(get("TRUSTED_PROXIES")),
+                trusted_proxies=_networks(get("TRUSTED_PROXIES"), "TRUSTED_PROXIES"),
                 debug=_bool(get("DEBUG", "false"), "DEBUG"),
             ),
             auth=AuthSettings(
@@ -220,6 +221,20 @@ class Settings:
 
 def _csv(value: str) -> tuple[str, ...]:
     return tuple(part.strip() for part in value.split(",") if part.strip())
+
+
+def _networks(value: str, name: str) -> tuple[str, ...]:
+    """Addresses or CIDRs, checked now: a typo must stop the start, not fail each request."""
+    items = _csv(value)
+    for item in items:
+        try:
+            ipaddress.ip_network(item, strict=False)
+        except ValueError:
+            raise InvalidInput(
+                f"{PREFIX}{name}: {item!r} is not an IP address or network (e.g. 10.0.0.5, "
+                "10.0.0.0/8 or ::1); list proxies by address, not by name"
+            ) from None
+    return items
 
 
 def _int(value: str, name: str) -> int:

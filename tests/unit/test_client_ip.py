@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from sendtrail.client_ip import client_ip, scope_client_ip
+from sendtrail.errors import InvalidInput
+from sendtrail.settings import Settings
 
 PROXY = "10.0.0.5"
 TRUSTED = ("10.0.0.5",)
@@ -123,3 +127,16 @@ def test_every_x_forwarded_for_line_of_a_request_is_read_in_order() -> None:
     assert scope_client_ip(scope, ()) == PROXY
     assert scope_client_ip(_scope("203.0.113.9", b"1.2.3.4"), TRUSTED) == "203.0.113.9"
     assert scope_client_ip(_scope(None, b"1.2.3.4"), TRUSTED) == "unknown"
+
+
+@pytest.mark.parametrize("value", ["nginx", "10.0.0.0/33", "127.0.0.1, proxy.internal"])
+def test_trusted_proxies_that_are_not_addresses_stop_the_start_in_words(
+    tmp_path: Path, value: str
+) -> None:
+    # A name or typo would otherwise fail every sign-in and tracking hit (500s) at run time.
+    with pytest.raises(InvalidInput, match="is not an IP address or network"):
+        Settings.from_env({"SENDTRAIL_DATA_DIR": str(tmp_path),
+                           "SENDTRAIL_TRUSTED_PROXIES": value})
+    settings = Settings.from_env({"SENDTRAIL_DATA_DIR": str(tmp_path),
+                                  "SENDTRAIL_TRUSTED_PROXIES": "127.0.0.1, 10.0.0.0/8, ::1"})
+    assert settings.http.trusted_proxies == ("127.0.0.1", "10.0.0.0/8", "::1")
