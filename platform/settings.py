@@ -12,6 +12,7 @@ import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from sendtrail.errors import InvalidInput
 
@@ -191,7 +192,7 @@ class Settings:
                 logging_domain=get("LOGGING_DOMAIN", "log.sendtrail.test"),
             ),
             notifications=NotificationSettings(
-                allowed_origins=_csv(get("ALLOWED_ORIGINS")),
+                allowed_origins=_origins(get("ALLOWED_ORIGINS"), "ALLOWED_ORIGINS"),
                 socket_idle_timeout_seconds=_float(
                     get("SOCKET_IDLE_TIMEOUT", "300"), "SOCKET_IDLE_TIMEOUT"
                 ),
@@ -234,6 +235,23 @@ def _networks(value: str, name: str) -> tuple[str, ...]:
                 f"{PREFIX}{name}: {item!r} is not an IP address or network (e.g. 10.0.0.5, "
                 "10.0.0.0/8 or ::1); list proxies by address, not by name"
             ) from None
+    return items
+
+
+def _origins(value: str, name: str) -> tuple[str, ...]:
+    """Browser origins, ``scheme://host[:port]`` each; anything else would never match."""
+    items = tuple(item.rstrip("/") for item in _csv(value))
+    for item in items:
+        try:
+            parts = urlsplit(item)
+            parts.port  # noqa: B018 - raises for a port that is not a number
+        except ValueError:
+            parts = urlsplit("")
+        if parts.scheme not in ("http", "https") or not parts.hostname or parts.path:
+            raise InvalidInput(
+                f"{PREFIX}{name}: {item!r} is not an origin; write scheme, host and port "
+                "only, e.g. http://localhost:5173"
+            )
     return items
 
 

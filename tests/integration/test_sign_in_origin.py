@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
@@ -17,6 +18,7 @@ from litestar.testing import TestClient
 from support import PASSWORD, Tenant, run, seed_tenant
 
 from sendtrail.app import create_app
+from sendtrail.errors import InvalidInput
 from sendtrail.settings import NotificationSettings, Settings
 
 VIEWER = "{ viewer { email } }"
@@ -121,3 +123,16 @@ def test_sign_out_from_another_site_is_refused_and_the_session_stays(
                                                       "X-CSRF-Token": csrf})
     assert signed_out.status_code == 200, signed_out.text
     assert _session_cookies(signed_out)  # cleared
+
+
+@pytest.mark.parametrize("value", ["localhost:5173", "http://localhost:5173/app", "*"])
+def test_an_allowed_origin_that_is_not_an_origin_stops_the_start_in_words(
+    tmp_path: Path, value: str
+) -> None:
+    # It could never match a browser's Origin: sign-in from there would fail, unexplained.
+    with pytest.raises(InvalidInput, match="is not an origin"):
+        Settings.from_env({"SENDTRAIL_DATA_DIR": str(tmp_path),
+                           "SENDTRAIL_ALLOWED_ORIGINS": value})
+    settings = Settings.from_env({"SENDTRAIL_DATA_DIR": str(tmp_path),
+                                  "SENDTRAIL_ALLOWED_ORIGINS": f"{DEV_SERVER}/, https://a.test"})
+    assert settings.notifications.allowed_origins == (DEV_SERVER, "https://a.test")
