@@ -18,12 +18,16 @@ import socket
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
 import pytest
 from e2e.processes import Server, _free_port
+from sqlalchemy import text
 from support import Tenant, run, seed_tenant
+
+from sendtrail.db.engine import create_sync_engine
 
 ACME_HOST = "links.acme.test"
 CHROME = ("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
@@ -69,7 +73,7 @@ def site(sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Ite
                      "SENDTRAIL_WEBHOOK_DISPATCHER": "false"}, port=port)
     server.start()
     try:
-        _add_domain(server, acme, ACME_HOST)
+        _add_domain(server, acme, ACME_HOST, url)
         click, pixel = _rival_paths(server, rival)
         found = Site(server, click, pixel)
         _wait_until_acme_owns_its_host(found)
@@ -87,10 +91,18 @@ def _gql(server: Server, token: str, query: str) -> dict[str, object]:
     return data
 
 
-def _add_domain(server: Server, tenant: Tenant, hostname: str) -> None:
-    # Owning a hostname is what the host check looks at; no DNS or certificate needed.
+def _add_domain(server: Server, tenant: Tenant, hostname: str, database_url: str) -> None:
+    """Add the hostname and make it ACTIVE in the store, as DNS checks and ACME would."""
     _gql(server, tenant.admin_token,
          f'mutation {{ addTrackingDomain(input: {{hostname: "{hostname}"}}) {{ id }} }}')
+    engine = create_sync_engine(database_url)
+    try:
+        with engine.begin() as conn:
+            conn.execute(text("UPDATE tracking_domain SET status = 'active', "
+                              "certificate_expires_at = :later WHERE hostname = :host"),
+                         {"later": datetime.now(UTC) + timedelta(days=60), "host": hostname})
+    finally:
+        engine.dispose()
 
 
 def _rival_paths(server: Server, rival: Tenant) -> tuple[str, str]:
