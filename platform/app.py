@@ -36,6 +36,7 @@ from sendtrail.web.auth_routes import session_info, sign_in, sign_out
 from sendtrail.web.graphql_endpoint import graphql_controller
 from sendtrail.web.health import healthz, readyz
 from sendtrail.web.records_routes import download_attachment, logged_email_html
+from sendtrail.web.request_host import one_host_header
 from sendtrail.web.tracking_routes import click, metrics, pixel
 
 __all__ = ["create_app"]
@@ -153,6 +154,8 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] = utcnow) ->
             admin_ui_router(),
         ],
         lifespan=[lifespan],
+        # Every route, the tracking mounts included, sees exactly one Host (issue 12, defect 4).
+        middleware=[one_host_header],
         exception_handlers={SendtrailError: _sendtrail_error, HTTPException: _http_error},
         debug=settings.http.debug,
         # Logging is configured by the process (uvicorn in `sendtrail serve`), not by a

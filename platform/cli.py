@@ -66,10 +66,18 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> None:
     import uvicorn
 
     from sendtrail.app import create_app
+    from sendtrail.web.request_host import OneHostProtocol
 
     host = args.host or settings.http.host
     port = args.port if args.port is not None else settings.http.port
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="info", access_log=False)
+    uvicorn.run(
+        create_app(settings), host=host, port=port, log_level="info", access_log=False,
+        # Never uvicorn's own X-Forwarded-* handling (it believes 127.0.0.1 by default):
+        # only SENDTRAIL_TRUSTED_PROXIES decides, in client_ip (issue 12, defect 3).
+        proxy_headers=False,
+        # An absolute-form request line's host replaces Host (issue 12, defect 4).
+        http=OneHostProtocol,
+    )
 
 
 def cmd_demo(settings: Settings, _args: argparse.Namespace) -> None:

@@ -1,12 +1,19 @@
-"""The client's address: the peer, or ``X-Forwarded-For`` when the peer is a trusted proxy."""
+"""The client's address: the peer, or ``X-Forwarded-For`` when the peer is a trusted proxy.
+
+``SENDTRAIL_TRUSTED_PROXIES`` alone decides (issue 12, defect 3): ``sendtrail serve`` runs
+uvicorn with its own proxy-header handling off, so the ASGI scope's ``client`` is always
+the TCP peer, and every use of the client's address (sign-in limits, sessions, tracking
+hits) goes through ``scope_client_ip``.
+"""
 
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from functools import cache
+from typing import Any
 
-__all__ = ["client_ip"]
+__all__ = ["client_ip", "scope_client_ip"]
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -35,3 +42,11 @@ def client_ip(peer: str | None, forwarded_for: Sequence[str], trusted: tuple[str
             return hop
         address = hop
     return address
+
+
+def scope_client_ip(scope: Mapping[str, Any], trusted: tuple[str, ...]) -> str:
+    """``client_ip`` of an ASGI scope: its peer and every ``X-Forwarded-For`` line, in order."""
+    client = scope.get("client")
+    forwarded = [value.decode("latin-1") for name, value in scope.get("headers") or ()
+                 if name == b"x-forwarded-for"]
+    return client_ip(client[0] if client else None, forwarded, trusted)

@@ -8,6 +8,7 @@ domain code raises them with a message a person can act on::
     ├── Forbidden                       FORBIDDEN         403
     ├── NotFound                        NOT_FOUND         404
     ├── InvalidInput                    BAD_USER_INPUT    400
+    │   └── UnsupportedMediaType        UNSUPPORTED_MEDIA_TYPE 415
     ├── Conflict                        CONFLICT          409
     ├── EntitlementRequired             ENTITLEMENT_REQUIRED 403
     ├── RateLimited                     RATE_LIMITED      429
@@ -28,6 +29,7 @@ __all__ = [
     "SendtrailError",
     "TenantScopeMissing",
     "Unauthenticated",
+    "UnsupportedMediaType",
 ]
 
 
@@ -62,6 +64,13 @@ class NotFound(SendtrailError):
 class InvalidInput(SendtrailError):
     code = "BAD_USER_INPUT"
     http_status = 400
+
+
+class UnsupportedMediaType(InvalidInput):
+    """A body in a format the route does not take (e.g. a form where JSON is required)."""
+
+    code = "UNSUPPORTED_MEDIA_TYPE"
+    http_status = 415
 
 
 class Conflict(SendtrailError):

@@ -6,11 +6,13 @@ environment. Tests build their own ``Settings`` directly.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from sendtrail.errors import InvalidInput
 
@@ -19,6 +21,7 @@ __all__ = [
     "DatabaseSettings",
     "DomainSettings",
     "HttpSettings",
+    "MetricsSettings",
     "NotificationSettings",
     "SecretSettings",
     "Settings",
@@ -128,6 +131,14 @@ class SecretSettings:
 
 
 @dataclass(frozen=True)
+class MetricsSettings:
+    token: str | None = None
+    """The bearer token ``GET /metrics`` requires (``Authorization: Bearer <token>``, at
+    least 16 characters). Unset: ``/metrics`` answers only requests made on this machine
+    (a loopback peer, with no ``X-Forwarded-For``, ``Forwarded`` or ``X-Real-IP``)."""
+
+
+@dataclass(frozen=True)
 class Settings:
     data_dir: Path
     """Where the SQLite file, blobs, spool and certificates live."""
@@ -139,6 +150,7 @@ class Settings:
     smtp: SmtpSettings = field(default_factory=SmtpSettings)
     notifications: NotificationSettings = field(default_factory=NotificationSettings)
     domains: DomainSettings = field(default_factory=DomainSettings)
+    metrics: MetricsSettings = field(default_factory=MetricsSettings)
     acme_directory_url: str = "https://acme-staging-v02.api.letsencrypt.org/directory"
     """ACME directory (Let's Encrypt in production, Pebble in tests)."""
     acme_ca_bundle: str | None = None
@@ -167,7 +179,7 @@ class Settings:
                 host=get("HOST", "127.0.0.1"),
                 port=_int(get("PORT", "8000"), "PORT"),
                 public_url=public_url,
-                trusted_proxies=_csv(get("TRUSTED_PROXIES")),
+                trusted_proxies=_networks(get("TRUSTED_PROXIES"), "TRUSTED_PROXIES"),
                 debug=_bool(get("DEBUG", "false"), "DEBUG"),
             ),
             auth=AuthSettings(
@@ -185,7 +197,7 @@ class Settings:
                 logging_domain=get("LOGGING_DOMAIN", "log.sendtrail.test"),
             ),
             notifications=NotificationSettings(
-                allowed_origins=_csv(get("ALLOWED_ORIGINS")),
+                allowed_origins=_origins(get("ALLOWED_ORIGINS"), "ALLOWED_ORIGINS"),
                 socket_idle_timeout_seconds=_float(
                     get("SOCKET_IDLE_TIMEOUT", "300"), "SOCKET_IDLE_TIMEOUT"
                 ),
@@ -203,6 +215,7 @@ class Settings:
                 recheck_seconds=_float(get("DOMAIN_RECHECK", "3600"), "DOMAIN_RECHECK"),
                 poll_seconds=_float(get("DOMAIN_POLL", "5"), "DOMAIN_POLL"),
             ),
+            metrics=MetricsSettings(token=_metrics_token(get("METRICS_TOKEN"))),
             acme_directory_url=get(
                 "ACME_DIRECTORY_URL", "https://acme-staging-v02.api.letsencrypt.org/directory"
             ),
@@ -214,6 +227,37 @@ class Settings:
 
 def _csv(value: str) -> tuple[str, ...]:
     return tuple(part.strip() for part in value.split(",") if part.strip())
+
+
+def _networks(value: str, name: str) -> tuple[str, ...]:
+    """Addresses or CIDRs, checked now: a typo must stop the start, not fail each request."""
+    items = _csv(value)
+    for item in items:
+        try:
+            ipaddress.ip_network(item, strict=False)
+        except ValueError:
+            raise InvalidInput(
+                f"{PREFIX}{name}: {item!r} is not an IP address or network (e.g. 10.0.0.5, "
+                "10.0.0.0/8 or ::1); list proxies by address, not by name"
+            ) from None
+    return items
+
+
+def _origins(value: str, name: str) -> tuple[str, ...]:
+    """Browser origins, ``scheme://host[:port]`` each; anything else would never match."""
+    items = tuple(item.rstrip("/") for item in _csv(value))
+    for item in items:
+        try:
+            parts = urlsplit(item)
+            parts.port  # noqa: B018 - raises for a port that is not a number
+        except ValueError:
+            parts = urlsplit("")
+        if parts.scheme not in ("http", "https") or not parts.hostname or parts.path:
+            raise InvalidInput(
+                f"{PREFIX}{name}: {item!r} is not an origin; write scheme, host and port "
+                "only, e.g. http://localhost:5173"
+            )
+    return items
 
 
 def _int(value: str, name: str) -> int:
@@ -240,6 +284,12 @@ def _bool(value: str, name: str) -> bool:
     if lowered in {"0", "false", "no", "off", ""}:
         return False
     raise InvalidInput(f"{PREFIX}{name} must be true or false, not {value!r}")
+
+
+def _metrics_token(value: str) -> str | None:
+    if value and len(value) < 16:
+        raise InvalidInput(f"{PREFIX}METRICS_TOKEN must be at least 16 characters long")
+    return value or None
 
 
 def _secret_keys(value: str, data_dir: Path) -> tuple[str, ...]:

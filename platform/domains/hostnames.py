@@ -65,8 +65,9 @@ class Hostname:
 def parse_hostname(text: str, *, platform_domains: Sequence[str]) -> Hostname:
     """Normalise and validate a hostname a customer wants to track links on.
 
-    ``platform_domains`` are our own domains (the default tracking domain, the public
-    URL's host, ...): neither they nor any name under them can be claimed.
+    ``platform_domains`` are our own domains (the default tracking and logging domains,
+    the public URL's host, ...): neither they, nor any name under them, nor any domain
+    above them can be claimed.
     """
     raw = text.strip()
     if not raw:
@@ -237,12 +238,21 @@ def _allowed(character: str) -> bool:
 
 
 def _refuse_platform_domain(name: str, raw: str, platform_domains: Sequence[str]) -> None:
+    """Our domains, the names under them, and the domains above them (issue 12, defect 7:
+    ``sendtrail.test`` above ``track.sendtrail.test`` is the platform's, not a tenant's).
+    Names beside ours (``links.sendtrail.test``) are not ours: only whoever runs that zone
+    can publish their records."""
     for domain in platform_domains:
         own = _normalise_platform_domain(domain)
         if own and (name == own or name.endswith("." + own)):
             raise InvalidInput(
                 f"'{raw}' is on {own}, one of our own domains: links on our own domain are "
                 "the default; add a hostname of your own, e.g. links.example.com."
+            )
+        if own and own.endswith("." + name):
+            raise InvalidInput(
+                f"'{raw}' is a parent of {own}, one of our own domains, so it cannot be "
+                "a tracking domain; add a hostname of your own, e.g. links.example.com."
             )
 
 

@@ -109,7 +109,8 @@ def dns_config(settings: Settings) -> DnsConfig:
 
 
 def _platform_domains(settings: Settings) -> list[str]:
-    hosts = [settings.tracking.default_domain]
+    """Every domain the platform itself answers on (issue 12, defect 7)."""
+    hosts = [settings.tracking.default_domain, settings.smtp.logging_domain]
     for url in (settings.http.public_url, settings.tracking.base_url):
         host = urlsplit(url).hostname
         if host:

@@ -16,7 +16,7 @@ from datetime import datetime
 from http.cookies import CookieError, SimpleCookie
 from typing import Any
 
-from sendtrail.client_ip import client_ip
+from sendtrail.client_ip import scope_client_ip
 from sendtrail.tracking import metrics
 from sendtrail.tracking.core.model import HitKind, TokenClaims
 from sendtrail.tracking.core.redirect import safe_location
@@ -147,15 +147,12 @@ class TrackingEndpoints:
 
     async def _ingest(self, scope: Scope, claims: TokenClaims) -> None:
         headers = dict(scope.get("headers") or [])
-        client = scope.get("client")
-        forwarded = [headers[b"x-forwarded-for"].decode("latin-1")] if (
-            b"x-forwarded-for" in headers) else []
         hit = RawHit(
             event_id=uuid.uuid4(),
             claims=claims,
             method=str(scope.get("method", "GET")),
             at=self.clock(),
-            ip=client_ip(client[0] if client else None, forwarded, self.trusted_proxies),
+            ip=scope_client_ip(scope, self.trusted_proxies),
             user_agent=headers.get(b"user-agent", b"").decode("latin-1"),
             sender_cookie_email=(
                 self._sender_cookie_email(headers) if claims.kind is HitKind.CLICK else None

@@ -1,4 +1,8 @@
-"""``/auth/*``: web-admin sign-in and sign-out (JSON only, so forms cannot forge them)."""
+"""``/auth/*``: web-admin sign-in and sign-out.
+
+Both set or clear the session cookie, so both refuse other sites' pages, and sign-in takes
+JSON only (``web.same_site``: login CSRF, issue 12 defect 2).
+"""
 
 from __future__ import annotations
 
@@ -9,12 +13,13 @@ from litestar import Request, Response, get, post
 from litestar.datastructures import Cookie, State
 from msgspec import Struct
 
-from sendtrail.client_ip import client_ip
+from sendtrail.client_ip import scope_client_ip
 from sendtrail.db.engine import Database
 from sendtrail.db.types import utcnow
 from sendtrail.settings import Settings
 from sendtrail.tenancy import auth
 from sendtrail.web.principal import CSRF_HEADER, SESSION_COOKIE, authenticate
+from sendtrail.web.same_site import json_body_only, same_site_only
 
 __all__ = ["session_info", "sign_in", "sign_out"]
 
@@ -35,15 +40,12 @@ def _describe(principal: Any, csrf: str) -> dict[str, Any]:
     }
 
 
-@post("/auth/login", status_code=200)
+# Guards run before the body is read: a refused form is never parsed.
+@post("/auth/login", status_code=200, guards=[same_site_only, json_body_only])
 async def sign_in(request: Request[Any, Any, State], data: SignInBody) -> Response[Any]:
     settings: Settings = request.app.state.settings
     database: Database = request.app.state.database
-    ip = client_ip(
-        request.client.host if request.client else None,
-        request.headers.getall("x-forwarded-for", []),
-        settings.http.trusted_proxies,
-    )
+    ip = scope_client_ip(request.scope, settings.http.trusted_proxies)
     async with database.session(account_id=None) as session:
         result = await auth.sign_in(
             session,
@@ -70,7 +72,7 @@ async def sign_in(request: Request[Any, Any, State], data: SignInBody) -> Respon
     )
 
 
-@post("/auth/logout", status_code=200)
+@post("/auth/logout", status_code=200, guards=[same_site_only])
 async def sign_out(request: Request[Any, Any, State]) -> Response[Any]:
     settings: Settings = request.app.state.settings
     database: Database = request.app.state.database

@@ -1,4 +1,4 @@
-"""Mount the raw-ASGI tracking endpoints and ``/metrics`` into litestar."""
+"""Mount the raw-ASGI tracking endpoints and ``/metrics`` (see ``metrics_access``) into litestar."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from sendtrail.tracking.http import TrackingEndpoints
 from sendtrail.web import admin_ui
+from sendtrail.web.metrics_access import metrics_refusal
 
 __all__ = ["click", "metrics", "pixel"]
 
@@ -49,5 +50,9 @@ async def click(scope: Any, receive: Any, send: Any) -> None:
 
 
 @get("/metrics", sync_to_thread=False)
-def metrics(request: Request[Any, Any, State]) -> Response[bytes]:
+def metrics(request: Request[Any, Any, State]) -> Response[Any]:
+    # A bearer token, or this machine only (issue 12, defect 7).
+    refusal = metrics_refusal(request.scope, request.app.state.settings.metrics.token)
+    if refusal is not None:
+        return refusal
     return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)

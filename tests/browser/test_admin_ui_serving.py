@@ -102,7 +102,8 @@ def test_hashed_assets_are_immutable_and_missing_ones_are_404(client: TestClient
 def test_api_routes_are_not_shadowed_by_the_page(client: TestClient[Any]) -> None:
     assert client.get("/healthz").json() == {"status": "ok"}
     assert client.get("/readyz").json()["status"] == "ok"
-    assert client.get("/metrics").headers["content-type"].startswith("text/plain")
+    # Ours, not the page: the test client is not this machine (issue 12, defect 7).
+    assert client.get("/metrics").json()["error"]["code"] == "FORBIDDEN"
     graphql = client.post("/graphql", json={"query": "{ viewer { id } }"})
     assert graphql.headers["content-type"].startswith("application/json")
     session = client.get("/auth/session")

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
-from sendtrail.client_ip import client_ip
+from sendtrail.client_ip import client_ip, scope_client_ip
+from sendtrail.errors import InvalidInput
+from sendtrail.settings import Settings
 
 PROXY = "10.0.0.5"
 TRUSTED = ("10.0.0.5",)
@@ -108,3 +112,31 @@ def test_garbage_and_empty_hops(headers: list[str], expected: str) -> None:
 @pytest.mark.parametrize("peer", [None, "", "not-an-ip"], ids=["none", "empty", "garbage"])
 def test_missing_or_garbage_peer_is_never_trusted(peer: str | None) -> None:
     assert client_ip(peer, ["198.51.100.7"], ("0.0.0.0/0",)) == (peer or "unknown")
+
+
+def _scope(peer: str | None, *lines: bytes) -> dict[str, object]:
+    headers = [(b"host", b"t.test"), *((b"x-forwarded-for", line) for line in lines)]
+    return {"type": "http", "client": (peer, 5000) if peer else None, "headers": headers}
+
+
+def test_every_x_forwarded_for_line_of_a_request_is_read_in_order() -> None:
+    # Issue 12, defect 3: sign-in and tracking read the same lines through one helper (the
+    # hot path used to keep only the last line, sign-in all of them).
+    scope = _scope(PROXY, b"203.0.113.9", b"198.51.100.7, 10.0.0.5")
+    assert scope_client_ip(scope, TRUSTED) == "198.51.100.7"
+    assert scope_client_ip(scope, ()) == PROXY
+    assert scope_client_ip(_scope("203.0.113.9", b"1.2.3.4"), TRUSTED) == "203.0.113.9"
+    assert scope_client_ip(_scope(None, b"1.2.3.4"), TRUSTED) == "unknown"
+
+
+@pytest.mark.parametrize("value", ["nginx", "10.0.0.0/33", "127.0.0.1, proxy.internal"])
+def test_trusted_proxies_that_are_not_addresses_stop_the_start_in_words(
+    tmp_path: Path, value: str
+) -> None:
+    # A name or typo would otherwise fail every sign-in and tracking hit (500s) at run time.
+    with pytest.raises(InvalidInput, match="is not an IP address or network"):
+        Settings.from_env({"SENDTRAIL_DATA_DIR": str(tmp_path),
+                           "SENDTRAIL_TRUSTED_PROXIES": value})
+    settings = Settings.from_env({"SENDTRAIL_DATA_DIR": str(tmp_path),
+                                  "SENDTRAIL_TRUSTED_PROXIES": "127.0.0.1, 10.0.0.0/8, ::1"})
+    assert settings.http.trusted_proxies == ("127.0.0.1", "10.0.0.0/8", "::1")

@@ -35,7 +35,7 @@ def parse(text: str) -> Hostname:
         ("faß.de", "xn--fa-hia.de", "faß.de"),  # IDNA 2008: ß is kept, not mapped to ss
         ("links。example。com", "links.example.com", "links.example.com"),  # full-width dots
         ("x1-y.example.co.uk", "x1-y.example.co.uk", "x1-y.example.co.uk"),
-        ("sendtrail.test", "sendtrail.test", "sendtrail.test"),  # a parent is not ours
+        ("links.sendtrail.test", "links.sendtrail.test", "links.sendtrail.test"),  # beside
         ("track.sendtrail.test.example.com", "track.sendtrail.test.example.com",
          "track.sendtrail.test.example.com"),
         (f"{'a' * 63}.example", f"{'a' * 63}.example", f"{'a' * 63}.example"),
@@ -101,6 +101,9 @@ def test_the_longest_hostname_is_one_whose_ownership_record_fits_in_dns() -> Non
         ("Links.Track.Sendtrail.Test.", "is on track.sendtrail.test, one of our own domains"),
         ("app.sendtrail.test", "is on app.sendtrail.test, one of our own domains"),
         ("a.b.app.sendtrail.test", "one of our own domains"),
+        # Issue 12, defect 7: the domain above ours is the platform's too.
+        ("sendtrail.test", "'sendtrail.test' is a parent of track.sendtrail.test, one of our"),
+        ("Sendtrail.Test.", "is a parent of track.sendtrail.test, one of our own domains"),
     ],
 )
 def test_unusable_hostnames_are_refused_with_a_message_saying_what_to_type(
