@@ -35,6 +35,7 @@ from sendtrail.web.admin_ui import admin_ui_router
 from sendtrail.web.auth_routes import session_info, sign_in, sign_out
 from sendtrail.web.graphql_endpoint import graphql_controller
 from sendtrail.web.health import healthz, readyz
+from sendtrail.web.json_depth import JsonDepthGuard
 from sendtrail.web.records_routes import download_attachment, logged_email_html
 from sendtrail.web.tracking_routes import click, metrics, pixel
 
@@ -154,6 +155,8 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] = utcnow) ->
         ],
         lifespan=[lifespan],
         exception_handlers={SendtrailError: _sendtrail_error, HTTPException: _http_error},
+        # Before any decoder recurses into a hostile body (issue 12, defect 8).
+        middleware=[JsonDepthGuard],
         debug=settings.http.debug,
         # Logging is configured by the process (uvicorn in `sendtrail serve`), not by a
         # background queue thread per app instance.
