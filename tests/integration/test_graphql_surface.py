@@ -140,3 +140,23 @@ def test_two_anonymous_operations_are_one_validation_error_and_run_nothing(
     settings = gql(client, "{ account { settings { trackingEnabled } } }",
                    token=tenant.admin_token)
     assert settings["data"]["account"]["settings"]["trackingEnabled"] is True
+
+
+def test_two_anonymous_operations_over_the_websocket_run_nothing(
+    client: Any, database_url: str
+) -> None:
+    # issue 12, defect 7: the socket takes queries and mutations too (graphql-transport-ws).
+    tenant = run(seed_tenant(database_url, "Acme"))
+    document = ("mutation { updateAccountSettings(input: {trackingEnabled: false}) { id } }\n"
+                "subscription { engagementNotifications { id } }")
+    with client.websocket_connect("/graphql", subprotocols=["graphql-transport-ws"]) as socket:
+        socket.send_json({"type": "connection_init",
+                          "payload": {"authorization": f"Bearer {tenant.admin_token}"}})
+        assert socket.receive_json(timeout=5)["type"] == "connection_ack"
+        socket.send_json({"id": "1", "type": "subscribe", "payload": {"query": document}})
+        answer = socket.receive_json(timeout=5)
+    assert answer["type"] == "error", answer
+    assert all("anonymous operation" in error["message"] for error in answer["payload"])
+    settings = gql(client, "{ account { settings { trackingEnabled } } }",
+                   token=tenant.admin_token)
+    assert settings["data"]["account"]["settings"]["trackingEnabled"] is True
