@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from collections import deque
+from functools import cache
 from typing import Any
 
 from litestar.enums import ScopeType
@@ -26,7 +27,6 @@ any client's ``extensions`` and stays far below the decoders' recursion limits."
 MAX_INSPECTED_BYTES = 10 * 1024 * 1024
 """Bodies past litestar's own limit (10 MiB) are answered 413 by litestar: not read here."""
 
-_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
 _KEEP_BRACKETS = bytes.maketrans(b"{}", b"[]")
 _NOT_BRACKETS = bytes(byte for byte in range(256) if byte not in b"[]{}")
 _BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -42,19 +42,27 @@ def too_deep_message(limit: int = MAX_JSON_DEPTH) -> str:
 def too_deep(document: bytes | str, limit: int = MAX_JSON_DEPTH) -> bool:
     """Whether ``document`` nests arrays/objects more than ``limit`` deep, or unbalanced.
 
-    Linear-time, in C: strings are cut out, brackets kept, and each pass of
-    ``replace(b"[]", b"")`` peels exactly one level off every innermost pair, so whatever
-    is left after ``limit`` passes was deeper (or never closed).
+    Linear and in C, a few hundred milliseconds for a hostile 10 MiB body: strings are cut
+    out (escapes first), the brackets kept, and a regular expression for "balanced, at
+    most ``limit`` deep" (a regular language for a fixed limit; possessive, so it never
+    backtracks) must match them all.
     """
     data = document.encode() if isinstance(document, str) else document
     if data.count(b"[") + data.count(b"{") <= limit:  # the common case: nothing to count
         return False
-    brackets = _STRING.sub(b"", data).translate(_KEEP_BRACKETS, _NOT_BRACKETS)
+    # Backslashes only occur in strings; pairs go first so that \\" still ends a string.
+    unescaped = data.replace(b"\\\\", b"").replace(b'\\"', b"")
+    outside_strings = b"".join(unescaped.split(b'"')[::2])
+    brackets = outside_strings.translate(_KEEP_BRACKETS, _NOT_BRACKETS)
+    return _balanced(limit).fullmatch(brackets) is None
+
+
+@cache
+def _balanced(limit: int) -> re.Pattern[bytes]:
+    pattern = b""
     for _ in range(limit):
-        if not brackets:
-            return False
-        brackets = brackets.replace(b"[]", b"")
-    return bool(brackets)
+        pattern = rb"(?:\[" + pattern + rb"\])*+"
+    return re.compile(pattern)
 
 
 class JsonDepthGuard:
