@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
@@ -127,6 +127,10 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] = utcnow) ->
             yield
         finally:
             retention.cancel()
+            # Awaited, so a retention pass cut short returns its connection before the pool
+            # is disposed (an app stopped within milliseconds leaked one otherwise).
+            with suppress(asyncio.CancelledError):
+                await retention
             if smtp is not None:
                 await asyncio.to_thread(smtp.stop)
             await ingestor.stop()
