@@ -166,10 +166,14 @@ def graphql_controller(settings: Settings) -> type:
                 return error_response(error.status_code, error.message, media_type,
                                       error.headers)
             except StrawberryHTTPException as error:
+                if error.status_code == 404:  # a GET without a query, and no GraphiQL to serve
+                    return error_response(400, NO_QUERY, media_type)
                 return error_response(error.status_code, error.reason, media_type)
             if response.media_type == MediaType.JSON:  # not GraphiQL's page
                 response.media_type = media_type
                 response.status_code = request.state.get("graphql_status", response.status_code)
+                # A cached GET answer is only valid for the same Accept.
+                response.headers["Vary"] = "Accept"
             return response
 
         async def process_result(self, request: Any, result: Any) -> Any:

@@ -49,6 +49,7 @@ def test_the_answer_has_the_media_type_the_client_prefers(
     assert response.status_code == 200
     assert response.headers["content-type"].split(";")[0] == media_type
     assert response.json() == {"data": {"__typename": "Query"}}
+    assert response.headers["vary"] == "Accept"
 
 
 REQUEST_ERRORS = {
@@ -166,6 +167,13 @@ def test_unparsable_or_untyped_bodies_get_a_coded_graphql_error(client: Any) -> 
     untyped = client.post("/graphql", content=b'{"query": "{ __typename }"}')
     assert untyped.status_code == 415
     assert "application/json" in only_error(untyped)["message"]
+
+
+def test_a_get_without_a_query_says_what_to_send(client: Any) -> None:
+    # issue 12, defect 15: it answered a bare "Not Found" in text.
+    response = client.get("/graphql", headers={"Accept": "*/*"})
+    assert response.status_code == 400
+    assert "query" in only_error(response)["message"]
 
 
 def test_mutations_over_get_are_405_with_allow_post(client: Any) -> None:
