@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
@@ -35,6 +35,7 @@ from sendtrail.web.admin_ui import admin_ui_router
 from sendtrail.web.auth_routes import session_info, sign_in, sign_out
 from sendtrail.web.graphql_endpoint import graphql_controller
 from sendtrail.web.health import healthz, readyz
+from sendtrail.web.json_depth import JsonDepthGuard
 from sendtrail.web.records_routes import download_attachment, logged_email_html
 from sendtrail.web.request_host import one_host_header
 from sendtrail.web.tracking_routes import click, metrics, pixel
@@ -127,6 +128,10 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] = utcnow) ->
             yield
         finally:
             retention.cancel()
+            # Awaited, so a retention pass cut short returns its connection before the pool
+            # is disposed (an app stopped within milliseconds leaked one otherwise).
+            with suppress(asyncio.CancelledError):
+                await retention
             if smtp is not None:
                 await asyncio.to_thread(smtp.stop)
             await ingestor.stop()
@@ -157,6 +162,8 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] = utcnow) ->
         # Every route, the tracking mounts included, sees exactly one Host (issue 12, defect 4).
         middleware=[one_host_header],
         exception_handlers={SendtrailError: _sendtrail_error, HTTPException: _http_error},
+        # Before any decoder recurses into a hostile body (issue 12, defect 8).
+        middleware=[JsonDepthGuard],
         debug=settings.http.debug,
         # Logging is configured by the process (uvicorn in `sendtrail serve`), not by a
         # background queue thread per app instance.

@@ -20,6 +20,7 @@ __all__ = [
     "AuthSettings",
     "DatabaseSettings",
     "DomainSettings",
+    "GraphQLSettings",
     "HttpSettings",
     "MetricsSettings",
     "NotificationSettings",
@@ -50,6 +51,16 @@ class HttpSettings:
     """Peers (addresses or CIDRs) whose ``X-Forwarded-For`` header is believed."""
     debug: bool = False
     """Serve GraphiQL and show tracebacks; never in production."""
+
+
+@dataclass(frozen=True)
+class GraphQLSettings:
+    introspection: bool = False
+    """Answer ``__schema`` and ``__type`` (on with SENDTRAIL_DEBUG unless set): off in
+    production, where ``sendtrail export-schema`` publishes the schema instead."""
+    suggestions: bool = False
+    """Add graphql-core's "Did you mean ...?" hints (fields, arguments, enum values, types)
+    to error messages; they let a stranger map the schema (on with SENDTRAIL_DEBUG unless set)."""
 
 
 @dataclass(frozen=True)
@@ -151,6 +162,7 @@ class Settings:
     notifications: NotificationSettings = field(default_factory=NotificationSettings)
     domains: DomainSettings = field(default_factory=DomainSettings)
     metrics: MetricsSettings = field(default_factory=MetricsSettings)
+    graphql: GraphQLSettings = field(default_factory=GraphQLSettings)
     acme_directory_url: str = "https://acme-staging-v02.api.letsencrypt.org/directory"
     """ACME directory (Let's Encrypt in production, Pebble in tests)."""
     acme_ca_bundle: str | None = None
@@ -168,6 +180,7 @@ class Settings:
             return env.get(PREFIX + name, default).strip()
 
         data_dir = Path(get("DATA_DIR", "var")).resolve()
+        debug = _bool(get("DEBUG", "false"), "DEBUG")
         public_url = get("PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/")
         return cls(
             data_dir=data_dir,
@@ -180,7 +193,7 @@ class Settings:
                 port=_int(get("PORT", "8000"), "PORT"),
                 public_url=public_url,
                 trusted_proxies=_networks(get("TRUSTED_PROXIES"), "TRUSTED_PROXIES"),
-                debug=_bool(get("DEBUG", "false"), "DEBUG"),
+                debug=debug,
             ),
             auth=AuthSettings(
                 session_cookie_secure=_bool(
@@ -216,6 +229,12 @@ class Settings:
                 poll_seconds=_float(get("DOMAIN_POLL", "5"), "DOMAIN_POLL"),
             ),
             metrics=MetricsSettings(token=_metrics_token(get("METRICS_TOKEN"))),
+            graphql=GraphQLSettings(
+                introspection=_bool(
+                    get("GRAPHQL_INTROSPECTION", str(debug)), "GRAPHQL_INTROSPECTION"
+                ),
+                suggestions=_bool(get("GRAPHQL_SUGGESTIONS", str(debug)), "GRAPHQL_SUGGESTIONS"),
+            ),
             acme_directory_url=get(
                 "ACME_DIRECTORY_URL", "https://acme-staging-v02.api.letsencrypt.org/directory"
             ),

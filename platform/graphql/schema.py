@@ -7,6 +7,7 @@ from typing import Any
 import strawberry
 from graphql import GraphQLError
 from strawberry.extensions import (
+    AddValidationRules,
     MaxAliasesLimiter,
     MaxTokensLimiter,
     ParserCache,
@@ -26,8 +27,10 @@ from sendtrail.graphql.queries import Query
 from sendtrail.graphql.records_resolvers import RecordsMutation, RecordsQuery
 from sendtrail.graphql.report_resolvers import ReportQuery
 from sendtrail.graphql.support_resolvers import SupportQuery
+from sendtrail.graphql.surface import NoIntrospection, strip_suggestions
 from sendtrail.graphql.tracking_resolvers import TrackingMutation, TrackingQuery
 from sendtrail.graphql.webhook_resolvers import WebhookMutation, WebhookQuery
+from sendtrail.settings import GraphQLSettings
 
 __all__ = ["MAX_ALIASES", "MAX_DEPTH", "MAX_TOKENS", "build_schema", "schema_sdl"]
 
@@ -57,19 +60,29 @@ class RootSubscription(NotificationSubscription):
 
 
 class SendtrailSchema(strawberry.Schema):
+    suggestions: bool = False
+
     def process_errors(self, errors: list[GraphQLError], execution_context: Any = None) -> None:
+        # Every error passes here before it is masked or answered, request errors included.
+        if not self.suggestions:
+            strip_suggestions(errors)
         # CodedErrors logs the unexpected ones; a user's bad input is not a server error.
-        return None
 
 
-def build_schema() -> strawberry.Schema:
-    return SendtrailSchema(
+def build_schema(graphql: GraphQLSettings | None = None) -> strawberry.Schema:
+    """The schema; ``graphql`` decides introspection and suggestions (both off by default)."""
+    graphql = graphql or GraphQLSettings()
+    surface: list[Any] = [] if graphql.introspection else [
+        lambda: AddValidationRules([NoIntrospection]),
+    ]
+    schema = SendtrailSchema(
         query=RootQuery,
         mutation=RootMutation,
         subscription=RootSubscription,
-        config=StrawberryConfig(disable_field_suggestions=True),
+        config=StrawberryConfig(disable_field_suggestions=not graphql.suggestions),
         # Factories: strawberry builds fresh extensions per request (the caches are shared).
         extensions=[
+            *surface,
             lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
             lambda: QueryDepthLimiter(max_depth=MAX_DEPTH),
             lambda: MaxAliasesLimiter(max_alias_count=MAX_ALIASES),
@@ -78,6 +91,8 @@ def build_schema() -> strawberry.Schema:
             CodedErrors,
         ],
     )
+    schema.suggestions = graphql.suggestions
+    return schema
 
 
 def schema_sdl() -> str:

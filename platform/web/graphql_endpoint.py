@@ -9,15 +9,20 @@ from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
 
-from litestar import Request
+from cross_web import HTTPException as StrawberryHTTPException
+from litestar import MediaType, Request, Response
 from litestar.enums import ScopeType
+from litestar.exceptions import HTTPException
 from litestar.types import Scope
-from strawberry.exceptions import ConnectionRejectionError
+from strawberry.exceptions import ConnectionRejectionError, MissingQueryError
+from strawberry.http.parse_content_type import parse_content_type
 from strawberry.litestar import make_graphql_controller
+from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
     BaseGraphQLTransportWSHandler,
 )
+from strawberry.types.graphql import OperationType
 
 from sendtrail.db.engine import Database
 from sendtrail.errors import SendtrailError
@@ -26,6 +31,15 @@ from sendtrail.graphql.errors import add_default_codes
 from sendtrail.graphql.schema import build_schema
 from sendtrail.settings import Settings
 from sendtrail.tenancy.values import Principal
+from sendtrail.web.graphql_http import (
+    GRAPHQL_RESPONSE,
+    TransportError,
+    error_response,
+    graphql_http_error,
+    is_request_error,
+    negotiate,
+)
+from sendtrail.web.json_depth import too_deep, too_deep_message
 from sendtrail.web.principal import authenticate, authenticate_socket
 
 __all__ = ["graphql_controller"]
@@ -34,6 +48,17 @@ log = logging.getLogger(__name__)
 
 MAX_SUBSCRIPTIONS_PER_SOCKET = 5
 """The web admin needs one; a few more for integrators, never hundreds per socket."""
+
+SUBSCRIPTION_OVER_HTTP = (
+    "Subscriptions are served over WebSocket, not HTTP: open a WebSocket on /graphql with "
+    "the graphql-transport-ws protocol (e.g. the graphql-ws client) and subscribe there."
+)
+MUTATION_OVER_GET = "Mutations are sent with POST; GET serves queries only."
+NOT_JSON = (
+    "Send the operation as JSON with Content-Type: application/json (or "
+    "multipart/form-data for file uploads)."
+)
+NO_QUERY = 'No GraphQL query found: send {"query": "..."} (and optionally "variables").'
 
 
 async def graphql_context(scope: Scope) -> AsyncIterator[dict[str, Any]]:
@@ -103,7 +128,7 @@ class IdleClosingHandler(BaseGraphQLTransportWSHandler[Any, Any]):
 def graphql_controller(settings: Settings) -> type:
     public_origin = settings.http.public_url
     base: Any = make_graphql_controller(
-        build_schema(),
+        build_schema(settings.graphql),
         path="/graphql",
         context_getter=graphql_context,
         graphql_ide="graphiql" if settings.http.debug else None,
@@ -125,9 +150,89 @@ def graphql_controller(settings: Settings) -> type:
 
     class GraphQLController(base):  # type: ignore[misc]
         graphql_transport_ws_handler_class = handler
+        # Litestar's own refusals on this route (JSON too deep, body too large) as GraphQL.
+        exception_handlers = {HTTPException: graphql_http_error}  # noqa: RUF012
+
+        async def execute_request(
+            self, request: Request[Any, Any, Any], context: Any, root_value: Any
+        ) -> Response[Any]:
+            media_type = negotiate(request.headers.get("accept"))
+            request.state.graphql_media_type = media_type
+            try:
+                response: Response[Any] = await self.run(
+                    request, context=context, root_value=root_value
+                )
+            except TransportError as error:
+                return error_response(error.status_code, error.message, media_type,
+                                      error.headers)
+            except StrawberryHTTPException as error:
+                if error.status_code == 404:  # a GET without a query, and no GraphiQL to serve
+                    return error_response(400, NO_QUERY, media_type)
+                return error_response(error.status_code, error.reason, media_type)
+            if response.media_type == MediaType.JSON:  # not GraphiQL's page
+                response.media_type = media_type
+                response.status_code = request.state.get("graphql_status", response.status_code)
+                # A cached GET answer is only valid for the same Accept.
+                response.headers["Vary"] = "Accept"
+            return response
 
         async def process_result(self, request: Any, result: Any) -> Any:
-            return add_default_codes(await super().process_result(request, result))
+            processed = add_default_codes(await super().process_result(request, result))
+            strict = request.state.get("graphql_media_type") == GRAPHQL_RESPONSE
+            if strict and is_request_error(result):
+                # The spec's watershed: nothing ran, so there is no data entry, and a 400.
+                processed.pop("data", None)
+                request.state.graphql_status = 400
+            return processed
+
+        def decode_json(self, data: str | bytes) -> object:
+            # Query-string variables and multipart fields bypass the body guard.
+            if too_deep(data):
+                raise TransportError(400, too_deep_message())
+            return super().decode_json(data)
+
+        async def parse_http_body(self, request: Any) -> Any:
+            if request.method == "POST":
+                content_type, _ = parse_content_type(request.content_type or "")
+                if content_type != "multipart/form-data" and "json" not in content_type:
+                    raise TransportError(415, NOT_JSON)
+            parsed = await super().parse_http_body(request)
+            if not isinstance(parsed, list) and not isinstance(
+                parsed.operation_name, str | None
+            ):
+                raise TransportError(
+                    400, "The GraphQL operation's `operationName` must be a string or null, "
+                    "if provided."
+                )
+            return parsed
+
+        async def execute_single(  # strawberry passes every argument by name
+            self, *, request: Any, request_adapter: Any, sub_response: Any, context: Any,
+            root_value: Any, request_data: Any,
+        ) -> Any:
+            # Queries over GET, queries and mutations over POST; subscriptions only on the
+            # WebSocket (strawberry would run one over HTTP as a query and fail on it).
+            allowed = {OperationType.QUERY}
+            if request_adapter.method == "POST":
+                allowed.add(OperationType.MUTATION)
+            try:
+                return await self.schema.execute(
+                    request_data.query,
+                    root_value=root_value,
+                    variable_values=request_data.variables,
+                    context_value=context,
+                    operation_name=request_data.operation_name,
+                    allowed_operation_types=allowed,
+                    operation_extensions=request_data.extensions,
+                )
+            except InvalidOperationTypeError as error:
+                if error.operation_type is OperationType.SUBSCRIPTION:
+                    raise TransportError(400, SUBSCRIPTION_OVER_HTTP) from None
+                raise TransportError(405, MUTATION_OVER_GET, {"Allow": "POST"}) from None
+            except CannotGetOperationTypeError as error:
+                raise TransportError(400, error.as_http_error_reason()) from None
+            except MissingQueryError:
+                raise TransportError(400, NO_QUERY) from None
 
         async def on_ws_connect(self, context: dict[str, Any]) -> Any:
             socket_context: SocketContext = context["sendtrail_socket"]

@@ -1,4 +1,5 @@
-"""End-to-end fixtures: the node GraphQL WebSocket client, installed from its lockfile."""
+"""End-to-end fixtures: the node GraphQL WebSocket client and the graphql-http audit, each
+installed from its lockfile."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ import pytest
 from e2e.processes import Server
 
 WSCLIENT = Path(__file__).parent / "wsclient"
+HTTPAUDIT = Path(__file__).parent / "httpaudit"
 IN_CI = os.environ.get("CI", "").lower() == "true"
 
 
@@ -34,31 +36,40 @@ def _installed(folder: Path) -> bool:
     )
 
 
-@pytest.fixture(scope="session")
-def wsclient() -> Path:
-    """``subscribe.mjs``, a real graphql-ws client, with its node modules in place.
-
-    ``npm ci`` runs when node_modules is missing or older than package-lock.json, under a
-    file lock so parallel pytest runs (or xdist workers) never install into the same folder
-    at once.
-    """
+def _npm_ci(folder: Path, purpose: str) -> None:
+    """``npm ci`` in ``folder`` when node_modules is missing or older than package-lock.json,
+    under a file lock so parallel pytest runs (or xdist workers) never install into the same
+    folder at once."""
     node, npm = shutil.which("node"), shutil.which("npm")
     if node is None or npm is None:
-        _unavailable("node and npm are needed for the graphql-ws client (Debian: nodejs)")
+        _unavailable(f"node and npm are needed for {purpose} (Debian: nodejs)")
     assert npm is not None
-    digest = hashlib.sha256(str(WSCLIENT.resolve()).encode()).hexdigest()[:16]
-    lock_path = Path(tempfile.gettempdir()) / f"sendtrail-wsclient-{digest}.lock"
+    digest = hashlib.sha256(str(folder.resolve()).encode()).hexdigest()[:16]
+    lock_path = Path(tempfile.gettempdir()) / f"sendtrail-{folder.name}-{digest}.lock"
     with lock_path.open("w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        if not _installed(WSCLIENT):
+        if not _installed(folder):
             done = subprocess.run(
-                [npm, "ci", "--no-audit", "--no-fund"], cwd=WSCLIENT, capture_output=True,
+                [npm, "ci", "--no-audit", "--no-fund"], cwd=folder, capture_output=True,
                 text=True, timeout=300, check=False,
             )
             if done.returncode != 0:
-                pytest.fail(f"npm ci failed in {WSCLIENT}:\n{done.stdout}\n{done.stderr}",
+                pytest.fail(f"npm ci failed in {folder}:\n{done.stdout}\n{done.stderr}",
                             pytrace=False)
+
+
+@pytest.fixture(scope="session")
+def wsclient() -> Path:
+    """``subscribe.mjs``, a real graphql-ws client, with its node modules in place."""
+    _npm_ci(WSCLIENT, "the graphql-ws client")
     return WSCLIENT / "subscribe.mjs"
+
+
+@pytest.fixture(scope="session")
+def httpaudit() -> Path:
+    """``audit.mjs``: graphql-http's GraphQL-over-HTTP server audit, installed the same way."""
+    _npm_ci(HTTPAUDIT, "the graphql-http audit")
+    return HTTPAUDIT / "audit.mjs"
 
 
 @pytest.fixture
