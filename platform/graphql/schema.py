@@ -25,6 +25,7 @@ from sendtrail.graphql.notification_resolvers import (
 from sendtrail.graphql.queries import Query
 from sendtrail.graphql.records_resolvers import RecordsMutation, RecordsQuery
 from sendtrail.graphql.report_resolvers import ReportQuery
+from sendtrail.graphql.scalars import SCALAR_MAP
 from sendtrail.graphql.support_resolvers import SupportQuery
 from sendtrail.graphql.tracking_resolvers import TrackingMutation, TrackingQuery
 from sendtrail.graphql.webhook_resolvers import WebhookMutation, WebhookQuery
@@ -67,7 +68,8 @@ def build_schema() -> strawberry.Schema:
         query=RootQuery,
         mutation=RootMutation,
         subscription=RootSubscription,
-        config=StrawberryConfig(disable_field_suggestions=True),
+        # Every DateTime and Upload argument is checked once, here (issue 12, defect 8).
+        config=StrawberryConfig(disable_field_suggestions=True, scalar_map=SCALAR_MAP),
         # Factories: strawberry builds fresh extensions per request (the caches are shared).
         extensions=[
             lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
