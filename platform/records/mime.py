@@ -24,6 +24,7 @@ from email.utils import getaddresses, parsedate_to_datetime
 
 from sendtrail.addresses import valid_address
 from sendtrail.errors import InvalidInput
+from sendtrail.moments import checked_moment
 
 __all__ = [
     "Address",
@@ -139,7 +140,12 @@ def _date(message: Message) -> datetime | None:
         parsed = parsedate_to_datetime(value) if value else None
     except (ValueError, TypeError, IndexError, OverflowError):
         return None
-    return parsed if parsed is not None and parsed.tzinfo is not None else None
+    if parsed is None:
+        return None
+    try:  # a date no UTC datetime can hold (year 1 at +14:00) is as good as none
+        return checked_moment(parsed, "Date")
+    except InvalidInput:
+        return None
 
 
 def safe_media_type(value: str | None) -> str:

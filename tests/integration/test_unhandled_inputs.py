@@ -129,3 +129,18 @@ def test_a_string_given_as_an_upload_is_refused_with_the_alternative(
     body = gql(client, """mutation { logEmail(input: {raw: "From: a@client.test"}) { id } }""",
                token=tenant.admin_token)
     assert "rawBase64" in _refused(body)
+
+
+@pytest.mark.parametrize(
+    "date", ["Mon, 01 Jan 0001 00:00:00 +1400", "Fri, 31 Dec 9999 23:59:59 -1400"]
+)
+def test_a_logged_message_dated_at_the_edge_of_the_calendar_is_logged_as_received(
+    client: Any, tenant: Tenant, date: str
+) -> None:
+    """A Date header no datetime can hold in UTC is ignored like an unreadable one."""
+    raw = (f"From: {tenant.admin_email}\r\nTo: ann@client.test\r\nSubject: Old\r\n"
+           f"Date: {date}\r\n\r\nHello\r\n").encode()
+    body = gql(client, """mutation($r: String!) { logEmail(input: {rawBase64: $r}) {
+      id sentAt } }""", {"r": base64.b64encode(raw).decode()}, token=tenant.admin_token)
+    assert body.get("errors") is None, body
+    assert body["data"]["logEmail"]["sentAt"] > "2000"
