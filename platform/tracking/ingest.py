@@ -178,9 +178,11 @@ class Ingestor:
 
     def _dropped(self, count: int, error: BaseException) -> None:
         metrics.DROPPED.inc(count)
+        # The reason without the spool's path: /readyz tells it to anyone who asks.
+        detail = error.strerror if isinstance(error, OSError) and error.strerror else error
         self._refusal = (
             "tracking hits are being dropped: the database cannot take them and the spool "
-            f"cannot be written ({type(error).__name__}: {error})"
+            f"cannot be written ({type(error).__name__}: {detail})"
         )
         self._dropped_since_log += count
         now = time.monotonic()
