@@ -41,7 +41,7 @@ BATCH = 10
 # The same operations in a signed-in web session (cookie and CSRF token), a smaller share.
 SESSION_BATCHES = 1
 # Mutations that would take the fuzzer's own credential away are still run, but never on
-# the fuzzer's own user or token: its ids are left out of the ID pool (see ``_ids``).
+# the fuzzer's own user or token: its ids are left out of the ID pool (see ``_seed``).
 EDGE_DATES = (
     "0001-01-01T00:00:00+14:00", "9999-12-31T23:59:59-14:00", "0001-01-01T00:00:00Z",
     "9999-12-31T23:59:59Z", "0001-01-01T00:00:00-14:00", "9999-12-31T23:59:59+14:00",
