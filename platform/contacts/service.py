@@ -11,6 +11,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from sendtrail.addresses import normalize_email
 from sendtrail.contacts.store import ContactRow
 from sendtrail.db.pagination import Page, keyset_page
 from sendtrail.db.search import ESCAPE, contains_pattern
@@ -33,10 +34,12 @@ async def ensure_contacts(
     """The contacts for these (address, name) pairs, creating the missing ones.
 
     Concurrency-safe: an INSERT ... ON CONFLICT DO NOTHING, then one SELECT.
+    An address the API would refuse is refused here too (``BAD_USER_INPUT``): whichever way
+    it came in, no contact is ever created for it (issue 12, defect 10).
     """
     wanted: dict[str, str | None] = {}
     for address, name in people:
-        wanted.setdefault(normalise_address(address), name[:200] if name else None)
+        wanted.setdefault(normalize_email(address), name[:200] if name else None)
     if not wanted:
         return {}
     dialect = session.bind.dialect.name if session.bind is not None else "sqlite"

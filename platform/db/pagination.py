@@ -17,11 +17,14 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from sqlmodel.sql.expression import SelectOfScalar
 
 from sendtrail.errors import InvalidInput
+from sendtrail.moments import checked_moment
 
 __all__ = ["DEFAULT_PAGE", "MAX_PAGE", "Page", "keyset_page", "within"]
 
 DEFAULT_PAGE = 50
 MAX_PAGE = 100
+# Ours are under 300 characters; anything much longer is not one (and costs work to decode).
+MAX_CURSOR = 1_000
 T = TypeVar("T")
 
 
@@ -48,8 +51,19 @@ def _encode(names: Sequence[str], values: Sequence[Any]) -> str:
     return base64.urlsafe_b64encode(json.dumps(tagged).encode()).decode().rstrip("=")
 
 
+def _moment(text: str) -> datetime:
+    try:
+        return checked_moment(datetime.fromisoformat(text), "a cursor's date")
+    except InvalidInput as error:
+        raise ValueError(error.message) from None
+
+
 def _decode(cursor: str, keys: Sequence[InstrumentedAttribute[Any]]) -> list[Any]:
     foreign = InvalidInput("The 'after' cursor belongs to a different list.")
+    not_ours = InvalidInput("The 'after' cursor is not one this API gave out; use the "
+                            "endCursor of the previous page, or leave 'after' out.")
+    if len(cursor) > MAX_CURSOR:
+        raise not_ours
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         header, *tagged = json.loads(raw)
@@ -59,12 +73,13 @@ def _decode(cursor: str, keys: Sequence[InstrumentedAttribute[Any]]) -> list[Any
         for item in tagged:
             ((tag, text),) = item.items()
             values.append(
-                datetime.fromisoformat(text) if tag == "d"
+                _moment(text) if tag == "d"
                 else uuid.UUID(text) if tag == "u"
                 else str(text)
             )
-    except (binascii.Error, ValueError, TypeError, AttributeError):
-        raise InvalidInput("The 'after' cursor is not one this API gave out.") from None
+    # RecursionError: JSON nested deeper than the parser goes (issue 12, defect 8).
+    except (binascii.Error, ValueError, TypeError, AttributeError, RecursionError):
+        raise not_ours from None
     if len(values) != len(keys) or not all(
         isinstance(value, key.type.python_type) for value, key in zip(values, keys, strict=False)
     ):

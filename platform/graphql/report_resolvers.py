@@ -90,8 +90,9 @@ class EngagementReport:
 
 def _zone(name: str) -> ZoneInfo:
     try:
+        # OSError: a name longer than the file system allows (issue 12, defect 8).
         return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError) as error:
+    except (ZoneInfoNotFoundError, ValueError, OSError) as error:
         raise InvalidInput(
             f"{name[:60]!r} is not a time zone; use an IANA name such as Europe/Paris or UTC."
         ) from error

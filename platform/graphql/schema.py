@@ -26,6 +26,7 @@ from sendtrail.graphql.notification_resolvers import (
 from sendtrail.graphql.queries import Query
 from sendtrail.graphql.records_resolvers import RecordsMutation, RecordsQuery
 from sendtrail.graphql.report_resolvers import ReportQuery
+from sendtrail.graphql.scalars import SCALAR_MAP
 from sendtrail.graphql.support_resolvers import SupportQuery
 from sendtrail.graphql.surface import NoIntrospection, strip_suggestions
 from sendtrail.graphql.tracking_resolvers import TrackingMutation, TrackingQuery
@@ -79,7 +80,10 @@ def build_schema(graphql: GraphQLSettings | None = None) -> strawberry.Schema:
         query=RootQuery,
         mutation=RootMutation,
         subscription=RootSubscription,
-        config=StrawberryConfig(disable_field_suggestions=not graphql.suggestions),
+        # Every DateTime and Upload argument is checked once, here (issue 12, defect 8).
+        config=StrawberryConfig(
+            disable_field_suggestions=not graphql.suggestions, scalar_map=SCALAR_MAP
+        ),
         # Factories: strawberry builds fresh extensions per request (the caches are shared).
         extensions=[
             *surface,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 
+from sendtrail.addresses import valid_address
 from sendtrail.records.mime import Address, ParsedMessage
 
 __all__ = ["forwarded_original"]
@@ -19,12 +20,16 @@ _HEADER = re.compile(r"^\s*(From|To|Cc|Subject|Date|Sent)\s*:\s*(.+?)\s*$", re.I
 _ADDRESS = re.compile(r"(?:\"?([^\"<>,]*?)\"?\s*)?<?([^\s<>,;]+@[^\s<>,;]+?)>?(?=\s*(?:[,;]|$))")
 
 
-def _addresses(value: str) -> tuple[Address, ...]:
+def _addresses(value: str, skipped: list[str]) -> tuple[Address, ...]:
+    """The valid addresses of a quoted header line; the others go to ``skipped``."""
     found = []
     for name, address in _ADDRESS.findall(value):
-        cleaned = address.strip().strip("<>").lower()
-        if "@" in cleaned and " " not in cleaned:
+        written = address.strip().strip("<>")
+        cleaned = valid_address(written) if len(written) <= 320 else None
+        if cleaned is not None:
             found.append(Address(cleaned, name.strip() or None))
+        elif written:
+            skipped.append(written[:100])
     return tuple(found)
 
 
@@ -42,14 +47,16 @@ def _inline(message: ParsedMessage) -> ParsedMessage | None:
             headers.setdefault(match.group(1).lower(), match.group(2))
         elif line.strip() == "" and headers:
             break
-    senders = _addresses(headers.get("from", ""))
+    skipped: list[str] = []
+    senders = _addresses(headers.get("from", ""), skipped)
     if not senders:
         return None
+    to, cc = _addresses(headers.get("to", ""), skipped), _addresses(headers.get("cc", ""), skipped)
     return ParsedMessage(
-        subject=headers.get("subject", ""), sender=senders[0],
-        to=_addresses(headers.get("to", "")), cc=_addresses(headers.get("cc", "")), bcc=(),
+        subject=headers.get("subject", ""), sender=senders[0], to=to, cc=cc, bcc=(),
         date=None, message_id=None, in_reply_to=None, references=(),
         text=text[body_start:].strip() or None, html=None, attachments=message.attachments,
+        skipped=tuple(dict.fromkeys(skipped))[:20],
     )
 
 

@@ -42,6 +42,8 @@ class LogInput:
     attachments: tuple[ParsedAttachment, ...] = field(default_factory=tuple)
     source: str = "api"
     tracked_email_id: uuid.UUID | None = None
+    skipped: tuple[str, ...] = ()
+    """Addresses of a raw message left out because the API would refuse them."""
 
 
 def log_input_from_message(
@@ -49,7 +51,8 @@ def log_input_from_message(
 ) -> LogInput:
     """What to log of a parsed message; ``ignore`` drops addresses (the logging address)."""
     if message.sender is None:
-        raise InvalidInput("The message has no From address, so it cannot be logged.")
+        raise InvalidInput("The message has no valid From address, so it cannot be logged"
+                           + _skipped_note(message.skipped) + ".")
 
     def keep(addresses: tuple[Address, ...]) -> tuple[Address, ...]:
         return tuple(a for a in addresses if a.address not in ignore)
@@ -59,7 +62,12 @@ def log_input_from_message(
         cc=keep(message.cc), bcc=keep(message.bcc), sent_at=message.date, text=message.text,
         html=message.html, message_id=message.message_id, in_reply_to=message.in_reply_to,
         references=message.references, attachments=message.attachments, source=source,
+        skipped=message.skipped,
     )
+
+
+def _skipped_note(skipped: tuple[str, ...]) -> str:
+    return f" (not valid addresses: {', '.join(skipped)})" if skipped else ""
 
 
 async def _account_users(session: AsyncSession, account_id: uuid.UUID) -> dict[str, UserRow]:
@@ -107,7 +115,7 @@ async def log_email(
         external.append((role, Address(normalised, address.name)))
     if not external:
         raise InvalidInput("Nobody outside the account took part in this email, so there is "
-                           "no contact record to log it on.")
+                           "no contact record to log it on" + _skipped_note(entry.skipped) + ".")
     contacts = await ensure_contacts(session, account_id, ((a.address, a.name)
                                                           for _, a in external))
     sender_user = users.get(normalise_address(entry.sender.address))

@@ -22,7 +22,9 @@ from email.message import Message
 from email.parser import BytesParser
 from email.utils import getaddresses, parsedate_to_datetime
 
+from sendtrail.addresses import valid_address
 from sendtrail.errors import InvalidInput
+from sendtrail.moments import checked_moment
 
 __all__ = [
     "Address",
@@ -86,6 +88,9 @@ class ParsedMessage:
     attachments: tuple[ParsedAttachment, ...]
     forwarded: ParsedMessage | None = None
     """A message attached as ``message/rfc822`` (forward as attachment)."""
+    skipped: tuple[str, ...] = ()
+    """Header addresses the API would refuse (``sendtrail.addresses``): left out, never
+    made contacts, named to the sender instead."""
 
 
 def _clean_header(value: object) -> str:
@@ -107,7 +112,8 @@ def _header(message: Message, name: str) -> str:
     return _clean_header(_decoded(message.get(name)))
 
 
-def _addresses(message: Message, name: str) -> tuple[Address, ...]:
+def _addresses(message: Message, name: str, skipped: list[str]) -> tuple[Address, ...]:
+    """The valid addresses of header ``name``; the others are appended to ``skipped``."""
     try:
         values = [str(value) for value in message.get_all(name, failobj=[])]
         pairs = getaddresses(values)
@@ -115,9 +121,12 @@ def _addresses(message: Message, name: str) -> tuple[Address, ...]:
         return ()  # an unreadable address header: no addresses, the message still counts
     found = []
     for display, raw_address in pairs:
-        address = _clean_header(raw_address).lower()
-        if "@" in address and len(address) <= 320 and " " not in address:
+        written = _clean_header(raw_address)
+        address = valid_address(written) if len(written) <= 320 else None
+        if address is not None:
             found.append(Address(address=address, name=_clean_header(_decoded(display)) or None))
+        elif written:
+            skipped.append(written[:100])
     return tuple(found)
 
 
@@ -131,7 +140,12 @@ def _date(message: Message) -> datetime | None:
         parsed = parsedate_to_datetime(value) if value else None
     except (ValueError, TypeError, IndexError, OverflowError):
         return None
-    return parsed if parsed is not None and parsed.tzinfo is not None else None
+    if parsed is None:
+        return None
+    try:  # a date no UTC datetime can hold (year 1 at +14:00) is as good as none
+        return checked_moment(parsed, "Date")
+    except InvalidInput:
+        return None
 
 
 def safe_media_type(value: str | None) -> str:
@@ -247,13 +261,15 @@ def _walk(root: Message, limits: MessageLimits) -> tuple[
 
 def _parse_tree(message: Message, limits: MessageLimits) -> ParsedMessage:
     text, html, attachments, forwarded = _walk(message, limits)
-    sender = _addresses(message, "From")
+    skipped: list[str] = []
+    sender = _addresses(message, "From", skipped)
+    to, cc, bcc = (_addresses(message, name, skipped) for name in ("To", "Cc", "Bcc"))
     return ParsedMessage(
         subject=_header(message, "Subject"),
         sender=sender[0] if sender else None,
-        to=_addresses(message, "To"),
-        cc=_addresses(message, "Cc"),
-        bcc=_addresses(message, "Bcc"),
+        to=to,
+        cc=cc,
+        bcc=bcc,
         date=_date(message),
         message_id=next(iter(_message_ids(_header(message, "Message-ID"))), None),
         in_reply_to=next(iter(_message_ids(_header(message, "In-Reply-To"))), None),
@@ -262,6 +278,7 @@ def _parse_tree(message: Message, limits: MessageLimits) -> ParsedMessage:
         html=html,
         attachments=tuple(attachments),
         forwarded=forwarded,
+        skipped=tuple(dict.fromkeys(skipped))[:20],
     )
 
 

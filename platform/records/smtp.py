@@ -5,6 +5,11 @@ on its recipients' records; mail forwarded to it logs the forwarded message. Ref
 unknown addresses at RCPT (550), senders who are not active users of that account at RCPT
 (550: nobody can log into an account they do not belong to), messages over the size limit
 at DATA (552, by aiosmtpd), unreadable or hostile messages at DATA (554, with the reason).
+
+Addresses follow the API's one rule (``sendtrail.addresses``): an envelope sender it refuses
+is refused at RCPT (553); header addresses it refuses are left out of the logged copy and
+named in the 250 reply, never made contacts; a message with no valid participant outside
+the account is refused at DATA (550, naming the addresses skipped).
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
 from sqlmodel import select
 
+from sendtrail.addresses import valid_address
 from sendtrail.db.engine import Database
 from sendtrail.db.tenant import unscoped
 from sendtrail.db.types import utcnow
@@ -61,7 +67,11 @@ class LoggingHandler:
             known: uuid.UUID | None = getattr(envelope, "sendtrail_account", None)
             if known is not None and known != account.id:
                 return "452 4.5.3 Send to one account's logging address per message"
-            sender = (envelope.mail_from or "").lower()
+            written = envelope.mail_from or ""
+            sender = valid_address(written) if len(written) <= 320 else None
+            if sender is None:
+                return (f"553 5.1.7 The sender {written[:100]!r} is not a valid email "
+                        "address")
             user = (await db.exec(unscoped(select(UserRow).where(
                 UserRow.account_id == account.id, UserRow.email == sender,
             )))).one_or_none()
@@ -105,6 +115,11 @@ class LoggingHandler:
         except Exception:
             log.exception("could not log a message for account %s", account_id)
             return "451 4.3.0 Could not log the message now; try again later"
+        if entry.skipped:
+            log.info("logged a message for account %s without %d invalid addresses",
+                     account_id, len(entry.skipped))
+            return ("250 2.0.0 Message logged; skipped addresses that are not valid: "
+                    + ", ".join(entry.skipped))[:500]
         return "250 2.0.0 Message logged"
 
 

@@ -6,10 +6,10 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from email_validator import EmailNotValidError, validate_email
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from sendtrail.addresses import normalize_email
 from sendtrail.db.pagination import Page, keyset_page
 from sendtrail.db.tenant import unscoped
 from sendtrail.errors import Conflict, EntitlementRequired, Forbidden, InvalidInput, NotFound
@@ -37,16 +37,6 @@ class UserChanges:
     role: Role | None = None
     seat: Seat | None = None
     active: bool | None = None
-
-
-def normalize_email(email: str) -> str:
-    """The address in canonical form, or a ``BAD_USER_INPUT`` saying what is wrong with it."""
-    try:
-        # test_environment admits the reserved ".test" domain that demos and tests use.
-        checked = validate_email(email.strip(), check_deliverability=False, test_environment=True)
-        return checked.normalized.lower()
-    except EmailNotValidError as error:
-        raise InvalidInput(f"{email!r} is not a valid email address: {error}") from None
 
 
 def parse_id(value: str, what: str) -> uuid.UUID:

@@ -22,7 +22,7 @@ from sendtrail.tracking.core.model import HitKind, TokenClaims
 from sendtrail.tracking.core.redirect import safe_location
 from sendtrail.tracking.core.tokens import InvalidToken, TokenKeys, sign, verify
 from sendtrail.tracking.hits import RawHit
-from sendtrail.tracking.ingest import Ingestor
+from sendtrail.tracking.ingest import HitDropped, Ingestor
 
 __all__ = ["PIXEL_GIF", "SENDER_COOKIE", "TrackingEndpoints", "host_name"]
 
@@ -160,6 +160,8 @@ class TrackingEndpoints:
         )
         try:
             await self.ingestor.submit(hit)
+        except HitDropped:
+            pass  # counted, logged once per interval and failing /readyz: see Ingestor
         except Exception:
             # The answer must not depend on storage; the failure is logged and counted.
             log.exception("a tracking hit could not be stored or spooled")

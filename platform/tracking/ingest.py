@@ -8,6 +8,12 @@ writer keeps spooling until the database answers again; a replayer then moves th
 into the database. Every engagement's primary key is the event id assigned on arrival, so a
 replay after a crash between commit and spool deletion stores nothing twice. The queue is
 bounded, so memory is too: under overload callers wait (back-pressure) rather than pile up.
+
+When neither the database nor the spool takes a batch (issue 12, defect 9), its hits are
+*dropped*: ``submit`` raises ``HitDropped`` (the endpoints still answer), the hits are counted
+in ``sendtrail_hits_dropped_total``, one error is logged per ``drop_log_interval`` (not one
+per hit), and ``refusal`` says why until the spool or the database takes hits again, so
+``/readyz`` can send traffic elsewhere. Nothing acknowledged as stored is ever dropped.
 """
 
 from __future__ import annotations
@@ -30,10 +36,17 @@ from sendtrail.tracking.hits import RawHit
 from sendtrail.tracking.recorder import BatchContext, record_hits
 from sendtrail.tracking.stream import EngagementEvent, EventSink
 
-__all__ = ["Ingestor"]
+__all__ = ["HitDropped", "Ingestor"]
 
 log = logging.getLogger("sendtrail.ingest")
 DB_ERRORS = (SQLAlchemyError, OSError, TimeoutError)
+# Takes the same write lock a batch of hits needs, and changes nothing: "SELECT 1" answers
+# while another connection holds the database (or the table) locked for writing.
+_WRITE_PROBE = text("UPDATE engagement SET id = id WHERE 1 = 0")
+
+
+class HitDropped(Exception):
+    """Neither the database nor the spool took the hit: it was answered, never stored."""
 
 
 class Ingestor:
@@ -49,6 +62,7 @@ class Ingestor:
         transaction_timeout: float = 5.0,
         probe_interval: float = 1.0,
         context_ttl: float = 5.0,
+        drop_log_interval: float = 60.0,
     ) -> None:
         self._engine = engine
         self._spool_dir = spool_dir
@@ -62,6 +76,15 @@ class Ingestor:
         self._tasks: list[asyncio.Task[None]] = []
         self._spool_lock = asyncio.Lock()
         self._context = BatchContext(ttl=context_ttl)
+        self._drop_log_interval = drop_log_interval
+        self._refusal: str | None = None
+        self._dropped_since_log = 0
+        self._last_drop_log: float | None = None
+
+    @property
+    def refusal(self) -> str | None:
+        """Why hits are being dropped now; None while the database or the spool takes them."""
+        return self._refusal
 
     @property
     def spool_path(self) -> Path:
@@ -102,12 +125,13 @@ class Ingestor:
             hits = [hit for hit, _ in batch]
             try:
                 await self._store(hits)
-            except Exception as error:  # never lose an acknowledged hit: fail the callers
-                log.exception("could not store or spool %d hits", len(hits))
+            except Exception as error:  # never acknowledge as stored what was not: drop
+                self._dropped(len(hits), error)
                 for _, future in batch:
                     if not future.done():
-                        future.set_exception(error)
+                        future.set_exception(HitDropped(str(self._refusal)))
             else:
+                self._taking_hits_again()
                 for _, future in batch:
                     if not future.done():
                         future.set_result(None)
@@ -152,8 +176,45 @@ class Ingestor:
         metrics.SPOOLED.inc(len(hits))
         metrics.SPOOL_DEPTH.inc(len(hits))
 
+    def _dropped(self, count: int, error: BaseException) -> None:
+        metrics.DROPPED.inc(count)
+        # The reason without the spool's path: /readyz tells it to anyone who asks.
+        detail = error.strerror if isinstance(error, OSError) and error.strerror else error
+        self._refusal = (
+            "tracking hits are being dropped: the database cannot take them and the spool "
+            f"cannot be written ({type(error).__name__}: {detail})"
+        )
+        self._dropped_since_log += count
+        now = time.monotonic()
+        if self._last_drop_log is None or now - self._last_drop_log >= self._drop_log_interval:
+            # Loud, but once per interval: a flood of hits must not become a flood of logs.
+            log.error("DROPPED %d tracking hits (answered, not stored): %s; /readyz fails until "
+                      "the spool or the database takes hits again", self._dropped_since_log,
+                      self._refusal, exc_info=error)
+            self._dropped_since_log = 0
+            self._last_drop_log = now
+
+    def _taking_hits_again(self) -> None:
+        if self._refusal is None:
+            return
+        log.warning("tracking hits are stored again; %d more were dropped since the last "
+                    "report", self._dropped_since_log)
+        self._refusal = None
+        self._dropped_since_log = 0
+        self._last_drop_log = None
+
+    async def _spool_writable(self) -> None:
+        """While dropping: can the spool take hits again? (An empty append changes nothing.)"""
+        if self._refusal is None:
+            return
+        with contextlib.suppress(OSError):
+            async with self._spool_lock:
+                await asyncio.to_thread(_append_durably, self.spool_path, b"")
+            self._taking_hits_again()
+
     async def _replay_forever(self) -> None:
         while True:
+            await self._spool_writable()
             try:
                 await self.replay_spool()
             except DB_ERRORS:
@@ -199,9 +260,10 @@ class Ingestor:
         return replayed
 
     async def _probe(self) -> None:
-        async with asyncio.timeout(self._timeout), self._engine.connect() as conn:
-            await conn.execute(text("SELECT 1"))
+        async with asyncio.timeout(self._timeout), self._engine.begin() as conn:
+            await conn.execute(_WRITE_PROBE)
         self._database_down = False
+        self._taking_hits_again()
 
 
 def _read_spool(path: Path) -> list[RawHit]:

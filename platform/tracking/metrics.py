@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from prometheus_client import Counter, Gauge, Histogram
 
-__all__ = ["BATCH_SIZE", "COMMIT_SECONDS", "HITS", "REJECTED_TOKENS", "SPOOLED", "SPOOL_DEPTH"]
+__all__ = [
+    "BATCH_SIZE", "COMMIT_SECONDS", "DROPPED", "HITS", "REJECTED_TOKENS", "SPOOLED", "SPOOL_DEPTH",
+]
 
 HITS = Counter(
     "sendtrail_hits_total", "Tracking hits stored, by kind and verdict.", ["kind", "verdict"]
@@ -22,3 +24,7 @@ COMMIT_SECONDS = Histogram(
 )
 SPOOL_DEPTH = Gauge("sendtrail_spool_depth", "Hits waiting in the local spool for the database.")
 SPOOLED = Counter("sendtrail_spooled_hits_total", "Hits written to the spool (database down).")
+DROPPED = Counter(
+    "sendtrail_hits_dropped_total",
+    "Tracking hits answered but not stored: the database and the spool both refused them.",
+)

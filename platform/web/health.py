@@ -1,4 +1,5 @@
-"""``/healthz`` (the process answers) and ``/readyz`` (the database answers too)."""
+"""``/healthz`` (the process answers) and ``/readyz`` (the database answers, and tracking hits
+are being stored or spooled, not dropped)."""
 
 from __future__ import annotations
 
@@ -21,6 +22,10 @@ def healthz() -> dict[str, str]:
 @get("/readyz")
 async def readyz(request: Request[Any, Any, State]) -> Response[dict[str, str]]:
     database: Database = request.app.state.database
+    tracking = getattr(request.app.state, "tracking", None)
+    refusal = tracking.ingestor.refusal if tracking is not None else None
+    if refusal is not None:  # a load balancer should send hits to a node that keeps them
+        return Response({"status": "unavailable", "tracking": refusal}, status_code=503)
     try:
         async with database.engine.connect() as connection:
             await connection.execute(text("SELECT 1"))
