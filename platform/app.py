@@ -159,11 +159,10 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] = utcnow) ->
             admin_ui_router(),
         ],
         lifespan=[lifespan],
-        # Every route, the tracking mounts included, sees exactly one Host (issue 12, defect 4).
-        middleware=[one_host_header],
+        # Every route, the tracking mounts included, sees exactly one Host (issue 12, defect 4),
+        # and no decoder recurses into a hostile body (issue 12, defect 8).
+        middleware=[one_host_header, JsonDepthGuard],
         exception_handlers={SendtrailError: _sendtrail_error, HTTPException: _http_error},
-        # Before any decoder recurses into a hostile body (issue 12, defect 8).
-        middleware=[JsonDepthGuard],
         debug=settings.http.debug,
         # Logging is configured by the process (uvicorn in `sendtrail serve`), not by a
         # background queue thread per app instance.
