@@ -135,6 +135,10 @@ def site(web_admin: Path, sqlite_template: Path, challtestsrv: ChallTestSrv,
                      "SENDTRAIL_DATA_DIR": str(data_dir), "SENDTRAIL_SMTP_PORT": "0",
                      "SENDTRAIL_SECRET_KEYS": "browser-tests-secret-key-0123456789abcdef",
                      "SENDTRAIL_PUBLIC_URL": f"http://127.0.0.1:{port}",
+                     # The site is also opened as localhost: an operator serving the admin
+                     # under a second name lists it, or sign-in refuses that origin (issue
+                     # 12, defect 2).
+                     "SENDTRAIL_ALLOWED_ORIGINS": f"http://localhost:{port}",
                      "SENDTRAIL_DOMAIN_WORKER": "false",
                      # "Verify now" asks the test DNS server on loopback, never real DNS.
                      "SENDTRAIL_DNS_NAMESERVERS": challtestsrv.dns_address,
