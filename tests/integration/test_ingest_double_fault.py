@@ -19,6 +19,7 @@ import sqlite3
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +32,7 @@ from support import give_admin_a_paid_seat, gql, link_paths, pixel_path, run, se
 
 from sendtrail.app import create_app
 from sendtrail.db.engine import create_sync_engine
-from sendtrail.settings import Settings
+from sendtrail.settings import MetricsSettings, Settings
 
 PREPARE = """mutation($i: PrepareEmailInput!) { prepareEmail(input: $i) {
   email { id } messages { html } } }"""
@@ -75,8 +76,12 @@ def spool_unwritable(spool_dir: Path) -> Iterator[None]:
         spool_dir.mkdir()
 
 
+METRICS_TOKEN = "double-fault-metrics-token"
+
+
 def _dropped_total(client: TestClient[Any]) -> float:
-    match = re.search(r"^sendtrail_hits_dropped_total (\S+)$", client.get("/metrics").text,
+    scrape = client.get("/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"})
+    match = re.search(r"^sendtrail_hits_dropped_total (\S+)$", scrape.text,
                       re.MULTILINE)
     assert match, "the dropped-hits counter is missing from /metrics"
     return float(match.group(1))
@@ -118,6 +123,9 @@ def test_hits_neither_stored_nor_spooled_are_answered_counted_and_fail_readiness
     settings: Settings, database_url: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     tenant = run(seed_tenant(database_url, "Fault"))
+    # The test client is no loopback peer: it scrapes /metrics as a monitor would, with
+    # the token (issue 12, defect 7).
+    settings = replace(settings, metrics=MetricsSettings(token=METRICS_TOKEN))
     with TestClient(create_app(settings), base_url="http://testserver.local") as client:
         give_admin_a_paid_seat(client, database_url, tenant)  # clicks are tracked (R3)
         body = gql(client, PREPARE, {"i": {

@@ -10,6 +10,7 @@ from typing import Any
 from support import error_codes, gql, run, seed_tenant
 
 from sendtrail.tenancy.authz import Authorizer
+from sendtrail.tenancy.permissions import AuthzAction, AuthzObject
 from sendtrail.tenancy.values import Principal, Role
 
 EMAILS = "{ emails { edges { node { id logged } } } }"
@@ -90,7 +91,8 @@ def test_authorization_checks_from_several_threads_stay_correct() -> None:
 
     def check(principal: Principal, expected: bool) -> None:
         for _ in range(2000):
-            if authz.allowed(principal, account, "settings", "write") is not expected:
+            allowed = authz.allowed(principal, account, AuthzObject.SETTINGS, AuthzAction.WRITE)
+            if allowed is not expected:
                 wrong.append(principal.email)
 
     threads = [threading.Thread(target=check, args=(admin, True)) for _ in range(2)]

@@ -10,9 +10,10 @@ import itertools
 import json
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
+import pytest
 from graphql import (
     GraphQLEnumType,
     GraphQLField,
@@ -28,9 +29,12 @@ from graphql import (
     is_required_argument,
     is_required_input_field,
 )
+from litestar.testing import TestClient
 from support import Tenant, error_codes, gql, run, seed_tenant
 
+from sendtrail.app import create_app
 from sendtrail.graphql.schema import build_schema
+from sendtrail.settings import GraphQLSettings, Settings
 
 MAX_DEPTH = 3
 """Object levels below the root field: enough for ``edges { node { account { ... } } }``."""
@@ -41,6 +45,19 @@ ALLOW_LIST: dict[str, str] = {
     "tests/e2e/test_live_notifications.py) and no event of B reaches A's socket (same files).",
 }
 """``"Query.field"`` -> why it cannot be called generically (and where it is tested)."""
+
+
+@pytest.fixture
+def client(settings: Settings) -> Iterator[Any]:
+    """The app with introspection on: the walk compares the served schema with the code's.
+
+    Production serves no introspection (issue 12, defect 7); this is the one place that
+    reads the served roots, to prove no root field escapes the walk.
+    """
+    app = create_app(replace(settings, graphql=GraphQLSettings(introspection=True)))
+    with TestClient(app, base_url="http://testserver.local") as test_client:
+        yield test_client
+
 
 B_STATE = """{ account { name settings { trackingEnabled privacyMode selfOpenSuppression
   marketingTracking marketingLinkTracking defaultTrack defaultLog } seats { seat used } }
