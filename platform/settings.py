@@ -9,7 +9,7 @@ from __future__ import annotations
 import ipaddress
 import os
 import secrets
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -25,6 +25,7 @@ __all__ = [
     "MetricsSettings",
     "NotificationSettings",
     "SecretSettings",
+    "SendingSettings",
     "Settings",
     "SmtpSettings",
     "TrackingSettings",
@@ -136,6 +137,38 @@ class DomainSettings:
 
 
 @dataclass(frozen=True)
+class SendingSettings:
+    """Sending (R26, R27): the SMTP submission relay and the delivery worker."""
+
+    submission_port: int = 0
+    """SMTP submission relay port (e.g. 587); 0 turns the relay off."""
+    submission_host: str = "127.0.0.1"
+    """Interface the relay binds to (the HTTP host unless set)."""
+    submission_tls_cert: Path | None = None
+    """PEM certificate chain for STARTTLS; without it and the key, no STARTTLS is offered
+    and AUTH is accepted only on a loopback listener."""
+    submission_tls_key: Path | None = None
+    """PEM private key for STARTTLS."""
+    outbound_allow_private: bool = False
+    """Allow loopback, private and link-local upstream SMTP and IMAP hosts (and security
+    NONE towards them): tests and on-premises mail servers only."""
+    max_message_bytes: int = 25 * 1024 * 1024
+    """Largest message the relay accepts (announced as SIZE)."""
+    max_recipients: int = 100
+    """Most recipients per message (452 beyond)."""
+    sends_per_hour: int = 500
+    """Messages one user may submit per rolling hour (451 beyond)."""
+    delivery_worker: bool = True
+    """Run the delivery worker in this process (any number of nodes may)."""
+    delivery_poll_seconds: float = 1.0
+    """How often the worker looks for due deliveries when idle."""
+    delivery_timeout_seconds: float = 60.0
+    """Longest one delivery attempt may take (connect, TLS, login, DATA)."""
+    helo_name: str = "sendtrail.localhost"
+    """The name this server gives in EHLO to upstream servers and in the relay's greeting."""
+
+
+@dataclass(frozen=True)
 class SecretSettings:
     keys: tuple[str, ...]
     """Signing/encryption keys, newest first; the first signs, all verify."""
@@ -163,6 +196,7 @@ class Settings:
     domains: DomainSettings = field(default_factory=DomainSettings)
     metrics: MetricsSettings = field(default_factory=MetricsSettings)
     graphql: GraphQLSettings = field(default_factory=GraphQLSettings)
+    sending: SendingSettings = field(default_factory=SendingSettings)
     acme_directory_url: str = "https://acme-staging-v02.api.letsencrypt.org/directory"
     """ACME directory (Let's Encrypt in production, Pebble in tests)."""
     acme_ca_bundle: str | None = None
@@ -235,6 +269,7 @@ class Settings:
                 ),
                 suggestions=_bool(get("GRAPHQL_SUGGESTIONS", str(debug)), "GRAPHQL_SUGGESTIONS"),
             ),
+            sending=_sending_settings(get),
             acme_directory_url=get(
                 "ACME_DIRECTORY_URL", "https://acme-staging-v02.api.letsencrypt.org/directory"
             ),
@@ -242,6 +277,38 @@ class Settings:
             dns_nameservers=_csv(get("DNS_NAMESERVERS")),
             blob_dir=Path(get("BLOB_DIR")).resolve() if get("BLOB_DIR") else None,
         )
+
+
+def _sending_settings(get: Callable[..., str]) -> SendingSettings:
+    cert, key = get("SUBMISSION_TLS_CERT"), get("SUBMISSION_TLS_KEY")
+    if bool(cert) != bool(key):
+        raise InvalidInput(
+            f"{PREFIX}SUBMISSION_TLS_CERT and {PREFIX}SUBMISSION_TLS_KEY go together: set both "
+            "(PEM files) to offer STARTTLS on the relay, or neither"
+        )
+    for name, path in (("SUBMISSION_TLS_CERT", cert), ("SUBMISSION_TLS_KEY", key)):
+        if path and not Path(path).is_file():
+            raise InvalidInput(f"{PREFIX}{name}: no readable file at {path!r}")
+    port = _int(get("SUBMISSION_PORT", "0"), "SUBMISSION_PORT")
+    if not 0 <= port <= 65535:
+        raise InvalidInput(f"{PREFIX}SUBMISSION_PORT must be 0 (off) or a port up to 65535")
+    return SendingSettings(
+        submission_port=port,
+        submission_host=get("SUBMISSION_HOST", get("HOST", "127.0.0.1")),
+        submission_tls_cert=Path(cert).resolve() if cert else None,
+        submission_tls_key=Path(key).resolve() if key else None,
+        outbound_allow_private=_bool(
+            get("OUTBOUND_ALLOW_PRIVATE", "false"), "OUTBOUND_ALLOW_PRIVATE"
+        ),
+        max_message_bytes=_int(get("SUBMISSION_MAX_BYTES", str(25 * 1024 * 1024)),
+                               "SUBMISSION_MAX_BYTES"),
+        max_recipients=_int(get("SUBMISSION_MAX_RECIPIENTS", "100"),
+                            "SUBMISSION_MAX_RECIPIENTS"),
+        sends_per_hour=_int(get("SENDS_PER_HOUR", "500"), "SENDS_PER_HOUR"),
+        delivery_worker=_bool(get("DELIVERY_WORKER", "true"), "DELIVERY_WORKER"),
+        delivery_timeout_seconds=_float(get("DELIVERY_TIMEOUT", "60"), "DELIVERY_TIMEOUT"),
+        helo_name=get("HELO_NAME", "sendtrail.localhost"),
+    )
 
 
 def _csv(value: str) -> tuple[str, ...]:

@@ -20,7 +20,8 @@ __all__ = ["alembic_config", "register_all_tables", "upgrade"]
 
 def register_all_tables() -> None:
     """Import every store module so ``SQLModel.metadata`` knows every table."""
-    for module in ("contacts", "domains", "notifications", "records", "tenancy", "tracking"):
+    for module in ("contacts", "domains", "notifications", "records", "sending", "tenancy",
+                   "tracking"):
         importlib.import_module(f"sendtrail.{module}.store")
 
 

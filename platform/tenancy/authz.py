@@ -92,6 +92,9 @@ class Authorizer:
             return (f"Your role does not allow you to {act.value} {obj.label}; ask an admin "
                     "of your account.")
         held = principal.held_scopes
+        if Scope.READ not in held:
+            return ("This API token only submits mail to the SMTP relay (the send scope); "
+                    "create a token with the read scope to use the API.")
         if act is AuthzAction.WRITE and Scope.WRITE not in held:
             return "This API token is read-only; create a token with the write scope."
         if (

@@ -65,17 +65,21 @@ class Scope(enum.StrEnum):
     READ = "read"
     WRITE = "write"
     ADMIN = "admin"
+    SEND = "send"
+    """Submit mail to the SMTP relay as the token's user (R26); grants nothing else."""
 
     @property
     def includes(self) -> frozenset[Scope]:
-        """The scopes this one grants: admin includes write, write includes read."""
+        """The scopes this one grants: admin includes write, write includes read and send."""
         return _INCLUDES[self]
 
 
 _INCLUDES: dict[Scope, frozenset[Scope]] = {
     Scope.READ: frozenset({Scope.READ}),
-    Scope.WRITE: frozenset({Scope.READ, Scope.WRITE}),
-    Scope.ADMIN: frozenset({Scope.READ, Scope.WRITE, Scope.ADMIN}),
+    # Whoever may call sendEmail may also submit to the relay: no escalation in between.
+    Scope.WRITE: frozenset({Scope.READ, Scope.WRITE, Scope.SEND}),
+    Scope.ADMIN: frozenset({Scope.READ, Scope.WRITE, Scope.ADMIN, Scope.SEND}),
+    Scope.SEND: frozenset({Scope.SEND}),
 }
 
 ALL_SCOPES = frozenset(Scope)

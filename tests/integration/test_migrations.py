@@ -51,11 +51,13 @@ def test_downgrade_to_nothing_and_back(database_url: str) -> None:
 
 
 # Authentication finds the tenant from the credential, so its lookup key is global; the
-# webhook dispatcher and the domain worker scan across tenants for due work; a hostname
+# webhook dispatcher, the delivery worker and the domain worker scan across tenants for due
+# work; a hostname
 # belongs to one account only.
 GLOBAL_LOOKUPS = {
     ("api_token", ("token_hash",)),
     ("webhook_message", ("status", "next_attempt_at")),
+    ("delivery", ("status", "next_attempt_at")),
     ("tracking_domain", ("hostname",)),
     ("tracking_domain", ("next_check_at",)),
 }

@@ -16,19 +16,22 @@ from sendtrail.errors import Forbidden
 from sendtrail.tenancy.permissions import new_token_expiry, refuse_lasting_grant
 from sendtrail.tenancy.values import Principal, Role, Scope
 
-READ, WRITE, ADMIN = Scope.READ, Scope.WRITE, Scope.ADMIN
+READ, WRITE, ADMIN, SEND = Scope.READ, Scope.WRITE, Scope.ADMIN, Scope.SEND
 NOW = datetime(2026, 12, 3, 10, 0, tzinfo=UTC)
 
-# What each combination the web admin offers holds (admin includes write includes read),
-# written out by hand rather than asked of the code under test.
+# What each combination the web admin offers holds (admin includes write includes read
+# and send; send, for the SMTP relay, includes nothing else), written out by hand rather
+# than asked of the code under test.
 HOLDS: dict[str, tuple[frozenset[Scope], frozenset[Scope]]] = {
     "read": (frozenset({READ}), frozenset({READ})),
-    "write": (frozenset({WRITE}), frozenset({READ, WRITE})),
-    "admin": (frozenset({ADMIN}), frozenset({READ, WRITE, ADMIN})),
-    "read+write": (frozenset({READ, WRITE}), frozenset({READ, WRITE})),
-    "read+admin": (frozenset({READ, ADMIN}), frozenset({READ, WRITE, ADMIN})),
-    "write+admin": (frozenset({WRITE, ADMIN}), frozenset({READ, WRITE, ADMIN})),
-    "read+write+admin": (frozenset(Scope), frozenset({READ, WRITE, ADMIN})),
+    "send": (frozenset({SEND}), frozenset({SEND})),
+    "read+send": (frozenset({READ, SEND}), frozenset({READ, SEND})),
+    "write": (frozenset({WRITE}), frozenset({READ, WRITE, SEND})),
+    "admin": (frozenset({ADMIN}), frozenset({READ, WRITE, ADMIN, SEND})),
+    "read+write": (frozenset({READ, WRITE}), frozenset({READ, WRITE, SEND})),
+    "read+admin": (frozenset({READ, ADMIN}), frozenset({READ, WRITE, ADMIN, SEND})),
+    "write+admin": (frozenset({WRITE, ADMIN}), frozenset({READ, WRITE, ADMIN, SEND})),
+    "read+write+admin": (frozenset({READ, WRITE, ADMIN}), frozenset(Scope)),
 }
 
 
@@ -74,7 +77,7 @@ def test_a_new_token_never_holds_more_than_its_creator(
 def test_the_refusal_names_what_the_creator_holds_and_what_was_asked() -> None:
     with pytest.raises(Forbidden) as refused:
         new_token_expiry(creator(Role.ADMIN, "read+write"), owner_role=Role.ADMIN,
-                         scopes=frozenset(Scope), expires_at=None)
+                         scopes=frozenset({READ, WRITE, ADMIN}), expires_at=None)
     message = refused.value.message
     assert "has the scopes read, write" in message
     assert "(admin asked for)" in message
