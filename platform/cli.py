@@ -240,7 +240,8 @@ def build_parser() -> argparse.ArgumentParser:
     token = tokens.add_parser("create", help="print a new API token")
     token.add_argument("--account", required=True, help="account id or slug")
     token.add_argument("--user", required=True, help="email of the user the token acts as")
-    token.add_argument("--scope", action="append", help="read, write, admin or send (repeatable; send: the SMTP relay only)")
+    token.add_argument("--scope", action="append",
+                       help="read, write, admin or send (repeatable; send: the relay only)")
     token.add_argument("--name", default="created with the CLI")
     token.set_defaults(func=cmd_tokens_create)
 
