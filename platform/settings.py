@@ -152,6 +152,9 @@ class SendingSettings:
     outbound_allow_private: bool = False
     """Allow loopback, private and link-local upstream SMTP and IMAP hosts (and security
     NONE towards them): tests and on-premises mail servers only."""
+    outbound_ca_bundle: Path | None = None
+    """PEM CA certificates trusted for upstream SMTP and IMAP TLS instead of the system's
+    (an internal CA; tests use their own)."""
     max_message_bytes: int = 25 * 1024 * 1024
     """Largest message the relay accepts (announced as SIZE)."""
     max_recipients: int = 100
@@ -300,6 +303,8 @@ def _sending_settings(get: Callable[..., str]) -> SendingSettings:
         outbound_allow_private=_bool(
             get("OUTBOUND_ALLOW_PRIVATE", "false"), "OUTBOUND_ALLOW_PRIVATE"
         ),
+        outbound_ca_bundle=Path(get("OUTBOUND_CA_BUNDLE")).resolve()
+        if get("OUTBOUND_CA_BUNDLE") else None,
         max_message_bytes=_int(get("SUBMISSION_MAX_BYTES", str(25 * 1024 * 1024)),
                                "SUBMISSION_MAX_BYTES"),
         max_recipients=_int(get("SUBMISSION_MAX_RECIPIENTS", "100"),

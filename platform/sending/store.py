@@ -19,12 +19,19 @@ from sendtrail.db.tenant import TenantOwned
 from sendtrail.db.types import utc_field, utcnow
 
 __all__ = [
+    "DKIM_KEY_CONTEXT",
+    "PASSWORD_CONTEXT",
     "DeliveryRow",
     "DkimKeyRow",
     "OutboundLoginRow",
     "OutboundMailRow",
     "OutgoingMessageRow",
 ]
+
+PASSWORD_CONTEXT = b"sendtrail.sending.password"
+"""``secretbox`` context of every upstream SMTP and IMAP password."""
+DKIM_KEY_CONTEXT = b"sendtrail.sending.dkim-key"
+"""``secretbox`` context of DKIM private keys."""
 
 
 class OutboundMailRow(SQLModel, TenantOwned, table=True):
