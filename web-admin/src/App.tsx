@@ -24,6 +24,7 @@ const TrackingSettingsPage = page(() => import("./features/tracking/TrackingSett
 const UsersPage = page(() => import("./features/tenancy/UsersPage"), "UsersPage");
 const TokensPage = page(() => import("./features/tenancy/TokensPage"), "TokensPage");
 const DomainsPage = page(() => import("./features/domains/DomainsPage"), "DomainsPage");
+const OutboundMailPage = page(() => import("./features/sending/OutboundMailPage"), "OutboundMailPage");
 const WebhooksPage = page(() => import("./features/webhooks/WebhooksPage"), "WebhooksPage");
 const AuditLogPage = page(() => import("./features/audit/AuditLogPage"), "AuditLogPage");
 const SupportAccountsPage = page(() => import("./features/support/SupportConsolePage"), "SupportAccountsPage");
@@ -103,6 +104,7 @@ export function App() {
         <Route path="settings/tokens" element={<TokensPage />} />
         <Route path="settings/domains" element={<DomainsPage />} />
         <Route path="settings/webhooks" element={<WebhooksPage />} />
+        <Route path="settings/outbound" element={<OutboundMailPage />} />
         <Route path="support" element={<SupportAccountsPage />} />
         <Route path="support/:accountId" element={<SupportAccountPage />} />
         <Route path="activity" element={<ActivityPage />} />

@@ -23,6 +23,7 @@ const SECTIONS = [
     label: "Settings",
     children: [
       { label: "Tracking & privacy", to: "/settings/tracking" },
+      { label: "Outbound mail", to: "/settings/outbound" },
       { label: "Users & seats", to: "/settings/users" },
       { label: "API tokens", to: "/settings/tokens" },
       { label: "Tracking domains", to: "/settings/domains" },

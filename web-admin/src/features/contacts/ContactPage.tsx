@@ -10,6 +10,8 @@ import { graphql } from "../../gql";
 import type { LegalBasis } from "../../gql/graphql";
 import { Failed, Loading } from "../../shell/States";
 import { usePageTitle } from "../../shell/usePageTitle";
+import { Compose, type ComposeDraft } from "../sending/Compose";
+import { useSignedIn } from "../session/SessionProvider";
 import type { ErasedState } from "./ContactsPage";
 import { LEGAL_BASES } from "./labels";
 import { when } from "./paging";
@@ -277,6 +279,8 @@ function ExportButton({ contactId, address }: { contactId: string; address: stri
 
 export function ContactPage() {
   const { id = "" } = useParams();
+  const session = useSignedIn();
+  const [composing, setComposing] = useState<ComposeDraft | null>(null);
   const [{ data, fetching, error }, refetch] = useQuery({ query: ContactQuery, variables: { id } });
   // Erased, another account's, or a mistyped address: nothing to retry.
   const missing = !data && hasErrorCode(error, "NOT_FOUND");
@@ -320,6 +324,7 @@ export function ContactPage() {
           <Text c="dimmed">{contact.name ?? "No name known"}</Text>
         </Stack>
         <Group gap="sm">
+          {!session.isStaff && <Button onClick={() => setComposing({ to: [contact.address] })}>Email</Button>}
           <ExportButton contactId={contact.id} address={contact.address} />
           <EraseButton contactId={contact.id} address={contact.address} />
         </Group>
@@ -357,6 +362,7 @@ export function ContactPage() {
         ← All contacts
       </Anchor>
       {body}
+      <Compose draft={composing} onClose={() => setComposing(null)} />
     </Stack>
   );
 }

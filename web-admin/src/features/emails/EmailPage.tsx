@@ -2,8 +2,8 @@
 // with their opens (R8), every engagement including machines' and the sender's own
 // (R9, R10) with the reasons for each verdict, "Someone" activity (R15), the links clicked,
 // and the diagnosis of why opens and clicks were or were not recorded (R25).
-import { Anchor, Badge, Card, Group, List, SimpleGrid, Stack, Table, Text, Title } from "@mantine/core";
-import type { ReactNode } from "react";
+import { Anchor, Badge, Button, Card, Group, List, SimpleGrid, Stack, Table, Text, Title } from "@mantine/core";
+import { type ReactNode, useState } from "react";
 import { Link, useParams } from "react-router";
 import { useQuery } from "urql";
 
@@ -12,6 +12,9 @@ import { graphql } from "../../gql";
 import type { EmailPageQuery } from "../../gql/graphql";
 import { Empty, Failed, Loading } from "../../shell/States";
 import { usePageTitle } from "../../shell/usePageTitle";
+import { Compose, type ComposeDraft, replySubject } from "../sending/Compose";
+import { DeliveryStatus } from "../sending/DeliveryStatus";
+import { useSignedIn } from "../session/SessionProvider";
 import { TYPE_LABELS, VerdictBadge, formatWhen } from "./labels";
 
 const ENGAGEMENTS = 100;
@@ -319,8 +322,20 @@ function Section({ id, title, children }: { id: string; title: string; children:
   );
 }
 
+/** A reply goes back to the other side: the recipients of one's own email, else its sender. */
+function replyDraft(email: Email, viewerEmail: string): ComposeDraft {
+  const mine = email.sender.email.toLowerCase() === viewerEmail.toLowerCase();
+  const to = mine
+    ? email.recipients.filter((recipient) => recipient.field === "TO").map((recipient) => recipient.address)
+    : [email.fromAddress ?? email.sender.email];
+  const cc = mine ? email.recipients.filter((recipient) => recipient.field === "CC").map((recipient) => recipient.address) : [];
+  return { to, cc, subject: replySubject(email.subject), inReplyTo: email.id };
+}
+
 export function EmailPage() {
   const { id = "" } = useParams();
+  const session = useSignedIn();
+  const [composing, setComposing] = useState<ComposeDraft | null>(null);
   const [{ data, fetching, error }, refetch] = useQuery({ query: EmailQuery, variables: { id, first: ENGAGEMENTS } });
   usePageTitle(data ? data.email.subject || "Email" : "Email");
 
@@ -365,9 +380,16 @@ export function EmailPage() {
     <Stack gap="lg">
       <Stack gap="xs">
         {back}
-        <Title order={1} size="h2" style={{ overflowWrap: "anywhere" }}>
-          {email.subject || "(no subject)"}
-        </Title>
+        <Group justify="space-between" align="flex-start" gap="sm" wrap="nowrap">
+          <Title order={1} size="h2" style={{ overflowWrap: "anywhere", minWidth: 0 }}>
+            {email.subject || "(no subject)"}
+          </Title>
+          {!session.isStaff && (
+            <Button variant="light" onClick={() => setComposing(replyDraft(email, session.email))}>
+              Reply
+            </Button>
+          )}
+        </Group>
         <Group gap="xs">
           <Badge variant="outline">{email.kind === "MARKETING" ? "Marketing" : "Sales"}</Badge>
           <Badge variant="light" color={email.tracked ? "blue" : "gray"}>
@@ -400,6 +422,13 @@ export function EmailPage() {
           </Card>
         )}
       </Stack>
+      <DeliveryStatus emailId={email.id}>
+        {(body) => (
+          <Section id="deliveries" title="Delivery">
+            {body}
+          </Section>
+        )}
+      </DeliveryStatus>
       <Section id="recipients" title="Recipients">
         <Recipients email={email} />
       </Section>
@@ -416,6 +445,7 @@ export function EmailPage() {
       <Section id="diagnosis" title="Diagnosis">
         <Diagnosis id={email.id} />
       </Section>
+      <Compose draft={composing} onClose={() => setComposing(null)} />
     </Stack>
   );
 }

@@ -10,6 +10,8 @@ import { graphql } from "../../gql";
 import type { EmailFilterInput, EmailKind } from "../../gql/graphql";
 import { Empty, Failed, Loading } from "../../shell/States";
 import { usePageTitle } from "../../shell/usePageTitle";
+import { Compose, type ComposeDraft } from "../sending/Compose";
+import { useSignedIn } from "../session/SessionProvider";
 import { formatWhen } from "./labels";
 
 const PAGE_SIZE = 25;
@@ -69,6 +71,8 @@ function startOfDay(day: string, days = 0): string | null {
 
 export function EmailsPage() {
   usePageTitle("Emails");
+  const session = useSignedIn();
+  const [composing, setComposing] = useState<ComposeDraft | null>(null);
   const [params, setParams] = useSearchParams();
   const kind = params.get("kind") ?? "";
   const since = params.get("since") ?? "";
@@ -194,10 +198,14 @@ export function EmailsPage() {
 
   return (
     <Stack gap="md">
-      <Title order={1} size="h2">
-        Emails
-      </Title>
+      <Group justify="space-between" align="center" gap="sm">
+        <Title order={1} size="h2">
+          Emails
+        </Title>
+        {!session.isStaff && <Button onClick={() => setComposing({})}>New email</Button>}
+      </Group>
       <Text c="dimmed">Tracked and logged emails of the account, newest first.</Text>
+      <Compose draft={composing} onClose={() => setComposing(null)} />
       <form
         role="search"
         aria-label="Filter emails"
