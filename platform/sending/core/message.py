@@ -141,7 +141,8 @@ def _content(raw: bytes, start: int, end: int) -> bytes:
     return line.rstrip(b"\n").removesuffix(b"\r") if line.endswith(b"\n") else line
 
 
-def _fields(raw: bytes, start: int, end: int) -> tuple[tuple[_Field, ...], int]:
+def _fields(raw: bytes, start: int, end: int, *, strict: bool = False,
+            ) -> tuple[tuple[_Field, ...], int]:
     """The header fields of the entity at ``start`` and where its body starts."""
     fields: list[_Field] = []
     for line_start, line_end in _lines(raw, start, end):
@@ -153,6 +154,10 @@ def _fields(raw: bytes, start: int, end: int) -> tuple[tuple[_Field, ...], int]:
             continue
         match = _FIELD.match(line)
         if match is None:
+            if strict:  # a line that one reader takes for the body and another for a header
+                raise InvalidInput(f"The message's header holds a line that is not a header "
+                                   f"field ({line[:40]!r}): the mail client wrote a broken "
+                                   "message.")
             return tuple(fields), line_start  # no blank line: the body starts here
         fields.append(_Field(match.group(1).decode("ascii").lower(), line_start, line_end))
     return tuple(fields), end
@@ -195,7 +200,7 @@ def _entity(raw: bytes, start: int, end: int, *, open_ended: bool, depth: int,
         raise InvalidInput(f"The message has more than {MAX_PARTS} MIME parts.")
     if depth > MAX_DEPTH:
         raise InvalidInput(f"The message's parts are nested more than {MAX_DEPTH} deep.")
-    fields, body_start = _fields(raw, start, end)
+    fields, body_start = _fields(raw, start, end, strict=depth == 0)
     header_block = raw[start:fields[-1].end] if fields else b""
     headers = BytesHeaderParser(policy=policy.compat32).parsebytes(header_block)
     children: tuple[_Entity, ...] = ()
