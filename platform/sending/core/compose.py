@@ -91,7 +91,7 @@ def html_to_text(html: str) -> str:
 def _address(party: Party) -> Address:
     local, at, domain = party.address.strip().rpartition("@")
     try:
-        if not at or not local or not local.isascii():
+        if not at or not local or not domain or not local.isascii():
             raise ValueError(party.address)
         domain = domain.encode("idna").decode("ascii")
         name = " ".join((party.name or "").split())
