@@ -123,6 +123,14 @@ def _prepare_email(server: Server, token: str, subject: str) -> None:
 def site(web_admin: Path, sqlite_template: Path, challtestsrv: ChallTestSrv,
          tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:  # per module, as browser
     """`sendtrail serve` with the built web admin and a seeded tenant."""
+    yield from serve_site(sqlite_template, challtestsrv, tmp_path_factory)
+
+
+def serve_site(sqlite_template: Path, challtestsrv: ChallTestSrv,
+               tmp_path_factory: pytest.TempPathFactory,
+               settings: dict[str, str] | None = None) -> Iterator[Site]:
+    """What ``site`` yields, with more ``SENDTRAIL_*`` settings (a module overriding
+    ``site``, e.g. for an upstream mail server on loopback)."""
     data_dir = tmp_path_factory.mktemp("browser-site")
     database = data_dir / "sendtrail.db"
     shutil.copyfile(sqlite_template, database)
@@ -143,7 +151,7 @@ def site(web_admin: Path, sqlite_template: Path, challtestsrv: ChallTestSrv,
                      # "Verify now" asks the test DNS server on loopback, never real DNS.
                      "SENDTRAIL_DNS_NAMESERVERS": challtestsrv.dns_address,
                      # No webhook leaves the machine: deliveries stay PENDING.
-                     "SENDTRAIL_WEBHOOK_DISPATCHER": "false"}, port=port)
+                     "SENDTRAIL_WEBHOOK_DISPATCHER": "false", **(settings or {})}, port=port)
     try:
         server.start()
         _prepare_email(server, busy.admin_token, "Pricing for Q3")

@@ -3,6 +3,7 @@
 // legal-basis changes. Older pages load below on request.
 import { Anchor, Badge, Box, Button, Card, Group, List, Stack, Text } from "@mantine/core";
 import { useState } from "react";
+import { Link } from "react-router";
 import { useQuery } from "urql";
 
 import { describeError } from "../../api/client";
@@ -106,9 +107,9 @@ function EmailEntry({ email }: { email: EmailItem }) {
         <Group justify="space-between" gap="xs" wrap="wrap">
           <Group gap="xs">
             <Badge variant="light">{email.kind === "MARKETING" ? "Marketing email" : "Email"}</Badge>
-            <Text fw={600} style={{ overflowWrap: "anywhere" }}>
+            <Anchor component={Link} to={`/emails/${email.id}`} fw={600} style={{ overflowWrap: "anywhere" }}>
               {email.subject || "(no subject)"}
-            </Text>
+            </Anchor>
           </Group>
           <Text size="sm" c="dimmed">
             {when(email.sentAt)}
