@@ -116,7 +116,7 @@ export function TestConnection({ label = "Test connection" }: { label?: string }
         </Alert>
       )}
       {result && (
-        <Alert color={result.ok ? "green" : "red"} title={result.ok ? "The connection works" : "The connection failed"} role="status" aria-label="Test result">
+        <Alert color={result.ok ? "green" : "red"} title={result.ok ? "The connection works" : "The connection failed"} role="status">
           <Stack gap="xs">
             <Text size="sm">{result.message}</Text>
             <List size="sm" spacing={4} aria-label="Steps" center>
@@ -131,11 +131,12 @@ export function TestConnection({ label = "Test connection" }: { label?: string }
                     </ThemeIcon>
                   }
                 >
-                  <Text span size="sm" fw={600}>
-                    {step.name}
+                  <Text size="sm">
+                    <Text span size="sm" fw={600}>
+                      {step.name.charAt(0).toUpperCase() + step.name.slice(1)}
+                    </Text>
+                    <VisuallyHidden>{step.ok ? " (passed)" : " (failed)"}</VisuallyHidden>: {step.message}
                   </Text>
-                  <VisuallyHidden>{step.ok ? " (passed)" : " (failed)"}</VisuallyHidden>
-                  : {step.message}
                 </List.Item>
               ))}
             </List>
