@@ -46,7 +46,10 @@ from sendtrail.tracking.recorder import record_hits
 from sendtrail.tracking.signals import load_signals
 from sendtrail.tracking.store import TrackedEmailRow
 
-__all__ = ["DEMO_ADMIN", "DEMO_PASSWORD", "STORY_SUBJECTS", "ensure_demo"]
+__all__ = [
+    "DEMO_ADMIN", "DEMO_PASSWORD", "ORDER_FORM", "ORDER_FORM_PDF", "REPLY", "STORY_SUBJECTS",
+    "ensure_demo",
+]
 
 DEMO_SLUG = "demo"
 DEMO_ADMIN = "admin@demo.sendtrail.test"
@@ -72,9 +75,10 @@ LENA = Recipient("lena.novak@fabrikam.example.test", "Lena Novak")
 PROPOSAL = "Proposal for Northwind: Q1 rollout"
 KICKOFF = "Contoso kickoff: agenda for Thursday"
 QUESTION = "Quick question about your onboarding"
+FOLLOW_UP = "Following up on our call"
 ORDER_FORM = "Northwind: order form to sign"
 REPLY = f"Re: {PROPOSAL}"
-STORY_SUBJECTS = (PROPOSAL, KICKOFF, QUESTION, ORDER_FORM, REPLY)
+STORY_SUBJECTS = (PROPOSAL, KICKOFF, QUESTION, FOLLOW_UP, ORDER_FORM, REPLY)
 
 PRICING = "https://www.example.com/pricing"
 CASE_STUDY = "https://www.example.com/case-studies/logistics"
@@ -146,7 +150,7 @@ async def ensure_demo(
             tenant, actor, account_id, name="demo relay (send only)",
             scopes=frozenset({Scope.SEND}), now=now,
         )
-    made = await _ensure_story(database, settings, actor, now=now)
+    made = await _ensure_story(database, settings, actor, account_id, now=now)
     relay = settings.sending
     return [
         f"web admin: {settings.http.public_url}/",
@@ -243,16 +247,27 @@ def _hit(claims: TokenClaims | None, at: datetime, ip: str, agent: str) -> RawHi
                   user_agent=agent)
 
 
+def minutes(n: int) -> timedelta:
+    return timedelta(minutes=n)
+
+
+def hours(n: int) -> timedelta:
+    return timedelta(hours=n)
+
+
+def days(n: int) -> timedelta:
+    return timedelta(days=n)
+
+
 def _sent(row: TrackedEmailRow, delay: timedelta) -> datetime:
     return row.sent_at + delay
 
 
 async def _ensure_story(
-    database: Database, settings: Settings, actor: Principal, *, now: datetime
+    database: Database, settings: Settings, actor: Principal, account_id: uuid.UUID, *,
+    now: datetime,
 ) -> bool:
     """Make the story unless this database has it already; True when it was made now."""
-    assert actor.account_id is not None
-    account_id = actor.account_id
     async with database.session(account_id=account_id) as session:
         told = (await session.exec(select(TrackedEmailRow.id).where(
             TrackedEmailRow.account_id == account_id, TrackedEmailRow.subject == PROPOSAL,
@@ -264,16 +279,15 @@ async def _ensure_story(
     story = _Story(database, settings, actor, account_id, users,
                    TokenKeys.derive(settings.secrets.keys), RecordsConfig.from_settings(settings),
                    now)
-    minutes, hours, days = (lambda n: timedelta(minutes=n)), (lambda n: timedelta(hours=n)), (
-        lambda n: timedelta(days=n))
 
-    # 1. Sam sends Northwind a proposal, one copy per recipient (opens name the reader).
+    # 1. Ada (the demo login) sends Northwind a proposal, one copy per recipient, so every
+    #    open and click names its reader.
     proposal, (priya, tom) = await story.send(
-        SAM, PROPOSAL,
+        DEMO_ADMIN, PROPOSAL,
         "<p>Hi Priya, hi Tom,</p><p>As promised, our proposal for the Q1 rollout. The "
         f'<a href="{PRICING}">pricing page</a> has the tiers we discussed, and this '
         f'<a href="{CASE_STUDY}">logistics case study</a> shows a similar rollout.</p>'
-        "<p>Best,<br>Sam</p>",
+        "<p>Best,<br>Ada</p>",
         (PRIYA, TOM), mode=DeliveryMode.PER_RECIPIENT, ago=days(3) + hours(2))
     # 2. Ada sends Contoso one message for three people: one shared pixel (R15).
     kickoff, (shared,) = await story.send(
@@ -287,6 +301,12 @@ async def _ensure_story(
         "<p>Hi Lena,</p><p>How did the onboarding go for your team last week? Anything we "
         "should set up differently?</p><p>Thanks,<br>Fran</p>",
         (LENA,), mode=DeliveryMode.PER_RECIPIENT, ago=days(1) + hours(3))
+    # 4. Sam follows up with Dev; nobody has opened it yet.
+    await story.send(
+        SAM, FOLLOW_UP,
+        "<p>Hi Dev,</p><p>Following up on our call: the "
+        f'<a href="{CASE_STUDY}">case study</a> I mentioned.</p><p>Sam</p>',
+        (CONTOSO[2],), mode=DeliveryMode.PER_RECIPIENT, ago=hours(5))
     await story.legal_basis(PRIYA.address, LegalBasis.CONTRACT, at=_sent(proposal, hours(1)))
 
     hits = [
@@ -320,13 +340,13 @@ async def _ensure_story(
             async with database.engine.begin() as conn:
                 await record_hits(conn, [hit], signals)
 
-    # 4. Priya answers the proposal (logged: R24 counts it as a reply), and Sam logs the
-    #    order form he sent her from his own mail client, with its PDF (R23).
+    # 5. Priya answers the proposal (logged: R24 counts it as a reply), and Ada logs the
+    #    order form she sent from her own mail client, with its PDF (R23).
     reply_at = _sent(proposal, days(1) + hours(1))
     await story.log(LogInput(
         subject=REPLY, sender=Address(PRIYA.address, PRIYA.name),
-        to=(Address(SAM, "Sam Starter"),), sent_at=reply_at,
-        text="Hi Sam,\n\nThanks, the Professional tier looks right for us. Could you send "
+        to=(Address(DEMO_ADMIN, "Ada Admin"),), sent_at=reply_at,
+        text="Hi Ada,\n\nThanks, the Professional tier looks right for us. Could you send "
              "the order form?\n\nPriya",
         message_id=f"<{uuid.uuid5(proposal.id, 'reply')}@northwind.example.test>",
         in_reply_to=copy_message_id(proposal.message_id, 0),
@@ -334,16 +354,16 @@ async def _ensure_story(
     ), at=reply_at)
     form_at = _sent(proposal, days(1) + hours(3))
     await story.log(LogInput(
-        subject=ORDER_FORM, sender=Address(SAM, "Sam Starter"),
+        subject=ORDER_FORM, sender=Address(DEMO_ADMIN, "Ada Admin"),
         to=(Address(PRIYA.address, PRIYA.name),), sent_at=form_at,
-        text="Hi Priya,\n\nHere is the order form for the Professional tier.\n\nSam",
+        text="Hi Priya,\n\nHere is the order form for the Professional tier.\n\nAda",
         attachments=(ParsedAttachment("northwind-order-form.pdf", "application/pdf",
-                                      _ORDER_FORM_PDF),),
+                                      ORDER_FORM_PDF),),
     ), at=form_at)
     return True
 
 
-_ORDER_FORM_PDF = (
+ORDER_FORM_PDF = (
     b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n"
     b"2 0 obj<</Type/Pages/Kids[3 0 R]/Count 1>>endobj\n"
     b"3 0 obj<</Type/Page/Parent 2 0 R/MediaBox[0 0 595 842]>>endobj\n"
