@@ -302,6 +302,7 @@ function MyOutboundLogin() {
               </Button>
             )}
           </Group>
+          {login && data.account.outboundMail.configured && <TestConnection label="Test my login" />}
         </Stack>
       </form>
     );
