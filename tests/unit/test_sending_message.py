@@ -487,3 +487,18 @@ def test_a_pgp_mime_encrypted_message_passes_through_byte_identical() -> None:  
         b"Bcc: hidden@sender.test\r\nX-Sendtrail-Log: on\r\n", b"")
     with pytest.raises(InvalidInput, match="Encrypted email"):
         splice_html(PGP_ENCRYPTED, "<p>x</p>")
+
+
+def test_raw_utf8_header_values_are_read_as_text() -> None:  # RFC 6532 clients
+    raw = ("From: Jörg Müller <joerg@sender.test>\r\nTo: \"Renée\" <renee@client.test>\r\n"
+           "Subject: Grüße aus Köln\r\nContent-Type: multipart/mixed; boundary=b-mix\r\n\r\n"
+           "--b-mix\r\nContent-Type: text/html; charset=utf-8\r\n\r\n<p>ä</p>\r\n--b-mix\r\n"
+           "Content-Type: application/pdf\r\n"
+           "Content-Disposition: attachment; filename=\"Bericht ü.pdf\"\r\n\r\n%PDF\r\n"
+           "--b-mix--\r\n").encode()
+    facts = read_message(raw)
+    assert facts.sender == Party("joerg@sender.test", "Jörg Müller")
+    assert facts.to == (Party("renee@client.test", "Renée"),)
+    assert facts.subject == "Grüße aus Köln"
+    assert facts.attachments == (Attachment("Bericht ü.pdf", "application/pdf", b"%PDF"),)
+    assert facts.html == "<p>ä</p>"

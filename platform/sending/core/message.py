@@ -318,10 +318,26 @@ def _text(raw: bytes, entity: _Entity) -> str:
     return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
+def _utf8_or_latin1(data: bytes) -> str:
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return data.decode("latin-1")
+
+
+def _value(value: object) -> str:
+    """A header value as text; raw 8-bit bytes (RFC 6532 or a careless client) read as
+    UTF-8, else Latin-1."""
+    if isinstance(value, Header):  # compat32's wrapping of a value with 8-bit bytes
+        return "".join(_utf8_or_latin1(data) if isinstance(data, bytes) else data
+                       for data, _ in decode_header(value))
+    text = str(value) if value is not None else ""
+    return _utf8_or_latin1(text.encode("utf-8", "surrogateescape"))
+
+
 def _header_text(value: object) -> str:
     """An unfolded header value with RFC 2047 words decoded and no control characters."""
-    text = str(value) if value is not None else ""
-    text = text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    text = _value(value)
     with contextlib.suppress(*_UNREADABLE):
         text = str(make_header(decode_header(text)))
     text = re.sub(r"\r?\n[ \t]", " ", text)
@@ -330,8 +346,7 @@ def _header_text(value: object) -> str:
 
 
 def _parties(headers: Message, name: str) -> tuple[Party, ...]:
-    values = [str(value).encode("utf-8", "surrogateescape").decode("utf-8", "replace")
-              for value in headers.get_all(name, failobj=[])]
+    values = [_value(value) for value in headers.get_all(name, failobj=[])]
     try:
         pairs = getaddresses(values)
     except _UNREADABLE:
@@ -360,8 +375,12 @@ def _switch(headers: Message, name: str) -> bool | None:
 
 
 def _filename(entity: _Entity) -> str | None:
+    params = Message()  # the two fields with 8-bit bytes read as text, not replaced
+    for field in ("Content-Disposition", "Content-Type"):
+        if field in entity.headers:
+            params[field] = _value(entity.headers[field])
     try:
-        name = entity.headers.get_filename()
+        name = params.get_filename()
     except _UNREADABLE:
         return None
     return (_header_text(name) or None) if name is not None else None
