@@ -168,10 +168,15 @@ def _split(raw: bytes, start: int, end: int, boundary: bytes) -> list[tuple[int,
     delimiter = b"--" + boundary
     spans: list[tuple[int, int, bool]] = []
     part_start: int | None = None
-    for line_start, line_end in _lines(raw, start, end):
-        line = _content(raw, line_start, line_end)
-        if not line.startswith(delimiter):
+    position = start
+    while (line_start := raw.find(delimiter, position, end)) >= 0:
+        newline = raw.find(b"\n", line_start, end)
+        line_end = end if newline < 0 else newline + 1
+        position = line_end
+        if line_start > start and raw[line_start - 1] != 0x0A:
+            position = line_start + 1  # not at the start of a line
             continue
+        line = _content(raw, line_start, line_end)
         rest = line[len(delimiter):]
         closing = rest.startswith(b"--")
         if (rest[2:] if closing else rest).strip(b" \t"):
@@ -222,7 +227,7 @@ def _entity(raw: bytes, start: int, end: int, *, open_ended: bool, depth: int,
 
 
 def _tree(raw: bytes) -> _Entity:
-    if not raw.strip():
+    if not raw or raw.isspace():
         raise InvalidInput("The message is empty.")
     first_line = _content(raw, 0, raw.find(b"\n") + 1 if b"\n" in raw else len(raw))
     if _FIELD.match(first_line) is None:
@@ -286,6 +291,8 @@ def _decoded_body(raw: bytes, entity: _Entity) -> bytes:
     body = _body(raw, entity)
     encoding = str(entity.headers.get("Content-Transfer-Encoding", "")).strip().lower()
     if encoding == "base64":
+        with contextlib.suppress(binascii.Error, ValueError):
+            return base64.b64decode(body)  # skips line breaks; strict about padding
         data = re.sub(rb"[^A-Za-z0-9+/]", b"", body)
         data = data[: len(data) - 1] if len(data) % 4 == 1 else data
         try:
