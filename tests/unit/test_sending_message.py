@@ -7,12 +7,14 @@ leaves. Plain-text mail is not trackable (R6). Unreadable input is refused with 
 
 from __future__ import annotations
 
+import ast
 import base64
 import email
 import quopri
 import re
 import shutil
 import subprocess
+import sys
 from email import policy
 from email.message import Message
 from pathlib import Path
@@ -22,6 +24,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from sendtrail.errors import InvalidInput
+from sendtrail.sending import core
 from sendtrail.sending.core.message import (
     ENCRYPTED_REASON,
     PLAIN_TEXT_REASON,
@@ -502,3 +505,15 @@ def test_raw_utf8_header_values_are_read_as_text() -> None:  # RFC 6532 clients
     assert facts.subject == "Grüße aus Köln"
     assert facts.attachments == (Attachment("Bericht ü.pdf", "application/pdf", b"%PDF"),)
     assert facts.html == "<p>ä</p>"
+
+
+def test_the_sending_core_imports_only_the_standard_library_errors_and_values() -> None:
+    allowed = {"sendtrail.errors", "sendtrail.sending.values"}
+    folder = Path(core.__file__).parent
+    for module in folder.glob("*.py"):
+        for node in ast.walk(ast.parse(module.read_text())):
+            names = ([alias.name for alias in node.names] if isinstance(node, ast.Import)
+                     else [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+            for name in names:
+                assert (name.split(".")[0] in sys.stdlib_module_names or name in allowed
+                        or name.startswith("sendtrail.sending.core")), (module.name, name)
