@@ -517,3 +517,35 @@ def test_the_sending_core_imports_only_the_standard_library_errors_and_values() 
             for name in names:
                 assert (name.split(".")[0] in sys.stdlib_module_names or name in allowed
                         or name.startswith("sendtrail.sending.core")), (module.name, name)
+
+
+PGP_SIGNED_CONTENT = _alternative()
+PGP_SIGNED = (
+    b"From: a@sender.test\r\nTo: b@client.test\r\nBcc: hidden@sender.test\r\n"
+    b"Subject: signed\r\nX-Sendtrail-Track: on\r\nMIME-Version: 1.0\r\n"
+    b"Content-Type: multipart/signed; micalg=pgp-sha256;\r\n"
+    b" protocol=\"application/pgp-signature\"; boundary=\"sig\"\r\n\r\n"
+    b"This is an OpenPGP/MIME signed message (RFC 4880 and 3156)\r\n"
+    b"--sig\r\n" + PGP_SIGNED_CONTENT + b"\r\n--sig\r\n"
+    b"Content-Type: application/pgp-signature; name=\"signature.asc\"\r\n\r\n"
+    b"-----BEGIN PGP SIGNATURE-----\r\n\r\niHUEARYIAB0WIQ\r\n=XYZW\r\n"
+    b"-----END PGP SIGNATURE-----\r\n\r\n--sig--\r\n"
+)
+
+
+@pytest.mark.parametrize("raw", [
+    pytest.param(PGP_SIGNED, id="PGP/MIME signed"),
+    pytest.param(b"From: a@sender.test\r\nBcc: hidden@sender.test\r\n" + _multipart(
+        "mixed", "outer", PGP_SIGNED.split(b"MIME-Version: 1.0\r\n", 1)[1], PDF_PART),
+        id="signed part inside multipart/mixed"),
+])
+def test_a_pgp_signed_message_passes_through_byte_identical(raw: bytes) -> None:  # R27
+    facts = read_message(raw)
+    assert facts.trackability is Trackability.SIGNED
+    assert facts.html == HTML
+    assert all(a.content_type != "application/pgp-signature" for a in facts.attachments)
+    copy = recipient_copy(raw, None)
+    assert copy == without_headers(raw, ["Bcc", "X-Sendtrail-Track"])
+    assert PGP_SIGNED_CONTENT in copy
+    with pytest.raises(InvalidInput, match="Signed email"):
+        splice_html(raw, "<p>x</p>")
