@@ -387,6 +387,12 @@ def test_with_header_prepends_one_field_in_the_messages_line_breaks() -> None:
     assert with_header(_lf(raw), "X-Relay", "one") == b"X-Relay: one\n" + _lf(raw)
     named = read_message(with_header(raw, "Reply-To", "Zoë <zoe@sender.test>"))
     assert named.subject == "Rechnung für Dezember"
+    received = ("from client.test (client.test [192.0.2.7]) by relay.sendtrail.test with "
+                "ESMTPSA id 0193abc for <bo@client.test>; Thu, 3 Dec 2026 13:00:00 +0000")
+    long = with_header(raw, "Received", received)
+    assert all(len(line) <= 78 for line in long.split(b"\r\n", 2)[:2])
+    assert _parsed(long)["Received"] == received
+    assert long.endswith(raw)
     with pytest.raises(InvalidInput, match="line break"):
         with_header(raw, "X-Injected", "a\r\nBcc: x@evil.test")
     with pytest.raises(InvalidInput, match="not a header field name"):

@@ -276,14 +276,16 @@ def without_headers(raw: bytes, names: Collection[str]) -> bytes:
 
 
 def with_header(raw: bytes, name: str, value: str) -> bytes:
-    """``raw`` with one header field prepended (RFC 2047-encoded when not ASCII)."""
+    """``raw`` with one header field prepended (folded when long, RFC 2047-encoded when
+    not ASCII)."""
     if not _NAME.fullmatch(name):
         raise InvalidInput(f"{name[:40]!r} is not a header field name.")
     if "\r" in value or "\n" in value:
         raise InvalidInput(f"The value of the {name} header holds a line break.")
     eol = line_break(raw)
-    if not value.isascii():
-        value = Header(value, "utf-8", header_name=name).encode(linesep=eol.decode())
+    if not value.isascii() or len(name) + len(value) > 76:  # folded at spaces, or encoded
+        charset = "us-ascii" if value.isascii() else "utf-8"
+        value = Header(value, charset, header_name=name).encode(linesep=eol.decode())
     return f"{name}: {value}".encode("ascii") + eol + raw
 
 
