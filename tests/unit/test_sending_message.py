@@ -258,7 +258,7 @@ def test_any_bytes_are_read_or_refused_with_invalid_input(raw: bytes) -> None:
     _read_or_refuse(raw)
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(st.sampled_from(sorted(LAYOUTS.values())), st.data())
 def test_mutated_messages_are_read_or_refused_with_invalid_input(
     raw: bytes, data: st.DataObject,
