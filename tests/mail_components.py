@@ -229,7 +229,8 @@ class _Handler:
             content=content,
             message_id=_message_id(content),
             login=login.decode("utf-8", "replace") if login is not None else None,
-            tls=session.ssl is not None,
+            tls=server.transport is not None
+            and server.transport.get_extra_info("ssl_object") is not None,
         ))
         return "250 2.0.0 OK queued"
 
