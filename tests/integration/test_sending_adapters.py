@@ -96,7 +96,8 @@ async def test_deliver_over_implicit_tls(upstream_sink_factory: UpstreamSinkFact
     outcome = await _deliver(sink.endpoint(), sink.ca_bundle)
     assert outcome.kind == "sent", outcome  # R26
     [transaction] = sink.wait_for(1)
-    assert transaction.tls and transaction.login == "alice"
+    assert transaction.tls
+    assert transaction.login == "alice"
 
 
 async def test_deliver_without_tls_to_a_private_host(
@@ -146,7 +147,8 @@ async def test_deliver_recipient_refused_550_is_permanent(upstream_sink: Upstrea
     outcome = await _deliver(upstream_sink.endpoint(), upstream_sink.ca_bundle)
     assert outcome.kind == "permanent", outcome  # R27: with the upstream's answer
     assert outcome.code == 550
-    assert "No such user here" in outcome.message and TO in outcome.message
+    assert "No such user here" in outcome.message
+    assert TO in outcome.message
     assert upstream_sink.transactions == []
 
 
@@ -301,5 +303,6 @@ def test_swaks_authenticates_over_starttls(upstream_sink: UpstreamSink, swaks_pa
     )
     assert done.returncode == 0, done.stdout + done.stderr
     [transaction] = upstream_sink.wait_for(1)
-    assert transaction.login == "alice" and transaction.tls
+    assert transaction.login == "alice"
+    assert transaction.tls
     assert upstream_sink.deliveries(transaction.message_id, TO) == 1
