@@ -362,7 +362,7 @@ async def _quit(smtp: aiosmtplib.SMTP) -> None:
         if raw is None or raw.fileno() == -1:
             return
         await asyncio.sleep(0.01)
-    if transport is not None:
+    if isinstance(transport, asyncio.Transport):
         transport.abort()
 
 

@@ -9,6 +9,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from components import free_port
 from mail_components import (  # noqa: F401
     Dovecot,
     UpstreamSink,
@@ -23,8 +24,11 @@ from mail_components import (  # noqa: F401
 
 from sendtrail.errors import InvalidInput
 from sendtrail.sending.hosts import check_security, check_upstream_host
+from sendtrail.sending.sent_folder import append_to_sent
+from sendtrail.sending.sent_folder import test_imap as imap_check
 from sendtrail.sending.upstream import (
     STEP_CONNECT,
+    STEP_FOLDER,
     STEP_LOGIN,
     STEP_RESOLVE,
     STEP_SENDER,
@@ -34,7 +38,7 @@ from sendtrail.sending.upstream import (
     deliver,
 )
 from sendtrail.sending.upstream import test_smtp as smtp_check
-from sendtrail.sending.values import SmtpEndpoint, SmtpSecurity
+from sendtrail.sending.values import ImapEndpoint, SmtpEndpoint, SmtpSecurity
 
 FROM = "ann@sender.test"
 TO = "bob@customer.test"
@@ -306,3 +310,95 @@ def test_swaks_authenticates_over_starttls(upstream_sink: UpstreamSink, swaks_pa
     assert transaction.login == "alice"
     assert transaction.tls
     assert upstream_sink.deliveries(transaction.message_id, TO) == 1
+
+
+# --- the Sent folder (dovecot) ---------------------------------------------------------
+
+
+async def _file(dovecot: Dovecot, endpoint: ImapEndpoint, content: bytes) -> Outcome:
+    return await append_to_sent(endpoint, content, timeout=10, allow_private=True,
+                                ca_bundle=dovecot.ca_bundle)
+
+
+async def _imap_steps(dovecot: Dovecot, endpoint: ImapEndpoint) -> list[Step]:
+    return await imap_check(endpoint, timeout=10, allow_private=True,
+                            ca_bundle=dovecot.ca_bundle)
+
+
+@pytest.mark.parametrize("security", [SmtpSecurity.TLS, SmtpSecurity.STARTTLS,
+                                      SmtpSecurity.NONE])
+async def test_append_to_sent_finds_the_special_use_folder(
+    dovecot: Dovecot, security: SmtpSecurity
+) -> None:
+    user = f"ann-{security.value}"
+    dovecot.add_user(user, "pw-ann")
+    content = _message(f"<sent-{security.value}@sender.test>")
+    outcome = await _file(dovecot, dovecot.endpoint(user, security=security), content)
+    assert outcome.kind == "sent", outcome  # R27: one untracked copy in the Sent folder
+    assert dovecot.sent_messages(user) == [content]  # byte for byte
+    [(flags, _content)] = dovecot.messages(user, "Sent")
+    assert b"\\Seen" in flags
+
+
+async def test_append_to_a_named_folder(dovecot: Dovecot) -> None:
+    dovecot.add_user("ann-named", "pw")
+    dovecot.create_folder("ann-named", "Gesendete Objekte")
+    endpoint = dovecot.endpoint("ann-named", folder="Gesendete Objekte")
+    outcome = await _file(dovecot, endpoint, _message())
+    assert outcome.kind == "sent", outcome  # R27
+    assert dovecot.messages("ann-named", "Gesendete Objekte")[0][1] == _message()
+    assert dovecot.sent_messages("ann-named") == []
+    steps = await _imap_steps(dovecot, endpoint)
+    assert steps[-1].name == STEP_FOLDER
+    assert steps[-1].ok
+    assert "Gesendete Objekte" in steps[-1].message
+
+
+async def test_missing_folder_is_permanent_in_words(dovecot: Dovecot) -> None:
+    dovecot.add_user("ann-missing", "pw")
+    endpoint = dovecot.endpoint("ann-missing", folder="Nope")
+    outcome = await _file(dovecot, endpoint, _message())
+    assert outcome.kind == "permanent", outcome
+    assert "no folder named 'Nope'" in outcome.message
+    step = _last(await _imap_steps(dovecot, endpoint))
+    assert (step.name, step.ok) == (STEP_FOLDER, False)
+    assert "no folder named 'Nope'" in step.message
+
+
+async def test_imap_check_steps(dovecot: Dovecot, tmp_path: Path) -> None:
+    dovecot.add_user("ann-check", "pw")
+    steps = await _imap_steps(dovecot, dovecot.endpoint("ann-check"))
+    assert [s.name for s in steps] == [STEP_RESOLVE, STEP_CONNECT, STEP_TLS, STEP_LOGIN,
+                                       STEP_FOLDER]
+    assert all(s.ok for s in steps), steps
+    assert "'Sent'" in steps[-1].message
+
+    wrong = dovecot.endpoint("ann-check", password="wrong")
+    step = _last(await _imap_steps(dovecot, wrong))
+    assert (step.name, step.ok) == (STEP_LOGIN, False)
+    assert "refused the login as ann-check" in step.message
+    outcome = await _file(dovecot, wrong, _message())
+    assert outcome.kind == "permanent", outcome
+
+    other = make_mail_tls(tmp_path / "other")
+    for security in (SmtpSecurity.TLS, SmtpSecurity.STARTTLS):
+        endpoint = dovecot.endpoint("ann-check", security=security)
+        steps = await imap_check(endpoint, timeout=10, allow_private=True,
+                                 ca_bundle=other.ca_bundle)
+        step = _last(steps)
+        assert (step.name, step.ok) == (STEP_TLS, False), security
+        assert "certificate" in step.message
+        outcome = await append_to_sent(endpoint, _message(), timeout=10, allow_private=True,
+                                       ca_bundle=other.ca_bundle)
+        assert outcome.kind == "temporary", outcome
+
+    closed = replace(dovecot.endpoint("ann-check"), port=free_port())
+    step = _last(await _imap_steps(dovecot, closed))
+    assert (step.name, step.ok) == (STEP_CONNECT, False)
+    outcome = await _file(dovecot, closed, _message())
+    assert outcome.kind == "temporary", outcome
+
+    unknown = replace(dovecot.endpoint("ann-check"), host="no-such-imap.test")
+    step = _last(await _imap_steps(dovecot, unknown))
+    assert (step.name, step.ok) == (STEP_RESOLVE, False)
+    assert "does not resolve" in step.message
