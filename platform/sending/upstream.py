@@ -213,6 +213,8 @@ async def _open_smtp(
         tls_context=tls_context(ca_bundle), local_hostname=helo_name, timeout=timeout,
     )
     try:
+        if implicit:
+            steps.ok(f"Connected to {address} port {endpoint.port}.")
         steps.begin(STEP_TLS if implicit else STEP_CONNECT)
         try:
             await smtp.connect()

@@ -212,6 +212,24 @@ async def test_smtp_check_all_steps_pass(upstream_sink: UpstreamSink) -> None:
     assert upstream_sink.transactions == []  # nothing is sent
 
 
+async def test_smtp_check_steps_over_implicit_tls_and_without_tls(
+    upstream_sink_factory: UpstreamSinkFactory,
+) -> None:
+    names = [STEP_RESOLVE, STEP_CONNECT, STEP_TLS, STEP_LOGIN, STEP_SENDER]
+    sink = upstream_sink_factory(security="tls")
+    steps = await _steps(sink.endpoint(), sink.ca_bundle)
+    assert [s.name for s in steps] == names
+    assert all(s.ok for s in steps), steps
+    sink = upstream_sink_factory(security="none", username=None)
+    steps = await _steps(sink.endpoint(), None)
+    assert [s.name for s in steps] == names
+    assert all(s.ok for s in steps), steps
+    assert "No encryption" in steps[2].message
+    assert "without logging in" in steps[3].message
+    step = _last(await _steps(sink.endpoint(), None, allow_private=False))
+    assert (step.name, step.ok) == (STEP_RESOLVE, False)  # loopback refused first
+
+
 async def test_smtp_check_unknown_host_fails_at_resolution() -> None:
     endpoint = SmtpEndpoint(host="no-such-upstream.test", port=587,
                             security=SmtpSecurity.STARTTLS, username=None, password=None)
