@@ -229,7 +229,8 @@ class _Handler:
             content=content,
             message_id=_message_id(content),
             login=login.decode("utf-8", "replace") if login is not None else None,
-            tls=session.ssl is not None,
+            tls=server.transport is not None
+            and server.transport.get_extra_info("ssl_object") is not None,
         ))
         return "250 2.0.0 OK queued"
 
@@ -451,11 +452,11 @@ mail_gid = {gid}
 first_valid_uid = 1
 passdb {{
   driver = passwd-file
-  args = scheme=PLAIN username_format=%u {root}/passwd
+  args = scheme=PLAIN username_format=%u {root}/users/%u
 }}
 userdb {{
   driver = passwd-file
-  args = username_format=%u {root}/passwd
+  args = username_format=%u {root}/users/%u
 }}
 service imap-login {{
   chroot =
@@ -522,7 +523,9 @@ class Dovecot:
         else:
             users = (pwd.getpwuid(os.getuid()).pw_name, pwd.getpwuid(os.getuid()).pw_name,
                      grp.getgrgid(os.getgid()).gr_name)
-        (self.root / "passwd").touch()
+        # One passwd-file per user: a file dovecot has never read cannot be stale in its
+        # cache (one shared file, rewritten within the same second, can be).
+        (self.root / "users").mkdir(exist_ok=True)
         config = self.root / "dovecot.conf"
         config.write_text(_CONFIG.format(
             root=self.root, cert=self.tls.cert_path, key=self.tls.key_path,
@@ -575,8 +578,9 @@ class Dovecot:
             home.mkdir()
             if os.getuid() == 0:
                 os.chown(home, uid, gid)
-            with (self.root / "passwd").open("a") as passwd:
-                passwd.write(f"{name}:{{PLAIN}}{password}:{uid}:{gid}::{home}\n")
+            (self.root / "users" / name).write_text(
+                f"{name}:{{PLAIN}}{password}:{uid}:{gid}::{home}\n"
+            )
             self.passwords[name] = password
 
     def endpoint(
