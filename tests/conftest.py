@@ -32,6 +32,7 @@ from sendtrail.settings import (
     HttpSettings,
     NotificationSettings,
     SecretSettings,
+    SendingSettings,
     Settings,
     SmtpSettings,
     TrackingSettings,
@@ -146,6 +147,8 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
         notifications=NotificationSettings(webhook_dispatcher=False),
         # Domain tests run their own worker against their own DNS server and Pebble.
         domains=DomainSettings(worker=False),
+        # Sending tests run the delivery worker by hand (tests/integration/test_sending.py).
+        sending=SendingSettings(delivery_worker=False),
         dns_nameservers=("127.0.0.1:9",),  # nothing answers: no test asks a real resolver
     )
 
