@@ -597,7 +597,11 @@ class Dovecot:
     def connect(self, user: str) -> imaplib.IMAP4:
         client = imaplib.IMAP4_SSL(self.host, self.imaps_port,
                                    ssl_context=self.tls.client_context(), timeout=10)
-        client.login(user, self.passwords[user])
+        try:
+            client.login(user, self.passwords[user])
+        except BaseException:
+            client.shutdown()
+            raise
         return client
 
     def create_folder(self, user: str, folder: str) -> None:
