@@ -38,8 +38,9 @@ from sendtrail.settings import (
     TrackingSettings,
 )
 
-# Real DNS server and ACME CA fixtures (challtestsrv, pebble, pebble_factory), for any test.
-pytest_plugins = ["components"]
+# Real DNS server and ACME CA fixtures (challtestsrv, pebble, pebble_factory), and mail
+# components (mail_tls, upstream_sink, upstream_sink_factory, dovecot, swaks_path), for any test.
+pytest_plugins = ["components", "mail_components"]
 
 BACKENDS = ("sqlite", "postgresql")
 IN_CI = os.environ.get("CI", "").lower() == "true"
