@@ -1,7 +1,8 @@
 """Real mail components on loopback for tests: an upstream SMTP server, dovecot, swaks.
 
-Import the fixtures into a test module or a conftest (``name=`` keeps ruff's F811 quiet
-about the parameters that use them)::
+The root conftest lists ``"mail_components"`` in ``pytest_plugins``, so every test may
+ask for these fixtures; importing them into a test module also works (``name=`` keeps
+ruff's F811 quiet about the parameters that use them)::
 
     from mail_components import (  # noqa: F401
         dovecot_fixture, mail_tls_fixture, swaks_path_fixture, upstream_sink_factory_fixture,
@@ -29,7 +30,8 @@ about the parameters that use them)::
   never /etc/dovecot), IMAP (STARTTLS) on ``imap_port`` and IMAPS on ``imaps_port``, a
   ``Sent`` mailbox marked SPECIAL-USE ``\\Sent``. ``add_user(name, password)`` (a fresh
   name per test), ``create_folder(user, name)``, ``messages(user, folder)`` and
-  ``sent_messages(user)`` (the exact bytes in the ``\\Sent`` folder), ``endpoint(user,
+  ``sent_messages(user)`` (the exact bytes in the ``\\Sent`` folder; ``messages`` also
+  gives the flags), ``endpoint(user,
   security=..., folder=...)`` (an ``ImapEndpoint``). Stopped at the end of the session.
 - ``swaks_path`` (session): the ``swaks`` binary.
 
@@ -597,7 +599,11 @@ class Dovecot:
     def connect(self, user: str) -> imaplib.IMAP4:
         client = imaplib.IMAP4_SSL(self.host, self.imaps_port,
                                    ssl_context=self.tls.client_context(), timeout=10)
-        client.login(user, self.passwords[user])
+        try:
+            client.login(user, self.passwords[user])
+        except BaseException:
+            client.shutdown()
+            raise
         return client
 
     def create_folder(self, user: str, folder: str) -> None:
