@@ -114,7 +114,8 @@ def test_an_admin_sets_the_upstream_and_sends_from_a_contact_with_an_attachment(
     compose.get_by_role("button", name="Send", exact=True).click()
 
     expect(page.get_by_role("heading", name=subject, level=1)).to_be_visible()
-    assert re.search(r"/emails/[^/]+$", page.url), page.url
+    sent_page = re.search(r"/emails/[^/]+$", page.url)
+    assert sent_page, page.url
     deliveries = page.get_by_role("table", name="Delivery status")
     row = deliveries.get_by_role("row").filter(has_text=address)
     expect(row).to_contain_text("Sent", timeout=DELIVERED)
@@ -147,10 +148,11 @@ def test_an_admin_sets_the_upstream_and_sends_from_a_contact_with_an_attachment(
     expect(logged).to_be_visible()
     expect(logged.get_by_role("link", name="quote.pdf")).to_be_visible()
 
-    # A reply at 390 px: To is the recipient again, the subject "Re: …", threaded.
-    logged.get_by_role("link", name=subject).click()
-    expect(page.get_by_role("heading", name=subject, level=1)).to_be_visible()
+    # A reply at 390 px, from the sent email's page: To is the recipient again, the
+    # subject "Re: …", threaded.
     page.set_viewport_size(PHONE)
+    ui.goto(sent_page.group(0))
+    expect(page.get_by_role("heading", name=subject, level=1)).to_be_visible()
     ui.assert_fits()
     page.get_by_role("button", name="Reply").click()
     reply = page.get_by_role("dialog", name="Reply")

@@ -385,7 +385,7 @@ export function EmailPage() {
             {email.subject || "(no subject)"}
           </Title>
           {!session.isStaff && (
-            <Button variant="light" onClick={() => setComposing(replyDraft(email, session.email))}>
+            <Button variant="light" style={{ flexShrink: 0 }} onClick={() => setComposing(replyDraft(email, session.email))}>
               Reply
             </Button>
           )}
