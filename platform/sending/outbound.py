@@ -262,6 +262,7 @@ async def update_outbound(
     refuse_lasting_grant(actor, what=SENDS_THROUGH)
     row = await _row(session, account_id)
     before = _snapshot(row)
+    stored = (row.password_encrypted, row.imap_password_encrypted) if row else (None, None)
     host = await _host(changes.host, changes.security, "SMTP", allow_private=allow_private)
     port = _port(changes.port, "SMTP")
     if row is None:
@@ -273,7 +274,11 @@ async def update_outbound(
     await _apply_imap(row, changes, box, allow_private=allow_private)
     row.upstream_files_sent = bool(_kept(changes.upstream_files_sent, row.upstream_files_sent))
     row.per_user_logins = bool(_kept(changes.per_user_logins, row.per_user_logins))
-    after = _snapshot(row)
+    after = _snapshot(row) or {}
+    for name, old, new in (("passwordChanged", stored[0], row.password_encrypted),
+                           ("imapPasswordChanged", stored[1], row.imap_password_encrypted)):
+        if old != new:  # says that it changed, never what it is
+            after[name] = True
     if after != before:
         row.updated_at, row.updated_by = now, actor.user_id
         session.add(row)
@@ -372,8 +377,8 @@ async def endpoints(
 
     With per-user logins, the user's own login replaces the account's for SMTP and, unless
     the account set an IMAP login of its own, for IMAP; without a login of their own the
-    account's is used. The IMAP login defaults to the SMTP one. No Sent folder endpoint when
-    none is configured or the upstream files sent mail itself.
+    account's is used. The IMAP username and password each default to the SMTP ones. No
+    Sent folder endpoint when none is configured or the upstream files sent mail itself.
     """
     row = await _row(session, account_id)
     if row is None:
@@ -397,7 +402,7 @@ async def endpoints(
         host=row.imap_host, port=row.imap_port,
         security=SmtpSecurity(row.imap_security or SmtpSecurity.TLS),
         username=imap_username or username or "",
-        password=(imap_password if imap_username else password) or "",
+        password=(password if imap_password is None else imap_password) or "",
         folder=row.sent_folder,
     )
     return smtp, imap

@@ -1,0 +1,383 @@
+"""Outbound mail per account through GraphQL (R26, R27): settings, logins, DKIM keys, test.
+
+Both backends; the upstream of ``testOutboundMail`` is a real aiosmtpd server with STARTTLS
+and AUTH on 127.0.0.1, its certificate made here.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import ipaddress
+import json
+import ssl
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import pytest
+from components import free_port
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.x509.oid import NameOID
+from litestar.testing import TestClient
+from support import Tenant, error_codes, gql, grant_support_staff, run, sign_in_as_staff
+
+from sendtrail.app import create_app
+from sendtrail.db.engine import Database
+from sendtrail.secretbox import secret_box
+from sendtrail.sending import outbound
+from sendtrail.settings import SendingSettings, Settings
+
+aiosmtpd_controller = pytest.importorskip("aiosmtpd.controller")
+aiosmtpd_smtp = pytest.importorskip("aiosmtpd.smtp")
+
+SECRET = "s3cret-upstream-pass"
+IMAP_SECRET = "imap-only-pass"
+READ = """{ account { outboundMail { configured host port security username passwordSet
+  imapHost imapPort imapSecurity imapUsername imapPasswordSet sentFolder upstreamFilesSent
+  perUserLogins updatedAt dkimKeys { domain selector dnsName dnsRecord createdAt } } } }"""
+UPDATE = """mutation($input: OutboundMailInput!) { updateOutboundMail(input: $input) {
+  configured host port security username passwordSet imapHost imapPort imapSecurity
+  imapUsername imapPasswordSet sentFolder upstreamFilesSent perUserLogins } }"""
+TEST = "mutation { testOutboundMail { ok message steps { name ok message } } }"
+SET_DKIM = """mutation($input: DkimKeyInput!) { setDkimKey(input: $input) {
+  domain selector dnsName dnsRecord createdAt } }"""
+
+
+@contextmanager
+def _client(settings: Settings, *, allow_private: bool,
+            ca_bundle: Path | None = None) -> Iterator[TestClient[Any]]:
+    sending = SendingSettings(outbound_allow_private=allow_private, outbound_ca_bundle=ca_bundle,
+                              delivery_worker=False)
+    app = create_app(replace(settings, sending=sending))
+    with TestClient(app, base_url="http://testserver.local") as client:
+        yield client
+
+
+@pytest.fixture
+def private(settings: Settings) -> Iterator[TestClient[Any]]:
+    """The app with SENDTRAIL_OUTBOUND_ALLOW_PRIVATE (as the tests' upstreams are loopback)."""
+    with _client(settings, allow_private=True) as client:
+        yield client
+
+
+def _update(client: TestClient[Any], token: str, **fields: Any) -> dict[str, Any]:
+    return gql(client, UPDATE, {"input": fields}, token=token)
+
+
+def _message(body: dict[str, Any]) -> tuple[str, str]:
+    (error,) = body["errors"]
+    return error["extensions"]["code"], error["message"]
+
+
+def test_settings_round_trip_and_never_return_a_password(
+    private: TestClient[Any], acme: Tenant, database_url: str, settings: Settings
+) -> None:
+    # R26: the password is stored encrypted and never answered; left out, it is kept.
+    body = _update(private, acme.admin_token, host="127.0.0.1", port=2587, security="STARTTLS",
+                   username="alice", password=SECRET, imapHost="127.0.0.1",
+                   imapPassword=IMAP_SECRET, sentFolder="Sent", perUserLogins=True)
+    assert body.get("errors") is None, body
+    assert body["data"]["updateOutboundMail"] == {
+        "configured": True, "host": "127.0.0.1", "port": 2587, "security": "STARTTLS",
+        "username": "alice", "passwordSet": True, "imapHost": "127.0.0.1", "imapPort": 993,
+        "imapSecurity": "TLS", "imapUsername": None, "imapPasswordSet": True,
+        "sentFolder": "Sent", "upstreamFilesSent": False, "perUserLogins": True,
+    }
+    changed = _update(private, acme.admin_token, host="127.0.0.1", port=2465, security="TLS")
+    assert changed["data"]["updateOutboundMail"]["passwordSet"] is True
+    assert changed["data"]["updateOutboundMail"]["username"] == "alice"
+    read = gql(private, READ, token=acme.admin_token)
+    assert read.get("errors") is None, read
+    mail = read["data"]["account"]["outboundMail"]
+    assert (mail["port"], mail["security"], mail["passwordSet"]) == (2465, "TLS", True)
+    assert mail["perUserLogins"] is True
+    assert mail["imapPasswordSet"] is True
+    for answer in (body, changed, read):
+        assert SECRET not in json.dumps(answer)
+        assert IMAP_SECRET not in json.dumps(answer)
+
+    smtp, imap = run(_endpoints(database_url, acme, settings))
+    assert (smtp.username, smtp.password) == ("alice", SECRET)
+    assert imap is not None
+    assert (imap.username, imap.password) == ("alice", IMAP_SECRET)
+
+    cleared = _update(private, acme.admin_token, host="127.0.0.1", port=2465, security="TLS",
+                      password="", imapHost=None)
+    out = cleared["data"]["updateOutboundMail"]
+    assert (out["passwordSet"], out["imapHost"], out["imapPasswordSet"]) == (False, None, False)
+
+
+async def _endpoints(url: str, tenant: Tenant, settings: Settings) -> Any:
+    database = Database(url)
+    account_id = uuid.UUID(tenant.account_id)
+    try:
+        async with database.session(account_id=account_id) as session:
+            return await outbound.endpoints(session, account_id, user_id=None,
+                                            box=secret_box(settings.secrets.keys))
+    finally:
+        await database.dispose()
+
+
+def test_a_private_host_is_refused_in_words_unless_allowed(
+    client: TestClient[Any], private: TestClient[Any], acme: Tenant
+) -> None:
+    # R26: loopback and private upstreams only with SENDTRAIL_OUTBOUND_ALLOW_PRIVATE.
+    for host in ("127.0.0.1", "10.1.2.3"):
+        refused = _update(client, acme.admin_token, host=host, port=587, security="STARTTLS")
+        code, message = _message(refused)
+        assert code == "BAD_USER_INPUT"
+        assert "SENDTRAIL_OUTBOUND_ALLOW_PRIVATE" in message, message
+    accepted = _update(private, acme.admin_token, host="10.1.2.3", port=587, security="NONE")
+    assert accepted.get("errors") is None, accepted
+    assert accepted["data"]["updateOutboundMail"]["security"] == "NONE"
+
+
+def test_security_none_is_refused_for_a_public_host_and_without_allow_private(
+    client: TestClient[Any], private: TestClient[Any], acme: Tenant
+) -> None:
+    # R26: an unencrypted login never crosses the internet.
+    code, message = _message(_update(private, acme.admin_token, host="1.1.1.1", port=25,
+                                     security="NONE"))
+    assert (code, "public host" in message) == ("BAD_USER_INPUT", True), message
+    code, message = _message(_update(client, acme.admin_token, host="1.1.1.1", port=25,
+                                     security="NONE"))
+    assert (code, "TLS or STARTTLS" in message) == ("BAD_USER_INPUT", True), message
+    for port in (0, 65536):
+        code, message = _message(_update(private, acme.admin_token, host="1.1.1.1", port=port,
+                                         security="TLS"))
+        assert (code, "between 1 and 65535" in message) == ("BAD_USER_INPUT", True), message
+    assert gql(private, READ, token=acme.admin_token)["data"]["account"]["outboundMail"][
+        "configured"] is False
+
+
+def test_a_user_reads_only_whether_it_is_configured_and_sets_their_own_login(
+    private: TestClient[Any], acme: Tenant
+) -> None:
+    # R26, R19: the settings are an admin's; a user's own upstream login is theirs.
+    configured = "{ account { outboundMail { configured } } }"
+    assert gql(private, configured, token=acme.user_token)["data"]["account"][
+        "outboundMail"] == {"configured": False}
+    _update(private, acme.admin_token, host="127.0.0.1", port=587, security="STARTTLS",
+            username="shared", password=SECRET, perUserLogins=True)
+    assert gql(private, configured, token=acme.user_token)["data"]["account"][
+        "outboundMail"] == {"configured": True}
+    for query in ("{ account { outboundMail { host } } }",
+                  "{ account { outboundMail { dkimKeys { domain } } } }"):
+        body = gql(private, query, token=acme.user_token)
+        assert error_codes(body) == ["FORBIDDEN"], body
+        assert "shared" not in json.dumps(body)
+        assert SECRET not in json.dumps(body)
+    body = _update(private, acme.user_token, host="127.0.0.1", port=587, security="TLS")
+    assert error_codes(body) == ["FORBIDDEN"], body
+    for mutation in ("mutation { removeOutboundMail }", 'mutation { removeDkimKey(domain: "x") }',
+                     'mutation { setDkimKey(input: {domain: "a.test", selector: "s"}) '
+                     "{ domain } }"):
+        assert error_codes(gql(private, mutation, token=acme.user_token)) == ["FORBIDDEN"]
+
+    own = gql(private, """mutation { updateOutboundLogin(input: {username: "uma@acme.test",
+      password: "uma-pass"}) { username updatedAt } }""", token=acme.user_token)
+    assert own.get("errors") is None, own
+    assert own["data"]["updateOutboundLogin"]["username"] == "uma@acme.test"
+    viewer = gql(private, "{ viewer { outboundLogin { username } } }", token=acme.user_token)
+    assert viewer["data"]["viewer"]["outboundLogin"] == {"username": "uma@acme.test"}
+    # The user does not see the admin's login (none) nor anyone else's; the admin sees the user's.
+    others = "{ users { edges { node { email outboundLogin { username } } } } }"
+    seen = {edge["node"]["email"]: edge["node"]["outboundLogin"] for edge in
+            gql(private, others, token=acme.admin_token)["data"]["users"]["edges"]}
+    assert seen[acme.user_email] == {"username": "uma@acme.test"}
+    assert "uma-pass" not in json.dumps(own) + json.dumps(viewer)
+    assert gql(private, "mutation { removeOutboundLogin }",
+               token=acme.user_token)["data"] == {"removeOutboundLogin": True}
+    assert gql(private, "{ viewer { outboundLogin { username } } }",
+               token=acme.user_token)["data"]["viewer"]["outboundLogin"] is None
+
+
+def test_support_staff_read_the_settings_and_change_nothing(
+    private: TestClient[Any], acme: Tenant, database_url: str
+) -> None:
+    # R25: support access is read-only.
+    _update(private, acme.admin_token, host="127.0.0.1", port=587, security="STARTTLS")
+    grant_support_staff(database_url, "helper@sendtrail.test")
+    headers = {**sign_in_as_staff(private, "helper@sendtrail.test"),
+               "X-Sendtrail-Account": acme.account_id}
+    read = gql(private, READ, headers=headers)
+    assert read.get("errors") is None, read
+    assert read["data"]["account"]["outboundMail"]["host"] == "127.0.0.1"
+    body = gql(private, UPDATE, {"input": {"host": "127.0.0.2", "port": 25,
+                                           "security": "TLS"}}, headers=headers)
+    assert _message(body) == ("FORBIDDEN", "Support access is read-only.")
+    body = gql(private, 'mutation { setDkimKey(input: {domain: "a.test", selector: "s"}) '
+               "{ domain } }", headers=headers)
+    assert error_codes(body) == ["FORBIDDEN"]
+
+
+def _pem() -> str:
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                             serialization.NoEncryption()).decode()
+
+
+def test_dkim_keys_are_generated_or_uploaded_and_show_the_record_to_publish(
+    client: TestClient[Any], acme: Tenant
+) -> None:
+    # R26: mail from the domain is signed; the admin publishes the TXT record shown.
+    made = gql(client, SET_DKIM, {"input": {"domain": "Acme.TEST.", "selector": "st1"}},
+               token=acme.admin_token)
+    assert made.get("errors") is None, made
+    key = made["data"]["setDkimKey"]
+    assert (key["domain"], key["dnsName"]) == ("acme.test", "st1._domainkey.acme.test")
+    assert key["dnsRecord"].startswith("v=DKIM1; k=rsa; p=")
+    pem = _pem()
+    uploaded = gql(client, SET_DKIM, {"input": {"domain": "mail.acme.test", "selector": "s2",
+                                                "privateKeyPem": pem}}, token=acme.admin_token)
+    assert uploaded.get("errors") is None, uploaded
+    listed = gql(client, "{ account { outboundMail { configured dkimKeys { domain dnsName } } } }",
+                 token=acme.admin_token)["data"]["account"]["outboundMail"]
+    assert listed == {"configured": False, "dkimKeys": [
+        {"domain": "acme.test", "dnsName": "st1._domainkey.acme.test"},
+        {"domain": "mail.acme.test", "dnsName": "s2._domainkey.mail.acme.test"},
+    ]}
+    ec_pem = ec.generate_private_key(ec.SECP256R1()).private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption()).decode()
+    for bad in ("not a key", pem.replace("A", "B", 40), ec_pem):
+        body = gql(client, SET_DKIM, {"input": {"domain": "acme.test", "selector": "s3",
+                                                "privateKeyPem": bad}}, token=acme.admin_token)
+        code, message = _message(body)
+        assert (code, "key" in message) == ("BAD_USER_INPUT", True), body
+    for domain, selector in (("acme", "s"), ("acme.test", "bad selector"), ("a..test", "s")):
+        body = gql(client, SET_DKIM, {"input": {"domain": domain, "selector": selector}},
+                   token=acme.admin_token)
+        assert error_codes(body) == ["BAD_USER_INPUT"], body
+    assert gql(client, 'mutation { removeDkimKey(domain: "acme.test") }',
+               token=acme.admin_token)["data"] == {"removeDkimKey": True}
+    body = gql(client, 'mutation { removeDkimKey(domain: "acme.test") }', token=acme.admin_token)
+    assert error_codes(body) == ["NOT_FOUND"]
+    audit = json.dumps(gql(client, "{ auditLog(first: 20) { edges { node { action after } } } }",
+                           token=acme.admin_token))
+    assert "dkim_key.set" in audit
+    assert "dkim_key.removed" in audit
+    assert "PRIVATE KEY" not in audit
+    assert pem.splitlines()[1] not in audit
+
+
+def test_every_change_is_audited_without_a_password(
+    private: TestClient[Any], acme: Tenant
+) -> None:
+    # R26: admin changes are audited; no secret goes into the log.
+    _update(private, acme.admin_token, host="127.0.0.1", port=587, security="STARTTLS",
+            username="alice", password=SECRET, imapHost="127.0.0.1", imapPassword=IMAP_SECRET)
+    _update(private, acme.admin_token, host="127.0.0.1", port=587, security="STARTTLS",
+            password="another-" + SECRET)
+    gql(private, 'mutation { updateOutboundLogin(input: {username: "u", password: "'
+        + SECRET + '-own"}) { username } }', token=acme.user_token)
+    assert gql(private, "mutation { removeOutboundMail }",
+               token=acme.admin_token)["data"] == {"removeOutboundMail": True}
+    entries = [edge["node"] for edge in gql(
+        private, "{ auditLog(first: 20) { edges { node { actor action target before after } } } }",
+        token=acme.admin_token)["data"]["auditLog"]["edges"]]
+    actions = [entry["action"] for entry in entries]
+    assert actions[:4] == ["outbound_mail.removed", "outbound_login.updated",
+                           "outbound_mail.updated", "outbound_mail.updated"], actions
+    assert entries[3]["after"]["passwordSet"] is True
+    assert entries[2]["after"]["passwordChanged"] is True
+    assert "imapPasswordChanged" not in entries[2]["after"]
+    assert entries[3]["after"]["imapPasswordSet"] is True
+    assert SECRET not in json.dumps(entries)
+    assert IMAP_SECRET not in json.dumps(entries)
+
+
+# --- testOutboundMail against a real upstream --------------------------------------------
+
+
+@dataclass(frozen=True)
+class Upstream:
+    port: int
+    ca: Path
+
+
+def _certificate(directory: Path) -> tuple[Path, Path]:
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
+    now = dt.datetime.now(dt.UTC)
+    cert = (
+        x509.CertificateBuilder().subject_name(name).issuer_name(name)
+        .public_key(key.public_key()).serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(minutes=5)).not_valid_after(now + dt.timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName([
+            x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+            critical=False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = directory / "upstream.pem", directory / "upstream.key"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM,
+                                           serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    return cert_path, key_path
+
+
+class _Sink:
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        return "250 OK"
+
+
+def _authenticator(login: bytes, password: bytes) -> Callable[..., Any]:
+    def check(server: Any, session: Any, envelope: Any, mechanism: str, auth_data: Any) -> Any:
+        ok = (isinstance(auth_data, aiosmtpd_smtp.LoginPassword)
+              and (auth_data.login, auth_data.password) == (login, password))
+        return aiosmtpd_smtp.AuthResult(success=ok, handled=False)
+    return check
+
+
+@pytest.fixture
+def upstream(tmp_path: Path) -> Iterator[Upstream]:
+    """aiosmtpd requiring STARTTLS before AUTH (alice / SECRET), as TOOLCHAIN_MAIL §2."""
+    cert, key = _certificate(tmp_path)
+    tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    tls.load_cert_chain(cert, key)
+    port = free_port()
+    controller = aiosmtpd_controller.Controller(
+        _Sink(), hostname="127.0.0.1", port=port, server_hostname="localhost",
+        authenticator=_authenticator(b"alice", SECRET.encode()), tls_context=tls,
+        require_starttls=True, auth_require_tls=True,
+    )
+    controller.start()
+    try:
+        yield Upstream(port, cert)
+    finally:
+        controller.stop()
+
+
+def test_testing_the_settings_logs_in_to_the_real_upstream_and_says_what_failed(
+    settings: Settings, upstream: Upstream, acme: Tenant
+) -> None:
+    # R26: the admin learns in words whether Sendtrail can send, before any mail is sent.
+    with _client(settings, allow_private=True, ca_bundle=upstream.ca) as client:
+        assert error_codes(gql(client, TEST, token=acme.admin_token)) == ["CONFLICT"]
+        _update(client, acme.admin_token, host="127.0.0.1", port=upstream.port,
+                security="STARTTLS", username="alice", password=SECRET)
+        body = gql(client, TEST, token=acme.admin_token)
+        assert body.get("errors") is None, body
+        result = body["data"]["testOutboundMail"]
+        assert result["ok"] is True, result
+        assert all(step["ok"] for step in result["steps"])
+        assert len(result["steps"]) >= 2
+        assert f"127.0.0.1:{upstream.port}" in result["message"]
+
+        _update(client, acme.admin_token, host="127.0.0.1", port=upstream.port,
+                security="STARTTLS", password="wrong-password")
+        result = gql(client, TEST, token=acme.admin_token)["data"]["testOutboundMail"]
+        assert result["ok"] is False, result
+        failed = [step for step in result["steps"] if not step["ok"]]
+        assert "login" in failed[0]["name"].lower(), result
+        assert result["message"] == failed[0]["message"]
+        assert len(result["message"]) > 10
+        assert "wrong-password" not in json.dumps(result)
+        assert error_codes(gql(client, TEST, token=acme.user_token)) == ["FORBIDDEN"]
