@@ -1,29 +1,31 @@
 """Outbound mail per account through GraphQL (R26, R27): settings, logins, DKIM keys, test.
 
 Both backends; the upstream of ``testOutboundMail`` is a real aiosmtpd server with STARTTLS
-and AUTH on 127.0.0.1, its certificate made here.
+and AUTH on 127.0.0.1, the Sent folder a real dovecot (tests/mail_components.py).
 """
 
 from __future__ import annotations
 
-import datetime as dt
-import ipaddress
 import json
-import ssl
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pytest
-from components import free_port
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
-from cryptography.x509.oid import NameOID
 from litestar.testing import TestClient
+from mail_components import (  # noqa: F401
+    Dovecot,
+    UpstreamSink,
+    dovecot_fixture,
+    mail_tls_fixture,
+    upstream_sink_factory_fixture,
+    upstream_sink_fixture,
+)
 from support import Tenant, error_codes, gql, grant_support_staff, run, sign_in_as_staff
 
 from sendtrail.app import create_app
@@ -31,9 +33,6 @@ from sendtrail.db.engine import Database
 from sendtrail.secretbox import secret_box
 from sendtrail.sending import outbound
 from sendtrail.settings import SendingSettings, Settings
-
-aiosmtpd_controller = pytest.importorskip("aiosmtpd.controller")
-aiosmtpd_smtp = pytest.importorskip("aiosmtpd.smtp")
 
 SECRET = "s3cret-upstream-pass"
 IMAP_SECRET = "imap-only-pass"
@@ -295,74 +294,15 @@ def test_every_change_is_audited_without_a_password(
 # --- testOutboundMail against a real upstream --------------------------------------------
 
 
-@dataclass(frozen=True)
-class Upstream:
-    port: int
-    ca: Path
-
-
-def _certificate(directory: Path) -> tuple[Path, Path]:
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
-    now = dt.datetime.now(dt.UTC)
-    cert = (
-        x509.CertificateBuilder().subject_name(name).issuer_name(name)
-        .public_key(key.public_key()).serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(minutes=5)).not_valid_after(now + dt.timedelta(days=1))
-        .add_extension(x509.SubjectAlternativeName([
-            x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
-            critical=False)
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .sign(key, hashes.SHA256())
-    )
-    cert_path, key_path = directory / "upstream.pem", directory / "upstream.key"
-    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM,
-                                           serialization.PrivateFormat.PKCS8,
-                                           serialization.NoEncryption()))
-    return cert_path, key_path
-
-
-class _Sink:
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        return "250 OK"
-
-
-def _authenticator(login: bytes, password: bytes) -> Callable[..., Any]:
-    def check(server: Any, session: Any, envelope: Any, mechanism: str, auth_data: Any) -> Any:
-        ok = (isinstance(auth_data, aiosmtpd_smtp.LoginPassword)
-              and (auth_data.login, auth_data.password) == (login, password))
-        return aiosmtpd_smtp.AuthResult(success=ok, handled=False)
-    return check
-
-
-@pytest.fixture
-def upstream(tmp_path: Path) -> Iterator[Upstream]:
-    """aiosmtpd requiring STARTTLS before AUTH (alice / SECRET), as TOOLCHAIN_MAIL §2."""
-    cert, key = _certificate(tmp_path)
-    tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    tls.load_cert_chain(cert, key)
-    port = free_port()
-    controller = aiosmtpd_controller.Controller(
-        _Sink(), hostname="127.0.0.1", port=port, server_hostname="localhost",
-        authenticator=_authenticator(b"alice", SECRET.encode()), tls_context=tls,
-        require_starttls=True, auth_require_tls=True,
-    )
-    controller.start()
-    try:
-        yield Upstream(port, cert)
-    finally:
-        controller.stop()
-
-
 def test_testing_the_settings_logs_in_to_the_real_upstream_and_says_what_failed(
-    settings: Settings, upstream: Upstream, acme: Tenant
+    settings: Settings, upstream_sink: UpstreamSink, acme: Tenant
 ) -> None:
     # R26: the admin learns in words whether Sendtrail can send, before any mail is sent.
-    with _client(settings, allow_private=True, ca_bundle=upstream.ca) as client:
+    upstream = upstream_sink
+    with _client(settings, allow_private=True, ca_bundle=upstream.tls.ca_bundle) as client:
         assert error_codes(gql(client, TEST, token=acme.admin_token)) == ["CONFLICT"]
         _update(client, acme.admin_token, host="127.0.0.1", port=upstream.port,
-                security="STARTTLS", username="alice", password=SECRET)
+                security="STARTTLS", username="alice", password="secret")
         body = gql(client, TEST, token=acme.admin_token)
         assert body.get("errors") is None, body
         result = body["data"]["testOutboundMail"]
@@ -381,3 +321,33 @@ def test_testing_the_settings_logs_in_to_the_real_upstream_and_says_what_failed(
         assert len(result["message"]) > 10
         assert "wrong-password" not in json.dumps(result)
         assert error_codes(gql(client, TEST, token=acme.user_token)) == ["FORBIDDEN"]
+        assert upstream.transactions == []  # a test sends nothing
+
+
+def test_testing_the_settings_also_opens_the_sent_folder(
+    settings: Settings, upstream_sink: UpstreamSink, dovecot: Dovecot, acme: Tenant
+) -> None:
+    # R27: copies go to the sender's Sent folder; the test logs in there too.
+    user = f"sent{uuid.uuid4().hex[:8]}"
+    dovecot.add_user(user, "imap-pass")
+    with _client(settings, allow_private=True,
+                 ca_bundle=upstream_sink.tls.ca_bundle) as client:
+        _update(client, acme.admin_token, host="127.0.0.1", port=upstream_sink.port,
+                security="STARTTLS", username="alice", password="secret",
+                imapHost="127.0.0.1", imapPort=dovecot.imaps_port, imapSecurity="TLS",
+                imapUsername=user, imapPassword="imap-pass")
+        result = gql(client, TEST, token=acme.admin_token)["data"]["testOutboundMail"]
+        assert result["ok"] is True, result
+        assert "Sent folder" in result["message"], result
+        _update(client, acme.admin_token, host="127.0.0.1", port=upstream_sink.port,
+                security="STARTTLS", imapPassword="wrong-imap-pass")
+        result = gql(client, TEST, token=acme.admin_token)["data"]["testOutboundMail"]
+        assert result["ok"] is False, result
+        failed = [step for step in result["steps"] if not step["ok"]]
+        assert result["message"] == failed[0]["message"]
+        # The upstream files sent mail itself: the Sent folder is not tried.
+        _update(client, acme.admin_token, host="127.0.0.1", port=upstream_sink.port,
+                security="STARTTLS", upstreamFilesSent=True)
+        result = gql(client, TEST, token=acme.admin_token)["data"]["testOutboundMail"]
+        assert result["ok"] is True, result
+        assert "Sent folder" not in result["message"], result
