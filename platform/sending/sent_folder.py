@@ -9,6 +9,7 @@ from pathlib import Path
 
 from sendtrail.sending.upstream import Step
 from sendtrail.sending.values import ImapEndpoint, SmtpSecurity
+import contextlib
 
 __all__ = ["test_imap"]
 
@@ -40,10 +41,8 @@ def _check(endpoint: ImapEndpoint, timeout: float, ca_bundle: Path | None) -> li
         steps.append(Step("sent folder", typ == "OK", f"The folder {folder} "
                           + ("opens." if typ == "OK" else "does not open.")))
     finally:
-        try:
+        with contextlib.suppress(OSError, imaplib.IMAP4.error):
             client.logout()
-        except (OSError, imaplib.IMAP4.error):
-            pass
     return steps
 
 
