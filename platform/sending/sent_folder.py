@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import imaplib
 import ssl
 from pathlib import Path
 
 from sendtrail.sending.upstream import Step
 from sendtrail.sending.values import ImapEndpoint, SmtpSecurity
-import contextlib
 
 __all__ = ["test_imap"]
 
