@@ -430,6 +430,9 @@ async def test_outbound(
     if refusal is not None and not (row is not None and row.per_user_logins):
         raise Forbidden(refusal)
     user_id = _own(actor, account_id, AuthzAction.WRITE)
+    if refusal is not None and await _login_row(session, account_id, user_id) is None:
+        raise Conflict("Set your own upstream login first (updateOutboundLogin): only an "
+                       "admin tests the account's shared login.")
     smtp, imap = await endpoints(session, account_id, user_id=user_id, box=box)
     steps = await upstream.test_smtp(smtp, mail_from=actor.email, helo_name=helo_name,
                                      timeout=timeout, allow_private=allow_private,

@@ -321,6 +321,14 @@ def test_testing_the_settings_logs_in_to_the_real_upstream_and_says_what_failed(
         assert len(result["message"]) > 10
         assert "wrong-password" not in json.dumps(result)
         assert error_codes(gql(client, TEST, token=acme.user_token)) == ["FORBIDDEN"]
+        # With per-user logins a user tests their own login (and only theirs).
+        _update(client, acme.admin_token, host="127.0.0.1", port=upstream.port,
+                security="STARTTLS", perUserLogins=True)
+        assert error_codes(gql(client, TEST, token=acme.user_token)) == ["CONFLICT"]
+        gql(client, 'mutation { updateOutboundLogin(input: {username: "alice", '
+            'password: "secret"}) { username } }', token=acme.user_token)
+        result = gql(client, TEST, token=acme.user_token)["data"]["testOutboundMail"]
+        assert result["ok"] is True, result
         assert upstream.transactions == []  # a test sends nothing
 
 
