@@ -6,6 +6,7 @@ and AUTH on 127.0.0.1, the Sent folder a real dovecot (tests/mail_components.py)
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import uuid
 from collections.abc import Iterator
@@ -33,6 +34,8 @@ from sendtrail.db.engine import Database
 from sendtrail.secretbox import secret_box
 from sendtrail.sending import outbound
 from sendtrail.settings import SendingSettings, Settings
+from sendtrail.tenancy.tokens import create_api_token
+from sendtrail.tenancy.values import Principal, Role, Scope
 
 SECRET = "s3cret-upstream-pass"
 IMAP_SECRET = "imap-only-pass"
@@ -359,3 +362,31 @@ def test_testing_the_settings_also_opens_the_sent_folder(
         result = gql(client, TEST, token=acme.admin_token)["data"]["testOutboundMail"]
         assert result["ok"] is True, result
         assert "Sent folder" not in result["message"], result
+
+
+async def _expiring_admin_token(url: str, tenant: Tenant) -> str:
+    database = Database(url)
+    account_id = uuid.UUID(tenant.account_id)
+    owner = Principal(login_id=uuid.uuid4(), email=tenant.admin_email, account_id=account_id,
+                      user_id=uuid.UUID(tenant.admin_id), role=Role.ADMIN)
+    now = dt.datetime.now(dt.UTC)
+    try:
+        async with database.session(account_id=account_id) as session:
+            _, secret = await create_api_token(
+                session, owner, account_id, name="soon", scopes=frozenset(Scope), now=now,
+                expires_at=now + dt.timedelta(minutes=10))
+        return secret
+    finally:
+        await database.dispose()
+
+
+def test_an_expiring_token_cannot_choose_the_server_mail_goes_through(
+    private: TestClient[Any], acme: Tenant, database_url: str
+) -> None:
+    # Issue 12, defect 1 (class): where the account's mail goes outlasts a 10-minute token.
+    token = run(_expiring_admin_token(database_url, acme))
+    code, message = _message(_update(private, token, host="127.0.0.1", port=587,
+                                     security="STARTTLS"))
+    assert (code, "expires" in message) == ("FORBIDDEN", True), message
+    assert gql(private, READ, token=acme.admin_token)["data"]["account"]["outboundMail"][
+        "configured"] is False
