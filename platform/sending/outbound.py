@@ -18,6 +18,7 @@ write).
 from __future__ import annotations
 
 import enum
+import re
 import unicodedata
 import uuid
 from dataclasses import dataclass
@@ -59,6 +60,8 @@ OBJECT = AuthzObject.OUTBOUND_MAIL
 MAX_PASSWORD = 1000
 MAX_FOLDER = 200
 SENDS_THROUGH = "choose the server the account's mail is sent through"
+_HOST = re.compile(r"[a-z0-9._-]+|\[?[0-9a-f:.]+\]?")
+"""A DNS name or an IPv4 / IPv6 literal (``check_upstream_host`` decides the rest)."""
 IMAP_PORTS = {SmtpSecurity.TLS: 993, SmtpSecurity.STARTTLS: 143, SmtpSecurity.NONE: 143}
 
 
@@ -167,6 +170,11 @@ def _text(value: str | None, what: str, limit: int) -> str | None:
     return value or None
 
 
+def _encodable(value: str) -> bool:
+    """Whether ``value`` is text UTF-8 can carry (no lone surrogates)."""
+    return not any(unicodedata.category(char) == "Cs" for char in value)
+
+
 def _port(port: int, what: str) -> int:
     if not 1 <= port <= 65535:
         raise InvalidInput(f"The {what} port must be between 1 and 65535 (587 for STARTTLS "
@@ -179,6 +187,9 @@ async def _host(host: str, security: SmtpSecurity, what: str, *, allow_private: 
     host = (_text(host, f"{what} host", 253) or "").lower().rstrip(".")
     if not host:
         raise InvalidInput(f"Give the {what} server's host name.")
+    if not _HOST.fullmatch(host):
+        raise InvalidInput(f"The {what} host is a name such as smtp.example.com (an "
+                           "internationalised one in its xn-- form) or an IP address.")
     await hosts.check_upstream_host(host, allow_private=allow_private)
     if security is SmtpSecurity.NONE:
         refused = (f"Security NONE sends the {what} password and every message unencrypted: "
@@ -200,8 +211,8 @@ def _password(value: str | Keep | None, stored: str | None, box: SecretBox) -> s
         return stored
     if not value:
         return None
-    if len(value) > MAX_PASSWORD or "\x00" in value:
-        raise InvalidInput(f"A password may be at most {MAX_PASSWORD} characters, "
+    if len(value) > MAX_PASSWORD or "\x00" in value or not _encodable(value):
+        raise InvalidInput(f"A password may be at most {MAX_PASSWORD} characters of text, "
                            "without NUL.")
     return box.encrypt(value.encode(), context=PASSWORD_CONTEXT)
 

@@ -94,9 +94,9 @@ async def set_key(
     if private_key_pem is None or not private_key_pem.strip():
         pem = dkim.new_private_key()
     else:
-        if len(private_key_pem) > MAX_PEM:
-            raise InvalidInput("The DKIM private key is too long: give one PEM RSA key "
-                               "(2048 bits is usual).")
+        if len(private_key_pem) > MAX_PEM or not private_key_pem.isascii():
+            raise InvalidInput("The DKIM private key is not one PEM RSA key (2048 bits is "
+                               "usual): ASCII text from -----BEGIN to -----END.")
         pem = private_key_pem.strip().encode() + b"\n"
         dkim.check_private_key(pem)
     row = await _key_row(session, account_id, domain)
@@ -126,9 +126,10 @@ async def remove_key(
     session: AsyncSession, actor: Principal, account_id: uuid.UUID, *, domain: str
 ) -> None:
     authorizer().require(actor, account_id, OBJECT, AuthzAction.WRITE)
-    row = await _key_row(session, account_id, domain.strip().lower().rstrip("."))
+    name = domain.strip().lower().rstrip(".")
+    row = await _key_row(session, account_id, name) if _DOMAIN.fullmatch(name) else None
     if row is None:
-        raise NotFound(f"No DKIM key for the domain {domain[:253]!r}.")
+        raise NotFound(f"No DKIM key for the domain {name[:253]!r}.")
     audit.record(session, actor, account_id, action="dkim_key.removed",
                  target=f"DKIM key of {row.domain}",
                  before={"selector": row.selector, "record": row.public_key_record})
@@ -141,7 +142,8 @@ async def signing_key(
 ) -> tuple[str, bytes] | None:
     """The selector and PEM key that sign mail from ``domain`` (no authorization: the
     delivery side calls it for a submission it accepted), or None."""
-    row = await _key_row(session, account_id, domain.strip().lower().rstrip("."))
+    name = domain.strip().lower().rstrip(".")
+    row = await _key_row(session, account_id, name) if _DOMAIN.fullmatch(name) else None
     if row is None:
         return None
     return row.selector, box.decrypt(row.private_key_encrypted, context=DKIM_KEY_CONTEXT)

@@ -390,3 +390,34 @@ def test_an_expiring_token_cannot_choose_the_server_mail_goes_through(
     assert (code, "expires" in message) == ("FORBIDDEN", True), message
     assert gql(private, READ, token=acme.admin_token)["data"]["account"]["outboundMail"][
         "configured"] is False
+
+
+def _escaped(client: TestClient[Any], query: str, variables: dict[str, Any],
+             token: str) -> dict[str, Any]:
+    """POST with JSON escapes (``\\ud800``): a lone surrogate has no UTF-8 form."""
+    response = client.post("/graphql", content=json.dumps({"query": query,
+                                                           "variables": variables}),
+                           headers={"Authorization": f"Bearer {token}",
+                                    "Content-Type": "application/json"})
+    assert response.status_code == 200, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+def test_hostile_text_is_refused_in_words(private: TestClient[Any], acme: Tenant) -> None:
+    # API.md: a person's input never comes back as a server error.
+    for fields in ({"host": "ü@münchen.test"}, {"host": "smtp.\ud800.test"},
+                   {"host": "127.0.0.1", "password": "\ud800"},
+                   {"host": "127.0.0.1", "username": "a\r\nb"}):
+        body = _escaped(private, UPDATE, {"input": {"port": 587, "security": "TLS", **fields}},
+                        acme.admin_token)
+        assert error_codes(body) == ["BAD_USER_INPUT"], body
+    body = _escaped(private, SET_DKIM, {"input": {"domain": "acme.test", "selector": "s",
+                                                  "privateKeyPem": "\ud800"}}, acme.admin_token)
+    assert error_codes(body) == ["BAD_USER_INPUT"], body
+    body = _escaped(private, "mutation($d: String!) { removeDkimKey(domain: $d) }",
+                    {"d": "\ud800"}, acme.admin_token)
+    assert error_codes(body) == ["NOT_FOUND"], body
+    body = _escaped(private, """mutation($p: String!) { updateOutboundLogin(input: {
+      username: "u", password: $p}) { username } }""", {"p": "\ud800"}, acme.user_token)
+    assert error_codes(body) == ["BAD_USER_INPUT"], body
