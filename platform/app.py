@@ -23,13 +23,14 @@ from sendtrail.notifications.outbox import WebhookOutbox
 from sendtrail.records.services import RecordsConfig
 from sendtrail.records.smtp import SmtpListener
 from sendtrail.secretbox import secret_box
+from sendtrail.sending.worker import DeliveryWorker
 from sendtrail.settings import Settings
 from sendtrail.tracking.core.tokens import TokenKeys
 from sendtrail.tracking.http import TrackingEndpoints
 from sendtrail.tracking.ingest import Ingestor
 from sendtrail.tracking.retention import run_retention
 from sendtrail.tracking.signals import load_signals
-from sendtrail.tracking.stream import EngagementStream, LocalFanout, LoopBoundSink
+from sendtrail.tracking.stream import EngagementStream, EventSink, LocalFanout, LoopBoundSink
 from sendtrail.web.acme_routes import acme_challenge
 from sendtrail.web.admin_ui import admin_ui_router
 from sendtrail.web.auth_routes import session_info, sign_in, sign_out
@@ -64,6 +65,20 @@ def _http_error(_: Request[Any, Any, Any], error: HTTPException) -> Response[Any
         headers=error.headers,
         media_type=MediaType.JSON,
     )
+
+
+async def _start_delivery(
+    app: Litestar, database: Database, settings: Settings, clock: Callable[[], datetime], *,
+    sinks: tuple[EventSink, ...],
+) -> DeliveryWorker:
+    """Any node may deliver: copies are leased in the database (sending/worker.py); every
+    node can wake its own worker after a submission."""
+    delivery = DeliveryWorker(database, settings.sending, clock=clock,
+                              box=secret_box(settings.secrets.keys), sinks=sinks)
+    app.state.wake_delivery = delivery.wake
+    if settings.sending.delivery_worker:
+        await delivery.start()
+    return delivery
 
 
 def create_app(settings: Settings, *, clock: Callable[[], datetime] = utcnow) -> Litestar:
@@ -114,6 +129,7 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] = utcnow) ->
         await ingestor.start()
         if settings.notifications.webhook_dispatcher:
             await dispatcher.start()
+        delivery = await _start_delivery(app, database, settings, clock, sinks=(fanout,))
         smtp = None
         if settings.smtp.port:
             smtp = SmtpListener(
@@ -136,6 +152,7 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] = utcnow) ->
                 await asyncio.to_thread(smtp.stop)
             await ingestor.stop()
             await dispatcher.stop()
+            await delivery.stop()
             await domain_worker.stop()
             await directory.stop()
             if isinstance(fanout, PostgresFanout):

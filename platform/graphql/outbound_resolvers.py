@@ -45,7 +45,8 @@ class OutboundMailInput:
     imap_security: SmtpSecurityEnum | None = strawberry.field(  # type: ignore[valid-type]
         default=UNSET, description="Default: TLS.")
     imap_username: str | None = strawberry.field(
-        default=UNSET, description="null: the SMTP login (or each user's own) is used.")
+        default=UNSET, description="The Sent folder's login (with per-user logins, each user's "
+        "own login is used instead).")
     imap_password: str | None = strawberry.field(
         default=UNSET, description="Left out: the stored password is kept. \"\": cleared.")
     sent_folder: str | None = strawberry.field(

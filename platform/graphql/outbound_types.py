@@ -121,7 +121,8 @@ class OutboundMail:
         settings = self._read()
         return settings.imap_security if settings else None
 
-    @strawberry.field(description="Null: the SMTP login (or each user's own) is used.")
+    @strawberry.field(description="The Sent folder's login (with per-user logins, each "
+                      "user's own login is used instead).")
     def imap_username(self) -> str | None:
         settings = self._read()
         return settings.imap_username if settings else None

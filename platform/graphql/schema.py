@@ -28,6 +28,11 @@ from sendtrail.graphql.queries import Query
 from sendtrail.graphql.records_resolvers import RecordsMutation, RecordsQuery
 from sendtrail.graphql.report_resolvers import ReportQuery
 from sendtrail.graphql.scalars import SCALAR_MAP
+from sendtrail.graphql.sending_resolvers import (
+    SendingMutation,
+    SendingQuery,
+    SendingSubscription,
+)
 from sendtrail.graphql.support_resolvers import SupportQuery
 from sendtrail.graphql.surface import NoIntrospection, strip_suggestions
 from sendtrail.graphql.tracking_resolvers import TrackingMutation, TrackingQuery
@@ -43,7 +48,8 @@ MAX_ALIASES = 30
 
 @strawberry.type(name="Query")
 class RootQuery(
-    Query, DomainQuery, TrackingQuery, ReportQuery, RecordsQuery, WebhookQuery, SupportQuery
+    Query, DomainQuery, TrackingQuery, ReportQuery, RecordsQuery, WebhookQuery, SupportQuery,
+    SendingQuery,
 ):
     pass
 
@@ -51,13 +57,13 @@ class RootQuery(
 @strawberry.type(name="Mutation")
 class RootMutation(
     Mutation, DomainMutation, NotificationMutation, TrackingMutation, RecordsMutation,
-    WebhookMutation, OutboundMutation,
+    WebhookMutation, SendingMutation, OutboundMutation,
 ):
     pass
 
 
 @strawberry.type(name="Subscription")
-class RootSubscription(NotificationSubscription):
+class RootSubscription(NotificationSubscription, SendingSubscription):
     pass
 
 
