@@ -410,6 +410,7 @@ def _escaped(client: TestClient[Any], query: str, variables: dict[str, Any],
 def test_hostile_text_is_refused_in_words(private: TestClient[Any], acme: Tenant) -> None:
     # API.md: a person's input never comes back as a server error.
     for fields in ({"host": "ü@münchen.test"}, {"host": "smtp.\ud800.test"},
+                   {"host": "x" * 64 + ".test"}, {"host": "a..test"},
                    {"host": "127.0.0.1", "password": "\ud800"},
                    {"host": "127.0.0.1", "username": "a\r\nb"}):
         body = _escaped(private, UPDATE, {"input": {"port": 587, "security": "TLS", **fields}},
