@@ -3,7 +3,8 @@
 One key per domain: set (generated with ``dkim.new_private_key`` when no PEM is given, else
 checked with ``dkim.check_private_key``), listed with the TXT record to publish at
 ``<selector>._domainkey.<domain>``, removed. The private key is stored encrypted
-(``DKIM_KEY_CONTEXT``) and never returned; ``signing_key`` hands it to the delivery side.
+(``DKIM_KEY_CONTEXT``) and never returned; ``endpoints.route_for`` hands it to the
+delivery side.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from sendtrail.tenancy import audit
 from sendtrail.tenancy.authz import AuthzAction, AuthzObject, authorizer
 from sendtrail.tenancy.values import Principal
 
-__all__ = ["MAX_KEYS", "DkimKey", "list_keys", "remove_key", "set_key", "signing_key"]
+__all__ = ["MAX_KEYS", "DkimKey", "list_keys", "remove_key", "set_key"]
 
 OBJECT = AuthzObject.OUTBOUND_MAIL
 MAX_KEYS = 50
@@ -136,14 +137,3 @@ async def remove_key(
     await session.delete(row)
     await session.commit()
 
-
-async def signing_key(
-    session: AsyncSession, account_id: uuid.UUID, *, domain: str, box: SecretBox
-) -> tuple[str, bytes] | None:
-    """The selector and PEM key that sign mail from ``domain`` (no authorization: the
-    delivery side calls it for a submission it accepted), or None."""
-    name = domain.strip().lower().rstrip(".")
-    row = await _key_row(session, account_id, name) if _DOMAIN.fullmatch(name) else None
-    if row is None:
-        return None
-    return row.selector, box.decrypt(row.private_key_encrypted, context=DKIM_KEY_CONTEXT)
