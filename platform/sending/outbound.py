@@ -29,7 +29,7 @@ from typing import Any
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from sendtrail.errors import Conflict, Forbidden, InvalidInput
+from sendtrail.errors import Forbidden, InvalidInput, OutboundNotConfigured
 from sendtrail.secretbox import SecretBox
 from sendtrail.sending import hosts, sent_folder, upstream
 from sendtrail.sending.endpoints import route_for
@@ -409,16 +409,18 @@ async def test_outbound(
         raise Forbidden(refusal)
     user_id = _own(actor, account_id, AuthzAction.WRITE)
     if row is None:
-        raise Conflict("Outbound mail is not configured for this account: set the upstream "
-                       "SMTP server first (Settings → Outbound mail).")
+        raise OutboundNotConfigured(
+            "Outbound mail is not configured for this account: set the upstream SMTP server "
+            "first (Settings → Outbound mail).")
     route = await route_for(session, box, account_id, user_id)
     if route is not None:  # what this user's mail goes through
         smtp, imap = route.smtp, route.imap
     elif refusal is None:  # an admin without a login of their own: the account's
         smtp, imap = _shared_endpoints(row, box)
     else:
-        raise Conflict("Set your own upstream login first (updateOutboundLogin): users "
-                       "of this account send with their own login.")
+        raise OutboundNotConfigured(
+            "Set your own upstream login first (updateOutboundLogin): users of this account "
+            "send with their own login.")
     steps = await upstream.test_smtp(smtp, mail_from=actor.email, helo_name=helo_name,
                                      timeout=timeout, allow_private=allow_private,
                                      ca_bundle=ca_bundle)

@@ -306,7 +306,7 @@ def test_testing_the_settings_logs_in_to_the_real_upstream_and_says_what_failed(
     # R26: the admin learns in words whether Sendtrail can send, before any mail is sent.
     upstream = upstream_sink
     with _client(settings, allow_private=True, ca_bundle=upstream.tls.ca_bundle) as client:
-        assert error_codes(gql(client, TEST, token=acme.admin_token)) == ["CONFLICT"]
+        assert error_codes(gql(client, TEST, token=acme.admin_token)) == ["OUTBOUND_NOT_CONFIGURED"]
         _update(client, acme.admin_token, host="127.0.0.1", port=upstream.port,
                 security="STARTTLS", username="alice", password="secret")
         body = gql(client, TEST, token=acme.admin_token)
@@ -330,7 +330,7 @@ def test_testing_the_settings_logs_in_to_the_real_upstream_and_says_what_failed(
         # With per-user logins a user tests their own login (and only theirs).
         _update(client, acme.admin_token, host="127.0.0.1", port=upstream.port,
                 security="STARTTLS", perUserLogins=True)
-        assert error_codes(gql(client, TEST, token=acme.user_token)) == ["CONFLICT"]
+        assert error_codes(gql(client, TEST, token=acme.user_token)) == ["OUTBOUND_NOT_CONFIGURED"]
         gql(client, 'mutation { updateOutboundLogin(input: {username: "alice", '
             'password: "secret"}) { username } }', token=acme.user_token)
         result = gql(client, TEST, token=acme.user_token)["data"]["testOutboundMail"]
