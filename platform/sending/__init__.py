@@ -14,7 +14,8 @@ Modules:
 - ``upstream.py``: the SMTP client towards the account's server, outcomes in words
 - ``sent_folder.py``: IMAP APPEND of the sender's copy
 - ``dkim.py``: DKIM signing of a finished copy
-- ``outbound.py``: the admin use cases of outbound mail (settings, test, DKIM keys)
+- ``outbound.py``: the admin use cases of outbound mail (settings, own logins, test)
+- ``outbound_dkim.py``: the DKIM keys per sending domain (generate or check, the DNS record)
 - ``service.py``: accepting a submission (``submit``) and ``sendEmail``
 - ``worker.py``: the delivery worker (leases, retries, final failures)
 - ``relay.py``: the SMTP submission relay (aiosmtpd, AUTH with an API token)
