@@ -26,6 +26,11 @@ from sendtrail.tracking.core.prepare import Recipient
 
 __all__ = ["TrackingMutation", "TrackingQuery"]
 
+LOGGED_ONLY = ("This email was logged, not sent with tracking through Sendtrail, so it has no "
+               "opens or clicks to explain.")
+LOGGED_COPY = ("This is the logged copy of a tracked email; what follows is about the email "
+               "as it was sent.")
+
 
 @strawberry.type
 class PreparedMessage:
@@ -132,10 +137,21 @@ class TrackingQuery:
     async def diagnose_email(self, info: Info, id: strawberry.ID) -> EmailDiagnosis:
         context = ctx(info)
         principal = await context.actor(info)
+        account_id = await context.account_id(info)
+        email_id = parse_id(id, "email")
         async with context.db() as session:
-            findings = await diagnosis.diagnose_email(
-                session, principal, await context.account_id(info), parse_id(id, "email")
-            )
+            try:
+                findings = await diagnosis.diagnose_email(session, principal, account_id,
+                                                          email_id)
+            except NotFound:  # a logged email has no hits of its own; its tracked one may
+                logged = await logbook.get_logged_email(session, principal, account_id,
+                                                        email_id)
+                if logged is None:
+                    raise
+                if logged.tracked_email_id is None:
+                    return EmailDiagnosis(email_id=id, findings=[LOGGED_ONLY])
+                findings = [LOGGED_COPY, *await diagnosis.diagnose_email(
+                    session, principal, account_id, logged.tracked_email_id)]
         return EmailDiagnosis(email_id=id, findings=findings)
 
 

@@ -373,3 +373,26 @@ def test_a_final_failure_reaches_its_sender_live_and_nobody_else(
         assert "could not be delivered to gone@client.test" in note["message"]
         with pytest.raises(Empty):
             theirs.receive_json(timeout=1)
+
+
+TIMELINE = """query($q: String!) { contacts(search: $q) { edges { node { timeline { edges {
+  node { __typename ... on Email { id subject } } } } } } } }"""
+DIAGNOSE = 'query($id: ID!) { diagnoseEmail(id: $id) { findings } }'
+
+
+def test_the_logged_copy_explains_the_sent_email(
+    app_client: TestClient[Any], acme: Tenant, settings: Settings, upstream_sink: UpstreamSink,
+) -> None:
+    # R25 and R23: opening the logged copy on a contact's timeline explains the email as
+    # sent, not "not found".
+    configure(settings, acme, upstream_sink.endpoint())
+    sent = send(app_client, acme.admin_token, log=True)
+    edges = gql(app_client, TIMELINE, {"q": "ann@"}, token=acme.admin_token)["data"][
+        "contacts"]["edges"][0]["node"]["timeline"]["edges"]
+    (logged,) = [e["node"] for e in edges if e["node"]["__typename"] == "Email"]
+    assert logged["id"] != sent["email"]["id"]
+    findings = gql(app_client, DIAGNOSE, {"id": logged["id"]},
+                   token=acme.admin_token)["data"]["diagnoseEmail"]["findings"]
+    assert findings[0].startswith("This is the logged copy of a tracked email")
+    assert findings[1:] == gql(app_client, DIAGNOSE, {"id": sent["email"]["id"]},
+                               token=acme.admin_token)["data"]["diagnoseEmail"]["findings"]

@@ -2,11 +2,13 @@
 // subscription per tab, a desktop notification per HUMAN open or click (the server sends
 // nothing else, R10) on whatever page the sender is, and the socket's state for the feed.
 import { type ReactNode, createContext, useContext, useEffect, useMemo, useRef, useState, useSyncExternalStore } from "react";
+import { notifications } from "@mantine/notifications";
+import { useNavigate } from "react-router";
 import { useSubscription } from "urql";
 
 import { socketStatus } from "../../api/client";
 import { graphql } from "../../gql";
-import type { EngagementNotificationsSubscription } from "../../gql/graphql";
+import type { DeliveryNotificationsSubscription, EngagementNotificationsSubscription } from "../../gql/graphql";
 import { useSignedIn } from "../session/SessionProvider";
 
 const LIVE_KEEP = 100;
@@ -25,6 +27,52 @@ const EngagementNotifications = graphql(`
     }
   }
 `);
+
+const DeliveryNotifications = graphql(`
+  subscription DeliveryNotifications {
+    deliveryNotifications {
+      emailId
+      emailSubject
+      recipient
+      reason
+      message
+    }
+  }
+`);
+
+type DeliveryFailure = DeliveryNotificationsSubscription["deliveryNotifications"];
+
+/** A copy that failed for good (R27): a toast on whatever page the sender is, and a
+ * desktop notification when allowed; either opens the email's delivery status. */
+function DeliveryFailures() {
+  const navigate = useNavigate();
+  const [subscription] = useSubscription<DeliveryNotificationsSubscription, DeliveryFailure[]>(
+    { query: DeliveryNotifications },
+    (previous = [], event) => [event.deliveryNotifications, ...previous].slice(0, LIVE_KEEP),
+  );
+  const shown = useRef(new Set<string>());
+  useEffect(() => {
+    for (const failure of subscription.data ?? []) {
+      const key = `${failure.emailId}/${failure.recipient}`;
+      if (shown.current.has(key)) continue;
+      shown.current.add(key);
+      const open = () => navigate(`/emails/${failure.emailId}`);
+      notifications.show({
+        color: "red",
+        title: "Not delivered",
+        message: failure.message,
+        autoClose: false,
+        onClick: open,
+        style: { cursor: "pointer" },
+      });
+      if (supportsDesktop && Notification.permission === "granted") {
+        const desktop = new Notification("Email not delivered", { body: failure.message, tag: key });
+        desktop.onclick = open;
+      }
+    }
+  }, [subscription.data, navigate]);
+  return null;
+}
 
 export type LiveEvent = EngagementNotificationsSubscription["engagementNotifications"];
 export type LiveState = "live" | "connecting" | "down" | "offline" | "off";
@@ -81,7 +129,12 @@ function Subscribed({ children }: { children: ReactNode }) {
 
   const state: LiveState = !online ? "offline" : subscription.error ? "down" : socket === "connected" ? "live" : "connecting";
   const api = useMemo(() => ({ events, state, reconnect: () => resubscribe({}) }), [events, state, resubscribe]);
-  return <LiveContext.Provider value={api}>{children}</LiveContext.Provider>;
+  return (
+    <LiveContext.Provider value={api}>
+      <DeliveryFailures />
+      {children}
+    </LiveContext.Provider>
+  );
 }
 
 /** Senders get live activity; support staff belong to no account and have none. */
