@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager, suppress
 from dataclasses import replace
 from datetime import datetime
@@ -23,13 +23,20 @@ from sendtrail.notifications.outbox import WebhookOutbox
 from sendtrail.records.services import RecordsConfig
 from sendtrail.records.smtp import SmtpListener
 from sendtrail.secretbox import secret_box
+from sendtrail.sending.relay import RelayLimits, SubmissionRelay, tls_context
+from sendtrail.sending.service import SendContext
 from sendtrail.settings import Settings
 from sendtrail.tracking.core.tokens import TokenKeys
 from sendtrail.tracking.http import TrackingEndpoints
 from sendtrail.tracking.ingest import Ingestor
 from sendtrail.tracking.retention import run_retention
 from sendtrail.tracking.signals import load_signals
-from sendtrail.tracking.stream import EngagementStream, LocalFanout, LoopBoundSink
+from sendtrail.tracking.stream import (
+    EngagementStream,
+    EventSink,
+    LocalFanout,
+    LoopBoundSink,
+)
 from sendtrail.web.acme_routes import acme_challenge
 from sendtrail.web.admin_ui import admin_ui_router
 from sendtrail.web.auth_routes import session_info, sign_in, sign_out
@@ -64,6 +71,35 @@ def _http_error(_: Request[Any, Any, Any], error: HTTPException) -> Response[Any
         headers=error.headers,
         media_type=MediaType.JSON,
     )
+
+
+async def _start_relay(
+    settings: Settings, sinks: Sequence[EventSink], *, clock: Callable[[], datetime]
+) -> SubmissionRelay | None:
+    """The SMTP submission relay, started, when a port is set (R26)."""
+    sending = settings.sending
+    if not sending.submission_port:
+        return None
+    tls = None
+    if sending.submission_tls_cert is not None and sending.submission_tls_key is not None:
+        tls = tls_context(sending.submission_tls_cert, sending.submission_tls_key)
+    loop = asyncio.get_running_loop()
+    relay = SubmissionRelay(
+        database_url=settings.database.url,
+        context=SendContext(sinks=[LoopBoundSink(sink, loop) for sink in sinks]),
+        limits=RelayLimits(max_message_bytes=sending.max_message_bytes,
+                           max_recipients=sending.max_recipients,
+                           sends_per_hour=sending.sends_per_hour),
+        host=sending.submission_host, port=sending.submission_port,
+        server_name=sending.helo_name, tls=tls, clock=clock,
+    )
+    await asyncio.to_thread(relay.start)
+    return relay
+
+
+async def _stop_relay(relay: SubmissionRelay | None) -> None:
+    if relay is not None:
+        await asyncio.to_thread(relay.stop)
 
 
 def create_app(settings: Settings, *, clock: Callable[[], datetime] = utcnow) -> Litestar:
@@ -123,6 +159,7 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] = utcnow) ->
                 sinks=[LoopBoundSink(sink, asyncio.get_running_loop()) for sink in sinks],
             )
             await asyncio.to_thread(smtp.start)
+        relay = await _start_relay(settings, sinks, clock=clock)
         retention = asyncio.create_task(run_retention(database.engine, clock=clock))
         try:
             yield
@@ -132,6 +169,7 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] = utcnow) ->
             # is disposed (an app stopped within milliseconds leaked one otherwise).
             with suppress(asyncio.CancelledError):
                 await retention
+            await _stop_relay(relay)
             if smtp is not None:
                 await asyncio.to_thread(smtp.stop)
             await ingestor.stop()
