@@ -41,6 +41,8 @@ OTHER = "other@relay.sendtrail.test"
 MAX_BYTES = 200_000
 MAX_RECIPIENTS = 3
 SENDS_PER_HOUR = 3
+CREATE_TOKEN = """mutation($input: CreateApiTokenInput!) {
+  createApiToken(input: $input) { secret } }"""
 UPDATE_OUTBOUND = """mutation($input: OutboundMailInput!) {
   updateOutboundMail(input: $input) { configured } }"""
 
@@ -112,7 +114,6 @@ class Relay:
     send_token: str = ""
     read_token: str = ""
     admin_token: str = ""
-    other_send_token: str = ""
 
     def client(self, *, tls: bool = True) -> smtplib.SMTP:
         smtp = smtplib.SMTP(self.host, self.port, timeout=60)
@@ -121,6 +122,14 @@ class Relay:
             smtp.starttls(context=ssl.create_default_context(cafile=str(self.cert)))
             smtp.ehlo("client.sendtrail.test")
         return smtp
+
+    def token(self, scope: str) -> str:
+        """A new token of REP's with ``scope`` (created by REP's admin token)."""
+        body = self.gql(CREATE_TOKEN, {"input": {"name": scope.lower(), "scopes": [scope]}},
+                        self.admin_token)
+        assert not body.get("errors"), body
+        secret: str = body["data"]["createApiToken"]["secret"]
+        return secret
 
     def gql(self, query: str, variables: dict[str, Any], token: str) -> dict[str, Any]:
         answer = httpx.post(f"{self.server.base_url}/graphql", timeout=30,
@@ -192,14 +201,12 @@ def _start(database_url: str, tmp_path: Path, stopped: list[Server], upstream_po
     server = Server(env)
     stopped.append(server)
     relay = Relay(server, host, port, cert)
-    relay.send_token = _cli(env, "tokens", "create", "--account", account, "--user", REP,
-                            "--scope", "send")
-    relay.read_token = _cli(env, "tokens", "create", "--account", account, "--user", REP,
-                            "--scope", "read")
     relay.admin_token = _cli(env, "tokens", "create", "--account", account, "--user", REP,
                              "--scope", "admin")
     server.start()
     _wait_for_smtp(host, port, server)
+    relay.send_token = relay.token("SEND")
+    relay.read_token = relay.token("READ")
     _configure_outbound(relay, upstream_port)
     return relay
 
