@@ -31,8 +31,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email import policy
-from email.headerregistry import Address
 from email.parser import BytesHeaderParser
+from email.utils import getaddresses
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +44,7 @@ from sqlmodel import col, select
 from sendtrail.addresses import valid_address
 from sendtrail.db.engine import Database
 from sendtrail.errors import InvalidInput, SendtrailError
+from sendtrail.sending.core.message import read_message
 from sendtrail.sending.service import OutboundNotConfigured, SendContext, submit
 from sendtrail.sending.store import OutgoingMessageRow
 from sendtrail.tenancy.tokens import authenticate_token
@@ -210,15 +211,15 @@ def _logged_in(session: Session) -> Principal | None:
 
 
 def _header_sender(raw: bytes) -> str | None:
-    """The one From address of ``raw``, canonical, or None (none, several, invalid)."""
-    headers = BytesHeaderParser(policy=policy.default).parsebytes(raw)
-    field = headers.get_all("From") or []
-    if len(field) != 1:
+    """The From address of ``raw``, canonical; None when there is none, or several (a
+    second address in From would send as someone else too)."""
+    facts = read_message(raw)
+    if facts.sender is None:
         return None
-    addresses: tuple[Address, ...] = getattr(field[0], "addresses", ())
-    if len(addresses) != 1:
+    headers = BytesHeaderParser(policy=policy.compat32).parsebytes(raw)
+    if len(getaddresses(headers.get_all("From", failobj=[]))) != 1:
         return None
-    return valid_address(addresses[0].addr_spec)
+    return valid_address(facts.sender.address)
 
 
 def tls_context(cert: Path, key: Path) -> ssl.SSLContext:

@@ -10,6 +10,7 @@ answered ``250 Queued as <id>`` only once it is stored.
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import ipaddress
 import os
@@ -20,7 +21,6 @@ import ssl
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 from email import policy
 from email.message import EmailMessage
@@ -29,10 +29,14 @@ from typing import Any
 
 import httpx
 import pytest
-from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import SMTP as SmtpServer
-from aiosmtpd.smtp import Envelope, Session
 from e2e.processes import Server
+from mail_components import (  # noqa: F401
+    UpstreamSink,
+    mail_tls_fixture,
+    swaks_path_fixture,
+    upstream_sink_factory_fixture,
+    upstream_sink_fixture,
+)
 
 SENDTRAIL = str(Path(sys.executable).parent / "sendtrail")
 IN_CI = os.environ.get("CI", "").lower() == "true"
@@ -87,20 +91,6 @@ def _certificate(folder: Path, ips: list[str]) -> tuple[Path, Path]:
         check=True, capture_output=True, timeout=60,
     )
     return cert, key
-
-
-class Sink:
-    """The upstream SMTP server: an aiosmtpd sink on loopback that keeps what it receives."""
-
-    def __init__(self) -> None:
-        self.messages: list[tuple[str, list[str], bytes]] = []
-
-    async def handle_DATA(self, server: SmtpServer, session: Session,
-                          envelope: Envelope) -> str:
-        content = envelope.original_content or b""
-        self.messages.append((envelope.mail_from or "", list(envelope.rcpt_tos),
-                              content if isinstance(content, bytes) else content.encode()))
-        return "250 2.0.0 OK"
 
 
 @dataclass
@@ -170,22 +160,12 @@ def _message(sender: str, to: list[str], *, body: str = "Hello", html: bool = Tr
     return message.as_bytes(policy=policy.SMTP)  # CRLF line ends, as clients send
 
 
-@pytest.fixture
-def upstream() -> Iterator[tuple[Sink, int]]:
-    sink, port = Sink(), _free_port()
-    controller = Controller(sink, hostname="127.0.0.1", port=port,
-                            server_hostname="upstream.sendtrail.test")
-    controller.start()
-    try:
-        yield sink, port
-    finally:
-        controller.stop()
-
-
-def _start(database_url: str, tmp_path: Path, stopped: list[Server], upstream_port: int,
+def _start(database_url: str, tmp_path: Path, stopped: list[Server], upstream: UpstreamSink,
            *, host: str = "127.0.0.1") -> Relay:
     ips = ["127.0.0.1"] if host == "127.0.0.1" else ["127.0.0.1", host]
     cert, key = _certificate(tmp_path, ips)
+    trusted = tmp_path / "outbound-ca.pem"  # the upstream's certificate (and the relay's)
+    trusted.write_bytes(upstream.ca_bundle.read_bytes() + cert.read_bytes())
     port = _free_port(host)
     env = {**os.environ, "SENDTRAIL_DATABASE_URL": database_url, "PYTHONSAFEPATH": "1",
            "SENDTRAIL_DATA_DIR": str(tmp_path), "SENDTRAIL_SMTP_PORT": "0",
@@ -194,7 +174,7 @@ def _start(database_url: str, tmp_path: Path, stopped: list[Server], upstream_po
            "SENDTRAIL_SUBMISSION_MAX_BYTES": str(MAX_BYTES),
            "SENDTRAIL_SUBMISSION_MAX_RECIPIENTS": str(MAX_RECIPIENTS),
            "SENDTRAIL_SENDS_PER_HOUR": str(SENDS_PER_HOUR),
-           "SENDTRAIL_OUTBOUND_ALLOW_PRIVATE": "true", "SENDTRAIL_OUTBOUND_CA_BUNDLE": str(cert)}
+           "SENDTRAIL_OUTBOUND_ALLOW_PRIVATE": "true", "SENDTRAIL_OUTBOUND_CA_BUNDLE": str(trusted)}
     _cli(env, "migrate")
     account = _cli(env, "accounts", "create", "Relay Co", "--admin-email", REP)
     _cli(env, "users", "add", "--account", account, "--email", OTHER)
@@ -207,14 +187,15 @@ def _start(database_url: str, tmp_path: Path, stopped: list[Server], upstream_po
     _wait_for_smtp(host, port, server)
     relay.send_token = relay.token("SEND")
     relay.read_token = relay.token("READ")
-    _configure_outbound(relay, upstream_port)
+    _configure_outbound(relay, upstream)
     return relay
 
 
-def _configure_outbound(relay: Relay, upstream_port: int) -> None:
-    """The account's upstream: the loopback sink, no TLS (allowed by OUTBOUND_ALLOW_PRIVATE)."""
+def _configure_outbound(relay: Relay, upstream: UpstreamSink) -> None:
+    """The account's own mail server: the loopback sink (OUTBOUND_ALLOW_PRIVATE), STARTTLS."""
     body = relay.gql(UPDATE_OUTBOUND, {"input": {
-        "host": "127.0.0.1", "port": upstream_port, "security": "NONE"}}, relay.admin_token)
+        "host": upstream.host, "port": upstream.port, "security": "STARTTLS",
+        "username": upstream.username, "password": upstream.password}}, relay.admin_token)
     if body.get("errors") and "updateOutboundMail" in str(body["errors"]) and (
             "Cannot query field" in str(body["errors"])):
         return  # STAND-IN era: outbound mail settings are not on this branch yet
@@ -224,8 +205,8 @@ def _configure_outbound(relay: Relay, upstream_port: int) -> None:
 
 @pytest.fixture
 def relay(database_url: str, tmp_path: Path, stopped: list[Server],
-          upstream: tuple[Sink, int]) -> Relay:
-    return _start(database_url, tmp_path, stopped, upstream[1])
+          upstream_sink: UpstreamSink) -> Relay:
+    return _start(database_url, tmp_path, stopped, upstream_sink)
 
 
 def _code(error: smtplib.SMTPException) -> int:
@@ -281,6 +262,13 @@ def test_mail_needs_auth_and_the_users_own_address(relay: Relay) -> None:
         code, words = smtp.data(_message(REP, ["a@example.test"], header_from=OTHER))
         assert code == 550, words
         assert b"5.7.1" in words
+    with relay.client() as smtp:  # the user's address and another one: not only yourself
+        smtp.login(REP, relay.send_token)
+        assert smtp.mail(REP)[0] == 250
+        assert smtp.rcpt("a@example.test")[0] == 250
+        code, words = smtp.data(_message(REP, ["a@example.test"],
+                                         header_from=f"{REP}, {OTHER}"))
+        assert code == 550, words
 
 
 def test_size_and_recipient_limits(relay: Relay) -> None:
@@ -309,7 +297,7 @@ def test_size_and_recipient_limits(relay: Relay) -> None:
         assert b"4.5.3" in words
 
 
-def test_queued_then_hourly_limit(relay: Relay, upstream: tuple[Sink, int]) -> None:
+def test_queued_then_hourly_limit(relay: Relay) -> None:
     """Accepted messages are answered 250 Queued as <id>; beyond the hourly limit (counted
     in the database) MAIL is answered 451 4.7.1. # R26"""
     answers = []
@@ -330,34 +318,30 @@ def test_queued_then_hourly_limit(relay: Relay, upstream: tuple[Sink, int]) -> N
         assert b"hour" in words
 
 
-def _swaks(relay: Relay, *args: str) -> subprocess.CompletedProcess[str]:
-    swaks = shutil.which("swaks")
-    if swaks is None:
-        _unavailable("swaks is needed (Debian: swaks)")
-    assert swaks is not None
+def _swaks(swaks: str, relay: Relay, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [swaks, "--server", f"{relay.host}:{relay.port}", "--helo", "client.sendtrail.test",
          *args], capture_output=True, text=True, timeout=120, check=False,
     )
 
 
-def test_swaks(relay: Relay, tmp_path: Path) -> None:
+def test_swaks(relay: Relay, tmp_path: Path, swaks_path: str) -> None:
     """Debian's swaks over STARTTLS with the relay's certificate verified: a wrong token and
     a read-only token are refused 535, another sender 553, the user's own accepted. # R26"""
     tls = ["--tls", "--tls-verify", "--tls-ca-path", str(relay.cert)]
     attachment = tmp_path / "note.txt"
     attachment.write_bytes(b"attached bytes\n")
     for password in ("st_" + "y" * 40, relay.read_token):
-        done = _swaks(relay, *tls, "--from", REP, "--to", "a@example.test", "--auth", "PLAIN",
-                      "--auth-user", REP, "--auth-password", password)
+        done = _swaks(swaks_path, relay, *tls, "--from", REP, "--to", "a@example.test",
+                      "--auth", "PLAIN", "--auth-user", REP, "--auth-password", password)
         assert done.returncode == 28, done.stdout + done.stderr  # 28: AUTH refused
         assert "535 5.7.8" in done.stdout
-    done = _swaks(relay, *tls, "--from", OTHER, "--to", "a@example.test", "--auth", "LOGIN",
-                  "--auth-user", REP, "--auth-password", relay.send_token)
+    done = _swaks(swaks_path, relay, *tls, "--from", OTHER, "--to", "a@example.test",
+                  "--auth", "LOGIN", "--auth-user", REP, "--auth-password", relay.send_token)
     assert done.returncode != 0
     assert "553 5.7.1" in done.stdout, done.stdout
-    done = _swaks(relay, *tls, "--from", REP, "--to", "a@example.test", "--auth", "PLAIN",
-                  "--auth-user", REP, "--auth-password", relay.send_token,
+    done = _swaks(swaks_path, relay, *tls, "--from", REP, "--to", "a@example.test",
+                  "--auth", "PLAIN", "--auth-user", REP, "--auth-password", relay.send_token,
                   "--header", "Subject: from swaks", "--attach", f"@{attachment}")
     assert done.returncode == 0, done.stdout + done.stderr
     assert "250 2.0.0 Queued as " in done.stdout
@@ -365,25 +349,23 @@ def test_swaks(relay: Relay, tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 def test_clear_text_auth_refused_off_loopback(database_url: str, tmp_path: Path,
-                                              stopped: list[Server],
-                                              upstream: tuple[Sink, int]) -> None:
+                                              stopped: list[Server], swaks_path: str,
+                                              upstream_sink: UpstreamSink) -> None:
     """On a listener bound to a non-loopback address, AUTH is neither offered nor accepted
     before STARTTLS (538), MAIL without it is 530; after STARTTLS the login works. # R26"""
     address = _non_loopback_address()
     if address is None:
         _unavailable("this machine has no non-loopback IPv4 address to bind the relay to")
     assert address is not None
-    relay = _start(database_url, tmp_path, stopped, upstream[1], host=address)
+    relay = _start(database_url, tmp_path, stopped, upstream_sink, host=address)
     with relay.client(tls=False) as smtp:
         assert "starttls" in smtp.esmtp_features
         assert "auth" not in smtp.esmtp_features
         plain = ("\0" + REP + "\0" + relay.send_token).encode()
-        import base64  # noqa: PLC0415
-
         code, words = smtp.docmd("AUTH", "PLAIN " + base64.b64encode(plain).decode())
         assert code == 538, words
         assert smtp.mail(REP)[0] == 530
-    done = _swaks(relay, "--from", REP, "--to", "a@example.test", "--auth", "PLAIN",
+    done = _swaks(swaks_path, relay, "--from", REP, "--to", "a@example.test", "--auth", "PLAIN",
                   "--auth-user", REP, "--auth-password", relay.send_token)
     assert done.returncode == 28, done.stdout + done.stderr  # AUTH not advertised
     with relay.client() as smtp:
