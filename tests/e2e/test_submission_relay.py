@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import importlib.util
 import ipaddress
 import os
+import re
 import shutil
 import smtplib
 import socket
@@ -21,17 +23,21 @@ import ssl
 import subprocess
 import sys
 import time
+import uuid
 from dataclasses import dataclass
 from email import policy
 from email.message import EmailMessage
+from email.parser import BytesParser
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from e2e.processes import Server
+from e2e.processes import Server, Subscriber
 from mail_components import (  # noqa: F401
+    Dovecot,
     UpstreamSink,
+    dovecot_fixture,
     mail_tls_fixture,
     swaks_path_fixture,
     upstream_sink_factory_fixture,
@@ -43,8 +49,9 @@ IN_CI = os.environ.get("CI", "").lower() == "true"
 REP = "rep@relay.sendtrail.test"
 OTHER = "other@relay.sendtrail.test"
 MAX_BYTES = 200_000
-MAX_RECIPIENTS = 3
+MAX_RECIPIENTS = 4
 SENDS_PER_HOUR = 3
+SENT_PASSWORD = "sent-folder-secret"  # the test dovecot user's
 CREATE_TOKEN = """mutation($input: CreateApiTokenInput!) {
   createApiToken(input: $input) { secret } }"""
 UPDATE_OUTBOUND = """mutation($input: OutboundMailInput!) {
@@ -104,6 +111,7 @@ class Relay:
     send_token: str = ""
     read_token: str = ""
     admin_token: str = ""
+    sent_user: str = ""
 
     def client(self, *, tls: bool = True) -> smtplib.SMTP:
         smtp = smtplib.SMTP(self.host, self.port, timeout=60)
@@ -161,13 +169,15 @@ def _message(sender: str, to: list[str], *, body: str = "Hello", html: bool = Tr
 
 
 def _start(database_url: str, tmp_path: Path, stopped: list[Server], upstream: UpstreamSink,
-           *, host: str = "127.0.0.1") -> Relay:
+           *, host: str = "127.0.0.1", sent: tuple[Dovecot, str] | None = None) -> Relay:
     ips = ["127.0.0.1"] if host == "127.0.0.1" else ["127.0.0.1", host]
     cert, key = _certificate(tmp_path, ips)
     trusted = tmp_path / "outbound-ca.pem"  # the upstream's certificate (and the relay's)
     trusted.write_bytes(upstream.ca_bundle.read_bytes() + cert.read_bytes())
-    port = _free_port(host)
+    port, http_port = _free_port(host), _free_port()
+    public_url = f"http://127.0.0.1:{http_port}"  # pixels and links point at this server
     env = {**os.environ, "SENDTRAIL_DATABASE_URL": database_url, "PYTHONSAFEPATH": "1",
+           "SENDTRAIL_PUBLIC_URL": public_url, "SENDTRAIL_TRACKING_BASE_URL": public_url,
            "SENDTRAIL_DATA_DIR": str(tmp_path), "SENDTRAIL_SMTP_PORT": "0",
            "SENDTRAIL_SUBMISSION_PORT": str(port), "SENDTRAIL_SUBMISSION_HOST": host,
            "SENDTRAIL_SUBMISSION_TLS_CERT": str(cert), "SENDTRAIL_SUBMISSION_TLS_KEY": str(key),
@@ -178,7 +188,7 @@ def _start(database_url: str, tmp_path: Path, stopped: list[Server], upstream: U
     _cli(env, "migrate")
     account = _cli(env, "accounts", "create", "Relay Co", "--admin-email", REP)
     _cli(env, "users", "add", "--account", account, "--email", OTHER)
-    server = Server(env)
+    server = Server(env, port=http_port)
     stopped.append(server)
     relay = Relay(server, host, port, cert)
     relay.admin_token = _cli(env, "tokens", "create", "--account", account, "--user", REP,
@@ -187,15 +197,23 @@ def _start(database_url: str, tmp_path: Path, stopped: list[Server], upstream: U
     _wait_for_smtp(host, port, server)
     relay.send_token = relay.token("SEND")
     relay.read_token = relay.token("READ")
-    _configure_outbound(relay, upstream)
+    _configure_outbound(relay, upstream, sent)
     return relay
 
 
-def _configure_outbound(relay: Relay, upstream: UpstreamSink) -> None:
-    """The account's own mail server: the loopback sink (OUTBOUND_ALLOW_PRIVATE), STARTTLS."""
-    body = relay.gql(UPDATE_OUTBOUND, {"input": {
+def _configure_outbound(relay: Relay, upstream: UpstreamSink,
+                        sent: tuple[Dovecot, str] | None) -> None:
+    """The account's own mail server: the loopback sink (OUTBOUND_ALLOW_PRIVATE), STARTTLS;
+    with ``sent`` (dovecot, user), its Sent folder over IMAP STARTTLS."""
+    settings: dict[str, Any] = {
         "host": upstream.host, "port": upstream.port, "security": "STARTTLS",
-        "username": upstream.username, "password": upstream.password}}, relay.admin_token)
+        "username": upstream.username, "password": upstream.password}
+    if sent is not None:
+        dovecot, user = sent
+        settings |= {"imapHost": "127.0.0.1", "imapPort": dovecot.imap_port,
+                     "imapSecurity": "STARTTLS", "imapUsername": user,
+                     "imapPassword": SENT_PASSWORD}
+    body = relay.gql(UPDATE_OUTBOUND, {"input": settings}, relay.admin_token)
     if body.get("errors") and "updateOutboundMail" in str(body["errors"]) and (
             "Cannot query field" in str(body["errors"])):
         return  # STAND-IN era: outbound mail settings are not on this branch yet
@@ -370,3 +388,200 @@ def test_clear_text_auth_refused_off_loopback(database_url: str, tmp_path: Path,
     assert done.returncode == 28, done.stdout + done.stderr  # AUTH not advertised
     with relay.client() as smtp:
         assert smtp.login(REP, relay.send_token)[0] == 235
+
+
+# --- the acceptance scenario of issue 13 ------------------------------------------------------
+
+# STAND-IN era: these need the lead's service.submit and delivery worker and the outbound
+# worker's settings on main; until then this branch's service.py only stores submissions.
+needs_delivery = pytest.mark.skipif(
+    importlib.util.find_spec("sendtrail.sending.worker") is None,
+    reason="the delivery worker (sendtrail.sending.worker) is not on this branch yet",
+)
+
+CHROME = ("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
+          "Chrome/131.0.0.0 Safari/537.36")
+TOO_SOON = 2.5
+"""Hits within 2 s of sending are MACHINE (classify.TOO_SOON): the open waits longer."""
+TO = ["ann@client.test", "bob@client.test"]
+CC = ["cat@client.test"]
+BCC = ["dan@hidden.test"]
+PDF = b"%PDF-1.4\n" + bytes(range(256)) * 40 + b"\n%%EOF\n"
+CSV = "name;amount\r\nÄrger GmbH;1 200,50\r\n".encode("latin-1")
+HTML_BODY = ('<html><body><p>Hi,</p><p>See <a href="https://shop.test/pricing">our pricing</a> '
+             'and <a href="https://shop.test/terms">the terms</a>.</p></body></html>')
+
+
+def _scenario_message() -> bytes:
+    message = EmailMessage()
+    message["From"] = f"Rep <{REP}>"
+    message["To"] = ", ".join(TO)
+    message["Cc"] = ", ".join(CC)
+    message["Bcc"] = ", ".join(BCC)
+    message["Subject"] = "Our offer"
+    message["Message-ID"] = "<offer-1@relay.sendtrail.test>"
+    message.set_content("Hi,\nSee our pricing: https://shop.test/pricing\n")
+    message.add_alternative(HTML_BODY, subtype="html")
+    message.add_attachment(PDF, maintype="application", subtype="pdf", filename="offer.pdf")
+    message.add_attachment(CSV, maintype="text", subtype="csv", filename="prices.csv")
+    return message.as_bytes(policy=policy.SMTP)
+
+
+def _html_of(content: bytes) -> str:
+    message = BytesParser(policy=policy.default).parsebytes(content)
+    part = message.get_body(preferencelist=("html",))
+    assert part is not None, content[:2000]
+    html: str = part.get_content()
+    return html
+
+
+def _attachment_payloads(content: bytes) -> list[bytes]:
+    """Each attachment's encoded body as written (base64 lines), to compare byte for byte."""
+    message = BytesParser(policy=policy.default).parsebytes(content)
+    return [str(part.get_payload()).encode() for part in message.iter_attachments()]
+
+
+@pytest.fixture
+def scenario(database_url: str, tmp_path: Path, stopped: list[Server],
+             upstream_sink: UpstreamSink, dovecot: Dovecot) -> Relay:
+    user = f"rep{uuid.uuid4().hex[:8]}"
+    dovecot.add_user(user, SENT_PASSWORD)
+    relay = _start(database_url, tmp_path, stopped, upstream_sink, sent=(dovecot, user))
+    relay.sent_user = user
+    return relay
+
+
+def _submit(relay: Relay, raw: bytes, recipients: list[str]) -> bytes:
+    with relay.client() as smtp:
+        smtp.login(REP, relay.send_token)
+        assert smtp.mail(REP)[0] == 250
+        for recipient in recipients:
+            assert smtp.rcpt(recipient)[0] == 250
+        code, words = smtp.data(raw)
+    assert code == 250, (words, relay.server.logs()[-4000:])
+    assert words.startswith(b"2.0.0 Queued as ")
+    return words
+
+
+@needs_delivery
+def test_one_tracked_copy_per_recipient_and_one_untracked_in_sent(
+    scenario: Relay, upstream_sink: UpstreamSink, dovecot: Dovecot, wsclient: Path,
+    tmp_path: Path,
+) -> None:
+    """2 To, 1 Cc, 1 Bcc, multipart/alternative with two attachments: four upstream
+    transactions with their own pixel and links, no Bcc header, the attachments byte for
+    byte, visible headers identical; one untracked copy in dovecot's Sent; copy 2's pixel
+    records an open of recipient 2, notified live to the sender. # R26 R27 R15 R9 R22"""
+    relay = scenario
+    subscriber = Subscriber(wsclient, f"ws://127.0.0.1:{relay.server.port}/graphql", tmp_path,
+                            token=relay.admin_token)
+    try:
+        connected = subscriber.wait_for(lambda e: e["event"] in {"connected", "closed"}, 15)
+        assert connected is not None
+        assert connected[1]["event"] == "connected", subscriber.report()
+        raw = _scenario_message()
+        recipients = TO + CC + BCC
+        _submit(relay, raw, recipients)
+        sent_at = time.monotonic()
+        copies = upstream_sink.wait_for(4, timeout=60)
+        assert len(copies) == 4
+        by_recipient = {}
+        for copy in copies:
+            assert len(copy.rcpt_tos) == 1, copy.rcpt_tos
+            by_recipient[copy.rcpt_tos[0].lower()] = copy
+            assert copy.mail_from.lower() == REP
+        assert sorted(by_recipient) == sorted(recipients)
+
+        original_attachments = _attachment_payloads(raw)
+        assert len(original_attachments) == 2
+        pixels, link_sets, visible = {}, {}, set()
+        for recipient, copy in by_recipient.items():
+            parsed = BytesParser(policy=policy.default).parsebytes(copy.content)
+            assert "Bcc" not in parsed, recipient
+            header_block = copy.content.split(b"\r\n\r\n", 1)[0]
+            assert not re.search(rb"(?im)^bcc:", header_block), recipient
+            assert BCC[0].encode() not in header_block, recipient  # not even to dan
+            visible.add(tuple(str(parsed[name]) for name in
+                              ("From", "To", "Cc", "Subject", "Message-ID")))
+            for payload in original_attachments:
+                assert payload in copy.content, f"an attachment changed in {recipient}'s copy"
+            assert _attachment_payloads(copy.content) == original_attachments
+            html = _html_of(copy.content)
+            found = re.findall(r'src="(https?://[^"]+/o/[^"]+\.gif)"', html)
+            assert len(found) == 1, html
+            pixels[recipient] = found[0]
+            link_sets[recipient] = frozenset(re.findall(r'href="(https?://[^"]+/c/[^"]+)"', html))
+            assert len(link_sets[recipient]) == 2, html
+        assert len(visible) == 1, visible  # every visible header the same in every copy
+        assert len(set(pixels.values())) == 4
+        assert all(not (a & b) for a in link_sets.values() for b in link_sets.values()
+                   if a is not b)
+
+        deadline = time.monotonic() + 60
+        filed = dovecot.sent_messages(relay.sent_user)
+        while not filed and time.monotonic() < deadline:
+            time.sleep(0.5)
+            filed = dovecot.sent_messages(relay.sent_user)
+        assert len(filed) == 1, "one copy in the Sent folder"
+        assert b"/o/" not in filed[0], "the Sent copy has no pixel"
+        assert b"/c/" not in filed[0], "the Sent copy has no tracked link"
+        assert _attachment_payloads(filed[0]) == original_attachments
+
+        time.sleep(max(0.0, sent_at + TOO_SOON - time.monotonic()))
+        second = TO[1]
+        mark = len(subscriber.events)
+        answer = httpx.get(pixels[second], headers={"User-Agent": CHROME}, timeout=10)
+        assert answer.status_code == 200
+        found_event = subscriber.wait_for(
+            lambda e: e["event"] == "next"
+            and (e.get("data") or {}).get("engagementNotifications", {}).get("type") == "OPEN",
+            10, after=mark)
+        assert found_event is not None, subscriber.report() + relay.server.logs()[-4000:]
+        note = found_event[1]["data"]["engagementNotifications"]
+        assert note["who"] == second  # attributed to recipient 2, not "Someone"
+        assert note["emailSubject"] == "Our offer"
+    finally:
+        subscriber.stop()
+
+
+SMIME = (
+    b"From: Rep <" + REP.encode() + b">\r\nTo: ann@client.test\r\nSubject: signed\r\n"
+    b"Message-ID: <signed-1@relay.sendtrail.test>\r\nMIME-Version: 1.0\r\n"
+    b'Content-Type: multipart/signed; protocol="application/pkcs7-signature"; '
+    b'micalg=sha-256;\r\n boundary="sig"\r\n\r\n'
+    b"--sig\r\nContent-Type: text/html; charset=utf-8\r\n\r\n"
+    b'<p>Signed <a href="https://shop.test/x">link</a></p>\r\n'
+    b"--sig\r\nContent-Type: application/pkcs7-signature; name=smime.p7s\r\n"
+    b"Content-Transfer-Encoding: base64\r\n\r\nMIIBexampleSIGNATURE==\r\n--sig--\r\n"
+)
+PGP_MIME = (
+    b"From: " + REP.encode() + b"\r\nTo: ann@client.test\r\nSubject: encrypted\r\n"
+    b"Message-ID: <pgp-1@relay.sendtrail.test>\r\nMIME-Version: 1.0\r\n"
+    b'Content-Type: multipart/encrypted; protocol="application/pgp-encrypted";\r\n'
+    b'  boundary="enc"\r\n\r\n'
+    b"--enc\r\nContent-Type: application/pgp-encrypted\r\n\r\nVersion: 1\r\n"
+    b"--enc\r\nContent-Type: application/octet-stream; name=encrypted.asc\r\n\r\n"
+    b"-----BEGIN PGP MESSAGE-----\r\n\r\nhQEMA0example\r\n=abcd\r\n"
+    b"-----END PGP MESSAGE-----\r\n--enc--\r\n"
+)
+PLAIN = (
+    b"From: " + REP.encode() + b"\r\nTo: ann@client.test\r\nSubject: plain\r\n"
+    b"Message-ID: <plain-1@relay.sendtrail.test>\r\nMIME-Version: 1.0\r\n"
+    b"Content-Type: text/plain; charset=utf-8\r\n\r\nJust text: https://shop.test/x\r\n"
+)
+
+
+@needs_delivery
+def test_signed_encrypted_and_plain_text_go_upstream_byte_for_byte(
+    relay: Relay, upstream_sink: UpstreamSink
+) -> None:
+    """S/MIME (multipart/signed) and PGP/MIME (multipart/encrypted) arrive upstream byte
+    for byte; a plain-text message too, answered as not trackable (plain text). # R6 R27"""
+    replies = [_submit(relay, raw, ["ann@client.test"]) for raw in (SMIME, PGP_MIME, PLAIN)]
+    assert b"plain" in replies[2].lower()
+    assert b"not track" in replies[2].lower()
+    copies = upstream_sink.wait_for(3, timeout=60)
+    received = {copy.message_id: copy.content for copy in copies}
+    assert received["<signed-1@relay.sendtrail.test>"] == SMIME
+    assert received["<pgp-1@relay.sendtrail.test>"] == PGP_MIME
+    assert received["<plain-1@relay.sendtrail.test>"] == PLAIN
