@@ -9,7 +9,8 @@ where clear text never leaves the machine. Then, one SMTP answer per rule:
 - MAIL without AUTH: 530; MAIL FROM another address than the user's own: 553; more than
   ``sends_per_hour`` submissions by the user in the last hour (counted in the database,
   so the limit holds across nodes): 451.
-- RCPT: an address ``sendtrail.addresses`` refuses: 553; beyond ``max_recipients``: 452.
+- RCPT: an address ``sendtrail.addresses`` refuses: 553; beyond ``max_recipients``: 452;
+  the same address twice: one copy.
 - DATA: larger than ``max_message_bytes`` (announced as SIZE): 552 (aiosmtpd); a From
   header that is not the user's own address: 550; then ``service.submit`` stores the
   submission and its copies, and only once it has returned (committed) the client hears
@@ -154,11 +155,14 @@ class RelayHandler:
         self, server: SMTP, session: Session, envelope: Envelope, address: str,
         rcpt_options: list[str],
     ) -> str:
+        recipient = valid_address(address) if len(address) <= 320 else None
+        if recipient is None:
+            return f"553 5.1.3 The recipient {address[:100]!r} is not a valid email address"
+        if recipient in {valid_address(given) for given in envelope.rcpt_tos}:
+            return "250 2.1.5 OK (already a recipient: one copy)"
         if len(envelope.rcpt_tos) >= self.limits.max_recipients:
             return (f"452 4.5.3 Too many recipients: send to at most "
                     f"{self.limits.max_recipients} per message")
-        if len(address) > 320 or valid_address(address) is None:
-            return f"553 5.1.3 The recipient {address[:100]!r} is not a valid email address"
         envelope.rcpt_tos.append(address)
         envelope.rcpt_options.extend(rcpt_options)
         return "250 2.1.5 OK"
