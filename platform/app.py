@@ -74,9 +74,11 @@ def _http_error(_: Request[Any, Any, Any], error: HTTPException) -> Response[Any
 
 
 async def _start_relay(
-    settings: Settings, sinks: Sequence[EventSink], *, clock: Callable[[], datetime]
+    settings: Settings, keys: TokenKeys, records: RecordsConfig, sinks: Sequence[EventSink],
+    *, wake_delivery: Callable[[], None] | None, clock: Callable[[], datetime],
 ) -> SubmissionRelay | None:
-    """The SMTP submission relay, started, when a port is set (R26)."""
+    """The SMTP submission relay, started, when a port is set (R26). It runs on its own
+    thread and loop: sinks and the delivery worker's wake-up cross back to this loop."""
     sending = settings.sending
     if not sending.submission_port:
         return None
@@ -84,9 +86,20 @@ async def _start_relay(
     if sending.submission_tls_cert is not None and sending.submission_tls_key is not None:
         tls = tls_context(sending.submission_tls_cert, sending.submission_tls_key)
     loop = asyncio.get_running_loop()
+
+    def wake() -> None:
+        if wake_delivery is not None:
+            loop.call_soon_threadsafe(wake_delivery)
+
+    context = SendContext(
+        keys=keys, default_tracking_base_url=settings.tracking.base_url, blobs=records.blobs,
+        limits=records.limits, sends_per_hour=sending.sends_per_hour,
+        max_recipients=sending.max_recipients,
+        sinks=[LoopBoundSink(sink, loop) for sink in sinks],
+        on_queued=wake,
+    )
     relay = SubmissionRelay(
-        database_url=settings.database.url,
-        context=SendContext(sinks=[LoopBoundSink(sink, loop) for sink in sinks]),
+        database_url=settings.database.url, context=context,
         limits=RelayLimits(max_message_bytes=sending.max_message_bytes,
                            max_recipients=sending.max_recipients,
                            sends_per_hour=sending.sends_per_hour),
@@ -159,7 +172,8 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] = utcnow) ->
                 sinks=[LoopBoundSink(sink, asyncio.get_running_loop()) for sink in sinks],
             )
             await asyncio.to_thread(smtp.start)
-        relay = await _start_relay(settings, sinks, clock=clock)
+        relay = await _start_relay(settings, keys, records, sinks, wake_delivery=None,
+                                   clock=clock)
         retention = asyncio.create_task(run_retention(database.engine, clock=clock))
         try:
             yield

@@ -44,7 +44,7 @@ from sqlmodel import col, select
 
 from sendtrail.addresses import valid_address
 from sendtrail.db.engine import Database
-from sendtrail.errors import InvalidInput, SendtrailError
+from sendtrail.errors import InvalidInput, RateLimited, SendtrailError
 from sendtrail.sending.core.message import read_message
 from sendtrail.sending.service import OutboundNotConfigured, SendContext, submit
 from sendtrail.sending.store import OutgoingMessageRow
@@ -198,6 +198,8 @@ class RelayHandler:
             return f"550 5.3.5 {error.message}"
         except InvalidInput as error:
             return f"554 5.6.0 {error.message}"
+        except RateLimited as error:  # another node's submissions counted meanwhile
+            return f"451 4.7.1 {error.message}"
         except SendtrailError as error:
             return f"550 5.7.1 {error.message}"
         except Exception:

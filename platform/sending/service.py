@@ -8,7 +8,7 @@ no deliveries.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
@@ -16,8 +16,12 @@ from typing import Any, Literal
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from sendtrail.errors import SendtrailError
+from sendtrail.records.blobs import BlobStore
+from sendtrail.records.mime import MessageLimits
 from sendtrail.sending.store import OutgoingMessageRow
 from sendtrail.tenancy.values import Principal
+from sendtrail.tracking.core.tokens import TokenKeys
+from sendtrail.tracking.stream import EventSink
 
 __all__ = ["OutboundNotConfigured", "SendContext", "Submission", "submit"]
 
@@ -29,7 +33,14 @@ class OutboundNotConfigured(SendtrailError):
 
 @dataclass(frozen=True)
 class SendContext:
-    sinks: Sequence[Any] = ()
+    keys: TokenKeys
+    default_tracking_base_url: str
+    blobs: BlobStore
+    limits: MessageLimits
+    sends_per_hour: int
+    max_recipients: int
+    sinks: Sequence[EventSink] = ()
+    on_queued: Callable[[], None] | None = None
 
 
 @dataclass(frozen=True)
