@@ -243,6 +243,10 @@ class SubmissionRelay:
         port: int, server_name: str, tls: ssl.SSLContext | None,
         clock: Callable[[], datetime],
     ) -> None:
+        if tls is None and not is_loopback(host):
+            log.warning("the submission relay on %s has no TLS certificate: it refuses AUTH, "
+                        "so no mail client can send; set SENDTRAIL_SUBMISSION_TLS_CERT and "
+                        "_KEY", host)
         self._database = Database(database_url)  # used only from the relay thread's loop
         handler = RelayHandler(database=self._database, context=context, limits=limits,
                                clock=clock)
