@@ -101,7 +101,12 @@ class RelayHandler:
         if not parsed.success or not isinstance(parsed.auth_data, LoginPassword):
             return parsed  # aiosmtpd already answered (501, aborted) or will say 535
         login: LoginPassword = parsed.auth_data
-        principal = await self._principal(login.login, login.password)
+        try:
+            principal = await self._principal(login.login, login.password)
+        except Exception:  # the database, not the client: say so, and let it retry
+            log.exception("could not check a relay login")
+            return AuthResult(success=False, handled=False,
+                              message="454 4.7.0 Cannot check the login now; try again later")
         if principal is None:
             return AuthResult(success=False, handled=False, message=BAD_LOGIN)
         return AuthResult(success=True, handled=False, auth_data=principal)
@@ -134,7 +139,12 @@ class RelayHandler:
         if valid_address(address) != principal.email.lower():
             return (f"553 5.7.1 You may send only as yourself: use {principal.email} as the "
                     "sender")
-        if await self._hourly_count(principal) >= self.limits.sends_per_hour:
+        try:
+            sent = await self._hourly_count(principal)
+        except Exception:
+            log.exception("could not count the submissions of %s", principal.email)
+            return "451 4.3.0 Cannot take messages now; try again later"
+        if sent >= self.limits.sends_per_hour:
             return (f"451 4.7.1 You sent {self.limits.sends_per_hour} messages in the last "
                     "hour, the most allowed; try again later")
         envelope.mail_from = address
