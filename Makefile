@@ -43,6 +43,8 @@ web: $(WEB_MODULES)
 system-packages:
 	@scripts/ensure-system-packages
 
+# The SMTP submission relay on loopback (`sendtrail demo` prints how to sign in to it).
+run: export SENDTRAIL_SUBMISSION_PORT ?= 2587
 run: venv web
 	$(BIN)/sendtrail migrate
 	@echo "--- sign in to the web admin with:"

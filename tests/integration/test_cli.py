@@ -114,7 +114,8 @@ def test_demo_is_created_once_and_prints_a_working_login(cli: Any, client: Any) 
     outputs = [cli("demo")[1] for _ in range(2)]
     for out in outputs:
         lines = dict(line.split(": ", 1) for line in out.strip().splitlines())
-        assert set(lines) == {"web admin", "login", "password", "token"}
+        assert set(lines) == {"web admin", "login", "password", "token", "relay",
+                              "relay password", "demo data"}
         signed_in = client.post("/auth/login", json={"email": lines["login"],
                                                      "password": lines["password"]})
         assert signed_in.status_code == 200

@@ -84,6 +84,7 @@ const SCOPE_HELP: Record<TokenScope, string> = {
   READ: "Read emails, engagements and contacts",
   WRITE: "Prepare and log emails, change contacts",
   ADMIN: "Manage users, settings and domains (admins only)",
+  SEND: "Send email through Sendtrail: for the SMTP relay in your mail client (use it as the relay's password, with your email address as the username). It reads and changes nothing else.",
 };
 
 function expiresAt(choice: string): string | null {

@@ -14,6 +14,7 @@ export const SCOPE_LABELS: Record<TokenScope, string> = {
   READ: "Read",
   WRITE: "Write",
   ADMIN: "Admin",
+  SEND: "Send",
 };
 
 export const SEAT_OPTIONS = (Object.keys(SEAT_LABELS) as Seat[]).map((value) => ({ value, label: SEAT_LABELS[value] }));
