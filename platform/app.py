@@ -25,6 +25,7 @@ from sendtrail.records.smtp import SmtpListener
 from sendtrail.secretbox import secret_box
 from sendtrail.sending.relay import RelayLimits, SubmissionRelay, tls_context
 from sendtrail.sending.service import SendContext
+from sendtrail.sending.worker import DeliveryWorker
 from sendtrail.settings import Settings
 from sendtrail.tracking.core.tokens import TokenKeys
 from sendtrail.tracking.http import TrackingEndpoints
@@ -73,6 +74,20 @@ def _http_error(_: Request[Any, Any, Any], error: HTTPException) -> Response[Any
     )
 
 
+async def _start_delivery(
+    app: Litestar, database: Database, settings: Settings, clock: Callable[[], datetime], *,
+    sinks: tuple[EventSink, ...],
+) -> DeliveryWorker:
+    """Any node may deliver: copies are leased in the database (sending/worker.py); every
+    node can wake its own worker after a submission."""
+    delivery = DeliveryWorker(database, settings.sending, clock=clock,
+                              box=secret_box(settings.secrets.keys), sinks=sinks)
+    app.state.wake_delivery = delivery.wake
+    if settings.sending.delivery_worker:
+        await delivery.start()
+    return delivery
+
+
 async def _start_relay(
     settings: Settings, keys: TokenKeys, records: RecordsConfig, sinks: Sequence[EventSink],
     *, wake_delivery: Callable[[], None] | None, clock: Callable[[], datetime],
@@ -110,9 +125,26 @@ async def _start_relay(
     return relay
 
 
-async def _stop_relay(relay: SubmissionRelay | None) -> None:
-    if relay is not None:
-        await asyncio.to_thread(relay.stop)
+async def _start_logging_listener(
+    settings: Settings, records: RecordsConfig, sinks: Sequence[EventSink]
+) -> SmtpListener | None:
+    """The inbound SMTP logging listener, started, when a port is set (R23)."""
+    if not settings.smtp.port:
+        return None
+    smtp = SmtpListener(
+        database_url=settings.database.url, blobs=records.blobs,
+        logging_domain=settings.smtp.logging_domain, limits=records.limits,
+        host=settings.http.host, port=settings.smtp.port,
+        sinks=[LoopBoundSink(sink, asyncio.get_running_loop()) for sink in sinks],
+    )
+    await asyncio.to_thread(smtp.start)
+    return smtp
+
+
+async def _stop_on_thread(listener: SmtpListener | SubmissionRelay | None) -> None:
+    """Stop an SMTP server that runs on its own thread (it joins that thread)."""
+    if listener is not None:
+        await asyncio.to_thread(listener.stop)
 
 
 def create_app(settings: Settings, *, clock: Callable[[], datetime] = utcnow) -> Litestar:
@@ -163,17 +195,10 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] = utcnow) ->
         await ingestor.start()
         if settings.notifications.webhook_dispatcher:
             await dispatcher.start()
-        smtp = None
-        if settings.smtp.port:
-            smtp = SmtpListener(
-                database_url=settings.database.url, blobs=records.blobs,
-                logging_domain=settings.smtp.logging_domain, limits=records.limits,
-                host=settings.http.host, port=settings.smtp.port,
-                sinks=[LoopBoundSink(sink, asyncio.get_running_loop()) for sink in sinks],
-            )
-            await asyncio.to_thread(smtp.start)
-        relay = await _start_relay(settings, keys, records, sinks, wake_delivery=None,
-                                   clock=clock)
+        delivery = await _start_delivery(app, database, settings, clock, sinks=(fanout,))
+        smtp = await _start_logging_listener(settings, records, sinks)
+        relay = await _start_relay(settings, keys, records, sinks,
+                                   wake_delivery=delivery.wake, clock=clock)
         retention = asyncio.create_task(run_retention(database.engine, clock=clock))
         try:
             yield
@@ -183,11 +208,11 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] = utcnow) ->
             # is disposed (an app stopped within milliseconds leaked one otherwise).
             with suppress(asyncio.CancelledError):
                 await retention
-            await _stop_relay(relay)
-            if smtp is not None:
-                await asyncio.to_thread(smtp.stop)
+            await _stop_on_thread(relay)
+            await _stop_on_thread(smtp)
             await ingestor.stop()
             await dispatcher.stop()
+            await delivery.stop()
             await domain_worker.stop()
             await directory.stop()
             if isinstance(fanout, PostgresFanout):

@@ -10,6 +10,7 @@ domain code raises them with a message a person can act on::
     ├── InvalidInput                    BAD_USER_INPUT    400
     │   └── UnsupportedMediaType        UNSUPPORTED_MEDIA_TYPE 415
     ├── Conflict                        CONFLICT          409
+    │   └── OutboundNotConfigured       OUTBOUND_NOT_CONFIGURED 409
     ├── EntitlementRequired             ENTITLEMENT_REQUIRED 403
     ├── RateLimited                     RATE_LIMITED      429
     ├── TenantScopeMissing              INTERNAL          500  (a programming error)
@@ -25,6 +26,7 @@ __all__ = [
     "Forbidden",
     "InvalidInput",
     "NotFound",
+    "OutboundNotConfigured",
     "RateLimited",
     "SendtrailError",
     "TenantScopeMissing",
@@ -76,6 +78,12 @@ class UnsupportedMediaType(InvalidInput):
 class Conflict(SendtrailError):
     code = "CONFLICT"
     http_status = 409
+
+
+class OutboundNotConfigured(Conflict):
+    """Sending needs the account's upstream mail server, and it is not set up (R26)."""
+
+    code = "OUTBOUND_NOT_CONFIGURED"
 
 
 class EntitlementRequired(SendtrailError):

@@ -167,6 +167,11 @@ class SendingSettings:
     """How often the worker looks for due deliveries when idle."""
     delivery_timeout_seconds: float = 60.0
     """Longest one delivery attempt may take (connect, TLS, login, DATA)."""
+    delivery_retry_seconds: tuple[float, ...] = (
+        30, 60, 300, 900, 1800, 3600, 7200, 14400, 28800, 43200,
+    )
+    """Waits after each failed attempt of a temporary failure (4xx, network, TLS): about
+    a day in all; the copy fails after the last."""
     helo_name: str = "sendtrail.localhost"
     """The name this server gives in EHLO to upstream servers and in the relay's greeting."""
 
@@ -312,6 +317,11 @@ def _sending_settings(get: Callable[..., str]) -> SendingSettings:
         sends_per_hour=_int(get("SENDS_PER_HOUR", "500"), "SENDS_PER_HOUR"),
         delivery_worker=_bool(get("DELIVERY_WORKER", "true"), "DELIVERY_WORKER"),
         delivery_timeout_seconds=_float(get("DELIVERY_TIMEOUT", "60"), "DELIVERY_TIMEOUT"),
+        delivery_retry_seconds=tuple(
+            _float(item, "DELIVERY_RETRY")
+            for item in _csv(get("DELIVERY_RETRY", "30,60,300,900,1800,3600,7200,14400,"
+                                                    "28800,43200"))
+        ),
         helo_name=get("HELO_NAME", "sendtrail.localhost"),
     )
 

@@ -32,13 +32,15 @@ from sendtrail.settings import (
     HttpSettings,
     NotificationSettings,
     SecretSettings,
+    SendingSettings,
     Settings,
     SmtpSettings,
     TrackingSettings,
 )
 
-# Real DNS server and ACME CA fixtures (challtestsrv, pebble, pebble_factory), for any test.
-pytest_plugins = ["components"]
+# Real DNS server and ACME CA fixtures (challtestsrv, pebble, pebble_factory), and mail
+# components (mail_tls, upstream_sink, upstream_sink_factory, dovecot, swaks_path), for any test.
+pytest_plugins = ["components", "mail_components"]
 
 BACKENDS = ("sqlite", "postgresql")
 IN_CI = os.environ.get("CI", "").lower() == "true"
@@ -146,6 +148,8 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
         notifications=NotificationSettings(webhook_dispatcher=False),
         # Domain tests run their own worker against their own DNS server and Pebble.
         domains=DomainSettings(worker=False),
+        # Sending tests run the delivery worker by hand (tests/integration/test_sending.py).
+        sending=SendingSettings(delivery_worker=False),
         dns_nameservers=("127.0.0.1:9",),  # nothing answers: no test asks a real resolver
     )
 

@@ -1,7 +1,8 @@
 """Real mail components on loopback for tests: an upstream SMTP server, dovecot, swaks.
 
-Import the fixtures into a test module or a conftest (``name=`` keeps ruff's F811 quiet
-about the parameters that use them)::
+The root conftest lists ``"mail_components"`` in ``pytest_plugins``, so every test may
+ask for these fixtures; importing them into a test module also works (``name=`` keeps
+ruff's F811 quiet about the parameters that use them)::
 
     from mail_components import (  # noqa: F401
         dovecot_fixture, mail_tls_fixture, swaks_path_fixture, upstream_sink_factory_fixture,
@@ -29,7 +30,8 @@ about the parameters that use them)::
   never /etc/dovecot), IMAP (STARTTLS) on ``imap_port`` and IMAPS on ``imaps_port``, a
   ``Sent`` mailbox marked SPECIAL-USE ``\\Sent``. ``add_user(name, password)`` (a fresh
   name per test), ``create_folder(user, name)``, ``messages(user, folder)`` and
-  ``sent_messages(user)`` (the exact bytes in the ``\\Sent`` folder), ``endpoint(user,
+  ``sent_messages(user)`` (the exact bytes in the ``\\Sent`` folder; ``messages`` also
+  gives the flags), ``endpoint(user,
   security=..., folder=...)`` (an ``ImapEndpoint``). Stopped at the end of the session.
 - ``swaks_path`` (session): the ``swaks`` binary.
 
@@ -229,7 +231,8 @@ class _Handler:
             content=content,
             message_id=_message_id(content),
             login=login.decode("utf-8", "replace") if login is not None else None,
-            tls=session.ssl is not None,
+            tls=server.transport is not None
+            and server.transport.get_extra_info("ssl_object") is not None,
         ))
         return "250 2.0.0 OK queued"
 
@@ -451,11 +454,11 @@ mail_gid = {gid}
 first_valid_uid = 1
 passdb {{
   driver = passwd-file
-  args = scheme=PLAIN username_format=%u {root}/passwd
+  args = scheme=PLAIN username_format=%u {root}/users/%u
 }}
 userdb {{
   driver = passwd-file
-  args = username_format=%u {root}/passwd
+  args = username_format=%u {root}/users/%u
 }}
 service imap-login {{
   chroot =
@@ -522,7 +525,9 @@ class Dovecot:
         else:
             users = (pwd.getpwuid(os.getuid()).pw_name, pwd.getpwuid(os.getuid()).pw_name,
                      grp.getgrgid(os.getgid()).gr_name)
-        (self.root / "passwd").touch()
+        # One passwd-file per user: a file dovecot has never read cannot be stale in its
+        # cache (one shared file, rewritten within the same second, can be).
+        (self.root / "users").mkdir(exist_ok=True)
         config = self.root / "dovecot.conf"
         config.write_text(_CONFIG.format(
             root=self.root, cert=self.tls.cert_path, key=self.tls.key_path,
@@ -575,8 +580,9 @@ class Dovecot:
             home.mkdir()
             if os.getuid() == 0:
                 os.chown(home, uid, gid)
-            with (self.root / "passwd").open("a") as passwd:
-                passwd.write(f"{name}:{{PLAIN}}{password}:{uid}:{gid}::{home}\n")
+            (self.root / "users" / name).write_text(
+                f"{name}:{{PLAIN}}{password}:{uid}:{gid}::{home}\n"
+            )
             self.passwords[name] = password
 
     def endpoint(
@@ -593,7 +599,11 @@ class Dovecot:
     def connect(self, user: str) -> imaplib.IMAP4:
         client = imaplib.IMAP4_SSL(self.host, self.imaps_port,
                                    ssl_context=self.tls.client_context(), timeout=10)
-        client.login(user, self.passwords[user])
+        try:
+            client.login(user, self.passwords[user])
+        except BaseException:
+            client.shutdown()
+            raise
         return client
 
     def create_folder(self, user: str, folder: str) -> None:

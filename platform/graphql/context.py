@@ -38,6 +38,8 @@ class RequestContext:
     clock: Callable[[], datetime]
     token_keys: TokenKeys
     records: RecordsConfig
+    wake_delivery: Callable[[], None] | None = None
+    """Wakes this node's delivery worker after a submission (``sendEmail``)."""
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     _support_read_logged: bool = False
 

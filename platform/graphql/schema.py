@@ -27,6 +27,11 @@ from sendtrail.graphql.queries import Query
 from sendtrail.graphql.records_resolvers import RecordsMutation, RecordsQuery
 from sendtrail.graphql.report_resolvers import ReportQuery
 from sendtrail.graphql.scalars import SCALAR_MAP
+from sendtrail.graphql.sending_resolvers import (
+    SendingMutation,
+    SendingQuery,
+    SendingSubscription,
+)
 from sendtrail.graphql.support_resolvers import SupportQuery
 from sendtrail.graphql.surface import NoIntrospection, strip_suggestions
 from sendtrail.graphql.tracking_resolvers import TrackingMutation, TrackingQuery
@@ -42,7 +47,8 @@ MAX_ALIASES = 30
 
 @strawberry.type(name="Query")
 class RootQuery(
-    Query, DomainQuery, TrackingQuery, ReportQuery, RecordsQuery, WebhookQuery, SupportQuery
+    Query, DomainQuery, TrackingQuery, ReportQuery, RecordsQuery, WebhookQuery, SupportQuery,
+    SendingQuery,
 ):
     pass
 
@@ -50,13 +56,13 @@ class RootQuery(
 @strawberry.type(name="Mutation")
 class RootMutation(
     Mutation, DomainMutation, NotificationMutation, TrackingMutation, RecordsMutation,
-    WebhookMutation,
+    WebhookMutation, SendingMutation,
 ):
     pass
 
 
 @strawberry.type(name="Subscription")
-class RootSubscription(NotificationSubscription):
+class RootSubscription(NotificationSubscription, SendingSubscription):
     pass
 
 

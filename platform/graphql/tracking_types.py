@@ -14,6 +14,7 @@ from sendtrail.contacts.values import LegalBasis
 from sendtrail.db.pagination import Page
 from sendtrail.errors import NotFound
 from sendtrail.graphql.context import ctx
+from sendtrail.graphql.sending_types import Delivery, recipient_deliveries
 from sendtrail.graphql.tracking_inputs import (
     AttributionEnum,
     DeliveryModeEnum,
@@ -34,6 +35,8 @@ from sendtrail.records.store import (
     LoggedRecipientRow,
 )
 from sendtrail.records.timeline import TimelineEntry, contact_timeline
+from sendtrail.sending.service import deliveries_of
+from sendtrail.sending.values import DeliveryKind
 from sendtrail.tenancy import users
 from sendtrail.tracking import emails, engagements
 from sendtrail.tracking.core.model import (
@@ -250,6 +253,25 @@ class Email:
         return [TrackedLink(index=index, url=url, account_id=self.account_id, email_id=email_id,
                             known_clicks=clicks.get(index, 0))
                 for index, url in sorted(found.items())]
+
+    @strawberry.field(description="Each recipient's delivery, for emails sent through "
+                      "Sendtrail (the relay or sendEmail); empty otherwise (R27).")
+    async def deliveries(self, info: Info) -> list[Delivery]:
+        if self.logged_row is not None:
+            return []
+        async with ctx(info).db() as session:
+            rows = await deliveries_of(session, self.account_id, uuid.UUID(self.id))
+        return recipient_deliveries(rows)
+
+    @strawberry.field(description="The sender's untracked copy filed in their Sent folder, "
+                      "when one is set up (R27).")
+    async def sent_folder_copy(self, info: Info) -> Delivery | None:
+        if self.logged_row is not None:
+            return None
+        async with ctx(info).db() as session:
+            rows = await deliveries_of(session, self.account_id, uuid.UUID(self.id))
+        return next((Delivery.from_row(r) for r in rows
+                     if r.kind == DeliveryKind.SENT_FOLDER), None)
 
     @strawberry.field(description="Logged emails only.")
     async def attachments(self, info: Info) -> list[Attachment]:

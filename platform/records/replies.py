@@ -35,64 +35,78 @@ async def record_reply(
     Returns the engagements added (the reply, and the open it implies if none was seen),
     for the caller to announce once they are stored.
     """
+    email = await _replied_email(session, account_id, logged)
+    if email is None:
+        return []
+    email_id = email.id
+    recipients = (await session.exec(select(EmailRecipientRow).where(
+        EmailRecipientRow.account_id == account_id, EmailRecipientRow.email_id == email_id,
+    ))).all()
+    recipient = next((r for r in recipients if r.address == logged.sender_address), None)
+    if recipient is None:
+        return []  # not from a recipient: a forward's reader is nobody we can name
+    at = min(logged.sent_at or now, now)  # a Date header in the future moves nothing
+    contact = await session.get(ContactRow, (account_id, recipient.contact_id))
+    settings = await get_settings(session, account_id)
+    result = attribute(
+        kind=HitKind.OPEN, email_kind=EmailKind(email.kind), verdict=Verdict.HUMAN,
+        recipient=recipient.idx, privacy_mode=settings.privacy_mode,
+        has_legal_basis=contact is not None and contact.legal_basis != "none",
+    )
+    anonymous = result.recipient is None
+    base: dict[str, Any] = dict(
+        account_id=account_id, email_id=email_id, sender_id=email.sender_id,
+        recipient_idx=result.recipient,
+        contact_id=None if anonymous else recipient.contact_id, verdict="human",
+        category="reply", ruleset="reply", attribution=result.attribution.value,
+        counts_in_reports=result.counts_in_reports, sender_copy=False,
+    )
+    reply = EngagementRow(
+        **base, id=uuid.uuid5(logged.id, "reply"), type="reply", occurred_at=at,
+        reasons=[REPLY_REASON, *result.reasons],
+    )
+    session.add(reply)
+    added = [reply]
+    opened = (await session.exec(select(EngagementRow.id).where(
+        EngagementRow.account_id == account_id, EngagementRow.email_id == email_id,
+        EngagementRow.recipient_idx == recipient.idx, EngagementRow.type == "open",
+        EngagementRow.verdict == "human", col(EngagementRow.occurred_at) <= at,
+    ))).first()
+    if opened is None:
+        inferred = EngagementRow(
+            **base, id=uuid.uuid5(logged.id, "inferred-open"), type="open",
+            occurred_at=at - timedelta(milliseconds=1),
+            reasons=[INFERRED_REASON, *result.reasons], inferred=True, inferred_from="reply",
+        )
+        session.add(inferred)
+        added.append(inferred)
+        if contact is not None and result.contact_update.last_sales_email_opened and (
+            contact.last_sales_email_opened_at is None
+            or contact.last_sales_email_opened_at < at
+        ):  # R16: an inferred open moves the date forward like any counted open
+            contact.last_sales_email_opened_at = at
+            session.add(contact)
+    return [_event(row) for row in added]
+
+
+async def _replied_email(
+    session: AsyncSession, account_id: uuid.UUID, logged: LoggedEmailRow
+) -> TrackedEmailRow | None:
+    """The tracked email ``logged`` answers: by our Message-ID's shape, or else (mail sent
+    through the relay keeps its client's Message-ID, R26) by the stored Message-ID."""
     candidates = [c for c in [logged.in_reply_to, *reversed(logged.references)] if c]
-    for found in filter(None, map(parse_message_id, candidates)):
-        email_id, base_id = found.email_id, found.base
-        email = (await session.exec(select(TrackedEmailRow).where(
-            TrackedEmailRow.account_id == account_id, TrackedEmailRow.id == email_id,
-            TrackedEmailRow.message_id == base_id,
-        ))).one_or_none()
-        if email is None:
-            continue
-        recipients = (await session.exec(select(EmailRecipientRow).where(
-            EmailRecipientRow.account_id == account_id, EmailRecipientRow.email_id == email_id,
-        ))).all()
-        recipient = next((r for r in recipients if r.address == logged.sender_address), None)
-        if recipient is None:
-            return []  # not from a recipient: a forward's reader is nobody we can name
-        at = min(logged.sent_at or now, now)  # a Date header in the future moves nothing
-        contact = await session.get(ContactRow, (account_id, recipient.contact_id))
-        settings = await get_settings(session, account_id)
-        result = attribute(
-            kind=HitKind.OPEN, email_kind=EmailKind(email.kind), verdict=Verdict.HUMAN,
-            recipient=recipient.idx, privacy_mode=settings.privacy_mode,
-            has_legal_basis=contact is not None and contact.legal_basis != "none",
-        )
-        anonymous = result.recipient is None
-        base: dict[str, Any] = dict(
-            account_id=account_id, email_id=email_id, sender_id=email.sender_id,
-            recipient_idx=result.recipient,
-            contact_id=None if anonymous else recipient.contact_id, verdict="human",
-            category="reply", ruleset="reply", attribution=result.attribution.value,
-            counts_in_reports=result.counts_in_reports, sender_copy=False,
-        )
-        reply = EngagementRow(
-            **base, id=uuid.uuid5(logged.id, "reply"), type="reply", occurred_at=at,
-            reasons=[REPLY_REASON, *result.reasons],
-        )
-        session.add(reply)
-        added = [reply]
-        opened = (await session.exec(select(EngagementRow.id).where(
-            EngagementRow.account_id == account_id, EngagementRow.email_id == email_id,
-            EngagementRow.recipient_idx == recipient.idx, EngagementRow.type == "open",
-            EngagementRow.verdict == "human", col(EngagementRow.occurred_at) <= at,
-        ))).first()
-        if opened is None:
-            inferred = EngagementRow(
-                **base, id=uuid.uuid5(logged.id, "inferred-open"), type="open",
-                occurred_at=at - timedelta(milliseconds=1),
-                reasons=[INFERRED_REASON, *result.reasons], inferred=True, inferred_from="reply",
-            )
-            session.add(inferred)
-            added.append(inferred)
-            if contact is not None and result.contact_update.last_sales_email_opened and (
-                contact.last_sales_email_opened_at is None
-                or contact.last_sales_email_opened_at < at
-            ):  # R16: an inferred open moves the date forward like any counted open
-                contact.last_sales_email_opened_at = at
-                session.add(contact)
-        return [_event(row) for row in added]
-    return []
+    for candidate in candidates:
+        found = parse_message_id(candidate)
+        statement = select(TrackedEmailRow).where(TrackedEmailRow.account_id == account_id)
+        if found is not None:
+            statement = statement.where(TrackedEmailRow.id == found.email_id,
+                                        TrackedEmailRow.message_id == found.base)
+        else:
+            statement = statement.where(TrackedEmailRow.message_id == candidate[:998])
+        email = (await session.exec(statement)).first()
+        if email is not None:
+            return email
+    return None
 
 
 def _event(row: EngagementRow) -> EngagementEvent:

@@ -44,9 +44,9 @@ from sqlmodel import col, select
 
 from sendtrail.addresses import valid_address
 from sendtrail.db.engine import Database
-from sendtrail.errors import InvalidInput, RateLimited, SendtrailError
+from sendtrail.errors import InvalidInput, OutboundNotConfigured, RateLimited, SendtrailError
 from sendtrail.sending.core.message import read_message
-from sendtrail.sending.service import OutboundNotConfigured, SendContext, submit
+from sendtrail.sending.service import SendContext, submit
 from sendtrail.sending.store import OutgoingMessageRow
 from sendtrail.tenancy.tokens import authenticate_token
 from sendtrail.tenancy.values import Principal, Scope

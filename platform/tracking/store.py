@@ -25,6 +25,8 @@ class TrackedEmailRow(SQLModel, TenantOwned, table=True):
     __table_args__ = (
         Index("ix_tracked_email_account_sent", "account_id", "sent_at", "id"),
         Index("ix_tracked_email_account_sender", "account_id", "sender_id", "sent_at"),
+        # A reply to mail sent through the relay names its client's Message-ID (R24, R26).
+        Index("ix_tracked_email_message_id", "account_id", "message_id"),
     )
 
     account_id: uuid.UUID = Field(foreign_key="account.id", primary_key=True)

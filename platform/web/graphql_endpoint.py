@@ -90,6 +90,7 @@ async def graphql_context(scope: Scope) -> AsyncIterator[dict[str, Any]]:
                 clock=app.state.clock,
                 token_keys=app.state.token_keys,
                 records=app.state.records,
+                wake_delivery=getattr(app.state, "wake_delivery", None),
             )
         }
 

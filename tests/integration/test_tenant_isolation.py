@@ -43,6 +43,8 @@ ALLOW_LIST: dict[str, str] = {
     "Subscription.engagementNotifications": "runs over the WebSocket only: a token of A asking "
     "for B's stream is closed (tests/integration/test_live_subscription.py, "
     "tests/e2e/test_live_notifications.py) and no event of B reaches A's socket (same files).",
+    "Subscription.deliveryNotifications": "runs over the WebSocket only: a failure of A's "
+    "delivery reaches A's socket and never B's (tests/integration/test_sending.py).",
 }
 """``"Query.field"`` -> why it cannot be called generically (and where it is tested)."""
 
