@@ -43,6 +43,13 @@ from mail_components import (  # noqa: F401
     upstream_sink_factory_fixture,
     upstream_sink_fixture,
 )
+from sqlmodel import select
+from support import run
+
+from sendtrail.db.engine import Database
+from sendtrail.secretbox import secret_box
+from sendtrail.sending.store import PASSWORD_CONTEXT, OutboundMailRow
+from sendtrail.tenancy.store import AccountRow
 
 SENDTRAIL = str(Path(sys.executable).parent / "sendtrail")
 IN_CI = os.environ.get("CI", "").lower() == "true"
@@ -51,6 +58,7 @@ OTHER = "other@relay.sendtrail.test"
 MAX_BYTES = 200_000
 MAX_RECIPIENTS = 4
 SENDS_PER_HOUR = 3
+SECRET = "submission-relay-e2e-secret-key-0123456789"
 SENT_PASSWORD = "sent-folder-secret"  # the test dovecot user's
 CREATE_TOKEN = """mutation($input: CreateApiTokenInput!) {
   createApiToken(input: $input) { secret } }"""
@@ -179,6 +187,7 @@ def _start(database_url: str, tmp_path: Path, stopped: list[Server], upstream: U
     env = {**os.environ, "SENDTRAIL_DATABASE_URL": database_url, "PYTHONSAFEPATH": "1",
            "SENDTRAIL_PUBLIC_URL": public_url, "SENDTRAIL_TRACKING_BASE_URL": public_url,
            "SENDTRAIL_DATA_DIR": str(tmp_path), "SENDTRAIL_SMTP_PORT": "0",
+           "SENDTRAIL_SECRET_KEYS": SECRET,
            "SENDTRAIL_SUBMISSION_PORT": str(port), "SENDTRAIL_SUBMISSION_HOST": host,
            "SENDTRAIL_SUBMISSION_TLS_CERT": str(cert), "SENDTRAIL_SUBMISSION_TLS_KEY": str(key),
            "SENDTRAIL_SUBMISSION_MAX_BYTES": str(MAX_BYTES),
@@ -186,7 +195,8 @@ def _start(database_url: str, tmp_path: Path, stopped: list[Server], upstream: U
            "SENDTRAIL_SENDS_PER_HOUR": str(SENDS_PER_HOUR),
            "SENDTRAIL_OUTBOUND_ALLOW_PRIVATE": "true", "SENDTRAIL_OUTBOUND_CA_BUNDLE": str(trusted)}
     _cli(env, "migrate")
-    account = _cli(env, "accounts", "create", "Relay Co", "--admin-email", REP)
+    account = _cli(env, "accounts", "create", "Relay Co", "--admin-email", REP, "--seats",
+                   "sales_starter=1")
     _cli(env, "users", "add", "--account", account, "--email", OTHER)
     server = Server(env, port=http_port)
     stopped.append(server)
@@ -198,6 +208,11 @@ def _start(database_url: str, tmp_path: Path, stopped: list[Server], upstream: U
     relay.send_token = relay.token("SEND")
     relay.read_token = relay.token("READ")
     _configure_outbound(relay, upstream, sent)
+    # Links are tracked for paid seats only (R12): the rep takes the starter seat.
+    viewer = relay.gql("{ viewer { id } }", {}, relay.admin_token)["data"]["viewer"]
+    seat = relay.gql("mutation($id: ID!) { updateUser(input: {id: $id, seat: SALES_STARTER}) "
+                     "{ seat } }", {"id": viewer["id"]}, relay.admin_token)
+    assert seat["data"]["updateUser"]["seat"] == "SALES_STARTER", seat
     return relay
 
 
@@ -216,9 +231,38 @@ def _configure_outbound(relay: Relay, upstream: UpstreamSink,
     body = relay.gql(UPDATE_OUTBOUND, {"input": settings}, relay.admin_token)
     if body.get("errors") and "updateOutboundMail" in str(body["errors"]) and (
             "Cannot query field" in str(body["errors"])):
-        return  # STAND-IN era: outbound mail settings are not on this branch yet
+        # STAND-IN until the outbound worker's mutation is on this branch: the same row,
+        # written directly (passwords sealed as the service seals them).
+        run(_store_outbound(relay, settings))
+        return
     assert not body.get("errors"), body
     assert body["data"]["updateOutboundMail"]["configured"] is True
+
+
+async def _store_outbound(relay: Relay, settings: dict[str, Any]) -> None:
+    box = secret_box((SECRET,))
+    database = Database(relay.server.env["SENDTRAIL_DATABASE_URL"])
+    try:
+        async with database.session(account_id=None) as session:
+            account_id = (await session.exec(
+                select(AccountRow.id).where(AccountRow.name == "Relay Co"))).one()
+        async with database.session(account_id=account_id) as session:
+            session.add(OutboundMailRow(
+                account_id=account_id, host=settings["host"], port=settings["port"],
+                security=settings["security"].lower(), username=settings["username"],
+                password_encrypted=box.encrypt(settings["password"].encode(),
+                                               context=PASSWORD_CONTEXT),
+                imap_host=settings.get("imapHost"), imap_port=settings.get("imapPort"),
+                imap_security=(settings["imapSecurity"].lower()
+                               if "imapSecurity" in settings else None),
+                imap_username=settings.get("imapUsername"),
+                imap_password_encrypted=box.encrypt(settings["imapPassword"].encode(),
+                                                    context=PASSWORD_CONTEXT)
+                if "imapPassword" in settings else None,
+            ))
+            await session.commit()
+    finally:
+        await database.dispose()
 
 
 @pytest.fixture
