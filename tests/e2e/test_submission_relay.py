@@ -359,7 +359,7 @@ def test_size_and_recipient_limits(relay: Relay) -> None:
         assert b"4.5.3" in words
 
 
-def test_queued_then_hourly_limit(relay: Relay) -> None:
+def test_queued_then_hourly_limit(relay: Relay, upstream_sink: UpstreamSink) -> None:
     """Accepted messages are answered 250 Queued as <id>; beyond the hourly limit (counted
     in the database) MAIL is answered 451 4.7.1. # R26"""
     answers = []
@@ -372,6 +372,8 @@ def test_queued_then_hourly_limit(relay: Relay) -> None:
     assert all(code == 250 for code, _ in answers), answers
     assert all(words.startswith(b"2.0.0 Queued as ") for _, words in answers), answers
     assert len({words for _, words in answers}) == SENDS_PER_HOUR
+    # Delivered before the test ends (no connection to the sink is cut mid-transaction).
+    assert len(upstream_sink.wait_for(SENDS_PER_HOUR, timeout=60)) == SENDS_PER_HOUR
     with relay.client() as smtp:
         smtp.login(REP, relay.send_token)
         code, words = smtp.mail(REP)
@@ -387,7 +389,8 @@ def _swaks(swaks: str, relay: Relay, *args: str) -> subprocess.CompletedProcess[
     )
 
 
-def test_swaks(relay: Relay, tmp_path: Path, swaks_path: str) -> None:
+def test_swaks(relay: Relay, tmp_path: Path, swaks_path: str,
+               upstream_sink: UpstreamSink) -> None:
     """Debian's swaks over STARTTLS with the relay's certificate verified: a wrong token and
     a read-only token are refused 535, another sender 553, the user's own accepted. # R26"""
     tls = ["--tls", "--tls-verify", "--tls-ca-path", str(relay.cert)]
@@ -407,6 +410,8 @@ def test_swaks(relay: Relay, tmp_path: Path, swaks_path: str) -> None:
                   "--header", "Subject: from swaks", "--attach", f"@{attachment}")
     assert done.returncode == 0, done.stdout + done.stderr
     assert "250 2.0.0 Queued as " in done.stdout
+    (copy,) = upstream_sink.wait_for(1, timeout=60)
+    assert b"attached bytes" in copy.content or b"YXR0YWNoZWQgYnl0ZXMK" in copy.content
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
