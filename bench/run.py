@@ -29,12 +29,14 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import httpx
 from sqlalchemy import text
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import prepare_bench
+import relay_bench
 
 from sendtrail.db.engine import create_sync_engine
 
@@ -295,7 +297,7 @@ def machine() -> dict[str, str]:
 
 def summarise(results: dict[str, dict[tuple[str, str], list[Run]]],
               prepared: dict[str, float], info: dict[str, str],
-              args: argparse.Namespace) -> str:
+              args: argparse.Namespace, relay: dict[str, Any] | None = None) -> str:
     lines = [
         f"Measured by `make bench` on {info['date']}, commit {info['commit']}.",
         "",
@@ -348,6 +350,16 @@ def summarise(results: dict[str, dict[tuple[str, str], list[Run]]],
         f"{prepared['sign_click_us']:.1f} µs; verify: pixel {prepared['verify_pixel_us']:.1f} µs, "
         f"click {prepared['verify_click_us']:.1f} µs.",
     ]
+    if relay is not None:
+        lines += [
+            "",
+            f"Relay (SQLite; {relay['html_bytes'] / 1024:.0f} KB HTML to 2 To, 1 Cc and 1 Bcc, "
+            f"{relay['messages']} messages over {relay['clients']} SMTP connections, from the "
+            "first submission until the upstream accepted every copy): "
+            f"**{relay['delivered_per_s']:,.1f} messages/s** ({relay['submitted_per_s']:,.1f}/s "
+            "acknowledged by the relay); baseline, the same messages straight to the upstream: "
+            f"{relay['baseline_per_s']:,.1f} messages/s; ratio {relay['ratio']:.2f}x.",
+        ]
     return "\n".join(lines)
 
 
@@ -377,11 +389,15 @@ def main() -> None:
     print("prepare: 60 KB HTML, 40 links, PER_RECIPIENT, 10,000 recipients", flush=True)
     prepared = prepare_bench.run()
     print(f"  {prepared['messages_per_s']:,.0f} messages/s", flush=True)
+    print("relay: 60 KB HTML to 4 recipients, SQLite", flush=True)
+    relay = relay_bench.run()
+    print(f"  {relay['delivered_per_s']:,.1f} messages/s (baseline "
+          f"{relay['baseline_per_s']:,.1f})", flush=True)
     results = {}
     for backend in args.backends.split(","):
         print(f"{backend}: wrk -c{args.connections}, {args.rounds} rounds", flush=True)
         results[backend] = bench_backend(backend, args)
-    section = summarise(results, prepared, machine(), args)
+    section = summarise(results, prepared, machine(), args, relay)
     print("\n" + section)
     if not args.no_doc:
         write_doc(section)

@@ -24,15 +24,7 @@ import dkim
 import pytest
 from litestar.testing import TestClient
 from litestar.testing.websocket_test_session import WebSocketTestSession
-from mail_components import (  # noqa: F401
-    Dovecot,
-    MailTls,
-    UpstreamSink,
-    dovecot_fixture,
-    mail_tls_fixture,
-    upstream_sink_factory_fixture,
-    upstream_sink_fixture,
-)
+from mail_components import Dovecot, MailTls, UpstreamSink
 from support import FakeClock, Tenant, give_admin_a_paid_seat, gql, run, seed_tenant
 
 from sendtrail.app import create_app
