@@ -266,8 +266,10 @@ async def _store_outbound(relay: Relay, settings: dict[str, Any]) -> None:
 
 
 @pytest.fixture
-def relay(database_url: str, tmp_path: Path, stopped: list[Server],
-          upstream_sink: UpstreamSink) -> Relay:
+def relay(database_url: str, tmp_path: Path, upstream_sink: UpstreamSink,
+          stopped: list[Server]) -> Relay:
+    # upstream_sink before stopped: the server stops first, so no delivery is cut off by a
+    # sink that went away (an unclosed transport in this process otherwise).
     return _start(database_url, tmp_path, stopped, upstream_sink)
 
 
@@ -416,8 +418,8 @@ def test_swaks(relay: Relay, tmp_path: Path, swaks_path: str,
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 def test_clear_text_auth_refused_off_loopback(database_url: str, tmp_path: Path,
-                                              stopped: list[Server], swaks_path: str,
-                                              upstream_sink: UpstreamSink) -> None:
+                                              upstream_sink: UpstreamSink,
+                                              stopped: list[Server], swaks_path: str) -> None:
     """On a listener bound to a non-loopback address, AUTH is neither offered nor accepted
     before STARTTLS (538), MAIL without it is 530; after STARTTLS the login works. # R26"""
     address = _non_loopback_address()
@@ -491,8 +493,8 @@ def _attachment_payloads(content: bytes) -> list[bytes]:
 
 
 @pytest.fixture
-def scenario(database_url: str, tmp_path: Path, stopped: list[Server],
-             upstream_sink: UpstreamSink, dovecot: Dovecot) -> Relay:
+def scenario(database_url: str, tmp_path: Path, upstream_sink: UpstreamSink,
+             dovecot: Dovecot, stopped: list[Server]) -> Relay:
     user = f"rep{uuid.uuid4().hex[:8]}"
     dovecot.add_user(user, SENT_PASSWORD)
     relay = _start(database_url, tmp_path, stopped, upstream_sink, sent=(dovecot, user))
