@@ -23,6 +23,7 @@ from sendtrail.graphql.notification_resolvers import (
     NotificationMutation,
     NotificationSubscription,
 )
+from sendtrail.graphql.outbound_resolvers import OutboundMutation
 from sendtrail.graphql.queries import Query
 from sendtrail.graphql.records_resolvers import RecordsMutation, RecordsQuery
 from sendtrail.graphql.report_resolvers import ReportQuery
@@ -56,7 +57,7 @@ class RootQuery(
 @strawberry.type(name="Mutation")
 class RootMutation(
     Mutation, DomainMutation, NotificationMutation, TrackingMutation, RecordsMutation,
-    WebhookMutation, SendingMutation,
+    WebhookMutation, SendingMutation, OutboundMutation,
 ):
     pass
 

@@ -13,7 +13,9 @@ from strawberry.types import Info
 
 from sendtrail.db.pagination import Page
 from sendtrail.graphql.context import ctx
+from sendtrail.graphql.outbound_types import OutboundLogin, OutboundMail
 from sendtrail.notifications.rules import NotificationPreference
+from sendtrail.sending import outbound
 from sendtrail.tenancy import accounts
 from sendtrail.tenancy.accounts import SeatUsage as SeatUsageValue
 from sendtrail.tenancy.store import AccountRow, ApiTokenRow, AuditEntryRow, UserRow
@@ -131,6 +133,14 @@ class Account:
             usage = await accounts.seat_usage(session, uuid.UUID(self.id))
         return [SeatUsage.from_value(item) for item in usage]
 
+    @strawberry.field(description="The upstream server mail is sent through (R26).")
+    async def outbound_mail(self, info: Info) -> OutboundMail:
+        context = ctx(info)
+        principal = await context.actor(info)
+        async with context.db() as session:
+            view = await outbound.get_outbound(session, principal, uuid.UUID(self.id))
+        return OutboundMail.from_view(view, uuid.UUID(self.id))
+
     @classmethod
     def from_row(cls, row: AccountRow, *, logging_domain: str) -> Account:
         return cls(
@@ -165,6 +175,16 @@ class User:
         async with context.db() as session:
             row = await accounts.get_account(session, principal, self.account_id)
         return Account.from_row(row, logging_domain=context.settings.smtp.logging_domain)
+
+    @strawberry.field(description="The user's own upstream login (per-user logins): the "
+                      "viewer's own, or anyone's for admins; null otherwise or when none.")
+    async def outbound_login(self, info: Info) -> OutboundLogin | None:
+        context = ctx(info)
+        principal = await context.actor(info)
+        async with context.db() as session:
+            login = await outbound.get_own_login(session, principal, self.account_id,
+                                                 user_id=uuid.UUID(self.id))
+        return None if login is None else OutboundLogin.from_value(login)
 
     @classmethod
     def from_row(cls, row: UserRow) -> User:

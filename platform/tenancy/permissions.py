@@ -47,6 +47,10 @@ class AuthzObject(enum.StrEnum):
     DOMAINS = "domains"
     """Custom tracking domains (R21)."""
     WEBHOOKS = "webhooks"
+    OUTBOUND_MAIL = "outbound_mail"
+    """The account's upstream SMTP server, Sent folder, DKIM keys and every user's upstream
+    login (R26, R27). A user reads only whether it is configured (through ``emails``) and
+    manages their own upstream login (``emails`` write)."""
 
     @property
     def label(self) -> str:
@@ -61,6 +65,7 @@ _LABELS = {
     AuthzObject.DOMAINS: "tracking domains",
     AuthzObject.WEBHOOKS: "webhook endpoints",
     AuthzObject.ACCOUNT_REPORTS: "account-wide reports",
+    AuthzObject.OUTBOUND_MAIL: "the account's outbound mail settings",
 }
 
 

@@ -85,6 +85,20 @@ OPERATIONS: dict[str, tuple[str, bool, bool, bool, Scope]] = {
     "webhooks-write": (
         'mutation { createWebhookEndpoint(input: {url: "https://hooks.example.com/{n}", '
         'eventTypes: ["engagement.opened"]}) { __typename } }', Y, N, N, ADMIN),
+    # R26: a user learns only whether outbound mail is configured; its settings are admins'.
+    "outbound-configured-read": (
+        "{ account { outboundMail { configured } } }", Y, Y, Y, READ),
+    "outbound-read": ("{ account { outboundMail { host dkimKeys { domain } } } }",
+                      Y, N, Y, ADMIN),
+    "outbound-write": (
+        'mutation { updateOutboundMail(input: {host: "1.1.1.1", port: 587, '
+        "security: STARTTLS}) { __typename } }", Y, N, N, ADMIN),
+    "dkim-write": (
+        'mutation { setDkimKey(input: {domain: "m{n}.acme.test", selector: "s1"}) '
+        "{ __typename } }", Y, N, N, ADMIN),
+    "own-outbound-login-write": (
+        'mutation { updateOutboundLogin(input: {username: "me", password: "pw"}) '
+        "{ __typename } }", Y, Y, N, WRITE),
 }
 
 # Errors an allowed operation may still meet once past the permission check: the random

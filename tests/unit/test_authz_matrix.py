@@ -58,6 +58,8 @@ TABLE: list[tuple[AuthzObject, AuthzAction, bool, bool, bool, Scope]] = [
     (Obj.DOMAINS,             W,     Y,    N,   N,      ADMIN),
     (Obj.WEBHOOKS,            R,     Y,    N,   Y,      ADMIN),
     (Obj.WEBHOOKS,            W,     Y,    N,   N,      ADMIN),
+    (Obj.OUTBOUND_MAIL,       R,     Y,    N,   Y,      ADMIN),
+    (Obj.OUTBOUND_MAIL,       W,     Y,    N,   N,      ADMIN),
 ]  # fmt: skip
 
 # The scope combinations the web admin offers (any non-empty set of the four checkboxes),

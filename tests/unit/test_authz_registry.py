@@ -30,6 +30,7 @@ ADMIN_ONLY = {
     AuthzObject.EMAILS_OF_OTHERS: "sending in another user's name",
     AuthzObject.ACCOUNT_REPORTS: "reports over every sender's emails",
     AuthzObject.WEBHOOKS: "webhooks send the account's activity out of it",
+    AuthzObject.OUTBOUND_MAIL: "the server all the account's mail goes through, its logins",
 }
 
 
