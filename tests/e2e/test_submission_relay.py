@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import base64
 import contextlib
-import importlib.util
 import ipaddress
 import os
 import re
@@ -43,13 +42,6 @@ from mail_components import (  # noqa: F401
     upstream_sink_factory_fixture,
     upstream_sink_fixture,
 )
-from sqlmodel import select
-from support import run
-
-from sendtrail.db.engine import Database
-from sendtrail.secretbox import secret_box
-from sendtrail.sending.store import PASSWORD_CONTEXT, OutboundMailRow
-from sendtrail.tenancy.store import AccountRow
 
 SENDTRAIL = str(Path(sys.executable).parent / "sendtrail")
 IN_CI = os.environ.get("CI", "").lower() == "true"
@@ -229,40 +221,8 @@ def _configure_outbound(relay: Relay, upstream: UpstreamSink,
                      "imapSecurity": "STARTTLS", "imapUsername": user,
                      "imapPassword": SENT_PASSWORD}
     body = relay.gql(UPDATE_OUTBOUND, {"input": settings}, relay.admin_token)
-    if body.get("errors") and "updateOutboundMail" in str(body["errors"]) and (
-            "Cannot query field" in str(body["errors"])):
-        # STAND-IN until the outbound worker's mutation is on this branch: the same row,
-        # written directly (passwords sealed as the service seals them).
-        run(_store_outbound(relay, settings))
-        return
     assert not body.get("errors"), body
     assert body["data"]["updateOutboundMail"]["configured"] is True
-
-
-async def _store_outbound(relay: Relay, settings: dict[str, Any]) -> None:
-    box = secret_box((SECRET,))
-    database = Database(relay.server.env["SENDTRAIL_DATABASE_URL"])
-    try:
-        async with database.session(account_id=None) as session:
-            account_id = (await session.exec(
-                select(AccountRow.id).where(AccountRow.name == "Relay Co"))).one()
-        async with database.session(account_id=account_id) as session:
-            session.add(OutboundMailRow(
-                account_id=account_id, host=settings["host"], port=settings["port"],
-                security=settings["security"].lower(), username=settings["username"],
-                password_encrypted=box.encrypt(settings["password"].encode(),
-                                               context=PASSWORD_CONTEXT),
-                imap_host=settings.get("imapHost"), imap_port=settings.get("imapPort"),
-                imap_security=(settings["imapSecurity"].lower()
-                               if "imapSecurity" in settings else None),
-                imap_username=settings.get("imapUsername"),
-                imap_password_encrypted=box.encrypt(settings["imapPassword"].encode(),
-                                                    context=PASSWORD_CONTEXT)
-                if "imapPassword" in settings else None,
-            ))
-            await session.commit()
-    finally:
-        await database.dispose()
 
 
 @pytest.fixture
@@ -443,13 +403,6 @@ def test_clear_text_auth_refused_off_loopback(database_url: str, tmp_path: Path,
 
 # --- the acceptance scenario of issue 13 ------------------------------------------------------
 
-# STAND-IN era: these need the lead's service.submit and delivery worker and the outbound
-# worker's settings on main; until then this branch's service.py only stores submissions.
-needs_delivery = pytest.mark.skipif(
-    importlib.util.find_spec("sendtrail.sending.worker") is None,
-    reason="the delivery worker (sendtrail.sending.worker) is not on this branch yet",
-)
-
 CHROME = ("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
           "Chrome/131.0.0.0 Safari/537.36")
 TOO_SOON = 2.5
@@ -514,7 +467,6 @@ def _submit(relay: Relay, raw: bytes, recipients: list[str]) -> bytes:
     return words
 
 
-@needs_delivery
 def test_one_tracked_copy_per_recipient_and_one_untracked_in_sent(
     scenario: Relay, upstream_sink: UpstreamSink, dovecot: Dovecot, wsclient: Path,
     tmp_path: Path,
@@ -622,7 +574,6 @@ PLAIN = (
 )
 
 
-@needs_delivery
 def test_signed_encrypted_and_plain_text_go_upstream_byte_for_byte(
     relay: Relay, upstream_sink: UpstreamSink
 ) -> None:
