@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager, suppress
 from dataclasses import replace
 from datetime import datetime
@@ -23,6 +23,8 @@ from sendtrail.notifications.outbox import WebhookOutbox
 from sendtrail.records.services import RecordsConfig
 from sendtrail.records.smtp import SmtpListener
 from sendtrail.secretbox import secret_box
+from sendtrail.sending.relay import RelayLimits, SubmissionRelay, tls_context
+from sendtrail.sending.service import SendContext
 from sendtrail.sending.worker import DeliveryWorker
 from sendtrail.settings import Settings
 from sendtrail.tracking.core.tokens import TokenKeys
@@ -30,7 +32,12 @@ from sendtrail.tracking.http import TrackingEndpoints
 from sendtrail.tracking.ingest import Ingestor
 from sendtrail.tracking.retention import run_retention
 from sendtrail.tracking.signals import load_signals
-from sendtrail.tracking.stream import EngagementStream, EventSink, LocalFanout, LoopBoundSink
+from sendtrail.tracking.stream import (
+    EngagementStream,
+    EventSink,
+    LocalFanout,
+    LoopBoundSink,
+)
 from sendtrail.web.acme_routes import acme_challenge
 from sendtrail.web.admin_ui import admin_ui_router
 from sendtrail.web.auth_routes import session_info, sign_in, sign_out
@@ -79,6 +86,65 @@ async def _start_delivery(
     if settings.sending.delivery_worker:
         await delivery.start()
     return delivery
+
+
+async def _start_relay(
+    settings: Settings, keys: TokenKeys, records: RecordsConfig, sinks: Sequence[EventSink],
+    *, wake_delivery: Callable[[], None] | None, clock: Callable[[], datetime],
+) -> SubmissionRelay | None:
+    """The SMTP submission relay, started, when a port is set (R26). It runs on its own
+    thread and loop: sinks and the delivery worker's wake-up cross back to this loop."""
+    sending = settings.sending
+    if not sending.submission_port:
+        return None
+    tls = None
+    if sending.submission_tls_cert is not None and sending.submission_tls_key is not None:
+        tls = tls_context(sending.submission_tls_cert, sending.submission_tls_key)
+    loop = asyncio.get_running_loop()
+
+    def wake() -> None:
+        if wake_delivery is not None:
+            loop.call_soon_threadsafe(wake_delivery)
+
+    context = SendContext(
+        keys=keys, default_tracking_base_url=settings.tracking.base_url, blobs=records.blobs,
+        limits=records.limits, sends_per_hour=sending.sends_per_hour,
+        max_recipients=sending.max_recipients,
+        sinks=[LoopBoundSink(sink, loop) for sink in sinks],
+        on_queued=wake,
+    )
+    relay = SubmissionRelay(
+        database_url=settings.database.url, context=context,
+        limits=RelayLimits(max_message_bytes=sending.max_message_bytes,
+                           max_recipients=sending.max_recipients,
+                           sends_per_hour=sending.sends_per_hour),
+        host=sending.submission_host, port=sending.submission_port,
+        server_name=sending.helo_name, tls=tls, clock=clock,
+    )
+    await asyncio.to_thread(relay.start)
+    return relay
+
+
+async def _start_logging_listener(
+    settings: Settings, records: RecordsConfig, sinks: Sequence[EventSink]
+) -> SmtpListener | None:
+    """The inbound SMTP logging listener, started, when a port is set (R23)."""
+    if not settings.smtp.port:
+        return None
+    smtp = SmtpListener(
+        database_url=settings.database.url, blobs=records.blobs,
+        logging_domain=settings.smtp.logging_domain, limits=records.limits,
+        host=settings.http.host, port=settings.smtp.port,
+        sinks=[LoopBoundSink(sink, asyncio.get_running_loop()) for sink in sinks],
+    )
+    await asyncio.to_thread(smtp.start)
+    return smtp
+
+
+async def _stop_on_thread(listener: SmtpListener | SubmissionRelay | None) -> None:
+    """Stop an SMTP server that runs on its own thread (it joins that thread)."""
+    if listener is not None:
+        await asyncio.to_thread(listener.stop)
 
 
 def create_app(settings: Settings, *, clock: Callable[[], datetime] = utcnow) -> Litestar:
@@ -130,15 +196,9 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] = utcnow) ->
         if settings.notifications.webhook_dispatcher:
             await dispatcher.start()
         delivery = await _start_delivery(app, database, settings, clock, sinks=(fanout,))
-        smtp = None
-        if settings.smtp.port:
-            smtp = SmtpListener(
-                database_url=settings.database.url, blobs=records.blobs,
-                logging_domain=settings.smtp.logging_domain, limits=records.limits,
-                host=settings.http.host, port=settings.smtp.port,
-                sinks=[LoopBoundSink(sink, asyncio.get_running_loop()) for sink in sinks],
-            )
-            await asyncio.to_thread(smtp.start)
+        smtp = await _start_logging_listener(settings, records, sinks)
+        relay = await _start_relay(settings, keys, records, sinks,
+                                   wake_delivery=delivery.wake, clock=clock)
         retention = asyncio.create_task(run_retention(database.engine, clock=clock))
         try:
             yield
@@ -148,8 +208,8 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] = utcnow) ->
             # is disposed (an app stopped within milliseconds leaked one otherwise).
             with suppress(asyncio.CancelledError):
                 await retention
-            if smtp is not None:
-                await asyncio.to_thread(smtp.stop)
+            await _stop_on_thread(relay)
+            await _stop_on_thread(smtp)
             await ingestor.stop()
             await dispatcher.stop()
             await delivery.stop()
