@@ -24,6 +24,7 @@ import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from email.message import EmailMessage
+from email.policy import SMTP as CRLF_POLICY
 from pathlib import Path
 from typing import Any
 
@@ -83,11 +84,13 @@ def html_body(target: int = 60 * 1024) -> str:
     rows = []
     n = 0
     while sum(map(len, rows)) < target:
-        rows.append(f'<tr><td style="padding:8px"><p>Paragraph {n}: our spring range is in. '
-                    f'<a href="https://shop.example.com/item-{n % 40}?utm_source=mail">See item '
-                    f'{n % 40}</a>.</p></td></tr>')
+        link = (f' <a href="https://shop.example.com/item-{n // 10}?utm_source=mail">See item '
+                f'{n // 10}</a>.' if n % 10 == 0 else "")  # 40 links in 60 KB, as prepare_bench
+        rows.append(f'<tr><td style="padding:8px"><p>Paragraph {n}: our spring range is in, '
+                    f'with new colours and sizes for the season.{link}</p></td></tr>')
         n += 1
-    return f"<html><body><table>{''.join(rows)}</table></body></html>"
+    body = "\n".join(rows)
+    return f"<html><body><table>{body}</table></body></html>"
 
 
 def message(sender: str, number: int, html: str) -> bytes:
@@ -98,8 +101,8 @@ def message(sender: str, number: int, html: str) -> bytes:
     mail["Subject"] = f"Offer {number}"
     mail["Message-ID"] = f"<bench-{number}-{time.monotonic_ns()}@client.example>"
     mail.set_content("Our spring range is in.")
-    mail.add_alternative(html, subtype="html")
-    return mail.as_bytes()
+    mail.add_alternative(html, subtype="html", cte="quoted-printable")
+    return mail.as_bytes(policy=CRLF_POLICY)  # CRLF, as a mail client sends it
 
 
 def submit_all(port: int, sender: str, login: tuple[str, str] | None, html: str) -> float:
