@@ -108,6 +108,25 @@ def gql(
     return body
 
 
+def gql_data(
+    client: TestClient[Any],
+    query: str,
+    variables: dict[str, Any] | None = None,
+    *,
+    token: str | None = None,
+    field: str,
+) -> Any:
+    """POST an operation that must succeed (no errors) and return ``data[field]``."""
+    body = gql(client, query, variables, token=token)
+    assert body.get("errors") is None, body
+    return body["data"][field]
+
+
+def engagement_nodes(email: dict[str, Any]) -> list[dict[str, Any]]:
+    """The engagements of an ``email { engagements { edges { node … } } }`` answer."""
+    return [edge["node"] for edge in email["engagements"]["edges"]]
+
+
 def error_codes(body: dict[str, Any]) -> list[str]:
     return [error["extensions"]["code"] for error in body.get("errors") or []]
 

@@ -330,7 +330,6 @@ async def send_email(
     in_reply_to, references = await _thread_of(session, actor, account_id, email.in_reply_to)
     if not (email.html and email.html.strip()) and not (email.text and email.text.strip()):
         raise InvalidInput("Write something: the email has no body.")
-    everyone = [*email.to, *email.cc, *email.bcc]
     if not email.to:
         raise InvalidInput("Give the email at least one To recipient.")
     parties = {field: tuple(_party(a) for a in group)
@@ -343,8 +342,7 @@ async def send_email(
     )
     return await submit(
         session, actor, account_id, raw, envelope_from=sender.email,
-        envelope_recipients=[p.address for p in (*parties["to"], *parties["cc"],
-                                                 *parties["bcc"])] or everyone,
+        envelope_recipients=[p.address for group in parties.values() for p in group],
         source="compose", context=context, now=now, track=email.track, log=email.log,
     )
 

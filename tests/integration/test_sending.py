@@ -25,7 +25,7 @@ import pytest
 from litestar.testing import TestClient
 from litestar.testing.websocket_test_session import WebSocketTestSession
 from mail_components import Dovecot, MailTls, UpstreamSink
-from support import FakeClock, Tenant, give_admin_a_paid_seat, gql, run, seed_tenant
+from support import FakeClock, Tenant, give_admin_a_paid_seat, gql, gql_data, run, seed_tenant
 
 from sendtrail.app import create_app
 from sendtrail.db.engine import Database
@@ -121,9 +121,8 @@ def send(client: TestClient[Any], token: str, files: dict[str, tuple[str, bytes,
 
 
 def read_email(client: TestClient[Any], token: str, email_id: str) -> dict[str, Any]:
-    body = gql(client, EMAIL, {"id": email_id}, token=token)
-    assert body.get("errors") is None, body
-    found: dict[str, Any] = body["data"]["email"]
+    found: dict[str, Any] = gql_data(client, EMAIL, {"id": email_id}, token=token,
+                                     field="email")
     return found
 
 

@@ -9,7 +9,17 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from support import FakeClock, Tenant, give_admin_a_paid_seat, gql, pixel_path, run, seed_tenant
+from support import (
+    FakeClock,
+    Tenant,
+    engagement_nodes,
+    give_admin_a_paid_seat,
+    gql,
+    gql_data,
+    pixel_path,
+    run,
+    seed_tenant,
+)
 
 PREPARE = """mutation($i: PrepareEmailInput!) { prepareEmail(input: $i) {
   openTracking clickTracking email { id } messages { recipients html } } }"""
@@ -57,15 +67,9 @@ def _prepare(client: Any, tenant: Tenant, html: str) -> dict[str, Any]:
 
 
 def _email(client: Any, tenant: Tenant, email_id: str, *verdicts: str) -> dict[str, Any]:
-    body = gql(client, EMAIL, {"id": email_id, "v": list(verdicts) or None},
-               token=tenant.admin_token)
-    assert body.get("errors") is None, body
-    email: dict[str, Any] = body["data"]["email"]
+    email: dict[str, Any] = gql_data(client, EMAIL, {"id": email_id, "v": list(verdicts) or None},
+                                     token=tenant.admin_token, field="email")
     return email
-
-
-def _nodes(email: dict[str, Any]) -> list[dict[str, Any]]:
-    return [edge["node"] for edge in email["engagements"]["edges"]]
 
 
 def test_gmail_receipt_prefetch_is_stored_as_machine_and_counts_nowhere(
@@ -80,12 +84,12 @@ def test_gmail_receipt_prefetch_is_stored_as_machine_and_counts_nowhere(
     assert (hit.status_code, hit.headers["content-type"]) == (200, "image/gif")
 
     email = _email(app_client, tenant, email_id)
-    assert _nodes(email) == []
+    assert engagement_nodes(email) == []
     (gus,) = email["recipients"]
     assert (gus["openCount"], gus["firstOpenedAt"]) == (0, None)
     assert gus["contact"]["lastSalesEmailOpenedAt"] is None
     assert gql(app_client, FEED, token=tenant.admin_token)["data"]["activityFeed"]["edges"] == []
-    (machine,) = _nodes(_email(app_client, tenant, email_id, "MACHINE"))
+    (machine,) = engagement_nodes(_email(app_client, tenant, email_id, "MACHINE"))
     assert (machine["type"], machine["verdict"], machine["countsInReports"]) == (
         "OPEN", "MACHINE", False)
     reasons = " ".join(machine["reasons"])
@@ -94,7 +98,7 @@ def test_gmail_receipt_prefetch_is_stored_as_machine_and_counts_nowhere(
 
     clock.advance(600)  # Gus opens it: Gmail's proxy fetches the image again (R10: a person)
     app_client.get(pixel_path(message["html"]), headers={"User-Agent": GMAIL_PROXY})
-    (person,) = _nodes(_email(app_client, tenant, email_id))
+    (person,) = engagement_nodes(_email(app_client, tenant, email_id))
     assert (person["verdict"], person["category"], person["countsInReports"]) == (
         "HUMAN", "image_proxy", True)
     (gus,) = _email(app_client, tenant, email_id)["recipients"]
@@ -125,7 +129,7 @@ def test_click_on_outlooks_vml_button_is_recorded_on_its_link(
 
     email = _email(app_client, tenant, prepared["email"]["id"])
     assert email["links"] == [{"url": DEMO, "clicks": 1}]
-    clicks = [n for n in _nodes(email) if n["type"] == "CLICK"]
+    clicks = [n for n in engagement_nodes(email) if n["type"] == "CLICK"]
     assert [(n["verdict"], n["countsInReports"], n["link"]) for n in clicks] == [
         ("HUMAN", True, {"url": DEMO})]
     (gus,) = email["recipients"]
@@ -166,7 +170,7 @@ style="color:#1a73e8;">Get the Outlook add-in</a>{old_img}</td></tr></table><![e
     email = _email(app_client, tenant, prepared["email"]["id"])
     assert email["links"] == [{"url": desktop, "clicks": 1},
                               {"url": "https://shop.test/web", "clicks": 0}]
-    clicks = [n for n in _nodes(email) if n["type"] == "CLICK"]
+    clicks = [n for n in engagement_nodes(email) if n["type"] == "CLICK"]
     assert [(n["verdict"], n["countsInReports"], n["link"]) for n in clicks] == [
         ("HUMAN", True, {"url": desktop})]
     (gus,) = email["recipients"]

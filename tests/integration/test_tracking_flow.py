@@ -12,9 +12,11 @@ from sqlalchemy import text
 from support import (
     FakeClock,
     Tenant,
+    engagement_nodes,
     error_codes,
     give_admin_a_paid_seat,
     gql,
+    gql_data,
     link_paths,
     pixel_path,
     run,
@@ -68,15 +70,9 @@ def _prepare(client: Any, tenant: Tenant, **fields: Any) -> dict[str, Any]:
 
 
 def _email(client: Any, tenant: Tenant, email_id: str, *verdicts: str) -> dict[str, Any]:
-    body = gql(client, EMAIL, {"id": email_id, "v": list(verdicts) or None},
-               token=tenant.admin_token)
-    assert body.get("errors") is None, body
-    email: dict[str, Any] = body["data"]["email"]
+    email: dict[str, Any] = gql_data(client, EMAIL, {"id": email_id, "v": list(verdicts) or None},
+                                     token=tenant.admin_token, field="email")
     return email
-
-
-def _nodes(email: dict[str, Any]) -> list[dict[str, Any]]:
-    return [edge["node"] for edge in email["engagements"]["edges"]]
 
 
 def test_per_recipient_opens_and_clicks_are_attributed_with_reasons(
@@ -103,7 +99,7 @@ def test_per_recipient_opens_and_clicks_are_attributed_with_reasons(
     assert click.headers["location"] == "https://shop.test/pricing?plan=pro&x=1"  # R11
 
     email = _email(app_client, tenant, email_id)
-    nodes = _nodes(email)
+    nodes = engagement_nodes(email)
     assert [(n["type"], n["recipient"]["address"], n["inferred"]) for n in nodes] == [
         ("CLICK", "ben@client.test", False), ("OPEN", "ben@client.test", True),
         ("OPEN", "ann@client.test", False)]
@@ -122,7 +118,7 @@ def test_per_recipient_opens_and_clicks_are_attributed_with_reasons(
     assert by_address["ann@client.test"]["contact"]["lastSalesEmailOpenedAt"] is not None
     assert by_address["ann@client.test"]["contact"]["lastClickedAt"] is None
 
-    machine = _nodes(_email(app_client, tenant, email_id, "MACHINE"))  # R10: kept, apart
+    machine = engagement_nodes(_email(app_client, tenant, email_id, "MACHINE"))  # R10: kept, apart
     assert [(n["type"], n["countsInReports"]) for n in machine] == [("OPEN", False)]
     assert "Apple Mail Privacy Protection" in " ".join(machine[0]["reasons"])
 
@@ -141,13 +137,13 @@ def test_shared_pixel_is_someone_and_sender_copy_is_self(
     app_client.get(pixel_path(prepared["senderCopy"]["html"]), headers={"User-Agent": OUTLOOK})
     email_id = prepared["email"]["id"]
 
-    (someone,) = _nodes(_email(app_client, tenant, email_id))
+    (someone,) = engagement_nodes(_email(app_client, tenant, email_id))
     assert (someone["verdict"], someone["attribution"], someone["countsInReports"]) == (
         "HUMAN", "SOMEONE", False)  # R15, R17
     assert someone["recipient"] is None
     assert someone["contact"] is None
     assert "Gmail" in " ".join(someone["reasons"])
-    (own,) = _nodes(_email(app_client, tenant, email_id, "SELF"))  # R9
+    (own,) = engagement_nodes(_email(app_client, tenant, email_id, "SELF"))  # R9
     assert own["verdict"] == "SELF"
     recipients = _email(app_client, tenant, email_id)["recipients"]
     assert all(r["openCount"] == 0 and r["contact"]["lastSalesEmailOpenedAt"] is None
@@ -176,7 +172,8 @@ def test_privacy_mode_without_legal_basis_is_anonymous(
     for message in (ann, ben):
         app_client.get(pixel_path(message["html"]), headers={"User-Agent": OUTLOOK})
     email = _email(app_client, tenant, prepared["email"]["id"])
-    attribution = {(n["recipient"] or {}).get("address"): n["attribution"] for n in _nodes(email)}
+    attribution = {(n["recipient"] or {}).get("address"): n["attribution"]
+                   for n in engagement_nodes(email)}
     assert attribution == {None: "SOMEONE", "ben@client.test": "RECIPIENT"}  # R16
     contacts = {r["address"]: r["contact"] for r in email["recipients"]}
     assert contacts["ann@client.test"]["lastSalesEmailOpenedAt"] is None
@@ -193,8 +190,8 @@ def test_head_requests_and_instant_hits_never_count(
     assert head.headers["content-type"] == "image/gif"
     app_client.get(pixel, headers={"User-Agent": OUTLOOK})  # no time has passed since sending
     email_id = prepared["email"]["id"]
-    assert _nodes(_email(app_client, tenant, email_id)) == []
-    machine = _nodes(_email(app_client, tenant, email_id, "MACHINE"))
+    assert engagement_nodes(_email(app_client, tenant, email_id)) == []
+    machine = engagement_nodes(_email(app_client, tenant, email_id, "MACHINE"))
     assert len(machine) == 2
     assert any("HEAD" in " ".join(n["reasons"]) for n in machine)
 
@@ -271,8 +268,8 @@ def test_a_scanner_clicking_every_link_at_once_is_a_machine(
         assert app_client.get(link, headers={"User-Agent": CHROME},
                               follow_redirects=False).status_code == 302
     email_id = prepared["email"]["id"]
-    assert _nodes(_email(app_client, tenant, email_id)) == []
-    machine = _nodes(_email(app_client, tenant, email_id, "MACHINE"))
+    assert engagement_nodes(_email(app_client, tenant, email_id)) == []
+    machine = engagement_nodes(_email(app_client, tenant, email_id, "MACHINE"))
     assert sorted(n["type"] for n in machine) == ["CLICK", "CLICK", "CLICK", "OPEN"]
     assert all(n["category"] == "click_burst" for n in machine)
     contact = _email(app_client, tenant, email_id)["recipients"][0]["contact"]
@@ -320,8 +317,8 @@ def test_the_senders_own_opens_and_clicks_are_self(
                                                      "password": "correct horse battery"})
     assert signed_in.status_code == 200
     app_client.get(pixel_path(prepared["messages"][1]["html"]), headers={"User-Agent": OUTLOOK})
-    assert _nodes(_email(app_client, tenant, email_id)) == []
-    own = _nodes(_email(app_client, tenant, email_id, "SELF"))
+    assert engagement_nodes(_email(app_client, tenant, email_id)) == []
+    own = engagement_nodes(_email(app_client, tenant, email_id, "SELF"))
     assert sorted(n["type"] for n in own) == ["CLICK", "CLICK", "OPEN"]
     assert all(not n["countsInReports"] for n in own)
 
