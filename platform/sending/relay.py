@@ -30,7 +30,7 @@ import logging
 import ssl
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from email import policy
 from email.parser import BytesHeaderParser
 from email.utils import getaddresses
@@ -39,15 +39,12 @@ from typing import Any
 
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
-from sqlalchemy import func
-from sqlmodel import col, select
 
 from sendtrail.addresses import valid_address
 from sendtrail.db.engine import Database
 from sendtrail.errors import InvalidInput, OutboundNotConfigured, RateLimited, SendtrailError
 from sendtrail.sending.core.message import read_message
-from sendtrail.sending.service import SendContext, submit
-from sendtrail.sending.store import OutgoingMessageRow
+from sendtrail.sending.service import SendContext, sends_in_last_hour, submit
 from sendtrail.tenancy.tokens import authenticate_token
 from sendtrail.tenancy.values import Principal, Scope
 
@@ -152,14 +149,11 @@ class RelayHandler:
         return "250 2.1.0 OK"
 
     async def _hourly_count(self, principal: Principal) -> int:
-        since = self.clock() - timedelta(hours=1)
+        if principal.account_id is None or principal.user_id is None:
+            return 0  # a relay login is always a user's token (``_principal``)
         async with self.database.session(account_id=principal.account_id) as db:
-            count = (await db.exec(select(func.count()).select_from(OutgoingMessageRow).where(
-                OutgoingMessageRow.account_id == principal.account_id,
-                OutgoingMessageRow.sender_id == principal.user_id,
-                col(OutgoingMessageRow.created_at) >= since,
-            ))).one()
-        return int(count)
+            return await sends_in_last_hour(db, principal.account_id, principal.user_id,
+                                            self.clock())
 
     async def handle_RCPT(
         self, server: SMTP, session: Session, envelope: Envelope, address: str,
