@@ -1,0 +1,21 @@
+"""hourly engagement rollups maintained by the deriver (issue 14)
+
+Revision ID: 0011
+Revises: 0010
+Create Date: 2026-12-03 17:00:00.000000
+"""
+
+from collections.abc import Sequence
+
+revision: str = '0011'
+down_revision: str | None = '0010'
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    pass  # filled in by the issue-14 change that owns this revision
+
+
+def downgrade() -> None:
+    pass
