@@ -28,6 +28,7 @@ from sendtrail.sending.service import SendContext
 from sendtrail.sending.worker import DeliveryWorker
 from sendtrail.settings import Settings
 from sendtrail.tracking.core.tokens import TokenKeys
+from sendtrail.tracking.deriver import Deriver
 from sendtrail.tracking.http import TrackingEndpoints
 from sendtrail.tracking.ingest import Ingestor
 from sendtrail.tracking.retention import run_retention
@@ -147,6 +148,20 @@ async def _stop_on_thread(listener: SmtpListener | SubmissionRelay | None) -> No
         await asyncio.to_thread(listener.stop)
 
 
+def _ingestion(
+    database: Database, settings: Settings, sinks: Sequence[EventSink],
+    clock: Callable[[], datetime],
+) -> Ingestor:
+    """The two stages: the hot path's raw-hit writer and the deriver behind it."""
+    tracking = settings.tracking
+    deriver = Deriver(database.engine, signals=load_signals(), sinks=sinks,
+                      batch=tracking.derive_batch, poll_seconds=tracking.derive_poll_seconds,
+                      clock=clock)
+    return Ingestor(database.engine, spool_dir=settings.data_dir / "spool", deriver=deriver,
+                    run_deriver=tracking.deriver,
+                    answer_after_derivation=tracking.answer_after_derivation)
+
+
 def create_app(settings: Settings, *, clock: Callable[[], datetime] = utcnow) -> Litestar:
     """The application. ``clock`` is the only time source of requests (tests move it)."""
     keys = TokenKeys.derive(settings.secrets.keys)
@@ -165,12 +180,7 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] = utcnow) ->
                                        box=secret_box(settings.secrets.keys))
         # The outbox always writes (any node may deliver); this one delivers if asked to.
         sinks = (fanout, WebhookOutbox(clock=clock, on_queued=dispatcher.wake))
-        ingestor = Ingestor(
-            database.engine,
-            spool_dir=settings.data_dir / "spool",
-            signals=load_signals(),
-            sinks=sinks,
-        )
+        ingestor = _ingestion(database, settings, sinks, clock)
         app.state.database = database
         app.state.stream = stream
         app.state.token_keys = keys

@@ -3,7 +3,7 @@
 The story is a few days of a small sales team's email, made through the product's own
 code paths (nothing is inserted by hand): emails prepared for sending
 (``tracking.emails.prepare_email``), the hits people and machines made on the real tokens
-those emails carry (``tracking.recorder.record_hits``, so the real classifier decides and
+those emails carry (``tracking.deriver.derive_hits``, so the real classifier decides and
 attribution is the product's), logged emails with an attachment and a reply
 (``records.logbook.log_email``) and a contact's legal basis (``records.privacy``). Times are
 relative to ``now``, so the story always looks recent. Every contact is at an
@@ -40,9 +40,9 @@ from sendtrail.tracking.core.message_ids import copy_message_id
 from sendtrail.tracking.core.model import DeliveryMode, EmailKind, TokenClaims
 from sendtrail.tracking.core.prepare import PreparedEmail, Recipient
 from sendtrail.tracking.core.tokens import TokenKeys, verify
+from sendtrail.tracking.deriver import derive_hits
 from sendtrail.tracking.emails import EmailInput, prepare_email
 from sendtrail.tracking.hits import RawHit
-from sendtrail.tracking.recorder import record_hits
 from sendtrail.tracking.signals import load_signals
 from sendtrail.tracking.store import TrackedEmailRow
 
@@ -338,7 +338,7 @@ async def _ensure_story(
     for hit in sorted(hits, key=lambda hit: hit.at):  # as they arrive, one batch each
         if hit.at < now:
             async with database.engine.begin() as conn:
-                await record_hits(conn, [hit], signals)
+                await derive_hits(conn, [hit], signals)
 
     # 5. Priya answers the proposal (logged: R24 counts it as a reply), and Ada logs the
     #    order form she sent from her own mail client, with its PDF (R23).

@@ -89,6 +89,15 @@ class TrackingSettings:
     """Default tracking host for pixels and links (the public URL unless set)."""
     default_domain: str = "track.sendtrail.test"
     """Default tracking domain of the ``<shard>.<region>.<domain>`` scheme (R20)."""
+    deriver: bool = True
+    """Run a deriver in this process (raw hits → engagements; any number of processes may)."""
+    derive_batch: int = 512
+    """Raw hits per derivation transaction."""
+    derive_poll_seconds: float = 0.2
+    """How often the deriver looks for hits other processes acknowledged."""
+    answer_after_derivation: bool = False
+    """Derive a hit before answering it (one stage): for tests whose next read must see the
+    engagement. Production answers after the raw hit is stored (issue 14)."""
 
 
 @dataclass(frozen=True)
@@ -246,6 +255,12 @@ class Settings:
             tracking=TrackingSettings(
                 base_url=get("TRACKING_BASE_URL", public_url).rstrip("/"),
                 default_domain=get("TRACKING_DOMAIN", "track.sendtrail.test"),
+                deriver=_bool(get("DERIVER", "true"), "DERIVER"),
+                derive_batch=_int(get("DERIVE_BATCH", "512"), "DERIVE_BATCH"),
+                derive_poll_seconds=_float(get("DERIVE_POLL_SECONDS", "0.2"),
+                                           "DERIVE_POLL_SECONDS"),
+                answer_after_derivation=_bool(get("ANSWER_AFTER_DERIVATION", "false"),
+                                              "ANSWER_AFTER_DERIVATION"),
             ),
             smtp=SmtpSettings(
                 port=_int(get("SMTP_PORT", "2525"), "SMTP_PORT"),

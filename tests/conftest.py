@@ -142,7 +142,10 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
         database=DatabaseSettings(url=database_url),
         secrets=SecretSettings(keys=("k" * 40,)),
         http=HttpSettings(public_url="http://testserver.local"),
-        tracking=TrackingSettings(base_url="http://testserver.local"),
+        # A test's next read sees its hit's engagement (the two-stage path, answering before
+        # derivation, is what tests/integration/test_deriver.py and the e2e tests run).
+        tracking=TrackingSettings(base_url="http://testserver.local",
+                                  answer_after_derivation=True),
         smtp=SmtpSettings(port=0),
         # No test delivers webhooks by accident; the webhook tests run their own dispatcher.
         notifications=NotificationSettings(webhook_dispatcher=False),

@@ -1,19 +1,28 @@
-"""Durable ingestion: group commit, with a local append-only spool when the database is down.
+"""Durable ingestion, the first stage: group-commit raw hits, with a local spool when the
+database is down.
 
-``submit(hit)`` returns once the hit is durable — committed to the database together with
-the other hits of its batch, or appended and fsync'ed to the spool. The writer takes
-whatever is queued (up to ``max_batch``) whenever it is free, so batches grow with load
-instead of waiting on a timer. When a transaction fails the batch goes to the spool and the
-writer keeps spooling until the database answers again; a replayer then moves the spool
-into the database. Every engagement's primary key is the event id assigned on arrival, so a
-replay after a crash between commit and spool deletion stores nothing twice. The queue is
-bounded, so memory is too: under overload callers wait (back-pressure) rather than pile up.
+``submit(hit)`` returns once the hit is durable — committed to ``raw_hit`` together with
+the other hits of its batch, or appended and fsync'ed to the spool. That is the whole hot
+path: the same work the bare baseline does. Everything else (classification, attribution,
+inferred opens, contacts, rollups, the outbox, live events) is the deriver's
+(``tracking/deriver.py``), behind the answer; this stage only wakes it.
+
+The writer takes whatever is queued (up to ``max_batch``) whenever it is free, so batches
+grow with load instead of waiting on a timer. When a transaction fails the batch goes to the
+spool and the writer keeps spooling until the database answers again; a replayer then moves
+the spool into ``raw_hit``. Every engagement's primary key is the event id assigned on
+arrival, so a replay after a crash between commit and spool deletion stores nothing twice.
+The queue is bounded, so memory is too: under overload callers wait (back-pressure).
 
 When neither the database nor the spool takes a batch (issue 12, defect 9), its hits are
 *dropped*: ``submit`` raises ``HitDropped`` (the endpoints still answer), the hits are counted
 in ``sendtrail_hits_dropped_total``, one error is logged per ``drop_log_interval`` (not one
 per hit), and ``refusal`` says why until the spool or the database takes hits again, so
 ``/readyz`` can send traffic elsewhere. Nothing acknowledged as stored is ever dropped.
+
+With ``answer_after_derivation`` the writer also derives what it committed before it
+answers (one stage, as before issue 14): for tests whose next read must see the hit's
+engagement, never for production traffic.
 """
 
 from __future__ import annotations
@@ -26,15 +35,14 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from sqlalchemy import text
+from sqlalchemy import insert, text
 from sqlalchemy.exc import InterfaceError, OperationalError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from sendtrail.tracking import metrics
-from sendtrail.tracking.core.classify import Signals
-from sendtrail.tracking.hits import RawHit
-from sendtrail.tracking.recorder import BatchContext, record_hits
-from sendtrail.tracking.stream import EngagementEvent, EventSink
+from sendtrail.tracking.core.raw_hit import RawHit
+from sendtrail.tracking.deriver import Deriver, partition_of
+from sendtrail.tracking.store import RawHitRow
 
 __all__ = ["HitDropped", "Ingestor"]
 
@@ -42,7 +50,10 @@ log = logging.getLogger("sendtrail.ingest")
 DB_ERRORS = (SQLAlchemyError, OSError, TimeoutError)
 # Takes the same write lock a batch of hits needs, and changes nothing: "SELECT 1" answers
 # while another connection holds the database (or the table) locked for writing.
-_WRITE_PROBE = text("UPDATE engagement SET id = id WHERE 1 = 0")
+_WRITE_PROBE = text("UPDATE raw_hit SET seq = seq WHERE 1 = 0")
+# One cached statement for every batch: executemany, which SQLAlchemy sends as multi-row
+# VALUES ("insertmanyvalues") with stable SQL text.
+_INSERT_RAW = insert(RawHitRow.__table__)  # type: ignore[attr-defined]
 
 
 class HitDropped(Exception):
@@ -55,19 +66,20 @@ class Ingestor:
         engine: AsyncEngine,
         *,
         spool_dir: Path,
-        signals: Signals,
-        sinks: Sequence[EventSink] = (),
+        deriver: Deriver,
+        run_deriver: bool = True,
+        answer_after_derivation: bool = False,
         max_batch: int = 256,
         max_queue: int = 10_000,
         transaction_timeout: float = 5.0,
         probe_interval: float = 1.0,
-        context_ttl: float = 5.0,
         drop_log_interval: float = 60.0,
     ) -> None:
         self._engine = engine
         self._spool_dir = spool_dir
-        self._signals = signals
-        self._sinks = tuple(sinks)
+        self._deriver = deriver
+        self._run_deriver = run_deriver
+        self._answer_after_derivation = answer_after_derivation
         self._max_batch = max_batch
         self._timeout = transaction_timeout
         self._probe_interval = probe_interval
@@ -75,7 +87,6 @@ class Ingestor:
         self._database_down = False
         self._tasks: list[asyncio.Task[None]] = []
         self._spool_lock = asyncio.Lock()
-        self._context = BatchContext(ttl=context_ttl)
         self._drop_log_interval = drop_log_interval
         self._refusal: str | None = None
         self._dropped_since_log = 0
@@ -91,11 +102,15 @@ class Ingestor:
         return self._spool_dir / "hits.spool"
 
     async def start(self) -> None:
+        """Start writing, replaying the spool and (unless this node leaves it to others)
+        deriving."""
         self._spool_dir.mkdir(parents=True, exist_ok=True)
         self._tasks = [
             asyncio.create_task(self._write_forever(), name="ingest-writer"),
             asyncio.create_task(self._replay_forever(), name="ingest-replayer"),
         ]
+        if self._run_deriver:
+            await self._deriver.start()
 
     async def stop(self, *, drain_timeout: float = 15.0) -> None:
         """Drain what is queued (to the database or the spool), then stop."""
@@ -110,6 +125,7 @@ class Ingestor:
         for task in self._tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        await self._deriver.stop()
 
     async def submit(self, hit: RawHit) -> None:
         """Return once ``hit`` is durable (committed or spooled)."""
@@ -124,7 +140,9 @@ class Ingestor:
                 batch.append(self._queue.get_nowait())
             hits = [hit for hit, _ in batch]
             try:
-                await self._store(hits)
+                committed = await self._store(hits)
+                if committed and self._answer_after_derivation:
+                    await self._derive_now()
             except Exception as error:  # never acknowledge as stored what was not: drop
                 self._dropped(len(hits), error)
                 for _, future in batch:
@@ -136,38 +154,39 @@ class Ingestor:
                     if not future.done():
                         future.set_result(None)
 
-    async def _store(self, hits: Sequence[RawHit]) -> None:
+    async def _store(self, hits: Sequence[RawHit]) -> bool:
+        """Commit ``hits`` (True) or spool them (False); raise when neither takes them."""
         if not self._database_down:
             started = time.perf_counter()
             try:
                 async with asyncio.timeout(self._timeout):
-                    events = await self._commit(hits)
+                    await self._commit(hits)
             except DB_ERRORS as error:
                 log.warning("database unavailable (%s); spooling hits", type(error).__name__)
                 self._database_down = True
             else:
                 metrics.BATCH_SIZE.observe(len(hits))
                 metrics.COMMIT_SECONDS.observe(time.perf_counter() - started)
-                self._committed(events)
-                return
+                return True
         await self._spool(hits)
+        return False
 
-    async def _commit(self, hits: Sequence[RawHit]) -> list[EngagementEvent]:
+    async def _commit(self, hits: Sequence[RawHit]) -> None:
         async with self._engine.begin() as conn:
-            events = await record_hits(conn, hits, self._signals, self._context)
-            if events:
-                for sink in self._sinks:
-                    await sink.in_transaction(conn, events)
-        for event in events:
-            metrics.HITS.labels(kind=event.type, verdict=event.verdict).inc()
-        return events
+            await conn.execute(_INSERT_RAW, [
+                {"part": partition_of(hit.claims.account_id),
+                 "account_id": hit.claims.account_id, "hit": hit.to_json()}
+                for hit in hits
+            ])
+        self._deriver.wake()
 
-    def _committed(self, events: Sequence[EngagementEvent]) -> None:
-        for sink in self._sinks:
-            try:
-                sink.committed(events)
-            except Exception:  # a live subscriber's trouble never fails stored hits
-                log.exception("an engagement sink failed after commit")
+    async def _derive_now(self) -> None:
+        """Answer-after-derivation mode: the hits are durable either way, so a failure here
+        is the deriver's to retry, never a dropped hit."""
+        try:
+            await self._deriver.derive_pending()
+        except Exception:
+            log.exception("deriving before answering failed; the deriver will retry")
 
     async def _spool(self, hits: Sequence[RawHit]) -> None:
         payload = "".join(hit.to_json() + "\n" for hit in hits).encode()
@@ -242,8 +261,7 @@ class Ingestor:
                 for start in range(0, len(hits), self._max_batch):
                     chunk = hits[start : start + self._max_batch]
                     async with asyncio.timeout(self._timeout):
-                        events = await self._commit(chunk)
-                    self._committed(events)
+                        await self._commit(chunk)
             except (OperationalError, InterfaceError, OSError, TimeoutError):
                 raise  # the database is away again: retry the whole file later
             except SQLAlchemyError:
@@ -257,6 +275,8 @@ class Ingestor:
             metrics.SPOOL_DEPTH.dec(len(hits))
         if replayed:
             log.info("replayed %d spooled hits", replayed)
+            if self._answer_after_derivation:
+                await self._derive_now()
         return replayed
 
     async def _probe(self) -> None:

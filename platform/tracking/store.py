@@ -10,13 +10,13 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import Index
+from sqlalchemy import BigInteger, Column, Index, Integer, SmallInteger, Text
 from sqlmodel import Field, SQLModel
 
 from sendtrail.db.tenant import TenantOwned
 from sendtrail.db.types import UtcDateTime, json_field, utcnow
 
-__all__ = ["EmailRecipientRow", "EngagementRow", "TrackedEmailRow", "TrackedLinkRow"]
+__all__ = ["EmailRecipientRow", "EngagementRow", "RawHitRow", "TrackedEmailRow", "TrackedLinkRow"]
 
 
 
@@ -62,6 +62,9 @@ class EmailRecipientRow(SQLModel, TenantOwned, table=True):
     name: str | None = Field(default=None, max_length=200)
     field: str = Field(max_length=8)
     contact_id: uuid.UUID
+    first_human_open_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    """The recipient's earliest human open, seen or inferred (R7): kept by the deriver so a
+    click needs no scan of the opens to know whether it implies one."""
 
 
 class TrackedLinkRow(SQLModel, TenantOwned, table=True):
@@ -102,3 +105,22 @@ class EngagementRow(SQLModel, TenantOwned, table=True):
     sender_copy: bool = False
     ip: str | None = Field(default=None, max_length=64)
     user_agent: str | None = Field(default=None, max_length=1000)
+
+
+class RawHitRow(SQLModel, table=True):
+    """A hit acknowledged by the hot path and not yet derived (issue 14's first stage).
+
+    Rows live seconds: the deriver deletes them in the transaction that stores their
+    engagements. ``part`` spreads accounts over partitions, each derived by one process at a
+    time (an advisory lock on PostgreSQL), so a copy's hits are judged in order, once. The
+    hit itself is its spool line (``RawHit.to_json``): one text column, the cheapest insert.
+    """
+
+    __tablename__ = "raw_hit"
+    __table_args__ = (Index("ix_raw_hit_part_seq", "part", "seq"),)
+
+    seq: int | None = Field(default=None, sa_column=Column(
+        BigInteger().with_variant(Integer(), "sqlite"), primary_key=True, autoincrement=True))
+    part: int = Field(sa_column=Column(SmallInteger(), nullable=False))
+    account_id: uuid.UUID
+    hit: str = Field(sa_column=Column(Text(), nullable=False))

@@ -20,6 +20,7 @@ from sendtrail.db.engine import Database, create_sync_engine
 from sendtrail.settings import Settings
 from sendtrail.tracking.core.model import TokenClaims
 from sendtrail.tracking.core.tokens import TokenKeys, verify
+from sendtrail.tracking.deriver import Deriver
 from sendtrail.tracking.hits import RawHit
 from sendtrail.tracking.ingest import Ingestor
 from sendtrail.tracking.signals import load_signals
@@ -52,9 +53,12 @@ def _unreachable(database_url: str, tmp_path: Path) -> str:
 
 
 def _ingestor(url: str, spool_dir: Path) -> tuple[Ingestor, Database]:
+    """An ingestor that derives what it stores (or replays) before it returns."""
     database = Database(url)
-    return Ingestor(database.engine, spool_dir=spool_dir, signals=load_signals(),
-                    sinks=[LocalFanout(EngagementStream())], transaction_timeout=3.0), database
+    deriver = Deriver(database.engine, signals=load_signals(),
+                      sinks=[LocalFanout(EngagementStream())])
+    return Ingestor(database.engine, spool_dir=spool_dir, deriver=deriver, run_deriver=False,
+                    answer_after_derivation=True, transaction_timeout=3.0), database
 
 
 def _hits(claims: TokenClaims, prefix: str, count: int) -> list[RawHit]:

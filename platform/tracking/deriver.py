@@ -1,0 +1,544 @@
+"""The second stage: turn raw hits into engagements, exactly once, behind the hot path.
+
+A thin shell around ``core.derive.decide``. For a batch of raw hits (in arrival order) it
+loads what the batch needs to know (``load_facts``), lets the core decide, and writes the
+decisions — engagements, first opens, contact dates, reclassified bursts, rollups, the
+outbox — in the transaction that deletes the raw hits. Either all of that commits or none
+of it, so a crash at any point leaves each hit derived once or still waiting.
+
+Raw hits are spread over ``PARTITIONS`` by account. On PostgreSQL a deriver takes a
+partition with a transaction-scoped advisory lock (``pg_try_advisory_xact_lock``) before
+reading it, so across processes and nodes one partition is derived by one transaction at a
+time, in order; the lock goes with the transaction, also when its process is killed. Why
+not ``FOR UPDATE SKIP LOCKED`` on rows: two derivers could then judge hits of the same
+message copy at once, and both would infer its first open (R7) or miss a burst (R11).
+SQLite has one writer anyway: there a deriver takes the database's write lock, then the
+oldest hits.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+import uuid
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    and_,
+    bindparam,
+    case,
+    delete,
+    false,
+    func,
+    or_,
+    select,
+    text,
+    tuple_,
+    update,
+)
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from sendtrail.contacts.store import ContactRow
+from sendtrail.db.types import UtcDateTime, utcnow
+from sendtrail.tenancy.store import AccountSettingsRow, LoginRow, SessionRow
+from sendtrail.tracking import metrics
+from sendtrail.tracking.context_cache import TtlCache
+from sendtrail.tracking.core.classify import BURST_WINDOW, Signals
+from sendtrail.tracking.core.derive import (
+    BatchFacts,
+    BurstReclassification,
+    ContactDates,
+    CopyKey,
+    Decisions,
+    EmailFacts,
+    EmailKey,
+    RecipientFacts,
+    RecipientKey,
+    clicked_copies,
+    decide,
+)
+from sendtrail.tracking.core.model import EmailKind, Verdict
+from sendtrail.tracking.core.raw_hit import RawHit
+from sendtrail.tracking.rollups import apply_rollup_deltas, rollup_delta
+from sendtrail.tracking.store import (
+    EmailRecipientRow,
+    EngagementRow,
+    RawHitRow,
+    TrackedEmailRow,
+)
+from sendtrail.tracking.stream import EngagementEvent, EventSink
+
+__all__ = ["PARTITIONS", "Deriver", "derive_hits", "partition_of"]
+
+log = logging.getLogger("sendtrail.deriver")
+
+EMAILS = TrackedEmailRow.__table__  # type: ignore[attr-defined]
+RECIPIENTS = EmailRecipientRow.__table__  # type: ignore[attr-defined]
+ENGAGEMENTS = EngagementRow.__table__  # type: ignore[attr-defined]
+RAW_HITS = RawHitRow.__table__  # type: ignore[attr-defined]
+CONTACTS = ContactRow.__table__  # type: ignore[attr-defined]
+SETTINGS = AccountSettingsRow.__table__  # type: ignore[attr-defined]
+SESSIONS = SessionRow.__table__  # type: ignore[attr-defined]
+LOGINS = LoginRow.__table__  # type: ignore[attr-defined]
+
+PARTITIONS = 16
+_LOCK_SPACE = 0x5E4D  # the advisory lock namespace of raw-hit partitions ("SEnd")
+_TAKE_WRITE_LOCK = text("UPDATE raw_hit SET seq = seq WHERE 1 = 0")
+_DATES = ("last_sales_email_opened_at", "last_sales_email_clicked_at", "last_clicked_at")
+
+
+def partition_of(account_id: uuid.UUID) -> int:
+    """The raw-hit partition of an account: all its hits are derived in one order."""
+    return account_id.int % PARTITIONS
+
+
+# -- what the batch needs to know ---------------------------------------------------------
+
+
+class FactsLoader:
+    """Loads a batch's ``BatchFacts``. Emails and their account's settings are memoised for
+    ``ttl`` seconds (a settings change reaches new hits within that time); recipients'
+    legal bases and the senders' sessions are read fresh, so an erasure, a new legal basis
+    or a sign-in count from the very next hit."""
+
+    def __init__(self, *, ttl: float = 5.0) -> None:
+        self.emails: TtlCache[EmailKey, EmailFacts | None] = TtlCache(ttl=ttl)
+
+    async def load(self, conn: AsyncConnection, hits: Sequence[RawHit]) -> BatchFacts:
+        email_keys = {(hit.claims.account_id, hit.claims.email_id) for hit in hits}
+        cookie_keys = {(hit.claims.account_id, hit.sender_cookie_email)
+                       for hit in hits if hit.sender_cookie_email is not None}
+
+        async def load_emails(keys: set[EmailKey]) -> dict[EmailKey, EmailFacts | None]:
+            return dict(await _emails(conn, keys))
+
+        found = await self.emails.get_many(email_keys | cookie_keys, load_emails, None)
+        emails = {key: email for key, email in found.items() if email is not None}
+        recipients = await _recipients(conn, _recipient_keys(hits, emails))
+        senders = {email.sender_id for email in emails.values()}
+        sender_ips = await _sender_ips(conn, senders, max(hit.at for hit in hits))
+        clicked, shared = clicked_copies(hits, emails)
+        since = min(hit.at for hit in hits) - BURST_WINDOW
+        clicks = await _recent_clicks(conn, clicked, shared, since)
+        opened = await _opened_shared_copies(conn, shared)
+        return BatchFacts(emails=emails, recipients=recipients, sender_ips=sender_ips,
+                          recent_clicks=clicks, opened_copies=opened)
+
+
+def _recipient_keys(hits: Sequence[RawHit], emails: dict[EmailKey, EmailFacts]) -> set[
+    RecipientKey
+]:
+    keys: set[RecipientKey] = set()
+    for hit in hits:
+        claims = hit.claims
+        email = emails.get((claims.account_id, claims.email_id))
+        if email is None or claims.sender_copy:
+            continue
+        if claims.recipient is not None and 0 <= claims.recipient < email.recipient_count:
+            keys.add((claims.account_id, claims.email_id, claims.recipient))
+        elif claims.recipient is None and email.recipient_count == 1:
+            keys.add((claims.account_id, claims.email_id, 0))
+    return keys
+
+
+async def _emails(conn: AsyncConnection, keys: set[EmailKey]) -> dict[EmailKey, EmailFacts]:
+    rows = await conn.execute(
+        select(EMAILS.c.account_id, EMAILS.c.id, EMAILS.c.sender_id, EMAILS.c.kind,
+               EMAILS.c.recipient_count, EMAILS.c.link_count, SETTINGS.c.tracking_enabled,
+               SETTINGS.c.privacy_mode, SETTINGS.c.self_open_suppression,
+               SETTINGS.c.truncate_ips)
+        .join(SETTINGS, SETTINGS.c.account_id == EMAILS.c.account_id)
+        .where(tuple_(EMAILS.c.account_id, EMAILS.c.id).in_(list(keys)))
+    )
+    return {
+        (row.account_id, row.id): EmailFacts(
+            row.sender_id, EmailKind(row.kind), row.recipient_count, row.link_count,
+            row.tracking_enabled, row.privacy_mode, row.self_open_suppression,
+            row.truncate_ips)
+        for row in rows
+    }
+
+
+async def _recipients(conn: AsyncConnection, keys: set[RecipientKey]) -> dict[
+    RecipientKey, RecipientFacts
+]:
+    """The batch's recipients with their contact's legal basis and their first open, in one
+    joined query (absent: the contact was erased)."""
+    if not keys:
+        return {}
+    r = RECIPIENTS.c
+    rows = await conn.execute(
+        select(r.account_id, r.email_id, r.idx, r.first_human_open_at, CONTACTS.c.id,
+               CONTACTS.c.legal_basis)
+        .join(CONTACTS, and_(CONTACTS.c.account_id == r.account_id,
+                             CONTACTS.c.id == r.contact_id))
+        .where(tuple_(r.account_id, r.email_id, r.idx).in_(list(keys)))
+    )
+    return {
+        (row.account_id, row.email_id, row.idx): RecipientFacts(
+            row.id, row.legal_basis != "none", row.first_human_open_at)
+        for row in rows
+    }
+
+
+async def _sender_ips(
+    conn: AsyncConnection, senders: set[uuid.UUID], now: datetime
+) -> dict[uuid.UUID, frozenset[str]]:
+    """Addresses the senders are signed in from right now (their own opens are SELF)."""
+    if not senders:
+        return {}
+    rows = await conn.execute(
+        select(LOGINS.c.user_id, SESSIONS.c.ip)
+        .join(SESSIONS, SESSIONS.c.login_id == LOGINS.c.id)
+        .where(LOGINS.c.user_id.in_(list(senders)), SESSIONS.c.expires_at > now,
+               SESSIONS.c.ip.is_not(None))
+    )
+    found: dict[uuid.UUID, set[str]] = defaultdict(set)
+    for row in rows:
+        found[row.user_id].add(row.ip)
+    return {sender: frozenset(ips) for sender, ips in found.items()}
+
+
+def _copies_where(recipients: set[RecipientKey], shared: set[EmailKey]) -> Any:
+    e = ENGAGEMENTS.c
+    return or_(
+        tuple_(e.account_id, e.email_id, e.recipient_idx).in_(list(recipients))
+        if recipients else false(),
+        and_(tuple_(e.account_id, e.email_id).in_(list(shared)), e.recipient_idx.is_(None))
+        if shared else false(),
+    )
+
+
+async def _recent_clicks(
+    conn: AsyncConnection, recipients: set[RecipientKey], shared: set[EmailKey],
+    since: datetime,
+) -> dict[CopyKey, list[tuple[int, datetime]]]:
+    """Stored clicks of the clicked copies within the burst window (R11)."""
+    clicks: dict[CopyKey, list[tuple[int, datetime]]] = defaultdict(list)
+    if not recipients and not shared:
+        return clicks
+    e = ENGAGEMENTS.c
+    rows = await conn.execute(
+        select(e.account_id, e.email_id, e.recipient_idx, e.sender_copy, e.link_idx,
+               e.occurred_at)
+        .where(_copies_where(recipients, shared), e.type == "click", e.occurred_at >= since)
+    )
+    for row in rows:
+        clicks[(row.account_id, row.email_id, row.recipient_idx, row.sender_copy)].append(
+            (row.link_idx, row.occurred_at))
+    return clicks
+
+
+async def _opened_shared_copies(conn: AsyncConnection, shared: set[EmailKey]) -> frozenset[
+    CopyKey
+]:
+    """Recipient-less copies clicked in the batch that already have a human open (rare:
+    shared pixels, 'Someone', the sender's copy; recipients keep ``first_human_open_at``)."""
+    if not shared:
+        return frozenset()
+    e = ENGAGEMENTS.c
+    rows = await conn.execute(
+        select(e.account_id, e.email_id, e.recipient_idx, e.sender_copy).distinct()
+        .where(_copies_where(set(), shared), e.type == "open", e.verdict == "human")
+    )
+    return frozenset((row.account_id, row.email_id, row.recipient_idx, row.sender_copy)
+                     for row in rows)
+
+
+# -- writing the decisions ------------------------------------------------------------------
+
+
+def _insert(dialect: str) -> Any:
+    return pg_insert if dialect == "postgresql" else sqlite_insert
+
+
+def _later(column: Any, name: str) -> Any:
+    """``column`` moved forward to the bound ``name``, never back (NULL leaves it alone)."""
+    moment = bindparam(name, type_=UtcDateTime())
+    return case(
+        (and_(moment.is_not(None), or_(column.is_(None), column < moment)), moment),
+        else_=column,
+    )
+
+
+_MOVE_CONTACT_DATES = (
+    update(CONTACTS)
+    .where(CONTACTS.c.account_id == bindparam("b_account"),
+           CONTACTS.c.id == bindparam("b_contact"))
+    .values({name: _later(CONTACTS.c[name], f"b_{name}") for name in _DATES})
+)
+_FIRST_OPEN = bindparam("b_first_open", type_=UtcDateTime())
+_MOVE_FIRST_OPENS = (
+    update(RECIPIENTS)
+    .where(RECIPIENTS.c.account_id == bindparam("b_account"),
+           RECIPIENTS.c.email_id == bindparam("b_email"), RECIPIENTS.c.idx == bindparam("b_idx"),
+           or_(RECIPIENTS.c.first_human_open_at.is_(None),
+               RECIPIENTS.c.first_human_open_at > _FIRST_OPEN))
+    .values(first_human_open_at=_FIRST_OPEN)
+)
+
+
+async def _move_contact_dates(conn: AsyncConnection, dates: Sequence[ContactDates]) -> None:
+    """One executemany UPDATE for every contact of the batch (R16)."""
+    if dates:
+        await conn.execute(_MOVE_CONTACT_DATES, [
+            {"b_account": d.account_id, "b_contact": d.contact_id,
+             **{f"b_{name}": getattr(d, name) for name in _DATES}}
+            for d in dates
+        ])
+
+
+async def _move_first_opens(conn: AsyncConnection, opens: dict[RecipientKey, datetime]) -> None:
+    if opens:
+        await conn.execute(_MOVE_FIRST_OPENS, [
+            {"b_account": a, "b_email": e, "b_idx": i, "b_first_open": at}
+            for (a, e, i), at in opens.items()
+        ])
+
+
+def _same(column: Any, value: Any) -> Any:
+    return column.is_(None) if value is None else column == value
+
+
+async def _reclassify_stored_burst(
+    conn: AsyncConnection, burst: BurstReclassification
+) -> list[dict[str, Any]]:
+    """Mark the copy's stored human clicks since the burst began (and the opens inferred
+    from them) as the scanner's; return the rows as they were, for the rollups."""
+    e = ENGAGEMENTS.c
+    account_id, email_id, recipient, sender_copy = burst.copy
+    where = (e.account_id == account_id, e.email_id == email_id, _same(e.recipient_idx, recipient),
+             e.sender_copy == sender_copy, e.occurred_at >= burst.since, e.verdict == "human",
+             or_(e.type == "click", e.inferred_from == "click"))
+    before = [dict(row._mapping) for row in await conn.execute(
+        select(e.account_id, e.email_id, e.sender_id, e.recipient_idx, e.link_idx,
+               e.occurred_at, e.type, e.verdict, e.counts_in_reports, e.sender_copy,
+               e.inferred, e.inferred_from, e.attribution, e.category).where(*where))]
+    if before:
+        await conn.execute(update(ENGAGEMENTS).where(*where).values(
+            verdict="machine", category="click_burst", counts_in_reports=False,
+            reasons=[burst.reason]))
+        if recipient is not None and not sender_copy:
+            await _recount_first_open(conn, account_id, email_id, recipient)
+    return before
+
+
+async def _recount_first_open(
+    conn: AsyncConnection, account_id: uuid.UUID, email_id: uuid.UUID, idx: int
+) -> None:
+    """A burst took back an inferred open: the recipient's first open is what remains."""
+    e = ENGAGEMENTS.c
+    first = (select(func.min(e.occurred_at))
+             .where(e.account_id == account_id, e.email_id == email_id, e.recipient_idx == idx,
+                    e.type == "open", e.verdict == "human", e.sender_copy == false())
+             .scalar_subquery())
+    await conn.execute(
+        update(RECIPIENTS)
+        .where(RECIPIENTS.c.account_id == account_id, RECIPIENTS.c.email_id == email_id,
+               RECIPIENTS.c.idx == idx)
+        .values(first_human_open_at=first))
+
+
+async def write_decisions(conn: AsyncConnection, decisions: Decisions) -> list[EngagementEvent]:
+    """Store ``decisions`` in the caller's transaction; return the newly stored engagements."""
+    if not decisions.engagements:
+        return []
+    rows = [engagement.row() for engagement in decisions.engagements]
+    # One cached statement for many rows; the event id makes a second derivation a no-op.
+    inserted = await conn.execute(
+        _insert(conn.dialect.name)(ENGAGEMENTS)
+        .on_conflict_do_nothing(index_elements=["account_id", "id"])
+        .returning(ENGAGEMENTS.c.id),
+        rows,
+    )
+    new_ids = {row.id for row in inserted}
+    new_rows = [row for row in rows if row["id"] in new_ids]
+    await _move_first_opens(conn, dict(decisions.first_human_opens))
+    await _move_contact_dates(conn, decisions.contact_dates)
+    deltas = [rollup_delta(row, +1) for row in new_rows]
+    for burst in decisions.bursts:
+        for before in await _reclassify_stored_burst(conn, burst):
+            after = {**before, "verdict": "machine", "counts_in_reports": False}
+            deltas += [rollup_delta(before, -1), rollup_delta(after, +1)]
+    await apply_rollup_deltas(conn, deltas)
+    return [
+        EngagementEvent(
+            account_id=e.account_id, engagement_id=e.id, email_id=e.email_id,
+            sender_id=e.sender_id, type=e.type.value, verdict=e.verdict.value,
+            attribution=e.attribution.value, occurred_at=e.occurred_at,
+            # Whether the account tracks is read fresh by each consumer (the batch memo
+            # may be seconds old): only the verdict is settled here.
+            notify=e.verdict is Verdict.HUMAN,
+        )
+        for e in decisions.engagements
+        if e.id in new_ids
+    ]
+
+
+async def derive_hits(
+    conn: AsyncConnection, hits: Sequence[RawHit], signals: Signals,
+    facts: FactsLoader | None = None,
+) -> list[EngagementEvent]:
+    """Derive ``hits`` inside the caller's transaction; return what was newly stored."""
+    if not hits:
+        return []
+    loaded = await (facts or FactsLoader(ttl=0)).load(conn, hits)
+    return await write_decisions(conn, decide(hits, loaded, signals))
+
+
+# -- the loop ------------------------------------------------------------------------------
+
+
+class Deriver:
+    """Derives raw hits as they arrive: woken by this process's commits, and polling for
+    the hits other processes and nodes acknowledge (or a spool replay stored)."""
+
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        *,
+        signals: Signals,
+        sinks: Sequence[EventSink] = (),
+        batch: int = 512,
+        poll_seconds: float = 0.2,
+        context_ttl: float = 5.0,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self._engine = engine
+        self._postgres = engine.dialect.name == "postgresql"
+        self._signals = signals
+        self._sinks = tuple(sinks)
+        self._batch = batch
+        self._poll = poll_seconds
+        self._facts = FactsLoader(ttl=context_ttl)
+        self._wake = asyncio.Event()
+        self._lock = asyncio.Lock()
+        self._task: asyncio.Task[None] | None = None
+        self._next_part = 0
+        self._clock = clock
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    async def start(self) -> None:
+        self._task = asyncio.create_task(self._run_forever(), name="deriver")
+
+    async def stop(self) -> None:
+        if self._task is None:
+            return
+        self._task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._task
+        self._task = None
+        # What this process acknowledged last is derived now rather than by the next start.
+        with contextlib.suppress(SQLAlchemyError, OSError, TimeoutError):
+            async with asyncio.timeout(10):
+                await self.derive_pending()
+
+    async def derive_pending(self) -> int:
+        """Derive until no raw hit is waiting (that this process may take); return how many."""
+        total = 0
+        while True:
+            derived = await self.derive_once()
+            total += derived
+            if not derived:
+                return total
+
+    async def derive_once(self) -> int:
+        """Derive one batch per partition that has hits; return how many hits."""
+        async with self._lock:
+            if not self._postgres:
+                derived = await self._derive_batch(None)
+                if not derived:
+                    metrics.RAW_HITS_PENDING.set(0)
+                return derived
+            derived = 0
+            async with self._engine.connect() as conn:
+                waiting: dict[int, int] = {part: count for part, count in (await conn.execute(
+                    select(RAW_HITS.c.part, func.count()).group_by(RAW_HITS.c.part)))}
+            metrics.RAW_HITS_PENDING.set(sum(waiting.values()))
+            parts = list(waiting)
+            # Start where the last round stopped, so no partition waits behind the others.
+            start = self._next_part
+            self._next_part = (self._next_part + 1) % PARTITIONS
+            for part in sorted(parts, key=lambda p: (p - start) % PARTITIONS):
+                derived += await self._derive_batch(part)
+            return derived
+
+    async def _derive_batch(self, part: int | None) -> int:
+        async with self._engine.begin() as conn:
+            if part is None:
+                # SQLite: take the write lock before reading (a write statement that changes
+                # nothing), so a second deriver waits instead of reading the same hits.
+                await conn.execute(_TAKE_WRITE_LOCK)
+            else:
+                locked = await conn.scalar(text("SELECT pg_try_advisory_xact_lock(:s, :p)"),
+                                           {"s": _LOCK_SPACE, "p": part})
+                if not locked:
+                    return 0  # another process derives this partition right now
+            query = select(RAW_HITS.c.seq, RAW_HITS.c.hit).order_by(RAW_HITS.c.seq)
+            if part is not None:
+                query = query.where(RAW_HITS.c.part == part)
+            rows = (await conn.execute(query.limit(self._batch))).all()
+            if not rows:
+                return 0
+            hits = _parsed(rows)
+            events = await derive_hits(conn, hits, self._signals, self._facts)
+            if events:
+                for sink in self._sinks:
+                    await sink.in_transaction(conn, events)
+            await conn.execute(delete(RAW_HITS).where(
+                RAW_HITS.c.seq.in_([row.seq for row in rows])))
+        metrics.DERIVED.inc(len(rows))
+        now = self._clock()
+        for hit in hits:
+            metrics.DERIVER_LAG.observe(max(0.0, (now - hit.at).total_seconds()))
+        for event in events:
+            metrics.HITS.labels(kind=event.type, verdict=event.verdict).inc()
+        self._committed(events)
+        return len(rows)
+
+    def _committed(self, events: Sequence[EngagementEvent]) -> None:
+        for sink in self._sinks:
+            try:
+                sink.committed(events)
+            except Exception:  # a live subscriber's trouble never fails stored hits
+                log.exception("an engagement sink failed after commit")
+
+    async def _run_forever(self) -> None:
+        while True:
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(self._poll):
+                    await self._wake.wait()
+            self._wake.clear()
+            started = time.monotonic()
+            try:
+                await self.derive_pending()
+            except (SQLAlchemyError, OSError, TimeoutError) as error:
+                # The database is away: the raw hits wait there (or in the spool).
+                log.warning("deriving raw hits failed (%s); will retry", type(error).__name__)
+                await asyncio.sleep(min(5.0, self._poll * 10))
+            except Exception:
+                log.exception("deriving raw hits failed; will retry")
+                await asyncio.sleep(min(5.0, self._poll * 10))
+            metrics.DERIVE_SECONDS.observe(time.monotonic() - started)
+
+
+def _parsed(rows: Sequence[Any]) -> list[RawHit]:
+    """The raw hits of ``rows``. One this version cannot read (written by a newer or broken
+    node) is logged and consumed: kept, it would block its partition forever."""
+    hits = []
+    for row in rows:
+        try:
+            hits.append(RawHit.from_json(row.hit))
+        except (ValueError, KeyError, TypeError):
+            log.error("raw hit %s cannot be read and is dropped: %.200s", row.seq, row.hit)
+    return hits

@@ -1,0 +1,175 @@
+"""decide: what a batch of raw hits becomes, from the batch's facts alone (no database).
+
+The deriver loads ``BatchFacts`` and writes ``Decisions``; every rule that joins
+classification, attribution, inferred opens and contact dates is decided here, so it is
+tested here: R7 (inferred opens), R11 (click bursts), R14 (the sender's cookie), R15–R17
+(attribution), R16 (contact dates), R18 (tracking off) and erasure.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+
+from sendtrail.tracking.core.derive import (
+    INFERRED_OPEN_REASON,
+    TRACKING_OFF_REASON,
+    BatchFacts,
+    EmailFacts,
+    RecipientFacts,
+    clicked_copies,
+    decide,
+)
+from sendtrail.tracking.core.model import Attribution, EmailKind, HitKind, TokenClaims, Verdict
+from sendtrail.tracking.core.raw_hit import RawHit
+from sendtrail.tracking.signals import load_signals
+
+SIGNALS = load_signals()
+ACCOUNT, EMAIL, OTHER_EMAIL = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+SENDER, CONTACT_0, CONTACT_1 = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+SENT = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
+LATER = SENT + timedelta(hours=2)
+CHROME = ("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
+          "Chrome/131.0.0.0 Safari/537.36")
+HOME = "198.51.100.7"
+EMAIL_FACTS = EmailFacts(sender_id=SENDER, kind=EmailKind.SALES, recipient_count=2,
+                         link_count=3, tracking_enabled=True, privacy_mode=False,
+                         self_open_suppression=True, truncate_ips=False)
+
+
+def _facts(email: EmailFacts = EMAIL_FACTS, *, opened_0: datetime | None = None,
+           basis: bool = True, erased: bool = False, **more: object) -> BatchFacts:
+    recipients = {(ACCOUNT, EMAIL, 1): RecipientFacts(CONTACT_1, basis, None)}
+    if not erased:
+        recipients[(ACCOUNT, EMAIL, 0)] = RecipientFacts(CONTACT_0, basis, opened_0)
+    return BatchFacts(emails={(ACCOUNT, EMAIL): email}, recipients=recipients,
+                      sender_ips={}, **more)  # type: ignore[arg-type]
+
+
+def _hit(kind: HitKind = HitKind.OPEN, *, at: datetime = LATER, recipient: int | None = 0,
+         link: int | None = None, agent: str = CHROME, ip: str = HOME,
+         sender_copy: bool = False, email: uuid.UUID = EMAIL) -> RawHit:
+    claims = TokenClaims(kind=kind, account_id=ACCOUNT, email_id=email, recipient=recipient,
+                         sender_copy=sender_copy, sent_at=int(SENT.timestamp()),
+                         link=link if kind is HitKind.CLICK else None,
+                         url="https://example.test/" if kind is HitKind.CLICK else None)
+    return RawHit(event_id=uuid.uuid4(), claims=claims, method="GET", at=at, ip=ip,
+                  user_agent=agent)
+
+
+def _click(link: int = 0, **kwargs: object) -> RawHit:
+    return _hit(HitKind.CLICK, link=link, **kwargs)  # type: ignore[arg-type]
+
+
+def test_a_human_open_is_stored_attributed_and_moves_the_contacts_date() -> None:
+    hit = _hit()
+    decided = decide([hit], _facts(), SIGNALS)
+    (open_,) = decided.engagements
+    assert (open_.id, open_.type, open_.verdict) == (hit.event_id, HitKind.OPEN, Verdict.HUMAN)
+    assert (open_.recipient_idx, open_.contact_id, open_.attribution) == (
+        0, CONTACT_0, Attribution.RECIPIENT)
+    assert open_.counts_in_reports and open_.ip == HOME and open_.user_agent == CHROME
+    assert decided.first_human_opens == {(ACCOUNT, EMAIL, 0): LATER}
+    (dates,) = decided.contact_dates
+    assert (dates.contact_id, dates.last_sales_email_opened_at, dates.last_clicked_at) == (
+        CONTACT_0, LATER, None)
+
+
+def test_a_first_human_click_implies_an_open_just_before_it_r7() -> None:
+    click = _click()
+    decided = decide([click], _facts(), SIGNALS)
+    inferred, stored_click = sorted(decided.engagements, key=lambda e: e.occurred_at)
+    assert stored_click.id == click.event_id and stored_click.type is HitKind.CLICK
+    assert inferred.type is HitKind.OPEN and inferred.inferred
+    assert inferred.inferred_from == "click" and inferred.reasons[0] == INFERRED_OPEN_REASON
+    assert inferred.id == uuid.uuid5(click.event_id, "inferred-open")  # same on a replay
+    assert inferred.occurred_at < click.at
+    assert decided.first_human_opens == {(ACCOUNT, EMAIL, 0): inferred.occurred_at}
+    (dates,) = decided.contact_dates  # a sales email's inferred open counts as opened (R16)
+    assert dates.last_sales_email_opened_at == dates.last_clicked_at == click.at
+
+
+def test_no_open_is_inferred_for_a_recipient_who_already_opened() -> None:
+    for facts_opened, earlier in ((LATER - timedelta(hours=1), []), (None, [_hit()])):
+        click = _click(at=LATER + timedelta(minutes=5))
+        decided = decide([*earlier, click], _facts(opened_0=facts_opened), SIGNALS)
+        assert [e.inferred for e in decided.engagements] == [False] * (1 + len(earlier))
+
+
+def test_a_burst_over_every_link_marks_the_clicks_before_it_and_their_inferred_open() -> None:
+    clicks = [_click(link, at=LATER + timedelta(seconds=link)) for link in range(3)]
+    decided = decide(clicks, _facts(), SIGNALS)
+    assert {e.verdict for e in decided.engagements} == {Verdict.MACHINE}
+    assert {e.category for e in decided.engagements} == {"click_burst"}
+    assert not any(e.counts_in_reports for e in decided.engagements)
+    assert decided.first_human_opens == {}  # the inferred open was the scanner's too
+    (burst,) = decided.bursts  # stored clicks of earlier batches are reclassified as well
+    assert burst.copy == (ACCOUNT, EMAIL, 0, False)
+    assert burst.since == clicks[-1].at - timedelta(seconds=10)
+
+
+def test_stored_recent_clicks_complete_a_burst_across_batches() -> None:
+    copy = (ACCOUNT, EMAIL, 0, False)
+    facts = _facts(recent_clicks={copy: [(0, LATER), (1, LATER + timedelta(seconds=1))]},
+                   opened_0=LATER)
+    (click,) = decide([_click(2, at=LATER + timedelta(seconds=2))], facts, SIGNALS).engagements
+    assert (click.verdict, click.category) == (Verdict.MACHINE, "click_burst")
+
+
+def test_an_erased_recipient_or_a_gone_email_records_nothing() -> None:
+    assert decide([_hit()], _facts(erased=True), SIGNALS).engagements == ()
+    assert decide([_hit(email=OTHER_EMAIL)], _facts(), SIGNALS).engagements == ()
+    # ...while the other recipient of the same email is still recorded.
+    assert len(decide([_hit(recipient=1)], _facts(erased=True), SIGNALS).engagements) == 1
+
+
+def test_privacy_mode_without_a_legal_basis_is_someone_and_moves_no_contact_r16() -> None:
+    facts = _facts(replace(EMAIL_FACTS, privacy_mode=True), basis=False)
+    decided = decide([_hit(), _click(at=LATER + timedelta(minutes=1))], facts, SIGNALS)
+    assert {e.attribution for e in decided.engagements} == {Attribution.SOMEONE}
+    assert {e.recipient_idx for e in decided.engagements} == {None}
+    assert {e.contact_id for e in decided.engagements} == {None}
+    assert decided.contact_dates == () and decided.first_human_opens == {}
+
+
+def test_a_shared_copy_is_someone_r15() -> None:
+    (open_,) = decide([_hit(recipient=None)], _facts(), SIGNALS).engagements
+    assert (open_.attribution, open_.recipient_idx, open_.counts_in_reports) == (
+        Attribution.SOMEONE, None, False)
+
+
+def test_tracking_turned_off_records_with_a_reason_and_moves_no_contact_r18() -> None:
+    decided = decide([_hit()], _facts(replace(EMAIL_FACTS, tracking_enabled=False)), SIGNALS)
+    (open_,) = decided.engagements
+    assert open_.reasons[-1] == TRACKING_OFF_REASON
+    assert decided.contact_dates == ()
+
+
+def test_the_senders_own_copy_is_self_and_nobodys_open_r9() -> None:
+    decided = decide([_hit(recipient=None, sender_copy=True)], _facts(), SIGNALS)
+    (open_,) = decided.engagements
+    assert open_.verdict is Verdict.SELF and open_.sender_copy
+    assert decided.first_human_opens == {} and decided.contact_dates == ()
+
+
+def test_a_machine_open_counts_nowhere_and_a_truncated_address_keeps_its_network() -> None:
+    facts = _facts(replace(EMAIL_FACTS, truncate_ips=True))
+    (open_,) = decide([_hit(agent="curl/8.5.0")], facts, SIGNALS).engagements
+    assert open_.verdict is Verdict.MACHINE and not open_.counts_in_reports
+    assert open_.ip == "198.51.100.0"
+
+
+def test_contact_dates_take_the_latest_hit_of_the_batch() -> None:
+    first, last = LATER, LATER + timedelta(hours=1)
+    decided = decide([_hit(at=last), _hit(at=first)], _facts(), SIGNALS)
+    (dates,) = decided.contact_dates
+    assert dates.last_sales_email_opened_at == last
+    assert decided.first_human_opens == {(ACCOUNT, EMAIL, 0): first}
+
+
+def test_clicked_copies_name_recipients_and_recipientless_copies() -> None:
+    hits = [_click(recipient=1), _click(recipient=None, sender_copy=True), _hit(recipient=0)]
+    recipients, shared = clicked_copies(hits, {(ACCOUNT, EMAIL): EMAIL_FACTS})
+    assert recipients == {(ACCOUNT, EMAIL, 1)}
+    assert shared == {(ACCOUNT, EMAIL)}
