@@ -2,7 +2,7 @@
 
 The deriver loads ``BatchFacts`` and writes ``Decisions``; every rule that joins
 classification, attribution, inferred opens and contact dates is decided here, so it is
-tested here: R7 (inferred opens), R11 (click bursts), R14 (the sender's cookie), R15–R17
+tested here: R7 (inferred opens), R11 (click bursts), R14 (the sender's cookie), R15 to R17
 (attribution), R16 (contact dates), R18 (tracking off) and erasure.
 """
 
@@ -69,7 +69,9 @@ def test_a_human_open_is_stored_attributed_and_moves_the_contacts_date() -> None
     assert (open_.id, open_.type, open_.verdict) == (hit.event_id, HitKind.OPEN, Verdict.HUMAN)
     assert (open_.recipient_idx, open_.contact_id, open_.attribution) == (
         0, CONTACT_0, Attribution.RECIPIENT)
-    assert open_.counts_in_reports and open_.ip == HOME and open_.user_agent == CHROME
+    assert open_.counts_in_reports
+    assert open_.ip == HOME
+    assert open_.user_agent == CHROME
     assert decided.first_human_opens == {(ACCOUNT, EMAIL, 0): LATER}
     (dates,) = decided.contact_dates
     assert (dates.contact_id, dates.last_sales_email_opened_at, dates.last_clicked_at) == (
@@ -80,9 +82,12 @@ def test_a_first_human_click_implies_an_open_just_before_it_r7() -> None:
     click = _click()
     decided = decide([click], _facts(), SIGNALS)
     inferred, stored_click = sorted(decided.engagements, key=lambda e: e.occurred_at)
-    assert stored_click.id == click.event_id and stored_click.type is HitKind.CLICK
-    assert inferred.type is HitKind.OPEN and inferred.inferred
-    assert inferred.inferred_from == "click" and inferred.reasons[0] == INFERRED_OPEN_REASON
+    assert stored_click.id == click.event_id
+    assert stored_click.type is HitKind.CLICK
+    assert inferred.type is HitKind.OPEN
+    assert inferred.inferred
+    assert inferred.inferred_from == "click"
+    assert inferred.reasons[0] == INFERRED_OPEN_REASON
     assert inferred.id == uuid.uuid5(click.event_id, "inferred-open")  # same on a replay
     assert inferred.occurred_at < click.at
     assert decided.first_human_opens == {(ACCOUNT, EMAIL, 0): inferred.occurred_at}
@@ -130,7 +135,8 @@ def test_privacy_mode_without_a_legal_basis_is_someone_and_moves_no_contact_r16(
     assert {e.attribution for e in decided.engagements} == {Attribution.SOMEONE}
     assert {e.recipient_idx for e in decided.engagements} == {None}
     assert {e.contact_id for e in decided.engagements} == {None}
-    assert decided.contact_dates == () and decided.first_human_opens == {}
+    assert decided.contact_dates == ()
+    assert decided.first_human_opens == {}
 
 
 def test_a_shared_copy_is_someone_r15() -> None:
@@ -149,14 +155,17 @@ def test_tracking_turned_off_records_with_a_reason_and_moves_no_contact_r18() ->
 def test_the_senders_own_copy_is_self_and_nobodys_open_r9() -> None:
     decided = decide([_hit(recipient=None, sender_copy=True)], _facts(), SIGNALS)
     (open_,) = decided.engagements
-    assert open_.verdict is Verdict.SELF and open_.sender_copy
-    assert decided.first_human_opens == {} and decided.contact_dates == ()
+    assert open_.verdict is Verdict.SELF
+    assert open_.sender_copy
+    assert decided.first_human_opens == {}
+    assert decided.contact_dates == ()
 
 
 def test_a_machine_open_counts_nowhere_and_a_truncated_address_keeps_its_network() -> None:
     facts = _facts(replace(EMAIL_FACTS, truncate_ips=True))
     (open_,) = decide([_hit(agent="curl/8.5.0")], facts, SIGNALS).engagements
-    assert open_.verdict is Verdict.MACHINE and not open_.counts_in_reports
+    assert open_.verdict is Verdict.MACHINE
+    assert not open_.counts_in_reports
     assert open_.ip == "198.51.100.0"
 
 
