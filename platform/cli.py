@@ -80,6 +80,41 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> None:
     )
 
 
+def cmd_derive(settings: Settings, _args: argparse.Namespace) -> None:
+    """A deriver without a web server: raw hits acknowledged by any node become engagements
+    here (PostgreSQL; partitions are shared with the servers' own derivers)."""
+    import signal
+
+    from sendtrail.db.types import utcnow
+    from sendtrail.notifications.fanout import PostgresFanout
+    from sendtrail.notifications.outbox import WebhookOutbox
+    from sendtrail.tracking.deriver import Deriver
+    from sendtrail.tracking.signals import load_signals
+    from sendtrail.tracking.stream import EngagementStream
+
+    if not settings.database.url.startswith("postgresql"):
+        raise InvalidInput("`sendtrail derive` needs PostgreSQL: on SQLite the server derives "
+                           "the hits it stores itself, in its one process")
+
+    async def work(database: Any) -> None:
+        # Live events reach every node's subscribers by NOTIFY; webhooks by the outbox.
+        sinks = (PostgresFanout(settings.database.url, EngagementStream()),
+                 WebhookOutbox(clock=utcnow))
+        deriver = Deriver(database.engine, signals=load_signals(), sinks=sinks,
+                          batch=settings.tracking.derive_batch,
+                          poll_seconds=settings.tracking.derive_poll_seconds)
+        stopping = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for number in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(number, stopping.set)
+        await deriver.start()
+        print("deriving raw hits; stop with SIGTERM", flush=True)
+        await stopping.wait()
+        await deriver.stop()
+
+    _run(settings, work)
+
+
 def cmd_demo(settings: Settings, _args: argparse.Namespace) -> None:
     from sendtrail.demo import ensure_demo
 
@@ -216,6 +251,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int)
     serve.set_defaults(func=cmd_serve)
     commands.add_parser("demo", help="create the demo account").set_defaults(func=cmd_demo)
+    commands.add_parser(
+        "derive", help="derive raw hits into engagements, without serving (PostgreSQL)"
+    ).set_defaults(func=cmd_derive)
 
     accounts = commands.add_parser("accounts").add_subparsers(dest="sub", required=True)
     create = accounts.add_parser("create", help="create an account and its first admin")

@@ -256,7 +256,8 @@ class Settings:
                 base_url=get("TRACKING_BASE_URL", public_url).rstrip("/"),
                 default_domain=get("TRACKING_DOMAIN", "track.sendtrail.test"),
                 deriver=_bool(get("DERIVER", "true"), "DERIVER"),
-                derive_batch=_int(get("DERIVE_BATCH", "512"), "DERIVE_BATCH"),
+                derive_batch=_positive(_int(get("DERIVE_BATCH", "512"), "DERIVE_BATCH"),
+                                       "DERIVE_BATCH"),
                 derive_poll_seconds=_float(get("DERIVE_POLL_SECONDS", "0.2"),
                                            "DERIVE_POLL_SECONDS"),
                 answer_after_derivation=_bool(get("ANSWER_AFTER_DERIVATION", "false"),
@@ -381,6 +382,12 @@ def _int(value: str, name: str) -> int:
         return int(value)
     except ValueError:
         raise InvalidInput(f"{PREFIX}{name} must be a whole number, not {value!r}") from None
+
+
+def _positive(number: int, name: str) -> int:
+    if number < 1:
+        raise InvalidInput(f"{PREFIX}{name} must be at least 1, not {number}")
+    return number
 
 
 def _float(value: str, name: str) -> float:

@@ -4,24 +4,25 @@ and with the server SIGKILLed under load (real `sendtrail serve` processes, Post
 from __future__ import annotations
 
 import asyncio
-import os
 import re
 import signal
-import subprocess
 import threading
 import time
-import uuid
-from collections import Counter
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import httpx
-import psycopg
-from e2e.processes import SENDTRAIL, Server, _free_port
+from e2e.hitload import (
+    Load,
+    assert_exactly_once,
+    await_stored,
+    demo_token,
+    pixel_url,
+    serve_env,
+    stored,
+)
+from e2e.processes import Server, _free_port
 from sqlalchemy.engine import make_url
-
-PREPARE = """mutation($i: PrepareEmailInput!) { prepareEmail(input: $i) { messages { html } } }"""
 
 
 class Proxy:
@@ -98,120 +99,18 @@ async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> N
         writer.transport.abort()
 
 
-@dataclass
-class Load:
-    """Worker threads sending pixel requests, each with a unique User-Agent."""
-
-    url: str
-    prefix: str = field(default_factory=lambda: f"load-{uuid.uuid4().hex[:10]}")
-    results: list[tuple[str, float, float, int | None, str]] = field(default_factory=list)
-    """(user agent, started, seconds, status or None on a socket error, content type)"""
-    _stop: threading.Event = field(default_factory=threading.Event)
-    _threads: list[threading.Thread] = field(default_factory=list)
-
-    def start(self, workers: int) -> None:
-        self._threads = [threading.Thread(target=self._work, args=(n,), daemon=True)
-                         for n in range(workers)]
-        for thread in self._threads:
-            thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        for thread in self._threads:
-            thread.join(30)
-
-    def acknowledged(self) -> set[str]:
-        return {ua for ua, _, _, status, _ in self.results if status == 200}
-
-    def _work(self, worker: int) -> None:
-        timeout = httpx.Timeout(20, connect=2)
-        with httpx.Client(timeout=timeout) as client:
-            for n in range(1_000_000):
-                if self._stop.is_set():
-                    return
-                agent, started = f"{self.prefix}-{worker}-{n}", time.monotonic()
-                try:
-                    answer = client.get(self.url, headers={"User-Agent": agent})
-                except httpx.TransportError:
-                    self.results.append((agent, started, time.monotonic() - started, None, ""))
-                    time.sleep(0.05)
-                    continue
-                self.results.append((agent, started, time.monotonic() - started,
-                                     answer.status_code, answer.headers.get("content-type", "")))
-                time.sleep(0.005)
-
-
-def _stored(database_url: str, prefix: str) -> Counter[str]:
-    with psycopg.connect(database_url, connect_timeout=5) as conn:
-        rows = conn.execute("SELECT user_agent, count(*) FROM engagement "
-                            "WHERE user_agent LIKE %s GROUP BY user_agent", (f"{prefix}-%",))
-        return Counter({agent: count for agent, count in rows})
-
-
-def _await_stored(database_url: str, load: Load, seconds: float) -> Counter[str]:
-    """Wait until every acknowledged hit is in the database; return what is stored."""
-    deadline, wanted = time.monotonic() + seconds, load.acknowledged()
-    while True:
-        stored = _stored(database_url, load.prefix)
-        if wanted <= set(stored) or time.monotonic() > deadline:
-            return stored
-        time.sleep(0.5)
-
-
-def _spool_report(spool_dir: Path, agents: set[str]) -> str:
-    """Where the spool stands, and how many of ``agents`` it still holds."""
-    files = sorted(spool_dir.glob("hits.spool*"))
-    text = "".join(path.read_text(errors="replace") for path in files)
-    held = sum(f'"ua":"{agent}"' in text for agent in agents)
-    return f"spool files {[p.name for p in files]} hold {held} of them"
-
-
-def _assert_exactly_once(stored: Counter[str], acknowledged: set[str], spool_dir: Path) -> None:
-    missing = acknowledged - set(stored)
-    twice = {agent: count for agent, count in stored.items() if count != 1}
-    assert not missing, (f"{len(missing)} acknowledged hits never stored, e.g. "
-                         f"{sorted(missing)[:3]}; {_spool_report(spool_dir, missing)}")
-    assert not twice, f"hits stored more than once: {dict(list(twice.items())[:5])}"
-
-
-def _env(database_url: str, data_dir: Path) -> dict[str, str]:
-    return {**os.environ, "SENDTRAIL_DATABASE_URL": database_url, "PYTHONSAFEPATH": "1",
-            "SENDTRAIL_DATA_DIR": str(data_dir), "SENDTRAIL_SMTP_PORT": "0"}
-
-
-def _demo_token(env: dict[str, str]) -> str:
-    subprocess.run([SENDTRAIL, "migrate"], env=env, check=True, capture_output=True)
-    demo = subprocess.run([SENDTRAIL, "demo"], env=env, check=True, capture_output=True,
-                          text=True)
-    (token,) = [line.split(": ", 1)[1] for line in demo.stdout.splitlines()
-                if line.startswith("token: ")]
-    return token
-
-
-def _pixel_url(server: Server, token: str) -> str:
-    answer = httpx.post(f"{server.base_url}/graphql", timeout=30, headers={
-        "Authorization": f"Bearer {token}"}, json={"query": PREPARE, "variables": {"i": {
-            "subject": "Load", "html": "<p>hi</p>", "deliveryMode": "PER_RECIPIENT",
-            "recipients": [{"address": "x@client.test"}]}}})
-    html = answer.json()["data"]["prepareEmail"]["messages"][0]["html"]
-    match = re.search(r'src="https?://[^/"]+(/o/[^"]+\.gif)"', html)
-    assert match, html
-    return server.base_url + match.group(1)
-
-
-
 def test_every_hit_is_acknowledged_and_stored_once_across_a_database_outage(
     postgres_url: str, tmp_path: Path, stopped: list[Server]
 ) -> None:
     direct = make_url(postgres_url)
     proxy = Proxy((direct.host or "127.0.0.1", direct.port or 5432))
     try:
-        token = _demo_token(_env(postgres_url, tmp_path))
+        token = demo_token(serve_env(postgres_url, tmp_path))
         proxied = direct.set(port=proxy.port).render_as_string(hide_password=False)
-        server = Server(_env(proxied, tmp_path))
+        server = Server(serve_env(proxied, tmp_path))
         stopped.append(server)
         server.start()
-        load = Load(_pixel_url(server, token))
+        load = Load(pixel_url(server, token))
         load.start(workers=32)
         time.sleep(2)
         down_at = time.monotonic()
@@ -230,9 +129,9 @@ def test_every_hit_is_acknowledged_and_stored_once_across_a_database_outage(
         slowest = max(seconds for _, _, seconds, _, _ in results)
         assert slowest < 8, f"a pixel took {slowest:.1f} s"
 
-        stored = _await_stored(postgres_url, load, seconds=20)
-        _assert_exactly_once(stored, load.acknowledged(), tmp_path / "spool")
-        assert set(stored) == load.acknowledged()  # every request here was acknowledged
+        found = await_stored(postgres_url, load, seconds=20)
+        assert_exactly_once(found, load.acknowledged(), tmp_path / "spool")
+        assert set(found) == load.acknowledged()  # every request here was acknowledged
         spooled = re.search(r"^sendtrail_spooled_hits_total (\S+)$",
                             httpx.get(f"{server.base_url}/metrics").text, re.MULTILINE)
         assert spooled, "sendtrail_spooled_hits_total is missing from /metrics"
@@ -245,12 +144,12 @@ def test_every_hit_is_acknowledged_and_stored_once_across_a_database_outage(
 def test_every_acknowledged_hit_is_stored_once_across_repeated_sigkills(
     postgres_url: str, tmp_path: Path, stopped: list[Server]
 ) -> None:
-    env = _env(postgres_url, tmp_path)
-    token = _demo_token(env)
+    env = serve_env(postgres_url, tmp_path)
+    token = demo_token(env)
     server = Server(env)
     stopped.append(server)
     server.start()
-    load = Load(_pixel_url(server, token))
+    load = Load(pixel_url(server, token))
     load.start(workers=8)
     acknowledged_per_life = []
     for _ in range(4):
@@ -261,11 +160,11 @@ def test_every_acknowledged_hit_is_stored_once_across_repeated_sigkills(
         server.start()  # same port and data dir: replays any spool at start-up
     time.sleep(1)
     load.stop()
-    _await_stored(postgres_url, load, seconds=20)  # the last server replays what is spooled
+    await_stored(postgres_url, load, seconds=20)  # the last server replays what is spooled
     server.kill(signal.SIGTERM)
 
     assert all(count > 0 for count in acknowledged_per_life), acknowledged_per_life
-    _assert_exactly_once(_stored(postgres_url, load.prefix), load.acknowledged(),
+    assert_exactly_once(stored(postgres_url, load.prefix), load.acknowledged(),
                          tmp_path / "spool")
     answered = [r for r in load.results if r[3] is not None]
     assert all(r[3] == 200 and r[4] == "image/gif" for r in answered)
