@@ -184,7 +184,8 @@ class Ingestor:
         """Answer-after-derivation mode: the hits are durable either way, so a failure here
         is the deriver's to retry, never a dropped hit."""
         try:
-            await self._deriver.derive_pending()
+            async with asyncio.timeout(self._timeout):
+                await self._deriver.derive_pending()
         except Exception:
             log.exception("deriving before answering failed; the deriver will retry")
 

@@ -5,7 +5,8 @@ interval (not once per hit) and ``/readyz`` answers 503 with the reason until th
 clears. Afterwards stored + dropped = sent: nothing acknowledged as stored was lost.
 
 The faults are real: another connection holds the database's write lock (SQLite: an
-EXCLUSIVE transaction; PostgreSQL: ACCESS EXCLUSIVE on the engagement table), and the spool
+EXCLUSIVE transaction; PostgreSQL: ACCESS EXCLUSIVE on the raw-hit table the hot path
+writes to), and the spool
 directory is replaced by a regular file, which refuses writes even to root (tests may run
 as root, where ``chmod 0500`` stops nothing).
 """
@@ -57,7 +58,7 @@ def database_locked(database_url: str) -> Iterator[None]:
     server = make_url(database_url)
     with psycopg.connect(host=server.host, port=server.port or 5432, user=server.username,
                          password=server.password, dbname=server.database) as holder:
-        holder.execute("LOCK TABLE engagement IN ACCESS EXCLUSIVE MODE")
+        holder.execute("LOCK TABLE raw_hit IN ACCESS EXCLUSIVE MODE")
         try:
             yield
         finally:
