@@ -80,6 +80,11 @@ async def record_reply(
         )
         session.add(inferred)
         added.append(inferred)
+        if not anonymous and (recipient.first_human_open_at is None
+                              or recipient.first_human_open_at > inferred.occurred_at):
+            # The deriver reads this, not the opens, to know a later click implies no open.
+            recipient.first_human_open_at = inferred.occurred_at
+            session.add(recipient)
         if contact is not None and result.contact_update.last_sales_email_opened and (
             contact.last_sales_email_opened_at is None
             or contact.last_sales_email_opened_at < at

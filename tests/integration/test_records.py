@@ -14,7 +14,16 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
-from support import FakeClock, Tenant, error_codes, gql, pixel_path, refusal
+from support import (
+    FakeClock,
+    Tenant,
+    error_codes,
+    give_admin_a_paid_seat,
+    gql,
+    link_paths,
+    pixel_path,
+    refusal,
+)
 
 OUTLOOK = "Mozilla/4.0 (compatible; ms-office; MSOffice 16)"
 PDF = b"%PDF-1.7\n" + bytes(range(256)) * 40 + b"\x00\r\n%%EOF"
@@ -262,6 +271,30 @@ def test_reply_to_a_per_recipient_copy_is_a_reply_and_an_inferred_open(
     # An open inferred from a click moves this date (recorder); one inferred from a reply
     # must too (R7, R16): the contact did read the sales email.
     assert contact["lastSalesEmailOpenedAt"] is not None
+
+
+def test_a_click_after_a_reply_implies_no_second_open(
+    app: Any, acme: Tenant, clock: FakeClock, database_url: str
+) -> None:
+    """The open a reply implied (R7, R24) is the recipient's first open: a later click of
+    theirs is a click, not another inferred open."""
+    give_admin_a_paid_seat(app, database_url, acme)  # links are tracked on paid seats (R12)
+    data = ok(app, acme.admin_token, PREPARE, {"i": {
+        "subject": "Pricing", "html": '<p><a href="https://acme.test/pricing">Pricing</a></p>',
+        "deliveryMode": "PER_RECIPIENT", "recipients": [{"address": "ann@client.test"}]}})
+    prepared = data["prepareEmail"]
+    (ann_copy,) = prepared["messages"]
+    clock.advance(3600)
+    log(app, acme.admin_token, subject="Re: Pricing", **{"from": {"address": "ann@client.test"}},
+        recipients=[{"address": acme.admin_email}], inReplyTo=ann_copy["messageId"])
+    clock.advance(600)
+    (link,) = link_paths(ann_copy["html"])
+    assert app.get(link, headers={"User-Agent": OUTLOOK}, follow_redirects=False
+                   ).status_code == 302
+    assert sorted(_engagements(app, acme, prepared["email"]["id"])) == [
+        ("CLICK", "ann@client.test", False, None, "RECIPIENT"),
+        ("OPEN", "ann@client.test", True, "REPLY", "RECIPIENT"),
+        ("REPLY", "ann@client.test", False, None, "RECIPIENT")]
 
 
 def test_reply_after_a_human_open_and_replies_that_match_nothing(
