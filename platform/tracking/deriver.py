@@ -12,8 +12,8 @@ reading it, so across processes and nodes one partition is derived by one transa
 time, in order; the lock goes with the transaction, also when its process is killed. Why
 not ``FOR UPDATE SKIP LOCKED`` on rows: two derivers could then judge hits of the same
 message copy at once, and both would infer its first open (R7) or miss a burst (R11).
-SQLite has one writer anyway: there a deriver takes the database's write lock, then the
-oldest hits.
+SQLite has one writer anyway: there a deriver takes the oldest hits, and consuming them is
+the first write of its transaction (taking the write lock only then).
 """
 
 from __future__ import annotations
@@ -91,7 +91,6 @@ LOGINS = LoginRow.__table__  # type: ignore[attr-defined]
 
 PARTITIONS = 16
 _LOCK_SPACE = 0x5E4D  # the advisory lock namespace of raw-hit partitions ("SEnd")
-_TAKE_WRITE_LOCK = text("UPDATE raw_hit SET seq = seq WHERE 1 = 0")
 _DATES = ("last_sales_email_opened_at", "last_sales_email_clicked_at", "last_clicked_at")
 
 
@@ -474,29 +473,37 @@ class Deriver:
             return derived
 
     async def _derive_batch(self, part: int | None) -> int:
-        async with self._engine.begin() as conn:
-            if part is None:
-                # SQLite: take the write lock before reading (a write statement that changes
-                # nothing), so a second deriver waits instead of reading the same hits.
-                await conn.execute(_TAKE_WRITE_LOCK)
-            else:
-                locked = await conn.scalar(text("SELECT pg_try_advisory_xact_lock(:s, :p)"),
-                                           {"s": _LOCK_SPACE, "p": part})
-                if not locked:
+        try:
+            async with self._engine.begin() as conn:
+                if part is not None and not await conn.scalar(
+                    text("SELECT pg_try_advisory_xact_lock(:s, :p)"),
+                    {"s": _LOCK_SPACE, "p": part},
+                ):
                     return 0  # another process derives this partition right now
-            query = select(RAW_HITS.c.seq, RAW_HITS.c.hit).order_by(RAW_HITS.c.seq)
-            if part is not None:
-                query = query.where(RAW_HITS.c.part == part)
-            rows = (await conn.execute(query.limit(self._batch))).all()
-            if not rows:
-                return 0
-            hits = _parsed(rows)
-            events = await derive_hits(conn, hits, self._signals, self._facts)
-            if events:
-                for sink in self._sinks:
-                    await sink.in_transaction(conn, events)
-            await conn.execute(delete(RAW_HITS).where(
-                RAW_HITS.c.seq.in_([row.seq for row in rows])))
+                query = select(RAW_HITS.c.seq, RAW_HITS.c.hit).order_by(RAW_HITS.c.seq)
+                if part is not None:
+                    query = query.where(RAW_HITS.c.part == part)
+                rows = (await conn.execute(query.limit(self._batch))).all()
+                if not rows:
+                    return 0
+                hits = _parsed(rows)
+                decisions = (decide(hits, await self._facts.load(conn, hits), self._signals)
+                             if hits else None)
+                # Consuming the raw hits is the first write. On SQLite that is when the write
+                # lock is taken (the driver begins a transaction before the first write),
+                # after the reading and deciding, so the hot path waits as little as can
+                # be; fewer rows than read means another deriver took them meanwhile (two
+                # processes on one SQLite file): leave them all to the next round.
+                consumed = await conn.execute(delete(RAW_HITS).where(
+                    RAW_HITS.c.seq.in_([row.seq for row in rows])))
+                if consumed.rowcount != len(rows):
+                    raise _TakenElsewhere
+                events = await write_decisions(conn, decisions) if decisions else []
+                if events:
+                    for sink in self._sinks:
+                        await sink.in_transaction(conn, events)
+        except _TakenElsewhere:
+            return 0
         metrics.DERIVED.inc(len(rows))
         now = self._clock()
         for hit in hits:
@@ -530,6 +537,10 @@ class Deriver:
                 log.exception("deriving raw hits failed; will retry")
                 await asyncio.sleep(min(5.0, self._poll * 10))
             metrics.DERIVE_SECONDS.observe(time.monotonic() - started)
+
+
+class _TakenElsewhere(Exception):
+    """Another deriver consumed some of the batch's raw hits first: roll back, read again."""
 
 
 def _parsed(rows: Sequence[Any]) -> list[RawHit]:
