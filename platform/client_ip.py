@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from functools import cache
 from typing import Any
 
-__all__ = ["client_ip", "scope_client_ip"]
+__all__ = ["client_ip", "scope_client_ip", "scope_peer_is_trusted"]
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -50,3 +50,9 @@ def scope_client_ip(scope: Mapping[str, Any], trusted: tuple[str, ...]) -> str:
     forwarded = [value.decode("latin-1") for name, value in scope.get("headers") or ()
                  if name == b"x-forwarded-for"]
     return client_ip(client[0] if client else None, forwarded, trusted)
+
+
+def scope_peer_is_trusted(scope: Mapping[str, Any], trusted: tuple[str, ...]) -> bool:
+    """Whether the TCP peer of an ASGI scope is one of ``SENDTRAIL_TRUSTED_PROXIES``."""
+    client = scope.get("client")
+    return bool(trusted and client and _is_trusted(client[0], trusted))

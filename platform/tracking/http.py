@@ -16,7 +16,7 @@ from datetime import datetime
 from http.cookies import CookieError, SimpleCookie
 from typing import Any
 
-from sendtrail.client_ip import scope_client_ip
+from sendtrail.client_ip import scope_client_ip, scope_peer_is_trusted
 from sendtrail.tracking import metrics
 from sendtrail.tracking.core.model import HitKind, TokenClaims
 from sendtrail.tracking.core.redirect import safe_location
@@ -145,10 +145,22 @@ class TrackingEndpoints:
             return None
         return claims.email_id if claims is not None and claims.sender_copy else None
 
+    def _event_id(self, headers: dict[bytes, bytes], scope: Scope) -> uuid.UUID:
+        """A new event id, or the trusted proxy's request id: nginx keeps ``$request_id`` when
+        it sends a request again to another node (the first died before answering), so the
+        hit both nodes stored is derived into one engagement (event ids are its key)."""
+        request_id = headers.get(b"x-request-id", b"")
+        if len(request_id) == 32 and scope_peer_is_trusted(scope, self.trusted_proxies):
+            try:
+                return uuid.UUID(hex=request_id.decode("ascii"))
+            except ValueError:
+                pass  # not hex: not nginx's
+        return uuid.uuid4()
+
     async def _ingest(self, scope: Scope, claims: TokenClaims) -> None:
         headers = dict(scope.get("headers") or [])
         hit = RawHit(
-            event_id=uuid.uuid4(),
+            event_id=self._event_id(headers, scope),
             claims=claims,
             method=str(scope.get("method", "GET")),
             at=self.clock(),
