@@ -1,8 +1,9 @@
 """Two `sendtrail serve` nodes (two processes each, `--workers` through SENDTRAIL_WORKERS) on
 one PostgreSQL database behind Debian's nginx (deploy/nginx/sendtrail.conf, one upstream
 with both): one node is SIGKILLed under a load of pixel and click hits, the load goes on
-against the survivor, and every acknowledged hit (a 200 GIF, a 302 to the destination) is
-stored exactly once as an engagement.
+against the survivor, which is then stopped with SIGTERM still under load, and every
+acknowledged hit (a 200 GIF, a 302 to the destination) is stored exactly once as an
+engagement. The killed node is started again on its data dir before counting.
 
 Each request carries its own User-Agent, which the engagement keeps, so hits are counted
 one by one. Engagements may be written after the answer (issue 14: raw hits first, a
@@ -212,8 +213,16 @@ def test_every_acknowledged_hit_is_stored_once_when_a_node_dies_under_load(
         doomed.kill(signal.SIGKILL)  # the whole node: its supervisor and both workers
         _wait_for_hits(load, 60, lambda: sum(
             hit.after_kill for hit in load.hits if hit.agent in load.acknowledged()) >= 40)
+        # Still under load: every process of the survivor stores what it acknowledged
+        # before it exits.
+        survivor.kill(signal.SIGTERM)
     finally:
         load.stop()
+    assert survivor.process is not None
+    assert survivor.process.returncode == 0, survivor.logs()[-3000:]
+    last_life = survivor.log_path.read_text(errors="replace")
+    assert last_life.count("Application shutdown complete") == 2, last_life[-3000:]
+    doomed.start()  # the same data dir after SIGKILL: what is left to derive gets derived
 
     acknowledged = load.acknowledged()
     stored, pending = _settled(postgres_url, load.prefix)
