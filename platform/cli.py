@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import getpass
+import os
+import shutil
 import sys
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
@@ -79,6 +81,16 @@ def _serve_workers(settings: Settings, args: argparse.Namespace) -> int:
     return workers
 
 
+def _share_metrics(directory: Path) -> None:
+    """prometheus_client's multiprocess mode for the processes about to start (they inherit
+    the variable and import the library after it is set): each writes its samples to files
+    in ``directory`` and ``/metrics`` sums them. Emptied first: an earlier run's files would
+    add up too. A gauge is shown per process (a ``pid`` label), a dead one's included."""
+    shutil.rmtree(directory, ignore_errors=True)
+    directory.mkdir(parents=True)
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(directory)
+
+
 def cmd_serve(settings: Settings, args: argparse.Namespace) -> None:
     import uvicorn
 
@@ -92,8 +104,11 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> None:
     # server. Each process builds the app from the environment (the factory below), as
     # the settings read here were; with N > 1 the parent binds the port once, supervises,
     # and the processes accept from that one socket.
+    workers = _serve_workers(settings, args)
+    if workers > 1:
+        _share_metrics(settings.data_dir / "metrics")
     uvicorn.run(
-        "sendtrail.app:app_from_env", factory=True, workers=_serve_workers(settings, args),
+        "sendtrail.app:app_from_env", factory=True, workers=workers,
         host=host, port=port, log_level="info", access_log=False,
         # Never uvicorn's own X-Forwarded-* handling (it believes 127.0.0.1 by default):
         # only SENDTRAIL_TRUSTED_PROXIES decides, in client_ip (issue 12, defect 3).

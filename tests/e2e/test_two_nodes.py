@@ -174,14 +174,22 @@ def _settled(database_url: str, prefix: str) -> tuple[Counter[tuple[str, str]], 
         time.sleep(1.0)
 
 
-def _upstreams(nginx: Nginx) -> dict[str, str]:
-    """User-Agent -> the upstream(s) nginx sent that request to, from its access log."""
+def _upstreams(nginx: Nginx, *, answered: bool = False) -> dict[str, str]:
+    """User-Agent -> the upstream(s) nginx sent that request to, from its access log
+    (``answered``: only requests answered 200 or 302)."""
     found = {}
     for line in (nginx.directory / "access.log").read_text(errors="replace").splitlines():
-        match = re.search(r'"([^"]*)" upstream=(.*)$', line)
-        if match:
-            found[match.group(1)] = match.group(2)
+        match = re.search(r'" (\d{3}) \d+ "[^"]*" "([^"]*)" upstream=(.*)$', line)
+        if match and (not answered or match.group(1) in ("200", "302")):
+            found[match.group(2)] = match.group(3)
     return found
+
+
+def _hits_total(server: Server) -> float:
+    """``sendtrail_hits_total`` over every label, scraped from the node itself (loopback)."""
+    scrape = httpx.get(f"{server.base_url}/metrics", timeout=10).text
+    return sum(float(value) for value in
+               re.findall(r"^sendtrail_hits_total\{[^}]*\} (\S+)$", scrape, re.MULTILINE))
 
 
 @pytest.fixture
@@ -213,11 +221,19 @@ def test_every_acknowledged_hit_is_stored_once_when_a_node_dies_under_load(
         doomed.kill(signal.SIGKILL)  # the whole node: its supervisor and both workers
         _wait_for_hits(load, 60, lambda: sum(
             hit.after_kill for hit in load.hits if hit.agent in load.acknowledged()) >= 40)
+        # The survivor's /metrics counts what both its processes stored: at least every
+        # hit nginx saw it answer (counted before answering) by the time of the scrape.
+        answered_by_survivor = sum(
+            route.endswith(f"127.0.0.1:{survivor.port}")
+            for route in _upstreams(nginx, answered=True).values())
+        scraped = _hits_total(survivor)
         # Still under load: every process of the survivor stores what it acknowledged
         # before it exits.
         survivor.kill(signal.SIGTERM)
     finally:
         load.stop()
+    assert scraped >= answered_by_survivor > 0, \
+        f"/metrics counts {scraped} stored hits, nginx saw {answered_by_survivor} answered"
     assert survivor.process is not None
     assert survivor.process.returncode == 0, survivor.logs()[-3000:]
     last_life = survivor.log_path.read_text(errors="replace")
