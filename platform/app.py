@@ -192,12 +192,17 @@ class _OnePerNode:
         return True
 
     async def _take_over(self) -> None:
+        pause = 1.0
         while True:
             try:
                 if await self._try():
                     return
-            except Exception:  # e.g. the port is still taken: try again
-                log.exception("could not start the SMTP listeners; trying again")
+            except Exception:  # e.g. another program holds the port: try again, less often
+                log.exception("could not start the SMTP listeners; trying again in %.0f s",
+                              pause)
+                await asyncio.sleep(pause)
+                pause = min(pause * 2, 60.0)
+                continue
             await asyncio.sleep(1.0)
 
     async def stop(self) -> None:
