@@ -35,6 +35,8 @@ from e2e.processes import SENDTRAIL, Server
 PREPARE = """mutation($i: PrepareEmailInput!) { prepareEmail(input: $i) { messages { html } } }"""
 DESTINATION = "https://shop.two-nodes.test/pricing"
 SECRET = "two-nodes-secret-key-" + "k" * 32  # both nodes sign and verify with it
+REJECTED = "/o/not-a-token.gif"
+"""A pixel whose token does not verify: answered with the GIF, counted, never stored."""
 THREADS = 8
 SETTLE_SECONDS = 30.0
 PROXY_RETRIES_ARE_IDEMPOTENT = False
@@ -50,7 +52,7 @@ be stored exactly once, retried or not."""
 @dataclass(frozen=True)
 class Hit:
     agent: str
-    kind: str  # "open" (pixel) or "click"
+    kind: str  # "open" (pixel), "click" or "rejected" (a pixel with a bad token)
     status: int | None  # None: no answer (socket error or timeout)
     location: str
     content_type: str
@@ -89,12 +91,12 @@ class Load:
             for n in range(100_000):
                 if self._stop.is_set():
                     return
-                kind = "open" if n % 2 == 0 else "click"
+                kind = ("open", "click", "open", "click", "rejected")[n % 5]
                 agent = f"{self.prefix}-{worker}-{n}"
                 after_kill = self.killed.is_set()
                 try:
-                    answer = client.get(self.pixel if kind == "open" else self.link,
-                                        headers={"User-Agent": agent})
+                    path = {"open": self.pixel, "click": self.link, "rejected": REJECTED}[kind]
+                    answer = client.get(path, headers={"User-Agent": agent})
                 except httpx.TransportError:
                     self.hits.append(Hit(agent, kind, None, "", "", after_kill))
                     time.sleep(0.05)
@@ -103,6 +105,9 @@ class Load:
                                      answer.headers.get("location", ""),
                                      answer.headers.get("content-type", ""), after_kill))
                 time.sleep(0.005)
+
+    def rejected(self) -> set[str]:
+        return {hit.agent for hit in self.hits if hit.kind == "rejected"}
 
     def acknowledged(self) -> dict[str, str]:
         """User-Agent -> kind of every hit answered as stored: a GIF, or the redirect."""
@@ -185,11 +190,12 @@ def _upstreams(nginx: Nginx, *, answered: bool = False) -> dict[str, str]:
     return found
 
 
-def _hits_total(server: Server) -> float:
-    """``sendtrail_hits_total`` over every label, scraped from the node itself (loopback)."""
+def _rejected_total(server: Server) -> float:
+    """``sendtrail_rejected_tokens_total`` over every label, scraped from the node itself
+    (loopback). A token is checked on the request path, before anything is stored."""
     scrape = httpx.get(f"{server.base_url}/metrics", timeout=10).text
-    return sum(float(value) for value in
-               re.findall(r"^sendtrail_hits_total\{[^}]*\} (\S+)$", scrape, re.MULTILINE))
+    return sum(float(value) for value in re.findall(
+        r"^sendtrail_rejected_tokens_total\{[^}]*\} (\S+)$", scrape, re.MULTILINE))
 
 
 @pytest.fixture
@@ -221,19 +227,20 @@ def test_every_acknowledged_hit_is_stored_once_when_a_node_dies_under_load(
         doomed.kill(signal.SIGKILL)  # the whole node: its supervisor and both workers
         _wait_for_hits(load, 60, lambda: sum(
             hit.after_kill for hit in load.hits if hit.agent in load.acknowledged()) >= 40)
-        # The survivor's /metrics counts what both its processes stored: at least every
-        # hit nginx saw it answer (counted before answering) by the time of the scrape.
-        answered_by_survivor = sum(
+        # The survivor's /metrics counts for both its processes: at least every bad token
+        # nginx saw it answer (counted before answering) by the time of the scrape.
+        rejected_by_survivor = sum(
             route.endswith(f"127.0.0.1:{survivor.port}")
-            for route in _upstreams(nginx, answered=True).values())
-        scraped = _hits_total(survivor)
+            for agent, route in _upstreams(nginx, answered=True).items()
+            if agent in load.rejected())
+        scraped = _rejected_total(survivor)
         # Still under load: every process of the survivor stores what it acknowledged
         # before it exits.
         survivor.kill(signal.SIGTERM)
     finally:
         load.stop()
-    assert scraped >= answered_by_survivor > 0, \
-        f"/metrics counts {scraped} stored hits, nginx saw {answered_by_survivor} answered"
+    assert scraped >= rejected_by_survivor > 0, \
+        f"/metrics counts {scraped} rejected tokens, nginx saw {rejected_by_survivor} answered"
     assert survivor.process is not None
     assert survivor.process.returncode == 0, survivor.logs()[-3000:]
     last_life = survivor.log_path.read_text(errors="replace")
