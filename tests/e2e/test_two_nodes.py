@@ -22,9 +22,9 @@ import threading
 import time
 import uuid
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import httpx
 import psycopg
@@ -269,7 +269,7 @@ def test_every_acknowledged_hit_is_stored_once_when_a_node_dies_under_load(
     assert not unasked, f"engagements for requests never made: {sorted(unasked)[:5]}"
 
 
-def _wait_for_hits(load: Load, seconds: float, enough: Any) -> None:
+def _wait_for_hits(load: Load, seconds: float, enough: Callable[[], bool]) -> None:
     deadline = time.monotonic() + seconds
     while not enough():
         answers = Counter((hit.kind, hit.status) for hit in load.hits)
