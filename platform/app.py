@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable, Sequence
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager, suppress
 from dataclasses import replace
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from litestar import Litestar, MediaType, Request, Response
@@ -17,6 +19,7 @@ from sendtrail.db.types import utcnow
 from sendtrail.domains.directory import DomainDirectory
 from sendtrail.domains.worker import DomainWorker
 from sendtrail.errors import RateLimited, SendtrailError
+from sendtrail.node_locks import HeldLock, claim_spool_dir
 from sendtrail.notifications.dispatcher import WebhookDispatcher
 from sendtrail.notifications.fanout import PostgresFanout
 from sendtrail.notifications.outbox import WebhookOutbox
@@ -49,7 +52,9 @@ from sendtrail.web.records_routes import download_attachment, logged_email_html
 from sendtrail.web.request_host import one_host_header
 from sendtrail.web.tracking_routes import click, metrics, pixel
 
-__all__ = ["create_app"]
+__all__ = ["app_from_env", "create_app"]
+
+log = logging.getLogger("sendtrail.app")
 
 
 def _sendtrail_error(_: Request[Any, Any, Any], error: SendtrailError) -> Response[Any]:
@@ -150,16 +155,103 @@ async def _stop_on_thread(listener: SmtpListener | SubmissionRelay | None) -> No
 
 def _ingestion(
     database: Database, settings: Settings, sinks: Sequence[EventSink],
-    clock: Callable[[], datetime],
+    clock: Callable[[], datetime], spool_dir: Path,
 ) -> Ingestor:
     """The two stages: the hot path's raw-hit writer and the deriver behind it."""
     tracking = settings.tracking
     deriver = Deriver(database.engine, signals=load_signals(), sinks=sinks,
                       batch=tracking.derive_batch, poll_seconds=tracking.derive_poll_seconds,
                       clock=clock)
-    return Ingestor(database.engine, spool_dir=settings.data_dir / "spool", deriver=deriver,
+    return Ingestor(database.engine, spool_dir=spool_dir, deriver=deriver,
                     run_deriver=tracking.deriver,
                     answer_after_derivation=tracking.answer_after_derivation)
+
+
+class _OnePerNode:
+    """The SMTP listeners (logging, submission) of a node, run by whichever of its processes
+    holds ``lock_path`` (sendtrail.node_locks); the others try every second and take over
+    within about a second of its death.
+
+    One process rather than SO_REUSEPORT in each: aiosmtpd's Controller proves it is up by
+    connecting to its own port, and with the port shared that connection may reach another
+    process's listener, so its start would time out; a shared port would also let a stray
+    second server on the machine take half the connections instead of failing to bind.
+    SMTP here is a trickle next to HTTP (and has its own thread and loop): one process
+    serves it.
+    """
+
+    def __init__(
+        self, lock_path: Path,
+        start: Callable[[], Awaitable[list[SmtpListener | SubmissionRelay]]],
+    ) -> None:
+        self._lock_path, self._start = lock_path, start
+        self._lock: HeldLock | None = None
+        self._listeners: list[SmtpListener | SubmissionRelay] = []
+        self._waiting: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        """Start the listeners now if this process may; else keep trying in the background."""
+        if not await self._try():
+            self._waiting = asyncio.create_task(self._take_over(), name="smtp-take-over")
+
+    async def _try(self) -> bool:
+        lock = HeldLock.try_take(self._lock_path)
+        if lock is None:
+            return False
+        try:
+            self._listeners = await self._start()
+        except BaseException:
+            lock.release()
+            raise
+        self._lock = lock
+        return True
+
+    async def _take_over(self) -> None:
+        pause = 1.0
+        while True:
+            try:
+                if await self._try():
+                    return
+            except Exception:  # e.g. another program holds the port: try again, less often
+                log.exception("could not start the SMTP listeners; trying again in %.0f s",
+                              pause)
+                await asyncio.sleep(pause)
+                pause = min(pause * 2, 60.0)
+                continue
+            await asyncio.sleep(1.0)
+
+    async def stop(self) -> None:
+        if self._waiting is not None:
+            self._waiting.cancel()
+            with suppress(asyncio.CancelledError):
+                await self._waiting
+        for listener in self._listeners:
+            await _stop_on_thread(listener)
+        if self._lock is not None:
+            self._lock.release()
+
+
+async def _start_smtp(
+    settings: Settings, keys: TokenKeys, records: RecordsConfig, sinks: Sequence[EventSink],
+    *, wake_delivery: Callable[[], None], clock: Callable[[], datetime],
+) -> _OnePerNode:
+    """The logging listener and the relay, in one process of the node (``_OnePerNode``)."""
+
+    async def start() -> list[SmtpListener | SubmissionRelay]:
+        smtp = await _start_logging_listener(settings, records, sinks)
+        try:
+            relay = await _start_relay(settings, keys, records, sinks,
+                                       wake_delivery=wake_delivery, clock=clock)
+        except BaseException:
+            await _stop_on_thread(smtp)
+            raise
+        return [listener for listener in (relay, smtp) if listener is not None]
+
+    ports = (settings.smtp.port, settings.sending.submission_port)
+    listeners = _OnePerNode(settings.data_dir / f"smtp-{ports[0]}-{ports[1]}.lock", start)
+    if any(ports):
+        await listeners.start()
+    return listeners
 
 
 def create_app(settings: Settings, *, clock: Callable[[], datetime] = utcnow) -> Litestar:
@@ -180,7 +272,9 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] = utcnow) ->
                                        box=secret_box(settings.secrets.keys))
         # The outbox always writes (any node may deliver); this one delivers if asked to.
         sinks = (fanout, WebhookOutbox(clock=clock, on_queued=dispatcher.wake))
-        ingestor = _ingestion(database, settings, sinks, clock)
+        # Processes of one node (`serve --workers N`) share the data dir: a spool each.
+        spool_dir, spool_lock = claim_spool_dir(settings.data_dir / "spool")
+        ingestor = _ingestion(database, settings, sinks, clock, spool_dir)
         app.state.database = database
         app.state.stream = stream
         app.state.token_keys = keys
@@ -206,9 +300,8 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] = utcnow) ->
         if settings.notifications.webhook_dispatcher:
             await dispatcher.start()
         delivery = await _start_delivery(app, database, settings, clock, sinks=(fanout,))
-        smtp = await _start_logging_listener(settings, records, sinks)
-        relay = await _start_relay(settings, keys, records, sinks,
-                                   wake_delivery=delivery.wake, clock=clock)
+        listeners = await _start_smtp(settings, keys, records, sinks,
+                                      wake_delivery=delivery.wake, clock=clock)
         retention = asyncio.create_task(run_retention(database.engine, clock=clock))
         try:
             yield
@@ -218,9 +311,9 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] = utcnow) ->
             # is disposed (an app stopped within milliseconds leaked one otherwise).
             with suppress(asyncio.CancelledError):
                 await retention
-            await _stop_on_thread(relay)
-            await _stop_on_thread(smtp)
-            await ingestor.stop()
+            await listeners.stop()
+            await ingestor.stop()  # drains what this process has queued
+            spool_lock.release()
             await dispatcher.stop()
             await delivery.stop()
             await domain_worker.stop()
@@ -257,3 +350,9 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] = utcnow) ->
     )
     app.state.settings = settings
     return app
+
+
+def app_from_env() -> Litestar:
+    """The application with settings read from the environment: the factory each process of
+    ``sendtrail serve --workers N`` imports (``sendtrail.app:app_from_env``)."""
+    return create_app(Settings.from_env())

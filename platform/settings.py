@@ -29,6 +29,7 @@ __all__ = [
     "Settings",
     "SmtpSettings",
     "TrackingSettings",
+    "workers_count",
 ]
 
 PREFIX = "SENDTRAIL_"
@@ -46,6 +47,9 @@ class HttpSettings:
     """Interface ``sendtrail serve`` binds to unless ``--host`` is given."""
     port: int = 8000
     """Port ``sendtrail serve`` binds to unless ``--port`` is given."""
+    workers: int = 1
+    """Server processes ``sendtrail serve`` runs unless ``--workers`` is given; more than
+    one needs PostgreSQL (on SQLite every write waits for the one database lock)."""
     public_url: str = "http://127.0.0.1:8000"
     """Where the API and the web admin are reached (also the allowed browser origin)."""
     trusted_proxies: tuple[str, ...] = ()
@@ -242,6 +246,7 @@ class Settings:
             http=HttpSettings(
                 host=get("HOST", "127.0.0.1"),
                 port=_int(get("PORT", "8000"), "PORT"),
+                workers=workers_count(get("WORKERS", "1"), f"{PREFIX}WORKERS"),
                 public_url=public_url,
                 trusted_proxies=_networks(get("TRUSTED_PROXIES"), "TRUSTED_PROXIES"),
                 debug=debug,
@@ -387,6 +392,18 @@ def _int(value: str, name: str) -> int:
 def _positive(number: int, name: str) -> int:
     if number < 1:
         raise InvalidInput(f"{PREFIX}{name} must be at least 1, not {number}")
+    return number
+
+
+def workers_count(value: str, name: str) -> int:
+    """A number of server processes, 1 or more (``name`` says where it was given)."""
+    try:
+        number = int(value)
+    except ValueError:
+        number = 0
+    if number < 1:
+        raise InvalidInput(f"{name} must be a whole number of processes, 1 or more, "
+                           f"not {value!r}")
     return number
 
 

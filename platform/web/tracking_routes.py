@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any
 from urllib.parse import unquote
 
 from litestar import Request, Response, asgi, get
 from litestar.datastructures import State
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+from prometheus_client.multiprocess import MultiProcessCollector
 
 from sendtrail.tracking.http import TrackingEndpoints
 from sendtrail.web import admin_ui
@@ -55,4 +57,15 @@ def metrics(request: Request[Any, Any, State]) -> Response[Any]:
     refusal = metrics_refusal(request.scope, request.app.state.settings.metrics.token)
     if refusal is not None:
         return refusal
-    return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+    return Response(_exposition(), media_type=CONTENT_TYPE_LATEST)
+
+
+def _exposition() -> bytes:
+    """This process's metrics; under ``serve --workers N`` (prometheus_client's multiprocess
+    mode, which cli.py switches on with its own variable) every process's, summed, so a
+    scrape does not show whichever process happened to answer."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        registry = CollectorRegistry()
+        MultiProcessCollector(registry)  # type: ignore[no-untyped-call]  # untyped library
+        return generate_latest(registry)
+    return generate_latest()

@@ -2,11 +2,14 @@
 
 Import the fixture into a test module (``from e2e.nginx import nginx_factory_fixture``;
 ``name=`` keeps ruff's F811 quiet, as in tests/components.py) and start one per stack,
-``nginx_factory(cert_dir=..., upstream="127.0.0.1:<port>")``. The deploy file is
-rendered as its README says (only its ``${SENDTRAIL_*}`` placeholders are replaced),
-then included from a minimal main configuration that keeps the pid file, logs and
-temporary files in the test's own directory. nginx runs in the foreground in its own
-process group and is stopped at the end of the test module.
+``nginx_factory(cert_dir=..., upstream="127.0.0.1:<port>")`` (several nodes: a list of
+``host:port``, written as one ``server`` line each, as deploy/nginx/README.md says). The
+deploy file is rendered as its README says (only its ``${SENDTRAIL_*}`` placeholders are
+replaced), then included from a minimal main configuration that keeps the pid file, logs
+and temporary files in the test's own directory. The access log is nginx's "combined"
+format followed by the upstream(s) each request went to (``upstream=127.0.0.1:A,
+127.0.0.1:B`` when nginx tried a second). nginx runs in the foreground in its own process
+group and is stopped at the end of the test module.
 
 A missing nginx skips locally and fails under ``CI=true`` (as elsewhere in the suite).
 """
@@ -20,7 +23,7 @@ import signal
 import socket
 import subprocess
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -46,7 +49,10 @@ events {{
     worker_connections 256;
 }}
 http {{
-    access_log {directory}/access.log;
+    log_format upstreams '$remote_addr - $remote_user [$time_local] "$request" $status '
+                         '$body_bytes_sent "$http_referer" "$http_user_agent" '
+                         'upstream=$upstream_addr';
+    access_log {directory}/access.log upstreams;
     client_body_temp_path {directory}/tmp/body;
     proxy_temp_path {directory}/tmp/proxy;
     fastcgi_temp_path {directory}/tmp/fastcgi;
@@ -109,6 +115,8 @@ class Nginx:
     directory: Path
     cert_dir: Path
     upstream: str
+    more_upstreams: tuple[str, ...] = ()
+    """Further nodes: a ``server`` line each after the rendered one."""
     https_port: int = field(default_factory=_free_port)
     http_port: int = field(default_factory=_free_port)
     process: subprocess.Popen[bytes] | None = field(default=None, repr=False)
@@ -126,6 +134,12 @@ class Nginx:
             "SENDTRAIL_HTTPS_LISTEN": f"127.0.0.1:{self.https_port}",
             "SENDTRAIL_HTTP_LISTEN": f"127.0.0.1:{self.http_port}",
         })
+        first = f"    server {self.upstream};\n"
+        if self.more_upstreams:
+            if rendered.count(first) != 1:
+                raise ValueError(f"no single {first.strip()!r} line to add nodes after")
+            rendered = rendered.replace(first, first + "".join(
+                f"    server {node};\n" for node in self.more_upstreams))
         (self.directory / "sendtrail.conf").write_text(rendered)
         # Certificates are read by the workers at each handshake. As root, nginx would run
         # them as `nobody`, who cannot read the 0600 files sendtrail (root here) writes.
@@ -180,7 +194,8 @@ NginxFactory = Callable[..., Nginx]
 
 @pytest.fixture(scope="module", name="nginx_factory")
 def nginx_factory_fixture(tmp_path_factory: pytest.TempPathFactory) -> Iterator[NginxFactory]:
-    """``nginx_factory(*, cert_dir, upstream, start=True) -> Nginx``; all are stopped at the
+    """``nginx_factory(*, cert_dir, upstream, start=True) -> Nginx`` (``upstream``: one
+    ``host:port`` or a list of them); all are stopped at the
     end of the test module (so a module-scoped stack can use it).
 
     With ``start=False`` the ports are chosen but nginx is not started yet (e.g. when
@@ -189,8 +204,9 @@ def nginx_factory_fixture(tmp_path_factory: pytest.TempPathFactory) -> Iterator[
     _binary()
     started: list[Nginx] = []
 
-    def make(*, cert_dir: Path, upstream: str, start: bool = True) -> Nginx:
-        server = Nginx(tmp_path_factory.mktemp("nginx"), cert_dir, upstream)
+    def make(*, cert_dir: Path, upstream: str | Sequence[str], start: bool = True) -> Nginx:
+        nodes = (upstream,) if isinstance(upstream, str) else tuple(upstream)
+        server = Nginx(tmp_path_factory.mktemp("nginx"), cert_dir, nodes[0], nodes[1:])
         started.append(server)
         if start:
             server.start()

@@ -124,3 +124,31 @@ def test_demo_is_created_once_and_prints_a_working_login(cli: Any, client: Any) 
         assert body["data"]["viewer"] == {"email": lines["login"], "account": {"name": "Demo"}}
         seats = sorted(e["node"]["seat"] for e in body["data"]["users"]["edges"])
         assert seats == ["FREE", "SALES_PROFESSIONAL", "SALES_STARTER"]  # free and paid seats
+
+
+@pytest.mark.parametrize(
+    ("args", "workers_env", "message"),
+    [
+        (("serve", "--workers", "2"), None, "--workers 2 needs PostgreSQL: on SQLite every "
+                                             "write waits for the one database lock"),
+        (("serve",), "3", "SENDTRAIL_WORKERS=3 needs PostgreSQL"),
+        (("serve", "--workers", "0"), None, "--workers must be a whole number of processes, "
+                                            "1 or more, not '0'"),
+        (("serve",), "many", "SENDTRAIL_WORKERS must be a whole number of processes"),
+    ],
+)
+def test_serve_refuses_workers_sqlite_cannot_use_with_one_line(
+    args: tuple[str, ...], workers_env: str | None, message: str, tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv("SENDTRAIL_DATABASE_URL", f"sqlite:///{tmp_path / 'sendtrail.db'}")
+    monkeypatch.setenv("SENDTRAIL_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.delenv("SENDTRAIL_WORKERS", raising=False)
+    if workers_env is not None:
+        monkeypatch.setenv("SENDTRAIL_WORKERS", workers_env)
+    assert main(list(args)) == 2  # refused before anything listens
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err.startswith("sendtrail: error: ")
+    assert message in captured.err
+    assert captured.err.count("\n") == 1
