@@ -1,17 +1,22 @@
 """The second stage: turn raw hits into engagements, exactly once, behind the hot path.
 
 A thin shell around ``core.derive.decide``. For a batch of raw hits (in arrival order) it
-loads what the batch needs to know (``load_facts``), lets the core decide, and writes the
+loads what the batch needs to know (``FactsLoader``), lets the core decide, and writes the
 decisions — engagements, first opens, contact dates, reclassified bursts, rollups, the
 outbox — in the transaction that deletes the raw hits. Either all of that commits or none
 of it, so a crash at any point leaves each hit derived once or still waiting.
 
-Raw hits are spread over ``PARTITIONS`` by account. On PostgreSQL a deriver takes a
-partition with a transaction-scoped advisory lock (``pg_try_advisory_xact_lock``) before
-reading it, so across processes and nodes one partition is derived by one transaction at a
-time, in order; the lock goes with the transaction, also when its process is killed. Why
-not ``FOR UPDATE SKIP LOCKED`` on rows: two derivers could then judge hits of the same
-message copy at once, and both would infer its first open (R7) or miss a burst (R11).
+Raw hits are spread over ``PARTITIONS`` by email: every decision that depends on earlier
+hits is about one message copy (its bursts, R11; its first open, R7), and what several
+emails share only moves one way (contact dates forward, first opens back), so emails can
+be judged apart and one busy account still spreads over every deriver. On PostgreSQL a
+deriver takes a partition with a transaction-scoped advisory lock
+(``pg_try_advisory_xact_lock``) before reading it, so across processes and nodes one
+partition is derived by one transaction at a time, in order; the lock goes with the
+transaction, also when its process is killed. Why not ``FOR UPDATE SKIP LOCKED`` on rows:
+two derivers could then judge hits of the same message copy at once, and both would infer
+its first open (R7) or miss a burst (R11). Contact updates are sorted, so two partitions'
+transactions lock shared contacts in one order (no deadlock).
 SQLite has one writer anyway: there a deriver takes the oldest hits, and consuming them is
 the first write of its transaction (taking the write lock only then).
 """
@@ -94,9 +99,9 @@ _LOCK_SPACE = 0x5E4D  # the advisory lock namespace of raw-hit partitions ("SEnd
 _DATES = ("last_sales_email_opened_at", "last_sales_email_clicked_at", "last_clicked_at")
 
 
-def partition_of(account_id: uuid.UUID) -> int:
-    """The raw-hit partition of an account: all its hits are derived in one order."""
-    return account_id.int % PARTITIONS
+def partition_of(account_id: uuid.UUID, email_id: uuid.UUID) -> int:
+    """The raw-hit partition of an email: all its hits are derived in one order."""
+    return (account_id.int + email_id.int) % PARTITIONS
 
 
 # -- what the batch needs to know ---------------------------------------------------------
@@ -291,7 +296,9 @@ async def _move_contact_dates(conn: AsyncConnection, dates: Sequence[ContactDate
         await conn.execute(_MOVE_CONTACT_DATES, [
             {"b_account": d.account_id, "b_contact": d.contact_id,
              **{f"b_{name}": getattr(d, name) for name in _DATES}}
-            for d in dates
+            # One order for every transaction, so two partitions' derivers updating the same
+            # contacts wait for each other instead of deadlocking.
+            for d in sorted(dates, key=lambda d: (d.account_id, d.contact_id))
         ])
 
 

@@ -174,7 +174,7 @@ class Ingestor:
     async def _commit(self, hits: Sequence[RawHit]) -> None:
         async with self._engine.begin() as conn:
             await conn.execute(_INSERT_RAW, [
-                {"part": partition_of(hit.claims.account_id),
+                {"part": partition_of(hit.claims.account_id, hit.claims.email_id),
                  "account_id": hit.claims.account_id, "hit": hit.to_json()}
                 for hit in hits
             ])

@@ -111,7 +111,7 @@ class RawHitRow(SQLModel, table=True):
     """A hit acknowledged by the hot path and not yet derived (issue 14's first stage).
 
     Rows live seconds: the deriver deletes them in the transaction that stores their
-    engagements. ``part`` spreads accounts over partitions, each derived by one process at a
+    engagements. ``part`` spreads emails over partitions, each derived by one process at a
     time (an advisory lock on PostgreSQL), so a copy's hits are judged in order, once. The
     hit itself is its spool line (``RawHit.to_json``): one text column, the cheapest insert.
     """
