@@ -4,6 +4,7 @@ are sent through the real app, and every statement the request runs is counted."
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -45,6 +46,20 @@ EMAILS = """query Emails($first: Int!, $after: String, $filter: EmailFilterInput
     edges { node { id subject kind sentAt tracked logged sender { id name email }
                    recipients { id } } }
     pageInfo { hasNextPage endCursor } } }"""
+TIMELINE = """query ContactTimeline($id: ID!, $first: Int!, $after: String) {
+  contact(id: $id) { id timeline(first: $first, after: $after) { edges { cursor node {
+    __typename
+    ... on Email { id subject kind sentAt fromAddress text htmlUrl
+                   recipients { id address field }
+                   attachments { id filename contentType size downloadUrl } }
+    ... on Engagement { id type occurredAt verdict category reasons inferred attribution
+                        email { id subject } link { url } }
+    ... on LegalBasisChange { id at actor before after } } }
+    pageInfo { hasNextPage endCursor } } } }"""
+LOG = """mutation($i: LogEmailInput!) { logEmail(input: $i) { id } }"""
+SET_BASIS = """mutation($c: ID!) { setContactLegalBasis(contactId: $c, basis: CONSENT) {
+  legalBasis } }"""
+CONTACTS = """query($s: String) { contacts(search: $s) { edges { node { id address } } } }"""
 ACTIVITY = """query Activity($first: Int!) {
   viewer { id notificationPreference }
   activityFeed(first: $first) { edges { node { id type occurredAt inferred inferredFrom
@@ -76,10 +91,11 @@ def statements(client: Any) -> Iterator[list[str]]:
         event.remove(engine, "before_cursor_execute", count)
 
 
-def _prepare(client: Any, token: str, subject: str, people: list[str]) -> dict[str, Any]:
+def _prepare(client: Any, token: str, subject: str, people: list[str],
+             **fields: Any) -> dict[str, Any]:
     prepared: dict[str, Any] = gql_data(client, PREPARE, {"i": {
         "subject": subject, "html": HTML, "deliveryMode": "PER_RECIPIENT",
-        "recipients": [{"address": address} for address in people],
+        "recipients": [{"address": address} for address in people], **fields,
     }}, token=token, field="prepareEmail")
     return prepared
 
@@ -187,4 +203,50 @@ def test_the_activity_feed_runs_as_many_statements_for_60_rows_as_for_3(
     assert len(many) == 60
     assert len({node["email"]["subject"] for node in many}) == 4
     assert any(node["link"] for node in many)
+    assert few_count == many_count, (few_count, many_count)
+
+
+def test_a_contacts_timeline_runs_as_many_statements_for_40_items_as_for_12(
+    app_client: Any, database_url: str, clock: FakeClock
+) -> None:
+    tenant = _sender_with_clicks(app_client, database_url)
+    ann = "ann@client.test"
+    for number in range(4):
+        kind = "MARKETING" if number % 2 else "SALES"  # a sales email's logged copy is listed
+        prepared = _prepare(app_client, tenant.admin_token, f"{kind} {number}", [ann],
+                            kind=kind, log=kind == "SALES")
+        _engage(app_client, clock, prepared, 8)
+        gql_data(app_client, LOG, {"i": {  # a logged email with an attachment, other people
+            "subject": f"Notes {number}", "text": "See attached.",
+            "recipients": [{"address": ann}, *({"address": a} for a in _people("o", number))],
+            "attachments": [{"filename": f"notes-{number}.txt",
+                             "contentBase64": base64.b64encode(b"notes").decode()}],
+        }}, token=tenant.user_token, field="logEmail")
+        clock.advance(60)
+    contacts = gql_data(app_client, CONTACTS, {"s": ann}, token=tenant.admin_token,
+                        field="contacts")
+    (contact,) = [edge["node"]["id"] for edge in contacts["edges"]]
+    gql_data(app_client, SET_BASIS, {"c": contact}, token=tenant.admin_token,
+             field="setContactLegalBasis")
+
+    def timeline(first: int) -> tuple[list[dict[str, Any]], int]:
+        with statements(app_client) as seen:
+            page: dict[str, Any] = gql_data(app_client, TIMELINE, {"id": contact, "first": first},
+                                            token=tenant.admin_token, field="contact")
+        return [edge["node"] for edge in page["timeline"]["edges"]], len(seen)
+
+    def kinds(items: list[dict[str, Any]]) -> set[str]:
+        """What the page shows: each kind of item asks its own loaders."""
+        return {"logged email" if item.get("fromAddress") else
+                "tracked email" if item["__typename"] == "Email" else
+                "click" if item.get("link") else item["__typename"] for item in items}
+
+    timeline(1)
+    few, few_count = timeline(12)
+    many, many_count = timeline(40)
+    assert len(few) == 12
+    assert len(many) == 40
+    assert kinds(few) == kinds(many) == {"logged email", "tracked email", "Engagement", "click",
+                                         "LegalBasisChange"}
+    assert sum(len(item.get("attachments") or []) for item in many) == 4
     assert few_count == many_count, (few_count, many_count)
