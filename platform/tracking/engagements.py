@@ -7,6 +7,7 @@ from collections import defaultdict
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
+from typing import cast
 
 from sqlalchemy import func
 from sqlmodel import col, select
@@ -102,9 +103,10 @@ async def recipient_stats_of(
         .where(*counted, col(EngagementRow.type) == EngagementType.CLICK.value)
         .group_by(email, index)
     )
-    clicks = {(email_id, idx or 0): int(count) for email_id, idx, count in clicked.all()}
+    # recipient_idx is never NULL here (``counted``), whatever the column's type says.
+    clicks = {(email_id, cast(int, idx)): int(count) for email_id, idx, count in clicked.all()}
     # sqlmodel's select() is typed for at most four columns; its Select takes any number.
-    five: Select[uuid.UUID, int | None, datetime, str | None, bool] = Select(
+    five: Select[uuid.UUID, int, datetime, str | None, bool] = Select(
         email, index, col(EngagementRow.occurred_at), col(EngagementRow.ip),
         col(EngagementRow.inferred),
     )
@@ -114,7 +116,7 @@ async def recipient_stats_of(
     )
     opens: dict[tuple[uuid.UUID, int], list[OpenSeen]] = defaultdict(list)
     for email_id, idx, at, ip, inferred in opened.all():
-        opens[(email_id, idx or 0)].append(OpenSeen(at, ip, inferred))
+        opens[(email_id, idx)].append(OpenSeen(at, ip, inferred))
     stats: dict[uuid.UUID, dict[int, RecipientStats]] = defaultdict(dict)
     for key in opens.keys() | clicks.keys():
         seen = opens.get(key, [])  # already in time order
