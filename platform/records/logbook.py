@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Sequence
+from collections import defaultdict
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -159,24 +160,34 @@ async def log_email(
     return row
 
 
-async def attachments_of(
-    session: AsyncSession, account_id: uuid.UUID, logged_email_id: uuid.UUID
-) -> list[AttachmentRow]:
-    rows = await session.exec(select(AttachmentRow).where(
-        AttachmentRow.account_id == account_id,
-        AttachmentRow.logged_email_id == logged_email_id,
-    ).order_by(col(AttachmentRow.filename)))
-    return list(rows.all())
+async def attachments_of_logged(
+    session: AsyncSession, account_id: uuid.UUID, logged_email_ids: Collection[uuid.UUID]
+) -> dict[uuid.UUID, list[AttachmentRow]]:
+    """Each logged email's attachments by file name, for many emails in one statement."""
+    found: dict[uuid.UUID, list[AttachmentRow]] = defaultdict(list)
+    if logged_email_ids:
+        rows = await session.exec(select(AttachmentRow).where(
+            AttachmentRow.account_id == account_id,
+            col(AttachmentRow.logged_email_id).in_(logged_email_ids),
+        ).order_by(col(AttachmentRow.logged_email_id), col(AttachmentRow.filename)))
+        for row in rows.all():
+            found[row.logged_email_id].append(row)
+    return found
 
 
-async def recipients_of(
-    session: AsyncSession, account_id: uuid.UUID, logged_email_id: uuid.UUID
-) -> list[LoggedRecipientRow]:
-    rows = await session.exec(select(LoggedRecipientRow).where(
-        LoggedRecipientRow.account_id == account_id,
-        LoggedRecipientRow.logged_email_id == logged_email_id,
-    ).order_by(col(LoggedRecipientRow.idx)))
-    return list(rows.all())
+async def recipients_of_logged(
+    session: AsyncSession, account_id: uuid.UUID, logged_email_ids: Collection[uuid.UUID]
+) -> dict[uuid.UUID, list[LoggedRecipientRow]]:
+    """Each logged email's participants in their order, for many emails in one statement."""
+    found: dict[uuid.UUID, list[LoggedRecipientRow]] = defaultdict(list)
+    if logged_email_ids:
+        rows = await session.exec(select(LoggedRecipientRow).where(
+            LoggedRecipientRow.account_id == account_id,
+            col(LoggedRecipientRow.logged_email_id).in_(logged_email_ids),
+        ).order_by(col(LoggedRecipientRow.logged_email_id), col(LoggedRecipientRow.idx)))
+        for row in rows.all():
+            found[row.logged_email_id].append(row)
+    return found
 
 
 async def get_logged_email(

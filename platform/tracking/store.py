@@ -23,8 +23,12 @@ __all__ = ["EmailRecipientRow", "EngagementRow", "RawHitRow", "TrackedEmailRow",
 class TrackedEmailRow(SQLModel, TenantOwned, table=True):
     __tablename__ = "tracked_email"
     __table_args__ = (
+        # One index per filter of ``emails`` (tracking/emails.py), each ending with the
+        # page's keyset (sent_at, id) so that a filtered page is read in order and stops
+        # after ``first`` rows (docs/architecture.md, "Reads").
         Index("ix_tracked_email_account_sent", "account_id", "sent_at", "id"),
-        Index("ix_tracked_email_account_sender", "account_id", "sender_id", "sent_at"),
+        Index("ix_tracked_email_account_sender", "account_id", "sender_id", "sent_at", "id"),
+        Index("ix_tracked_email_account_kind", "account_id", "kind", "sent_at", "id"),
         # A reply to mail sent through the relay names its client's Message-ID (R24, R26).
         Index("ix_tracked_email_message_id", "account_id", "message_id"),
     )
@@ -79,9 +83,16 @@ class TrackedLinkRow(SQLModel, TenantOwned, table=True):
 class EngagementRow(SQLModel, TenantOwned, table=True):
     __tablename__ = "engagement"
     __table_args__ = (
-        Index("ix_engagement_account_email", "account_id", "email_id", "occurred_at"),
+        # One index per filter of ``engagements`` and the activity feed
+        # (tracking/engagements.py), each ending with the keyset (occurred_at, id): a page
+        # of one email, contact, sender or verdict is a short walk of its own index. Every
+        # page filters on the verdict (HUMAN unless asked), so migration 0010 creates the
+        # verdict index before the others: see there, and db/statistics.py.
         Index("ix_engagement_account_time", "account_id", "occurred_at", "id"),
-        Index("ix_engagement_account_contact", "account_id", "contact_id", "occurred_at"),
+        Index("ix_engagement_account_verdict", "account_id", "verdict", "occurred_at", "id"),
+        Index("ix_engagement_account_sender", "account_id", "sender_id", "occurred_at", "id"),
+        Index("ix_engagement_account_email", "account_id", "email_id", "occurred_at", "id"),
+        Index("ix_engagement_account_contact", "account_id", "contact_id", "occurred_at", "id"),
     )
 
     account_id: uuid.UUID = Field(foreign_key="account.id", primary_key=True)
