@@ -28,8 +28,9 @@ from sendtrail.tracking.context_cache import EmailKey, TtlCache
 from sendtrail.tracking.core.attribute import attribute, resolve_recipient
 from sendtrail.tracking.core.classify import BURST_WINDOW, Hit, Signals, classify
 from sendtrail.tracking.core.hints import network_of
-from sendtrail.tracking.core.model import EmailKind, HitKind, Verdict
+from sendtrail.tracking.core.model import Attribution, EmailKind, HitKind, Verdict
 from sendtrail.tracking.hits import RawHit
+from sendtrail.tracking.rollups import apply_rollup_deltas, rollup_delta
 from sendtrail.tracking.store import EmailRecipientRow, EngagementRow, TrackedEmailRow
 from sendtrail.tracking.stream import EngagementEvent
 
@@ -361,8 +362,14 @@ async def record_hits(
     )
     new_ids = {row.id for row in inserted}
     await _update_contacts(conn, batch.contact_updates)
+    # Rollups (issue 14), in this transaction: +1 for each newly stored row; a stored row a
+    # burst reclassifies leaves its old key (-1) for its new one (+1).
+    deltas = [rollup_delta(row, 1) for row in batch.rows if row["id"] in new_ids]
     for key, since, reason in batch.bursts:
-        await _reclassify_stored_burst(conn, key, since, reason)
+        for old in await _reclassify_stored_burst(conn, key, since, reason):
+            deltas.append(rollup_delta(old, -1))
+            deltas.append(rollup_delta({**old, **_BURST_VERDICT}, 1))
+    await apply_rollup_deltas(conn, deltas)
     return [
         EngagementEvent(
             account_id=row["account_id"], engagement_id=row["id"], email_id=row["email_id"],
@@ -395,16 +402,28 @@ async def _update_contacts(
         )
 
 
+_BURST_VERDICT = {"verdict": "machine", "counts_in_reports": False}
+
+
 async def _reclassify_stored_burst(
     conn: AsyncConnection, key: tuple[Any, ...], since: datetime, reason: str
-) -> None:
-    await conn.execute(
+) -> list[dict[str, Any]]:
+    """Mark the copy's stored human clicks since ``since`` (and the opens inferred from
+    them) as the burst's; return the rows changed, as they were before (for the rollups)."""
+    e = ENGAGEMENTS.c
+    changed = await conn.execute(
         update(ENGAGEMENTS)
         .where(ENGAGEMENTS.c.account_id == key[0], ENGAGEMENTS.c.email_id == key[1],
                _same(ENGAGEMENTS.c.recipient_idx, key[2]),
                ENGAGEMENTS.c.sender_copy == key[3], ENGAGEMENTS.c.occurred_at >= since,
                ENGAGEMENTS.c.verdict == "human",
                or_(ENGAGEMENTS.c.type == "click", ENGAGEMENTS.c.inferred_from == "click"))
-        .values(verdict="machine", category="click_burst", counts_in_reports=False,
-                reasons=[reason])
+        .values(category="click_burst", reasons=[reason], **_BURST_VERDICT)
+        .returning(e.account_id, e.email_id, e.sender_id, e.link_idx, e.occurred_at, e.type,
+                   e.sender_copy, e.inferred, e.attribution)
     )
+    # They were HUMAN (the WHERE says so), and a human row counts in reports exactly when
+    # it is attributed to a recipient (core/attribute.py, R17).
+    return [{**row._asdict(), "verdict": "human",
+             "counts_in_reports": row.attribution == Attribution.RECIPIENT.value}
+            for row in changed]
