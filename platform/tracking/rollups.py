@@ -2,7 +2,7 @@
 link, type and verdict, kept in step with the engagements in their own transaction.
 
 Whoever stores engagements hands their changes over as ``RollupDelta`` values: +1 for each
-newly stored row, and for a stored row whose verdict changes −1 with its old values and +1
+newly stored row, and for a stored row whose verdict changes -1 with its old values and +1
 with its new ones. ``apply_rollup_deltas`` folds them per key in Python, then runs one cached
 ``INSERT … ON CONFLICT DO UPDATE SET n = n + excluded.n`` for all keys (executemany), on
 SQLite and PostgreSQL alike. Reports read the rollups instead of scanning every engagement
@@ -50,7 +50,7 @@ class RollupDelta:
     sender_copy: bool
     inferred: bool
     change: int
-    """+1 a newly stored engagement; −1 one reclassified away."""
+    """+1 a newly stored engagement; -1 one reclassified away."""
 
 
 def hour_of(at: datetime) -> int:
