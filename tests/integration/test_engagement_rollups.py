@@ -45,7 +45,8 @@ THREE_LINKS = ('<html><body><p><a href="https://shop.test/a">A</a> '
                '<a href="https://shop.test/b">B</a> <a href="https://shop.test/c">C</a></p>'
                '</body></html>')
 PREPARE = """mutation($i: PrepareEmailInput!) { prepareEmail(input: $i) {
-  email { id } messages { html } senderCopy { html } } }"""
+  email { id } messages { html messageId } senderCopy { html } } }"""
+LOG = """mutation($i: LogEmailInput!) { logEmail(input: $i) { id } }"""
 REPORT = """query($i: EngagementReportInput) { engagementReport(input: $i) {
   since until
   totals { humanOpens humanClicks machineOpens machineClicks }
@@ -131,6 +132,12 @@ def _seed_mixed(client: Any, database_url: str, clock: FakeClock) -> Tenant:
     _hit(client, clock, _on(clock, 2, 2, 40), pixel_path(dee), OUTLOOK)
     _hit(client, clock, _on(clock, 2, 2, 45), link_paths(shared["messages"][0]["html"])[0],
          CHROME)
+    clock.now = _on(clock, 2, 6, 10)  # Ben's images never loaded, but he replies (R7, R24)
+    logged = gql(client, LOG, {"i": {
+        "subject": "Re: Offer", "text": "Yes", "from": {"address": "ben@client.test"},
+        "recipients": [{"address": tenant.admin_email}],
+        "inReplyTo": offer["messages"][1]["messageId"]}}, token=tenant.admin_token)
+    assert logged.get("errors") is None, logged
     # Ben's first click looks human; a second later he has clicked every link: a scanner.
     for second, link in enumerate(link_paths(ben)):
         _hit(client, clock, _on(clock, 3, 11, 0) + timedelta(seconds=second), link, CHROME)
@@ -146,7 +153,7 @@ def _engagements(database_url: str, account_id: str) -> list[Any]:
     with engine.connect() as connection:
         rows = connection.execute(
             select(e.email_id, e.sender_id, e.recipient_idx, e.type, e.occurred_at, e.verdict,
-                   e.counts_in_reports, e.link_idx, t.sent_at, link.url)
+                   e.counts_in_reports, e.link_idx, e.inferred_from, t.sent_at, link.url)
             .join(EMAILS, and_(t.account_id == e.account_id, t.id == e.email_id))
             .outerjoin(LINKS, and_(link.account_id == e.account_id,
                                    link.email_id == e.email_id, link.idx == e.link_idx))
@@ -243,6 +250,7 @@ def test_reports_read_from_rollups_equal_counting_every_engagement(
     assert kinds[("click", "machine", False)] == 3
     assert kinds[("open", "human", False)] >= 1
     assert any(r.verdict == "self" for r in rows)
+    assert {r.inferred_from for r in rows if r.counts_in_reports} == {None, "click", "reply"}
 
     for (zone, interval, who), report in _every_report(app_client, tenant).items():
         sender = (None if who.endswith("ACCOUNT")
