@@ -19,15 +19,25 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from sqlalchemy import Delete, Insert, delete, func, literal_column, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from sendtrail.tracking.store import NO_LINK, EngagementRollupRow
+from sendtrail.db.timeslots import epoch_slot
+from sendtrail.tracking.store import NO_LINK, EngagementRollupRow, EngagementRow
 
-__all__ = ["ROLLUP_SECONDS", "RollupDelta", "apply_rollup_deltas", "hour_of", "rollup_delta"]
+__all__ = [
+    "ROLLUP_SECONDS",
+    "RollupDelta",
+    "apply_rollup_deltas",
+    "hour_of",
+    "rebuild_rollups",
+    "rollup_delta",
+]
 
 ROLLUPS = EngagementRollupRow.__table__  # type: ignore[attr-defined]
+ENGAGEMENTS = EngagementRow.__table__  # type: ignore[attr-defined]
 ROLLUP_SECONDS = 3600
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _HOUR = timedelta(seconds=ROLLUP_SECONDS)
@@ -97,3 +107,18 @@ async def apply_rollup_deltas(conn: AsyncConnection, deltas: Sequence[RollupDelt
     if rows:
         await conn.execute(_STATEMENTS[conn.dialect.name], rows)
 
+
+
+def rebuild_rollups(account_id: uuid.UUID) -> tuple[Delete, Insert]:
+    """Statements that count an account's stored engagements into its rollups afresh, for
+    engagements written in bulk without deltas (a benchmark's data set, an import). Run
+    both in one transaction while nothing else stores engagements for the account. Counts
+    whose engagements are gone (erased contacts, details folded away) are lost."""
+    e = ENGAGEMENTS.c
+    # Literals, not parameters: PostgreSQL must see the same expressions in SELECT and GROUP BY.
+    key = (e.account_id, epoch_slot(e.occurred_at, ROLLUP_SECONDS), e.email_id, e.sender_id,
+           func.coalesce(e.link_idx, literal_column(str(NO_LINK))), e.type, e.verdict,
+           e.counts_in_reports, e.sender_copy, e.inferred)
+    counted = select(*key, func.count()).where(e.account_id == account_id).group_by(*key)
+    return (delete(ROLLUPS).where(ROLLUPS.c.account_id == account_id),
+            ROLLUPS.insert().from_select([*_KEY, "n"], counted))

@@ -29,7 +29,7 @@ from support import (
 from sendtrail.db.engine import Database, create_sync_engine
 from sendtrail.migrations import alembic_config
 from sendtrail.tracking.core.series import Interval, buckets
-from sendtrail.tracking.rollups import RollupDelta, apply_rollup_deltas
+from sendtrail.tracking.rollups import RollupDelta, apply_rollup_deltas, rebuild_rollups
 from sendtrail.tracking.store import (
     EngagementRollupRow,
     EngagementRow,
@@ -287,7 +287,7 @@ def test_a_burst_moves_the_stored_click_from_human_to_machine_in_the_rollups(
     assert sum(n for key, n in rollups.items() if key[4] == "click") == 3
 
 
-def test_the_backfill_gives_the_reports_the_rollups_kept_in_step_gave(
+def test_the_backfill_and_a_rebuild_give_what_the_rollups_kept_in_step_gave(
     app_client: Any, database_url: str, clock: FakeClock
 ) -> None:
     tenant = _seed_mixed(app_client, database_url, clock)
@@ -298,6 +298,13 @@ def test_the_backfill_gives_the_reports_the_rollups_kept_in_step_gave(
     command.upgrade(config, "head")  # 0011 fills them from the engagements
     assert _rollups(database_url, tenant.account_id) == kept
     assert _every_report(app_client, tenant) == before
+
+    engine = create_sync_engine(database_url)  # as a bench that loads engagements in bulk
+    with engine.begin() as connection:
+        for statement in rebuild_rollups(uuid.UUID(tenant.account_id)):
+            connection.execute(statement)
+    engine.dispose()
+    assert _rollups(database_url, tenant.account_id) == kept
 
 
 async def test_deltas_are_summed_per_key_and_applied_in_one_statement(
@@ -361,3 +368,31 @@ def test_a_report_ending_mid_hour_leaves_out_the_rest_of_that_hour(
     assert report["topEmails"][0]["opens"] == 3
     by_hour = [b["counts"]["humanOpens"] for b in report["buckets"]]
     assert by_hour == ([0, 2, 1] if zone == "Asia/Kolkata" else [0, 3])
+
+
+ERASE = "mutation($c: ID!) { eraseContact(contactId: $c) { engagements } }"
+CONTACTS = "query($s: String) { contacts(search: $s) { edges { node { id } } } }"
+
+
+def test_erasing_a_contact_keeps_the_counts_that_name_nobody(
+    app_client: Any, database_url: str, clock: FakeClock
+) -> None:
+    tenant = run(seed_tenant(database_url, "Acme"))
+    clock.now = _on(clock, 1, 9, 0)
+    (html,) = (m["html"] for m in _prepare(app_client, tenant.admin_token,
+                                           "ann@client.test")["messages"])
+    for minute in (10, 20):
+        _hit(app_client, clock, _on(clock, 1, 9, minute), pixel_path(html), OUTLOOK)
+    day = {"interval": "DAY", "since": "2030-06-01T00:00:00Z", "until": "2030-06-02T00:00:00Z"}
+    before = _report(app_client, tenant.admin_token, **day)
+    assert (before["totals"]["humanOpens"], before["topEmails"][0]["recipientsOpened"]) == (2, 1)
+
+    edges = gql(app_client, CONTACTS, {"s": "ann@client.test"},
+                token=tenant.admin_token)["data"]["contacts"]["edges"]
+    erased = gql(app_client, ERASE, {"c": edges[0]["node"]["id"]}, token=tenant.admin_token)
+    assert erased["data"]["eraseContact"]["engagements"] == 2
+    after = _report(app_client, tenant.admin_token, **day)
+    # Her engagements are gone; the hourly counts stay, as the aggregate purpose keeps
+    # them (R28), and who opened is no longer known.
+    assert after["totals"] == before["totals"]
+    assert (after["topEmails"][0]["opens"], after["topEmails"][0]["recipientsOpened"]) == (2, 0)
