@@ -344,7 +344,8 @@ async def test_deltas_are_summed_per_key_and_applied_in_one_statement(
                                              delta(nine, -1, link=2)])
     finally:
         await database.dispose()
-    assert len(statements) == 1 and "ON CONFLICT" in statements[0]
+    (statement,) = statements
+    assert "ON CONFLICT" in statement
     hour = int(nine.timestamp()) // 3600
     found = _rollups(database_url, tenant.account_id)
     assert {(int(key[0]) - hour, key[3], key[4], key[5], n) for key, n in found.items()} == {
