@@ -15,12 +15,13 @@ from __future__ import annotations
 
 import enum
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Select, Subquery, case, func, literal_column, or_, union_all
+from sqlalchemy import Select, Subquery, case, func, literal_column, union_all
 from sqlalchemy import select as sa_select
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import col, select
@@ -190,24 +191,36 @@ def _plan(empty: list[Bucket], until: datetime) -> _Plan:
     return _Plan(hours=(first, end), edges=edges, cut=[h for h in cut if first <= h < end])
 
 
-def _during(ranges: list[tuple[datetime, datetime]]) -> ColumnElement[bool]:
-    at = col(EngagementRow.occurred_at)
-    return or_(*((at >= low) & (at < high) for low, high in ranges))
+def _within(account_id: uuid.UUID, low: datetime, high: datetime) -> ColumnElement[bool]:
+    e = EngagementRow
+    return ((col(e.account_id) == account_id) & (col(e.occurred_at) >= low)
+            & (col(e.occurred_at) < high))
+
+
+def _union(parts: Sequence[Select[*tuple[Any, ...]]]) -> Subquery:
+    # One SELECT per time range, not an OR of ranges: the tenant scope adds the account at
+    # the top of each statement, and SQLite then walks all of the account's engagements
+    # rather than searching the account-and-time index once per range.
+    return union_all(*parts).subquery() if len(parts) > 1 else parts[0].subquery()
 
 
 @dataclass(frozen=True)
 class _Filters:
-    """The report's conditions on engagements and on rollups (counted rows, or counted and
-    machine ones for the series)."""
+    """The report's conditions on engagements and on rollups: counted rows, or counted and
+    MACHINE ones for the series."""
 
     account_id: uuid.UUID
     sender_id: uuid.UUID | None
 
-    def engagements(self, *, machine_too: bool = False) -> list[ColumnElement[bool]]:
+    def engagements(self, *, any_verdict: bool = False) -> list[ColumnElement[bool]]:
+        """Conditions besides the account and time, which ``_within`` sets (with
+        ``any_verdict`` the caller sorts the rows out)."""
         e = EngagementRow
-        found = [col(e.account_id) == self.account_id,
-                 col(e.type).in_([EngagementType.OPEN.value, EngagementType.CLICK.value]),
-                 _counted(col(e.counts_in_reports), col(e.verdict), machine_too=machine_too)]
+        found: list[ColumnElement[bool]] = [
+            col(e.type).in_([EngagementType.OPEN.value, EngagementType.CLICK.value])
+        ]
+        if not any_verdict:
+            found.append(col(e.counts_in_reports).is_(True))
         if self.sender_id is not None:
             found.append(col(e.sender_id) == self.sender_id)
         return found
@@ -215,19 +228,15 @@ class _Filters:
     def rollups(self, hours: tuple[int, int], *,
                 machine_too: bool = False) -> list[ColumnElement[bool]]:
         r = EngagementRollupRow
+        counted: ColumnElement[bool] = col(r.counts_in_reports).is_(True)
         found = [col(r.account_id) == self.account_id,
                  col(r.hour) >= hours[0], col(r.hour) < hours[1],
                  col(r.type).in_([EngagementType.OPEN.value, EngagementType.CLICK.value]),
-                 _counted(col(r.counts_in_reports), col(r.verdict), machine_too=machine_too),
+                 counted | (col(r.verdict) == Verdict.MACHINE.value) if machine_too else counted,
                  col(r.n) > 0]  # a key whose rows were all reclassified away is left at 0
         if self.sender_id is not None:
             found.append(col(r.sender_id) == self.sender_id)
         return found
-
-
-def _counted(counts: Any, verdict: Any, *, machine_too: bool) -> ColumnElement[bool]:
-    counted: ColumnElement[bool] = counts.is_(True)
-    return counted | (verdict == Verdict.MACHINE.value) if machine_too else counted
 
 
 async def engagement_report(
@@ -270,14 +279,19 @@ async def _slots(session: AsyncSession, filters: _Filters, plan: _Plan) -> list[
     if ranges:
         e = EngagementRow
         slot = epoch_slot(col(e.occurred_at), SLOT_SECONDS)
-        rows = await session.exec(
-            select(slot, col(e.type), col(e.counts_in_reports), func.count())
-            .where(*filters.engagements(machine_too=True), _during(ranges))
-            .group_by(slot, col(e.type), col(e.counts_in_reports))
-        )
+        # Counted or MACHINE is sorted out here, not with an OR in the WHERE.
+        by = (slot, col(e.type), col(e.counts_in_reports), col(e.verdict))
+        each = _union([
+            sa_select(*by, func.count().label("n"))
+            .where(*filters.engagements(any_verdict=True), _within(filters.account_id, *during))
+            .group_by(*by)
+            for during in ranges
+        ])
+        rows = await session.exec(select(*each.c))
         found += [SlotCount(slot=int(index), click=kind == EngagementType.CLICK.value,
                             human=bool(human), count=int(count))
-                  for index, kind, human, count in rows.all()]
+                  for index, kind, human, verdict, count in rows.all()
+                  if human or verdict == Verdict.MACHINE.value]
     return found
 
 
@@ -293,12 +307,13 @@ def _sources(
             sa_select(*rollup_columns)
             .where(*filters.rollups(plan.hours), *(pair[0] for pair in extra))
         )
-    if plan.edges:
-        parts.append(
-            sa_select(*engagement_columns)
-            .where(*filters.engagements(), _during(plan.edges), *(pair[1] for pair in extra))
-        )
-    return union_all(*parts).subquery() if len(parts) > 1 else parts[0].subquery()
+    parts += [
+        sa_select(*engagement_columns)
+        .where(*filters.engagements(), _within(filters.account_id, *during),
+               *(pair[1] for pair in extra))
+        for during in plan.edges
+    ]
+    return _union(parts)
 
 
 async def _top_emails(
@@ -349,7 +364,7 @@ async def _recipients_opened(
     rows = await session.exec(
         select(col(e.email_id), func.count(func.distinct(col(e.recipient_idx))))
         .where(*filters.engagements(), col(e.email_id).in_(email_ids),
-               col(e.type) == EngagementType.OPEN.value, _during([during]))
+               col(e.type) == EngagementType.OPEN.value, _within(filters.account_id, *during))
         .group_by(col(e.email_id))
     )
     return {email_id: int(count) for email_id, count in rows.all()}
