@@ -16,8 +16,15 @@ from sqlmodel import Field, SQLModel
 from sendtrail.db.tenant import TenantOwned
 from sendtrail.db.types import UtcDateTime, json_field, utcnow
 
-__all__ = ["EmailRecipientRow", "EngagementRow", "RawHitRow", "TrackedEmailRow", "TrackedLinkRow"]
-
+__all__ = [
+    "NO_LINK",
+    "EmailRecipientRow",
+    "EngagementRollupRow",
+    "EngagementRow",
+    "RawHitRow",
+    "TrackedEmailRow",
+    "TrackedLinkRow",
+]
 
 
 class TrackedEmailRow(SQLModel, TenantOwned, table=True):
@@ -135,3 +142,35 @@ class RawHitRow(SQLModel, table=True):
     part: int = Field(sa_column=Column(SmallInteger(), nullable=False))
     account_id: uuid.UUID
     hit: str = Field(sa_column=Column(Text(), nullable=False))
+
+
+NO_LINK = -1
+"""``EngagementRollupRow.link_idx`` of engagements on no link (opens, replies): a key column
+cannot be NULL."""
+
+
+class EngagementRollupRow(SQLModel, TenantOwned, table=True):
+    """How many engagements share one hour and one of everything reports count by.
+
+    Maintained with the engagements, in their transaction (``tracking/rollups.py``); every
+    engagement is counted in exactly one row. Names no recipient, contact, address or user
+    agent, so it outlives the details that retention forgets."""
+
+    __tablename__ = "engagement_rollup"
+    __table_args__ = (
+        Index("ix_engagement_rollup_sender", "account_id", "sender_id", "hour"),
+    )
+
+    account_id: uuid.UUID = Field(foreign_key="account.id", primary_key=True)
+    hour: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    """Whole UTC hours since the epoch (``floor(epoch seconds / 3600)``)."""
+    email_id: uuid.UUID = Field(primary_key=True)
+    sender_id: uuid.UUID = Field(primary_key=True)
+    link_idx: int = Field(sa_column=Column(Integer, primary_key=True, autoincrement=False))
+    """The link clicked, or ``NO_LINK``."""
+    type: str = Field(max_length=8, primary_key=True)
+    verdict: str = Field(max_length=8, primary_key=True)
+    counts_in_reports: bool = Field(primary_key=True)
+    sender_copy: bool = Field(primary_key=True)
+    inferred: bool = Field(primary_key=True)
+    n: int
