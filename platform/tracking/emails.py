@@ -14,6 +14,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from sendtrail.contacts.service import ensure_contacts
+from sendtrail.db.grouping import rows_by_parent
 from sendtrail.db.pagination import Page, keyset_page, within
 from sendtrail.db.search import ESCAPE, contains_pattern
 from sendtrail.errors import InvalidInput, NotFound
@@ -222,15 +223,8 @@ async def recipients_of_emails(
     session: AsyncSession, account_id: uuid.UUID, email_ids: Collection[uuid.UUID]
 ) -> dict[uuid.UUID, list[EmailRecipientRow]]:
     """Each email's recipients in their order, for many emails in one statement."""
-    found: dict[uuid.UUID, list[EmailRecipientRow]] = defaultdict(list)
-    if email_ids:
-        rows = await session.exec(select(EmailRecipientRow).where(
-            EmailRecipientRow.account_id == account_id,
-            col(EmailRecipientRow.email_id).in_(email_ids),
-        ).order_by(col(EmailRecipientRow.email_id), col(EmailRecipientRow.idx)))
-        for row in rows.all():
-            found[row.email_id].append(row)
-    return found
+    return await rows_by_parent(session, EmailRecipientRow, account_id, parent="email_id",
+                                parent_ids=email_ids, order="idx")
 
 
 async def recipients_by_index(
