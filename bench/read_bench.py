@@ -32,10 +32,10 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from sqlalchemy import Engine, event, func, select, text
+from sqlalchemy import Engine, event, text
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from read_data import HOST, Account, bench_settings, grow, seed
+from read_data import HOST, Account, asgi, bench_settings, grow, seed
 
 from sendtrail.app import create_app
 from sendtrail.db.engine import create_sync_engine
@@ -127,7 +127,7 @@ def _requests(ids: dict[str, str]) -> list[tuple[str, float, str, dict[str, Any]
     ]
 
 
-def _ids(url: str, account: Account) -> dict[str, str]:
+def _ids(url: str) -> dict[str, str]:
     """The median and the largest email by engagements, and a median contact."""
     engine = create_sync_engine(url)
     with engine.connect() as conn:
@@ -145,12 +145,12 @@ def _ids(url: str, account: Account) -> dict[str, str]:
 
 async def _measure(url: str, data_dir: Path, account: Account, *, repeats: int,
                    budget_s: float) -> list[Measured]:
-    ids = _ids(url, account)
+    ids = _ids(url)
     app = create_app(bench_settings(url, data_dir))
     auth = {"Authorization": f"Bearer {account.token}"}
     results: list[Measured] = []
     async with app.lifespan(), httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app), base_url=HOST, timeout=600) as client:
+            transport=asgi(app), base_url=HOST, timeout=600) as client:
         for name, target, query, variables in _requests(ids):
             samples: list[float] = []
             statements, error = 0, None
@@ -203,7 +203,7 @@ def measure_backend(backend: str, args: argparse.Namespace) -> tuple[Account, li
     """Generate the account on ``backend`` and measure every request on it."""
     event.listen(Engine, "before_cursor_execute", _count)
     work = Path(tempfile.mkdtemp(prefix=f"sendtrail-reads-{backend}-"))
-    rng = random.Random(14)
+    rng = random.Random(14)  # noqa: S311 -- made-up data, the same in every run
     emails = args.read_emails
     contacts = max(100, emails * 50 // 10)  # each contact gets ~10 emails
     seed_emails = max(2, min(args.read_seed_emails, emails))
@@ -215,7 +215,8 @@ def measure_backend(backend: str, args: argparse.Namespace) -> tuple[Account, li
                            contacts=contacts, rng=rng)
             print(f"  {backend}: {account.engagements:,} engagements, {account.emails:,} "
                   f"emails (seed {account.seconds['seed']:.0f} s, bulk "
-                  f"{account.seconds['bulk']:.0f} s)", flush=True)
+                  f"{account.seconds['bulk']:.0f} s); {account.seeded:,} made through the app; "
+                  f"{account.mix}", flush=True)
             results = asyncio.run(_measure(url, work, account, repeats=args.read_repeats,
                                            budget_s=args.read_budget))
     finally:

@@ -38,7 +38,8 @@ from typing import Any
 
 import httpx
 from alembic import command
-from sqlalchemy import Table, func, inspect, select, text, update
+from litestar import Litestar
+from sqlalchemy import Engine, Table, func, inspect, select, text, update
 from sqlmodel import SQLModel
 
 from sendtrail.app import create_app
@@ -47,7 +48,7 @@ from sendtrail.demo import ensure_demo
 from sendtrail.migrations import alembic_config, register_all_tables, upgrade
 from sendtrail.settings import Settings
 
-__all__ = ["Account", "Clock", "bench_settings", "grow", "seed"]
+__all__ = ["Account", "Clock", "asgi", "bench_settings", "grow", "seed"]
 
 HOST = "http://bench.test"
 RECIPIENTS = 50
@@ -86,6 +87,9 @@ class Account:
     token: str
     engagements: int = 0
     emails: int = 0
+    seeded: int = 0
+    """Engagements of the seed emails, made through the app."""
+    mix: str = ""
     seconds: dict[str, float] = field(default_factory=dict)
 
 
@@ -95,6 +99,11 @@ def bench_settings(url: str, data_dir: Path) -> Settings:
         "SENDTRAIL_PUBLIC_URL": HOST, "SENDTRAIL_TRACKING_BASE_URL": HOST,
         "SENDTRAIL_SMTP_PORT": "0", "SENDTRAIL_TRUSTED_PROXIES": "127.0.0.1/32",
     })
+
+
+def asgi(app: Litestar, **options: Any) -> httpx.ASGITransport:
+    """httpx's in-process transport (litestar's precise ASGI types are not httpx's)."""
+    return httpx.ASGITransport(app=app, **options)  # type: ignore[arg-type]
 
 
 def _table(name: str) -> Table:
@@ -149,7 +158,7 @@ async def seed(url: str, data_dir: Path, *, emails: int, contacts: int,
     auth = {"Authorization": f"Bearer {token}"}
     plan: list[tuple[datetime, str, str, str]] = []
     async with app.lifespan(), httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app, client=("127.0.0.1", 50000)),
+            transport=asgi(app, client=("127.0.0.1", 50000)),
             base_url=HOST, timeout=60) as client:
         senders = await _senders(client, auth)
         for number in range(emails):
@@ -190,7 +199,9 @@ async def _senders(client: httpx.AsyncClient, auth: dict[str, str]) -> list[str]
         "query": "{ users(first: 50) { edges { node { id seat } } } }"})).json()
     users = [edge["node"] for edge in answer["data"]["users"]["edges"]]
     paid = [u["id"] for u in users if u["seat"] != "FREE"]
-    return paid[:2] or [None]  # type: ignore[list-item]
+    if not paid:
+        raise RuntimeError(f"no user on a paid seat: {answer}")
+    return paid[:2]
 
 
 async def _settled(url: str) -> uuid.UUID:
@@ -211,6 +222,79 @@ async def _settled(url: str) -> uuid.UUID:
         engine.dispose()
 
 
+@dataclass
+class _Seed:
+    """The seed emails with their recipients, links and per-copy engagement sequences."""
+
+    emails: list[dict[str, Any]]
+    recipients: dict[uuid.UUID, list[dict[str, Any]]]
+    links: dict[uuid.UUID, list[dict[str, Any]]]
+    sequences: list[tuple[datetime, list[dict[str, Any]]]]
+    engagements: int
+    """Every engagement already stored (the seed's and the demo story's)."""
+
+
+def _load_seed(conn: Any, tables: dict[str, Table], aid: uuid.UUID) -> _Seed:
+    def rows(name: str) -> list[dict[str, Any]]:
+        table = tables[name]
+        return [dict(r._mapping) for r in conn.execute(
+            select(table).where(table.c.account_id == aid))]
+
+    emails = [e for e in rows("tracked_email") if e["subject"].startswith("Seed ")]
+    sent_of = {e["id"]: e["sent_at"] for e in emails}
+    recipients: dict[uuid.UUID, list[dict[str, Any]]] = defaultdict(list)
+    for r in rows("email_recipient"):
+        recipients[r["email_id"]].append(r)
+    links: dict[uuid.UUID, list[dict[str, Any]]] = defaultdict(list)
+    for r in rows("tracked_link"):
+        links[r["email_id"]].append(r)
+    per_copy: dict[tuple[Any, ...], list[dict[str, Any]]] = defaultdict(list)
+    stored = rows("engagement")
+    for e in stored:
+        if e["email_id"] in sent_of:
+            per_copy[(e["email_id"], e["recipient_idx"], e["sender_copy"])].append(e)
+    if not per_copy:
+        raise RuntimeError("the seed stored no engagements: nothing to grow from")
+    return _Seed(emails, recipients, links,
+                 [(sent_of[key[0]], sorted(seq, key=lambda e: e["occurred_at"]))
+                  for key, seq in per_copy.items()], len(stored))
+
+
+def _copy_email(seed: _Seed, number: int, want: int, *, contacts: list[tuple[uuid.UUID, str]],
+                now: datetime, rng: random.Random) -> Iterator[tuple[str, dict[str, Any]]]:
+    """(table, row) of one more email: a copy of a seed email with ``want`` engagements."""
+    template = seed.emails[number % len(seed.emails)]
+    sent = now - timedelta(days=DAYS) + timedelta(seconds=rng.uniform(0, DAYS * 86400))
+    email_id = uuid.uuid4()
+    email = {**template, "id": email_id, "sent_at": sent,
+             "subject": f"Bench {number}: {template['subject'].split(': ', 1)[1]}",
+             "message_id": f"<bench-{email_id}@bench.test>"}
+    yield "tracked_email", email
+    first = rng.randrange(len(contacts))
+    contact_of: dict[int, uuid.UUID] = {}
+    for r in seed.recipients[template["id"]]:
+        contact_id, address = contacts[(first + r["idx"] * 37) % len(contacts)]
+        contact_of[r["idx"]] = contact_id
+        yield "email_recipient", {**r, "email_id": email_id, "address": address, "name": None,
+                                  "contact_id": contact_id}
+    for r in seed.links[template["id"]]:
+        yield "tracked_link", {**r, "email_id": email_id}
+    for attempt in range(100 * RECIPIENTS):  # bounded: sequences may all lie in the future
+        if want <= 0:
+            return
+        seed_sent, sequence = rng.choice(seed.sequences)
+        idx = attempt % RECIPIENTS
+        for e in sequence[:want]:
+            at = sent + (e["occurred_at"] - seed_sent)
+            if at > now:
+                continue
+            want -= 1
+            yield "engagement", {
+                **e, "id": uuid.uuid4(), "email_id": email_id, "sender_id": email["sender_id"],
+                "occurred_at": at, "recipient_idx": idx if e["recipient_idx"] is not None
+                else None, "contact_id": contact_of.get(idx) if e["contact_id"] else None}
+
+
 def grow(url: str, account: Account, *, emails: int, engagements: int, contacts: int,
          rng: random.Random) -> Account:
     """Copy the seed up to ``emails`` emails and ``engagements`` engagements (bulk SQL)."""
@@ -219,85 +303,41 @@ def grow(url: str, account: Account, *, emails: int, engagements: int, contacts:
         "tracked_email", "email_recipient", "tracked_link", "engagement", "contact")}
     engine = create_sync_engine(url)
     now = datetime.now(UTC)
-    aid = account.account_id
     with engine.begin() as conn:
-        def rows(name: str) -> list[dict[str, Any]]:
-            table = tables[name]
-            return [dict(r._mapping) for r in conn.execute(
-                select(table).where(table.c.account_id == aid))]
-
-        seeds = [e for e in rows("tracked_email") if e["subject"].startswith("Seed ")]
-        seed_ids = {e["id"] for e in seeds}
-        recipients: dict[uuid.UUID, list[dict[str, Any]]] = defaultdict(list)
-        for r in rows("email_recipient"):
-            recipients[r["email_id"]].append(r)
-        links: dict[uuid.UUID, list[dict[str, Any]]] = defaultdict(list)
-        for r in rows("tracked_link"):
-            links[r["email_id"]].append(r)
-        sequences: list[tuple[datetime, list[dict[str, Any]]]] = []
-        per_copy: dict[tuple[Any, ...], list[dict[str, Any]]] = defaultdict(list)
-        existing = 0
-        for e in rows("engagement"):
-            existing += 1
-            if e["email_id"] in seed_ids:
-                per_copy[(e["email_id"], e["recipient_idx"], e["sender_copy"])].append(e)
-        sent_of = {e["id"]: e["sent_at"] for e in seeds}
-        sequences = [(sent_of[key[0]], seq) for key, seq in per_copy.items()]
-        if not sequences:
-            raise RuntimeError("the seed stored no engagements: nothing to grow from")
-        contact_ids = _contact_pool(conn, tables["contact"], aid, contacts, now)
-        new_emails = max(0, emails - len(seeds))
+        seed = _load_seed(conn, tables, account.account_id)
+        account.seeded = sum(len(seq) for _, seq in seed.sequences)
+        pool = _contact_pool(conn, tables["contact"], account.account_id, contacts, now)
+        new_emails = max(0, emails - len(seed.emails))
         weights = [rng.lognormvariate(0, 0.9) for _ in range(new_emails)]
-        budget = max(0, engagements - existing)
-        total = sum(weights) or 1.0
-        out: dict[str, list[dict[str, Any]]] = defaultdict(list)
-
-        def flush(force: bool = False) -> None:
-            for name, pending in out.items():
-                if pending and (force or len(pending) >= CHUNK):
-                    conn.execute(tables[name].insert(), pending)
-                    pending.clear()
-
-        made = 0
-        for number in range(new_emails):
-            template = seeds[number % len(seeds)]
-            sent = now - timedelta(days=DAYS) + timedelta(seconds=rng.uniform(0, DAYS * 86400))
-            email_id = uuid.uuid4()
-            email = {**template, "id": email_id, "sent_at": sent,
-                     "subject": f"Bench {number}: {template['subject'].split(': ', 1)[1]}",
-                     "message_id": f"<bench-{email_id}@bench.test>"}
-            out["tracked_email"].append(email)
-            first = rng.randrange(len(contact_ids))
-            copy_contact = {}
-            for r in recipients[template["id"]]:
-                contact = contact_ids[(first + r["idx"] * 37) % len(contact_ids)]
-                copy_contact[r["idx"]] = contact[0]
-                out["email_recipient"].append({**r, "email_id": email_id, "address": contact[1],
-                                               "name": None, "contact_id": contact[0]})
-            out["tracked_link"] += [{**r, "email_id": email_id} for r in links[template["id"]]]
-            want = round(budget * weights[number] / total) if number < new_emails - 1 \
-                else budget - made
-            slot = 0
-            while want > 0:
-                seed_sent, sequence = rng.choice(sequences)
-                idx = slot % RECIPIENTS
-                slot += 1
-                for e in sequence[:want]:
-                    at = sent + (e["occurred_at"] - seed_sent)
-                    if at > now:
-                        continue
-                    out["engagement"].append({
-                        **e, "id": uuid.uuid4(), "email_id": email_id,
-                        "sender_id": email["sender_id"], "occurred_at": at,
-                        "recipient_idx": idx if e["recipient_idx"] is not None else None,
-                        "contact_id": copy_contact.get(idx) if e["contact_id"] else None})
-                    want -= 1
-                    made += 1
-                if slot > 100 * RECIPIENTS:  # every sequence lies in the future: give up
-                    break
-            flush()
-        flush(force=True)
+        budget, total = max(0, engagements - seed.engagements), sum(weights) or 1.0
+        shares = [round(budget * w / total) for w in weights]
+        if shares:
+            shares[-1] += budget - sum(shares)
+        pending: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        for number, want in enumerate(shares):
+            for name, row in _copy_email(seed, number, want, contacts=pool, now=now,
+                                               rng=rng):
+                pending[name].append(row)
+            if len(pending["engagement"]) >= CHUNK or number == len(shares) - 1:
+                for name, rows in pending.items():
+                    if rows:
+                        conn.execute(tables[name].insert(), rows)
+                pending.clear()
         _recompute_derived(conn, tables)
+    _after_bulk(engine, url)
+    with engine.connect() as conn:
+        account.engagements = conn.execute(select(func.count()).select_from(
+            tables["engagement"])).scalar_one()
+        account.emails = conn.execute(select(func.count()).select_from(
+            tables["tracked_email"])).scalar_one()
+        account.mix = _mix(conn, tables["engagement"])
+    engine.dispose()
+    account.seconds["bulk"] = time.monotonic() - started
+    return account
+
+
+def _after_bulk(engine: Engine, url: str) -> None:
+    """What a database would have done by itself, and what the schema derives by migration."""
     if engine.dialect.name == "postgresql":
         with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
             conn.execute(text("VACUUM ANALYZE"))
@@ -305,14 +345,20 @@ def grow(url: str, account: Account, *, emails: int, engagements: int, contacts:
         config = alembic_config(url)
         command.downgrade(config, "0010")
         command.upgrade(config, "head")
-    with engine.connect() as conn:
-        account.engagements = conn.execute(select(func.count()).select_from(
-            tables["engagement"])).scalar_one()
-        account.emails = conn.execute(select(func.count()).select_from(
-            tables["tracked_email"])).scalar_one()
-    engine.dispose()
-    account.seconds["bulk"] = time.monotonic() - started
-    return account
+
+
+def _mix(conn: Any, engagements: Table) -> str:
+    """The stored engagements by type and verdict, and the inferred opens, in words."""
+    rows = conn.execute(select(engagements.c.type, engagements.c.verdict,
+                               engagements.c.inferred, func.count())
+                        .group_by(engagements.c.type, engagements.c.verdict,
+                                  engagements.c.inferred)).all()
+    total = sum(r[3] for r in rows) or 1
+    share: dict[str, int] = defaultdict(int)
+    for kind, verdict, inferred, count in rows:
+        share[f"{verdict} {kind}s" + (" (inferred)" if inferred else "")] += count
+    return ", ".join(f"{count / total:.0%} {name}"
+                     for name, count in sorted(share.items(), key=lambda kv: -kv[1]))
 
 
 def _contact_pool(conn: Any, contacts: Table, aid: uuid.UUID, size: int,
