@@ -9,14 +9,13 @@ the repeats (after one warm-up) and the SQL statements it ran, counted with a
 ``before_cursor_execute`` listener that only counts statements run on behalf of the
 request being measured (a context variable; background tasks are not counted).
 
-Run alone: ``PYTHONSAFEPATH=1 .venv/bin/python bench/read_bench.py --engagements 20000``.
+Run alone: ``PYTHONSAFEPATH=1 .venv/bin/python bench/read_bench.py --read-engagements 20000``.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import contextvars
 import random
 import re
@@ -25,7 +24,6 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -35,6 +33,7 @@ import httpx
 from sqlalchemy import Engine, event, text
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from harness import database
 from read_data import HOST, Account, asgi, bench_settings, grow, seed
 
 from sendtrail.app import create_app
@@ -181,24 +180,6 @@ async def _measure(url: str, data_dir: Path, account: Account, *, repeats: int,
     return results
 
 
-@contextlib.contextmanager
-def _database(backend: str, work: Path, pg_admin_url: str) -> Iterator[str]:
-    if backend == "sqlite":
-        yield f"sqlite:///{work / 'reads.db'}"
-        return
-    admin = create_sync_engine(f"{pg_admin_url}/postgres").execution_options(
-        isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f"DROP DATABASE IF EXISTS {PG_DATABASE} WITH (FORCE)"))
-        conn.execute(text(f"CREATE DATABASE {PG_DATABASE}"))
-    try:
-        yield f"{pg_admin_url}/{PG_DATABASE}"
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f"DROP DATABASE IF EXISTS {PG_DATABASE} WITH (FORCE)"))
-        admin.dispose()
-
-
 def measure_backend(backend: str, args: argparse.Namespace) -> tuple[Account, list[Measured]]:
     """Generate the account on ``backend`` and measure every request on it."""
     event.listen(Engine, "before_cursor_execute", _count)
@@ -208,7 +189,7 @@ def measure_backend(backend: str, args: argparse.Namespace) -> tuple[Account, li
     contacts = max(100, emails * 50 // 10)  # each contact gets ~10 emails
     seed_emails = max(2, min(args.read_seed_emails, emails))
     try:
-        with _database(backend, work, args.pg_url) as url:
+        with database(backend, work, PG_DATABASE) as url:
             account = asyncio.run(seed(url, work, emails=seed_emails, contacts=contacts,
                                        rng=rng))
             account = grow(url, account, emails=emails, engagements=args.read_engagements,
@@ -251,7 +232,6 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     add_arguments(parser)
     parser.add_argument("--backends", default="sqlite,postgresql")
-    parser.add_argument("--pg-url", default="postgresql://postgres@127.0.0.1:5432")
     args = parser.parse_args()
     results = {b: measure_backend(b, args) for b in args.backends.split(",")}
     print("\n".join(table(results)))

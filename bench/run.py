@@ -1,13 +1,21 @@
-"""``make bench``: pixel/click throughput and latency of ``sendtrail serve`` against a bare
-ASGI baseline (``baseline_app.py``) in the same run, on SQLite and PostgreSQL, plus
-prepare throughput (``prepare_bench.py``). Writes the results into docs/performance.md.
+"""``make bench``: every benchmark of docs/performance.md, each rewriting its own block there.
 
-For each backend: a scratch data dir (and a scratch PostgreSQL database), ``sendtrail
-migrate`` and ``demo``, real emails prepared over GraphQL (MARKETING, PER_RECIPIENT, one
-tracked link), then both servers (uvicorn, one worker each) on 127.0.0.1. Each round runs
-wrk (64 connections, random pixel/click URLs of those emails, a browser user agent)
-against ours and the baseline back to back, with the hit tables emptied before every run.
-Reported: medians over the rounds; the ratio is the median of the per-round ratios.
+- **paired** (block ``results``): pixel/click throughput and latency of ``sendtrail serve``
+  against a bare ASGI baseline (``baseline_app.py``) in the same run, on SQLite and
+  PostgreSQL (``--workers 1,2`` adds multi-process runs on PostgreSQL), plus prepare
+  (``prepare_bench.py``) and relay (``relay_bench.py``) throughput. For each backend: a
+  scratch data dir (and a scratch PostgreSQL database), ``sendtrail migrate`` and ``demo``,
+  real emails prepared over GraphQL (MARKETING, PER_RECIPIENT, one tracked link), then both
+  servers on 127.0.0.1. Each round runs wrk (64 connections, random pixel/click URLs of
+  those emails, a browser user agent) against ours and the baseline back to back, with the
+  hit tables emptied before every run. Reported: medians over the rounds; the ratio is the
+  median of the per-round ratios.
+- **sustained** (block ``sustained``, ``sustained_bench.py``): 60 s of load; derived
+  engagements/s, backlog, deriver lag and live-notification latency.
+- **reads** (block ``reads``, ``read_bench.py``): the read API on a generated account with a
+  million engagements.
+
+Choose with ``--parts``; sizes with ``--read-engagements``, ``--sustained-seconds``, ....
 """
 
 from __future__ import annotations
@@ -29,7 +37,10 @@ from sqlalchemy import text
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import prepare_bench
+import read_bench
+import read_data
 import relay_bench
+import sustained_bench
 from harness import (
     BIN,
     ROOT,
@@ -52,7 +63,7 @@ PREPARE = """mutation($i: PrepareEmailInput!) { prepareEmail(input: $i) {
   openTracking clickTracking messages { html } } }"""
 EMAILS, RECIPIENTS = 20, 25
 BACKGROUND: list[float] = []  # CPU busy with other work, sampled before each backend
-START, END = "<!-- bench:results:start -->", "<!-- bench:results:end -->"
+LOAD_URLS = 2 * sustained_bench.LOAD_RECIPIENTS  # a pixel and a link per recipient
 
 
 def prepare_emails(base_url: str, token: str) -> tuple[list[str], list[str]]:
@@ -92,8 +103,12 @@ def empty_hit_tables(url: str) -> tuple[int, int]:
     return counts
 
 
-def bench_backend(backend: str, args: argparse.Namespace) -> dict[tuple[str, str], list[Run]]:
-    """Rounds of (endpoint, server) runs on one backend: {(endpoint, server): [Run]}."""
+def bench_backend(backend: str, args: argparse.Namespace,
+                  workers: int = 1) -> dict[tuple[str, str], list[Run]]:
+    """Rounds of (endpoint, server) runs on one backend: {(endpoint, server): [Run]}.
+
+    With ``workers`` > 1, both servers run that many processes (``sendtrail serve
+    --workers N``, uvicorn ``--workers N``)."""
     results: dict[tuple[str, str], list[Run]] = {}
     work = Path(tempfile.mkdtemp(prefix=f"sendtrail-bench-{backend}-"))
     ours_port, base_port = free_port(), free_port()
@@ -110,9 +125,10 @@ def bench_backend(backend: str, args: argparse.Namespace) -> dict[tuple[str, str
                                   capture_output=True, text=True).stdout
             token = re.search(r"^token: (\S+)$", demo, re.MULTILINE).group(1)  # type: ignore[union-attr]
             ours = [str(BIN / "sendtrail"), "serve", "--host", "127.0.0.1",
-                    "--port", str(ours_port)]
+                    "--port", str(ours_port), *(["--workers", str(workers)] if workers > 1
+                                               else [])]
             baseline = [str(BIN / "uvicorn"), "--app-dir", str(ROOT / "bench"), "baseline_app:app",
-                        "--host", "127.0.0.1", "--port", str(base_port), "--workers", "1",
+                        "--host", "127.0.0.1", "--port", str(base_port), "--workers", str(workers),
                         "--no-access-log"]
             with server(ours, env, work / "ours.log", f"{urls['ours']}/healthz") as ours_pid, \
                     server(baseline, env, work / "baseline.log",
@@ -152,13 +168,7 @@ def summarise(results: dict[str, dict[tuple[str, str], list[Run]]],
               prepared: dict[str, float], info: dict[str, str],
               args: argparse.Namespace, relay: dict[str, Any] | None = None) -> str:
     lines = [
-        f"Measured by `make bench` on {info['date']}, commit {info['commit']}.",
-        "",
-        f"- Machine: {info['cpu']}, {info['ram']} RAM; wrk, both servers and the database "
-        "share these cores.",
-        f"- Software: {info['software']}.",
-        f"- Other load on the machine (CPU busy while the benchmark idled, sampled at the start "
-        f"and before each backend): {', '.join(f'{b:.0%}' for b in BACKGROUND)}.",
+        *header(info),
         f"- Load: wrk `-t2 -c{args.connections}`, {args.rounds} paired rounds of "
         f"{args.duration:g} s per endpoint and server (after a {args.warmup:g} s warm-up), "
         "random URLs among 500 real pixel (or click) URLs of 20 prepared emails, Chrome "
@@ -216,44 +226,118 @@ def summarise(results: dict[str, dict[tuple[str, str], list[Run]]],
     return "\n".join(lines)
 
 
-def write_doc(section: str) -> None:
-    """Replace the generated block of docs/performance.md, keeping the written analysis."""
-    block = f"{START}\n{section}\n{END}"
-    if DOC.exists() and START in DOC.read_text():
-        before, rest = DOC.read_text().split(START, 1)
-        DOC.write_text(before + block + rest.split(END, 1)[1])
+def header(info: dict[str, str]) -> list[str]:
+    """The first lines of every generated block: when, what, on which machine."""
+    return [
+        f"Measured by `make bench` on {info['date']}, commit {info['commit']}.",
+        "",
+        f"- Machine: {info['cpu']}, {info['ram']} RAM; wrk, the servers and the database "
+        "share these cores.",
+        f"- Software: {info['software']}.",
+        f"- Other load on the machine (CPU busy while the benchmark idled, sampled at the start "
+        f"and before each backend): {', '.join(f'{b:.0%}' for b in BACKGROUND)}.",
+    ]
+
+
+def summarise_sustained(results: list[sustained_bench.Sustained], info: dict[str, str],
+                        args: argparse.Namespace) -> str:
+    return "\n".join([
+        *header(info),
+        f"- Load: wrk `-t2 -c{args.connections}` for {args.seconds} s (after a "
+        f"{args.warmup} s warm-up) on the {sustained_bench.LOAD_EMAILS * LOAD_URLS:,} real pixel "
+        f"and click URLs of {sustained_bench.LOAD_EMAILS} emails (a second seller's, so they "
+        "notify no one listening), Chrome user agent; the baseline gets the same load first. "
+        f"Meanwhile {args.probes} probe opens of the admin's email, evenly spread, and one "
+        "graphql-transport-ws subscription as the admin. One run per row (no rounds).",
+        "",
+        *sustained_bench.table(results),
+    ])
+
+
+def summarise_reads(results: dict[str, tuple[read_data.Account, list[read_bench.Measured]]],
+                    info: dict[str, str], args: argparse.Namespace) -> str:
+    lines = [*header(info), f"- Requests: one at a time, {args.read_repeats} repeats each "
+             "after one warm-up (fewer, at least 3, when a request takes more than "
+             f"{args.read_budget:g} s in all), in-process (no HTTP server, no sockets)."]
+    for backend, (account, _) in results.items():
+        lines.append(
+            f"- Data on {backend}: {account.engagements:,} engagements, {account.emails:,} "
+            f"emails to 50 recipients each over 90 days ({account.seeded:,} engagements made "
+            f"through the app, the rest copied from them; {account.mix}); generated in "
+            f"{account.seconds['seed'] + account.seconds['bulk']:.0f} s.")
+    return "\n".join([*lines, "", *read_bench.table(results)])
+
+
+def write_doc(section: str, name: str = "results") -> None:
+    """Replace one generated block of docs/performance.md, keeping the written analysis."""
+    start, end = f"<!-- bench:{name}:start -->", f"<!-- bench:{name}:end -->"
+    block = f"{start}\n{section}\n{end}"
+    if DOC.exists() and start in DOC.read_text():
+        before, rest = DOC.read_text().split(start, 1)
+        DOC.write_text(before + block + rest.split(end, 1)[1])
     else:
         DOC.parent.mkdir(parents=True, exist_ok=True)
-        DOC.write_text(f"# Performance\n\n{block}\n")
+        existing = DOC.read_text() if DOC.exists() else "# Performance\n"
+        DOC.write_text(f"{existing.rstrip()}\n\n{block}\n")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--parts", default="paired,sustained,reads",
+                        help="paired (pixel/click against the baseline, prepare, relay), "
+                        "sustained, reads; each rewrites only its own block of the doc")
     parser.add_argument("--duration", type=int, default=10, help="seconds per wrk run")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--warmup", type=int, default=2)
     parser.add_argument("--connections", type=int, default=64)
     parser.add_argument("--backends", default="sqlite,postgresql")
+    parser.add_argument("--workers", default="1",
+                        help="paired runs: worker counts on PostgreSQL, e.g. 1,2")
     parser.add_argument("--no-doc", action="store_true", help="print only")
+    sustained_bench.add_arguments(parser)
+    read_bench.add_arguments(parser)
     args = parser.parse_args()
+    parts = set(args.parts.split(","))
+    backends = args.backends.split(",")
     ensure_wrk()
     started = time.monotonic()
     BACKGROUND.append(busy_cpu())
-    print("prepare: 60 KB HTML, 40 links, PER_RECIPIENT, 10,000 recipients", flush=True)
-    prepared = prepare_bench.run()
-    print(f"  {prepared['messages_per_s']:,.0f} messages/s", flush=True)
-    print("relay: 60 KB HTML to 4 recipients, SQLite", flush=True)
-    relay = relay_bench.run()
-    print(f"  {relay['delivered_per_s']:,.1f} messages/s (baseline "
-          f"{relay['baseline_per_s']:,.1f})", flush=True)
-    results = {}
-    for backend in args.backends.split(","):
-        print(f"{backend}: wrk -c{args.connections}, {args.rounds} rounds", flush=True)
-        results[backend] = bench_backend(backend, args)
-    section = summarise(results, prepared, machine(), args, relay)
-    print("\n" + section)
+    sections: dict[str, str] = {}
+    if "paired" in parts:
+        print("prepare: 60 KB HTML, 40 links, PER_RECIPIENT, 10,000 recipients", flush=True)
+        prepared = prepare_bench.run()
+        print(f"  {prepared['messages_per_s']:,.0f} messages/s", flush=True)
+        print("relay: 60 KB HTML to 4 recipients, SQLite", flush=True)
+        relay = relay_bench.run()
+        print(f"  {relay['delivered_per_s']:,.1f} messages/s (baseline "
+              f"{relay['baseline_per_s']:,.1f})", flush=True)
+        results = {}
+        for backend, workers in sustained_bench.configurations(backends, args.workers):
+            label = backend if workers == 1 else f"{backend}, {workers} workers"
+            print(f"{label}: wrk -c{args.connections}, {args.rounds} rounds", flush=True)
+            results[label] = bench_backend(backend, args, workers)
+        sections["results"] = summarise(results, prepared, machine(), args, relay)
+    if "sustained" in parts:
+        runs = []
+        for backend, workers in sustained_bench.configurations(backends,
+                                                               args.sustained_workers):
+            print(f"sustained: {backend}, {workers} worker(s), {args.seconds} s", flush=True)
+            BACKGROUND.append(busy_cpu())
+            runs.append(sustained_bench.run(backend, workers, args))
+            print("\n".join(sustained_bench.table(runs[-1:])[2:3]), flush=True)
+        sections["sustained"] = summarise_sustained(runs, machine(), args)
+    if "reads" in parts:
+        reads = {}
+        for backend in backends:
+            print(f"reads: {backend}, {args.read_engagements:,} engagements", flush=True)
+            BACKGROUND.append(busy_cpu())
+            reads[backend] = read_bench.measure_backend(backend, args)
+        sections["reads"] = summarise_reads(reads, machine(), args)
+    for name, section in sections.items():
+        print("\n" + section)
+        if not args.no_doc:
+            write_doc(section, name)
     if not args.no_doc:
-        write_doc(section)
         print(f"\nwrote {DOC.relative_to(ROOT)} ({time.monotonic() - started:.0f} s)")
 
 
