@@ -354,10 +354,11 @@ def _mix(conn: Any, engagements: Table) -> str:
                         .group_by(engagements.c.type, engagements.c.verdict,
                                   engagements.c.inferred)).all()
     total = sum(r[3] for r in rows) or 1
+    plural = {"open": "opens", "click": "clicks", "reply": "replies"}
     share: dict[str, int] = defaultdict(int)
     for kind, verdict, inferred, count in rows:
-        share[f"{verdict} {kind}s" + (" (inferred)" if inferred else "")] += count
-    return ", ".join(f"{count / total:.0%} {name}"
+        share[f"{verdict} {plural.get(kind, kind)}" + (" (inferred)" if inferred else "")] += count
+    return ", ".join(f"{count / total:.0%} {name}" if count * 100 >= total else f"<1% {name}"
                      for name, count in sorted(share.items(), key=lambda kv: -kv[1]))
 
 
