@@ -197,7 +197,9 @@ def measure_backend(backend: str, args: argparse.Namespace) -> tuple[Account, li
             print(f"  {backend}: {account.engagements:,} engagements, {account.emails:,} "
                   f"emails (seed {account.seconds['seed']:.0f} s, bulk "
                   f"{account.seconds['bulk']:.0f} s); {account.seeded:,} made through the app; "
-                  f"{account.mix}", flush=True)
+                  f"{account.mix}"
+                  + ("" if account.rollups is None else
+                     f"; engagement_rollup rebuilt ({account.rollups:,} counted)"), flush=True)
             results = asyncio.run(_measure(url, work, account, repeats=args.read_repeats,
                                            budget_s=args.read_budget))
     finally:

@@ -90,6 +90,8 @@ class Account:
     seeded: int = 0
     """Engagements of the seed emails, made through the app."""
     mix: str = ""
+    rollups: int | None = None
+    """Engagements counted by ``engagement_rollup`` (None: no such table)."""
     seconds: dict[str, float] = field(default_factory=dict)
 
 
@@ -331,6 +333,10 @@ def grow(url: str, account: Account, *, emails: int, engagements: int, contacts:
         account.emails = conn.execute(select(func.count()).select_from(
             tables["tracked_email"])).scalar_one()
         account.mix = _mix(conn, tables["engagement"])
+        account.rollups = _rolled_up(engine, conn)
+        if account.rollups not in (None, account.engagements):
+            raise RuntimeError(f"engagement_rollup counts {account.rollups} engagements of "
+                               f"{account.engagements} after its backfill")
     engine.dispose()
     account.seconds["bulk"] = time.monotonic() - started
     return account
@@ -345,6 +351,13 @@ def _after_bulk(engine: Engine, url: str) -> None:
         config = alembic_config(url)
         command.downgrade(config, "0010")
         command.upgrade(config, "head")
+
+
+def _rolled_up(engine: Engine, conn: Any) -> int | None:
+    if "engagement_rollup" not in inspect(engine).get_table_names():
+        return None
+    return int(conn.execute(text("SELECT coalesce(sum(n), 0) FROM engagement_rollup"))
+               .scalar_one())
 
 
 def _mix(conn: Any, engagements: Table) -> str:

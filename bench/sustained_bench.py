@@ -73,6 +73,8 @@ class Sustained:
     drain_s: float | None
     """After the load stopped, until no engagement was added (None: not within a minute)."""
     backlog_max: int | None
+    stored: int
+    """Engagement rows added from the start of the load until the backlog drained."""
     lag_metric: bool
     """Whether ``/metrics`` has the deriver lag (not before the two-stage ingestion)."""
     lag_p50: float | None = None
@@ -163,6 +165,10 @@ def _count(url: str, table: str) -> int | None:
         engine.dispose()
 
 
+def _engagements(url: str) -> int:
+    return _count(url, "engagement") or 0
+
+
 async def _subscribe(base: str, token: str, heard: dict[str, float],
                      ready: asyncio.Event) -> None:
     socket_url = base.replace("http://", "ws://") + "/graphql"
@@ -212,7 +218,7 @@ async def _loaded(base: str, url: str, token: str, *, script: Path, pixels: dict
     listener = asyncio.create_task(_subscribe(base, token, heard, ready))
     await asyncio.wait_for(ready.wait(), 30)
     before = await _scrape(base)
-    rows0 = await asyncio.to_thread(_count, url, "engagement") or 0
+    rows0 = await asyncio.to_thread(_engagements, url)
     backlog: list[int] = []
 
     async def sample() -> None:
@@ -225,16 +231,16 @@ async def _loaded(base: str, url: str, token: str, *, script: Path, pixels: dict
     sampler = asyncio.create_task(sample())
     probes = asyncio.create_task(_probe(base, pixels, args.seconds, sent))
     load = await asyncio.to_thread(wrk, base, script, args.seconds, args.connections)
-    rows1 = await asyncio.to_thread(_count, url, "engagement") or 0
-    stopped, drain, last = time.monotonic(), None, rows1
+    rows1 = await asyncio.to_thread(_engagements, url)
+    stopped, drain, rows = time.monotonic(), None, rows1
     while time.monotonic() - stopped < 60:
         await asyncio.sleep(1.0)
-        now = await asyncio.to_thread(_count, url, "engagement") or 0
+        last = rows
+        rows = await asyncio.to_thread(_engagements, url)
         pending = await asyncio.to_thread(_count, url, "raw_hit")
-        if now == last and not pending:
+        if rows == last and not pending:
             drain = max(0.0, time.monotonic() - stopped - 1.0)
             break
-        last = now
     await probes
     deadline = time.monotonic() + 5
     while set(sent) - set(heard) and time.monotonic() < deadline:
@@ -246,6 +252,7 @@ async def _loaded(base: str, url: str, token: str, *, script: Path, pixels: dict
             await task
     return load, {
         "derived_per_s": (rows1 - rows0) / args.seconds, "drain_s": drain,
+        "stored": rows - rows0,
         "backlog_max": max(backlog) if backlog else None,
         "lag_metric": f"{LAG}_bucket" in after,
         "lag_p50": quantile(histogram(before, LAG), histogram(after, LAG), 0.5),
@@ -322,15 +329,17 @@ def table(results: list[Sustained]) -> list[str]:
 
     lines = [
         "| backend | workers | load req/s (p99 ms) | baseline stored hits/s | derived "
-        "engagements/s | ratio | backlog drained after load, s (max raw hits) | deriver lag "
+        "engagements/s | ratio | engagements per request | backlog drained after load, s "
+        "(max raw hits) | deriver lag "
         "p50 / p99 s | notification p50 / p99 ms (heard) | target (≥ 0.7x, lag p99 ≤ 1 s, "
         "notification p99 ≤ 1 s) |",
-        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
     ]
     for s in results:
         lines.append(
             f"| {s.backend} | {s.workers} | {s.load.rps:,.0f} ({s.load.p99_ms:,.0f}) "
             f"| {s.baseline_stored_per_s:,.0f} | {s.derived_per_s:,.0f} | {s.ratio:.2f}x "
+            f"| {s.stored / max(1, s.load.requests + s.probes):.2f} "
             f"| {'> 60' if s.drain_s is None else f'{s.drain_s:.0f}'}"
             f"{'' if s.backlog_max is None else f' ({s.backlog_max:,})'} "
             f"| {secs(s.lag_p50)} / {secs(s.lag_p99)} "
