@@ -29,6 +29,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import traceback
 from pathlib import Path
 from typing import Any
 
@@ -301,44 +302,60 @@ def main() -> None:
     backends = args.backends.split(",")
     ensure_wrk()
     started = time.monotonic()
-    BACKGROUND.append(busy_cpu())
-    sections: dict[str, str] = {}
-    if "paired" in parts:
-        print("prepare: 60 KB HTML, 40 links, PER_RECIPIENT, 10,000 recipients", flush=True)
-        prepared = prepare_bench.run()
-        print(f"  {prepared['messages_per_s']:,.0f} messages/s", flush=True)
-        print("relay: 60 KB HTML to 4 recipients, SQLite", flush=True)
-        relay = relay_bench.run()
-        print(f"  {relay['delivered_per_s']:,.1f} messages/s (baseline "
-              f"{relay['baseline_per_s']:,.1f})", flush=True)
-        results = {}
-        for backend, workers in sustained_bench.configurations(backends, args.workers):
-            label = backend if workers == 1 else f"{backend}, {workers} workers"
-            print(f"{label}: wrk -c{args.connections}, {args.rounds} rounds", flush=True)
-            results[label] = bench_backend(backend, args, workers)
-        sections["results"] = summarise(results, prepared, machine(), args, relay)
-    if "sustained" in parts:
-        runs = []
-        for backend, workers in sustained_bench.configurations(backends,
-                                                               args.sustained_workers):
-            print(f"sustained: {backend}, {workers} worker(s), {args.seconds} s", flush=True)
-            BACKGROUND.append(busy_cpu())
-            runs.append(sustained_bench.run(backend, workers, args))
-            print("\n".join(sustained_bench.table(runs[-1:])[2:3]), flush=True)
-        sections["sustained"] = summarise_sustained(runs, machine(), args)
-    if "reads" in parts:
-        reads = {}
-        for backend in backends:
-            print(f"reads: {backend}, {args.read_engagements:,} engagements", flush=True)
-            BACKGROUND.append(busy_cpu())
-            reads[backend] = read_bench.measure_backend(backend, args)
-        sections["reads"] = summarise_reads(reads, machine(), args)
-    for name, section in sections.items():
-        print("\n" + section)
+    failed = []
+    for name, part in (("paired", paired), ("sustained", sustained), ("reads", reads)):
+        if name not in parts:
+            continue
+        BACKGROUND.clear()
+        BACKGROUND.append(busy_cpu())
+        try:
+            section = part(args, backends)
+        except (Exception, SystemExit):  # the other parts still run and keep their results
+            traceback.print_exc()
+            failed.append(name)
+            continue
+        print("\n" + section, flush=True)
         if not args.no_doc:
-            write_doc(section, name)
-    if not args.no_doc:
-        print(f"\nwrote {DOC.relative_to(ROOT)} ({time.monotonic() - started:.0f} s)")
+            write_doc(section, "results" if name == "paired" else name)
+            print(f"\nwrote its block of {DOC.relative_to(ROOT)} "
+                  f"({time.monotonic() - started:.0f} s so far)", flush=True)
+    if failed:
+        sys.exit(f"failed: {', '.join(failed)} (their blocks were left as they were)")
+
+
+def paired(args: argparse.Namespace, backends: list[str]) -> str:
+    print("prepare: 60 KB HTML, 40 links, PER_RECIPIENT, 10,000 recipients", flush=True)
+    prepared = prepare_bench.run()
+    print(f"  {prepared['messages_per_s']:,.0f} messages/s", flush=True)
+    print("relay: 60 KB HTML to 4 recipients, SQLite", flush=True)
+    relay = relay_bench.run()
+    print(f"  {relay['delivered_per_s']:,.1f} messages/s (baseline "
+          f"{relay['baseline_per_s']:,.1f})", flush=True)
+    results = {}
+    for backend, workers in sustained_bench.configurations(backends, args.workers):
+        label = backend if workers == 1 else f"{backend}, {workers} workers"
+        print(f"{label}: wrk -c{args.connections}, {args.rounds} rounds", flush=True)
+        results[label] = bench_backend(backend, args, workers)
+    return summarise(results, prepared, machine(), args, relay)
+
+
+def sustained(args: argparse.Namespace, backends: list[str]) -> str:
+    runs = []
+    for backend, workers in sustained_bench.configurations(backends, args.sustained_workers):
+        print(f"sustained: {backend}, {workers} worker(s), {args.seconds} s", flush=True)
+        BACKGROUND.append(busy_cpu())
+        runs.append(sustained_bench.run(backend, workers, args))
+        print("\n".join(sustained_bench.table(runs[-1:])[2:3]), flush=True)
+    return summarise_sustained(runs, machine(), args)
+
+
+def reads(args: argparse.Namespace, backends: list[str]) -> str:
+    results = {}
+    for backend in backends:
+        print(f"reads: {backend}, {args.read_engagements:,} engagements", flush=True)
+        BACKGROUND.append(busy_cpu())
+        results[backend] = read_bench.measure_backend(backend, args)
+    return summarise_reads(results, machine(), args)
 
 
 if __name__ == "__main__":
