@@ -174,7 +174,7 @@ def summarise(results: dict[str, dict[tuple[str, str], list[Run]]],
         f"{args.duration:g} s per endpoint and server (after a {args.warmup:g} s warm-up), "
         "random URLs among 500 real pixel (or click) URLs of 20 prepared emails, Chrome "
         "user agent. Medians over rounds; ratio = median of the per-round ours/baseline "
-        "ratios. Server CPU µs/req: CPU time of the server process (all threads, not "
+        "ratios. Server CPU µs/req: CPU time of the server's processes (all threads, not "
         "the database server) per request, which depends far less on other load.",
         "",
         "| backend | endpoint | sendtrail req/s | p50 ms | p99 ms | baseline req/s "
@@ -292,7 +292,7 @@ def main() -> None:
     parser.add_argument("--warmup", type=int, default=2)
     parser.add_argument("--connections", type=int, default=64)
     parser.add_argument("--backends", default="sqlite,postgresql")
-    parser.add_argument("--workers", default="1",
+    parser.add_argument("--workers", default="1,2",
                         help="paired runs: worker counts on PostgreSQL, e.g. 1,2")
     parser.add_argument("--no-doc", action="store_true", help="print only")
     sustained_bench.add_arguments(parser)
