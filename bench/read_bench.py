@@ -34,7 +34,8 @@ from sqlalchemy import Engine, event, text
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from harness import database
-from read_data import HOST, Account, asgi, bench_settings, grow, seed
+from read_data import grow
+from read_seed import HOST, Account, asgi, bench_settings, seed
 
 from sendtrail.app import create_app
 from sendtrail.db.engine import create_sync_engine

@@ -39,7 +39,7 @@ from sqlalchemy import text
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import prepare_bench
 import read_bench
-import read_data
+import read_seed
 import relay_bench
 import sustained_bench
 from harness import (
@@ -255,7 +255,7 @@ def summarise_sustained(results: list[sustained_bench.Sustained], info: dict[str
     ])
 
 
-def summarise_reads(results: dict[str, tuple[read_data.Account, list[read_bench.Measured]]],
+def summarise_reads(results: dict[str, tuple[read_seed.Account, list[read_bench.Measured]]],
                     info: dict[str, str], args: argparse.Namespace) -> str:
     lines = [*header(info), f"- Requests: one at a time, {args.read_repeats} repeats each "
              "after one warm-up (fewer, at least 3, when a request takes more than "
