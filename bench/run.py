@@ -64,6 +64,7 @@ PREPARE = """mutation($i: PrepareEmailInput!) { prepareEmail(input: $i) {
   openTracking clickTracking messages { html } } }"""
 EMAILS, RECIPIENTS = 20, 25
 BACKGROUND: list[float] = []  # CPU busy with other work, sampled before each backend
+ACK_TARGET = 1.0  # issue 14: acknowledgement at least the baseline's throughput
 LOAD_URLS = 2 * sustained_bench.LOAD_RECIPIENTS  # a pixel and a link per recipient
 
 
@@ -178,7 +179,7 @@ def summarise(results: dict[str, dict[tuple[str, str], list[Run]]],
         "the database server) per request, which depends far less on other load.",
         "",
         "| backend | endpoint | sendtrail req/s | p50 ms | p99 ms | baseline req/s "
-        "| p50 ms | p99 ms | ratio | target (≥ 0.7x, p99 ≤ 50 ms) "
+        "| p50 ms | p99 ms | ratio | target (≥ 1.0x, p99 ≤ 50 ms) "
         "| server CPU µs/req, sendtrail / baseline |",
         "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: |",
     ]
@@ -187,9 +188,9 @@ def summarise(results: dict[str, dict[tuple[str, str], list[Run]]],
             ours, base = runs[(endpoint, "ours")], runs[(endpoint, "baseline")]
             ratio = statistics.median(o.rps / b.rps for o, b in zip(ours, base, strict=True))
             p99 = statistics.median(r.p99_ms for r in ours)
-            met = "met" if ratio >= 0.7 and p99 <= 50 else (
+            met = "met" if ratio >= ACK_TARGET and p99 <= 50 else (
                 "**not met**: " + ", ".join(
-                    ([f"{ratio:.2f}x"] if ratio < 0.7 else []) +
+                    ([f"{ratio:.2f}x"] if ratio < ACK_TARGET else []) +
                     ([f"p99 {p99:.0f} ms"] if p99 > 50 else [])))
             errors = sum(r.errors for r in ours + base)
             lines.append(
