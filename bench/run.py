@@ -37,6 +37,7 @@ import httpx
 from sqlalchemy import text
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+import baseline_app
 import prepare_bench
 import read_bench
 import read_seed
@@ -126,6 +127,9 @@ def bench_backend(backend: str, args: argparse.Namespace,
             demo = subprocess.run([BIN / "sendtrail", "demo"], env=env, check=True,  # noqa: S603
                                   capture_output=True, text=True).stdout
             token = re.search(r"^token: (\S+)$", demo, re.MULTILINE).group(1)  # type: ignore[union-attr]
+            engine = create_sync_engine(url)
+            baseline_app.METADATA.create_all(engine)  # before N workers race to create it
+            engine.dispose()
             ours = [str(BIN / "sendtrail"), "serve", "--host", "127.0.0.1",
                     "--port", str(ours_port), *(["--workers", str(workers)] if workers > 1
                                                else [])]
