@@ -162,7 +162,8 @@ def bench_backend(backend: str, args: argparse.Namespace,
                                   f"p99 {run.p99_ms:6.2f} ms  {run.cpu_us:5.0f} CPU µs/req  "
                                   f"errors {run.errors}  "
                                   f"rows stored {stored} for {run.requests} requests", flush=True)
-            spooled = list((work / "spool").glob("hits.spool*"))
+            # Workers may each keep their own spool directory.
+            spooled = [p for p in (work / "spool").glob("**/hits.spool*") if p.stat().st_size]
             if spooled:
                 print(f"  WARNING: ours spooled hits (database unavailable?): {spooled}")
     finally:
