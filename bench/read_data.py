@@ -218,7 +218,8 @@ def _contact_pool(conn: Any, contacts: Table, aid: uuid.UUID, size: int,
 
 
 def _recompute_derived(conn: Any, tables: dict[str, Table]) -> None:
-    """Per-recipient columns derived from engagements, where the schema has them."""
+    """Per-recipient columns derived from engagements, where the schema has them (as their
+    migrations backfill them: 0009's earliest human open, seen or inferred)."""
     recipients, engagements = tables["email_recipient"], tables["engagement"]
     if "first_human_open_at" in recipients.c:
         first_open = (
@@ -226,7 +227,8 @@ def _recompute_derived(conn: Any, tables: dict[str, Table]) -> None:
             .where(engagements.c.account_id == recipients.c.account_id,
                    engagements.c.email_id == recipients.c.email_id,
                    engagements.c.recipient_idx == recipients.c.idx,
-                   engagements.c.type == "open", engagements.c.verdict == "human")
+                   engagements.c.type == "open", engagements.c.verdict == "human",
+                   engagements.c.sender_copy.is_(False))
             .scalar_subquery()
         )
         conn.execute(update(recipients).values(first_human_open_at=first_open))
