@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import inspect, text
 
 from sendtrail.db.engine import create_sync_engine
 
@@ -44,6 +44,13 @@ async def test_generated_account_has_the_asked_sizes_real_verdicts_and_consisten
             "SELECT count(*) FROM engagement e JOIN email_recipient r ON r.account_id = "
             "e.account_id AND r.email_id = e.email_id AND r.idx = e.recipient_idx "
             "WHERE e.contact_id IS NOT NULL AND e.contact_id <> r.contact_id") == 0
+        if "first_human_open_at" in {c["name"] for c in inspect(conn).get_columns(
+                "email_recipient")}:  # kept by the deriver: the copies must have it too
+            assert one(
+                "SELECT count(*) FROM email_recipient r WHERE r.first_human_open_at IS NULL "
+                "AND EXISTS (SELECT 1 FROM engagement e WHERE e.account_id = r.account_id "
+                "AND e.email_id = r.email_id AND e.recipient_idx = r.idx AND e.type = 'open' "
+                "AND e.verdict = 'human' AND NOT e.sender_copy)") == 0
         latest = conn.execute(text("SELECT max(occurred_at) FROM engagement")).scalar_one()
     engine.dispose()
     if isinstance(latest, str):  # SQLite through text(): no type to convert it with
