@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from sqlalchemy import text
+from sqlalchemy import inspect, text
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import baseline_app
@@ -92,8 +92,17 @@ def prepare_emails(base_url: str, token: str) -> tuple[list[str], list[str]]:
 
 
 def empty_hit_tables(url: str) -> tuple[int, int]:
-    """Delete the rows the last runs stored; return (engagement rows, bench_hit rows)."""
+    """Delete the rows the last runs stored; return (engagement rows, bench_hit rows).
+
+    Waits (up to two minutes) for the deriver to consume the acknowledged raw hits first, so
+    that every run's engagements are counted with it and none spill into the next."""
     engine = create_sync_engine(url)
+    deadline = time.monotonic() + 120
+    while "raw_hit" in inspect(engine).get_table_names() and time.monotonic() < deadline:
+        with engine.connect() as conn:
+            if not conn.execute(text("SELECT count(*) FROM raw_hit")).scalar_one():
+                break
+        time.sleep(0.5)
     with engine.begin() as conn:
         counts = tuple(conn.execute(text(f"SELECT count(*) FROM {t}")).scalar_one()  # noqa: S608
                        for t in ("engagement", "bench_hit"))
