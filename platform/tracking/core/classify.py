@@ -37,6 +37,7 @@ import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import lru_cache
 from typing import TypeVar
 
 from sendtrail.tracking.core.model import HitKind, TokenClaims, Verdict
@@ -110,6 +111,10 @@ class Signals:
         default_factory=dict, init=False, repr=False, compare=False, hash=False
     )
     """Memo of user agent -> first matching rule (a few thousand agents cover most hits)."""
+    _networks: dict[IPAddress, NetworkRule | None] = field(
+        default_factory=dict, init=False, repr=False, compare=False, hash=False
+    )
+    """Memo of address -> the network rule containing it (proxies and gateways come back)."""
 
     def client_for(self, agent: str) -> UserAgentRule | None:
         if agent in self._matches:
@@ -118,6 +123,15 @@ class Signals:
             self._matches.clear()
         found = next((rule for rule in self.user_agents if rule.pattern.search(agent)), None)
         self._matches[agent] = found
+        return found
+
+    def network_for(self, ip: IPAddress) -> NetworkRule | None:
+        if ip in self._networks:
+            return self._networks[ip]
+        if len(self._networks) >= _MATCH_MEMO_SIZE:
+            self._networks.clear()
+        found = next((rule for rule in self.networks if ip in rule.network), None)
+        self._networks[ip] = found
         return found
 
 
@@ -229,7 +243,7 @@ def classify(hit: Hit, signals: Signals, *, self_open_suppression: bool) -> Clas
         agent=agent,
         noun="an open" if hit.kind is HitKind.OPEN else "a click",
         client=signals.client_for(agent) if agent else None,
-        network=next((r for r in signals.networks if ip is not None and ip in r.network), None),
+        network=signals.network_for(ip) if ip is not None else None,
         notes=[],
     )
     verdict, category, reasons = next(d for rule in _RULES if (d := rule(facts)))
@@ -399,6 +413,7 @@ def _cite(reason: str, evidence: str) -> str:
     return f"{reason.removesuffix('.')} ({evidence})."
 
 
+@lru_cache(maxsize=4096)
 def _agent(agent: str) -> str:
     # The user agent is whatever the requester chose to send: keep it short and printable.
     shown = "".join(ch if ch.isprintable() else "?" for ch in agent)
