@@ -463,16 +463,15 @@ class Deriver:
     async def derive_once(self) -> int:
         """Derive one batch per partition that has hits; return how many hits."""
         async with self._lock:
-            if not self._postgres:
-                derived = await self._derive_batch(None)
-                if not derived:
-                    metrics.RAW_HITS_PENDING.set(0)
-                return derived
-            derived = 0
             async with self._engine.connect() as conn:
                 waiting: dict[int, int] = {part: count for part, count in (await conn.execute(
                     select(RAW_HITS.c.part, func.count()).group_by(RAW_HITS.c.part)))}
             metrics.RAW_HITS_PENDING.set(sum(waiting.values()))
+            if not waiting:
+                return 0
+            if not self._postgres:
+                return await self._derive_batch(None)
+            derived = 0
             # Start where the last round stopped, so no partition waits behind the others.
             start = self._next_part
             self._next_part = (self._next_part + 1) % PARTITIONS
