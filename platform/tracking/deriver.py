@@ -417,6 +417,8 @@ class Deriver:
         poll_seconds: float = 0.2,
         context_ttl: float = 5.0,
         lanes: int = 3,
+        busy_batch: int = 64,
+        catch_up: int = 50_000,
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self._engine = engine
@@ -426,6 +428,10 @@ class Deriver:
         self._batch = batch
         self._poll = poll_seconds
         self._lanes = lanes
+        self._busy: Callable[[], bool] = lambda: False
+        self._busy_batch = min(busy_batch, batch)
+        self._catch_up = catch_up
+        self._waiting = 0
         self._facts = FactsLoader(ttl=context_ttl)
         self._wake = asyncio.Event()
         self._lock = asyncio.Lock()
@@ -435,6 +441,10 @@ class Deriver:
 
     def wake(self) -> None:
         self._wake.set()
+
+    def give_way_to(self, busy: Callable[[], bool]) -> None:
+        """While ``busy()`` (this process's hot path taking hits), derive gently."""
+        self._busy = busy
 
     async def start(self) -> None:
         self._task = asyncio.create_task(self._run_forever(), name="deriver")
@@ -460,17 +470,20 @@ class Deriver:
             if not derived:
                 return total
 
-    async def derive_once(self) -> int:
-        """Derive one batch per partition that has hits; return how many hits."""
+    async def derive_once(self, batch: int | None = None) -> int:
+        """Derive one batch (of ``batch`` hits at most) per partition that has hits; return
+        how many hits."""
+        batch = batch or self._batch
         async with self._lock:
             async with self._engine.connect() as conn:
                 waiting: dict[int, int] = {part: count for part, count in (await conn.execute(
                     select(RAW_HITS.c.part, func.count()).group_by(RAW_HITS.c.part)))}
-            metrics.RAW_HITS_PENDING.set(sum(waiting.values()))
+            self._waiting = sum(waiting.values())
+            metrics.RAW_HITS_PENDING.set(self._waiting)
             if not waiting:
                 return 0
             if not self._postgres:
-                return await self._derive_batch(None)
+                return await self._derive_batch(None, batch)
             derived = 0
             # Start where the last round stopped, so no partition waits behind the others.
             start = self._next_part
@@ -483,7 +496,7 @@ class Deriver:
 
             async def in_a_lane(part: int) -> int:
                 async with lanes:
-                    return await self._derive_batch(part)
+                    return await self._derive_batch(part, batch)
 
             results = await asyncio.gather(*(in_a_lane(part) for part in parts),
                                            return_exceptions=True)
@@ -493,7 +506,7 @@ class Deriver:
                 derived += result
             return derived
 
-    async def _derive_batch(self, part: int | None) -> int:
+    async def _derive_batch(self, part: int | None, batch: int) -> int:
         try:
             async with self._engine.begin() as conn:
                 if part is not None and not await conn.scalar(
@@ -504,12 +517,14 @@ class Deriver:
                 query = select(RAW_HITS.c.seq, RAW_HITS.c.hit).order_by(RAW_HITS.c.seq)
                 if part is not None:
                     query = query.where(RAW_HITS.c.part == part)
-                rows = (await conn.execute(query.limit(self._batch))).all()
+                rows = (await conn.execute(query.limit(batch))).all()
                 if not rows:
                     return 0
                 hits = _parsed(rows)
-                decisions = (decide(hits, await self._facts.load(conn, hits), self._signals)
-                             if hits else None)
+                # Pure CPU: off the event loop, so requests are served in between.
+                decisions = (await asyncio.to_thread(
+                    decide, hits, await self._facts.load(conn, hits), self._signals)
+                    if hits else None)
                 # Consuming the raw hits is the first write. On SQLite that is when the write
                 # lock is taken (the driver begins a transaction before the first write),
                 # after the reading and deciding, so the hot path waits as little as can
@@ -549,7 +564,7 @@ class Deriver:
             self._wake.clear()
             started = time.monotonic()
             try:
-                await self.derive_pending()
+                await self._derive_yielding()
             except (SQLAlchemyError, OSError, TimeoutError) as error:
                 # The database is away: the raw hits wait there (or in the spool).
                 log.warning("deriving raw hits failed (%s); will retry", type(error).__name__)
@@ -558,6 +573,25 @@ class Deriver:
                 log.exception("deriving raw hits failed; will retry")
                 await asyncio.sleep(min(5.0, self._poll * 10))
             metrics.DERIVE_SECONDS.observe(time.monotonic() - started)
+
+    async def _derive_yielding(self) -> None:
+        """Derive until nothing waits, giving way to the hot path while it is busy.
+
+        Acknowledging a hit comes first (a mail client never waits for our bookkeeping):
+        while hits keep arriving and fewer than ``catch_up`` wait, each round is small and
+        is followed by a pause twice its length, so derivation takes at most a third of
+        this process. A burst (a campaign opened all at once) is answered at full speed and
+        derived behind it; beyond ``catch_up`` waiting hits derivation takes full rounds
+        again, so under load that never ends the backlog stays bounded and the hot path
+        slows instead (its queue pushes back).
+        """
+        while True:
+            gentle = self._busy() and self._waiting < self._catch_up
+            started = time.monotonic()
+            if not await self.derive_once(self._busy_batch if gentle else self._batch):
+                return
+            if gentle:
+                await asyncio.sleep(2 * (time.monotonic() - started))
 
 
 class _TakenElsewhere(Exception):

@@ -79,6 +79,8 @@ class Ingestor:
         self._spool_dir = spool_dir
         self._deriver = deriver
         self._run_deriver = run_deriver
+        self._last_commit = float("-inf")
+        deriver.give_way_to(self.busy)
         self._answer_after_derivation = answer_after_derivation
         self._max_batch = max_batch
         self._timeout = transaction_timeout
@@ -96,6 +98,11 @@ class Ingestor:
     def refusal(self) -> str | None:
         """Why hits are being dropped now; None while the database or the spool takes them."""
         return self._refusal
+
+    def busy(self) -> bool:
+        """Whether hits are arriving right now (committed in the last 100 ms or queued):
+        the deriver then gives way (``Deriver``)."""
+        return not self._queue.empty() or time.monotonic() - self._last_commit < 0.1
 
     @property
     def spool_path(self) -> Path:
@@ -178,6 +185,7 @@ class Ingestor:
                  "account_id": hit.claims.account_id, "hit": hit.to_json()}
                 for hit in hits
             ])
+        self._last_commit = time.monotonic()
         self._deriver.wake()
 
     async def _derive_now(self) -> None:
