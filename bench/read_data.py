@@ -10,8 +10,7 @@ reasons and user agents) shifted to its send time and recipients. Every column o
 stored rows is copied, so columns added later come along. Then derived per-recipient
 columns the schema may have (``email_recipient.first_human_open_at``) are recomputed,
 PostgreSQL is ``VACUUM ANALYZE``d (as autovacuum would be; SQLite gets only what the app
-does itself), and if an ``engagement_rollup`` table exists, migration 0011 is run again
-(downgrade to 0010, upgrade to head) so the rollups are rebuilt by its own backfill.
+does itself), and the rollups are recounted with ``tracking.rollups.rebuild_rollups``.
 """
 
 from __future__ import annotations
@@ -27,14 +26,13 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from alembic import command
 from sqlalchemy import Engine, Table, func, inspect, select, text, update
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from read_seed import DAYS, RECIPIENTS, Account, address, table
 
 from sendtrail.db.engine import create_sync_engine
-from sendtrail.migrations import alembic_config
+from sendtrail.tracking.rollups import rebuild_rollups
 
 __all__ = ["grow"]
 
@@ -143,7 +141,7 @@ def grow(url: str, account: Account, *, emails: int, engagements: int, contacts:
                         conn.execute(tables[name].insert(), rows)
                 pending.clear()
         _recompute_derived(conn, tables)
-    _after_bulk(engine, url)
+    _after_bulk(engine)
     with engine.connect() as conn:
         account.engagements = conn.execute(select(func.count()).select_from(
             tables["engagement"])).scalar_one()
@@ -159,15 +157,20 @@ def grow(url: str, account: Account, *, emails: int, engagements: int, contacts:
     return account
 
 
-def _after_bulk(engine: Engine, url: str) -> None:
-    """What a database would have done by itself, and what the schema derives by migration."""
+def _after_bulk(engine: Engine) -> None:
+    """What the deriver keeps in step (the rollups, recounted with the product's own
+    ``rebuild_rollups``) and what a database would have done by itself (statistics)."""
+    with engine.begin() as conn:
+        for (account_id,) in conn.execute(text("SELECT id FROM account")):
+            for statement in rebuild_rollups(_uuid(account_id)):
+                conn.execute(statement)
     if engine.dialect.name == "postgresql":
         with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
             conn.execute(text("VACUUM ANALYZE"))
-    if "engagement_rollup" in inspect(engine).get_table_names():
-        config = alembic_config(url)
-        command.downgrade(config, "0010")
-        command.upgrade(config, "head")
+
+
+def _uuid(value: Any) -> uuid.UUID:
+    return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
 
 
 def _rolled_up(engine: Engine, conn: Any) -> int | None:
