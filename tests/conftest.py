@@ -4,15 +4,26 @@ PostgreSQL is the machine's server (``SENDTRAIL_TEST_POSTGRES_URL``, default
 ``postgresql://postgres@127.0.0.1:5432/test``). The suite creates its own database
 beside ``test``, migrates it once and truncates it between tests. When PostgreSQL is
 unreachable, its tests are skipped locally and **fail** under ``CI=true``.
+
+``make test`` runs the suite in parallel (pytest-xdist, ``-n auto --dist loadgroup``):
+
+- each worker has its own PostgreSQL database, temporary directories and free ports;
+- the tests of one end-to-end or browser module stay on one worker (``xdist_group``), so
+  their module-scoped servers start once; the browser tests and ``make run`` (which
+  rebuilds ``web-admin/dist`` while they would be serving it) share one group;
+- a test marked ``alone`` (timed or load tests: latencies, SIGKILL under load) runs while
+  no other test of the run does (a file lock the workers share).
 """
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import inspect
 import os
 import shutil
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -47,8 +58,66 @@ IN_CI = os.environ.get("CI", "").lower() == "true"
 PG_SERVER_URL = os.environ.get(
     "SENDTRAIL_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
 )
+TESTS = Path(__file__).resolve().parent
+WEB_ADMIN_GROUP = "web-admin-dist"
+"""The browser tests and `make run` (which rebuilds the ``web-admin/dist`` they serve)."""
 _backend_counts: Counter[str] = Counter()
 register_all_tables()  # so the PostgreSQL fixture truncates every table
+
+
+ALONE = (
+    # What each asserts about time, or the load it makes, that another test beside it on a
+    # 2-core machine could break. A test may also carry @pytest.mark.alone itself.
+    "e2e/test_live_notifications.py",  # a notification within 1 s; quiet periods
+    "e2e/test_smtp_logging.py::test_logging_a_large_message_does_not_stall_the_server",  # < 2 s
+    "e2e/test_ingest_durability.py",  # 32 threads of load; no pixel slower than 8 s
+    "e2e/test_two_nodes.py",  # load through nginx, SIGKILL, settling within 30 s
+    "e2e/test_derivation_sigkill.py",  # load and SIGKILLs at chosen moments
+    "e2e/test_webhook_sigkill.py",  # SIGKILL while deliveries are held open
+    "e2e/test_delivery_sigkill.py",  # SIGKILL while copies are held open
+    "integration/test_webhooks.py::test_the_background_dispatcher_delivers_as_soon_as_woken",
+)
+"""Tests (``path`` or ``path::name`` under tests/) that run ``alone`` in a parallel run."""
+
+
+def _is_alone(item: pytest.Item) -> bool:
+    name = item.nodeid.removeprefix("tests/")
+    return any(name == test or name.startswith((f"{test}::", f"{test}[")) for test in ALONE)
+
+
+def _xdist_group(item: pytest.Item) -> str | None:
+    relative = item.path.relative_to(TESTS)
+    if relative.parts[0] == "browser" or relative == Path("e2e", "test_server_process.py"):
+        return WEB_ADMIN_GROUP
+    if relative.parts[0] == "e2e":  # module-scoped servers and stacks start once
+        return relative.as_posix()
+    return None
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the marks (--dist loadgroup)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        group = _xdist_group(item)
+        if group is not None and item.get_closest_marker("xdist_group") is None:
+            item.add_marker(pytest.mark.xdist_group(group))
+        if _is_alone(item):
+            item.add_marker(pytest.mark.alone)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_protocol(item: pytest.Item) -> Generator[None, object, object]:
+    """Under xdist every test holds a shared lock, and an ``alone`` test an exclusive one."""
+    basetemp = getattr(item.config, "workerinput", None) and item.config.option.basetemp
+    if not basetemp:  # one process: nothing runs beside the test anyway
+        return (yield)
+    # Each worker's basetemp is <the run's temporary directory>/popen-gwN.
+    with (Path(basetemp).parent / "alone.lock").open("a") as lock:
+        alone = item.get_closest_marker("alone") is not None
+        fcntl.flock(lock, fcntl.LOCK_EX if alone else fcntl.LOCK_SH)
+        try:
+            return (yield)
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -90,27 +159,35 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
+def _admin_connection() -> psycopg.Connection[Any]:
+    server = make_url(PG_SERVER_URL)
+    return psycopg.connect(
+        host=server.host, port=server.port or 5432, user=server.username,
+        password=server.password, dbname=server.database, autocommit=True, connect_timeout=3,
+    )
+
+
 @pytest.fixture(scope="session")
-def postgres_url() -> str:
-    """A freshly created and migrated database for this test session (and xdist worker)."""
+def postgres_url() -> Iterator[str]:
+    """A freshly created and migrated database for this test session (and xdist worker),
+    dropped at its end."""
     worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
     name = f"sendtrail_test_{worker}_{os.getpid()}"
-    server = make_url(PG_SERVER_URL)
     try:
-        admin = psycopg.connect(
-            host=server.host, port=server.port or 5432, user=server.username,
-            password=server.password, dbname=server.database, autocommit=True, connect_timeout=3,
-        )
+        admin = _admin_connection()
     except psycopg.OperationalError as error:
         _unavailable(f"PostgreSQL at {PG_SERVER_URL} is unreachable: {error}")
     with admin:
         admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         admin.execute(f'CREATE DATABASE "{name}"')
-    url = server.set(drivername="postgresql", database=name).render_as_string(
+    url = make_url(PG_SERVER_URL).set(drivername="postgresql", database=name).render_as_string(
         hide_password=False
     )
     upgrade(url)
-    return url
+    yield url
+    # Every run (and every xdist worker) makes one: do not leave them on the shared server.
+    with contextlib.suppress(psycopg.Error), _admin_connection() as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def _truncate_postgres(url: str) -> None:
