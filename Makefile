@@ -61,6 +61,7 @@ test: venv system-packages web
 lint: venv
 	$(BIN)/ruff check .
 	$(BIN)/mypy
+	$(BIN)/mypy bench
 	$(BIN)/lint-imports
 
 # Throughput and latency against a bare-ASGI baseline, measured in the same run: see

@@ -68,6 +68,8 @@ def run(recipients: int = 10_000, repeats: int = 3) -> dict[str, float]:
                            sent_at=SENT_AT)
         times.append(time.perf_counter() - started)
         cpu_times.append(time.process_time() - cpu_started)
+    if prepared is None:
+        raise RuntimeError("no run")
     if len(prepared.messages) != recipients or len(prepared.links) != LINKS:
         raise RuntimeError(f"unexpected result: {len(prepared.links)} links tracked")
     seconds = statistics.median(times)

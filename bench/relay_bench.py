@@ -81,7 +81,7 @@ def _free_port() -> int:
 
 
 def html_body(target: int = 60 * 1024) -> str:
-    rows = []
+    rows: list[str] = []
     n = 0
     while sum(map(len, rows)) < target:
         link = (f' <a href="https://shop.example.com/item-{n // 10}?utm_source=mail">See item '

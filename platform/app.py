@@ -15,6 +15,7 @@ from litestar import Litestar, MediaType, Request, Response
 from litestar.exceptions import HTTPException
 
 from sendtrail.db.engine import Database
+from sendtrail.db.statistics import analyze, keep_statistics
 from sendtrail.db.types import utcnow
 from sendtrail.domains.directory import DomainDirectory
 from sendtrail.domains.worker import DomainWorker
@@ -254,6 +255,15 @@ async def _start_smtp(
     return listeners
 
 
+async def _cancel(task: asyncio.Task[None]) -> None:
+    """Cancel a background task and wait for it, so that a pass cut short returns its
+    connection before the pool is disposed (an app stopped within milliseconds leaked one
+    otherwise)."""
+    task.cancel()
+    with suppress(asyncio.CancelledError):
+        await task
+
+
 def create_app(settings: Settings, *, clock: Callable[[], datetime] = utcnow) -> Litestar:
     """The application. ``clock`` is the only time source of requests (tests move it)."""
     keys = TokenKeys.derive(settings.secrets.keys)
@@ -262,6 +272,7 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] = utcnow) ->
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         database = Database(settings.database.url)
+        await analyze(database.engine)  # SQLite's planner statistics, before any writer starts
         stream = EngagementStream()
         # Several nodes share PostgreSQL: live events cross them by NOTIFY (embedded: local).
         fanout = (
@@ -303,14 +314,12 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] = utcnow) ->
         listeners = await _start_smtp(settings, keys, records, sinks,
                                       wake_delivery=delivery.wake, clock=clock)
         retention = asyncio.create_task(run_retention(database.engine, clock=clock))
+        statistics = asyncio.create_task(keep_statistics(database.engine))
         try:
             yield
         finally:
-            retention.cancel()
-            # Awaited, so a retention pass cut short returns its connection before the pool
-            # is disposed (an app stopped within milliseconds leaked one otherwise).
-            with suppress(asyncio.CancelledError):
-                await retention
+            await _cancel(retention)
+            await _cancel(statistics)
             await listeners.stop()
             await ingestor.stop()  # drains what this process has queued
             spool_lock.release()

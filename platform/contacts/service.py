@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 
 from sqlalchemy import func
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -19,7 +19,7 @@ from sendtrail.db.types import utcnow
 from sendtrail.tenancy.authz import AuthzAction, AuthzObject, authorizer
 from sendtrail.tenancy.values import Principal
 
-__all__ = ["ensure_contacts", "list_contacts", "normalise_address"]
+__all__ = ["contacts_by_id", "ensure_contacts", "list_contacts", "normalise_address"]
 
 
 def normalise_address(address: str) -> str:
@@ -59,6 +59,19 @@ async def ensure_contacts(
         )
     )
     return {row.address: row for row in found.all()}
+
+
+async def contacts_by_id(
+    session: AsyncSession, account_id: uuid.UUID, contact_ids: Collection[uuid.UUID]
+) -> dict[uuid.UUID, ContactRow]:
+    """The account's contacts among ``contact_ids`` (one statement), for the recipients and
+    engagements of a page whose own read was authorized."""
+    if not contact_ids:
+        return {}
+    rows = await session.exec(select(ContactRow).where(
+        ContactRow.account_id == account_id, col(ContactRow.id).in_(contact_ids)
+    ))
+    return {row.id: row for row in rows.all()}
 
 
 async def list_contacts(

@@ -15,7 +15,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from strawberry.types import Info
 
 from sendtrail.db.engine import Database
-from sendtrail.errors import InvalidInput, SendtrailError, Unauthenticated
+from sendtrail.errors import InvalidInput, SendtrailError, TenantScopeMissing, Unauthenticated
+from sendtrail.graphql.loaders import Loaders
 from sendtrail.records.services import RecordsConfig
 from sendtrail.settings import Settings
 from sendtrail.tenancy.auth import record_support_read
@@ -42,6 +43,7 @@ class RequestContext:
     """Wakes this node's delivery worker after a submission (``sendEmail``)."""
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     _support_read_logged: bool = False
+    _loaders: Loaders | None = None
 
     @asynccontextmanager
     async def db(self) -> AsyncIterator[AsyncSession]:
@@ -72,6 +74,16 @@ class RequestContext:
         if principal.account_id is None:  # actor() refuses staff without an account
             raise Unauthenticated(NOT_SIGNED_IN)
         return principal.account_id
+
+    async def loaders(self, info: Info, account_id: uuid.UUID) -> Loaders:
+        """This request's DataLoaders, bound to its account; ``account_id`` is the account
+        of the object asking, which can only be the request's own."""
+        principal = await self.actor(info)
+        if account_id != principal.account_id:
+            raise TenantScopeMissing("a loader was asked for another account's objects")
+        if self._loaders is None:
+            self._loaders = Loaders(self.db, principal, account_id)
+        return self._loaders
 
     def now(self) -> datetime:
         return self.clock()

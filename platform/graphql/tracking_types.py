@@ -27,7 +27,7 @@ from sendtrail.graphql.tracking_inputs import (
     engagement_filter,
 )
 from sendtrail.graphql.types import Edge, PageInfo, User, relay_parts
-from sendtrail.records import logbook, outbound, privacy
+from sendtrail.records import privacy
 from sendtrail.records.store import (
     AttachmentRow,
     LegalBasisChangeRow,
@@ -37,8 +37,7 @@ from sendtrail.records.store import (
 from sendtrail.records.timeline import TimelineEntry, contact_timeline
 from sendtrail.sending.service import deliveries_of
 from sendtrail.sending.values import DeliveryKind
-from sendtrail.tenancy import users
-from sendtrail.tracking import emails, engagements
+from sendtrail.tracking import engagements
 from sendtrail.tracking.core.model import (
     Attribution,
     DeliveryMode,
@@ -74,9 +73,8 @@ class TrackedLink:
     async def clicks(self, info: Info) -> int:
         if self.known_clicks is not None:
             return self.known_clicks
-        async with ctx(info).db() as session:
-            counts = await engagements.link_clicks(session, self.account_id, self.email_id)
-        return counts.get(self.index, 0)
+        loaders = await ctx(info).loaders(info, self.account_id)
+        return (await loaders.link_clicks.load(self.email_id)).get(self.index, 0)
 
 
 @strawberry.type
@@ -138,9 +136,11 @@ async def _contact(
 ) -> Contact | None:
     if contact_id is None:
         return None
-    async with ctx(info).db() as session:
-        row = await session.get(ContactRow, (account_id, contact_id))
+    row = await (await ctx(info).loaders(info, account_id)).contact.load(contact_id)
     return Contact.from_row(row) if row else None
+
+
+NO_STATS = engagements.RecipientStats()
 
 
 @strawberry.type
@@ -149,13 +149,38 @@ class Recipient:
     address: str
     name: str | None
     field: RecipientFieldEnum  # type: ignore[valid-type]
-    open_count: int
-    click_count: int
-    first_opened_at: datetime | None
-    last_opened_at: datetime | None
-    hints: list[str] = strawberry.field(description="Why there may be several opens (R8).")
     account_id: strawberry.Private[uuid.UUID]
     contact_id: strawberry.Private[uuid.UUID]
+    email_id: strawberry.Private[uuid.UUID | None]
+    """The tracked email; None for a participant of a logged email (nothing is tracked)."""
+    index: strawberry.Private[int]
+
+    async def _stats(self, info: Info) -> engagements.RecipientStats:
+        # Asked for only when a page shows them: once per email and request (loaders.py).
+        if self.email_id is None:
+            return NO_STATS
+        loaders = await ctx(info).loaders(info, self.account_id)
+        return (await loaders.recipient_stats.load(self.email_id)).get(self.index, NO_STATS)
+
+    @strawberry.field
+    async def open_count(self, info: Info) -> int:
+        return (await self._stats(info)).open_count
+
+    @strawberry.field
+    async def click_count(self, info: Info) -> int:
+        return (await self._stats(info)).click_count
+
+    @strawberry.field
+    async def first_opened_at(self, info: Info) -> datetime | None:
+        return (await self._stats(info)).first_opened_at
+
+    @strawberry.field
+    async def last_opened_at(self, info: Info) -> datetime | None:
+        return (await self._stats(info)).last_opened_at
+
+    @strawberry.field(description="Why there may be several opens (R8).")
+    async def hints(self, info: Info) -> list[str]:
+        return list((await self._stats(info)).hints)
 
     @strawberry.field
     async def contact(self, info: Info) -> Contact | None:
@@ -165,19 +190,16 @@ class Recipient:
     def from_logged(cls, row: LoggedRecipientRow) -> Recipient:
         return cls(
             id=strawberry.ID(f"{row.logged_email_id}:{row.idx}"), address=row.address,
-            name=row.name, field=RecipientField(row.field), open_count=0, click_count=0,
-            first_opened_at=None, last_opened_at=None, hints=[], account_id=row.account_id,
-            contact_id=row.contact_id,
+            name=row.name, field=RecipientField(row.field), account_id=row.account_id,
+            contact_id=row.contact_id, email_id=None, index=row.idx,
         )
 
     @classmethod
-    def from_row(cls, row: EmailRecipientRow, stats: engagements.RecipientStats) -> Recipient:
+    def from_row(cls, row: EmailRecipientRow) -> Recipient:
         return cls(
             id=strawberry.ID(f"{row.email_id}:{row.idx}"), address=row.address, name=row.name,
-            field=RecipientField(row.field), open_count=stats.open_count,
-            click_count=stats.click_count, first_opened_at=stats.first_opened_at,
-            last_opened_at=stats.last_opened_at, hints=list(stats.hints),
-            account_id=row.account_id, contact_id=row.contact_id,
+            field=RecipientField(row.field), account_id=row.account_id,
+            contact_id=row.contact_id, email_id=row.email_id, index=row.idx,
         )
 
 
@@ -224,32 +246,29 @@ class Email:
 
     @strawberry.field(description="The user who sent (or logged) it.")
     async def sender(self, info: Info) -> User:
-        context = ctx(info)
-        principal = await context.actor(info)
         if self.sender_id is None:
             raise NotFound("The user who logged this email no longer exists.")
-        async with context.db() as session:
-            row = await users.get_user(session, principal, self.account_id, self.sender_id)
+        loaders = await ctx(info).loaders(info, self.account_id)
+        row = await loaders.user.load(self.sender_id)
+        if row is None:
+            raise NotFound(f"No user with id {self.sender_id} in this account.")
         return User.from_row(row)
 
     @strawberry.field
     async def recipients(self, info: Info) -> list[Recipient]:
+        loaders = await ctx(info).loaders(info, self.account_id)
         email_id = uuid.UUID(self.id)
         if self.logged_row is not None:
-            async with ctx(info).db() as session:
-                logged = await logbook.recipients_of(session, self.account_id, email_id)
+            logged = await loaders.logged_recipients.load(email_id)
             return [Recipient.from_logged(row) for row in logged if row.field != "from"]
-        async with ctx(info).db() as session:
-            rows = await emails.recipients_of(session, self.account_id, email_id)
-            stats = await engagements.recipient_stats(session, self.account_id, email_id)
-        return [Recipient.from_row(r, stats.get(r.idx, engagements.RecipientStats())) for r in rows]
+        return [Recipient.from_row(row) for row in await loaders.recipients.load(email_id)]
 
     @strawberry.field(description="Links rewritten for click tracking.")
     async def links(self, info: Info) -> list[TrackedLink]:
+        loaders = await ctx(info).loaders(info, self.account_id)
         email_id = uuid.UUID(self.id)
-        async with ctx(info).db() as session:
-            found = await emails.links_of(session, self.account_id, email_id)
-            clicks = await engagements.link_clicks(session, self.account_id, email_id)
+        found = await loaders.links.load(email_id)
+        clicks = await loaders.link_clicks.load(email_id) if found else {}
         return [TrackedLink(index=index, url=url, account_id=self.account_id, email_id=email_id,
                             known_clicks=clicks.get(index, 0))
                 for index, url in sorted(found.items())]
@@ -278,17 +297,15 @@ class Email:
         if not self.logged:
             return []
         context = ctx(info)
-        async with context.db() as session:
-            logged_id = self.logged_row.id if self.logged_row else None
-            if logged_id is None:  # a tracked email whose copy was logged too
-                copy = await outbound.logged_copy_of(session, self.account_id,
-                                                     uuid.UUID(self.id))
-                logged_id = copy.id if copy else None
-            if logged_id is None:
-                return []
-            rows = await logbook.attachments_of(session, self.account_id, logged_id)
+        loaders = await context.loaders(info, self.account_id)
+        logged_id = self.logged_row.id if self.logged_row else None
+        if logged_id is None:  # a tracked email whose copy was logged too
+            copy = await loaders.logged_copy.load(uuid.UUID(self.id))
+            logged_id = copy.id if copy else None
+        if logged_id is None:
+            return []
         base = context.settings.http.public_url
-        return [Attachment.from_row(row, base) for row in rows]
+        return [Attachment.from_row(row, base) for row in await loaders.attachments.load(logged_id)]
 
     @strawberry.field
     async def engagements(
@@ -351,28 +368,19 @@ class Engagement:
 
     @strawberry.field
     async def email(self, info: Info) -> Email:
-        context = ctx(info)
-        principal = await context.actor(info)
-        async with context.db() as session:
-            row = await emails.get_email(session, principal, self.row.account_id,
-                                         self.row.email_id)
+        loaders = await ctx(info).loaders(info, self.row.account_id)
+        row = await loaders.email.load(self.row.email_id)
+        if row is None:
+            raise NotFound(f"No email with id {self.row.email_id}.")
         return Email.from_row(row)
 
     @strawberry.field(description="Null when attributed to 'Someone'.")
     async def recipient(self, info: Info) -> Recipient | None:
         if self.row.recipient_idx is None:
             return None
-        async with ctx(info).db() as session:
-            rows = await emails.recipients_of(session, self.row.account_id, self.row.email_id)
-            stats = await engagements.recipient_stats(
-                session, self.row.account_id, self.row.email_id
-            )
-        index = self.row.recipient_idx
-        match = [r for r in rows if r.idx == index]
-        return (
-            Recipient.from_row(match[0], stats.get(index, engagements.RecipientStats()))
-            if match else None
-        )
+        loaders = await ctx(info).loaders(info, self.row.account_id)
+        row = await loaders.recipient.load((self.row.email_id, self.row.recipient_idx))
+        return Recipient.from_row(row) if row else None
 
     @strawberry.field(description="Null when attributed to 'Someone'.")
     async def contact(self, info: Info) -> Contact | None:
@@ -382,9 +390,8 @@ class Engagement:
     async def link(self, info: Info) -> TrackedLink | None:
         if self.row.link_idx is None:
             return None
-        async with ctx(info).db() as session:
-            found = await emails.links_of(session, self.row.account_id, self.row.email_id)
-        url = found.get(self.row.link_idx)
+        loaders = await ctx(info).loaders(info, self.row.account_id)
+        url = (await loaders.links.load(self.row.email_id)).get(self.row.link_idx)
         if url is None:
             return None
         return TrackedLink(index=self.row.link_idx, url=url, account_id=self.row.account_id,

@@ -46,7 +46,8 @@ class WebhookMessageRow(SQLModel, TenantOwned, table=True):
     __tablename__ = "webhook_message"
     __table_args__ = (
         Index("ix_webhook_message_due", "status", "next_attempt_at"),
-        Index("ix_webhook_message_endpoint", "account_id", "endpoint_id", "created_at"),
+        # An endpoint's deliveries page by (created_at, id) (notifications/webhooks.py).
+        Index("ix_webhook_message_endpoint", "account_id", "endpoint_id", "created_at", "id"),
         Index("ix_webhook_message_engagement", "account_id", "engagement_id"),
     )
 

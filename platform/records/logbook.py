@@ -5,14 +5,15 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlmodel import col, select
+from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from sendtrail.contacts.service import ensure_contacts, normalise_address
+from sendtrail.db.grouping import rows_by_parent
 from sendtrail.errors import InvalidInput
 from sendtrail.records.blobs import BlobStore
 from sendtrail.records.mime import Address, MessageLimits, ParsedAttachment, ParsedMessage
@@ -159,24 +160,21 @@ async def log_email(
     return row
 
 
-async def attachments_of(
-    session: AsyncSession, account_id: uuid.UUID, logged_email_id: uuid.UUID
-) -> list[AttachmentRow]:
-    rows = await session.exec(select(AttachmentRow).where(
-        AttachmentRow.account_id == account_id,
-        AttachmentRow.logged_email_id == logged_email_id,
-    ).order_by(col(AttachmentRow.filename)))
-    return list(rows.all())
+async def attachments_of_logged(
+    session: AsyncSession, account_id: uuid.UUID, logged_email_ids: Collection[uuid.UUID]
+) -> dict[uuid.UUID, list[AttachmentRow]]:
+    """Each logged email's attachments by file name, for many emails in one statement."""
+    return await rows_by_parent(session, AttachmentRow, account_id, parent="logged_email_id",
+                                parent_ids=logged_email_ids, order="filename")
 
 
-async def recipients_of(
-    session: AsyncSession, account_id: uuid.UUID, logged_email_id: uuid.UUID
-) -> list[LoggedRecipientRow]:
-    rows = await session.exec(select(LoggedRecipientRow).where(
-        LoggedRecipientRow.account_id == account_id,
-        LoggedRecipientRow.logged_email_id == logged_email_id,
-    ).order_by(col(LoggedRecipientRow.idx)))
-    return list(rows.all())
+async def recipients_of_logged(
+    session: AsyncSession, account_id: uuid.UUID, logged_email_ids: Collection[uuid.UUID]
+) -> dict[uuid.UUID, list[LoggedRecipientRow]]:
+    """Each logged email's participants in their order, for many emails in one statement."""
+    return await rows_by_parent(session, LoggedRecipientRow, account_id,
+                                parent="logged_email_id", parent_ids=logged_email_ids,
+                                order="idx")
 
 
 async def get_logged_email(

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Collection
 from datetime import datetime
 
-from sqlmodel import select
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from sendtrail.records.blobs import BlobStore
@@ -18,7 +19,7 @@ from sendtrail.tenancy.values import Principal
 from sendtrail.tracking.emails import EmailInput
 from sendtrail.tracking.store import TrackedEmailRow
 
-__all__ = ["log_prepared", "logged_copy_of"]
+__all__ = ["log_prepared", "logged_copies_of"]
 
 
 async def log_prepared(
@@ -74,10 +75,18 @@ async def log_prepared(
     return logged
 
 
-async def logged_copy_of(
-    session: AsyncSession, account_id: uuid.UUID, tracked_email_id: uuid.UUID
-) -> LoggedEmailRow | None:
-    return (await session.exec(select(LoggedEmailRow).where(
+async def logged_copies_of(
+    session: AsyncSession, account_id: uuid.UUID, tracked_email_ids: Collection[uuid.UUID]
+) -> dict[uuid.UUID, LoggedEmailRow]:
+    """The logged copy of each of these tracked emails that has one (one statement)."""
+    if not tracked_email_ids:
+        return {}
+    rows = await session.exec(select(LoggedEmailRow).where(
         LoggedEmailRow.account_id == account_id,
-        LoggedEmailRow.tracked_email_id == tracked_email_id,
-    ))).first()
+        col(LoggedEmailRow.tracked_email_id).in_(tracked_email_ids),
+    ))
+    found: dict[uuid.UUID, LoggedEmailRow] = {}
+    for row in rows.all():
+        if row.tracked_email_id is not None:
+            found.setdefault(row.tracked_email_id, row)
+    return found

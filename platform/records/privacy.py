@@ -143,6 +143,8 @@ async def erase_contact(
             EngagementRow.account_id == account_id, EngagementRow.contact_id == contact.id
         ))).all())
         await on_engagements_erased(session, erased_ids)
+    # The hourly rollups keep counting these (tracking/rollups.py): counts per email, link
+    # and hour name nobody, which is what the aggregate purpose may keep (R28).
     events = await session.exec(delete(EngagementRow).where(
         col(EngagementRow.account_id) == account_id, col(EngagementRow.contact_id) == contact.id
     ))

@@ -16,6 +16,7 @@ from sendtrail.tenancy.accounts import get_settings
 from sendtrail.tracking.core.attribute import attribute
 from sendtrail.tracking.core.message_ids import parse_message_id
 from sendtrail.tracking.core.model import EmailKind, HitKind, Verdict
+from sendtrail.tracking.rollups import apply_rollup_deltas, rollup_delta
 from sendtrail.tracking.store import EmailRecipientRow, EngagementRow, TrackedEmailRow
 from sendtrail.tracking.stream import EngagementEvent
 
@@ -91,6 +92,9 @@ async def record_reply(
         ):  # R16: an inferred open moves the date forward like any counted open
             contact.last_sales_email_opened_at = at
             session.add(contact)
+    # The rollups count every stored engagement, in the same transaction (issue 14).
+    await apply_rollup_deltas(await session.connection(),
+                              [rollup_delta(row.model_dump(), 1) for row in added])
     return [_event(row) for row in added]
 
 

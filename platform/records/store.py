@@ -79,7 +79,10 @@ class AttachmentRow(SQLModel, TenantOwned, table=True):
 
 class LegalBasisChangeRow(SQLModel, TenantOwned, table=True):
     __tablename__ = "legal_basis_change"
-    __table_args__ = (Index("ix_legal_basis_change_contact", "account_id", "contact_id", "at"),)
+    __table_args__ = (
+        # A contact's timeline pages by (at, id) (records/timeline.py).
+        Index("ix_legal_basis_change_contact", "account_id", "contact_id", "at", "id"),
+    )
 
     account_id: uuid.UUID = Field(foreign_key="account.id", primary_key=True)
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)

@@ -416,6 +416,7 @@ class Deriver:
         batch: int = 512,
         poll_seconds: float = 0.2,
         context_ttl: float = 5.0,
+        lanes: int = 3,
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self._engine = engine
@@ -424,6 +425,7 @@ class Deriver:
         self._sinks = tuple(sinks)
         self._batch = batch
         self._poll = poll_seconds
+        self._lanes = lanes
         self._facts = FactsLoader(ttl=context_ttl)
         self._wake = asyncio.Event()
         self._lock = asyncio.Lock()
@@ -471,12 +473,25 @@ class Deriver:
                 waiting: dict[int, int] = {part: count for part, count in (await conn.execute(
                     select(RAW_HITS.c.part, func.count()).group_by(RAW_HITS.c.part)))}
             metrics.RAW_HITS_PENDING.set(sum(waiting.values()))
-            parts = list(waiting)
             # Start where the last round stopped, so no partition waits behind the others.
             start = self._next_part
             self._next_part = (self._next_part + 1) % PARTITIONS
-            for part in sorted(parts, key=lambda p: (p - start) % PARTITIONS):
-                derived += await self._derive_batch(part)
+            parts = sorted(waiting, key=lambda p: (p - start) % PARTITIONS)
+            # Partitions share nothing that could deadlock (contacts are updated in one
+            # order), so a few derive at once: their round trips and the database's work
+            # overlap.
+            lanes = asyncio.Semaphore(self._lanes)
+
+            async def in_a_lane(part: int) -> int:
+                async with lanes:
+                    return await self._derive_batch(part)
+
+            results = await asyncio.gather(*(in_a_lane(part) for part in parts),
+                                           return_exceptions=True)
+            for result in results:
+                if isinstance(result, BaseException):
+                    raise result
+                derived += result
             return derived
 
     async def _derive_batch(self, part: int | None) -> int:

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import uuid
+from collections import defaultdict
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import urlsplit
 
-from sqlalchemy import exists, func
+from sqlalchemy import exists, func, tuple_
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from sendtrail.contacts.service import ensure_contacts
+from sendtrail.db.grouping import rows_by_parent
 from sendtrail.db.pagination import Page, keyset_page, within
 from sendtrail.db.search import ESCAPE, contains_pattern
 from sendtrail.errors import InvalidInput, NotFound
@@ -28,11 +31,14 @@ from sendtrail.tracking.store import EmailRecipientRow, TrackedEmailRow, Tracked
 __all__ = [
     "EmailFilter",
     "EmailInput",
+    "emails_by_id",
     "get_email",
-    "links_of",
+    "links_of_emails",
     "list_emails",
     "prepare_email",
+    "recipients_by_index",
     "recipients_of",
+    "recipients_of_emails",
 ]
 
 MAX_HTML_BYTES = 2 * 1024 * 1024
@@ -193,20 +199,58 @@ async def list_emails(
     )
 
 
+async def emails_by_id(
+    session: AsyncSession, actor: Principal, account_id: uuid.UUID,
+    email_ids: Collection[uuid.UUID],
+) -> dict[uuid.UUID, TrackedEmailRow]:
+    """The account's emails among ``email_ids``, in one statement; unknown ids are left out."""
+    authorizer().require(actor, account_id, AuthzObject.EMAILS, AuthzAction.READ)
+    if not email_ids:
+        return {}
+    rows = await session.exec(select(TrackedEmailRow).where(
+        TrackedEmailRow.account_id == account_id, col(TrackedEmailRow.id).in_(email_ids)
+    ))
+    return {row.id: row for row in rows.all()}
+
+
 async def recipients_of(
     session: AsyncSession, account_id: uuid.UUID, email_id: uuid.UUID
 ) -> list[EmailRecipientRow]:
+    return (await recipients_of_emails(session, account_id, [email_id])).get(email_id, [])
+
+
+async def recipients_of_emails(
+    session: AsyncSession, account_id: uuid.UUID, email_ids: Collection[uuid.UUID]
+) -> dict[uuid.UUID, list[EmailRecipientRow]]:
+    """Each email's recipients in their order, for many emails in one statement."""
+    return await rows_by_parent(session, EmailRecipientRow, account_id, parent="email_id",
+                                parent_ids=email_ids, order="idx")
+
+
+async def recipients_by_index(
+    session: AsyncSession, account_id: uuid.UUID, keys: Collection[tuple[uuid.UUID, int]]
+) -> dict[tuple[uuid.UUID, int], EmailRecipientRow]:
+    """The recipients named by (email id, index) pairs, in one statement (an activity page
+    names one or two recipients of each of many emails, not all fifty)."""
+    if not keys:
+        return {}
     rows = await session.exec(select(EmailRecipientRow).where(
-        EmailRecipientRow.account_id == account_id, EmailRecipientRow.email_id == email_id
-    ).order_by(col(EmailRecipientRow.idx)))
-    return list(rows.all())
-
-
-async def links_of(
-    session: AsyncSession, account_id: uuid.UUID, email_id: uuid.UUID
-) -> dict[int, str]:
-    rows = await session.exec(select(TrackedLinkRow).where(
-        TrackedLinkRow.account_id == account_id, TrackedLinkRow.email_id == email_id
+        EmailRecipientRow.account_id == account_id,
+        tuple_(col(EmailRecipientRow.email_id), col(EmailRecipientRow.idx)).in_(list(keys)),
     ))
-    return {row.idx: row.url for row in rows.all()}
+    return {(row.email_id, row.idx): row for row in rows.all()}
 
+
+async def links_of_emails(
+    session: AsyncSession, account_id: uuid.UUID, email_ids: Collection[uuid.UUID]
+) -> dict[uuid.UUID, dict[int, str]]:
+    """Each email's tracked links (index → destination), for many emails in one statement."""
+    found: dict[uuid.UUID, dict[int, str]] = defaultdict(dict)
+    if email_ids:
+        rows = await session.exec(select(TrackedLinkRow).where(
+            TrackedLinkRow.account_id == account_id,
+            col(TrackedLinkRow.email_id).in_(email_ids),
+        ))
+        for row in rows.all():
+            found[row.email_id][row.idx] = row.url
+    return found

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
+from typing import cast
 
 from sqlalchemy import func
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
+from sqlmodel.sql.expression import Select
 
 from sendtrail.db.pagination import Page, keyset_page, within
 from sendtrail.tenancy.authz import AuthzAction, AuthzObject, authorizer
@@ -19,7 +22,8 @@ from sendtrail.tracking.core.model import EngagementType, Verdict
 from sendtrail.tracking.store import EngagementRow
 
 __all__ = [
-    "EngagementFilter", "RecipientStats", "link_clicks", "list_engagements", "recipient_stats",
+    "EngagementFilter", "RecipientStats", "engagements_of_email", "link_clicks_of",
+    "list_engagements", "recipient_stats_of",
 ]
 
 
@@ -75,30 +79,50 @@ async def list_engagements(
     )
 
 
-async def recipient_stats(
-    session: AsyncSession, account_id: uuid.UUID, email_id: uuid.UUID
-) -> dict[int, RecipientStats]:
-    """Human, attributed opens and clicks per recipient index (what reports count, R17)."""
-    rows = await session.exec(select(EngagementRow).where(
-        EngagementRow.account_id == account_id,
-        EngagementRow.email_id == email_id,
+async def recipient_stats_of(
+    session: AsyncSession, account_id: uuid.UUID, email_ids: Collection[uuid.UUID]
+) -> dict[uuid.UUID, dict[int, RecipientStats]]:
+    """Human, attributed opens and clicks per recipient index of each email (what reports
+    count, R17), in two statements however many emails and engagements there are.
+
+    Clicks are counted by the database. Opens come back as plain tuples (never ORM rows),
+    one email and recipient after the other, because the R8 hints look at each open's time
+    and network; the hints are then worked out once per recipient.
+    """
+    if not email_ids:
+        return {}
+    counted = (
+        col(EngagementRow.account_id) == account_id,
+        col(EngagementRow.email_id).in_(email_ids),
         col(EngagementRow.counts_in_reports).is_(True),
-    ))
-    opens: dict[int, list[OpenSeen]] = defaultdict(list)
-    clicks: dict[int, int] = defaultdict(int)
-    for row in rows.all():
-        if row.recipient_idx is None:
-            continue
-        if row.type == EngagementType.OPEN.value:
-            opens[row.recipient_idx].append(OpenSeen(row.occurred_at, row.ip, row.inferred))
-        elif row.type == EngagementType.CLICK.value:
-            clicks[row.recipient_idx] += 1
-    stats = {}
-    for index in set(opens) | set(clicks):
-        seen = sorted(opens.get(index, []), key=lambda item: item.at)
-        stats[index] = RecipientStats(
+        col(EngagementRow.recipient_idx).is_not(None),
+    )
+    email, index = col(EngagementRow.email_id), col(EngagementRow.recipient_idx)
+    clicked = await session.exec(
+        select(email, index, func.count())
+        .where(*counted, col(EngagementRow.type) == EngagementType.CLICK.value)
+        .group_by(email, index)
+    )
+    # recipient_idx is never NULL here (``counted``), whatever the column's type says.
+    clicks = {(email_id, cast(int, idx)): int(count) for email_id, idx, count in clicked.all()}
+    # sqlmodel's select() is typed for at most four columns; its Select takes any number.
+    five: Select[uuid.UUID, int, datetime, str | None, bool] = Select(
+        email, index, col(EngagementRow.occurred_at), col(EngagementRow.ip),
+        col(EngagementRow.inferred),
+    )
+    opened = await session.exec(
+        five.where(*counted, col(EngagementRow.type) == EngagementType.OPEN.value)
+        .order_by(email, index, col(EngagementRow.occurred_at))
+    )
+    opens: dict[tuple[uuid.UUID, int], list[OpenSeen]] = defaultdict(list)
+    for email_id, idx, at, ip, inferred in opened.all():
+        opens[(email_id, idx)].append(OpenSeen(at, ip, inferred))
+    stats: dict[uuid.UUID, dict[int, RecipientStats]] = defaultdict(dict)
+    for key in opens.keys() | clicks.keys():
+        seen = opens.get(key, [])  # already in time order
+        stats[key[0]][key[1]] = RecipientStats(
             open_count=len(seen),
-            click_count=clicks.get(index, 0),
+            click_count=clicks.get(key, 0),
             first_opened_at=seen[0].at if seen else None,
             last_opened_at=seen[-1].at if seen else None,
             hints=multiple_open_hints(seen),
@@ -106,22 +130,28 @@ async def recipient_stats(
     return stats
 
 
-async def link_clicks(
-    session: AsyncSession, account_id: uuid.UUID, email_id: uuid.UUID
-) -> dict[int, int]:
-    """Human clicks counted in reports (R17), per link index of the email."""
-    clicks = func.count()
+async def link_clicks_of(
+    session: AsyncSession, account_id: uuid.UUID, email_ids: Collection[uuid.UUID]
+) -> dict[uuid.UUID, dict[int, int]]:
+    """Human clicks counted in reports (R17), per link index of each email."""
+    found: dict[uuid.UUID, dict[int, int]] = defaultdict(dict)
+    if not email_ids:
+        return found
+    email, link = col(EngagementRow.email_id), col(EngagementRow.link_idx)
     rows = await session.exec(
-        select(col(EngagementRow.link_idx), clicks)
+        select(email, link, func.count())
         .where(
-            EngagementRow.account_id == account_id, EngagementRow.email_id == email_id,
+            EngagementRow.account_id == account_id, email.in_(email_ids),
             EngagementRow.type == EngagementType.CLICK.value,
             col(EngagementRow.counts_in_reports).is_(True),
-            col(EngagementRow.link_idx).is_not(None),
+            link.is_not(None),
         )
-        .group_by(col(EngagementRow.link_idx))
+        .group_by(email, link)
     )
-    return {int(index): int(count) for index, count in rows.all() if index is not None}
+    for email_id, index, count in rows.all():
+        if index is not None:
+            found[email_id][int(index)] = int(count)
+    return found
 
 
 async def engagements_of_email(

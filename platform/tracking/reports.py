@@ -4,17 +4,25 @@ machine, and the emails and links with the most human activity.
 Human counts are what every report counts: HUMAN hits attributed to a recipient (R17 —
 "Someone" activity appears in no report). Machine hits are shown beside them so that the
 split is visible (R10); the sender's own hits are in neither (R9).
+
+The counts come from the hourly rollups (``tracking/rollups.py``), with only what whole
+UTC hours cannot answer read from the engagements (see ``_Plan``); the results are those of
+a scan of every engagement. Who opened is personal and not rolled up: the top emails'
+``recipients_opened`` is counted from their own engagements.
 """
 
 from __future__ import annotations
 
 import enum
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import case, func
+from sqlalchemy import Select, Subquery, case, func, literal_column, union_all
+from sqlalchemy import select as sa_select
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -34,7 +42,13 @@ from sendtrail.tracking.core.series import (
     buckets,
     fold,
 )
-from sendtrail.tracking.store import EngagementRow, TrackedEmailRow, TrackedLinkRow
+from sendtrail.tracking.rollups import ROLLUP_SECONDS, hour_of
+from sendtrail.tracking.store import (
+    EngagementRollupRow,
+    EngagementRow,
+    TrackedEmailRow,
+    TrackedLinkRow,
+)
 
 __all__ = [
     "DEFAULT_RANGE",
@@ -52,6 +66,9 @@ DEFAULT_RANGE = {
     Interval.WEEK: timedelta(weeks=12),
 }
 MAX_TOP = 20
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+HOUR = timedelta(seconds=ROLLUP_SECONDS)
+SLOTS_PER_HOUR = ROLLUP_SECONDS // SLOT_SECONDS
 
 
 class ReportScope(enum.StrEnum):
@@ -123,90 +140,260 @@ def _validate(request: ReportRequest) -> list[Bucket]:
         raise InvalidInput(str(error)) from error
 
 
+@dataclass(frozen=True)
+class _Plan:
+    """Where each part of a report's range is read from.
+
+    Whole UTC hours come from the hourly rollups. What an hour cannot answer is read from
+    the engagements in 15-minute slots: the partial hours at either end of the range (a
+    report may end at "now"), and, for the time series only, each hour that a bucket
+    boundary cuts. Boundaries fall inside an hour only in zones whose offset is not a
+    whole number of hours (Asia/Kolkata +5:30, Asia/Kathmandu +5:45, Australia/Adelaide,
+    America/St_Johns, …): there a day or week report scans one hour per bucket and an hour
+    report scans its whole range (at most 192 hours, ``MAX_BUCKETS``), and every result is
+    exactly the one a scan of all engagements gives. Rollups at 15 minutes would need no
+    scan at all but hold four times the rows and more than the hourly counts privacy's
+    aggregate purpose allows (R28)."""
+
+    hours: tuple[int, int]
+    """Rollup hours [first, end), possibly empty."""
+    edges: list[tuple[datetime, datetime]]
+    """The partial hours at the ends of the range."""
+    cut: list[int]
+    """Hours within ``hours`` that a bucket boundary cuts (the series reads them apart)."""
+
+    def series_ranges(self) -> list[tuple[datetime, datetime]]:
+        """The time ranges the series reads from engagements, adjacent ones merged."""
+        ranges = sorted([*self.edges, *((_start(h), _start(h + 1)) for h in self.cut)])
+        merged: list[tuple[datetime, datetime]] = []
+        for low, high in ranges:
+            if merged and merged[-1][1] >= low:
+                merged[-1] = (merged[-1][0], max(merged[-1][1], high))
+            else:
+                merged.append((low, high))
+        return merged
+
+
+def _start(hour: int) -> datetime:
+    return EPOCH + hour * HOUR
+
+
+def _plan(empty: list[Bucket], until: datetime) -> _Plan:
+    since = empty[0].start
+    first = hour_of(since) + (0 if _start(hour_of(since)) == since else 1)
+    end = hour_of(until)
+    if first >= end:
+        return _Plan(hours=(first, first), edges=[(since, until)], cut=[])
+    edges = [(low, high) for low, high in ((since, _start(first)), (_start(end), until))
+             if low < high]
+    cut = sorted({hour_of(bucket.start) for bucket in empty[1:]
+                  if _start(hour_of(bucket.start)) != bucket.start})
+    return _Plan(hours=(first, end), edges=edges, cut=[h for h in cut if first <= h < end])
+
+
+def _within(account_id: uuid.UUID, low: datetime, high: datetime) -> ColumnElement[bool]:
+    e = EngagementRow
+    return ((col(e.account_id) == account_id) & (col(e.occurred_at) >= low)
+            & (col(e.occurred_at) < high))
+
+
+def _union(parts: Sequence[Select[*tuple[Any, ...]]]) -> Subquery:
+    # One SELECT per time range, not an OR of ranges: the tenant scope adds the account at
+    # the top of each statement, and SQLite then walks all of the account's engagements
+    # rather than searching the account-and-time index once per range.
+    return union_all(*parts).subquery() if len(parts) > 1 else parts[0].subquery()
+
+
+@dataclass(frozen=True)
+class _Filters:
+    """The report's conditions on engagements and on rollups: counted rows, or counted and
+    MACHINE ones for the series."""
+
+    account_id: uuid.UUID
+    sender_id: uuid.UUID | None
+
+    def engagements(self, *, any_verdict: bool = False) -> list[ColumnElement[bool]]:
+        """Conditions besides the account and time, which ``_within`` sets (with
+        ``any_verdict`` the caller sorts the rows out)."""
+        e = EngagementRow
+        found: list[ColumnElement[bool]] = [
+            col(e.type).in_([EngagementType.OPEN.value, EngagementType.CLICK.value])
+        ]
+        if not any_verdict:
+            found.append(col(e.counts_in_reports).is_(True))
+        if self.sender_id is not None:
+            found.append(col(e.sender_id) == self.sender_id)
+        return found
+
+    def rollups(self, hours: tuple[int, int], *,
+                machine_too: bool = False) -> list[ColumnElement[bool]]:
+        r = EngagementRollupRow
+        counted: ColumnElement[bool] = col(r.counts_in_reports).is_(True)
+        found = [col(r.account_id) == self.account_id,
+                 col(r.hour) >= hours[0], col(r.hour) < hours[1],
+                 col(r.type).in_([EngagementType.OPEN.value, EngagementType.CLICK.value]),
+                 counted | (col(r.verdict) == Verdict.MACHINE.value) if machine_too else counted,
+                 col(r.n) > 0]  # a key whose rows were all reclassified away is left at 0
+        if self.sender_id is not None:
+            found.append(col(r.sender_id) == self.sender_id)
+        return found
+
+
 async def engagement_report(
     session: AsyncSession, actor: Principal, account_id: uuid.UUID, request: ReportRequest
 ) -> EngagementReport:
     sender_id = _authorize(actor, account_id, request.scope)
     empty = _validate(request)
     since, until = empty[0].start, request.until
-
-    counted = col(EngagementRow.counts_in_reports).is_(True)
-    machine = col(EngagementRow.verdict) == Verdict.MACHINE.value
-    conditions: list[ColumnElement[bool]] = [
-        col(EngagementRow.account_id) == account_id,
-        col(EngagementRow.occurred_at) >= since,
-        col(EngagementRow.occurred_at) < until,
-        col(EngagementRow.type).in_([EngagementType.OPEN.value, EngagementType.CLICK.value]),
-    ]
-    if sender_id is not None:
-        conditions.append(col(EngagementRow.sender_id) == sender_id)
-
-    slot = epoch_slot(col(EngagementRow.occurred_at), SLOT_SECONDS)
-    rows = await session.exec(
-        select(slot, col(EngagementRow.type), col(EngagementRow.counts_in_reports), func.count())
-        .where(*conditions, counted | machine)
-        .group_by(slot, col(EngagementRow.type), col(EngagementRow.counts_in_reports))
-    )
-    series = fold(empty, (
-        SlotCount(slot=int(index), click=kind == EngagementType.CLICK.value, human=bool(human),
-                  count=int(count))
-        for index, kind, human, count in rows.all()
-    ))
+    plan = _plan(empty, until)
+    filters = _Filters(account_id, sender_id)
+    series = fold(empty, await _slots(session, filters, plan))
     totals = Counts()
     for bucket in series:
         totals = totals.plus(bucket.counts)
     return EngagementReport(
         since=since, until=until, buckets=series, totals=totals,
-        top_emails=await _top_emails(session, account_id, [*conditions, counted], request.top),
-        top_links=await _top_links(session, account_id, [*conditions, counted], request.top),
+        top_emails=await _top_emails(session, filters, plan, (since, until), request.top),
+        top_links=await _top_links(session, filters, plan, request.top),
     )
+
+
+async def _slots(session: AsyncSession, filters: _Filters, plan: _Plan) -> list[SlotCount]:
+    found: list[SlotCount] = []
+    if plan.hours[0] < plan.hours[1]:
+        r = EngagementRollupRow
+        conditions = filters.rollups(plan.hours, machine_too=True)
+        if plan.cut:
+            conditions.append(col(r.hour).not_in(plan.cut))
+        rows = await session.exec(
+            select(col(r.hour), col(r.type), col(r.counts_in_reports), func.sum(col(r.n)))
+            .where(*conditions)
+            .group_by(col(r.hour), col(r.type), col(r.counts_in_reports))
+        )
+        # An uncut hour lies in one bucket: its first slot stands for all of it.
+        found += [SlotCount(slot=int(hour) * SLOTS_PER_HOUR,
+                            click=kind == EngagementType.CLICK.value,
+                            human=bool(human), count=int(count))
+                  for hour, kind, human, count in rows.all()]
+    ranges = plan.series_ranges()
+    if ranges:
+        e = EngagementRow
+        slot = epoch_slot(col(e.occurred_at), SLOT_SECONDS)
+        # Counted or MACHINE is sorted out here, not with an OR in the WHERE.
+        by = (slot, col(e.type), col(e.counts_in_reports), col(e.verdict))
+        each = _union([
+            sa_select(*by, func.count().label("n"))
+            .where(*filters.engagements(any_verdict=True), _within(filters.account_id, *during))
+            .group_by(*by)
+            for during in ranges
+        ])
+        rows = await session.exec(select(*each.c))
+        found += [SlotCount(slot=int(index), click=kind == EngagementType.CLICK.value,
+                            human=bool(human), count=int(count))
+                  for index, kind, human, verdict, count in rows.all()
+                  if human or verdict == Verdict.MACHINE.value]
+    return found
+
+
+def _sources(
+    filters: _Filters, plan: _Plan, rollup_columns: list[Any], engagement_columns: list[Any],
+    *extra: tuple[ColumnElement[bool], ColumnElement[bool]],
+) -> Subquery:
+    """Counted activity over the whole range: rollup hours and partial hours together
+    (``extra`` pairs a condition on rollups with the same one on engagements)."""
+    parts: list[Select[Any]] = []
+    if plan.hours[0] < plan.hours[1]:
+        parts.append(
+            sa_select(*rollup_columns)
+            .where(*filters.rollups(plan.hours), *(pair[0] for pair in extra))
+        )
+    parts += [
+        sa_select(*engagement_columns)
+        .where(*filters.engagements(), _within(filters.account_id, *during),
+               *(pair[1] for pair in extra))
+        for during in plan.edges
+    ]
+    return _union(parts)
 
 
 async def _top_emails(
-    session: AsyncSession, account_id: uuid.UUID, conditions: list[ColumnElement[bool]],
-    top: int,
+    session: AsyncSession, filters: _Filters, plan: _Plan,
+    during: tuple[datetime, datetime], top: int,
 ) -> list[TopEmail]:
-    is_open = col(EngagementRow.type) == EngagementType.OPEN.value
-    opens = func.count(case((is_open, 1)))
-    clicks = func.count(case((col(EngagementRow.type) == EngagementType.CLICK.value, 1)))
-    opened_by = func.count(func.distinct(case((is_open, col(EngagementRow.recipient_idx)))))
+    r, e = EngagementRollupRow, EngagementRow
+    r_open, e_open = (col(t.type) == EngagementType.OPEN.value for t in (r, e))
+    r_click, e_click = (col(t.type) == EngagementType.CLICK.value for t in (r, e))
+    # Rollup rows carry counts; engagement rows count one each.
+    activity = _sources(
+        filters, plan,
+        [col(r.email_id).label("email_id"), case((r_open, col(r.n)), else_=0).label("opens"),
+         case((r_click, col(r.n)), else_=0).label("clicks")],
+        [col(e.email_id).label("email_id"), case((e_open, 1), else_=0).label("opens"),
+         case((e_click, 1), else_=0).label("clicks")],
+    )
+    opens, clicks = func.sum(activity.c.opens), func.sum(activity.c.clicks)
     ranked = (
-        select(col(EngagementRow.email_id), opens.label("opens"), clicks.label("clicks"),
-               opened_by.label("opened_by"))
-        .where(*conditions)
-        .group_by(col(EngagementRow.email_id))
+        sa_select(activity.c.email_id, opens.label("opens"), clicks.label("clicks"))
+        .group_by(activity.c.email_id)
         .subquery()
     )
-    rows = await session.exec(
-        select(TrackedEmailRow, ranked.c.opens, ranked.c.clicks, ranked.c.opened_by)
+    rows = (await session.exec(
+        select(TrackedEmailRow, ranked.c.opens, ranked.c.clicks)
         .join(ranked, (col(TrackedEmailRow.id) == ranked.c.email_id)
-              & (col(TrackedEmailRow.account_id) == account_id))
+              & (col(TrackedEmailRow.account_id) == filters.account_id))
         .order_by((ranked.c.opens + ranked.c.clicks).desc(), col(TrackedEmailRow.sent_at).desc(),
                   col(TrackedEmailRow.id))
         .limit(top)
-    )
+    )).all()
+    opened_by = await _recipients_opened(session, filters, during,
+                                         [email.id for email, _, _ in rows])
     return [TopEmail(email=email, opens=int(opened), clicks=int(clicked),
-                     recipients_opened=int(by))
-            for email, opened, clicked, by in rows.all()]
+                     recipients_opened=opened_by.get(email.id, 0))
+            for email, opened, clicked in rows]
+
+
+async def _recipients_opened(
+    session: AsyncSession, filters: _Filters, during: tuple[datetime, datetime],
+    email_ids: list[uuid.UUID],
+) -> dict[uuid.UUID, int]:
+    """Who opened is personal, so it is not in the rollups: it is counted from the
+    engagements of the few top emails (the email index, ``ix_engagement_account_email``)."""
+    if not email_ids:
+        return {}
+    e = EngagementRow
+    rows = await session.exec(
+        select(col(e.email_id), func.count(func.distinct(col(e.recipient_idx))))
+        .where(*filters.engagements(), col(e.email_id).in_(email_ids),
+               col(e.type) == EngagementType.OPEN.value, _within(filters.account_id, *during))
+        .group_by(col(e.email_id))
+    )
+    return {email_id: int(count) for email_id, count in rows.all()}
 
 
 async def _top_links(
-    session: AsyncSession, account_id: uuid.UUID, conditions: list[ColumnElement[bool]],
-    top: int,
+    session: AsyncSession, filters: _Filters, plan: _Plan, top: int
 ) -> list[TopLink]:
+    r, e = EngagementRollupRow, EngagementRow
+    activity = _sources(
+        filters, plan,
+        [col(r.email_id).label("email_id"), col(r.link_idx).label("link_idx"),
+         col(r.n).label("clicks")],
+        [col(e.email_id).label("email_id"), col(e.link_idx).label("link_idx"),
+         literal_column("1").label("clicks")],
+        (col(r.type) == EngagementType.CLICK.value, col(e.type) == EngagementType.CLICK.value),
+    )
     # The same destination in many emails is one link to the person reading the report.
-    clicks = func.count()
-    emails = func.count(func.distinct(col(EngagementRow.email_id)))
+    link = TrackedLinkRow
+    clicks = func.sum(activity.c.clicks)
+    emails = func.count(func.distinct(activity.c.email_id))
     rows = await session.exec(
-        select(col(TrackedLinkRow.url), clicks, emails)
-        .select_from(EngagementRow)
-        .join(TrackedLinkRow, (col(TrackedLinkRow.account_id) == col(EngagementRow.account_id))
-              & (col(TrackedLinkRow.email_id) == col(EngagementRow.email_id))
-              & (col(TrackedLinkRow.idx) == col(EngagementRow.link_idx)))
-        .where(*conditions, col(EngagementRow.type) == EngagementType.CLICK.value,
-               col(TrackedLinkRow.account_id) == account_id)
-        .group_by(col(TrackedLinkRow.url))
-        .order_by(clicks.desc(), col(TrackedLinkRow.url))
+        select(col(link.url), clicks, emails)
+        .select_from(activity)
+        .join(link, (col(link.account_id) == filters.account_id)
+              & (col(link.email_id) == activity.c.email_id)
+              & (col(link.idx) == activity.c.link_idx))
+        .group_by(col(link.url))
+        .order_by(clicks.desc(), col(link.url))
         .limit(top)
     )
     return [TopLink(url=url, clicks=int(count), emails=int(spread))

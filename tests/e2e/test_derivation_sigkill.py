@@ -1,7 +1,7 @@
 """Exactly-once derivation (issue 14): raw hits acknowledged by the hot path become exactly
-one engagement each, whoever is SIGKILLed in the middle — the server (hot path and its
-deriver together, on SQLite; PostgreSQL's twin is in test_ingest_durability.py) or a
-separate `sendtrail derive` process (PostgreSQL, where derivers run apart from servers)."""
+one engagement each when a separate `sendtrail derive` process (PostgreSQL, where derivers
+run apart from servers) is SIGKILLed again and again mid-load. The server killed with its
+own deriver, on both backends, is test_ingest_durability.py's."""
 
 from __future__ import annotations
 
@@ -27,34 +27,6 @@ def _derive(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
     with log.open("ab") as stderr:
         return subprocess.Popen([SENDTRAIL, "derive"], env=env, stdout=stderr,
                                 stderr=stderr, start_new_session=True)
-
-
-def test_every_acknowledged_hit_is_derived_once_across_sigkills_of_the_server_on_sqlite(
-    tmp_path: Path, stopped: list[Server]
-) -> None:
-    url = f"sqlite:///{tmp_path / 'sendtrail.db'}"
-    env = serve_env(url, tmp_path)
-    token = demo_token(env)
-    server = Server(env)
-    stopped.append(server)
-    server.start()
-    load = Load(pixel_url(server, token))
-    load.start(workers=8)
-    acknowledged_per_life = []
-    for _ in range(4):
-        before = len(load.acknowledged())
-        time.sleep(1.5)
-        acknowledged_per_life.append(len(load.acknowledged()) - before)
-        server.kill(signal.SIGKILL)
-        server.start()  # same data dir: derives what the killed one acknowledged
-    time.sleep(1)
-    load.stop()
-    await_stored(url, load, seconds=30)
-    server.kill(signal.SIGTERM)
-
-    assert all(count > 0 for count in acknowledged_per_life), acknowledged_per_life
-    assert_exactly_once(stored(url, load.prefix), load.acknowledged(), tmp_path / "spool")
-    assert raw_waiting(url, load.prefix) == 0, "raw hits are consumed as they are derived"
 
 
 def test_every_acknowledged_hit_is_derived_once_across_sigkills_of_the_deriver(

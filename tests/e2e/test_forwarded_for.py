@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -86,12 +87,19 @@ def _stored_hit_address(server: Server, tenant: Tenant, sqlite_url: str, claimed
     assert pixel, html
     hit = httpx.get(pixel.group(1), headers={"X-Forwarded-For": claimed, "User-Agent": CHROME})
     assert hit.status_code == 200
-    engine = create_sync_engine(sqlite_url)  # the hit is stored before it is answered
+    # The raw hit is stored before it is answered; its engagement is derived a moment later.
+    engine = create_sync_engine(sqlite_url)
     try:
-        with engine.connect() as conn:
-            (address,) = conn.execute(text("SELECT ip FROM engagement")).scalars().all()
+        deadline = time.monotonic() + 10
+        while True:
+            with engine.connect() as conn:
+                found = conn.execute(text("SELECT ip FROM engagement")).scalars().all()
+            if found or time.monotonic() > deadline:
+                break
+            time.sleep(0.05)
     finally:
         engine.dispose()
+    (address,) = found
     return str(address)
 
 

@@ -1,5 +1,6 @@
-"""Every acknowledged pixel hit is stored exactly once: with the database gone under load,
-and with the server SIGKILLed under load (real `sendtrail serve` processes, PostgreSQL)."""
+"""Every acknowledged pixel hit is stored exactly once: with the database gone under load
+(PostgreSQL), and with the server SIGKILLed under load (SQLite and PostgreSQL; real
+`sendtrail serve` processes)."""
 
 from __future__ import annotations
 
@@ -12,12 +13,14 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 from e2e.hitload import (
     Load,
     assert_exactly_once,
     await_stored,
     demo_token,
     pixel_url,
+    raw_waiting,
     serve_env,
     stored,
 )
@@ -141,10 +144,16 @@ def test_every_hit_is_acknowledged_and_stored_once_across_a_database_outage(
         proxy.close()
 
 
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
 def test_every_acknowledged_hit_is_stored_once_across_repeated_sigkills(
-    postgres_url: str, tmp_path: Path, stopped: list[Server]
+    backend: str, request: pytest.FixtureRequest, tmp_path: Path, stopped: list[Server]
 ) -> None:
-    env = serve_env(postgres_url, tmp_path)
+    """The server is killed mid-load four times: its hot path and its deriver die together,
+    with raw hits committed and not yet derived, batches half-derived, spools half-written.
+    (A deriver killed alone: test_derivation_sigkill.py.)"""
+    url = (f"sqlite:///{tmp_path / 'sendtrail.db'}" if backend == "sqlite"
+           else str(request.getfixturevalue("postgres_url")))
+    env = serve_env(url, tmp_path)
     token = demo_token(env)
     server = Server(env)
     stopped.append(server)
@@ -160,11 +169,11 @@ def test_every_acknowledged_hit_is_stored_once_across_repeated_sigkills(
         server.start()  # same port and data dir: replays any spool at start-up
     time.sleep(1)
     load.stop()
-    await_stored(postgres_url, load, seconds=20)  # the last server replays what is spooled
+    await_stored(url, load, seconds=30)  # the last server replays and derives what is left
     server.kill(signal.SIGTERM)
 
     assert all(count > 0 for count in acknowledged_per_life), acknowledged_per_life
-    assert_exactly_once(stored(postgres_url, load.prefix), load.acknowledged(),
-                         tmp_path / "spool")
+    assert_exactly_once(stored(url, load.prefix), load.acknowledged(), tmp_path / "spool")
+    assert raw_waiting(url, load.prefix) == 0, "raw hits are consumed as they are derived"
     answered = [r for r in load.results if r[3] is not None]
     assert all(r[3] == 200 and r[4] == "image/gif" for r in answered)

@@ -78,6 +78,14 @@ def test_a_human_open_is_stored_attributed_and_moves_the_contacts_date() -> None
         CONTACT_0, LATER, None)
 
 
+def test_only_a_recipients_first_open_is_written_as_their_first() -> None:
+    earlier, later = LATER - timedelta(hours=1), LATER + timedelta(hours=1)
+    assert decide([_hit()], _facts(opened_0=earlier), SIGNALS).first_human_opens == {}
+    # An open that arrives late but happened before the known first one moves it back.
+    assert decide([_hit()], _facts(opened_0=later), SIGNALS).first_human_opens == {
+        (ACCOUNT, EMAIL, 0): LATER}
+
+
 def test_a_first_human_click_implies_an_open_just_before_it_r7() -> None:
     click = _click()
     decided = decide([click], _facts(), SIGNALS)

@@ -165,7 +165,7 @@ class Decisions:
     engagements: tuple[EngagementDecision, ...]
     contact_dates: tuple[ContactDates, ...]
     first_human_opens: Mapping[RecipientKey, datetime]
-    """The earliest human open (seen or inferred) per recipient in this batch."""
+    """Recipients whose first human open (seen or inferred) is in this batch: when."""
     bursts: tuple[BurstReclassification, ...]
     """To apply to engagements stored by earlier batches (this batch's are already marked)."""
 
@@ -213,6 +213,12 @@ def decide(hits: Sequence[RawHit], facts: BatchFacts, signals: Signals) -> Decis
                 and row.recipient_idx is not None and not row.sender_copy):
             key = (row.account_id, row.email_id, row.recipient_idx)
             first_opens[key] = min(first_opens.get(key, row.occurred_at), row.occurred_at)
+    # Only what moves a recipient's first open back (most opens are not the first).
+    for key, at in list(first_opens.items()):
+        known = facts.recipients.get(key)
+        if known is not None and known.first_human_open_at is not None and (
+                known.first_human_open_at <= at):
+            del first_opens[key]
     return Decisions(
         engagements=tuple(engagements),
         contact_dates=tuple(
