@@ -5,12 +5,12 @@ PostgreSQL is the machine's server (``SENDTRAIL_TEST_POSTGRES_URL``, default
 beside ``test``, migrates it once and truncates it between tests. When PostgreSQL is
 unreachable, its tests are skipped locally and **fail** under ``CI=true``.
 
-``make test`` runs the suite in parallel (pytest-xdist, ``-n auto --dist loadgroup``):
+``make test`` runs the suite in parallel (pytest-xdist, ``-n auto``):
 
 - each worker has its own PostgreSQL database, temporary directories and free ports;
-- the tests of one end-to-end or browser module stay on one worker (``xdist_group``), so
-  their module-scoped servers start once; the browser tests and ``make run`` (which
-  rebuilds ``web-admin/dist`` while they would be serving it) share one group;
+- the tests of one end-to-end module run on one worker in a row (``_scope``), so its
+  module-scoped servers start once; so do all the browser tests and ``make run`` (which
+  rebuilds ``web-admin/dist`` while they would be serving it);
 - a test marked ``alone`` (timed or load tests: latencies, SIGKILL under load) runs while
   no other test of the run does (a file lock the workers share).
 """
@@ -93,23 +93,35 @@ def _is_alone(item: pytest.Item) -> bool:
                (test.endswith("/") and name.startswith(test)) for test in ALONE)
 
 
-def _xdist_group(item: pytest.Item) -> str | None:
-    relative = item.path.relative_to(TESTS)
-    if relative.parts[0] == "browser" or relative == Path("e2e", "test_server_process.py"):
+def _scope(nodeid: str) -> str:
+    """What one xdist worker runs in a row: a test on its own, or a group of them."""
+    path = nodeid.split("::", 1)[0].removeprefix("tests/")
+    if path.startswith("browser/") or path == "e2e/test_server_process.py":
         return WEB_ADMIN_GROUP
-    if relative.parts[0] == "e2e":  # module-scoped servers and stacks start once
-        return relative.as_posix()
-    return None
+    if path.startswith("e2e/"):  # module-scoped servers and stacks start once
+        return path
+    return nodeid
 
 
-@pytest.hookimpl(tryfirst=True)  # before xdist reads the marks (--dist loadgroup)
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    for item in items:
-        group = _xdist_group(item)
-        if group is not None and item.get_closest_marker("xdist_group") is None:
-            item.add_marker(pytest.mark.xdist_group(group))
-        if _is_alone(item):
-            item.add_marker(pytest.mark.alone)
+@pytest.hookimpl(optionalhook=True)  # an xdist hook: absent without pytest-xdist
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """``-n N`` (``--dist load``, the default) hands out the scopes of ``_scope``, the
+    largest first. Not ``--dist loadgroup``: under pytest 9 xdist 3.8's worker can no
+    longer append the group to a test's id, so its ``xdist_group`` marks group nothing."""
+    if config.getvalue("dist") != "load":
+        return None
+    from xdist.scheduler import LoadScopeScheduling  # noqa: PLC0415 - only under xdist
+
+    class Scopes(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return _scope(nodeid)
+
+    return Scopes(config, log)
+
+
+def pytest_itemcollected(item: pytest.Item) -> None:
+    if _is_alone(item):
+        item.add_marker(pytest.mark.alone)
 
 
 @pytest.hookimpl(wrapper=True)
