@@ -5,20 +5,12 @@ PostgreSQL is the machine's server (``SENDTRAIL_TEST_POSTGRES_URL``, default
 beside ``test``, migrates it once and truncates it between tests. When PostgreSQL is
 unreachable, its tests are skipped locally and **fail** under ``CI=true``.
 
-``make test`` runs the suite in parallel (pytest-xdist, ``-n auto``):
-
-- each worker has its own PostgreSQL database, temporary directories and free ports;
-- the tests of one end-to-end module run on one worker in a row (``_scope``), so its
-  module-scoped servers start once; so do all the browser tests and ``make run`` (which
-  rebuilds ``web-admin/dist`` while they would be serving it);
-- a test marked ``alone`` (timed or load tests: latencies, SIGKILL under load) runs while
-  no other test of the run does (a file lock the workers share).
+``make test`` runs the suite in parallel (pytest-xdist): see tests/parallel.py.
 """
 
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import inspect
 import os
 import shutil
@@ -27,6 +19,7 @@ from collections.abc import Generator, Iterator
 from pathlib import Path
 from typing import Any
 
+import parallel
 import psycopg
 import pytest
 from litestar.testing import TestClient
@@ -58,86 +51,25 @@ IN_CI = os.environ.get("CI", "").lower() == "true"
 PG_SERVER_URL = os.environ.get(
     "SENDTRAIL_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
 )
-TESTS = Path(__file__).resolve().parent
-WEB_ADMIN_GROUP = "web-admin-dist"
-"""The browser tests and `make run` (which rebuilds the ``web-admin/dist`` they serve)."""
 _backend_counts: Counter[str] = Counter()
 register_all_tables()  # so the PostgreSQL fixture truncates every table
 
 
-ALONE = (
-    # What each asserts about time, or the load it makes, that another test beside it on a
-    # 2-core machine could break. A test may also carry @pytest.mark.alone itself.
-    "e2e/test_live_notifications.py",  # a notification within 1 s; quiet periods
-    "e2e/test_smtp_logging.py::test_logging_a_large_message_does_not_stall_the_server",  # < 2 s
-    "e2e/test_ingest_durability.py",  # 32 threads of load; no pixel slower than 8 s
-    "e2e/test_two_nodes.py",  # load through nginx, SIGKILL, settling within 30 s
-    "e2e/test_derivation_sigkill.py",  # load and SIGKILLs at chosen moments
-    "e2e/test_webhook_sigkill.py",  # SIGKILL while deliveries are held open
-    "e2e/test_delivery_sigkill.py",  # SIGKILL while copies are held open
-    # Renewed in the last third of a 16 s certificate; the failed renewal before expiry.
-    "e2e/test_tracking_domains.py::test_certificate_is_renewed_without_downtime_and_a_failed"
-    "_renewal_keeps_it",
-    "integration/test_webhooks.py::test_the_background_dispatcher_delivers_as_soon_as_woken",
-    # Chromium, the server and the test on one busy core: 10 s timeouts per step ran out
-    # (networkidle) beside the GraphQL fuzz test.
-    "browser/",
-)
-"""Tests (``dir/``, ``path`` or ``path::name`` under tests/) that run ``alone`` in a
-parallel run."""
-
-
-def _is_alone(item: pytest.Item) -> bool:
-    name = item.nodeid.removeprefix("tests/")
-    return any(name == test or name.startswith((f"{test}::", f"{test}[")) or
-               (test.endswith("/") and name.startswith(test)) for test in ALONE)
-
-
-def _scope(nodeid: str) -> str:
-    """What one xdist worker runs in a row: a test on its own, or a group of them."""
-    path = nodeid.split("::", 1)[0].removeprefix("tests/")
-    if path.startswith("browser/") or path == "e2e/test_server_process.py":
-        return WEB_ADMIN_GROUP
-    if path.startswith("e2e/"):  # module-scoped servers and stacks start once
-        return path
-    return nodeid
-
-
 @pytest.hookimpl(optionalhook=True)  # an xdist hook: absent without pytest-xdist
 def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
-    """``-n N`` (``--dist load``, the default) hands out the scopes of ``_scope``, the
-    largest first. Not ``--dist loadgroup``: under pytest 9 xdist 3.8's worker can no
-    longer append the group to a test's id, so its ``xdist_group`` marks group nothing."""
-    if config.getvalue("dist") != "load":
-        return None
-    from xdist.scheduler import LoadScopeScheduling  # noqa: PLC0415 - only under xdist
-
-    class Scopes(LoadScopeScheduling):
-        def _split_scope(self, nodeid: str) -> str:
-            return _scope(nodeid)
-
-    return Scopes(config, log)
+    """``-n N`` (``--dist load``, xdist's default) hands out ``parallel.scope``'s scopes."""
+    return parallel.make_scheduler(config, log) if config.getvalue("dist") == "load" else None
 
 
 def pytest_itemcollected(item: pytest.Item) -> None:
-    if _is_alone(item):
+    if parallel.is_alone(item.nodeid):
         item.add_marker(pytest.mark.alone)
 
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_protocol(item: pytest.Item) -> Generator[None, object, object]:
-    """Under xdist every test holds a shared lock, and an ``alone`` test an exclusive one."""
-    basetemp = getattr(item.config, "workerinput", None) and item.config.option.basetemp
-    if not basetemp:  # one process: nothing runs beside the test anyway
+    with parallel.exclusion(item):
         return (yield)
-    # Each worker's basetemp is <the run's temporary directory>/popen-gwN.
-    with (Path(basetemp).parent / "alone.lock").open("a") as lock:
-        alone = item.get_closest_marker("alone") is not None
-        fcntl.flock(lock, fcntl.LOCK_EX if alone else fcntl.LOCK_SH)
-        try:
-            return (yield)
-        finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 @pytest.hookimpl(tryfirst=True)
