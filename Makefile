@@ -17,7 +17,7 @@ WEB_MODULES := $(WEB)/node_modules/.package-lock.json
 
 help:
 	@echo "make run    - set up, migrate the embedded SQLite database, create the demo, serve"
-	@echo "make test   - set up and run the whole suite (SQLite and PostgreSQL)"
+	@echo "make test   - set up and run the whole suite in parallel (SQLite and PostgreSQL)"
 	@echo "make lint   - ruff, mypy (strict) and import-linter"
 	@echo "make schema - export the GraphQL schema to web-admin/schema.graphql"
 	@echo "make web    - build the web admin into web-admin/dist (served at / by sendtrail serve)"
@@ -26,7 +26,7 @@ $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip 2>&1 | grep -v 'is ignored' || true
 	$(BIN)/pip install --quiet -c constraints.txt -e '.[dev]' 2>&1 | grep -v 'is ignored' || true
-	$(BIN)/python -c 'import sendtrail, pytest, litestar, strawberry'
+	$(BIN)/python -c 'import sendtrail, pytest, xdist, litestar, strawberry'
 	touch $(STAMP)
 
 venv: $(STAMP)
@@ -52,8 +52,11 @@ run: venv web
 	@echo "--- serving on http://$(HOST):$(PORT) (Ctrl-C stops)"
 	$(BIN)/sendtrail serve --host $(HOST) --port $(PORT)
 
+# In parallel, one worker per core (pytest-xdist; `make test TEST_WORKERS=0` runs serially).
+TEST_WORKERS ?= auto
+
 test: venv system-packages web
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(TEST_WORKERS)
 
 lint: venv
 	$(BIN)/ruff check .

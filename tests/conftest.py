@@ -4,18 +4,22 @@ PostgreSQL is the machine's server (``SENDTRAIL_TEST_POSTGRES_URL``, default
 ``postgresql://postgres@127.0.0.1:5432/test``). The suite creates its own database
 beside ``test``, migrates it once and truncates it between tests. When PostgreSQL is
 unreachable, its tests are skipped locally and **fail** under ``CI=true``.
+
+``make test`` runs the suite in parallel (pytest-xdist): see tests/parallel.py.
 """
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import os
 import shutil
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from pathlib import Path
 from typing import Any
 
+import parallel
 import psycopg
 import pytest
 from litestar.testing import TestClient
@@ -49,6 +53,23 @@ PG_SERVER_URL = os.environ.get(
 )
 _backend_counts: Counter[str] = Counter()
 register_all_tables()  # so the PostgreSQL fixture truncates every table
+
+
+@pytest.hookimpl(optionalhook=True)  # an xdist hook: absent without pytest-xdist
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """``-n N`` (``--dist load``, xdist's default) hands out ``parallel.scope``'s scopes."""
+    return parallel.make_scheduler(config, log) if config.getvalue("dist") == "load" else None
+
+
+def pytest_itemcollected(item: pytest.Item) -> None:
+    if parallel.is_alone(item.nodeid):
+        item.add_marker(pytest.mark.alone)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_protocol(item: pytest.Item) -> Generator[None, object, object]:
+    with parallel.exclusion(item):
+        return (yield)
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -90,27 +111,35 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
+def _admin_connection() -> psycopg.Connection[Any]:
+    server = make_url(PG_SERVER_URL)
+    return psycopg.connect(
+        host=server.host, port=server.port or 5432, user=server.username,
+        password=server.password, dbname=server.database, autocommit=True, connect_timeout=3,
+    )
+
+
 @pytest.fixture(scope="session")
-def postgres_url() -> str:
-    """A freshly created and migrated database for this test session (and xdist worker)."""
+def postgres_url() -> Iterator[str]:
+    """A freshly created and migrated database for this test session (and xdist worker),
+    dropped at its end."""
     worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
     name = f"sendtrail_test_{worker}_{os.getpid()}"
-    server = make_url(PG_SERVER_URL)
     try:
-        admin = psycopg.connect(
-            host=server.host, port=server.port or 5432, user=server.username,
-            password=server.password, dbname=server.database, autocommit=True, connect_timeout=3,
-        )
+        admin = _admin_connection()
     except psycopg.OperationalError as error:
         _unavailable(f"PostgreSQL at {PG_SERVER_URL} is unreachable: {error}")
     with admin:
         admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         admin.execute(f'CREATE DATABASE "{name}"')
-    url = server.set(drivername="postgresql", database=name).render_as_string(
+    url = make_url(PG_SERVER_URL).set(drivername="postgresql", database=name).render_as_string(
         hide_password=False
     )
     upgrade(url)
-    return url
+    yield url
+    # Every run (and every xdist worker) makes one: do not leave them on the shared server.
+    with contextlib.suppress(psycopg.Error), _admin_connection() as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def _truncate_postgres(url: str) -> None:
