@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager, suppress
@@ -255,6 +256,14 @@ async def _start_smtp(
     return listeners
 
 
+def _freeze_startup_objects() -> None:
+    """Everything built at start-up (schema, metadata, policies) lives as long as the process:
+    out of the collector's sight (``gc.freeze``), a full collection no longer walks it, and
+    the hot path loses the tens-of-milliseconds pauses that made its p99."""
+    gc.collect()
+    gc.freeze()
+
+
 async def _cancel(task: asyncio.Task[None]) -> None:
     """Cancel a background task and wait for it, so that a pass cut short returns its
     connection before the pool is disposed (an app stopped within milliseconds leaked one
@@ -315,6 +324,7 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] = utcnow) ->
                                       wake_delivery=delivery.wake, clock=clock)
         retention = asyncio.create_task(run_retention(database.engine, clock=clock))
         statistics = asyncio.create_task(keep_statistics(database.engine))
+        _freeze_startup_objects()
         try:
             yield
         finally:
