@@ -256,10 +256,12 @@ async def _start_smtp(
     return listeners
 
 
-def _freeze_startup_objects() -> None:
+def _freeze_startup_objects(*, only_if: bool) -> None:
     """Everything built at start-up (schema, metadata, policies) lives as long as the process:
     out of the collector's sight (``gc.freeze``), a full collection no longer walks it, and
     the hot path loses the tens-of-milliseconds pauses that made its p99."""
+    if not only_if:
+        return
     gc.collect()
     gc.freeze()
 
@@ -273,8 +275,13 @@ async def _cancel(task: asyncio.Task[None]) -> None:
         await task
 
 
-def create_app(settings: Settings, *, clock: Callable[[], datetime] = utcnow) -> Litestar:
-    """The application. ``clock`` is the only time source of requests (tests move it)."""
+def create_app(
+    settings: Settings, *, clock: Callable[[], datetime] = utcnow, freeze_gc: bool = False,
+) -> Litestar:
+    """The application. ``clock`` is the only time source of requests (tests move it).
+    ``freeze_gc``: the process serves this one app (``sendtrail serve``), so what start-up
+    builds may leave the collector's sight for good; a test process builds many apps and
+    must not keep each one's objects forever."""
     keys = TokenKeys.derive(settings.secrets.keys)
     records = RecordsConfig.from_settings(settings)
 
@@ -324,7 +331,7 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] = utcnow) ->
                                       wake_delivery=delivery.wake, clock=clock)
         retention = asyncio.create_task(run_retention(database.engine, clock=clock))
         statistics = asyncio.create_task(keep_statistics(database.engine))
-        _freeze_startup_objects()
+        _freeze_startup_objects(only_if=freeze_gc)
         try:
             yield
         finally:
@@ -374,4 +381,4 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] = utcnow) ->
 def app_from_env() -> Litestar:
     """The application with settings read from the environment: the factory each process of
     ``sendtrail serve --workers N`` imports (``sendtrail.app:app_from_env``)."""
-    return create_app(Settings.from_env())
+    return create_app(Settings.from_env(), freeze_gc=True)
