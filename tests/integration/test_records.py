@@ -268,7 +268,7 @@ def test_reply_to_a_per_recipient_copy_is_a_reply_and_an_inferred_open(
     assert reply["id"] in [i["id"] for i in items[:2]]
     assert [when(i) for i in items] == sorted((when(i) for i in items), reverse=True)
     contact = ok(app, acme.admin_token, CONTACT, {"id": ann["contact"]["id"]})["contact"]
-    # An open inferred from a click moves this date (recorder); one inferred from a reply
+    # An open inferred from a click moves this date (deriver); one inferred from a reply
     # must too (R7, R16): the contact did read the sales email.
     assert contact["lastSalesEmailOpenedAt"] is not None
 
