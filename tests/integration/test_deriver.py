@@ -34,11 +34,18 @@ CONTACTS = "query($s: String) { contacts(search: $s) { edges { node { id address
 ERASE = "mutation($c: ID!) { eraseContact(contactId: $c) { contactId } }"
 
 
-def _two_stage(settings: Settings, *, deriver: bool) -> Settings:
-    """Production's behaviour: answer after the raw hit is stored; derive in the background
-    (``deriver``) or leave it to another process."""
-    return replace(settings, tracking=replace(settings.tracking, deriver=deriver,
-                                              answer_after_derivation=False))
+def _served(settings: Settings, clock: FakeClock, *, deriver: bool) -> TestClient[Any]:
+    """The app as production runs it: answering once the raw hit is stored, deriving in the
+    background (``deriver``) or leaving that to another process."""
+    two_stage = replace(settings, tracking=replace(settings.tracking, deriver=deriver,
+                                                   answer_after_derivation=False))
+    return TestClient(create_app(two_stage, clock=clock), base_url="http://testserver.local")
+
+
+def _open_every_copy(client: TestClient[Any], html: dict[str, str]) -> None:
+    for copy in html.values():
+        answer = client.get(pixel_path(copy), headers={"User-Agent": CHROME})
+        assert answer.status_code == 200
 
 
 def _prepare(client: TestClient[Any], tenant: Tenant, clock: FakeClock,
@@ -86,8 +93,7 @@ def test_a_hit_is_answered_once_stored_raw_and_derived_later_exactly_once(
     settings: Settings, acme: Tenant, clock: FakeClock,
 ) -> None:
     url = settings.database.url
-    with TestClient(create_app(_two_stage(settings, deriver=False), clock=clock),
-                    base_url="http://testserver.local") as client:
+    with _served(settings, clock, deriver=False) as client:
         email_id, html = _prepare(client, acme, clock, "ann@client.test")
         answer = client.get(pixel_path(html["ann@client.test"]), headers={"User-Agent": CHROME})
         assert (answer.status_code, answer.headers["content-type"]) == (200, "image/gif")
@@ -106,12 +112,9 @@ def test_a_hit_is_answered_once_stored_raw_and_derived_later_exactly_once(
 def test_the_background_deriver_derives_what_the_hot_path_acknowledged(
     settings: Settings, acme: Tenant, clock: FakeClock,
 ) -> None:
-    with TestClient(create_app(_two_stage(settings, deriver=True), clock=clock),
-                    base_url="http://testserver.local") as client:
+    with _served(settings, clock, deriver=True) as client:
         email_id, html = _prepare(client, acme, clock, "ann@client.test", "bo@client.test")
-        for address in html:
-            assert client.get(pixel_path(html[address]),
-                              headers={"User-Agent": CHROME}).status_code == 200
+        _open_every_copy(client, html)
         deadline = time.monotonic() + 10
         while len(_engagements(client, acme, email_id)) < 2 and time.monotonic() < deadline:
             time.sleep(0.05)
@@ -123,11 +126,9 @@ def test_the_background_deriver_derives_what_the_hot_path_acknowledged(
 def test_a_contact_erased_before_derivation_is_never_recorded(
     settings: Settings, acme: Tenant, clock: FakeClock,
 ) -> None:
-    with TestClient(create_app(_two_stage(settings, deriver=False), clock=clock),
-                    base_url="http://testserver.local") as client:
+    with _served(settings, clock, deriver=False) as client:
         email_id, html = _prepare(client, acme, clock, "ann@client.test", "bo@client.test")
-        for address in html:
-            client.get(pixel_path(html[address]), headers={"User-Agent": CHROME})
+        _open_every_copy(client, html)
         contacts = gql_data(client, CONTACTS, {"s": "ann@"}, token=acme.admin_token,
                             field="contacts")["edges"]
         gql_data(client, ERASE, {"c": contacts[0]["node"]["id"]}, token=acme.admin_token,
@@ -159,8 +160,7 @@ def test_a_derivation_cut_short_stores_nothing_and_the_next_one_stores_everythin
     settings: Settings, acme: Tenant, clock: FakeClock,
 ) -> None:
     url = settings.database.url
-    with TestClient(create_app(_two_stage(settings, deriver=False), clock=clock),
-                    base_url="http://testserver.local") as client:
+    with _served(settings, clock, deriver=False) as client:
         give_admin_a_paid_seat(client, url, acme)  # links are tracked on paid seats (R12)
         email_id, html = _prepare(client, acme, clock, "ann@client.test")
         link = link_paths(html["ann@client.test"])[0]
@@ -185,8 +185,7 @@ def test_derivers_running_at_once_derive_each_hit_once_and_infer_each_open_once(
     recipient however the batches fall."""
     url = settings.database.url
     addresses = [f"r{n}@client.test" for n in range(12)]
-    with TestClient(create_app(_two_stage(settings, deriver=False), clock=clock),
-                    base_url="http://testserver.local") as client:
+    with _served(settings, clock, deriver=False) as client:
         give_admin_a_paid_seat(client, url, acme)  # links are tracked on paid seats (R12)
         email_id, html = _prepare(client, acme, clock, *addresses)
         marker = uuid.uuid4().hex[:8]
