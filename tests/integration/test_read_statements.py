@@ -155,6 +155,15 @@ def test_the_email_page_runs_as_many_statements_for_100_engagements_as_for_10(
     assert small_count == large_count, (small_count, large_count)
 
 
+def _counted_page(client: Any, query: str, first: int, tenant: Tenant, *,
+                  field: str) -> tuple[list[dict[str, Any]], int]:
+    """The first ``first`` nodes of a connection, and the SQL statements the request ran."""
+    with statements(client) as seen:
+        page: dict[str, Any] = gql_data(client, query, {"first": first},
+                                        token=tenant.admin_token, field=field)
+    return [edge["node"] for edge in page["edges"]], len(seen)
+
+
 def test_the_emails_list_runs_as_many_statements_for_12_emails_as_for_2(
     app_client: Any, database_url: str
 ) -> None:
@@ -165,10 +174,7 @@ def test_the_emails_list_runs_as_many_statements_for_12_emails_as_for_2(
         _prepare(app_client, token, f"Email {number}", _people(f"e{number}-", 1 + number % 4))
 
     def emails_page(first: int) -> tuple[list[dict[str, Any]], int]:
-        with statements(app_client) as seen:
-            page: dict[str, Any] = gql_data(app_client, EMAILS, {"first": first},
-                                            token=tenant.admin_token, field="emails")
-        return [edge["node"] for edge in page["edges"]], len(seen)
+        return _counted_page(app_client, EMAILS, first, tenant, field="emails")
 
     emails_page(1)
     two, two_count = emails_page(2)
@@ -191,10 +197,7 @@ def test_the_activity_feed_runs_as_many_statements_for_60_rows_as_for_3(
         _engage(app_client, clock, prepared, 16)
 
     def activity(first: int) -> tuple[list[dict[str, Any]], int]:
-        with statements(app_client) as seen:
-            page: dict[str, Any] = gql_data(app_client, ACTIVITY, {"first": first},
-                                            token=tenant.admin_token, field="activityFeed")
-        return [edge["node"] for edge in page["edges"]], len(seen)
+        return _counted_page(app_client, ACTIVITY, first, tenant, field="activityFeed")
 
     activity(1)
     few, few_count = activity(3)
