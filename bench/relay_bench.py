@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import signal
 import smtplib
 import socket
 import subprocess
@@ -31,6 +30,9 @@ from typing import Any
 import httpx
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from harness import server as served_process
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = ROOT / ".venv" / "bin"
@@ -126,29 +128,10 @@ def submit_all(port: int, sender: str, login: tuple[str, str] | None, html: str)
 
 @contextlib.contextmanager
 def serve(env: dict[str, str], log: Path, base_url: str) -> Iterator[None]:
-    with log.open("w") as out:
-        process = subprocess.Popen(  # noqa: S603
-            [str(BIN / "sendtrail"), "serve", "--port", base_url.rsplit(":", 1)[1]],
-            env=env, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            if process.poll() is not None:
-                sys.exit(f"sendtrail serve exited early; see {log}")
-            with contextlib.suppress(httpx.TransportError):
-                if httpx.get(f"{base_url}/healthz", timeout=1).status_code == 200:
-                    break
-            if time.monotonic() > deadline:
-                sys.exit("sendtrail serve did not answer within 60 s")
-            time.sleep(0.2)
+    """`sendtrail serve` on ``base_url``'s port, until the block ends."""
+    command = [str(BIN / "sendtrail"), "serve", "--port", base_url.rsplit(":", 1)[1]]
+    with served_process(command, env, log, f"{base_url}/healthz"):
         yield
-    finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
 
 
 def run(database_url: str | None = None) -> dict[str, Any]:
