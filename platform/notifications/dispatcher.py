@@ -40,9 +40,10 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
-from sqlalchemy import and_, or_, select, tuple_, update
+from sqlalchemy import and_, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from sendtrail.db.keys import key_in
 from sendtrail.db.types import utcnow
 from sendtrail.errors import InvalidInput
 from sendtrail.notifications.schedule import next_retry, parse_retry_after
@@ -247,7 +248,7 @@ class WebhookDispatcher:
                 return []
             rows = (await conn.execute(
                 update(MESSAGES)
-                .where(tuple_(m.account_id, m.id).in_(keys), free)
+                .where(key_in((m.account_id, m.id), keys), free)
                 .values(lease_until=lease)
                 .returning(m.account_id, m.id, m.endpoint_id, m.payload, m.attempts,
                            m.engagement_id)
@@ -258,8 +259,8 @@ class WebhookDispatcher:
                 (row.account_id, row.id): row
                 for row in await conn.execute(
                     select(e.account_id, e.id, e.url, e.secrets, e.include_non_human).where(
-                        tuple_(e.account_id, e.id).in_(
-                            list({(row.account_id, row.endpoint_id) for row in rows})))
+                        key_in((e.account_id, e.id),
+                               {(row.account_id, row.endpoint_id) for row in rows}))
                 )
             }
         claimed = []

@@ -25,11 +25,12 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, select, tuple_
+from sqlalchemy import and_, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from sendtrail.db.keys import key_in
 from sendtrail.db.types import utcnow
 from sendtrail.notifications.store import WebhookEndpointRow, WebhookMessageRow
 from sendtrail.tenancy.store import AccountSettingsRow, UserRow
@@ -177,8 +178,8 @@ async def _details(conn: AsyncConnection, events: set[EngagementEvent]) -> dict[
                                     RECIPIENTS.c.idx == e.recipient_idx))
         .outerjoin(LINKS, and_(LINKS.c.account_id == e.account_id,
                                LINKS.c.email_id == e.email_id, LINKS.c.idx == e.link_idx))
-        .where(tuple_(e.account_id, e.id).in_(
-            [(event.account_id, event.engagement_id) for event in events]))
+        .where(key_in((e.account_id, e.id),
+                      [(event.account_id, event.engagement_id) for event in events]))
     )
     return {(row.account_id, row.id): row for row in rows}
 

@@ -33,10 +33,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select, tuple_, update
+from sqlalchemy import and_, func, or_, select, update
 from sqlmodel import select as orm_select
 
 from sendtrail.db.engine import Database
+from sendtrail.db.keys import key_in
 from sendtrail.db.types import utcnow
 from sendtrail.secretbox import SecretBox
 from sendtrail.sending.core.compose import compose_message
@@ -197,7 +198,7 @@ class DeliveryWorker:
                 return []
             rows = (await conn.execute(
                 update(DELIVERIES)
-                .where(tuple_(d.account_id, d.message_id, d.idx).in_(keys), free)
+                .where(key_in((d.account_id, d.message_id, d.idx), keys), free)
                 .values(lease_id=lease_id, lease_until=lease_until)
                 .returning(d.account_id, d.message_id, d.idx, d.attempts)
             )).all()

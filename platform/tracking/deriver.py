@@ -43,7 +43,6 @@ from sqlalchemy import (
     or_,
     select,
     text,
-    tuple_,
     update,
 )
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -52,6 +51,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from sendtrail.contacts.store import ContactRow
+from sendtrail.db.keys import key_in
 from sendtrail.db.types import UtcDateTime, utcnow
 from sendtrail.tenancy.store import AccountSettingsRow, LoginRow, SessionRow
 from sendtrail.tracking import metrics
@@ -160,7 +160,7 @@ async def _emails(conn: AsyncConnection, keys: set[EmailKey]) -> dict[EmailKey, 
                SETTINGS.c.privacy_mode, SETTINGS.c.self_open_suppression,
                SETTINGS.c.truncate_ips)
         .join(SETTINGS, SETTINGS.c.account_id == EMAILS.c.account_id)
-        .where(tuple_(EMAILS.c.account_id, EMAILS.c.id).in_(list(keys)))
+        .where(key_in((EMAILS.c.account_id, EMAILS.c.id), keys))
     )
     return {
         (row.account_id, row.id): EmailFacts(
@@ -184,7 +184,7 @@ async def _recipients(conn: AsyncConnection, keys: set[RecipientKey]) -> dict[
                CONTACTS.c.legal_basis)
         .join(CONTACTS, and_(CONTACTS.c.account_id == r.account_id,
                              CONTACTS.c.id == r.contact_id))
-        .where(tuple_(r.account_id, r.email_id, r.idx).in_(list(keys)))
+        .where(key_in((r.account_id, r.email_id, r.idx), keys))
     )
     return {
         (row.account_id, row.email_id, row.idx): RecipientFacts(
@@ -214,9 +214,9 @@ async def _sender_ips(
 def _copies_where(recipients: set[RecipientKey], shared: set[EmailKey]) -> Any:
     e = ENGAGEMENTS.c
     return or_(
-        tuple_(e.account_id, e.email_id, e.recipient_idx).in_(list(recipients))
+        key_in((e.account_id, e.email_id, e.recipient_idx), recipients)
         if recipients else false(),
-        and_(tuple_(e.account_id, e.email_id).in_(list(shared)), e.recipient_idx.is_(None))
+        and_(key_in((e.account_id, e.email_id), shared), e.recipient_idx.is_(None))
         if shared else false(),
     )
 

@@ -9,12 +9,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import urlsplit
 
-from sqlalchemy import exists, func, tuple_
+from sqlalchemy import exists, func
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from sendtrail.contacts.service import ensure_contacts
 from sendtrail.db.grouping import rows_by_parent
+from sendtrail.db.keys import key_in
 from sendtrail.db.pagination import Page, keyset_page, within
 from sendtrail.db.search import ESCAPE, contains_pattern
 from sendtrail.errors import InvalidInput, NotFound
@@ -236,7 +237,7 @@ async def recipients_by_index(
         return {}
     rows = await session.exec(select(EmailRecipientRow).where(
         EmailRecipientRow.account_id == account_id,
-        tuple_(col(EmailRecipientRow.email_id), col(EmailRecipientRow.idx)).in_(list(keys)),
+        key_in((col(EmailRecipientRow.email_id), col(EmailRecipientRow.idx)), keys),
     ))
     return {(row.email_id, row.idx): row for row in rows.all()}
 

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import ipaddress
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from sendtrail.tracking.core.hints import OpenSeen, multiple_open_hints, network_of
 
@@ -114,3 +117,22 @@ def test_inferred_open_hint_cites_r7() -> None:
 def test_unknown_addresses_are_not_the_same_network() -> None:
     hints = multiple_open_hints([seen(0, None), seen(10, "not an address")])
     assert not any(PREVIEW in hint for hint in hints)
+
+
+def _reference_network(ip: str) -> str | None:
+    """What ``ipaddress`` alone says (network_of answers plain IPv4 without it)."""
+    try:
+        address = ipaddress.ip_address(ip)
+    except ValueError:
+        return None
+    prefix = 24 if address.version == 4 else 48
+    return str(ipaddress.ip_network(f"{address}/{prefix}", strict=False))
+
+
+_PARTS = st.one_of(st.integers(0, 300).map(str), st.sampled_from(
+    ["", "00", "01", "007", "1e2", "+1", " 1", "\u0661", "\u00b2", "255 ", "0x1f"]))
+
+
+@given(st.lists(_PARTS, min_size=3, max_size=5).map(".".join))
+def test_network_of_dotted_strings_agrees_with_ipaddress(ip: str) -> None:
+    assert network_of(ip) == _reference_network(ip)

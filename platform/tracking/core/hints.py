@@ -6,6 +6,7 @@ import ipaddress
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import lru_cache
 from itertools import pairwise
 
 __all__ = ["OpenSeen", "multiple_open_hints", "network_of"]
@@ -24,6 +25,21 @@ def network_of(ip: str | None) -> str | None:
     """The /24 (IPv4) or /48 (IPv6) a client address belongs to: 'the same network'."""
     if not ip:
         return None
+    # The common case without ``ipaddress`` (an email's page works this out for each of
+    # thousands of opens): four plain decimal parts, as ``ipaddress`` itself accepts them.
+    parts = ip.split(".")
+    if len(parts) == 4 and all(_octet(part) for part in parts):
+        return f"{parts[0]}.{parts[1]}.{parts[2]}.0/24"
+    return _other_network_of(ip)
+
+
+def _octet(part: str) -> bool:
+    return (0 < len(part) <= 3 and part.isascii() and part.isdigit()
+            and (part == "0" or part[0] != "0") and int(part) <= 255)
+
+
+@lru_cache(maxsize=4096)
+def _other_network_of(ip: str) -> str | None:
     try:
         address = ipaddress.ip_address(ip)
     except ValueError:
@@ -46,11 +62,12 @@ def multiple_open_hints(opens: Sequence[OpenSeen]) -> tuple[str, ...]:
         f"{_when(ordered[-1].at)}. Multiple opens are normal: the pixel loads every time the "
         "email is viewed."
     ]
+    networks_seen = [network_of(seen.ip) for seen in ordered]
     quick = any(
-        later.at - earlier.at <= PREVIEW_WINDOW
-        and network_of(later.ip) is not None
-        and network_of(later.ip) == network_of(earlier.ip)
-        for earlier, later in pairwise(ordered)
+        later.at - earlier.at <= PREVIEW_WINDOW and network is not None
+        and network == earlier_network
+        for (earlier, earlier_network), (later, network)
+        in pairwise(zip(ordered, networks_seen, strict=True))
     )
     if quick:
         hints.append(
@@ -58,7 +75,7 @@ def multiple_open_hints(opens: Sequence[OpenSeen]) -> tuple[str, ...]:
             "preview pane (hovering over the email in Outlook or Apple Mail) or the image "
             "being reloaded, not separate reads."
         )
-    networks = {network for seen in ordered if (network := network_of(seen.ip))}
+    networks = {network for network in networks_seen if network}
     if len(networks) >= 2:
         hints.append(
             f"Opened from {len(networks)} different networks. That can be one person on a "
