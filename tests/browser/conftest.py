@@ -6,6 +6,8 @@ Debian's chromium through Playwright (never `playwright install`).
 - ``site``: one server on a SQLite copy of the migrated template, with a new tenant (its
   admin and user both sign in with ``support.PASSWORD``) and a ``busy`` one that has sent
   an email.
+- ``new_tenant(site, name)``: another account on the site, for a test that changes
+  account-wide settings (outbound mail, privacy mode, tracking).
 - ``ui``: a fresh browser context and page at 1280 px that fails the test at teardown on
   any console error, page error, failed request or 4xx/5xx answer the test did not
   ``expect``, and saves a full-page screenshot of each page the test ``snap``s into
@@ -26,6 +28,7 @@ import subprocess
 import tempfile
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
@@ -107,6 +110,15 @@ async def _seed(url: str, name: str) -> Tenant:
     finally:
         await database.dispose()
     return tenant
+
+
+def new_tenant(site: Site, name: str) -> Tenant:
+    """Another account on ``site`` (its admin and user sign in with ``support.PASSWORD``),
+    for a test that changes account-wide settings. Seeded from a thread of its own:
+    Playwright's loop owns this one."""
+    url = site.server.env["SENDTRAIL_DATABASE_URL"]
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(lambda: run(_seed(url, f"{name} {uuid.uuid4().hex[:6]}"))).result()
 
 
 def _prepare_email(server: Server, token: str, subject: str) -> None:

@@ -33,14 +33,18 @@ DELIVERED = 30_000
 """ms: the delivery worker polls every second; the page asks again every two."""
 
 
+def sending_settings(mail_tls: MailTls) -> dict[str, str]:
+    """What lets the site send to a loopback upstream that trusts ``mail_tls``."""
+    return {"SENDTRAIL_OUTBOUND_ALLOW_PRIVATE": "true",
+            "SENDTRAIL_OUTBOUND_CA_BUNDLE": str(mail_tls.ca_bundle)}
+
+
 @pytest.fixture(scope="module")
 def site(web_admin: Path, sqlite_template: Path, challtestsrv: ChallTestSrv,
          tmp_path_factory: pytest.TempPathFactory, mail_tls: MailTls) -> Iterator[Site]:
     """The usual site, allowed to send to a loopback upstream that trusts ``mail_tls``."""
-    yield from serve_site(sqlite_template, challtestsrv, tmp_path_factory, {
-        "SENDTRAIL_OUTBOUND_ALLOW_PRIVATE": "true",
-        "SENDTRAIL_OUTBOUND_CA_BUNDLE": str(mail_tls.ca_bundle),
-    })
+    yield from serve_site(sqlite_template, challtestsrv, tmp_path_factory,
+                          sending_settings(mail_tls))
 
 
 def _parse(content: bytes) -> EmailMessage:

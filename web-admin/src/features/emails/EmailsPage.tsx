@@ -16,6 +16,9 @@ import { formatWhen } from "./labels";
 
 const PAGE_SIZE = 25;
 
+/** Stable, so that the query is not restarted on every render. */
+const LIST_CONTEXT = { additionalTypenames: ["Email"] };
+
 const EmailsQuery = graphql(`
   query Emails($first: Int!, $after: String, $filter: EmailFilterInput) {
     emails(first: $first, after: $after, filter: $filter) {
@@ -98,6 +101,9 @@ export function EmailsPage() {
     query: EmailsQuery,
     variables: { first: PAGE_SIZE, after, filter },
     pause: rangeWrong || (mine && viewerId === null),
+    // An empty page holds no Email for the cache to see: without this, an email sent from
+    // "New email" would not invalidate it, and the list would still say "No emails yet".
+    context: LIST_CONTEXT,
   });
 
   function setFilter(name: string, value: string) {

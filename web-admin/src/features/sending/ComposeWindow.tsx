@@ -33,6 +33,7 @@ const ComposeDefaultsQuery = graphql(`
     account {
       id
       settings {
+        trackingEnabled
         defaultTrack
         defaultLog
       }
@@ -180,7 +181,9 @@ export function ComposeWindow({ draft, onClose }: { draft: ComposeDraft; onClose
   const account = defaults?.account.settings;
   const defaultTrack = viewer && account ? (viewer.defaultTrack === "ACCOUNT" ? account.defaultTrack : viewer.defaultTrack === "ON") : null;
   const defaultLog = viewer && account ? (viewer.defaultLog === "ACCOUNT" ? account.defaultLog : viewer.defaultLog === "ON") : null;
-  const trackValue = track ?? defaultTrack ?? true;
+  // Tracking turned off for the whole account wins over any switch (R18): shown off, fixed.
+  const trackingOff = account?.trackingEnabled === false;
+  const trackValue = !trackingOff && (track ?? defaultTrack ?? true);
   const logValue = log ?? defaultLog ?? true;
 
   // Debounced as text: a new object on every render would restart the timer forever.
@@ -329,7 +332,13 @@ export function ComposeWindow({ draft, onClose }: { draft: ComposeDraft; onClose
             )}
           </Stack>
           <Group gap="lg">
-            <Switch label="Track opens and clicks" checked={trackValue} onChange={(e) => setTrack(e.currentTarget.checked)} />
+            <Switch
+              label="Track opens and clicks"
+              checked={trackValue}
+              disabled={trackingOff}
+              description={trackingOff ? "Off for the whole account" : undefined}
+              onChange={(e) => setTrack(e.currentTarget.checked)}
+            />
             <Switch label="Log on the contacts' records" checked={logValue} onChange={(e) => setLog(e.currentTarget.checked)} />
           </Group>
           <Paper withBorder p="sm" component="section" aria-label="What will apply" bg={blocked ? "red.0" : undefined}>
