@@ -262,6 +262,33 @@ def test_the_sent_folder_gets_one_untracked_copy(
     assert "/o/" in upstream
 
 
+@pytest.mark.parametrize("files_itself", [True, False])
+def test_an_upstream_that_files_sent_mail_itself_gets_no_copy_in_sent(
+    app_client: TestClient[Any], acme: Tenant, settings: Settings, clock: FakeClock,
+    upstream_sink: UpstreamSink, mail_tls: MailTls, dovecot: Dovecot, files_itself: bool,
+) -> None:
+    # R27: a Sent folder copy only "when the upstream does not file sent mail itself"
+    # (Gmail, Microsoft 365): with the switch on, nothing is filed twice; off, one copy.
+    user = f"rep{uuid.uuid4().hex[:8]}"
+    dovecot.add_user(user, "secret")
+    configure(settings, acme, upstream_sink.endpoint(), dovecot.endpoint(user),
+              upstream_files_sent=files_itself)
+    sent = send(app_client, acme.admin_token)
+    assert deliver_due(settings, mail_tls, clock) == (1 if files_itself else 2)
+    assert deliver_due(settings, mail_tls, clock) == 0  # nothing left, nothing retrying
+    shown = read_email(app_client, acme.admin_token, sent["email"]["id"])
+    assert [d["status"] for d in shown["deliveries"]] == ["SENT"]
+    assert upstream_sink.deliveries(recipient="ann@client.test") == 1
+    filed = dovecot.sent_messages(user)
+    if files_itself:
+        assert shown["sentFolderCopy"] is None
+        assert filed == []
+    else:
+        assert shown["sentFolderCopy"]["status"] == "SENT"
+        assert len(filed) == 1
+        assert "/o/" not in html_of(filed[0])
+
+
 OWN_LOGIN = """mutation($u: String!, $p: String!) {
   updateOutboundLogin(input: {username: $u, password: $p}) { username } }"""
 
