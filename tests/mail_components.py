@@ -15,8 +15,9 @@ ruff's F811 quiet about the parameters that use them)::
   ``make_mail_tls(directory)`` makes another one (e.g. a *wrong* CA for negative tests).
 - ``upstream_sink`` (function): an aiosmtpd server on ``127.0.0.1:<free port>`` playing an
   account's own mail server: STARTTLS (``mail_tls``) and AUTH PLAIN/LOGIN as
-  ``alice``/``secret`` (only after STARTTLS). It records every accepted transaction
-  (``transactions``: mail_from, rcpt_tos, exact bytes, Message-ID), counts copies per
+  ``alice``/``secret`` (only after STARTTLS; ``add_login`` accepts another user, e.g. a
+  rep's own mailbox). It records every accepted transaction
+  (``transactions``: mail_from, rcpt_tos, exact bytes, Message-ID, login), counts copies per
   (Message-ID, recipient) (``deliveries()``), answers what it is told for a recipient
   (``reply_to_rcpt("x@example.test", "550 5.1.1 No such user")``) or a sender
   (``reply_to_mail``) or to DATA (``reply_to_data``), can be stopped and started again on
@@ -252,6 +253,8 @@ class UpstreamSink:
     rcpt_replies: dict[str, str] = field(default_factory=dict)
     mail_replies: dict[str, str] = field(default_factory=dict)
     data_reply: str | None = None
+    other_logins: dict[str, str] = field(default_factory=dict)
+    """Logins accepted besides ``username``/``password`` (``add_login``)."""
     auth_attempts: int = 0
     _controller: Controller | None = field(default=None, repr=False)
     _changed: threading.Condition = field(default_factory=threading.Condition, repr=False)
@@ -291,6 +294,10 @@ class UpstreamSink:
     def reply_to_data(self, reply: str | None) -> None:
         """Answer ``reply`` after every DATA (nothing is recorded); ``None`` accepts again."""
         self.data_reply = _reply(reply) if reply is not None else None
+
+    def add_login(self, username: str, password: str) -> None:
+        """Accept this login too (``Transaction.login`` tells which one a copy came with)."""
+        self.other_logins[username] = password
 
     # what it received
 
@@ -338,11 +345,12 @@ class UpstreamSink:
         auth_data: Any,
     ) -> AuthResult:
         self.auth_attempts += 1
-        ok = (
-            isinstance(auth_data, LoginPassword)
-            and self.username is not None and self.password is not None
-            and auth_data.login == self.username.encode()
-            and auth_data.password == self.password.encode()
+        accepted = dict(self.other_logins)
+        if self.username is not None and self.password is not None:
+            accepted[self.username] = self.password
+        ok = isinstance(auth_data, LoginPassword) and any(
+            auth_data.login == name.encode() and auth_data.password == password.encode()
+            for name, password in accepted.items()
         )
         return AuthResult(success=ok, handled=False, auth_data=auth_data if ok else None)
 

@@ -45,8 +45,8 @@ class Route:
 async def route_for(
     session: AsyncSession, box: SecretBox, account_id: uuid.UUID, sender_id: uuid.UUID
 ) -> Route | None:
-    """``None`` when the account has no outbound mail (or the sender lacks their own login
-    where the account asks for one)."""
+    """``None`` when the account has no outbound mail. With per-user logins, a sender's own
+    login replaces the account's; one who set none sends with the account's."""
     outbound = (await session.exec(select(OutboundMailRow).where(
         OutboundMailRow.account_id == account_id))).one_or_none()
     if outbound is None:
@@ -58,11 +58,10 @@ async def route_for(
         own = (await session.exec(select(OutboundLoginRow).where(
             OutboundLoginRow.account_id == account_id, OutboundLoginRow.user_id == sender_id,
         ))).one_or_none()
-        if own is None:
-            return None
-        # A rep's own mailbox: the same login sends and files their sent mail.
-        username = imap_username = own.username
-        password = imap_password = _open(box, own.password_encrypted)
+        if own is not None:
+            # A rep's own mailbox: the same login sends and files their sent mail.
+            username = imap_username = own.username
+            password = imap_password = _open(box, own.password_encrypted)
     imap = None
     if (outbound.imap_host and outbound.imap_port and not outbound.upstream_files_sent
             and imap_username and imap_password is not None):

@@ -34,7 +34,7 @@ from sendtrail.secretbox import SecretBox
 from sendtrail.sending import hosts, sent_folder, upstream
 from sendtrail.sending.endpoints import route_for
 from sendtrail.sending.store import PASSWORD_CONTEXT, OutboundLoginRow, OutboundMailRow
-from sendtrail.sending.values import ImapEndpoint, SmtpEndpoint, SmtpSecurity
+from sendtrail.sending.values import SmtpSecurity
 from sendtrail.tenancy import audit
 from sendtrail.tenancy.authz import AuthzAction, AuthzObject, authorizer
 from sendtrail.tenancy.permissions import refuse_lasting_grant
@@ -364,28 +364,6 @@ async def remove_own_login(
     return True
 
 
-def _secret(box: SecretBox, encrypted: str | None) -> str | None:
-    return None if encrypted is None else box.decrypt(encrypted,
-                                                      context=PASSWORD_CONTEXT).decode()
-
-
-def _shared_endpoints(
-    row: OutboundMailRow, box: SecretBox
-) -> tuple[SmtpEndpoint, ImapEndpoint | None]:
-    """The account's own login (what an admin tests when users send with their own)."""
-    smtp = SmtpEndpoint(host=row.host, port=row.port, security=SmtpSecurity(row.security),
-                        username=row.username, password=_secret(box, row.password_encrypted))
-    imap_password = _secret(box, row.imap_password_encrypted)
-    if (not row.imap_host or not row.imap_port or row.upstream_files_sent
-            or not row.imap_username or imap_password is None):
-        return smtp, None
-    return smtp, ImapEndpoint(
-        host=row.imap_host, port=row.imap_port,
-        security=SmtpSecurity(row.imap_security or SmtpSecurity.TLS),
-        username=row.imap_username, password=imap_password, folder=row.sent_folder,
-    )
-
-
 @dataclass(frozen=True)
 class OutboundTestResult:
     ok: bool
@@ -412,15 +390,14 @@ async def test_outbound(
         raise OutboundNotConfigured(
             "Outbound mail is not configured for this account: set the upstream SMTP server "
             "first (Settings → Outbound mail).")
-    route = await route_for(session, box, account_id, user_id)
-    if route is not None:  # what this user's mail goes through
-        smtp, imap = route.smtp, route.imap
-    elif refusal is None:  # an admin without a login of their own: the account's
-        smtp, imap = _shared_endpoints(row, box)
-    else:
+    if refusal is not None and await _login_row(session, account_id, user_id) is None:
         raise OutboundNotConfigured(
-            "Set your own upstream login first (updateOutboundLogin): users of this account "
-            "send with their own login.")
+            "Set your own upstream login first (updateOutboundLogin): only an admin tests "
+            "the account's shared login, which sends for users who have none.")
+    route = await route_for(session, box, account_id, user_id)
+    if route is None:  # removed meanwhile
+        raise OutboundNotConfigured("Outbound mail is not configured for this account.")
+    smtp, imap = route.smtp, route.imap  # what this user's mail goes through
     steps = await upstream.test_smtp(smtp, mail_from=actor.email, helo_name=helo_name,
                                      timeout=timeout, allow_private=allow_private,
                                      ca_bundle=ca_bundle)

@@ -45,7 +45,6 @@ from sendtrail.sending.core.message import (
 )
 from sendtrail.sending.store import (
     DeliveryRow,
-    OutboundLoginRow,
     OutboundMailRow,
     OutgoingMessageRow,
 )
@@ -81,10 +80,6 @@ OVERRIDE_HEADERS = ("X-Sendtrail-Track", "X-Sendtrail-Log")
 NOT_CONFIGURED = (
     "Outbound mail is not set up for this account: an admin sets the account's mail "
     "server in Settings → Outbound mail before anyone can send."
-)
-OWN_LOGIN_MISSING = (
-    "This account sends with each user's own mail login, and you have not set yours: "
-    "add it in your settings (Outbound mail login)."
 )
 
 
@@ -158,7 +153,7 @@ async def compose_check(
     notes: list[str] = []
     can_send = True
     try:
-        await _outbound_for(session, account_id, sender.id)
+        await _outbound_for(session, account_id)
     except OutboundNotConfigured as missing:
         can_send = False
         notes.append(missing.message)
@@ -236,7 +231,7 @@ async def submit(
     if valid_address(envelope_from) != sender.email:
         raise Forbidden(f"You can only send as yourself ({sender.email}).")
     recipients = _envelope(envelope_recipients, context.max_recipients)
-    outbound = await _outbound_for(session, account_id, sender.id)
+    outbound = await _outbound_for(session, account_id)
     if await sends_in_last_hour(session, account_id, sender.id, now) >= context.sends_per_hour:
         raise RateLimited(
             f"You have sent {context.sends_per_hour} emails in the last hour, the most "
@@ -434,20 +429,13 @@ def _recipients(facts: MessageFacts, envelope: list[str]) -> tuple[Recipient, ..
     return tuple(sorted(listed, key=lambda r: order[r.field]))
 
 
-async def _outbound_for(
-    session: AsyncSession, account_id: uuid.UUID, sender_id: uuid.UUID
-) -> OutboundMailRow:
+async def _outbound_for(session: AsyncSession, account_id: uuid.UUID) -> OutboundMailRow:
+    # With per-user logins, a sender without their own login sends with the account's
+    # (endpoints.route_for), so only the account's settings are needed here.
     outbound = (await session.exec(select(OutboundMailRow).where(
         OutboundMailRow.account_id == account_id))).one_or_none()
     if outbound is None:
         raise OutboundNotConfigured(NOT_CONFIGURED)
-    if outbound.per_user_logins:
-        own = (await session.exec(select(OutboundLoginRow).where(
-            OutboundLoginRow.account_id == account_id,
-            OutboundLoginRow.user_id == sender_id,
-        ))).one_or_none()
-        if own is None:
-            raise OutboundNotConfigured(OWN_LOGIN_MISSING)
     return outbound
 
 

@@ -169,7 +169,10 @@ def _message(sender: str, to: list[str], *, body: str = "Hello", html: bool = Tr
 
 
 def _start(database_url: str, tmp_path: Path, stopped: list[Server], upstream: UpstreamSink,
-           *, host: str = "127.0.0.1", sent: tuple[Dovecot, str] | None = None) -> Relay:
+           *, host: str = "127.0.0.1", sent: tuple[Dovecot, str] | None = None,
+           extra_env: dict[str, str] | None = None) -> Relay:
+    """Start `sendtrail serve` with its relay for a new account (REP admin, OTHER user);
+    ``extra_env`` overrides the settings below (e.g. ``SENDTRAIL_DELIVERY_RETRY``)."""
     ips = ["127.0.0.1"] if host == "127.0.0.1" else ["127.0.0.1", host]
     cert, key = _certificate(tmp_path, ips)
     trusted = tmp_path / "outbound-ca.pem"  # the upstream's certificate (and the relay's)
@@ -185,7 +188,8 @@ def _start(database_url: str, tmp_path: Path, stopped: list[Server], upstream: U
            "SENDTRAIL_SUBMISSION_MAX_BYTES": str(MAX_BYTES),
            "SENDTRAIL_SUBMISSION_MAX_RECIPIENTS": str(MAX_RECIPIENTS),
            "SENDTRAIL_SENDS_PER_HOUR": str(SENDS_PER_HOUR),
-           "SENDTRAIL_OUTBOUND_ALLOW_PRIVATE": "true", "SENDTRAIL_OUTBOUND_CA_BUNDLE": str(trusted)}
+           "SENDTRAIL_OUTBOUND_ALLOW_PRIVATE": "true", "SENDTRAIL_OUTBOUND_CA_BUNDLE": str(trusted),
+           **(extra_env or {})}
     _cli(env, "migrate")
     account = _cli(env, "accounts", "create", "Relay Co", "--admin-email", REP, "--seats",
                    "sales_starter=1")

@@ -56,7 +56,8 @@ def acme(database_url: str) -> Tenant:
 
 
 def configure(settings: Settings, tenant: Tenant, smtp: SmtpEndpoint,
-              imap: ImapEndpoint | None = None) -> None:
+              imap: ImapEndpoint | None = None, *, per_user_logins: bool = False,
+              upstream_files_sent: bool = False) -> None:
     """The account's outbound mail, as an admin's Settings → Outbound mail stores it."""
     box = secret_box(settings.secrets.keys)
 
@@ -75,6 +76,7 @@ def configure(settings: Settings, tenant: Tenant, smtp: SmtpEndpoint,
                 imap_security=imap.security.value if imap else None,
                 imap_username=imap.username if imap else None,
                 imap_password_encrypted=seal(imap.password) if imap else None,
+                per_user_logins=per_user_logins, upstream_files_sent=upstream_files_sent,
             ))
             await session.commit()
         await database.dispose()
@@ -258,6 +260,63 @@ def test_the_sent_folder_gets_one_untracked_copy(
     assert parsed(filed)["Bcc"] == "dee@client.test"  # the sender's record of whom they told
     upstream = html_of(upstream_sink.wait_for(1)[0].content)
     assert "/o/" in upstream
+
+
+@pytest.mark.parametrize("files_itself", [True, False])
+def test_an_upstream_that_files_sent_mail_itself_gets_no_copy_in_sent(
+    app_client: TestClient[Any], acme: Tenant, settings: Settings, clock: FakeClock,
+    upstream_sink: UpstreamSink, mail_tls: MailTls, dovecot: Dovecot, files_itself: bool,
+) -> None:
+    # R27: a Sent folder copy only "when the upstream does not file sent mail itself"
+    # (Gmail, Microsoft 365): with the switch on, nothing is filed twice; off, one copy.
+    user = f"rep{uuid.uuid4().hex[:8]}"
+    dovecot.add_user(user, "secret")
+    configure(settings, acme, upstream_sink.endpoint(), dovecot.endpoint(user),
+              upstream_files_sent=files_itself)
+    sent = send(app_client, acme.admin_token)
+    assert deliver_due(settings, mail_tls, clock) == (1 if files_itself else 2)
+    assert deliver_due(settings, mail_tls, clock) == 0  # nothing left, nothing retrying
+    shown = read_email(app_client, acme.admin_token, sent["email"]["id"])
+    assert [d["status"] for d in shown["deliveries"]] == ["SENT"]
+    assert upstream_sink.deliveries(recipient="ann@client.test") == 1
+    filed = dovecot.sent_messages(user)
+    if files_itself:
+        assert shown["sentFolderCopy"] is None
+        assert filed == []
+    else:
+        assert shown["sentFolderCopy"]["status"] == "SENT"
+        assert len(filed) == 1
+        assert "/o/" not in html_of(filed[0])
+
+
+OWN_LOGIN = """mutation($u: String!, $p: String!) {
+  updateOutboundLogin(input: {username: $u, password: $p}) { username } }"""
+
+
+def test_a_user_with_their_own_login_sends_with_it_and_a_colleague_with_the_accounts(
+    app_client: TestClient[Any], acme: Tenant, settings: Settings, clock: FakeClock,
+    upstream_sink: UpstreamSink, mail_tls: MailTls,
+) -> None:
+    # R26: "the account's own mail server (or the sender's own mailbox login)": with
+    # per-user logins a rep's copies leave with the login they set; a colleague who set
+    # none sends with the account's login (the fallback the schema and the form promise).
+    upstream_sink.add_login("uma@mailbox.test", "uma-mailbox-pass")
+    configure(settings, acme, upstream_sink.endpoint(), per_user_logins=True)
+    own = gql(app_client, OWN_LOGIN, {"u": "uma@mailbox.test", "p": "uma-mailbox-pass"},
+              token=acme.user_token)
+    assert own.get("errors") is None, own
+    check = gql(app_client, CHECK, {"i": {"to": ["ann@client.test"]}},
+                token=acme.admin_token)["data"]["composeCheck"]
+    assert check["canSend"] is True, check
+    by_user = send(app_client, acme.user_token, to=["ann@client.test"], subject="From Uma")
+    by_admin = send(app_client, acme.admin_token, to=["ben@client.test"], subject="From Admin")
+    assert deliver_due(settings, mail_tls, clock) == 2
+    logins = {t.mail_from: (t.login, t.rcpt_tos) for t in upstream_sink.wait_for(2)}
+    assert logins == {acme.user_email: ("uma@mailbox.test", ("ann@client.test",)),
+                      acme.admin_email: ("alice", ("ben@client.test",))}
+    for sent, token in ((by_user, acme.user_token), (by_admin, acme.admin_token)):
+        shown = read_email(app_client, token, sent["email"]["id"])
+        assert [d["status"] for d in shown["deliveries"]] == ["SENT"]
 
 
 def test_replies_thread_and_the_compose_check_says_what_applies(
