@@ -5,17 +5,19 @@ Human counts are what every report counts: HUMAN hits attributed to a recipient 
 "Someone" activity appears in no report). Machine hits are shown beside them so that the
 split is visible (R10); the sender's own hits are in neither (R9).
 
-The counts come from the hourly rollups (``tracking/rollups.py``), with only what whole
-UTC hours cannot answer read from the engagements (see ``_Plan``); the results are those of
-a scan of every engagement. Who opened is personal and not rolled up: the top emails'
-``recipients_opened`` is counted from their own engagements.
+The counts come from the rollups (``tracking/rollups.py``): the time series from the hourly
+series rollups, the top emails and links from the daily rollups for whole UTC days and the
+hourly ones for the hours around them, with only what whole UTC hours cannot answer read
+from the engagements (see ``_Plan``); the results are those of a scan of every engagement.
+Who opened is personal and not rolled up: the top emails' ``recipients_opened`` is counted
+from their own engagements.
 """
 
 from __future__ import annotations
 
 import enum
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -42,10 +44,12 @@ from sendtrail.tracking.core.series import (
     buckets,
     fold,
 )
-from sendtrail.tracking.rollups import ROLLUP_SECONDS, hour_of
+from sendtrail.tracking.rollups import HOURS_PER_DAY, ROLLUP_SECONDS, hour_of
 from sendtrail.tracking.store import (
+    EngagementDayRollupRow,
     EngagementRollupRow,
     EngagementRow,
+    EngagementSeriesRollupRow,
     TrackedEmailRow,
     TrackedLinkRow,
 )
@@ -162,6 +166,22 @@ class _Plan:
     cut: list[int]
     """Hours within ``hours`` that a bucket boundary cuts (the series reads them apart)."""
 
+    def rollup_pieces(self) -> list[tuple[type[EngagementRollupRow | EngagementDayRollupRow],
+                                          tuple[int, int]]]:
+        """Where the whole hours are counted from for the top emails and links: whole UTC
+        days from the daily rollups, the hours before and after them from the hourly
+        ones (each piece a [first, end) range of that table's unit)."""
+        first, end = self.hours
+        days = (-(-first // HOURS_PER_DAY), end // HOURS_PER_DAY)
+        if days[0] >= days[1]:
+            return [(EngagementRollupRow, self.hours)] if first < end else []
+        pieces: list[tuple[type[EngagementRollupRow | EngagementDayRollupRow],
+                           tuple[int, int]]] = [(EngagementDayRollupRow, days)]
+        for low, high in ((first, days[0] * HOURS_PER_DAY), (days[1] * HOURS_PER_DAY, end)):
+            if low < high:
+                pieces.append((EngagementRollupRow, (low, high)))
+        return pieces
+
     def series_ranges(self) -> list[tuple[datetime, datetime]]:
         """The time ranges the series reads from engagements, adjacent ones merged."""
         ranges = sorted([*self.edges, *((_start(h), _start(h + 1)) for h in self.cut)])
@@ -225,17 +245,19 @@ class _Filters:
             found.append(col(e.sender_id) == self.sender_id)
         return found
 
-    def rollups(self, hours: tuple[int, int], *,
-                machine_too: bool = False) -> list[ColumnElement[bool]]:
-        r = EngagementRollupRow
-        counted: ColumnElement[bool] = col(r.counts_in_reports).is_(True)
-        found = [col(r.account_id) == self.account_id,
-                 col(r.hour) >= hours[0], col(r.hour) < hours[1],
-                 col(r.type).in_([EngagementType.OPEN.value, EngagementType.CLICK.value]),
-                 counted | (col(r.verdict) == Verdict.MACHINE.value) if machine_too else counted,
-                 col(r.n) > 0]  # a key whose rows were all reclassified away is left at 0
+    def rollups(self, table: type[EngagementRollupRow | EngagementDayRollupRow
+                                  | EngagementSeriesRollupRow],
+                span: tuple[int, int], *, machine_too: bool = False) -> list[ColumnElement[bool]]:
+        """Conditions on one of the rollup tables, ``span`` in its unit (hours or days)."""
+        slot = col(table.day if table is EngagementDayRollupRow else table.hour)  # type: ignore[union-attr]
+        counted: ColumnElement[bool] = col(table.counts_in_reports).is_(True)
+        found = [col(table.account_id) == self.account_id, slot >= span[0], slot < span[1],
+                 col(table.type).in_([EngagementType.OPEN.value, EngagementType.CLICK.value]),
+                 counted | (col(table.verdict) == Verdict.MACHINE.value)  # type: ignore[union-attr]
+                 if machine_too else counted,
+                 col(table.n) > 0]  # a key whose rows were all reclassified away is left at 0
         if self.sender_id is not None:
-            found.append(col(r.sender_id) == self.sender_id)
+            found.append(col(table.sender_id) == self.sender_id)
         return found
 
 
@@ -261,8 +283,8 @@ async def engagement_report(
 async def _slots(session: AsyncSession, filters: _Filters, plan: _Plan) -> list[SlotCount]:
     found: list[SlotCount] = []
     if plan.hours[0] < plan.hours[1]:
-        r = EngagementRollupRow
-        conditions = filters.rollups(plan.hours, machine_too=True)
+        r = EngagementSeriesRollupRow
+        conditions = filters.rollups(r, plan.hours, machine_too=True)
         if plan.cut:
             conditions.append(col(r.hour).not_in(plan.cut))
         rows = await session.exec(
@@ -295,22 +317,27 @@ async def _slots(session: AsyncSession, filters: _Filters, plan: _Plan) -> list[
     return found
 
 
+RollupColumns = Callable[[type[EngagementRollupRow | EngagementDayRollupRow]], list[Any]]
+"""The columns a rollup part selects, from the hourly or the daily table."""
+
+
 def _sources(
-    filters: _Filters, plan: _Plan, rollup_columns: list[Any], engagement_columns: list[Any],
-    *extra: tuple[ColumnElement[bool], ColumnElement[bool]],
+    filters: _Filters, plan: _Plan, rollup_columns: RollupColumns,
+    engagement_columns: list[Any], kind: str | None = None,
 ) -> Subquery:
-    """Counted activity over the whole range: rollup hours and partial hours together
-    (``extra`` pairs a condition on rollups with the same one on engagements)."""
+    """Counted activity over the whole range: rollup days and hours and the partial hours
+    together (of engagements of ``kind`` only, when given)."""
+    e = EngagementRow
     parts: list[Select[Any]] = []
-    if plan.hours[0] < plan.hours[1]:
-        parts.append(
-            sa_select(*rollup_columns)
-            .where(*filters.rollups(plan.hours), *(pair[0] for pair in extra))
-        )
+    for table, span in plan.rollup_pieces():
+        wanted = filters.rollups(table, span)
+        if kind is not None:
+            wanted.append(col(table.type) == kind)
+        parts.append(sa_select(*rollup_columns(table)).where(*wanted))
     parts += [
         sa_select(*engagement_columns)
         .where(*filters.engagements(), _within(filters.account_id, *during),
-               *(pair[1] for pair in extra))
+               *([col(e.type) == kind] if kind is not None else []))
         for during in plan.edges
     ]
     return _union(parts)
@@ -320,14 +347,20 @@ async def _top_emails(
     session: AsyncSession, filters: _Filters, plan: _Plan,
     during: tuple[datetime, datetime], top: int,
 ) -> list[TopEmail]:
-    r, e = EngagementRollupRow, EngagementRow
-    r_open, e_open = (col(t.type) == EngagementType.OPEN.value for t in (r, e))
-    r_click, e_click = (col(t.type) == EngagementType.CLICK.value for t in (r, e))
-    # Rollup rows carry counts; engagement rows count one each.
+    e = EngagementRow
+    e_open = col(e.type) == EngagementType.OPEN.value
+    e_click = col(e.type) == EngagementType.CLICK.value
+
+    def counted(r: type[EngagementRollupRow | EngagementDayRollupRow]) -> list[Any]:
+        # Rollup rows carry counts; engagement rows count one each.
+        return [col(r.email_id).label("email_id"),
+                case((col(r.type) == EngagementType.OPEN.value, col(r.n)),
+                     else_=0).label("opens"),
+                case((col(r.type) == EngagementType.CLICK.value, col(r.n)),
+                     else_=0).label("clicks")]
+
     activity = _sources(
-        filters, plan,
-        [col(r.email_id).label("email_id"), case((r_open, col(r.n)), else_=0).label("opens"),
-         case((r_click, col(r.n)), else_=0).label("clicks")],
+        filters, plan, counted,
         [col(e.email_id).label("email_id"), case((e_open, 1), else_=0).label("opens"),
          case((e_click, 1), else_=0).label("clicks")],
     )
@@ -373,14 +406,14 @@ async def _recipients_opened(
 async def _top_links(
     session: AsyncSession, filters: _Filters, plan: _Plan, top: int
 ) -> list[TopLink]:
-    r, e = EngagementRollupRow, EngagementRow
+    e = EngagementRow
     activity = _sources(
         filters, plan,
-        [col(r.email_id).label("email_id"), col(r.link_idx).label("link_idx"),
-         col(r.n).label("clicks")],
+        lambda r: [col(r.email_id).label("email_id"), col(r.link_idx).label("link_idx"),
+                   col(r.n).label("clicks")],
         [col(e.email_id).label("email_id"), col(e.link_idx).label("link_idx"),
          literal_column("1").label("clicks")],
-        (col(r.type) == EngagementType.CLICK.value, col(e.type) == EngagementType.CLICK.value),
+        kind=EngagementType.CLICK.value,
     )
     # The same destination in many emails is one link to the person reading the report.
     link = TrackedLinkRow

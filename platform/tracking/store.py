@@ -19,8 +19,10 @@ from sendtrail.db.types import UtcDateTime, json_field, utcnow
 __all__ = [
     "NO_LINK",
     "EmailRecipientRow",
+    "EngagementDayRollupRow",
     "EngagementRollupRow",
     "EngagementRow",
+    "EngagementSeriesRollupRow",
     "RawHitRow",
     "TrackedEmailRow",
     "TrackedLinkRow",
@@ -173,4 +175,43 @@ class EngagementRollupRow(SQLModel, TenantOwned, table=True):
     counts_in_reports: bool = Field(primary_key=True)
     sender_copy: bool = Field(primary_key=True)
     inferred: bool = Field(primary_key=True)
+    n: int
+
+
+class EngagementDayRollupRow(SQLModel, TenantOwned, table=True):
+    """The hourly rollups summed per UTC day, for what reports rank over weeks and months
+    (top emails and links): an email's activity of a day is one row instead of up to 24.
+
+    Kept in step with ``EngagementRollupRow`` from the same deltas (``tracking/rollups.py``)."""
+
+    __tablename__ = "engagement_rollup_day"
+    __table_args__ = (
+        Index("ix_engagement_rollup_day_sender", "account_id", "sender_id", "day"),
+    )
+
+    account_id: uuid.UUID = Field(foreign_key="account.id", primary_key=True)
+    day: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    """Whole UTC days since the epoch (``floor(hour / 24)``)."""
+    email_id: uuid.UUID = Field(primary_key=True)
+    sender_id: uuid.UUID = Field(primary_key=True)
+    link_idx: int = Field(sa_column=Column(Integer, primary_key=True, autoincrement=False))
+    type: str = Field(max_length=8, primary_key=True)
+    counts_in_reports: bool = Field(primary_key=True)
+    n: int
+
+
+class EngagementSeriesRollupRow(SQLModel, TenantOwned, table=True):
+    """The hourly rollups summed over emails and links: the report's time series (one row
+    per hour, sender and kind of activity instead of one per email and link).
+
+    Kept in step with ``EngagementRollupRow`` from the same deltas (``tracking/rollups.py``)."""
+
+    __tablename__ = "engagement_rollup_series"
+
+    account_id: uuid.UUID = Field(foreign_key="account.id", primary_key=True)
+    hour: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    sender_id: uuid.UUID = Field(primary_key=True)
+    type: str = Field(max_length=8, primary_key=True)
+    verdict: str = Field(max_length=8, primary_key=True)
+    counts_in_reports: bool = Field(primary_key=True)
     n: int

@@ -31,8 +31,10 @@ from sendtrail.migrations import alembic_config
 from sendtrail.tracking.core.series import Interval, buckets
 from sendtrail.tracking.rollups import RollupDelta, apply_rollup_deltas, rebuild_rollups
 from sendtrail.tracking.store import (
+    EngagementDayRollupRow,
     EngagementRollupRow,
     EngagementRow,
+    EngagementSeriesRollupRow,
     TrackedEmailRow,
     TrackedLinkRow,
 )
@@ -58,6 +60,8 @@ SINCE = datetime(2030, 6, 1, 12, 0, tzinfo=UTC)
 UNTIL = datetime(2030, 6, 4, 9, 20, tzinfo=UTC)  # mid-hour: a hit at 9:30 is after it
 RANGE = {"since": SINCE.isoformat(), "until": UNTIL.isoformat()}
 ROLLUPS = EngagementRollupRow.__table__  # type: ignore[attr-defined]
+DAY_ROLLUPS = EngagementDayRollupRow.__table__  # type: ignore[attr-defined]
+SERIES_ROLLUPS = EngagementSeriesRollupRow.__table__  # type: ignore[attr-defined]
 ENGAGEMENTS = EngagementRow.__table__  # type: ignore[attr-defined]
 EMAILS = TrackedEmailRow.__table__  # type: ignore[attr-defined]
 LINKS = TrackedLinkRow.__table__  # type: ignore[attr-defined]
@@ -99,6 +103,36 @@ def _rollups(database_url: str, account_id: str) -> Counter[tuple[str, ...]]:
         ).all()
     engine.dispose()
     return Counter({tuple(str(part) for part in row[:-1]): int(row[-1]) for row in rows})
+
+
+def _summed(database_url: str, account_id: str) -> tuple[Counter[tuple[str, ...]],
+                                                        Counter[tuple[str, ...]]]:
+    """The account's daily rollups ((day, email, sender, link, type, counted) -> n) and
+    series rollups ((hour, sender, type, verdict, counted) -> n) that count something."""
+    d, r = DAY_ROLLUPS.c, SERIES_ROLLUPS.c
+    engine = create_sync_engine(database_url)
+    with engine.connect() as connection:
+        days = connection.execute(
+            select(d.day, d.email_id, d.sender_id, d.link_idx, d.type, d.counts_in_reports, d.n)
+            .where(d.account_id == uuid.UUID(account_id), d.n != 0)).all()
+        series = connection.execute(
+            select(r.hour, r.sender_id, r.type, r.verdict, r.counts_in_reports, r.n)
+            .where(r.account_id == uuid.UUID(account_id), r.n != 0)).all()
+    engine.dispose()
+    return tuple(Counter({tuple(str(part) for part in row[:-1]): int(row[-1]) for row in rows})
+                 for rows in (days, series))  # type: ignore[return-value]
+
+
+def _summed_by_hand(hourly: Counter[tuple[str, ...]]) -> tuple[Counter[tuple[str, ...]],
+                                                                 Counter[tuple[str, ...]]]:
+    """What the daily and series rollups must hold, given the hourly ones."""
+    days: Counter[tuple[str, ...]] = Counter()
+    series: Counter[tuple[str, ...]] = Counter()
+    for (hour, email, sender, link, kind, verdict, counted, _copy, _inferred), n in \
+            hourly.items():
+        days[(str(int(hour) // 24), email, sender, link, kind, counted)] += n
+        series[(hour, sender, kind, verdict, counted)] += n
+    return +days, +series
 
 
 def _on(clock: FakeClock, day: int, hour: int, minute: int) -> datetime:
@@ -293,10 +327,14 @@ def test_the_backfill_and_a_rebuild_give_what_the_rollups_kept_in_step_gave(
     tenant = _seed_mixed(app_client, database_url, clock)
     before = _every_report(app_client, tenant)
     kept = _rollups(database_url, tenant.account_id)
+    summed = _summed(database_url, tenant.account_id)
+    assert summed == _summed_by_hand(kept)  # kept in step from the same deltas
+    assert summed[0]  # the seed's range spans whole days: the daily rollups are read
     config = alembic_config(database_url)
     command.downgrade(config, "0010")  # drops the rollups
-    command.upgrade(config, "head")  # 0011 fills them from the engagements
+    command.upgrade(config, "head")  # 0011 fills them from the engagements, 0012 sums them
     assert _rollups(database_url, tenant.account_id) == kept
+    assert _summed(database_url, tenant.account_id) == summed
     assert _every_report(app_client, tenant) == before
 
     engine = create_sync_engine(database_url)  # as a bench that loads engagements in bulk
@@ -305,9 +343,10 @@ def test_the_backfill_and_a_rebuild_give_what_the_rollups_kept_in_step_gave(
             connection.execute(statement)
     engine.dispose()
     assert _rollups(database_url, tenant.account_id) == kept
+    assert _summed(database_url, tenant.account_id) == summed
 
 
-async def test_deltas_are_summed_per_key_and_applied_in_one_statement(
+async def test_deltas_are_summed_per_key_and_applied_in_one_statement_per_grain(
     database_url: str,
 ) -> None:
     tenant = await seed_tenant(database_url, "Acme")
@@ -344,13 +383,18 @@ async def test_deltas_are_summed_per_key_and_applied_in_one_statement(
                                              delta(nine, -1, link=2)])
     finally:
         await database.dispose()
-    (statement,) = statements
-    assert "ON CONFLICT" in statement
+    assert len(statements) == 3  # hourly, daily, series: one executemany each
+    assert all("ON CONFLICT" in statement for statement in statements)
     hour = int(nine.timestamp()) // 3600
     found = _rollups(database_url, tenant.account_id)
     assert {(int(key[0]) - hour, key[3], key[4], key[5], n) for key, n in found.items()} == {
         (0, "-1", "open", "human", 3), (-1, "-1", "open", "human", 1),
     }  # the click's key is back at 0 and counts nothing; the machine key was never written
+    days, series = _summed(database_url, tenant.account_id)
+    assert {(int(key[0]), key[3], key[4], n) for key, n in days.items()} == {
+        (hour // 24, "-1", "open", 4)}  # 8:59 and 9:00 are the same day
+    assert {(int(key[0]) - hour, key[2], key[3], n) for key, n in series.items()} == {
+        (0, "open", "human", 3), (-1, "open", "human", 1)}
 
 
 @pytest.mark.parametrize("zone", ["Asia/Kolkata", "UTC"])
