@@ -179,6 +179,8 @@ class Transaction:
     """The user name it authenticated as, or ``None``."""
     tls: bool
     """Whether the session was encrypted (STARTTLS or implicit TLS)."""
+    helo: str | None = None
+    """The name the client gave in EHLO/HELO (which node sent it)."""
 
 
 def _message_id(content: bytes) -> str | None:
@@ -234,6 +236,7 @@ class _Handler:
             login=login.decode("utf-8", "replace") if login is not None else None,
             tls=server.transport is not None
             and server.transport.get_extra_info("ssl_object") is not None,
+            helo=session.host_name,
         ))
         return "250 2.0.0 OK queued"
 

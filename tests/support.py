@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
+from datetime import datetime
 from typing import Any, TypeVar
 
 T = TypeVar("T")
@@ -23,6 +24,8 @@ from litestar.testing import TestClient  # noqa: E402
 
 from sendtrail.db.engine import Database  # noqa: E402
 from sendtrail.db.types import utcnow  # noqa: E402
+from sendtrail.sending.values import SmtpEndpoint  # noqa: E402
+from sendtrail.settings import Settings  # noqa: E402
 from sendtrail.tenancy.onboarding import create_account  # noqa: E402
 from sendtrail.tenancy.tokens import create_api_token  # noqa: E402
 from sendtrail.tenancy.users import add_user_row  # noqa: E402
@@ -224,3 +227,36 @@ def link_paths(html: str) -> list[str]:
     import re  # noqa: PLC0415
 
     return re.findall(r'href="http://testserver\.local(/c/[^"]+)"', html)
+
+
+# --- the delivery worker, run by hand ------------------------------------------------------
+
+def deliver_queued(settings: Settings, clock: Callable[[], datetime] | None = None) -> int:
+    """One pass of a delivery worker (``settings.sending``, which serves every account) over
+    the queued copies: the attempts it made. ``clock`` defaults to the real one."""
+    from sendtrail.secretbox import secret_box  # noqa: PLC0415
+    from sendtrail.sending.worker import DeliveryWorker  # noqa: PLC0415
+
+    async def once() -> int:
+        database = Database(settings.database.url)
+        worker = DeliveryWorker(database, settings.sending, box=secret_box(settings.secrets.keys),
+                                clock=clock or utcnow)
+        try:
+            return await worker.run_once()
+        finally:
+            await database.dispose()
+
+    return run(once())
+
+
+def give_upstream(client: TestClient[Any], tenant: Tenant, endpoint: SmtpEndpoint,
+                  **fields: Any) -> None:
+    """The account's outbound mail (R26) through ``endpoint`` (an upstream sink's), as its
+    admin sets it in Settings → Outbound mail; ``fields`` add to or override the input."""
+    body = gql(client, "mutation($i: OutboundMailInput!) { updateOutboundMail(input: $i) "
+               "{ configured } }", {"i": {
+                   "host": endpoint.host, "port": endpoint.port,
+                   "security": endpoint.security.name, "username": endpoint.username,
+                   "password": endpoint.password, **fields}}, token=tenant.admin_token)
+    assert body.get("errors") is None, body
+    assert body["data"]["updateOutboundMail"]["configured"] is True

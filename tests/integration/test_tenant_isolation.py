@@ -2,6 +2,12 @@
 
 The fields and their arguments come from the schema itself, so a field added later is
 exercised without touching this file; the test fails if a field cannot be exercised.
+
+B holds data of every kind A could reach, sending included (R26, R27): outbound mail
+settings, a DKIM key, users' own upstream logins, and a sent email with its deliveries,
+delivered through B's own upstream (an aiosmtpd server, ``tests/mail_components.py``).
+A has an upstream too, so A's ``sendEmail`` succeeds in the walk and the delivery worker,
+which serves every account, has A's copies to send as well.
 """
 
 from __future__ import annotations
@@ -13,6 +19,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from typing import Any
 
+import dkim
 import pytest
 from graphql import (
     GraphQLEnumType,
@@ -30,11 +37,21 @@ from graphql import (
     is_required_input_field,
 )
 from litestar.testing import TestClient
-from support import Tenant, error_codes, gql, run, seed_tenant
+from mail_components import MailTls, UpstreamSink, UpstreamSinkFactory
+from support import (
+    Tenant,
+    deliver_queued,
+    error_codes,
+    give_upstream,
+    gql,
+    gql_data,
+    run,
+    seed_tenant,
+)
 
 from sendtrail.app import create_app
 from sendtrail.graphql.schema import build_schema
-from sendtrail.settings import GraphQLSettings, Settings
+from sendtrail.settings import GraphQLSettings, SendingSettings, Settings
 
 MAX_DEPTH = 3
 """Object levels below the root field: enough for ``edges { node { account { ... } } }``."""
@@ -50,6 +67,15 @@ ALLOW_LIST: dict[str, str] = {
 
 
 @pytest.fixture
+def settings(settings: Settings, mail_tls: MailTls) -> Settings:
+    """Upstream servers on loopback are allowed (SENDTRAIL_OUTBOUND_ALLOW_PRIVATE), as in
+    the sending tests; the delivery worker runs by hand (``deliver_queued``)."""
+    return replace(settings, sending=SendingSettings(
+        delivery_worker=False, outbound_allow_private=True,
+        outbound_ca_bundle=mail_tls.ca_bundle, delivery_timeout_seconds=10))
+
+
+@pytest.fixture
 def client(settings: Settings) -> Iterator[Any]:
     """The app with introspection on: the walk compares the served schema with the code's.
 
@@ -62,14 +88,28 @@ def client(settings: Settings) -> Iterator[Any]:
 
 
 B_STATE = """{ account { name settings { trackingEnabled privacyMode selfOpenSuppression
-  marketingTracking marketingLinkTracking defaultTrack defaultLog } seats { seat used } }
-  users { edges { node { id email role seat active } } } apiTokens { id revoked }
-  emails { edges { node { id subject recipients { address openCount } } } }
+  marketingTracking marketingLinkTracking defaultTrack defaultLog } seats { seat used }
+  outboundMail { configured host port security username passwordSet imapHost imapPort
+    imapSecurity imapUsername imapPasswordSet sentFolder upstreamFilesSent perUserLogins
+    updatedAt dkimKeys { domain selector dnsName dnsRecord createdAt } } }
+  users { edges { node { id email role seat active outboundLogin { username updatedAt } } } }
+  apiTokens { id revoked }
+  emails { edges { node { id subject messageId recipients { address openCount }
+    deliveries { recipient status attempts lastError sentAt } sentFolderCopy { status } } } }
   engagements(filter: {verdicts: [HUMAN, MACHINE, SELF]}) { edges { node { id verdict } } }
+  contacts { edges { node { id address legalBasis timeline { edges { node {
+    __typename ... on Email { id subject } } } } } } }
   webhookEndpoints { id url active eventTypes } trackingDomains { id hostname status } }"""
 
 SERVED_ROOTS = """{ __schema { queryType { name fields { name } }
   mutationType { name fields { name } } subscriptionType { name fields { name } } } }"""
+
+EXAMPLES: dict[str, dict[str, Any]] = {
+    "Mutation.sendEmail": {"input": {"to": ["dana@alpha-walk.test"], "subject": "Alpha walk",
+                                     "html": "<p>Hello <a href='https://alpha.test/'>you</a></p>"}},
+}
+"""``"Root.field"`` -> the arguments of its call without ids, where the harmless values
+would only be refused: A's own successful answer is then checked for B's data too."""
 
 UNKNOWN_ID = str(uuid.uuid4())
 """An id of nobody: B's ids must be answered exactly like it."""
@@ -117,8 +157,20 @@ def _has_id(kind: GraphQLInputType, seen: frozenset[str] = frozenset()) -> bool:
     return False
 
 
-def _value(name: str, kind: GraphQLInputType, b_id: str) -> Any:
-    """A harmless valid value of ``kind``, with ``b_id`` in every ID position."""
+def _needs_id(kind: GraphQLInputType, seen: frozenset[str] = frozenset()) -> bool:
+    """Whether every value of ``kind`` holds an ID (a required ID position)."""
+    named = get_named_type(kind)
+    if isinstance(named, GraphQLScalarType):
+        return named.name == "ID"
+    if isinstance(named, GraphQLInputObjectType) and named.name not in seen:
+        return any(_needs_id(f.type, seen | {named.name})
+                   for f in named.fields.values() if is_required_input_field(f))
+    return False
+
+
+def _value(name: str, kind: GraphQLInputType, b_id: str | None) -> Any:
+    """A harmless valid value of ``kind``, with ``b_id`` in every ID position (``None``: only
+    in the required ones, and ``kind`` has none)."""
     if isinstance(kind, GraphQLNonNull):
         return _value(name, kind.of_type, b_id)
     if isinstance(kind, GraphQLList):
@@ -129,9 +181,9 @@ def _value(name: str, kind: GraphQLInputType, b_id: str) -> Any:
         return {
             key: _value(key, field.type, b_id)
             for key, field in kind.fields.items()
-            if is_required_input_field(field) or _has_id(field.type)
+            if is_required_input_field(field) or (b_id is not None and _has_id(field.type))
         }
-    scalar = {
+    scalar: dict[str, Any] = {
         "ID": b_id,
         "Int": 1,
         "Float": 1.0,
@@ -145,19 +197,24 @@ def _value(name: str, kind: GraphQLInputType, b_id: str) -> Any:
 
 
 def _calls(root: str, name: str, field: GraphQLField, b_ids: list[str]) -> Iterator[Call]:
+    """One call per id of B's; a field whose ids are all optional is also called without any
+    (with ``EXAMPLES``' input), so what it answers A on success is checked as well."""
     selection = _selection(field.type, 1)
     assert selection is not None, f"{root}.{name}: its return type has nothing to select"
-    args = {
-        arg_name: arg
-        for arg_name, arg in field.args.items()
-        if is_required_argument(arg) or _has_id(arg.type)
-    }
-    wants_id = any(_has_id(arg.type) for arg in args.values())
-    for b_id in b_ids if wants_id else [None]:
-        variables = {key: _value(key, arg.type, b_id or "") for key, arg in args.items()}
+    optional = {arg_name: arg for arg_name, arg in field.args.items()
+                if not is_required_argument(arg) and _has_id(arg.type)}
+    required = {arg_name: arg for arg_name, arg in field.args.items()
+                if is_required_argument(arg)}
+    wants_id = any(_has_id(arg.type) for arg in (optional | required).values())
+    needs_id = any(_needs_id(arg.type) for arg in required.values())
+    operation = "query" if root == "Query" else "mutation"
+    for b_id in ([] if needs_id else [None]) + (b_ids if wants_id else []):
+        args = required | (optional if b_id is not None else {})
+        variables = {key: _value(key, arg.type, b_id) for key, arg in args.items()}
+        if b_id is None:
+            variables |= EXAMPLES.get(f"{root}.{name}", {})
         definitions = ", ".join(f"${key}: {arg.type}" for key, arg in args.items())
         call_args = ", ".join(f"{key}: ${key}" for key in args)
-        operation = "query" if root == "Query" else "mutation"
         document = (
             f"{operation} Isolation{'(' + definitions + ')' if definitions else ''} "
             f"{{ {name}{'(' + call_args + ')' if call_args else ''} {selection} }}"
@@ -187,7 +244,9 @@ def _answered(data: dict[str, Any] | None) -> bool:
     return any(has_value(value) for value in (data or {}).values())
 
 
-def _b_secrets(client: Any, b: Tenant) -> tuple[list[str], list[str]]:
+def _b_secrets(
+    client: Any, b: Tenant, sending: BravoSending
+) -> tuple[list[str], list[str]]:
     """B's ids of every kind, and every string that would identify B in an answer."""
     body = gql(client, "{ apiTokens { id prefix } account { name loggingAddress } }",
                token=b.admin_token)
@@ -204,9 +263,10 @@ def _b_secrets(client: Any, b: Tenant) -> tuple[list[str], list[str]]:
       { id dnsRecords { value } } }""", token=b.admin_token)
     assert domain.get("errors") is None, domain
     domain_id = domain["data"]["addTrackingDomain"]["id"]
-    ids = [b.account_id, b.admin_id, b.user_id, *token_ids, *email["ids"], hook_id, domain_id]
+    ids = [b.account_id, b.admin_id, b.user_id, *token_ids, *email["ids"], hook_id, domain_id,
+           *sending.ids]
     strings = [
-        *ids, b.slug, b.admin_email, b.user_email, b.admin_token, b.user_token,
+        *sending.strings, *ids, b.slug, b.admin_email, b.user_email, b.admin_token, b.user_token,
         body["data"]["account"]["name"], body["data"]["account"]["loggingAddress"],
         *(token["prefix"] for token in body["data"]["apiTokens"]), *email["strings"],
         hook["data"]["createWebhookEndpoint"]["secret"], "bravo-hook", "links.bravo.test",
@@ -214,6 +274,90 @@ def _b_secrets(client: Any, b: Tenant) -> tuple[list[str], list[str]]:
         domain["data"]["addTrackingDomain"]["dnsRecords"][1]["value"],
     ]
     return ids, strings
+
+
+SEND = """mutation($i: SendEmailInput!) { sendEmail(input: $i) {
+  email { id messageId } deliveries { recipient status } } }"""
+B_OUTBOUND = {
+    "host": "bravo-mail.localhost", "security": "NONE", "username": "bravo-smtp-account",
+    "password": "bravo-smtp-password", "imapHost": "bravo-imap.localhost",
+    "imapUsername": "bravo-imap-user", "imapPassword": "bravo-imap-password",
+    "upstreamFilesSent": True, "perUserLogins": True,
+}
+"""B's mail server: its own name (``*.localhost`` is loopback, RFC 6761) and logins, so any
+of them in one of A's answers is a leak; each user sends with their own login."""
+B_LOGINS = {"admin": ("bravo-rep-login", "bravo-rep-password"),
+            "user": ("bravo-uma-login", "bravo-uma-password")}
+B_SELECTOR = "bravosel2026"
+B_SUBJECT = "Bravo outbound secret"
+B_QUEUED_SUBJECT = "Bravo queued secret"
+
+
+@dataclass(frozen=True)
+class BravoSending:
+    """What B sends with, and what B sent (``_b_sending``)."""
+
+    sink: UpstreamSink
+    """B's own mail server; it accepts only the B admin's own login."""
+    published: dict[bytes, bytes]
+    """B's DKIM record, where DNS would have it."""
+    queued_message_id: str
+    """The Message-ID of an email of B's whose copy waits in the queue while A walks."""
+    ids: list[str]
+    strings: list[str]
+
+    def signed_by_b(self, content: bytes) -> bool:
+        return bool(dkim.verify(content, dnsfunc=lambda name, timeout=5:
+                                self.published.get(name)))
+
+
+def _b_sending(client: Any, settings: Settings, b: Tenant,
+               upstream_sink_factory: UpstreamSinkFactory) -> BravoSending:
+    """B's upstream with users' own logins, a DKIM key, an email B sent through it and one
+    still queued."""
+    login, password = B_LOGINS["admin"]
+    sink = upstream_sink_factory(security="none", username=login, password=password)
+    give_upstream(client, b, sink.endpoint(), **B_OUTBOUND)
+    for who, token in (("admin", b.admin_token), ("user", b.user_token)):
+        username, secret = B_LOGINS[who]
+        gql_data(client, """mutation($i: OutboundLoginInput!) { updateOutboundLogin(input: $i)
+          { username } }""", {"i": {"username": username, "password": secret}}, token=token,
+                 field="updateOutboundLogin")
+    domain = b.admin_email.rpartition("@")[2]
+    key = gql_data(client, """mutation($i: DkimKeyInput!) { setDkimKey(input: $i)
+      { dnsRecord } }""", {"i": {"domain": domain, "selector": B_SELECTOR}},
+                   token=b.admin_token, field="setDkimKey")
+    published = {f"{B_SELECTOR}._domainkey.{domain}.".encode(): key["dnsRecord"].encode()}
+
+    def send(subject: str) -> dict[str, str]:
+        email: dict[str, str] = gql_data(client, SEND, {"i": {
+            "to": ["carol@bravo-client.test"], "subject": subject,
+            "html": "<p>Our terms, <a href='https://bravo-shop.test/terms'>here</a></p>"}},
+                                         token=b.admin_token, field="sendEmail")["email"]
+        return email
+
+    sent = send(B_SUBJECT)
+    assert deliver_queued(settings) == 1
+    queued = send(B_QUEUED_SUBJECT)
+    bravo = BravoSending(
+        sink, published, queued["messageId"], ids=[sent["id"], queued["id"]], strings=[
+            *(str(B_OUTBOUND[k]) for k in ("host", "username", "password", "imapHost",
+                                           "imapUsername", "imapPassword")),
+            *(part for pair in B_LOGINS.values() for part in pair), B_SELECTOR,
+            key["dnsRecord"].partition("p=")[2], B_SUBJECT, B_QUEUED_SUBJECT,
+            sent["messageId"], queued["messageId"],
+        ])
+    (copy,) = sink.wait_for(1)
+    # Sent through the sender's own login, signed with B's key (R26).
+    assert (copy.login, copy.rcpt_tos, copy.message_id) == (
+        login, ("carol@bravo-client.test",), sent["messageId"])
+    assert bravo.signed_by_b(copy.content)
+    email = gql_data(client, """query($id: ID!) { email(id: $id) { deliveries { status }
+      sentFolderCopy { status } } }""", {"id": sent["id"]}, token=b.admin_token,
+                     field="email")
+    # The upstream files sent mail itself: no copy of Sendtrail's in the Sent folder (R27).
+    assert email == {"deliveries": [{"status": "SENT"}], "sentFolderCopy": None}
+    return bravo
 
 
 def _b_tracked_email(client: Any, b: Tenant) -> dict[str, list[str]]:
@@ -269,13 +413,19 @@ def _check(
 
 
 def test_every_root_field_as_account_a_never_reaches_account_b(
-    client: Any, database_url: str
+    client: Any, database_url: str, settings: Settings,
+    upstream_sink_factory: UpstreamSinkFactory,
 ) -> None:
     a = run(seed_tenant(database_url, "Alpha Isolation"))
     b = run(seed_tenant(database_url, "Bravo Isolation"))
-    b_ids, b_strings = _b_secrets(client, b)
+    bravo = _b_sending(client, settings, b, upstream_sink_factory)
+    b_ids, b_strings = _b_secrets(client, b, bravo)
+    a_sink = upstream_sink_factory()
+    give_upstream(client, a, a_sink.endpoint())
     before = gql(client, B_STATE, token=b.admin_token)
     assert before.get("errors") is None, before
+    shown = [s for s in bravo.strings if "password" not in s]
+    assert all(s in json.dumps(before) for s in shown), "B's sending data, as B reads it"
 
     fields = _root_fields()
     served = gql(client, SERVED_ROOTS, token=a.admin_token)["data"]["__schema"]
@@ -284,6 +434,7 @@ def test_every_root_field_as_account_a_never_reaches_account_b(
         for field in root["fields"]
     } == set(fields), "the app serves other root fields than build_schema() builds"
     exercised: set[str] = set()
+    succeeded: set[tuple[str, str]] = set()
     unknown_codes: dict[tuple[str, str], list[str]] = {}
     calls = 0
     for qualified, field in fields.items():
@@ -297,10 +448,37 @@ def test_every_root_field_as_account_a_never_reaches_account_b(
                 calls += 1
                 _check(call, who, body, b_strings, unknown_codes)
                 exercised.add(call.field)
+                if call.b_id is None and not body.get("errors"):
+                    succeeded.add((call.field, who))
 
+    # A's own sending worked in the walk (so its answer was checked for B's data too) ...
+    assert {("Mutation.sendEmail", "admin"), ("Mutation.sendEmail", "user")} <= succeeded
+    # ... and A writing to B's contact and B's admin is A's own business: A's upstream
+    # (the walk removed it: set it again), A's contact, nothing of B's (B_STATE below).
+    give_upstream(client, a, a_sink.endpoint())
+    gql_data(client, SEND, {"i": {"to": ["carol@bravo-client.test", b.admin_email],
+                                  "subject": "Alpha to Bravo's people", "html": "<p>Hi</p>",
+                                  "log": True}}, token=a.admin_token, field="sendEmail")
+    carol = gql_data(client, '{ contacts(search: "carol@bravo-client.test") { edges { node '
+                     '{ id } } } }', token=a.admin_token, field="contacts")["edges"]
+    assert len(carol) == 1
+    assert carol[0]["node"]["id"] not in b_ids
     after = gql(client, B_STATE, token=b.admin_token)
     assert after == before, "account B changed while A was calling the API"
+
+    # The worker serves every account: in one pass, A's copies leave through A's upstream
+    # and B's queued one through B's, with its sender's own login and B's signature (R26).
+    assert deliver_queued(settings) == 5
+    assert sorted(r for t in a_sink.wait_for(4) for r in t.rcpt_tos) == sorted([
+        "dana@alpha-walk.test", "dana@alpha-walk.test", "carol@bravo-client.test",
+        b.admin_email])
+    assert {t.login for t in a_sink.transactions} == {"alice"}
+    assert not any(b"DKIM-Signature" in t.content for t in a_sink.transactions)  # no key of A's
+    _, queued = bravo.sink.wait_for(2)
+    assert (queued.login, queued.message_id) == (B_LOGINS["admin"][0], bravo.queued_message_id)
+    assert bravo.signed_by_b(queued.content)
     assert exercised == set(fields) - set(ALLOW_LIST), (
         f"not exercised: {sorted(set(fields) - set(ALLOW_LIST) - exercised)}"
     )
-    print(f"tenant isolation: {len(exercised)} root fields, {calls} calls")
+    print(f"tenant isolation: {len(exercised)} root fields, {calls} calls, "
+          f"{len(succeeded)} answered without ids")
