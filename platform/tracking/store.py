@@ -10,7 +10,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Column, Index, Integer, SmallInteger, Text
+from sqlalchemy import BigInteger, Column, Index, Integer, SmallInteger, Text, text
 from sqlmodel import Field, SQLModel
 
 from sendtrail.db.tenant import TenantOwned
@@ -102,6 +102,15 @@ class EngagementRow(SQLModel, TenantOwned, table=True):
         Index("ix_engagement_account_sender", "account_id", "sender_id", "occurred_at", "id"),
         Index("ix_engagement_account_email", "account_id", "email_id", "occurred_at", "id"),
         Index("ix_engagement_account_contact", "account_id", "contact_id", "occurred_at", "id"),
+        # What an email's page and a report's top emails count per recipient and link (R8,
+        # R17): only counted rows, with every column those statements read, so that they are
+        # answered from the index alone (migration 0013). The condition is spelled as the
+        # queries spell ``counts_in_reports IS true`` on each backend, which is how SQLite
+        # knows the index applies.
+        Index("ix_engagement_counted_email", "account_id", "email_id", "type", "occurred_at",
+              "recipient_idx", "link_idx", "inferred", "ip",
+              sqlite_where=text("counts_in_reports IS 1"),
+              postgresql_where=text("counts_in_reports IS true")),
     )
 
     account_id: uuid.UUID = Field(foreign_key="account.id", primary_key=True)
