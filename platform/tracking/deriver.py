@@ -419,6 +419,7 @@ class Deriver:
         lanes: int = 3,
         busy_batch: int = 64,
         catch_up: int = 50_000,
+        busy_share: float = 0.1,
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self._engine = engine
@@ -431,6 +432,7 @@ class Deriver:
         self._busy: Callable[[], bool] = lambda: False
         self._busy_batch = min(busy_batch, batch)
         self._catch_up = catch_up
+        self._rest_per_work = 1 / busy_share - 1
         self._waiting = 0
         self._facts = FactsLoader(ttl=context_ttl)
         self._wake = asyncio.Event()
@@ -579,9 +581,11 @@ class Deriver:
 
         Acknowledging a hit comes first (a mail client never waits for our bookkeeping):
         while hits keep arriving and fewer than ``catch_up`` wait, each round is small and
-        is followed by a pause twice its length, so derivation takes at most a third of
-        this process. A burst (a campaign opened all at once) is answered at full speed and
-        derived behind it; beyond ``catch_up`` waiting hits derivation takes full rounds
+        is followed by a pause nine times its length, so derivation takes at most a tenth
+        of this process (``busy_share``). The first stage alone costs what the baseline's
+        does; with a third, as first built, acknowledgement ran at 0.75-0.86x the baseline
+        (docs/performance.md). A burst (a campaign opened all at once) is answered at full
+        speed and derived behind it; beyond ``catch_up`` waiting hits derivation takes full rounds
         again, so under load that never ends the backlog stays bounded and the hot path
         slows instead (its queue pushes back).
         """
@@ -591,7 +595,7 @@ class Deriver:
             if not await self.derive_once(self._busy_batch if gentle else self._batch):
                 return
             if gentle:
-                await asyncio.sleep(2 * (time.monotonic() - started))
+                await asyncio.sleep(self._rest_per_work * (time.monotonic() - started))
 
 
 class _TakenElsewhere(Exception):
