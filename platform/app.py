@@ -163,7 +163,7 @@ def _ingestion(
     tracking = settings.tracking
     deriver = Deriver(database.engine, signals=load_signals(), sinks=sinks,
                       batch=tracking.derive_batch, poll_seconds=tracking.derive_poll_seconds,
-                      clock=clock)
+                      busy_share=tracking.derive_busy_share, clock=clock)
     return Ingestor(database.engine, spool_dir=spool_dir, deriver=deriver,
                     run_deriver=tracking.deriver,
                     answer_after_derivation=tracking.answer_after_derivation)

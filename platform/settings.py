@@ -99,6 +99,10 @@ class TrackingSettings:
     """Raw hits per derivation transaction."""
     derive_poll_seconds: float = 0.2
     """How often the deriver looks for hits other processes acknowledged."""
+    derive_busy_share: float = 0.1
+    """The most of this process the deriver takes while hits keep arriving and fewer than
+    50,000 wait (acknowledging comes first; more keeps live notifications closer behind a
+    saturating load, at the cost of acknowledgement throughput)."""
     answer_after_derivation: bool = False
     """Derive a hit before answering it (one stage): for tests whose next read must see the
     engagement. Production answers after the raw hit is stored (issue 14)."""
@@ -265,6 +269,7 @@ class Settings:
                                        "DERIVE_BATCH"),
                 derive_poll_seconds=_float(get("DERIVE_POLL_SECONDS", "0.2"),
                                            "DERIVE_POLL_SECONDS"),
+                derive_busy_share=_share(get("DERIVE_BUSY_SHARE", "0.1"), "DERIVE_BUSY_SHARE"),
                 answer_after_derivation=_bool(get("ANSWER_AFTER_DERIVATION", "false"),
                                               "ANSWER_AFTER_DERIVATION"),
             ),
@@ -414,6 +419,17 @@ def _float(value: str, name: str) -> float:
         raise InvalidInput(f"{PREFIX}{name} must be a number of seconds, not {value!r}") from None
     if not number > 0:
         raise InvalidInput(f"{PREFIX}{name} must be more than 0 seconds, not {value!r}")
+    return number
+
+
+def _share(value: str, name: str) -> float:
+    try:
+        number = float(value)
+    except ValueError:
+        raise InvalidInput(f"{PREFIX}{name} must be a fraction such as 0.1, "
+                           f"not {value!r}") from None
+    if not 0 < number <= 1:
+        raise InvalidInput(f"{PREFIX}{name} must be more than 0 and at most 1, not {value!r}")
     return number
 
 

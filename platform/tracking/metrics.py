@@ -43,7 +43,9 @@ DERIVE_SECONDS = Histogram(
     buckets=(0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
 )
 RAW_HITS_PENDING = Gauge(
-    "sendtrail_raw_hits_pending", "Raw hits waiting for the deriver, as a live process last saw.",
+    "sendtrail_raw_hits_pending",
+    "Raw hits waiting for the deriver, as a live process last saw (the span of their sequence "
+    "numbers: exact on SQLite, an upper bound on PostgreSQL).",
     # Under `serve --workers` every process reports: the backlog is the largest recent view.
     multiprocess_mode="livemax",
 )
