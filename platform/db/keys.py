@@ -24,8 +24,13 @@ _OR_CHUNK = 100
 chain is long, and refuses expressions deeper than 1,000."""
 
 
-def key_in(columns: Sequence[Any], keys: Iterable[Sequence[Any]]) -> ColumnElement[bool]:
-    """``(columns) IN keys``, written so that an index on ``columns`` is used."""
+def key_in(columns: Sequence[Any], keys: Iterable[Sequence[Any]],
+           *also: ColumnElement[bool]) -> ColumnElement[bool]:
+    """``(columns) IN keys``, written so that an index on ``columns`` is used.
+
+    ``also`` are conditions repeated in every group's term rather than ANDed around the
+    whole OR: SQLite plans each OR'd term on its own, so a time range there lets it search
+    an index on (columns' prefix, time) instead of reading every row of each group."""
     *prefix_columns, last_column = columns
     grouped: dict[tuple[Any, ...], set[Any]] = defaultdict(set)
     for key in keys:
@@ -33,7 +38,7 @@ def key_in(columns: Sequence[Any], keys: Iterable[Sequence[Any]]) -> ColumnEleme
         grouped[tuple(prefix)].add(last)
     terms: list[ColumnElement[bool]] = [
         and_(*(column == value for column, value in zip(prefix_columns, prefix, strict=True)),
-             last_column.in_(sorted(lasts, key=str)))
+             last_column.in_(sorted(lasts, key=str)), *also)
         for prefix, lasts in grouped.items()
     ]
     if not terms:

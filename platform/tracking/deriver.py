@@ -96,7 +96,10 @@ LOGINS = LoginRow.__table__  # type: ignore[attr-defined]
 
 PARTITIONS = 16
 _LOCK_SPACE = 0x5E4D  # the advisory lock namespace of raw-hit partitions ("SEnd")
-_SEQ_SPAN = select(func.min(RAW_HITS.c.seq), func.max(RAW_HITS.c.seq))
+# Two scalar subqueries: SQLite answers min() or max() from the index's end only when a
+# SELECT asks for one of them.
+_SEQ_SPAN = select(select(func.min(RAW_HITS.c.seq)).scalar_subquery(),
+                   select(func.max(RAW_HITS.c.seq)).scalar_subquery())
 # The partitions that have raw hits, one index probe each (a loose scan of
 # ix_raw_hit_part_seq; neither database skips through an index by itself).
 _PARTS_WAITING = text(
@@ -221,14 +224,20 @@ async def _sender_ips(
     return {sender: frozenset(ips) for sender, ips in found.items()}
 
 
-def _copies_where(recipients: set[RecipientKey], shared: set[EmailKey]) -> Any:
+def _copies_where(recipients: set[RecipientKey], shared: set[EmailKey],
+                  *also: Any) -> Any:
+    """The engagements of these message copies that also meet ``also`` (repeated in every
+    OR'd term, where SQLite uses them to search the email index: see ``key_in``)."""
     e = ENGAGEMENTS.c
-    return or_(
-        key_in((e.account_id, e.email_id, e.recipient_idx), recipients)
-        if recipients else false(),
-        and_(key_in((e.account_id, e.email_id), shared), e.recipient_idx.is_(None))
-        if shared else false(),
-    )
+    # Only the terms that name something: a constant FALSE among OR'd terms makes SQLite
+    # read the whole table instead of searching the index once per term.
+    terms = []
+    if recipients:
+        terms.append(key_in((e.account_id, e.email_id, e.recipient_idx), recipients, *also))
+    if shared:
+        terms.append(key_in((e.account_id, e.email_id), shared, e.recipient_idx.is_(None),
+                            *also))
+    return or_(*terms) if terms else false()
 
 
 async def _recent_clicks(
@@ -243,7 +252,7 @@ async def _recent_clicks(
     rows = await conn.execute(
         select(e.account_id, e.email_id, e.recipient_idx, e.sender_copy, e.link_idx,
                e.occurred_at)
-        .where(_copies_where(recipients, shared), e.type == "click", e.occurred_at >= since)
+        .where(_copies_where(recipients, shared, e.type == "click", e.occurred_at >= since))
     )
     for row in rows:
         clicks[(row.account_id, row.email_id, row.recipient_idx, row.sender_copy)].append(
@@ -261,7 +270,7 @@ async def _opened_shared_copies(conn: AsyncConnection, shared: set[EmailKey]) ->
     e = ENGAGEMENTS.c
     rows = await conn.execute(
         select(e.account_id, e.email_id, e.recipient_idx, e.sender_copy).distinct()
-        .where(_copies_where(set(), shared), e.type == "open", e.verdict == "human")
+        .where(_copies_where(set(), shared, e.type == "open", e.verdict == "human"))
     )
     return frozenset((row.account_id, row.email_id, row.recipient_idx, row.sender_copy)
                      for row in rows)

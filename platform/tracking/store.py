@@ -111,6 +111,11 @@ class EngagementRow(SQLModel, TenantOwned, table=True):
               "recipient_idx", "link_idx", "inferred", "ip",
               sqlite_where=text("counts_in_reports IS 1"),
               postgresql_where=text("counts_in_reports IS true")),
+        # The clicks of the copies a deriver batch clicks, within the burst window (R11):
+        # one search per copy, not a walk through every recent engagement of its email.
+        Index("ix_engagement_copy_clicks", "account_id", "email_id", "recipient_idx",
+              "occurred_at", "sender_copy", "link_idx",
+              sqlite_where=text("type = 'click'"), postgresql_where=text("type = 'click'")),
     )
 
     account_id: uuid.UUID = Field(foreign_key="account.id", primary_key=True)
