@@ -79,3 +79,15 @@ def test_the_rows_are_found_through_the_primary_key_not_by_reading_the_table(
             plan = [row[0] for row in conn.execute(text(f"EXPLAIN {compiled}"))]
             assert any("Index" in step for step in plan), plan
             assert not any("Seq Scan" in step for step in plan), plan
+
+
+def test_conditions_given_with_the_keys_hold_for_every_row(engine: Engine) -> None:
+    c = COPIES.c
+    keys = [(account, email, idx) for account in ACCOUNTS for email in EMAILS[:4]
+            for idx in range(10)]
+    with engine.connect() as conn:
+        rows = conn.execute(select(c.account_id, c.email_id, c.idx).where(
+            key_in((c.account_id, c.email_id, c.idx), keys, c.idx >= 7,
+                   c.account_id == ACCOUNTS[1]))).all()
+    assert {tuple(row) for row in rows} == {
+        (ACCOUNTS[1], email, idx) for email in EMAILS[:4] for idx in (7, 8, 9)}
