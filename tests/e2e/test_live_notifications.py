@@ -282,6 +282,10 @@ def test_machine_self_colleagues_other_tenants_and_tracking_off_hits_never_arriv
     }
     for agent, (pixel, _) in negatives.items():
         _hit(pixel, agent)
+    # Tracking off is honoured when a hit is derived, a moment after its answer: the hits
+    # above are derived while tracking is still on.
+    for agent, (_, verdict) in negatives.items():
+        assert _verdict(cluster.database_url, agent) == verdict
     _set_tracking(cluster, enabled=False)  # R18
     try:
         agent = f"{CHROME} tracking-off-{tag}"
