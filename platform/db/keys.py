@@ -14,14 +14,35 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import and_, false, or_
+from sqlalchemy import Boolean, and_, false, or_
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.visitors import InternalTraversal
 
 __all__ = ["key_in"]
 
 _OR_CHUNK = 100
 """Terms per parenthesised OR: SQLite parses a flat OR chain into a tree as deep as the
 chain is long, and refuses expressions deeper than 1,000."""
+
+
+class _Parenthesised(ColumnElement[bool]):
+    """A condition in parentheses that ``or_`` keeps: it unwraps a ``Grouping`` (and
+    ``self_group()`` of an OR is the OR itself) and flattens the chain back into one."""
+
+    inherit_cache = True
+    type = Boolean()
+    _is_implicitly_boolean = True  # a condition: no "= 1" where booleans are integers
+    _traverse_internals = [("condition", InternalTraversal.dp_clauseelement)]
+
+    def __init__(self, condition: ColumnElement[bool]) -> None:
+        self.condition = condition
+
+
+@compiles(_Parenthesised)
+def _parenthesised(element: _Parenthesised, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"({compiler.process(element.condition, **kw)})"
 
 
 def key_in(columns: Sequence[Any], keys: Iterable[Sequence[Any]],
@@ -44,6 +65,6 @@ def key_in(columns: Sequence[Any], keys: Iterable[Sequence[Any]],
     if not terms:
         return false()
     while len(terms) > _OR_CHUNK:
-        terms = [or_(*terms[i:i + _OR_CHUNK]).self_group()
+        terms = [_Parenthesised(or_(*terms[i:i + _OR_CHUNK]))
                  for i in range(0, len(terms), _OR_CHUNK)]
     return or_(*terms) if len(terms) > 1 else terms[0]

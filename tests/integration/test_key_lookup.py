@@ -91,3 +91,22 @@ def test_conditions_given_with_the_keys_hold_for_every_row(engine: Engine) -> No
                    c.account_id == ACCOUNTS[1]))).all()
     assert {tuple(row) for row in rows} == {
         (ACCOUNTS[1], email, idx) for email in EMAILS[:4] for idx in (7, 8, 9)}
+
+
+def test_thousands_of_groups_are_answered_through_the_primary_key(engine: Engine) -> None:
+    """A deriver batch of thousands of copies, or a DataLoader over a long page, names more
+    groups than SQLite parses in one flat OR (its expression tree is limited to 1,000
+    levels): the answer must still come back, and still from the index."""
+    c = COPIES.c
+    wanted = {(account, email, idx) for account in ACCOUNTS for email in EMAILS
+              for idx in (2, 11)}
+    unknown = {(ACCOUNTS[0], uuid.UUID(int=10_000 + n), 0) for n in range(2_000)}
+    condition = key_in((c.account_id, c.email_id, c.idx), wanted | unknown)
+    statement = select(c.account_id, c.email_id, c.idx).where(condition)
+    with engine.connect() as conn:
+        assert {tuple(row) for row in conn.execute(statement)} == wanted
+        if engine.dialect.name == "sqlite":
+            compiled = statement.compile(engine, compile_kwargs={"literal_binds": True})
+            plan = [row[-1] for row in conn.execute(text(f"EXPLAIN QUERY PLAN {compiled}"))]
+            assert "MULTI-INDEX OR" in plan, plan[:3]
+            assert not any(step.startswith("SCAN key_lookup_copy") for step in plan), plan[:3]
