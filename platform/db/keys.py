@@ -34,7 +34,8 @@ class _Parenthesised(ColumnElement[bool]):
     inherit_cache = True
     type = Boolean()
     _is_implicitly_boolean = True  # a condition: no "= 1" where booleans are integers
-    _traverse_internals = [("condition", InternalTraversal.dp_clauseelement)]
+    # SQLAlchemy's own elements declare it this way (a list on the class); its cache key.
+    _traverse_internals = [("condition", InternalTraversal.dp_clauseelement)]  # noqa: RUF012
 
     def __init__(self, condition: ColumnElement[bool]) -> None:
         self.condition = condition

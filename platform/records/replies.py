@@ -73,6 +73,7 @@ async def record_reply(
         EngagementRow.recipient_idx == recipient.idx, EngagementRow.type == "open",
         EngagementRow.verdict == "human", col(EngagementRow.occurred_at) <= at,
     ))).first()
+    inferred: EngagementRow | None = None
     if opened is None:
         inferred = EngagementRow(
             **base, id=uuid.uuid5(logged.id, "inferred-open"), type="open",
@@ -81,17 +82,24 @@ async def record_reply(
         )
         session.add(inferred)
         added.append(inferred)
+    # Rows are written in the deriver's order — engagements, the recipient, the contact,
+    # then the rollups — so that the two, locking the same rows on PostgreSQL, never wait
+    # for each other in a circle (left to the ORM, the rollups went first, at the flush).
+    await session.flush()
+    if inferred is not None:
         if not anonymous and (recipient.first_human_open_at is None
                               or recipient.first_human_open_at > inferred.occurred_at):
             # The deriver reads this, not the opens, to know a later click implies no open.
             recipient.first_human_open_at = inferred.occurred_at
             session.add(recipient)
+            await session.flush()
         if contact is not None and result.contact_update.last_sales_email_opened and (
             contact.last_sales_email_opened_at is None
             or contact.last_sales_email_opened_at < at
         ):  # R16: an inferred open moves the date forward like any counted open
             contact.last_sales_email_opened_at = at
             session.add(contact)
+            await session.flush()
     # The rollups count every stored engagement, in the same transaction (issue 14).
     await apply_rollup_deltas(await session.connection(),
                               [rollup_delta(row.model_dump(), 1) for row in added])

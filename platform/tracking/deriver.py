@@ -40,6 +40,7 @@ from sqlalchemy import (
     delete,
     false,
     func,
+    literal_column,
     or_,
     select,
     text,
@@ -72,6 +73,7 @@ from sendtrail.tracking.core.derive import (
 )
 from sendtrail.tracking.core.model import EmailKind, Verdict
 from sendtrail.tracking.core.raw_hit import RawHit
+from sendtrail.tracking.pacing import Pacing
 from sendtrail.tracking.rollups import apply_rollup_deltas, rollup_delta
 from sendtrail.tracking.store import (
     EmailRecipientRow,
@@ -81,7 +83,7 @@ from sendtrail.tracking.store import (
 )
 from sendtrail.tracking.stream import EngagementEvent, EventSink
 
-__all__ = ["PARTITIONS", "Deriver", "derive_hits", "partition_of"]
+__all__ = ["PARTITIONS", "Deriver", "derive_hits", "partition_of", "raw_hits_waiting"]
 
 log = logging.getLogger("sendtrail.deriver")
 
@@ -109,7 +111,28 @@ _PARTS_WAITING = text(
     " FROM waiting WHERE waiting.part IS NOT NULL)"
     " SELECT part FROM waiting WHERE part IS NOT NULL"
 )
+_LIVE_ROWS = text("SELECT pg_stat_get_live_tuples('raw_hit'::regclass)")
 _DATES = ("last_sales_email_opened_at", "last_sales_email_clicked_at", "last_clicked_at")
+
+
+async def raw_hits_waiting(conn: AsyncConnection) -> tuple[int, list[int]]:
+    """About how many raw hits wait, and the partitions that have any.
+
+    Counting the rows read all of them every round: under a backlog of 50,000 that was most
+    of the deriver's time. The span of their sequence numbers is read from the index's ends
+    and is exact on SQLite, where one deriver takes hits in sequence order. On PostgreSQL
+    partitions are taken apart, so one that lags (or a hit a stalled deriver holds) would
+    stretch the span far beyond the rows there are: there the table's live row count from
+    the statistics collector (up to a second old) is the estimate, never above the span."""
+    low, high = (await conn.execute(_SEQ_SPAN)).one()
+    if low is None:
+        return 0, []
+    parts = [part for (part,) in await conn.execute(_PARTS_WAITING)]
+    span = int(high) - int(low) + 1
+    if conn.dialect.name != "postgresql":
+        return span, parts
+    live = await conn.scalar(_LIVE_ROWS)
+    return min(span, max(int(live or 0), len(parts))), parts
 
 
 def partition_of(account_id: uuid.UUID, email_id: uuid.UUID) -> int:
@@ -252,7 +275,10 @@ async def _recent_clicks(
     rows = await conn.execute(
         select(e.account_id, e.email_id, e.recipient_idx, e.sender_copy, e.link_idx,
                e.occurred_at)
-        .where(_copies_where(recipients, shared, e.type == "click", e.occurred_at >= since))
+        # 'click' written into the SQL, not bound: PostgreSQL's generic plan of a prepared
+        # statement cannot prove a bound value matches ix_engagement_copy_clicks' predicate.
+        .where(_copies_where(recipients, shared, e.type == literal_column("'click'"),
+                             e.occurred_at >= since))
     )
     for row in rows:
         clicks[(row.account_id, row.email_id, row.recipient_idx, row.sender_copy)].append(
@@ -451,7 +477,7 @@ class Deriver:
         self._busy: Callable[[], bool] = lambda: False
         self._busy_batch = min(busy_batch, batch)
         self._catch_up = catch_up
-        self._rest_per_work = 1 / busy_share - 1
+        self._pacing = Pacing(busy_share)
         self._waiting = 0
         self._facts = FactsLoader(ttl=context_ttl)
         self._wake = asyncio.Event()
@@ -496,15 +522,8 @@ class Deriver:
         how many hits."""
         batch = batch or self._batch
         async with self._lock:
-            # Counting the waiting rows read all of them every round: under a backlog of
-            # 50,000 that was most of the deriver's time. The span of their sequence numbers
-            # (an upper bound: sequences have gaps) and the partitions that have any are
-            # both read from index ends.
             async with self._engine.connect() as conn:
-                low, high = (await conn.execute(_SEQ_SPAN)).one()
-                waiting = [] if low is None else [
-                    part for (part,) in await conn.execute(_PARTS_WAITING)]
-            self._waiting = 0 if low is None else high - low + 1
+                self._waiting, waiting = await raw_hits_waiting(conn)
             metrics.RAW_HITS_PENDING.set(self._waiting)
             if not waiting:
                 return 0
@@ -604,9 +623,9 @@ class Deriver:
         """Derive until nothing waits, giving way to the hot path while it is busy.
 
         Acknowledging a hit comes first (a mail client never waits for our bookkeeping):
-        while hits keep arriving and fewer than ``catch_up`` wait, each round is small and,
-        when it was full (more wait), is followed by a pause nine times its length, so
-        derivation takes at most a tenth of this process (``busy_share``). The first stage
+        while hits keep arriving and fewer than ``catch_up`` wait, each round is small and
+        is owed a rest nine times its length (``Pacing``), so derivation takes at most a
+        tenth of this process (``busy_share``). The first stage
         alone costs what the baseline's does; with a third, as first built, acknowledgement
         ran at 0.75-0.86x the baseline (docs/performance.md). A burst (a campaign opened all
         at once) is answered at full speed and derived behind it; beyond ``catch_up``
@@ -615,14 +634,16 @@ class Deriver:
         """
         while True:
             gentle = self._busy() and self._waiting < self._catch_up
+            if gentle and (rest := self._pacing.rest_before_work(time.monotonic())):
+                await asyncio.sleep(rest)
             started = time.monotonic()
             derived = await self.derive_once(self._busy_batch if gentle else self._batch)
+            if gentle:
+                self._pacing.worked(started, time.monotonic())
+            else:
+                self._pacing.forgive()
             if not derived:
                 return
-            # Only a full round means more is waiting: hits that trickle in are derived (and
-            # notified) at once rather than after a pause.
-            if gentle and derived >= self._busy_batch:
-                await asyncio.sleep(self._rest_per_work * (time.monotonic() - started))
 
 
 class _TakenElsewhere(Exception):

@@ -14,6 +14,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
 from support import (
     FakeClock,
     Tenant,
@@ -271,6 +273,40 @@ def test_reply_to_a_per_recipient_copy_is_a_reply_and_an_inferred_open(
     # An open inferred from a click moves this date (deriver); one inferred from a reply
     # must too (R7, R16): the contact did read the sales email.
     assert contact["lastSalesEmailOpenedAt"] is not None
+
+
+def test_a_reply_writes_its_rows_in_the_order_the_deriver_writes_them(
+    app: Any, acme: Tenant, clock: FakeClock
+) -> None:
+    """The deriver and a logged reply can touch the same recipient, contact and rollup rows
+    at once; on PostgreSQL, taking their locks in opposite orders makes one of them fail
+    with a deadlock (a reply lost to the sender's timeline, R24). Both write engagements,
+    then the recipient, then the contact, then the rollups."""
+    prepared = _tracked(app, acme)
+    clock.advance(3600)
+    written: list[str] = []
+
+    def remember(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        words = statement.split()
+        if words and words[0] in ("INSERT", "UPDATE"):
+            table = words[2] if words[0] == "INSERT" else words[1]
+            written.append(table.strip('"'))
+
+    event.listen(Engine, "before_cursor_execute", remember)
+    try:
+        log(app, acme.admin_token, subject="Re: Pricing", text="Yes",
+            **{"from": {"address": "ann@client.test"}}, recipients=[{"address": acme.admin_email}],
+            inReplyTo=prepared["messages"][0]["messageId"])
+    finally:
+        event.remove(Engine, "before_cursor_execute", remember)
+    # Logging first adds the sender as a contact if new (ON CONFLICT DO NOTHING: no lock
+    # on an existing row) and the logged email; the reply's rows come after.
+    reply = written[written.index("engagement"):]
+    order = ["engagement", "email_recipient", "contact", "engagement_rollup"]
+    firsts = [reply.index(table) for table in order]  # each is written (R7, R16)
+    assert firsts == sorted(firsts), reply
+    assert all(at > firsts[2] for at, table in enumerate(reply)
+               if table.startswith("engagement_rollup")), reply
 
 
 def test_a_click_after_a_reply_implies_no_second_open(
