@@ -19,7 +19,7 @@ from sqlmodel.sql.expression import SelectOfScalar
 from sendtrail.errors import InvalidInput
 from sendtrail.moments import checked_moment
 
-__all__ = ["DEFAULT_PAGE", "MAX_PAGE", "Page", "keyset_page", "within"]
+__all__ = ["DEFAULT_PAGE", "MAX_PAGE", "Page", "keyset_page", "merged_keyset_page", "within"]
 
 DEFAULT_PAGE = 50
 MAX_PAGE = 100
@@ -128,3 +128,36 @@ async def keyset_page(
     names = [key.key for key in keys]
     items = [(row, _encode(names, [getattr(row, name) for name in names])) for row in rows[:size]]
     return Page(items=items, has_next_page=len(rows) > size)
+
+
+async def merged_keyset_page(
+    session: AsyncSession,
+    sources: Sequence[tuple[SelectOfScalar[Any], Sequence[InstrumentedAttribute[Any]]]],
+    *,
+    descending: bool,
+    first: int | None,
+    after: str | None,
+) -> Page[Any]:
+    """One page over several tables as if they were one list: each ``(statement, keys)``
+    selects one entity, and all keys have the same names and types (and never coincide
+    across sources). Each source gives at most a page from its own index, so the work stays
+    O(page) per source; the pages are merged here. A cursor is the same as a single
+    source's, so a list that gains a source keeps its clients' cursors valid."""
+    size = page_size(first)
+    names = [key.key for key in sources[0][1]]
+    found: list[tuple[tuple[Any, ...], Any]] = []
+    for source, keys in sources:
+        if [key.key for key in keys] != names:
+            raise ValueError("merged sources must be ordered by keys of the same names")
+        statement = source
+        if after:
+            bound = _decode(after, keys)
+            row = tuple_(*keys)
+            statement = statement.where(
+                row < tuple_(*bound) if descending else row > tuple_(*bound))
+        order = [key.desc() if descending else key.asc() for key in keys]
+        for item in (await session.exec(statement.order_by(*order).limit(size + 1))).all():
+            found.append((tuple(getattr(item, name) for name in names), item))
+    found.sort(key=lambda pair: pair[0], reverse=descending)
+    items = [(item, _encode(names, list(values))) for values, item in found[:size]]
+    return Page(items=items, has_next_page=len(found) > size)

@@ -17,7 +17,7 @@ from sendtrail.graphql.tracking_inputs import (
     engagement_filter,
 )
 from sendtrail.graphql.tracking_types import Email, EmailConnection, EngagementConnection
-from sendtrail.records import logbook, outbound
+from sendtrail.records import listing, logbook, outbound
 from sendtrail.tenancy.users import parse_id
 from sendtrail.tracking import diagnosis, emails, engagements
 from sendtrail.tracking.core.message_ids import copy_message_id
@@ -68,7 +68,8 @@ def _message(value: PreparedMessageValue, message_id: str) -> PreparedMessage:
 
 @strawberry.type
 class TrackingQuery:
-    @strawberry.field(description="Tracked emails of the account, newest first.")
+    @strawberry.field(description="The account's tracked emails and the emails only logged "
+                      "(BCC, forwarding, logEmail), newest first.")
     async def emails(
         self, info: Info, first: int | None = None, after: str | None = None,
         filter: EmailFilterInput | None = None,
@@ -82,9 +83,10 @@ class TrackingQuery:
             search=given.search,
         )
         async with context.db() as session:
-            page = await emails.list_emails(session, principal, await context.account_id(info),
-                                            filter=wanted, first=first, after=after)
-        return EmailConnection.from_page(page)
+            page = await listing.list_account_emails(
+                session, principal, await context.account_id(info), filter=wanted,
+                first=first, after=after)
+        return EmailConnection.from_page(page, public_url=context.settings.http.public_url)
 
     @strawberry.field(description="One tracked email; NOT_FOUND if it is not the account's.")
     async def email(self, info: Info, id: strawberry.ID) -> Email:

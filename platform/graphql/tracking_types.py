@@ -415,8 +415,14 @@ class EmailConnection:
     page_info: PageInfo
 
     @classmethod
-    def from_page(cls, page: Page[TrackedEmailRow]) -> EmailConnection:
-        edges, page_info = relay_parts(page, Email.from_row)
+    def from_page(cls, page: Page[TrackedEmailRow | LoggedEmailRow], *,
+                  public_url: str) -> EmailConnection:
+        def email(row: TrackedEmailRow | LoggedEmailRow) -> Email:
+            if isinstance(row, LoggedEmailRow):
+                return Email.from_logged(row, public_url=public_url)
+            return Email.from_row(row)
+
+        edges, page_info = relay_parts(page, email)
         return cls(edges=edges, page_info=page_info)
 
 

@@ -7,7 +7,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index
+from sqlalchemy import JSON, Column, Index, text
 from sqlmodel import Field, SQLModel
 
 from sendtrail.db.tenant import TenantOwned
@@ -28,6 +28,11 @@ class LoggedEmailRow(SQLModel, TenantOwned, table=True):
     __tablename__ = "logged_email"
     __table_args__ = (
         Index("ix_logged_email_account_sent", "account_id", "sent_at", "id"),
+        # The emails list reads the emails that were only logged, newest first; most
+        # logged copies of a busy account belong to tracked emails (R2) and are skipped.
+        Index("ix_logged_email_only_logged", "account_id", "sent_at", "id",
+              sqlite_where=text("tracked_email_id IS NULL"),
+              postgresql_where=text("tracked_email_id IS NULL")),
         Index("ix_logged_email_account_message", "account_id", "message_id"),
     )
 

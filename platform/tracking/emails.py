@@ -7,16 +7,19 @@ from collections import defaultdict
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 from urllib.parse import urlsplit
 
 from sqlalchemy import exists, func
+from sqlalchemy.orm import InstrumentedAttribute
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
+from sqlmodel.sql.expression import SelectOfScalar
 
 from sendtrail.contacts.service import ensure_contacts
 from sendtrail.db.grouping import rows_by_parent
 from sendtrail.db.keys import key_in
-from sendtrail.db.pagination import Page, keyset_page, within
+from sendtrail.db.pagination import within
 from sendtrail.db.search import ESCAPE, contains_pattern
 from sendtrail.errors import InvalidInput, NotFound
 from sendtrail.tenancy.accounts import tracking_policy_for
@@ -30,12 +33,13 @@ from sendtrail.tracking.core.tokens import TokenKeys
 from sendtrail.tracking.store import EmailRecipientRow, TrackedEmailRow, TrackedLinkRow
 
 __all__ = [
+    "LISTED_EMAIL_KEYS",
     "EmailFilter",
     "EmailInput",
     "emails_by_id",
     "get_email",
     "links_of_emails",
-    "list_emails",
+    "listed_emails",
     "prepare_email",
     "recipients_by_index",
     "recipients_of",
@@ -166,17 +170,13 @@ async def get_email(
     return row
 
 
-async def list_emails(
-    session: AsyncSession,
-    actor: Principal,
-    account_id: uuid.UUID,
-    *,
-    filter: EmailFilter,
-    first: int | None,
-    after: str | None,
-) -> Page[TrackedEmailRow]:
-    """Newest first."""
-    authorizer().require(actor, account_id, AuthzObject.EMAILS, AuthzAction.READ)
+LISTED_EMAIL_KEYS: list[InstrumentedAttribute[Any]] = [
+    TrackedEmailRow.sent_at, TrackedEmailRow.id]  # type: ignore[list-item]
+"""The order of the emails list (newest first), the keys of its cursors."""
+
+
+def listed_emails(account_id: uuid.UUID, filter: EmailFilter) -> SelectOfScalar[TrackedEmailRow]:
+    """The account's tracked emails that ``filter`` lets through, unordered."""
     statement = select(TrackedEmailRow).where(TrackedEmailRow.account_id == account_id)
     if filter.sender_id is not None:
         statement = statement.where(TrackedEmailRow.sender_id == filter.sender_id)
@@ -192,12 +192,7 @@ async def list_emails(
         statement = statement.where(
             func.lower(TrackedEmailRow.subject).like(needle, escape=ESCAPE) | to_someone_matching
         )
-    statement = within(statement, TrackedEmailRow.sent_at, filter.since, filter.until)
-    return await keyset_page(
-        session, statement,
-        keys=[TrackedEmailRow.sent_at, TrackedEmailRow.id],  # type: ignore[list-item]
-        descending=True, first=first, after=after,
-    )
+    return within(statement, TrackedEmailRow.sent_at, filter.since, filter.until)
 
 
 async def emails_by_id(

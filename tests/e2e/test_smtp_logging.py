@@ -29,6 +29,8 @@ SENDTRAIL = str(Path(sys.executable).parent / "sendtrail")
 DOMAIN = "log.sendtrail.test"
 ADMIN = "admin@demo.sendtrail.test"
 ACCOUNT = "query { account { loggingAddress } }"
+EMAILS = """query($s: String) { emails(filter: {search: $s}) { edges { node { id logged tracked
+  } } } }"""
 CONTACTS = "query($s: String) { contacts(first: 50, search: $s) { edges { node { id address } } } }"
 TIMELINE = """query($id: ID!) { contact(id: $id) { timeline(first: 50) { edges { node {
   __typename ... on Email { id subject fromAddress text
@@ -178,6 +180,10 @@ def test_a_bcc_logs_the_email_and_its_attachments_byte_for_byte(server: Server) 
         assert download.content == data
         assert hashlib.sha256(download.content).hexdigest() == attachment["sha256"]
     assert server.contacts(DOMAIN) == {}  # the logging address is nobody's contact
+    # The email is in the account's Emails list, as logged and not tracked (R1, R23).
+    listed = server.gql(EMAILS, {"s": "proposal for dana"})["emails"]["edges"]
+    assert [(e["node"]["id"], e["node"]["logged"], e["node"]["tracked"]) for e in listed] == [
+        (email["id"], True, False)]
 
 
 def test_forwarded_mail_logs_the_forwarded_message(server: Server) -> None:

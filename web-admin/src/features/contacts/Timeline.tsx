@@ -1,16 +1,16 @@
 // A contact's timeline, newest first: logged emails (their HTML sanitised by the server and
 // shown in a frame sandboxed without scripts), engagements with their verdict, and
 // legal-basis changes. Older pages load below on request.
-import { Anchor, Badge, Box, Button, Card, Group, List, Stack, Text } from "@mantine/core";
+import { Anchor, Badge, Button, Card, Group, Stack, Text } from "@mantine/core";
 import { useState } from "react";
 import { Link } from "react-router";
 import { useQuery } from "urql";
 
 import { describeError } from "../../api/client";
-import { sameOrigin } from "../../api/urls";
 import { graphql } from "../../gql";
 import type { ContactTimelineQuery } from "../../gql/graphql";
 import { Empty, Failed, Loading } from "../../shell/States";
+import { MessageContent } from "../records/MessageContent";
 import { LEGAL_BASES } from "./labels";
 import { when } from "./paging";
 
@@ -94,12 +94,6 @@ const VERDICTS = {
 
 const ENGAGEMENTS = { OPEN: "Opened", CLICK: "Clicked", REPLY: "Replied to" } as const;
 
-function size(bytes: number): string {
-  if (bytes < 1024) return `${bytes} B`;
-  if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(1)} KB`;
-  return `${(bytes / 1024 / 1024).toFixed(1)} MB`;
-}
-
 function EmailEntry({ email }: { email: EmailItem }) {
   return (
     <Card withBorder padding="sm" component="article" aria-label={`Email: ${email.subject}`}>
@@ -119,41 +113,7 @@ function EmailEntry({ email }: { email: EmailItem }) {
           {email.fromAddress && <>From {email.fromAddress} · </>}
           {email.recipients.map((recipient) => `${recipient.field} ${recipient.address}`).join(", ")}
         </Text>
-        {email.htmlUrl ? (
-          <Box style={{ resize: "vertical", overflow: "auto", height: 260, border: "1px solid var(--mantine-color-default-border)" }}>
-            {/* sandbox="" (no allow-scripts, no allow-same-origin); the server also sends a strict CSP. */}
-            <iframe
-              sandbox=""
-              src={sameOrigin(email.htmlUrl)}
-              title={`Message body of “${email.subject}”`}
-              referrerPolicy="no-referrer"
-              style={{ border: 0, width: "100%", height: "100%", background: "white", display: "block" }}
-            />
-          </Box>
-        ) : email.text ? (
-          <Text size="sm" style={{ whiteSpace: "pre-wrap", overflowWrap: "anywhere" }}>
-            {email.text}
-          </Text>
-        ) : null}
-        {email.attachments.length > 0 && (
-          <Box>
-            <Text size="sm" fw={600}>
-              Attachments
-            </Text>
-            <List size="sm">
-              {email.attachments.map((attachment) => (
-                <List.Item key={attachment.id}>
-                  <Anchor href={sameOrigin(attachment.downloadUrl)} download={attachment.filename} style={{ overflowWrap: "anywhere" }}>
-                    {attachment.filename}
-                  </Anchor>{" "}
-                  <Text span size="sm" c="dimmed">
-                    ({attachment.contentType}, {size(attachment.size)})
-                  </Text>
-                </List.Item>
-              ))}
-            </List>
-          </Box>
-        )}
+        <MessageContent message={email} />
       </Stack>
     </Card>
   );

@@ -16,6 +16,7 @@ import { Compose, type ComposeDraft, replySubject } from "../sending/Compose";
 import { DeliveryStatus } from "../sending/DeliveryStatus";
 import { useSignedIn } from "../session/SessionProvider";
 import { TYPE_LABELS, VerdictBadge, formatWhen } from "./labels";
+import { LoggedMessage } from "./LoggedMessage";
 
 const ENGAGEMENTS = 100;
 
@@ -429,6 +430,13 @@ export function EmailPage() {
           </Section>
         )}
       </DeliveryStatus>
+      <LoggedMessage emailId={email.id} logged={email.logged}>
+        {(body) => (
+          <Section id="message" title="Message">
+            {body}
+          </Section>
+        )}
+      </LoggedMessage>
       <Section id="recipients" title="Recipients">
         <Recipients email={email} />
       </Section>

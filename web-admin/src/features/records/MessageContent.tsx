@@ -1,0 +1,69 @@
+// A logged email's content (R23): its HTML, sanitised by the server and shown in a frame
+// sandboxed without scripts (the server also sends a strict CSP), else its text, and its
+// attachments to download. Shown on a contact's timeline and on the email's page.
+import { Anchor, Box, List, Stack, Text } from "@mantine/core";
+
+import { sameOrigin } from "../../api/urls";
+
+export type MessageAttachment = {
+  id: string;
+  filename: string;
+  contentType: string;
+  size: number;
+  downloadUrl: string;
+};
+
+export type Message = {
+  subject: string;
+  htmlUrl?: string | null;
+  text?: string | null;
+  attachments: readonly MessageAttachment[];
+};
+
+export function formatSize(bytes: number): string {
+  if (bytes < 1024) return `${bytes} B`;
+  if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(1)} KB`;
+  return `${(bytes / 1024 / 1024).toFixed(1)} MB`;
+}
+
+export function MessageContent({ message, height = 260 }: { message: Message; height?: number }) {
+  return (
+    <Stack gap="xs">
+      {message.htmlUrl ? (
+        <Box style={{ resize: "vertical", overflow: "auto", height, border: "1px solid var(--mantine-color-default-border)" }}>
+          {/* sandbox="" (no allow-scripts, no allow-same-origin); the server also sends a strict CSP. */}
+          <iframe
+            sandbox=""
+            src={sameOrigin(message.htmlUrl)}
+            title={`Message body of “${message.subject}”`}
+            referrerPolicy="no-referrer"
+            style={{ border: 0, width: "100%", height: "100%", background: "white", display: "block" }}
+          />
+        </Box>
+      ) : message.text ? (
+        <Text size="sm" style={{ whiteSpace: "pre-wrap", overflowWrap: "anywhere" }}>
+          {message.text}
+        </Text>
+      ) : null}
+      {message.attachments.length > 0 && (
+        <Box>
+          <Text size="sm" fw={600}>
+            Attachments
+          </Text>
+          <List size="sm">
+            {message.attachments.map((attachment) => (
+              <List.Item key={attachment.id}>
+                <Anchor href={sameOrigin(attachment.downloadUrl)} download={attachment.filename} style={{ overflowWrap: "anywhere" }}>
+                  {attachment.filename}
+                </Anchor>{" "}
+                <Text span size="sm" c="dimmed">
+                  ({attachment.contentType}, {formatSize(attachment.size)})
+                </Text>
+              </List.Item>
+            ))}
+          </List>
+        </Box>
+      )}
+    </Stack>
+  );
+}
