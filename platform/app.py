@@ -47,6 +47,7 @@ from sendtrail.tracking.stream import (
 from sendtrail.web.acme_routes import acme_challenge
 from sendtrail.web.admin_ui import admin_ui_router
 from sendtrail.web.auth_routes import session_info, sign_in, sign_out
+from sendtrail.web.export_routes import export_emails, export_engagements
 from sendtrail.web.graphql_endpoint import graphql_controller
 from sendtrail.web.health import healthz, readyz
 from sendtrail.web.json_depth import JsonDepthGuard
@@ -360,6 +361,8 @@ def create_app(
             metrics,
             download_attachment,
             logged_email_html,
+            export_emails,
+            export_engagements,
             acme_challenge,
             graphql_controller(settings),
             admin_ui_router(),

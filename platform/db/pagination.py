@@ -6,7 +6,8 @@ import base64
 import binascii
 import json
 import uuid
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Generic, TypeVar
@@ -19,7 +20,8 @@ from sqlmodel.sql.expression import SelectOfScalar
 from sendtrail.errors import InvalidInput
 from sendtrail.moments import checked_moment
 
-__all__ = ["DEFAULT_PAGE", "MAX_PAGE", "Page", "keyset_page", "merged_keyset_page", "within"]
+__all__ = ["DEFAULT_PAGE", "MAX_PAGE", "Page", "keyset_batches", "keyset_page",
+           "merged_keyset_page", "within"]
 
 DEFAULT_PAGE = 50
 MAX_PAGE = 100
@@ -144,20 +146,63 @@ async def merged_keyset_page(
     O(page) per source; the pages are merged here. A cursor is the same as a single
     source's, so a list that gains a source keeps its clients' cursors valid."""
     size = page_size(first)
+    names = _shared_names(sources)
+    bound = _decode(after, sources[0][1]) if after else None
+    found = await _merged_rows(session, sources, names, bound, descending=descending,
+                               limit=size + 1)
+    items = [(item, _encode(names, list(values))) for values, item in found[:size]]
+    return Page(items=items, has_next_page=len(found) > size)
+
+
+async def keyset_batches(
+    open_session: Callable[[], AbstractAsyncContextManager[AsyncSession]],
+    sources: Sequence[tuple[SelectOfScalar[Any], Sequence[InstrumentedAttribute[Any]]]],
+    *,
+    descending: bool,
+    batch: int = 1_000,
+) -> AsyncIterator[list[Any]]:
+    """Every row of ``sources`` (merged as ``merged_keyset_page`` does), ``batch`` at a
+    time, each batch read in a session of its own: an export streamed to a slow client
+    holds no transaction open while it waits."""
+    names = _shared_names(sources)
+    bound: list[Any] | None = None
+    while True:
+        async with open_session() as session:
+            found = await _merged_rows(session, sources, names, bound,
+                                       descending=descending, limit=batch + 1)
+        rows = found[:batch]
+        if rows:
+            yield [item for _, item in rows]
+        if len(found) <= batch:
+            return
+        bound = list(rows[-1][0])
+
+
+def _shared_names(
+    sources: Sequence[tuple[SelectOfScalar[Any], Sequence[InstrumentedAttribute[Any]]]],
+) -> list[str]:
     names = [key.key for key in sources[0][1]]
+    if any([key.key for key in keys] != names for _, keys in sources):
+        raise ValueError("merged sources must be ordered by keys of the same names")
+    return names
+
+
+async def _merged_rows(
+    session: AsyncSession,
+    sources: Sequence[tuple[SelectOfScalar[Any], Sequence[InstrumentedAttribute[Any]]]],
+    names: list[str], bound: list[Any] | None, *, descending: bool, limit: int,
+) -> list[tuple[tuple[Any, ...], Any]]:
+    """Up to ``limit`` rows of each source after ``bound``, merged in order (each with its
+    key values)."""
     found: list[tuple[tuple[Any, ...], Any]] = []
     for source, keys in sources:
-        if [key.key for key in keys] != names:
-            raise ValueError("merged sources must be ordered by keys of the same names")
         statement = source
-        if after:
-            bound = _decode(after, keys)
+        if bound is not None:
             row = tuple_(*keys)
             statement = statement.where(
                 row < tuple_(*bound) if descending else row > tuple_(*bound))
         order = [key.desc() if descending else key.asc() for key in keys]
-        for item in (await session.exec(statement.order_by(*order).limit(size + 1))).all():
+        for item in (await session.exec(statement.order_by(*order).limit(limit))).all():
             found.append((tuple(getattr(item, name) for name in names), item))
     found.sort(key=lambda pair: pair[0], reverse=descending)
-    items = [(item, _encode(names, list(values))) for values, item in found[:size]]
-    return Page(items=items, has_next_page=len(found) > size)
+    return found[:limit]

@@ -27,7 +27,7 @@ from sendtrail.tracking.core.model import EmailKind
 from sendtrail.tracking.emails import LISTED_EMAIL_KEYS, EmailFilter, listed_emails
 from sendtrail.tracking.store import TrackedEmailRow
 
-__all__ = ["ListedEmail", "list_account_emails"]
+__all__ = ["ListedEmail", "account_email_sources", "list_account_emails"]
 
 ListedEmail = TrackedEmailRow | LoggedEmailRow
 _LOGGED_KEYS: list[InstrumentedAttribute[Any]] = [
@@ -45,12 +45,19 @@ async def list_account_emails(
 ) -> Page[ListedEmail]:
     """Tracked and logged emails, newest first."""
     authorizer().require(actor, account_id, AuthzObject.EMAILS, AuthzAction.READ)
+    return await merged_keyset_page(session, account_email_sources(account_id, filter),
+                                    descending=True, first=first, after=after)
+
+
+def account_email_sources(
+    account_id: uuid.UUID, filter: EmailFilter,
+) -> list[tuple[SelectOfScalar[Any], Sequence[InstrumentedAttribute[Any]]]]:
+    """The two tables of the list, each with the keys of its order (newest first)."""
     sources: list[tuple[SelectOfScalar[Any], Sequence[InstrumentedAttribute[Any]]]] = [
         (listed_emails(account_id, filter), LISTED_EMAIL_KEYS)]
     if filter.kind in (None, EmailKind.SALES):  # a logged email is a sales email (R23)
         sources.append((_only_logged(account_id, filter), _LOGGED_KEYS))
-    return await merged_keyset_page(session, sources, descending=True, first=first,
-                                    after=after)
+    return sources
 
 
 def _only_logged(account_id: uuid.UUID, filter: EmailFilter) -> SelectOfScalar[LoggedEmailRow]:

@@ -7,12 +7,13 @@ from collections import defaultdict
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
-from typing import cast
+from typing import Any, cast
 
 from sqlalchemy import func
+from sqlalchemy.orm import InstrumentedAttribute
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
-from sqlmodel.sql.expression import Select
+from sqlmodel.sql.expression import Select, SelectOfScalar
 
 from sendtrail.db.pagination import Page, keyset_page, within
 from sendtrail.tenancy.authz import AuthzAction, AuthzObject, authorizer
@@ -22,8 +23,8 @@ from sendtrail.tracking.core.model import EngagementType, Verdict
 from sendtrail.tracking.store import EngagementRow
 
 __all__ = [
-    "EngagementFilter", "RecipientStats", "engagements_of_email", "link_clicks_of",
-    "list_engagements", "recipient_stats_of",
+    "ENGAGEMENT_KEYS", "EngagementFilter", "RecipientStats", "engagements_matching",
+    "engagements_of_email", "link_clicks_of", "list_engagements", "recipient_stats_of",
 ]
 
 
@@ -58,6 +59,18 @@ async def list_engagements(
 ) -> Page[EngagementRow]:
     """Newest first; only HUMAN activity unless other verdicts are asked for (R10)."""
     authorizer().require(actor, account_id, AuthzObject.ENGAGEMENTS, AuthzAction.READ)
+    return await keyset_page(session, engagements_matching(account_id, filter),
+                             keys=ENGAGEMENT_KEYS, descending=True, first=first, after=after)
+
+
+ENGAGEMENT_KEYS: list[InstrumentedAttribute[Any]] = [
+    EngagementRow.occurred_at, EngagementRow.id]  # type: ignore[list-item]
+"""The order of engagement lists (newest first), the keys of their cursors."""
+
+
+def engagements_matching(account_id: uuid.UUID,
+                         filter: EngagementFilter) -> SelectOfScalar[EngagementRow]:
+    """The account's engagements that ``filter`` lets through, unordered."""
     statement = select(EngagementRow).where(
         EngagementRow.account_id == account_id,
         col(EngagementRow.verdict).in_([verdict.value for verdict in filter.verdicts]),
@@ -71,12 +84,7 @@ async def list_engagements(
             statement = statement.where(column == value)
     if filter.type is not None:
         statement = statement.where(EngagementRow.type == filter.type.value)
-    statement = within(statement, EngagementRow.occurred_at, filter.since, filter.until)
-    return await keyset_page(
-        session, statement,
-        keys=[EngagementRow.occurred_at, EngagementRow.id],  # type: ignore[list-item]
-        descending=True, first=first, after=after,
-    )
+    return within(statement, EngagementRow.occurred_at, filter.since, filter.until)
 
 
 async def recipient_stats_of(

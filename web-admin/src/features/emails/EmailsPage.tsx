@@ -115,6 +115,15 @@ export function EmailsPage() {
   }
 
   const filtered = kind !== "" || since !== "" || until !== "" || mine || search !== "";
+  // Admins (and support staff) export the account; reps, their own emails (R4).
+  const everyone = session.role === "ADMIN" || session.isStaff;
+  const exportFilter = {
+    q: search,
+    kind: filter.kind ? filter.kind.toLowerCase() : null,
+    since: filter.since,
+    until: filter.until,
+    sender: filter.senderId == null ? null : String(filter.senderId),
+  };
 
   let body;
   if (rangeWrong) {
@@ -251,7 +260,29 @@ export function EmailsPage() {
           />
         </SimpleGrid>
       </form>
+      <Group gap="xs" aria-label="Export">
+        <Button component="a" variant="default" size="xs" href={exportUrl("/exports/emails.csv", exportFilter)} download>
+          {everyone ? "Export emails (CSV)" : "Export my emails (CSV)"}
+        </Button>
+        <Button
+          component="a"
+          variant="default"
+          size="xs"
+          href={exportUrl("/exports/engagements.csv", { since: exportFilter.since, until: exportFilter.until, sender: exportFilter.sender })}
+          download
+        >
+          {everyone ? "Export opens and clicks (CSV)" : "Export my opens and clicks (CSV)"}
+        </Button>
+      </Group>
       {body}
     </Stack>
   );
+}
+
+/** A CSV export with the page's filters (the server limits a rep to their own emails). */
+function exportUrl(path: string, filter: Record<string, string | null | undefined>): string {
+  const query = new URLSearchParams();
+  for (const [name, value] of Object.entries(filter)) if (value) query.set(name, value);
+  const text = query.toString();
+  return text ? `${path}?${text}` : path;
 }
