@@ -210,6 +210,29 @@ def click_link(url: str, user_agent: str) -> str:
     return answer.headers["location"]
 
 
+ENGAGEMENTS_OF = """query($id: ID!) { email(id: $id) { engagements(first: 100,
+  filter: {verdicts: [HUMAN, MACHINE, SELF]}) { edges { node { verdict } } } } }"""
+
+
+def wait_until_derived(site: Site, token: str, email_id: str, verdicts: list[str],
+                       timeout: float = 15.0) -> None:
+    """Wait until the deriver has stored the email's hits (the pixel answers before they are
+    derived, issue 14), so that a page opened next shows them all: ``verdicts`` is the
+    expected verdict of each, in any order."""
+    deadline = time.monotonic() + timeout
+    seen: list[str] = []
+    while time.monotonic() < deadline:
+        answer = httpx.post(f"{site.url}/graphql", timeout=30,
+                            headers={"Authorization": f"Bearer {token}"},
+                            json={"query": ENGAGEMENTS_OF, "variables": {"id": email_id}})
+        edges = answer.json()["data"]["email"]["engagements"]["edges"]
+        seen = sorted(edge["node"]["verdict"] for edge in edges)
+        if seen == sorted(verdicts):
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"the email's hits were derived as {seen}, not {sorted(verdicts)}")
+
+
 def _recipient_get(url: str, user_agent: str) -> httpx.Response:
     transport = httpx.HTTPTransport(local_address="127.0.0.2")
     with httpx.Client(transport=transport, timeout=10, follow_redirects=False) as client:

@@ -21,6 +21,7 @@ from browser.harness import (
     load_pixel,
     prepare_tracked_email,
     sign_in,
+    wait_until_derived,
 )
 from playwright.sync_api import expect
 
@@ -85,6 +86,7 @@ def test_a_person_opening_shows_live_and_the_email_page_explains_every_hit(
     ui.snap("activity-live")
 
     load_pixel(pixel, SCANNER)  # a machine: stored with reasons, never notified (R10)
+    wait_until_derived(site, site.tenant.admin_token, email_id, ["HUMAN", "MACHINE"])
     row.get_by_role("link", name=subject).click()
     expect(page).to_have_url(f"{site.url}/emails/{email_id}")
     expect(page.get_by_role("heading", name=subject, level=1)).to_be_visible()

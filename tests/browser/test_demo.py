@@ -67,7 +67,7 @@ def test_the_demo_login_sees_the_story_on_every_page(ui: Ui, site: Site) -> None
     for subject in (PROPOSAL, KICKOFF):
         expect(table).to_contain_text(subject)
     ui.snap("emails")
-    table.get_by_role("link", name=PROPOSAL).click()
+    table.get_by_role("link", name=PROPOSAL, exact=True).click()
     expect(page.get_by_role("heading", name=PROPOSAL, level=1)).to_be_visible()
     hits = page.get_by_role("table", name="Opens and clicks")
     human = hits.locator("tr[data-verdict=HUMAN]")
@@ -78,7 +78,7 @@ def test_the_demo_login_sees_the_story_on_every_page(ui: Ui, site: Site) -> None
     ui.snap("email")
 
     page.get_by_role("link", name="Emails", exact=True).click()
-    table.get_by_role("link", name=KICKOFF).click()
+    table.get_by_role("link", name=KICKOFF, exact=True).click()
     expect(page.get_by_role("heading", name=KICKOFF, level=1)).to_be_visible()
     expect(hits.locator("tr[data-verdict=HUMAN]").first).to_contain_text("Someone")  # R15
     ui.snap("email-someone")
