@@ -235,3 +235,33 @@ def _recompute_derived(conn: Any, tables: dict[str, Table]) -> None:
             .scalar_subquery()
         )
         conn.execute(update(recipients).values(first_human_open_at=first_open))
+    if "last_activity_at" in tables["tracked_email"].c:
+        _recompute_activity(conn, tables)
+
+
+def _recompute_activity(conn: Any, tables: dict[str, Table]) -> None:
+    """The emails list's activity columns (0015): each email's first counted open and reply
+    and last counted activity, each recipient's first counted click and reply."""
+    emails, recipients = tables["tracked_email"], tables["email_recipient"]
+    e = tables["engagement"].c
+
+    def counted(of: Table, kind: str | None, *, recipient: bool) -> Any:
+        where = [e.account_id == of.c.account_id, e.counts_in_reports.is_(True),
+                 e.email_id == (of.c.email_id if recipient else of.c.id)]
+        if recipient:
+            where += [e.recipient_idx == of.c.idx, e.sender_copy.is_(False)]
+        return where + ([e.type == kind] if kind else [])
+
+    def first(of: Table, kind: str, *, recipient: bool) -> Any:
+        return select(func.min(e.occurred_at)).where(
+            *counted(of, kind, recipient=recipient)).scalar_subquery()
+
+    conn.execute(update(recipients).values(
+        first_human_click_at=first(recipients, "click", recipient=True),
+        replied_at=first(recipients, "reply", recipient=True)))
+    latest = select(func.max(e.occurred_at)).where(
+        *counted(emails, None, recipient=False)).scalar_subquery()
+    conn.execute(update(emails).values(
+        opened_at=first(emails, "open", recipient=False),
+        replied_at=first(emails, "reply", recipient=False),
+        last_activity_at=func.coalesce(latest, emails.c.sent_at)))

@@ -21,18 +21,22 @@ from sendtrail.tracking.core.model import (
     RecipientField,
     Verdict,
 )
+from sendtrail.tracking.emails import EmailActivity, EmailOrder, RecipientActivity
 from sendtrail.tracking.engagements import EngagementFilter
 
 __all__ = [
     "AttachmentInput",
     "AttributionEnum",
     "DeliveryModeEnum",
+    "EmailActivityEnum",
     "EmailFilterInput",
     "EmailKindEnum",
+    "EmailOrderEnum",
     "EngagementFilterInput",
     "EngagementTypeEnum",
     "LegalBasisEnum",
     "PrepareEmailInput",
+    "RecipientActivityEnum",
     "RecipientFieldEnum",
     "RecipientInput",
     "VerdictEnum",
@@ -43,6 +47,9 @@ __all__ = [
 EmailKindEnum = strawberry.enum(EmailKind, name="EmailKind")
 DeliveryModeEnum = strawberry.enum(DeliveryMode, name="DeliveryMode")
 RecipientFieldEnum = strawberry.enum(RecipientField, name="RecipientField")
+EmailActivityEnum = strawberry.enum(EmailActivity, name="EmailActivity")
+EmailOrderEnum = strawberry.enum(EmailOrder, name="EmailOrder")
+RecipientActivityEnum = strawberry.enum(RecipientActivity, name="RecipientActivity")
 EngagementTypeEnum = strawberry.enum(EngagementType, name="EngagementType")
 AttributionEnum = strawberry.enum(Attribution, name="Attribution")
 VerdictEnum = strawberry.enum(Verdict, name="Verdict")
@@ -112,6 +119,9 @@ class EmailFilterInput:
     search: str | None = strawberry.field(
         default=None, description="Part of the subject or of a recipient's address, any case."
     )
+    activity: EmailActivityEnum | None = strawberry.field(  # type: ignore[valid-type]
+        default=None, description="Only emails opened, not opened, replied to, or opened and "
+        "not replied to (counted opens and replies; emails only logged are never opened).")
 
 
 @strawberry.input

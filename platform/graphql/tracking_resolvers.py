@@ -10,6 +10,7 @@ from sendtrail.errors import Forbidden, NotFound
 from sendtrail.graphql.context import ctx
 from sendtrail.graphql.tracking_inputs import (
     EmailFilterInput,
+    EmailOrderEnum,
     EngagementFilterInput,
     PrepareEmailInput,
     aware,
@@ -23,6 +24,7 @@ from sendtrail.tracking import diagnosis, emails, engagements
 from sendtrail.tracking.core.message_ids import copy_message_id
 from sendtrail.tracking.core.prepare import PreparedMessage as PreparedMessageValue
 from sendtrail.tracking.core.prepare import Recipient
+from sendtrail.tracking.emails import EmailOrder
 
 __all__ = ["TrackingMutation", "TrackingQuery"]
 
@@ -73,6 +75,7 @@ class TrackingQuery:
     async def emails(
         self, info: Info, first: int | None = None, after: str | None = None,
         filter: EmailFilterInput | None = None,
+        order_by: EmailOrderEnum = EmailOrder.SENT,  # type: ignore[valid-type]
     ) -> EmailConnection:
         context = ctx(info)
         principal = await context.actor(info)
@@ -80,12 +83,12 @@ class TrackingQuery:
         wanted = emails.EmailFilter(
             sender_id=parse_id(given.sender_id, "user") if given.sender_id else None,
             kind=given.kind, since=aware(given.since, "since"), until=aware(given.until, "until"),
-            search=given.search,
+            search=given.search, activity=given.activity,
         )
         async with context.db() as session:
             page = await listing.list_account_emails(
                 session, principal, await context.account_id(info), filter=wanted,
-                first=first, after=after)
+                first=first, after=after, order=order_by)
         return EmailConnection.from_page(page, public_url=context.settings.http.public_url)
 
     @strawberry.field(description="One tracked email; NOT_FOUND if it is not the account's.")

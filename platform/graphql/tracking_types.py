@@ -22,6 +22,7 @@ from sendtrail.graphql.tracking_inputs import (
     EngagementFilterInput,
     EngagementTypeEnum,
     LegalBasisEnum,
+    RecipientActivityEnum,
     RecipientFieldEnum,
     VerdictEnum,
     engagement_filter,
@@ -37,7 +38,7 @@ from sendtrail.records.store import (
 from sendtrail.records.timeline import TimelineEntry, contact_timeline
 from sendtrail.sending.service import deliveries_of
 from sendtrail.sending.values import DeliveryKind
-from sendtrail.tracking import engagements
+from sendtrail.tracking import emails, engagements
 from sendtrail.tracking.core.model import (
     Attribution,
     DeliveryMode,
@@ -154,6 +155,13 @@ class Recipient:
     email_id: strawberry.Private[uuid.UUID | None]
     """The tracked email; None for a participant of a logged email (nothing is tracked)."""
     index: strawberry.Private[int]
+    clicked_at: datetime | None = strawberry.field(
+        default=None, description="The recipient's first counted click (tracked emails).")
+    replied_at: datetime | None = strawberry.field(
+        default=None, description="When the recipient first replied, as logged (R24).")
+    activity: RecipientActivityEnum | None = strawberry.field(  # type: ignore[valid-type]
+        default=None, description="How far the recipient went: opened, clicked, replied "
+        "(none for the participants of an email only logged).")
 
     async def _stats(self, info: Info) -> engagements.RecipientStats:
         # Asked for only when a page shows them: once per email and request (loaders.py).
@@ -200,6 +208,8 @@ class Recipient:
             id=strawberry.ID(f"{row.email_id}:{row.idx}"), address=row.address, name=row.name,
             field=RecipientField(row.field), account_id=row.account_id,
             contact_id=row.contact_id, email_id=row.email_id, index=row.idx,
+            clicked_at=row.first_human_click_at, replied_at=row.replied_at,
+            activity=emails.recipient_activity(row),
         )
 
 
@@ -243,6 +253,36 @@ class Email:
     account_id: strawberry.Private[uuid.UUID]
     sender_id: strawberry.Private[uuid.UUID | None]
     logged_row: strawberry.Private[LoggedEmailRow | None] = None
+    opened_at: datetime | None = strawberry.field(
+        default=None, description="The first counted open, by a recipient or Someone.")
+    replied_at: datetime | None = strawberry.field(
+        default=None, description="The first logged reply (R24).")
+    last_activity_at: datetime | None = strawberry.field(
+        default=None, description="The latest counted open, click or reply; the send time "
+        "until there is one.")
+
+    async def _recipient_activity(self, info: Info) -> list[emails.RecipientActivity]:
+        if self.logged_row is not None:
+            return []
+        loaders = await ctx(info).loaders(info, self.account_id)
+        return [emails.recipient_activity(row)
+                for row in await loaders.recipients.load(uuid.UUID(self.id))]
+
+    @strawberry.field(description="How many recipients opened it (counted opens, seen or "
+                      "inferred; R7).")
+    async def opened_recipients(self, info: Info) -> int:
+        return sum(a is not emails.RecipientActivity.NOT_OPENED
+                   for a in await self._recipient_activity(info))
+
+    @strawberry.field(description="How many recipients clicked a link in it.")
+    async def clicked_recipients(self, info: Info) -> int:
+        return sum(a in (emails.RecipientActivity.CLICKED, emails.RecipientActivity.REPLIED)
+                   for a in await self._recipient_activity(info))
+
+    @strawberry.field(description="How many recipients replied (R24).")
+    async def replied_recipients(self, info: Info) -> int:
+        return sum(a is emails.RecipientActivity.REPLIED
+                   for a in await self._recipient_activity(info))
 
     @strawberry.field(description="The user who sent (or logged) it.")
     async def sender(self, info: Info) -> User:
@@ -332,7 +372,8 @@ class Email:
             tracked=row.open_tracking or row.click_tracking, logged=row.logged,
             delivery_mode=DeliveryMode(row.delivery_mode), open_tracking=row.open_tracking,
             click_tracking=row.click_tracking, not_tracked_reasons=list(row.not_tracked_reasons),
-            account_id=row.account_id, sender_id=row.sender_id,
+            account_id=row.account_id, sender_id=row.sender_id, opened_at=row.opened_at,
+            replied_at=row.replied_at, last_activity_at=row.last_activity_at,
         )
 
     @classmethod
@@ -348,6 +389,7 @@ class Email:
             from_address=row.sender_address, text=row.text,
             html_url=f"{public_url}/records/emails/{row.id}/html" if row.html else None,
             account_id=row.account_id, sender_id=row.sender_id, logged_row=row,
+            last_activity_at=row.last_activity_at,
         )
 
 

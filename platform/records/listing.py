@@ -24,14 +24,17 @@ from sendtrail.records.store import LoggedEmailRow, LoggedRecipientRow
 from sendtrail.tenancy.authz import AuthzAction, AuthzObject, authorizer
 from sendtrail.tenancy.values import Principal
 from sendtrail.tracking.core.model import EmailKind
-from sendtrail.tracking.emails import LISTED_EMAIL_KEYS, EmailFilter, listed_emails
+from sendtrail.tracking.emails import LISTED_EMAIL_KEYS, EmailFilter, EmailOrder, listed_emails
 from sendtrail.tracking.store import TrackedEmailRow
 
 __all__ = ["ListedEmail", "account_email_sources", "list_account_emails"]
 
 ListedEmail = TrackedEmailRow | LoggedEmailRow
-_LOGGED_KEYS: list[InstrumentedAttribute[Any]] = [
-    LoggedEmailRow.sent_at, LoggedEmailRow.id]  # type: ignore[list-item]
+_LOGGED_KEYS: dict[EmailOrder, list[InstrumentedAttribute[Any]]] = {
+    EmailOrder.SENT: [LoggedEmailRow.sent_at, LoggedEmailRow.id],  # type: ignore[list-item]
+    EmailOrder.LAST_ACTIVITY: [
+        LoggedEmailRow.last_activity_at, LoggedEmailRow.id],  # type: ignore[list-item]
+}
 
 
 async def list_account_emails(
@@ -42,21 +45,23 @@ async def list_account_emails(
     filter: EmailFilter,
     first: int | None,
     after: str | None,
+    order: EmailOrder = EmailOrder.SENT,
 ) -> Page[ListedEmail]:
-    """Tracked and logged emails, newest first."""
+    """Tracked and logged emails, newest first (sent, or by last activity)."""
     authorizer().require(actor, account_id, AuthzObject.EMAILS, AuthzAction.READ)
-    return await merged_keyset_page(session, account_email_sources(account_id, filter),
+    return await merged_keyset_page(session, account_email_sources(account_id, filter, order),
                                     descending=True, first=first, after=after)
 
 
 def account_email_sources(
-    account_id: uuid.UUID, filter: EmailFilter,
+    account_id: uuid.UUID, filter: EmailFilter, order: EmailOrder = EmailOrder.SENT,
 ) -> list[tuple[SelectOfScalar[Any], Sequence[InstrumentedAttribute[Any]]]]:
     """The two tables of the list, each with the keys of its order (newest first)."""
     sources: list[tuple[SelectOfScalar[Any], Sequence[InstrumentedAttribute[Any]]]] = [
-        (listed_emails(account_id, filter), LISTED_EMAIL_KEYS)]
-    if filter.kind in (None, EmailKind.SALES):  # a logged email is a sales email (R23)
-        sources.append((_only_logged(account_id, filter), _LOGGED_KEYS))
+        (listed_emails(account_id, filter), LISTED_EMAIL_KEYS[order])]
+    # A logged email is a sales email (R23), and nothing of it is opened or replied to.
+    if filter.kind in (None, EmailKind.SALES) and filter.activity is None:
+        sources.append((_only_logged(account_id, filter), _LOGGED_KEYS[order]))
     return sources
 
 

@@ -126,6 +126,7 @@ async def log_email(
         sender_address=normalise_address(entry.sender.address)[:320],
         sender_name=(entry.sender.name or None) and entry.sender.name[:200],
         subject=entry.subject[:998], sent_at=entry.sent_at or now, logged_at=now,
+        last_activity_at=entry.sent_at or now,
         text=entry.text, html=entry.html,
         message_id=entry.message_id[:998] if entry.message_id else None,
         in_reply_to=entry.in_reply_to[:998] if entry.in_reply_to else None,

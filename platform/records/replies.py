@@ -13,6 +13,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from sendtrail.contacts.store import ContactRow
 from sendtrail.records.store import LoggedEmailRow
 from sendtrail.tenancy.accounts import get_settings
+from sendtrail.tracking.activity import move_activity
 from sendtrail.tracking.core.attribute import attribute
 from sendtrail.tracking.core.message_ids import parse_message_id
 from sendtrail.tracking.core.model import EmailKind, HitKind, Verdict
@@ -86,23 +87,27 @@ async def record_reply(
     # then the rollups — so that the two, locking the same rows on PostgreSQL, never wait
     # for each other in a circle (left to the ORM, the rollups went first, at the flush).
     await session.flush()
-    if inferred is not None:
-        if not anonymous and (recipient.first_human_open_at is None
-                              or recipient.first_human_open_at > inferred.occurred_at):
-            # The deriver reads this, not the opens, to know a later click implies no open.
-            recipient.first_human_open_at = inferred.occurred_at
-            session.add(recipient)
-            await session.flush()
-        if contact is not None and result.contact_update.last_sales_email_opened and (
-            contact.last_sales_email_opened_at is None
-            or contact.last_sales_email_opened_at < at
-        ):  # R16: an inferred open moves the date forward like any counted open
-            contact.last_sales_email_opened_at = at
-            session.add(contact)
-            await session.flush()
+    if inferred is not None and not anonymous and (
+        recipient.first_human_open_at is None
+        or recipient.first_human_open_at > inferred.occurred_at
+    ):
+        # The deriver reads this, not the opens, to know a later click implies no open.
+        recipient.first_human_open_at = inferred.occurred_at
+        session.add(recipient)
+        await session.flush()
+    rows = [row.model_dump() for row in added]
+    connection = await session.connection()
+    await move_activity(connection, rows)  # who replied, for the emails list
+    if inferred is not None and contact is not None \
+            and result.contact_update.last_sales_email_opened and (
+                contact.last_sales_email_opened_at is None
+                or contact.last_sales_email_opened_at < at):
+        # R16: an inferred open moves the date forward like any counted open
+        contact.last_sales_email_opened_at = at
+        session.add(contact)
+        await session.flush()
     # The rollups count every stored engagement, in the same transaction (issue 14).
-    await apply_rollup_deltas(await session.connection(),
-                              [rollup_delta(row.model_dump(), 1) for row in added])
+    await apply_rollup_deltas(connection, [rollup_delta(row, 1) for row in rows])
     return [_event(row) for row in added]
 
 

@@ -33,6 +33,9 @@ class LoggedEmailRow(SQLModel, TenantOwned, table=True):
         Index("ix_logged_email_only_logged", "account_id", "sent_at", "id",
               sqlite_where=text("tracked_email_id IS NULL"),
               postgresql_where=text("tracked_email_id IS NULL")),
+        Index("ix_logged_email_only_logged_activity", "account_id", "last_activity_at", "id",
+              sqlite_where=text("tracked_email_id IS NULL"),
+              postgresql_where=text("tracked_email_id IS NULL")),
         Index("ix_logged_email_account_message", "account_id", "message_id"),
     )
 
@@ -47,6 +50,9 @@ class LoggedEmailRow(SQLModel, TenantOwned, table=True):
     subject: str = Field(default="", max_length=998)
     sent_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
     logged_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
+    last_activity_at: datetime = Field(sa_type=UtcDateTime)
+    """Its send time: an email only logged has no opens or clicks. The emails list sorts
+    it by this among tracked emails sorted by their last activity (issue 15, item 6)."""
     text: str | None = None
     html: str | None = None
     message_id: str | None = Field(default=None, max_length=998)

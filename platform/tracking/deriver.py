@@ -56,6 +56,7 @@ from sendtrail.db.keys import key_in
 from sendtrail.db.types import UtcDateTime, utcnow
 from sendtrail.tenancy.store import AccountSettingsRow, LoginRow, SessionRow
 from sendtrail.tracking import metrics
+from sendtrail.tracking.activity import move_activity, recount_activity
 from sendtrail.tracking.context_cache import TtlCache
 from sendtrail.tracking.core.classify import BURST_WINDOW, Signals
 from sendtrail.tracking.core.derive import (
@@ -379,6 +380,8 @@ async def _reclassify_stored_burst(
             reasons=[burst.reason]))
         if recipient is not None and not sender_copy:
             await _recount_first_open(conn, account_id, email_id, recipient)
+        await recount_activity(conn, account_id, email_id,
+                               None if sender_copy else recipient)
     return before
 
 
@@ -412,13 +415,17 @@ async def write_decisions(conn: AsyncConnection, decisions: Decisions) -> list[E
     )
     new_ids = {row.id for row in inserted}
     new_rows = [row for row in rows if row["id"] in new_ids]
-    await _move_first_opens(conn, dict(decisions.first_human_opens))
-    await _move_contact_dates(conn, decisions.contact_dates)
     deltas = [rollup_delta(row, +1) for row in new_rows]
+    # Rows are locked in one order by every writer of engagements (see tracking/activity.py):
+    # engagements, recipients, emails, contacts, rollups. A burst (rare) then recounts its
+    # copy's recipient and email from what still counts, new rows included.
+    await _move_first_opens(conn, dict(decisions.first_human_opens))
+    await move_activity(conn, new_rows)
     for burst in decisions.bursts:
         for before in await _reclassify_stored_burst(conn, burst):
             after = {**before, "verdict": "machine", "counts_in_reports": False}
             deltas += [rollup_delta(before, -1), rollup_delta(after, +1)]
+    await _move_contact_dates(conn, decisions.contact_dates)
     await apply_rollup_deltas(conn, deltas)
     return [
         EngagementEvent(

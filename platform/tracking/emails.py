@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 import uuid
 from collections import defaultdict
 from collections.abc import Collection
@@ -34,13 +35,17 @@ from sendtrail.tracking.store import EmailRecipientRow, TrackedEmailRow, Tracked
 
 __all__ = [
     "LISTED_EMAIL_KEYS",
+    "EmailActivity",
     "EmailFilter",
     "EmailInput",
+    "EmailOrder",
+    "RecipientActivity",
     "emails_by_id",
     "get_email",
     "links_of_emails",
     "listed_emails",
     "prepare_email",
+    "recipient_activity",
     "recipients_by_index",
     "recipients_of",
     "recipients_of_emails",
@@ -63,6 +68,41 @@ class EmailInput:
     sender_id: uuid.UUID | None = None
 
 
+class EmailActivity(enum.StrEnum):
+    """What happened to an email, as the emails list filters it (issue 15, item 6)."""
+
+    NOT_OPENED = "not_opened"
+    OPENED = "opened"
+    OPENED_NOT_REPLIED = "opened_not_replied"
+    REPLIED = "replied"
+
+
+class EmailOrder(enum.StrEnum):
+    SENT = "sent"
+    """Newest sent first."""
+    LAST_ACTIVITY = "last_activity"
+    """Latest counted open, click or reply first (the send time until there is one)."""
+
+
+class RecipientActivity(enum.StrEnum):
+    """How far a recipient went: the furthest of opened, clicked, replied."""
+
+    NOT_OPENED = "not_opened"
+    OPENED = "opened"
+    CLICKED = "clicked"
+    REPLIED = "replied"
+
+
+def recipient_activity(row: EmailRecipientRow) -> RecipientActivity:
+    if row.replied_at is not None:
+        return RecipientActivity.REPLIED
+    if row.first_human_click_at is not None:
+        return RecipientActivity.CLICKED
+    if row.first_human_open_at is not None:
+        return RecipientActivity.OPENED
+    return RecipientActivity.NOT_OPENED
+
+
 @dataclass(frozen=True)
 class EmailFilter:
     sender_id: uuid.UUID | None = None
@@ -71,6 +111,7 @@ class EmailFilter:
     until: datetime | None = None
     search: str | None = None
     """Part of the subject or of a recipient's address, any case."""
+    activity: EmailActivity | None = None
 
 
 def _validate(email: EmailInput) -> tuple[Recipient, ...]:
@@ -132,7 +173,8 @@ async def prepare_email(
     host = urlsplit(tracking_base_url).hostname or "sendtrail.invalid"
     row = TrackedEmailRow(
         account_id=account_id, id=email_id, kind=email.kind.value, sender_id=sender_id,
-        subject=email.subject.strip(), sent_at=now, delivery_mode=email.delivery_mode.value,
+        subject=email.subject.strip(), sent_at=now, last_activity_at=now,
+        delivery_mode=email.delivery_mode.value,
         message_id=email_message_id(email_id, host), open_tracking=prepared.open_tracking,
         click_tracking=prepared.click_tracking, html=email.html is not None,
         recipient_count=len(recipients), link_count=len(prepared.links),
@@ -170,9 +212,12 @@ async def get_email(
     return row
 
 
-LISTED_EMAIL_KEYS: list[InstrumentedAttribute[Any]] = [
-    TrackedEmailRow.sent_at, TrackedEmailRow.id]  # type: ignore[list-item]
-"""The order of the emails list (newest first), the keys of its cursors."""
+LISTED_EMAIL_KEYS: dict[EmailOrder, list[InstrumentedAttribute[Any]]] = {
+    EmailOrder.SENT: [TrackedEmailRow.sent_at, TrackedEmailRow.id],  # type: ignore[list-item]
+    EmailOrder.LAST_ACTIVITY: [
+        TrackedEmailRow.last_activity_at, TrackedEmailRow.id],  # type: ignore[list-item]
+}
+"""The orders of the emails list (newest first), the keys of their cursors."""
 
 
 def listed_emails(account_id: uuid.UUID, filter: EmailFilter) -> SelectOfScalar[TrackedEmailRow]:
@@ -192,6 +237,14 @@ def listed_emails(account_id: uuid.UUID, filter: EmailFilter) -> SelectOfScalar[
         statement = statement.where(
             func.lower(TrackedEmailRow.subject).like(needle, escape=ESCAPE) | to_someone_matching
         )
+    opened, replied = col(TrackedEmailRow.opened_at), col(TrackedEmailRow.replied_at)
+    statement = statement.where(*{
+        None: (),
+        EmailActivity.NOT_OPENED: (opened.is_(None),),
+        EmailActivity.OPENED: (opened.is_not(None),),
+        EmailActivity.OPENED_NOT_REPLIED: (opened.is_not(None), replied.is_(None)),
+        EmailActivity.REPLIED: (replied.is_not(None),),
+    }[filter.activity])
     return within(statement, TrackedEmailRow.sent_at, filter.since, filter.until)
 
 

@@ -38,6 +38,8 @@ class TrackedEmailRow(SQLModel, TenantOwned, table=True):
         Index("ix_tracked_email_account_sent", "account_id", "sent_at", "id"),
         Index("ix_tracked_email_account_sender", "account_id", "sender_id", "sent_at", "id"),
         Index("ix_tracked_email_account_kind", "account_id", "kind", "sent_at", "id"),
+        # The emails list sorted by last activity (issue 15, item 6).
+        Index("ix_tracked_email_account_activity", "account_id", "last_activity_at", "id"),
         # A reply to mail sent through the relay names its client's Message-ID (R24, R26).
         Index("ix_tracked_email_message_id", "account_id", "message_id"),
     )
@@ -62,6 +64,15 @@ class TrackedEmailRow(SQLModel, TenantOwned, table=True):
     not_tracked_reasons: list[str] = json_field(default_factory=list)
     skipped_links: list[list[str]] = json_field(default_factory=list)
     removed_tracking: list[str] = json_field(default_factory=list)
+    # What happened to the email, kept by the deriver and by logged replies from the counted
+    # engagements (what reports count), so that the emails list can show, filter and sort
+    # by it without reading engagements (issue 15, item 6).
+    opened_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    """The first counted open, by a recipient or by Someone, seen or inferred (R7)."""
+    replied_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    """The first logged reply (R24)."""
+    last_activity_at: datetime = Field(sa_type=UtcDateTime)
+    """The latest counted open, click or reply; the send time until there is one."""
 
 
 class EmailRecipientRow(SQLModel, TenantOwned, table=True):
@@ -78,6 +89,10 @@ class EmailRecipientRow(SQLModel, TenantOwned, table=True):
     first_human_open_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
     """The recipient's earliest human open, seen or inferred (R7): kept by the deriver so a
     click needs no scan of the opens to know whether it implies one."""
+    first_human_click_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    """The recipient's first counted click (issue 15, item 6: who clicked, at a glance)."""
+    replied_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    """When the recipient first replied, as logged (R24)."""
 
 
 class TrackedLinkRow(SQLModel, TenantOwned, table=True):

@@ -281,7 +281,7 @@ def test_a_reply_writes_its_rows_in_the_order_the_deriver_writes_them(
     """The deriver and a logged reply can touch the same recipient, contact and rollup rows
     at once; on PostgreSQL, taking their locks in opposite orders makes one of them fail
     with a deadlock (a reply lost to the sender's timeline, R24). Both write engagements,
-    then the recipient, then the contact, then the rollups."""
+    then the recipient, then the email, then the contact, then the rollups."""
     prepared = _tracked(app, acme)
     clock.advance(3600)
     written: list[str] = []
@@ -302,10 +302,10 @@ def test_a_reply_writes_its_rows_in_the_order_the_deriver_writes_them(
     # Logging first adds the sender as a contact if new (ON CONFLICT DO NOTHING: no lock
     # on an existing row) and the logged email; the reply's rows come after.
     reply = written[written.index("engagement"):]
-    order = ["engagement", "email_recipient", "contact", "engagement_rollup"]
+    order = ["engagement", "email_recipient", "tracked_email", "contact", "engagement_rollup"]
     firsts = [reply.index(table) for table in order]  # each is written (R7, R16)
     assert firsts == sorted(firsts), reply
-    assert all(at > firsts[2] for at, table in enumerate(reply)
+    assert all(at > firsts[3] for at, table in enumerate(reply)
                if table.startswith("engagement_rollup")), reply
 
 

@@ -1,13 +1,13 @@
 // The account's tracked and logged emails, newest first, filtered by kind, date range and
 // sender, a page at a time (cursor paging with `after`).
-import { Anchor, Badge, Button, Checkbox, Group, Select, SimpleGrid, Stack, Table, Text, TextInput, Title } from "@mantine/core";
+import { Anchor, Badge, Button, Card, Checkbox, Group, List, Popover, Select, SimpleGrid, Stack, Table, Text, TextInput, Title } from "@mantine/core";
 import { useState } from "react";
 import { Link, useSearchParams } from "react-router";
 import { useQuery } from "urql";
 
 import { describeError } from "../../api/client";
 import { graphql } from "../../gql";
-import type { EmailFilterInput, EmailKind } from "../../gql/graphql";
+import type { EmailActivity, EmailFilterInput, EmailKind, EmailOrder, EmailsQuery as EmailsQueryResult } from "../../gql/graphql";
 import { Empty, Failed, Loading } from "../../shell/States";
 import { usePageTitle } from "../../shell/usePageTitle";
 import { Compose, type ComposeDraft } from "../sending/Compose";
@@ -20,8 +20,8 @@ const PAGE_SIZE = 25;
 const LIST_CONTEXT = { additionalTypenames: ["Email"] };
 
 const EmailsQuery = graphql(`
-  query Emails($first: Int!, $after: String, $filter: EmailFilterInput) {
-    emails(first: $first, after: $after, filter: $filter) {
+  query Emails($first: Int!, $after: String, $filter: EmailFilterInput, $orderBy: EmailOrder) {
+    emails(first: $first, after: $after, filter: $filter, orderBy: $orderBy) {
       edges {
         node {
           id
@@ -30,6 +30,10 @@ const EmailsQuery = graphql(`
           sentAt
           tracked
           logged
+          lastActivityAt
+          openedRecipients
+          clickedRecipients
+          repliedRecipients
           sender {
             id
             name
@@ -37,6 +41,8 @@ const EmailsQuery = graphql(`
           }
           recipients {
             id
+            address
+            activity
           }
         }
       }
@@ -62,6 +68,19 @@ const KINDS = [
   { value: "MARKETING", label: "Marketing" },
 ];
 
+const ACTIVITIES = [
+  { value: "", label: "Any activity" },
+  { value: "NOT_OPENED", label: "Not opened" },
+  { value: "OPENED", label: "Opened" },
+  { value: "OPENED_NOT_REPLIED", label: "Opened, not replied" },
+  { value: "REPLIED", label: "Replied" },
+];
+
+const ORDERS = [
+  { value: "SENT", label: "Newest sent first" },
+  { value: "LAST_ACTIVITY", label: "Latest activity first" },
+];
+
 const DAY = /^\d{4}-\d{2}-\d{2}$/;
 
 /** The start of a local calendar day (YYYY-MM-DD), plus `days`, as an ISO time. */
@@ -82,6 +101,8 @@ export function EmailsPage() {
   const until = params.get("until") ?? "";
   const mine = params.get("mine") === "1";
   const search = params.get("q") ?? "";
+  const activity = ACTIVITIES.some((a) => a.value === params.get("activity")) ? (params.get("activity") as EmailActivity | "") : "";
+  const orderBy: EmailOrder = params.get("order") === "LAST_ACTIVITY" ? "LAST_ACTIVITY" : "SENT";
   const [draft, setDraft] = useState(search);
   // Cursors of the pages before the current one; reset whenever a filter changes.
   const [cursors, setCursors] = useState<(string | null)[]>([null]);
@@ -95,11 +116,12 @@ export function EmailsPage() {
     until: startOfDay(until, 1),
     senderId: mine ? viewerId : null,
     search: search || null,
+    activity: activity || null,
   };
   const rangeWrong = since !== "" && until !== "" && since > until;
   const [{ data, fetching, error }, refetch] = useQuery({
     query: EmailsQuery,
-    variables: { first: PAGE_SIZE, after, filter },
+    variables: { first: PAGE_SIZE, after, filter, orderBy },
     pause: rangeWrong || (mine && viewerId === null),
     // An empty page holds no Email for the cache to see: without this, an email sent from
     // "New email" would not invalidate it, and the list would still say "No emails yet".
@@ -114,7 +136,7 @@ export function EmailsPage() {
     setCursors([null]);
   }
 
-  const filtered = kind !== "" || since !== "" || until !== "" || mine || search !== "";
+  const filtered = kind !== "" || since !== "" || until !== "" || mine || search !== "" || activity !== "";
   // Admins (and support staff) export the account; reps, their own emails (R4).
   const everyone = session.role === "ADMIN" || session.isStaff;
   const exportFilter = {
@@ -150,15 +172,15 @@ export function EmailsPage() {
     const { pageInfo } = data.emails;
     body = (
       <Stack gap="sm">
-        <Table.ScrollContainer minWidth={640}>
+        <Table.ScrollContainer minWidth={720} visibleFrom="sm">
           <Table striped highlightOnHover aria-label="Emails">
             <Table.Thead>
               <Table.Tr>
                 <Table.Th>Subject</Table.Th>
                 <Table.Th>Sender</Table.Th>
                 <Table.Th>Sent</Table.Th>
-                <Table.Th>Recipients</Table.Th>
-                <Table.Th>Kind</Table.Th>
+                <Table.Th>Who opened what</Table.Th>
+                <Table.Th>Last activity</Table.Th>
                 <Table.Th>Tracking</Table.Th>
               </Table.Tr>
             </Table.Thead>
@@ -171,25 +193,36 @@ export function EmailsPage() {
                     </Anchor>
                   </Table.Td>
                   <Table.Td>{email.sender.name ?? email.sender.email}</Table.Td>
-                  <Table.Td>{email.sentAt ? formatWhen(email.sentAt) : "Not sent yet"}</Table.Td>
-                  <Table.Td>{email.recipients.length}</Table.Td>
-                  <Table.Td>{email.kind === "MARKETING" ? "Marketing" : "Sales"}</Table.Td>
+                  <Table.Td style={{ whiteSpace: "nowrap" }}>{email.sentAt ? formatWhen(email.sentAt) : "Not sent yet"}</Table.Td>
                   <Table.Td>
-                    <Group gap={4} wrap="nowrap">
-                      {email.tracked && <Badge variant="light">Tracked</Badge>}
-                      {email.logged && (
-                        <Badge variant="light" color="teal">
-                          Logged
-                        </Badge>
-                      )}
-                      {!email.tracked && !email.logged && <Text size="sm">—</Text>}
-                    </Group>
+                    <WhoOpened email={email} />
+                  </Table.Td>
+                  <Table.Td style={{ whiteSpace: "nowrap" }}>{lastActivity(email)}</Table.Td>
+                  <Table.Td>
+                    <TrackingBadges email={email} />
                   </Table.Td>
                 </Table.Tr>
               ))}
             </Table.Tbody>
           </Table>
         </Table.ScrollContainer>
+        <Stack component="ul" gap="xs" p={0} m={0} hiddenFrom="sm" style={{ listStyle: "none" }} aria-label="Emails">
+          {data.emails.edges.map(({ node: email }) => (
+            <Card withBorder padding="sm" component="li" key={email.id}>
+              <Stack gap={4}>
+                <Anchor component={Link} to={`/emails/${email.id}`} fw={600} style={{ overflowWrap: "anywhere" }}>
+                  {email.subject || "(no subject)"}
+                </Anchor>
+                <WhoOpened email={email} />
+                <Text size="sm" c="dimmed">
+                  {email.sender.name ?? email.sender.email} · {email.sentAt ? formatWhen(email.sentAt) : "Not sent yet"}
+                  {email.tracked && ` · last activity ${lastActivity(email)}`}
+                </Text>
+                <TrackingBadges email={email} />
+              </Stack>
+            </Card>
+          ))}
+        </Stack>
         <Group justify="space-between">
           <Text size="sm" c="dimmed">
             Page {cursors.length}
@@ -242,7 +275,7 @@ export function EmailsPage() {
             Search
           </Button>
         </Group>
-        <SimpleGrid cols={{ base: 1, xs: 2, md: 4 }} spacing="sm" verticalSpacing="sm">
+        <SimpleGrid cols={{ base: 1, xs: 2, md: 3, lg: 6 }} spacing="sm" verticalSpacing="sm">
           <Select
             label="Kind"
             data={KINDS}
@@ -252,11 +285,25 @@ export function EmailsPage() {
           />
           <TextInput type="date" label="Sent from" value={since} onChange={(event) => setFilter("since", event.currentTarget.value)} />
           <TextInput type="date" label="Sent to" value={until} onChange={(event) => setFilter("until", event.currentTarget.value)} />
+          <Select
+            label="Activity"
+            data={ACTIVITIES}
+            value={activity}
+            onChange={(value) => setFilter("activity", value ?? "")}
+            allowDeselect={false}
+          />
+          <Select
+            label="Sort"
+            data={ORDERS}
+            value={orderBy}
+            onChange={(value) => setFilter("order", value === "LAST_ACTIVITY" ? value : "")}
+            allowDeselect={false}
+          />
           <Checkbox
             label="Only emails I sent"
             checked={mine}
             onChange={(event) => setFilter("mine", event.currentTarget.checked ? "1" : "")}
-            mt={{ base: 0, md: 30 }}
+            mt={{ base: 0, lg: 30 }}
           />
         </SimpleGrid>
       </form>
@@ -285,4 +332,89 @@ function exportUrl(path: string, filter: Record<string, string | null | undefine
   for (const [name, value] of Object.entries(filter)) if (value) query.set(name, value);
   const text = query.toString();
   return text ? `${path}?${text}` : path;
+}
+
+type ListedEmail = EmailsQueryResult["emails"]["edges"][number]["node"];
+
+const RECIPIENT_ACTIVITY = {
+  NOT_OPENED: { label: "Not opened", color: "gray" },
+  OPENED: { label: "Opened", color: "blue" },
+  CLICKED: { label: "Clicked", color: "teal" },
+  REPLIED: { label: "Replied", color: "green" },
+} as const;
+
+function lastActivity(email: ListedEmail): string {
+  if (!email.tracked || !email.lastActivityAt || email.lastActivityAt === email.sentAt) return "None yet";
+  return formatWhen(email.lastActivityAt);
+}
+
+/** "2 of 3 opened · 1 clicked · 1 replied"; a click (or tap, or Enter) shows each recipient's status. */
+function WhoOpened({ email }: { email: ListedEmail }) {
+  if (!email.tracked) {
+    return (
+      <Text size="sm" c="dimmed">
+        Logged only: nothing tracked
+      </Text>
+    );
+  }
+  const total = email.recipients.length;
+  // Counted as reports count (R17): an open through a pixel several recipients share names
+  // nobody (R15, "Someone") and counts nowhere; the email's page lists it.
+  const summary = `${email.openedRecipients} of ${total} opened · ${email.clickedRecipients} clicked · ${email.repliedRecipients} replied`;
+  return (
+    // Focus moves into the list (its link), so Escape closes it and focus returns to the button.
+    <Popover width={300} shadow="md" position="bottom-start" withArrow trapFocus returnFocus>
+      <Popover.Target>
+        <Anchor component="button" type="button" size="sm" c="inherit" underline="always" style={{ textAlign: "left" }}>
+          {summary}
+        </Anchor>
+      </Popover.Target>
+      <Popover.Dropdown>
+        <List size="sm" spacing={4} listStyleType="none" aria-label={`Recipients of “${email.subject}”`}>
+          {email.recipients.map((recipient) => {
+            const status = RECIPIENT_ACTIVITY[recipient.activity ?? "NOT_OPENED"];
+            return (
+              <List.Item key={recipient.id}>
+                <Group gap="xs" wrap="nowrap" justify="space-between">
+                  <Text size="sm" style={{ overflowWrap: "anywhere" }}>
+                    {recipient.address}
+                  </Text>
+                  <Badge size="sm" variant="light" color={status.color} style={{ flexShrink: 0, overflow: "visible" }}>
+                    {status.label}
+                  </Badge>
+                </Group>
+              </List.Item>
+            );
+          })}
+        </List>
+        <Anchor component={Link} to={`/emails/${email.id}`} size="sm" mt="xs" display="inline-block">
+          Every open, click and reply
+        </Anchor>
+      </Popover.Dropdown>
+    </Popover>
+  );
+}
+
+function TrackingBadges({ email }: { email: ListedEmail }) {
+  // Badges keep their whole word: a narrow cell wraps them rather than cutting them ("TRAC…").
+  return (
+    <Group gap={4} wrap="wrap">
+      {email.tracked && (
+        <Badge variant="light" style={{ flexShrink: 0, overflow: "visible" }}>
+          Tracked
+        </Badge>
+      )}
+      {email.logged && (
+        <Badge variant="light" color="teal" style={{ flexShrink: 0, overflow: "visible" }}>
+          Logged
+        </Badge>
+      )}
+      {email.kind === "MARKETING" && (
+        <Badge variant="outline" style={{ flexShrink: 0, overflow: "visible" }}>
+          Marketing
+        </Badge>
+      )}
+      {!email.tracked && !email.logged && <Text size="sm">—</Text>}
+    </Group>
+  );
 }
