@@ -83,7 +83,7 @@ class Loaders:
             per_account(engagements.recipient_stats_of), dict)
         self.links: DataLoader[uuid.UUID, dict[int, str]] = self._loader(
             per_account(emails.links_of_emails), dict)
-        self.link_clicks: DataLoader[uuid.UUID, dict[int, int]] = self._loader(
+        self.link_clicks: DataLoader[uuid.UUID, dict[int, engagements.LinkClicks]] = self._loader(
             per_account(engagements.link_clicks_of), dict)
         self.logged_recipients: DataLoader[uuid.UUID, list[LoggedRecipientRow]] = (
             self._loader(per_account(logbook.recipients_of_logged), list))

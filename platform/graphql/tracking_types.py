@@ -47,6 +47,7 @@ from sendtrail.tracking.core.model import (
     RecipientField,
     Verdict,
 )
+from sendtrail.tracking.engagements import LinkClicks
 from sendtrail.tracking.store import EmailRecipientRow, EngagementRow, TrackedEmailRow
 
 __all__ = [
@@ -65,17 +66,27 @@ class TrackedLink:
     url: str
     account_id: strawberry.Private[uuid.UUID]
     email_id: strawberry.Private[uuid.UUID]
-    known_clicks: strawberry.Private[int | None] = None
+    known_clicks: strawberry.Private[LinkClicks | None] = None
     """Counted with the email's other links already (``Email.links``)."""
+
+    async def _clicks(self, info: Info) -> LinkClicks:
+        if self.known_clicks is not None:
+            return self.known_clicks
+        loaders = await ctx(info).loaders(info, self.account_id)
+        return (await loaders.link_clicks.load(self.email_id)).get(self.index, LinkClicks())
 
     @strawberry.field(
         description="Human clicks counted in reports (R17: not 'Someone', not machines)."
     )
     async def clicks(self, info: Info) -> int:
-        if self.known_clicks is not None:
-            return self.known_clicks
-        loaders = await ctx(info).loaders(info, self.account_id)
-        return (await loaders.link_clicks.load(self.email_id)).get(self.index, 0)
+        return (await self._clicks(info)).counted
+
+    @strawberry.field(
+        description="Clicks by people who cannot be told apart (a shared link or privacy "
+                    "mode: 'Someone', R15, R16): shown, but counted in no report (R17)."
+    )
+    async def clicks_by_someone(self, info: Info) -> int:
+        return (await self._clicks(info)).by_someone
 
 
 @strawberry.type
@@ -310,7 +321,7 @@ class Email:
         found = await loaders.links.load(email_id)
         clicks = await loaders.link_clicks.load(email_id) if found else {}
         return [TrackedLink(index=index, url=url, account_id=self.account_id, email_id=email_id,
-                            known_clicks=clicks.get(index, 0))
+                            known_clicks=clicks.get(index, LinkClicks()))
                 for index, url in sorted(found.items())]
 
     @strawberry.field(description="Each recipient's delivery, for emails sent through "
@@ -384,7 +395,7 @@ class Email:
             tracked=row.tracked_email_id is not None, logged=True,
             delivery_mode=DeliveryMode.SINGLE_MESSAGE, open_tracking=False,
             click_tracking=False, not_tracked_reasons=[
-                "Logged copy: logging alone records no opens or clicks (R1)."
+                "Logged copy: logging alone records no opens or clicks."
             ] if row.tracked_email_id is None else [],
             from_address=row.sender_address, text=row.text,
             html_url=f"{public_url}/records/emails/{row.id}/html" if row.html else None,

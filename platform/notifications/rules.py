@@ -42,15 +42,15 @@ def decide(
     pixel, or privacy mode without a legal basis): the notification then says 'Someone'.
     """
     if not tracking_enabled:
-        return NotifyDecision(False, "Tracking is off for the account (R18).")
+        return NotifyDecision(False, "Tracking is off for the account.")
     if email_kind != "sales":
-        return NotifyDecision(False, "Marketing emails do not notify their sender (R22).")
+        return NotifyDecision(False, "Marketing emails do not notify their sender.")
     if verdict != "human":
         return NotifyDecision(
-            False, "Machine and self hits never notify (R9, R10)."
+            False, "Machine and self hits never notify."
         )
     if engagement_type == "click" and not click_entitled:
-        return NotifyDecision(False, "Click notifications need a paid Sales seat (R12, R22).")
+        return NotifyDecision(False, "Click notifications need a paid Sales seat.")
     wanted = {
         NotificationPreference.OPENS_AND_CLICKS: {"open", "click", "reply"},
         NotificationPreference.OPENS: {"open", "reply"},
@@ -59,5 +59,5 @@ def decide(
     }[preference]
     if engagement_type not in wanted:
         return NotifyDecision(False, "The sender turned these notifications off.")
-    return NotifyDecision(True, "A recipient engaged with a tracked email (R22).",
+    return NotifyDecision(True, "A recipient engaged with a tracked email.",
                           who=recipient_address or "Someone")

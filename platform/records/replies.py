@@ -22,10 +22,10 @@ from sendtrail.tracking.store import EmailRecipientRow, EngagementRow, TrackedEm
 from sendtrail.tracking.stream import EngagementEvent
 
 __all__ = ["record_reply"]
-REPLY_REASON = "A reply from the recipient was logged (R24)."
+REPLY_REASON = "A reply from the recipient was logged."
 INFERRED_REASON = (
     "No open had been recorded for this recipient, so the reply implies one: the email "
-    "was read with images blocked (R7)."
+    "was read with images blocked."
 )
 
 

@@ -32,13 +32,13 @@ async def diagnose_email(
     if not settings.tracking_enabled and email.open_tracking:
         findings.append(
             "Tracking has been turned off for the account since this email was sent: its "
-            "hits are still recorded but notify no one (R18)."
+            "hits are still recorded but notify no one."
         )
     if email.delivery_mode == "single_message" and len(recipients) > 1 and email.open_tracking:
         findings.append(
             f"The email went to {len(recipients)} recipients as one message with a shared "
             "pixel and links, so its opens and clicks are attributed to 'Someone' and "
-            "appear in no report (R15, R17). Send it per recipient to know who opened it."
+            "appear in no report. Send it per recipient to know who opened it."
         )
     if settings.privacy_mode:
         contact_ids = [r.contact_id for r in recipients]
@@ -51,7 +51,7 @@ async def diagnose_email(
             findings.append(
                 f"Privacy mode is on and {names} ha{'s' if len(without) == 1 else 've'} no "
                 "legal basis for processing: their activity is recorded anonymously as "
-                "'Someone' and their contact properties are not updated (R16)."
+                "'Someone' and their contact properties are not updated."
             )
     findings.extend(email.removed_tracking)
     findings.extend(reason for _, reason in email.skipped_links)
@@ -65,7 +65,7 @@ def _hit_findings(open_tracking: bool, hits: list[EngagementRow]) -> list[str]:
     if open_tracking and not real_opens:
         findings.append(
             "The tracking pixel has never loaded: the email may not have been opened yet, "
-            "or it was read with images blocked or stripped by a corporate filter (R6)."
+            "or it was read with images blocked or stripped by a corporate filter."
         )
     by_verdict: dict[str, Counter[str]] = {"machine": Counter(), "self": Counter()}
     for hit in hits:
@@ -80,7 +80,7 @@ def _hit_findings(open_tracking: bool, hits: list[EngagementRow]) -> list[str]:
     if inferred:
         findings.append(
             f"{_plural(inferred, 'open')} inferred from a click because the pixel had not "
-            "loaded for that recipient (R7)."
+            "loaded for that recipient."
         )
     humans = [h for h in hits if h.verdict == "human"]
     someone = [h for h in humans if h.attribution == "someone"]

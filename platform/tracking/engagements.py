@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import func
+from sqlalchemy import case, func
 from sqlalchemy.orm import InstrumentedAttribute
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -19,12 +19,19 @@ from sendtrail.db.pagination import Page, keyset_page, within
 from sendtrail.tenancy.authz import AuthzAction, AuthzObject, authorizer
 from sendtrail.tenancy.values import Principal
 from sendtrail.tracking.core.hints import OpenSeen, multiple_open_hints
-from sendtrail.tracking.core.model import EngagementType, Verdict
+from sendtrail.tracking.core.model import Attribution, EngagementType, Verdict
 from sendtrail.tracking.store import EngagementRow
 
 __all__ = [
-    "ENGAGEMENT_KEYS", "EngagementFilter", "RecipientStats", "engagements_matching",
-    "engagements_of_email", "link_clicks_of", "list_engagements", "recipient_stats_of",
+    "ENGAGEMENT_KEYS",
+    "EngagementFilter",
+    "LinkClicks",
+    "RecipientStats",
+    "engagements_matching",
+    "engagements_of_email",
+    "link_clicks_of",
+    "list_engagements",
+    "recipient_stats_of",
 ]
 
 
@@ -138,27 +145,39 @@ async def recipient_stats_of(
     return stats
 
 
+@dataclass(frozen=True)
+class LinkClicks:
+    """A link's human clicks: those counted in reports, and those by 'Someone' (R15-R17),
+    which are people too but cannot be tied to a recipient, so no report counts them."""
+
+    counted: int = 0
+    by_someone: int = 0
+
+
 async def link_clicks_of(
     session: AsyncSession, account_id: uuid.UUID, email_ids: Collection[uuid.UUID]
-) -> dict[uuid.UUID, dict[int, int]]:
-    """Human clicks counted in reports (R17), per link index of each email."""
-    found: dict[uuid.UUID, dict[int, int]] = defaultdict(dict)
+) -> dict[uuid.UUID, dict[int, LinkClicks]]:
+    """Human clicks per link index of each email, counted (R17) and by 'Someone'."""
+    found: dict[uuid.UUID, dict[int, LinkClicks]] = defaultdict(dict)
     if not email_ids:
         return found
     email, link = col(EngagementRow.email_id), col(EngagementRow.link_idx)
+    counted = func.sum(case((col(EngagementRow.counts_in_reports).is_(True), 1), else_=0))
+    by_someone = func.sum(case(
+        (col(EngagementRow.attribution) == Attribution.SOMEONE.value, 1), else_=0))
     rows = await session.exec(
-        select(email, link, func.count())
+        select(email, link, counted, by_someone)
         .where(
             EngagementRow.account_id == account_id, email.in_(email_ids),
             EngagementRow.type == EngagementType.CLICK.value,
-            col(EngagementRow.counts_in_reports).is_(True),
+            EngagementRow.verdict == Verdict.HUMAN.value,
             link.is_not(None),
         )
         .group_by(email, link)
     )
-    for email_id, index, count in rows.all():
+    for email_id, index, in_reports, anonymous in rows.all():
         if index is not None:
-            found[email_id][int(index)] = int(count)
+            found[email_id][int(index)] = LinkClicks(int(in_reports or 0), int(anonymous or 0))
     return found
 
 

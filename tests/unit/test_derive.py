@@ -190,3 +190,29 @@ def test_clicked_copies_name_recipients_and_recipientless_copies() -> None:
     recipients, shared = clicked_copies(hits, {(ACCOUNT, EMAIL): EMAIL_FACTS})
     assert recipients == {(ACCOUNT, EMAIL, 1)}
     assert shared == {(ACCOUNT, EMAIL)}
+
+
+def test_privacy_mode_clicks_need_the_emails_anonymous_history() -> None:  # R7, R16
+    # Which of the recipient's earlier opens were anonymous is only stored without a
+    # recipient: the deriver must load the email's recipient-less copy for a click too.
+    private = replace(EMAIL_FACTS, privacy_mode=True)
+    recipients, shared = clicked_copies([_click(recipient=1)], {(ACCOUNT, EMAIL): private})
+    assert recipients == {(ACCOUNT, EMAIL, 1)}
+    assert shared == {(ACCOUNT, EMAIL)}
+
+
+def test_an_anonymous_open_then_click_is_one_open_not_two() -> None:  # R7, R16
+    # Issue 15, defect 1: one open and one click in privacy mode showed two "Someone
+    # opened" rows, one of them inferred, when the click came in a later batch.
+    facts = _facts(replace(EMAIL_FACTS, privacy_mode=True), basis=False)
+    (open_,) = decide([_hit()], facts, SIGNALS).engagements
+    assert open_.attribution is Attribution.SOMEONE
+    assert open_.recipient_idx is None
+    later = replace(facts, opened_copies=frozenset({(ACCOUNT, EMAIL, None, False)}))
+    (click,) = decide([_click(at=LATER + timedelta(minutes=5))], later, SIGNALS).engagements
+    assert (click.type, click.attribution, click.inferred) == (
+        HitKind.CLICK, Attribution.SOMEONE, False)
+    # Without an earlier open the click still implies one, anonymous like the click.
+    inferred, _ = sorted(decide([_click()], facts, SIGNALS).engagements,
+                         key=lambda e: e.occurred_at)
+    assert (inferred.inferred, inferred.attribution) == (True, Attribution.SOMEONE)

@@ -259,10 +259,10 @@ def test_skipped_links_of_real_client_markup_say_why() -> None:  # R13, R25
     reasons = dict(parse_template(GMAIL, KEYS).skipped_links)
     assert reasons == {
         "https://www.example.com/pricing": "The link text is itself a web address "
-        "(www.example.com/pricing), so it is not rewritten (R13).",
-        "tel:+15551234567": "Phone number link (tel:+15551234567): it is not rewritten (R13).",
+        "(www.example.com/pricing), so it is not rewritten.",
+        "tel:+15551234567": "Phone number link (tel:+15551234567): it is not rewritten.",
         "mailto:alex@example.com": "Email address link (mailto:alex@example.com): "
-        "it is not rewritten (R13).",
+        "it is not rewritten.",
     }
     outlook = dict(parse_template(OUTLOOK, KEYS).skipped_links)
     assert "www.contoso.com" in outlook["http://www.contoso.com/"]

@@ -259,8 +259,8 @@ DECISIONS = {
         False,
         (
             prepare_module.NO_LINKS,
-            "Phone number link (tel:+15551234): it is not rewritten (R13).",
-            "In-page anchor (#faq): it is not rewritten (R13).",
+            "Phone number link (tel:+15551234): it is not rewritten.",
+            "In-page anchor (#faq): it is not rewritten.",
         ),
     ),
 }

@@ -10,11 +10,11 @@ __all__ = ["AttributionResult", "ContactUpdate", "attribute", "resolve_recipient
 
 SHARED_REASON = (
     "The email went to several recipients with one shared pixel and link set, so this "
-    "activity cannot be tied to one of them; it is shown as 'Someone' (R15)."
+    "activity cannot be tied to one of them; it is shown as 'Someone'."
 )
 PRIVACY_REASON = (
     "Privacy mode is on and this contact has no legal basis for processing, so the activity "
-    "is recorded anonymously as 'Someone' and the contact's properties are not updated (R16)."
+    "is recorded anonymously as 'Someone' and the contact's properties are not updated."
 )
 
 
@@ -71,7 +71,7 @@ def attribute(
     attribution = Attribution.SOMEONE if attributed is None else Attribution.RECIPIENT
     counts = verdict is Verdict.HUMAN and attribution is Attribution.RECIPIENT
     if verdict is Verdict.HUMAN and attribution is Attribution.SOMEONE:
-        reasons.append("Activity by 'Someone' appears in no report or contact statistic (R17).")
+        reasons.append("Activity by 'Someone' appears in no report or contact statistic.")
     update = ContactUpdate()
     if counts:
         sales = email_kind is EmailKind.SALES

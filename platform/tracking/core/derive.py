@@ -50,10 +50,10 @@ CopyKey = tuple[uuid.UUID, uuid.UUID, int | None, bool]
 INFERRED_LEAD = timedelta(milliseconds=1)
 INFERRED_OPEN_REASON = (
     "No open had been recorded for this recipient, so the click implies one: the email "
-    "was read with images blocked (R7)."
+    "was read with images blocked."
 )
 TRACKING_OFF_REASON = (
-    "Tracking is now turned off for this account, so this hit notifies no one (R18)."
+    "Tracking is now turned off for this account, so this hit notifies no one."
 )
 
 
@@ -182,7 +182,12 @@ def clicked_copies(
     hits: Sequence[RawHit], emails: Mapping[EmailKey, EmailFacts]
 ) -> tuple[set[RecipientKey], set[EmailKey]]:
     """The message copies clicked in ``hits``: recipients' copies, and the emails whose
-    recipient-less copy (shared or the sender's) was clicked — whose history a click needs."""
+    recipient-less copy (shared or the sender's) was clicked — whose history a click needs.
+
+    In privacy mode a recipient's click may turn out anonymous ('Someone', R16), and their
+    earlier opens were stored without a recipient: the email's recipient-less history is
+    needed too, or a click after an anonymous open would infer a second one (R7; issue 15,
+    defect 1: "two 'Someone opened' rows for one open and one click")."""
     recipients: set[RecipientKey] = set()
     shared: set[EmailKey] = set()
     for hit in hits:
@@ -192,9 +197,9 @@ def clicked_copies(
             continue
         recipient = None if claims.sender_copy else resolve_recipient(
             claims.recipient, email.recipient_count)
-        if recipient is None:
+        if recipient is None or email.privacy_mode:
             shared.add((claims.account_id, claims.email_id))
-        else:
+        if recipient is not None:
             recipients.add((claims.account_id, claims.email_id, recipient))
     return recipients, shared
 

@@ -48,19 +48,16 @@ def _other_network_of(ip: str) -> str | None:
     return str(ipaddress.ip_network(f"{address}/{prefix}", strict=False))
 
 
-def _when(moment: datetime) -> str:
-    return moment.strftime("%Y-%m-%d %H:%M UTC")
-
-
 def multiple_open_hints(opens: Sequence[OpenSeen]) -> tuple[str, ...]:
     """Why a recipient may show several opens, from the human opens recorded for them."""
     if len(opens) < 2:
         return ()
     ordered = sorted(opens, key=lambda seen: seen.at)
+    # No dates: the page shows the first and last open beside the hints, in the reader's
+    # own time zone and format; a second rendering here in UTC contradicted them.
     hints = [
-        f"Opened {len(ordered)} times, first on {_when(ordered[0].at)} and last on "
-        f"{_when(ordered[-1].at)}. Multiple opens are normal: the pixel loads every time the "
-        "email is viewed."
+        f"Opened {len(ordered)} times. Multiple opens are normal: the pixel loads every time "
+        "the email is viewed."
     ]
     networks_seen = [network_of(seen.ip) for seen in ordered]
     quick = any(
@@ -87,6 +84,6 @@ def multiple_open_hints(opens: Sequence[OpenSeen]) -> tuple[str, ...]:
     if any(seen.inferred for seen in ordered):
         hints.append(
             "One open was inferred from a click or a reply because the pixel had not loaded "
-            "(images blocked), so it has no network of its own (R7)."
+            "(images blocked), so it has no network of its own."
         )
     return tuple(hints)

@@ -61,9 +61,9 @@ def skip_reason(href: str) -> str | None:
     """Why a link with this (trimmed) address is not rewritten, or ``None`` if it may be."""
     shown = href if len(href) <= 80 else href[:77] + "..."
     if not href:
-        return "A link has no address, so it is not rewritten (R13)."
+        return "A link has no address, so it is not rewritten."
     if href.startswith("#"):
-        return f"In-page anchor ({shown}): it is not rewritten (R13)."
+        return f"In-page anchor ({shown}): it is not rewritten."
     try:
         parts = urlsplit(href)
         host = parts.hostname
@@ -72,18 +72,18 @@ def skip_reason(href: str) -> str | None:
     scheme = parts.scheme.lower()
     reason: str | None = None
     if scheme == "mailto":
-        reason = f"Email address link ({shown}): it is not rewritten (R13)."
+        reason = f"Email address link ({shown}): it is not rewritten."
     elif scheme in ("tel", "sms", "callto"):
-        reason = f"Phone number link ({shown}): it is not rewritten (R13)."
+        reason = f"Phone number link ({shown}): it is not rewritten."
     elif not scheme:
         reason = (
             f"Relative link ({shown}): it has no web address to redirect to, "
-            "so it is not rewritten (R13)."
+            "so it is not rewritten."
         )
     elif scheme not in ("http", "https"):
-        reason = f"Not a web link ({scheme}: address), so it is not rewritten (R13)."
+        reason = f"Not a web link ({scheme}: address), so it is not rewritten."
     elif not host:
-        reason = f"The web address has no host ({shown}), so it is not rewritten (R13)."
+        reason = f"The web address has no host ({shown}), so it is not rewritten."
     elif len(href.encode("utf-8")) > MAX_URL_BYTES:
         reason = "A web address longer than 4 KB is left as it is (not tracked)."
     elif safe_location(href) is None:
@@ -105,7 +105,7 @@ def address_text_reason(text: str) -> str | None:
     text = " ".join(text.split())
     if not looks_like_address(text):
         return None
-    return f"The link text is itself a web address ({text}), so it is not rewritten (R13)."
+    return f"The link text is itself a web address ({text}), so it is not rewritten."
 
 
 def href_span(tag: str, value: str) -> tuple[int, int] | None:

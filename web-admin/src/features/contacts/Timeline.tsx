@@ -11,6 +11,7 @@ import { graphql } from "../../gql";
 import type { ContactTimelineQuery } from "../../gql/graphql";
 import { Empty, Failed, Loading } from "../../shell/States";
 import { MessageContent } from "../records/MessageContent";
+import { categoryLabel } from "../emails/labels";
 import { LEGAL_BASES } from "./labels";
 import { when } from "./paging";
 
@@ -139,9 +140,9 @@ function EngagementEntry({ engagement }: { engagement: EngagementItem }) {
         </Group>
       </Group>
       {(engagement.verdict !== "HUMAN" || engagement.reasons.length > 0) && (
+        // Each reason is a whole sentence: one after the other, never the rule's code.
         <Text size="xs" c="dimmed">
-          {engagement.category}
-          {engagement.reasons.length > 0 && `: ${engagement.reasons.join("; ")}`}
+          {engagement.reasons.length > 0 ? engagement.reasons.join(" ") : categoryLabel(engagement.category)}
         </Text>
       )}
     </Card>

@@ -15,7 +15,7 @@ import { usePageTitle } from "../../shell/usePageTitle";
 import { Compose, type ComposeDraft, replySubject } from "../sending/Compose";
 import { DeliveryStatus } from "../sending/DeliveryStatus";
 import { useSignedIn } from "../session/SessionProvider";
-import { TYPE_LABELS, VerdictBadge, formatWhen } from "./labels";
+import { TYPE_LABELS, VerdictBadge, categoryLabel, formatWhen } from "./labels";
 import { LoggedMessage } from "./LoggedMessage";
 
 const ENGAGEMENTS = 100;
@@ -53,6 +53,7 @@ const EmailQuery = graphql(`
         index
         url
         clicks
+        clicksBySomeone
       }
       engagements(first: $first, filter: { verdicts: [HUMAN, MACHINE, SELF] }) {
         edges {
@@ -136,12 +137,15 @@ function Recipients({ email }: { email: Email }) {
   );
 }
 
-function whoOf(engagement: Engagement): string {
+/** The sender's own hits (their Sent folder, their browser) are theirs, never "Someone". */
+function whoOf(engagement: Engagement, sender: string): string {
+  if (engagement.verdict === "SELF") return `${sender} (the sender)`;
   if (engagement.attribution === "SOMEONE") return "Someone";
   return engagement.recipient?.address ?? "Someone";
 }
 
 function Engagements({ email }: { email: Email }) {
+  const sender = email.sender.name || email.sender.email;
   const rows = email.engagements.edges.map((edge) => edge.node);
   if (rows.length === 0) {
     return (
@@ -173,7 +177,7 @@ function Engagements({ email }: { email: Email }) {
                   <What engagement={engagement} />
                 </Table.Td>
                 <Table.Td style={{ overflowWrap: "anywhere" }}>
-                  <Who engagement={engagement} />
+                  <Who engagement={engagement} sender={sender} />
                 </Table.Td>
                 <Table.Td>
                   <VerdictCell engagement={engagement} />
@@ -192,7 +196,7 @@ function Engagements({ email }: { email: Email }) {
             <Group justify="space-between" align="flex-start" gap="xs">
               <Stack gap={0} style={{ overflowWrap: "anywhere", flex: 1, minWidth: 0 }}>
                 <What engagement={engagement} />
-                <Who engagement={engagement} />
+                <Who engagement={engagement} sender={sender} />
                 <Text size="sm" c="dimmed">
                   <When engagement={engagement} />
                 </Text>
@@ -234,11 +238,11 @@ function What({ engagement }: { engagement: Engagement }) {
   );
 }
 
-function Who({ engagement }: { engagement: Engagement }) {
+function Who({ engagement, sender }: { engagement: Engagement; sender: string }) {
   return (
     <>
-      <Text size="sm">{whoOf(engagement)}</Text>
-      {engagement.attribution === "SOMEONE" && (
+      <Text size="sm">{whoOf(engagement, sender)}</Text>
+      {engagement.attribution === "SOMEONE" && engagement.verdict !== "SELF" && (
         <Text size="xs" c="dimmed">
           Shared pixel or privacy mode: it can't be told which recipient it was.
         </Text>
@@ -261,7 +265,7 @@ function VerdictCell({ engagement }: { engagement: Engagement }) {
 }
 
 function Reasons({ engagement }: { engagement: Engagement }) {
-  if (engagement.reasons.length === 0) return <Text size="sm">{engagement.category}</Text>;
+  if (engagement.reasons.length === 0) return <Text size="sm">{categoryLabel(engagement.category)}</Text>;
   return (
     <List size="sm" spacing={2}>
       {engagement.reasons.map((reason) => (
@@ -283,6 +287,8 @@ function Links({ email }: { email: Email }) {
       {email.links.map((link) => (
         <List.Item key={link.index} style={{ overflowWrap: "anywhere" }}>
           {link.url}: {plural(link.clicks, "click by a recipient", "clicks by recipients")}
+          {link.clicksBySomeone > 0 &&
+            `, and ${plural(link.clicksBySomeone, "click", "clicks")} by Someone (not counted in reports)`}
         </List.Item>
       ))}
     </List>

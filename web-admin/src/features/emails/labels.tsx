@@ -12,6 +12,13 @@ export function formatWhen(iso: string | null | undefined): string {
   return Number.isNaN(date.getTime()) ? iso : WHEN.format(date);
 }
 
+/** A rule's category ("mail_client", "image_proxy") as words, for the rare hit with no
+ * reason sentence of its own: the codes themselves are not for people. */
+export function categoryLabel(category: string): string {
+  const words = category.replace(/[_:]+/g, " ").trim();
+  return words ? words.charAt(0).toUpperCase() + words.slice(1) : "";
+}
+
 const VERBS: Record<EngagementType, string> = {
   OPEN: "opened",
   CLICK: "clicked a link in",
