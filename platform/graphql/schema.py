@@ -18,6 +18,7 @@ from strawberry.schema.config import StrawberryConfig
 
 from sendtrail.graphql.domain_resolvers import DomainMutation, DomainQuery
 from sendtrail.graphql.errors import CodedErrors
+from sendtrail.graphql.getting_started_resolvers import GettingStartedQuery
 from sendtrail.graphql.mutations import Mutation
 from sendtrail.graphql.notification_resolvers import (
     NotificationMutation,
@@ -49,7 +50,7 @@ MAX_ALIASES = 30
 @strawberry.type(name="Query")
 class RootQuery(
     Query, DomainQuery, TrackingQuery, ReportQuery, RecordsQuery, WebhookQuery, SupportQuery,
-    SendingQuery,
+    SendingQuery, GettingStartedQuery,
 ):
     pass
 

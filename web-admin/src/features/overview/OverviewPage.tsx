@@ -6,6 +6,7 @@ import { useQuery } from "urql";
 import { graphql } from "../../gql";
 import { usePageTitle } from "../../shell/usePageTitle";
 import { EngagementReportView } from "./EngagementReportView";
+import { GettingStarted } from "./GettingStarted";
 
 const OverviewDocument = graphql(`
   query Overview {
@@ -32,6 +33,7 @@ export function OverviewPage() {
       <Title order={1} size="h2">
         Overview
       </Title>
+      <GettingStarted />
       <EngagementReportView
         accountName={data?.account.name ?? "your account"}
         chooseScope={data?.viewer.role === "ADMIN"}
