@@ -5,12 +5,25 @@ import { MantineProvider, createTheme } from "@mantine/core";
 import { Notifications } from "@mantine/notifications";
 import { StrictMode } from "react";
 import { createRoot } from "react-dom/client";
-import { BrowserRouter } from "react-router";
+import { RouterProvider, createBrowserRouter } from "react-router";
 
 import { App } from "./App";
 import { SessionProvider } from "./features/session/SessionProvider";
 
 const theme = createTheme({ primaryColor: "blue", defaultRadius: "md" });
+
+// A data router, so that a form with unsaved changes can hold a navigation until the person
+// answers (useBlocker, shell/UnsavedChanges.tsx); App keeps its own <Routes> below it.
+const router = createBrowserRouter([
+  {
+    path: "*",
+    element: (
+      <SessionProvider>
+        <App />
+      </SessionProvider>
+    ),
+  },
+]);
 
 const root = document.getElementById("root");
 if (root === null) throw new Error("index.html has no #root");
@@ -19,11 +32,7 @@ createRoot(root).render(
   <StrictMode>
     <MantineProvider theme={theme} defaultColorScheme="light">
       <Notifications position="top-right" />
-      <BrowserRouter>
-        <SessionProvider>
-          <App />
-        </SessionProvider>
-      </BrowserRouter>
+      <RouterProvider router={router} />
     </MantineProvider>
   </StrictMode>,
 );
