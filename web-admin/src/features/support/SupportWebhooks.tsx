@@ -127,7 +127,7 @@ function Deliveries({ endpoint }: { endpoint: Endpoint }) {
               </Stack>
               <StatusBadge delivery={delivery} />
             </Group>
-            <LastAnswer delivery={delivery} />
+            {(delivery.lastStatusCode != null || delivery.lastError) && <LastAnswer delivery={delivery} />}
           </Card>
         ))}
       </Stack>
