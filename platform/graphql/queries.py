@@ -13,15 +13,21 @@ from sendtrail.tenancy.users import parse_id
 
 __all__ = ["Query"]
 
+STAFF_ARE_NO_USERS = "Support staff are not users of an account; query `account` instead."
+
 
 @strawberry.type
 class Query:
     @strawberry.field(description="The signed-in user (or the user of the API token).")
     async def viewer(self, info: Info) -> User:
         context = ctx(info)
+        # Staff are refused before actor(): with or without an account chosen they are no
+        # user, and the web admin's session probe must hear FORBIDDEN, not "choose one".
+        if context.principal is not None and context.principal.is_staff:
+            raise Forbidden(STAFF_ARE_NO_USERS)
         principal = await context.actor(info)
         if principal.user_id is None:
-            raise Forbidden("Support staff are not users of an account; query `account` instead.")
+            raise Forbidden(STAFF_ARE_NO_USERS)
         async with context.db() as session:
             row = await users.get_user(session, principal, await context.account_id(info),
                                        principal.user_id)

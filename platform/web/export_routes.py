@@ -25,7 +25,7 @@ from sendtrail.tenancy.values import Principal
 from sendtrail.tracking.core.model import EmailKind, EngagementType, Verdict
 from sendtrail.tracking.emails import EmailFilter
 from sendtrail.tracking.engagements import EngagementFilter
-from sendtrail.web.principal import authenticate
+from sendtrail.web.principal import authenticate_link
 
 __all__ = ["export_emails", "export_engagements"]
 
@@ -37,7 +37,7 @@ async def _actor(request: Request[Any, Any, State], database: Database,
     """Who asks, and the account they act on."""
     settings: Settings = request.app.state.settings
     async with database.session(account_id=None) as session:
-        principal = await authenticate(request, session, settings, require_csrf=False)
+        principal = await authenticate_link(request, session, settings)
     account_id = principal.account_id
     if account_id is None:
         raise NotFound("Choose an account first.")

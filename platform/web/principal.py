@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+import uuid
 from collections.abc import Mapping
 from datetime import timedelta
 
@@ -10,16 +11,20 @@ from litestar.connection import ASGIConnection
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from sendtrail.db.types import utcnow
-from sendtrail.errors import Forbidden, Unauthenticated
+from sendtrail.errors import Forbidden, InvalidInput, Unauthenticated
 from sendtrail.settings import Settings
 from sendtrail.tenancy import auth, tokens
 from sendtrail.tenancy.values import Principal
 
-__all__ = ["CSRF_HEADER", "SESSION_COOKIE", "authenticate", "authenticate_socket"]
+__all__ = [
+    "ACCOUNT_PARAM", "CSRF_HEADER", "SESSION_COOKIE", "authenticate", "authenticate_link",
+    "authenticate_socket",
+]
 
 SESSION_COOKIE = "st_session"
 CSRF_HEADER = "X-CSRF-Token"
 ACCOUNT_HEADER = "X-Sendtrail-Account"
+ACCOUNT_PARAM = "account"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
@@ -57,6 +62,33 @@ async def authenticate(
     if principal.is_staff and (key := connection.headers.get(ACCOUNT_HEADER)):
         principal = await auth.support_principal_for(session, principal, key)
     return principal
+
+
+async def authenticate_link(
+    connection: ASGIConnection,  # type: ignore[type-arg]
+    session: AsyncSession,
+    settings: Settings,
+) -> Principal:
+    """Who follows a download link (attachment, logged HTML, CSV export): a link carries no
+    header, so support staff name the account they inspect with ``?account=<id>`` (as
+    ``X-Sendtrail-Account`` does for GraphQL). Anyone else's ``?account=`` must be their
+    own account: naming another one is refused, never silently ignored."""
+    principal = await authenticate(connection, session, settings, require_csrf=False)
+    wanted = connection.query_params.get(ACCOUNT_PARAM)
+    if wanted is None:
+        return principal
+    try:
+        account_id = uuid.UUID(wanted)
+    except ValueError:
+        raise InvalidInput(f"'?{ACCOUNT_PARAM}=' must be an account id, not {wanted[:40]!r}."
+                           ) from None
+    if not principal.is_staff:
+        if account_id != principal.account_id:
+            raise Forbidden("This link is for another account; open it from your own pages.")
+        return principal
+    if principal.account_id is not None and principal.account_id != account_id:
+        raise InvalidInput(f"{ACCOUNT_HEADER} and '?{ACCOUNT_PARAM}=' name different accounts.")
+    return await auth.support_principal_for(session, principal, str(account_id))
 
 
 async def authenticate_socket(

@@ -1,4 +1,5 @@
-"""Attachment downloads and logged HTML for the sandboxed frame (owning account only)."""
+"""Attachment downloads and logged HTML for the sandboxed frame (owning account only;
+support staff name the account they inspect with ``?account=<id>``, audited)."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from sendtrail.records.services import RecordsConfig
 from sendtrail.settings import Settings
 from sendtrail.tenancy.auth import record_support_read
 from sendtrail.tenancy.users import parse_id
-from sendtrail.web.principal import authenticate
+from sendtrail.web.principal import authenticate_link
 
 __all__ = ["download_attachment", "logged_email_html"]
 
@@ -25,7 +26,7 @@ __all__ = ["download_attachment", "logged_email_html"]
 async def _actor(request: Request[Any, Any, State], database: Database) -> Any:
     settings: Settings = request.app.state.settings
     async with database.session(account_id=None) as session:
-        principal = await authenticate(request, session, settings, require_csrf=False)
+        principal = await authenticate_link(request, session, settings)
     if principal.account_id is None:
         raise NotFound("Choose an account first.")
     return principal

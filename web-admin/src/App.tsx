@@ -29,6 +29,7 @@ const WebhooksPage = page(() => import("./features/webhooks/WebhooksPage"), "Web
 const AuditLogPage = page(() => import("./features/audit/AuditLogPage"), "AuditLogPage");
 const SupportAccountsPage = page(() => import("./features/support/SupportConsolePage"), "SupportAccountsPage");
 const SupportAccountPage = page(() => import("./features/support/SupportConsolePage"), "SupportAccountPage");
+const SupportEmailPage = page(() => import("./features/support/SupportEmailPage"), "SupportEmailPage");
 
 function RequireSession({ children }: { children: ReactNode }) {
   const { state, retry } = useSession();
@@ -107,6 +108,7 @@ export function App() {
         <Route path="settings/outbound" element={<OutboundMailPage />} />
         <Route path="support" element={<SupportAccountsPage />} />
         <Route path="support/:accountId" element={<SupportAccountPage />} />
+        <Route path="support/:accountId/emails/:id" element={<SupportEmailPage />} />
         <Route path="activity" element={<ActivityPage />} />
         <Route path="emails" element={<EmailsPage />} />
         <Route path="emails/:id" element={<EmailPage />} />

@@ -102,11 +102,11 @@ const STATUS: Record<string, { label: string; color: string; help: string }> = {
   FAILED: { label: "Failed", color: "red", help: "Setup stopped; fix the reason below and choose Verify now to try again." },
 };
 
-function statusOf(status: string) {
+export function statusOf(status: string) {
   return STATUS[status] ?? { label: status, color: "gray", help: "" };
 }
 
-function Copyable({ value, label, nowrap = false }: { value: string; label: string; nowrap?: boolean }) {
+export function Copyable({ value, label, nowrap = false }: { value: string; label: string; nowrap?: boolean }) {
   return (
     <Group gap="xs" wrap="nowrap" align="flex-start">
       <Code style={{ minWidth: 0, overflowWrap: "anywhere", whiteSpace: nowrap ? "nowrap" : "pre-wrap" }}>{value}</Code>

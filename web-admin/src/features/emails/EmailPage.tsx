@@ -10,6 +10,7 @@ import { useQuery } from "urql";
 import { describeError } from "../../api/client";
 import { graphql } from "../../gql";
 import type { EmailPageQuery } from "../../gql/graphql";
+import { useAccountScope } from "../../shell/AccountScope";
 import { Empty, Failed, Loading } from "../../shell/States";
 import { usePageTitle } from "../../shell/usePageTitle";
 import { Compose, type ComposeDraft, replySubject } from "../sending/Compose";
@@ -346,9 +347,10 @@ export function EmailPage() {
   const [{ data, fetching, error }, refetch] = useQuery({ query: EmailQuery, variables: { id, first: ENGAGEMENTS } });
   usePageTitle(data ? data.email.subject || "Email" : "Email");
 
+  const scope = useAccountScope();
   const back = (
-    <Anchor component={Link} to="/emails" size="sm">
-      ← All emails
+    <Anchor component={Link} to={scope.back.to} size="sm">
+      {scope.back.label}
     </Anchor>
   );
 
@@ -369,7 +371,7 @@ export function EmailPage() {
           {missing ? "Email not found" : "Email"}
         </Title>
         {missing ? (
-          <Text>There is no such email in your account.</Text>
+          <Text>There is no such email in {session.isStaff ? "this" : "your"} account.</Text>
         ) : (
           <Failed
             title="Couldn't load the email"

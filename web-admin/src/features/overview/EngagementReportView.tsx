@@ -9,6 +9,7 @@ import { useQuery } from "urql";
 import { describeError } from "../../api/client";
 import { graphql } from "../../gql";
 import type { EngagementReportQuery, ReportInterval, ReportScope } from "../../gql/graphql";
+import { useAccountScope } from "../../shell/AccountScope";
 import { Empty, Failed, Loading } from "../../shell/States";
 import { type Counts, EngagementChart, EngagementTable, type Point } from "./EngagementChart";
 
@@ -262,6 +263,7 @@ function RankedCard(props: { id: string; title: string; columns: string[]; rows:
 }
 
 function TopEmails({ report }: { report: Report }) {
+  const { emailPath } = useAccountScope(); // support staff open it in the console
   return (
     <RankedCard
       id="top-emails"
@@ -271,7 +273,7 @@ function TopEmails({ report }: { report: Report }) {
       rows={report.topEmails.map((top) => ({
         key: top.email.id,
         name: (
-          <Anchor component={Link} to={`/emails/${top.email.id}`}>
+          <Anchor component={Link} to={emailPath(top.email.id)}>
             {top.email.subject}
           </Anchor>
         ),

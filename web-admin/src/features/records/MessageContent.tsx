@@ -4,6 +4,7 @@
 import { Anchor, Box, List, Stack, Text } from "@mantine/core";
 
 import { sameOrigin } from "../../api/urls";
+import { useAccountScope } from "../../shell/AccountScope";
 
 export type MessageAttachment = {
   id: string;
@@ -27,6 +28,7 @@ export function formatSize(bytes: number): string {
 }
 
 export function MessageContent({ message, height = 260 }: { message: Message; height?: number }) {
+  const { link } = useAccountScope(); // support staff name the account they read
   return (
     <Stack gap="xs">
       {message.htmlUrl ? (
@@ -34,7 +36,7 @@ export function MessageContent({ message, height = 260 }: { message: Message; he
           {/* sandbox="" (no allow-scripts, no allow-same-origin); the server also sends a strict CSP. */}
           <iframe
             sandbox=""
-            src={sameOrigin(message.htmlUrl)}
+            src={link(sameOrigin(message.htmlUrl))}
             title={`Message body of “${message.subject}”`}
             referrerPolicy="no-referrer"
             style={{ border: 0, width: "100%", height: "100%", background: "white", display: "block" }}
@@ -53,7 +55,7 @@ export function MessageContent({ message, height = 260 }: { message: Message; he
           <List size="sm">
             {message.attachments.map((attachment) => (
               <List.Item key={attachment.id}>
-                <Anchor href={sameOrigin(attachment.downloadUrl)} download={attachment.filename} style={{ overflowWrap: "anywhere" }}>
+                <Anchor href={link(sameOrigin(attachment.downloadUrl))} download={attachment.filename} style={{ overflowWrap: "anywhere" }}>
                   {attachment.filename}
                 </Anchor>{" "}
                 <Text span size="sm" c="dimmed">

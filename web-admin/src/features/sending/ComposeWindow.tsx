@@ -5,7 +5,7 @@
 // Sending shows the new email's page, with each recipient's delivery status.
 import "@mantine/tiptap/styles.css";
 
-import { Alert, Anchor, Button, CloseButton, Group, List, Modal, Paper, Stack, Switch, TagsInput, Text, TextInput } from "@mantine/core";
+import { Alert, Anchor, Button, CloseButton, Group, List, Modal, Paper, Stack, TagsInput, Text, TextInput } from "@mantine/core";
 import { useDebouncedValue, useMediaQuery } from "@mantine/hooks";
 import { notifications } from "@mantine/notifications";
 import { Link, RichTextEditor } from "@mantine/tiptap";
@@ -20,6 +20,7 @@ import { graphql } from "../../gql";
 import type { ComposeCheckInput } from "../../gql/graphql";
 import type { ComposeDraft } from "./Compose";
 import { formatSize } from "./labels";
+import { SettingSwitch } from "../../shell/SettingSwitch";
 
 const ComposeDefaultsQuery = graphql(`
   query ComposeDefaults {
@@ -332,14 +333,14 @@ export function ComposeWindow({ draft, onClose }: { draft: ComposeDraft; onClose
             )}
           </Stack>
           <Group gap="lg">
-            <Switch
+            <SettingSwitch
               label="Track opens and clicks"
               checked={trackValue}
               disabled={trackingOff}
               description={trackingOff ? "Off for the whole account" : undefined}
               onChange={(e) => setTrack(e.currentTarget.checked)}
             />
-            <Switch label="Log on the contacts' records" checked={logValue} onChange={(e) => setLog(e.currentTarget.checked)} />
+            <SettingSwitch label="Log on the contacts' records" checked={logValue} onChange={(e) => setLog(e.currentTarget.checked)} />
           </Group>
           <Paper withBorder p="sm" component="section" aria-label="What will apply" bg={blocked ? "red.0" : undefined}>
             {checkError && !check ? (

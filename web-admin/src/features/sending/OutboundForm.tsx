@@ -1,7 +1,7 @@
 // The account's upstream server (admins): SMTP host, port, security and login, the optional
 // Sent folder over IMAP, and whether each user sends with their own login. Passwords are
 // write-only: the form says whether one is set and lets the admin replace or clear it.
-import { Alert, Button, Card, Group, NativeSelect, NumberInput, PasswordInput, SimpleGrid, Stack, Switch, Text, TextInput, Title } from "@mantine/core";
+import { Alert, Button, Card, Group, NativeSelect, NumberInput, PasswordInput, SimpleGrid, Stack, Text, TextInput, Title } from "@mantine/core";
 import { notifications } from "@mantine/notifications";
 import { type FormEvent, useState } from "react";
 import { useMutation } from "urql";
@@ -10,6 +10,7 @@ import { describeError } from "../../api/client";
 import { graphql } from "../../gql";
 import type { OutboundMailFieldsFragment, OutboundMailInput, SmtpSecurity } from "../../gql/graphql";
 import { IMAP_SECURITY_OPTIONS, SECURITY_OPTIONS, defaultPort, isSecurity } from "./labels";
+import { SettingSwitch } from "../../shell/SettingSwitch";
 
 graphql(`
   fragment OutboundMailFields on OutboundMail {
@@ -247,7 +248,7 @@ export function OutboundForm({ saved, canEdit, onSaved }: { saved: OutboundMailF
               />
               <SecretField label="Password" isSet={saved.passwordSet} secret={draft.password} disabled={disabled} onChange={(value) => set("password", value)} />
             </SimpleGrid>
-            <Switch
+            <SettingSwitch
               label="Each user sends with their own login"
               description="Each user enters their own username and password for this server (on this page); the login above is used for users who have none."
               checked={draft.perUserLogins}
@@ -264,7 +265,7 @@ export function OutboundForm({ saved, canEdit, onSaved }: { saved: OutboundMailF
             One untracked copy of each email, with its visible recipients, so the sender's Sent folder stays whole.
           </Text>
           <Stack gap="sm">
-            <Switch
+            <SettingSwitch
               label="The upstream files sent mail itself (Gmail, Microsoft 365)"
               description="Sendtrail then files nothing, so no email is filed twice."
               checked={draft.upstreamFilesSent}
@@ -272,7 +273,7 @@ export function OutboundForm({ saved, canEdit, onSaved }: { saved: OutboundMailF
               onChange={(e) => set("upstreamFilesSent", e.currentTarget.checked)}
             />
             {!draft.upstreamFilesSent && (
-              <Switch
+              <SettingSwitch
                 label="File a copy in a Sent folder over IMAP"
                 checked={draft.fileCopies}
                 disabled={disabled}

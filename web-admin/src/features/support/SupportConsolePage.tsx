@@ -1,19 +1,25 @@
 // The support console (R25): support staff find an account, then read its settings, emails
-// and diagnoses, and its opens and clicks, read-only. Every read carries the X-Sendtrail-Account header (a client of
-// its own per account, so nothing cached for one account shows for another) and lands in
-// that account's audit log, which the page says up front.
-import { Alert, Anchor, Button, Group, Stack, Table, Tabs, Text, TextInput, Title } from "@mantine/core";
-import { type FormEvent, Fragment, Suspense, lazy, useMemo, useState } from "react";
-import { Link, useParams } from "react-router";
-import { Provider, useQuery } from "urql";
+// and diagnoses, opens and clicks, tracking domains, webhooks and users, read-only (tabs,
+// the open one kept in ?tab= so that an email's page leads back to it). Every read carries
+// the X-Sendtrail-Account header (SupportFrame) and lands in that account's audit log, which
+// the page says up front.
+import { Anchor, Button, Group, Stack, Table, Tabs, Text, TextInput, Title } from "@mantine/core";
+import { type FormEvent, Fragment, Suspense, lazy, useState } from "react";
+import { Link, useSearchParams } from "react-router";
+import { useQuery } from "urql";
 
-import { createGraphQLClient, describeError } from "../../api/client";
+import { describeError } from "../../api/client";
 import { graphql } from "../../gql";
+import { supportPath, useAccountScope } from "../../shell/AccountScope";
 import { Empty, Failed, Loading } from "../../shell/States";
 import { usePageTitle } from "../../shell/usePageTitle";
-import { useSession, useSignedIn } from "../session/SessionProvider";
+import { useSignedIn } from "../session/SessionProvider";
 import { formatDateTime } from "../tenancy/labels";
 import { TrackingSettingsPage } from "../tracking/TrackingSettingsPage";
+import { StaffOnly, SupportAccountFrame } from "./SupportFrame";
+import { SupportDomains } from "./SupportDomains";
+import { SupportUsers } from "./SupportUsers";
+import { SupportWebhooks } from "./SupportWebhooks";
 
 // The chart library loads only when the tab is opened.
 const EngagementReportView = lazy(() =>
@@ -67,14 +73,6 @@ const Diagnose = graphql(`
   }
 `);
 
-function StaffOnly() {
-  return (
-    <Alert color="blue" title="For support staff">
-      The support console is for Sendtrail support staff; account admins find the same answers in their own pages.
-    </Alert>
-  );
-}
-
 export function SupportAccountsPage() {
   usePageTitle("Support console");
   const session = useSignedIn();
@@ -121,7 +119,7 @@ export function SupportAccountsPage() {
             {data.supportAccounts.map((account) => (
               <Table.Tr key={account.id}>
                 <Table.Td>
-                  <Anchor component={Link} to={`/support/${account.id}`}>
+                  <Anchor component={Link} to={supportPath(account.id)}>
                     {account.name}
                   </Anchor>
                 </Table.Td>
@@ -185,6 +183,7 @@ function Diagnosis({ emailId }: { emailId: string }) {
 function Emails() {
   const [{ data, fetching, error }, refetch] = useQuery({ query: AccountEmails, variables: { first: 50 } });
   const [open, setOpen] = useState<string | null>(null);
+  const { emailPath } = useAccountScope();
   if (fetching && !data) return <Loading label="Loading emails…" />;
   if (error || !data) {
     return (
@@ -210,7 +209,9 @@ function Emails() {
             <Fragment key={email.id}>
               <Table.Tr>
                 <Table.Td>
-                  {email.subject}
+                  <Anchor component={Link} to={emailPath(email.id)} style={{ overflowWrap: "anywhere" }}>
+                    {email.subject || "(no subject)"}
+                  </Anchor>
                   <Text size="xs" c="dimmed">
                     {email.kind === "MARKETING" ? "Marketing" : "Sales"}
                   </Text>
@@ -248,8 +249,13 @@ function Emails() {
   );
 }
 
+const TABS = ["settings", "emails", "activity", "domains", "webhooks", "users"] as const;
+
 function Inspection() {
   const [{ data, fetching, error }, refetch] = useQuery({ query: InspectedAccount });
+  const [params, setParams] = useSearchParams();
+  const wanted = params.get("tab");
+  const tab = TABS.find((name) => name === wanted) ?? "settings";
   if (fetching && !data) return <Loading label="Opening the account…" />;
   if (error || !data) {
     return (
@@ -264,11 +270,14 @@ function Inspection() {
       <Text c="dimmed" size="sm">
         {data.account.slug} · region {data.account.region} · read-only
       </Text>
-      <Tabs defaultValue="settings" keepMounted={false}>
+      <Tabs value={tab} onChange={(next) => setParams(next ? { tab: next } : {}, { replace: true })} keepMounted={false}>
         <Tabs.List>
           <Tabs.Tab value="settings">Settings</Tabs.Tab>
           <Tabs.Tab value="emails">Emails &amp; diagnoses</Tabs.Tab>
           <Tabs.Tab value="activity">Opens &amp; clicks</Tabs.Tab>
+          <Tabs.Tab value="domains">Domains</Tabs.Tab>
+          <Tabs.Tab value="webhooks">Webhooks</Tabs.Tab>
+          <Tabs.Tab value="users">Users</Tabs.Tab>
         </Tabs.List>
         <Tabs.Panel value="settings" pt="md">
           <TrackingSettingsPage embedded />
@@ -281,6 +290,15 @@ function Inspection() {
             <EngagementReportView accountName={data.account.name} chooseScope={false} scope="ACCOUNT" />
           </Suspense>
         </Tabs.Panel>
+        <Tabs.Panel value="domains" pt="md">
+          <SupportDomains />
+        </Tabs.Panel>
+        <Tabs.Panel value="webhooks" pt="md">
+          <SupportWebhooks />
+        </Tabs.Panel>
+        <Tabs.Panel value="users" pt="md">
+          <SupportUsers />
+        </Tabs.Panel>
       </Tabs>
     </Stack>
   );
@@ -288,28 +306,14 @@ function Inspection() {
 
 export function SupportAccountPage() {
   usePageTitle("Support console");
-  const session = useSignedIn();
-  const { retry } = useSession();
-  const { accountId = "" } = useParams();
-  const client = useMemo(() => createGraphQLClient(retry, accountId), [retry, accountId]);
-
   return (
     <Stack gap="md">
       <Anchor component={Link} to="/support" size="sm">
         ← Find another account
       </Anchor>
-      {!session.isStaff ? (
-        <StaffOnly />
-      ) : (
-        <>
-          <Alert color="yellow" title="Recorded access" role="note">
-            Your access to this account is recorded in its audit log.
-          </Alert>
-          <Provider value={client}>
-            <Inspection />
-          </Provider>
-        </>
-      )}
+      <SupportAccountFrame>
+        <Inspection />
+      </SupportAccountFrame>
     </Stack>
   );
 }

@@ -1,4 +1,4 @@
-import { Alert, Button, Card, Group, Stack, Switch, Text, Title } from "@mantine/core";
+import { Alert, Button, Card, Group, Stack, Text, Title } from "@mantine/core";
 import { notifications } from "@mantine/notifications";
 import { type FormEvent, useMemo, useState } from "react";
 import { useMutation, useQuery } from "urql";
@@ -10,6 +10,7 @@ import { useSignedIn } from "../session/SessionProvider";
 import { Failed, Loading } from "../../shell/States";
 import { usePageTitle } from "../../shell/usePageTitle";
 import { MyEmailDefaults } from "./MyEmailDefaults";
+import { SettingSwitch } from "../../shell/SettingSwitch";
 
 graphql(`
   fragment TrackingSettingsFields on AccountSettings {
@@ -193,7 +194,7 @@ export function TrackingSettingsPage({ embedded = false }: { embedded?: boolean 
               </Title>
               <Stack gap="md">
                 {group.settings.map((setting) => (
-                  <Switch
+                  <SettingSwitch
                     key={setting.key}
                     label={setting.label}
                     description={setting.description}
