@@ -11,6 +11,7 @@ import { graphql } from "../../gql";
 import type { OutboundMailFieldsFragment, OutboundMailInput, SmtpSecurity } from "../../gql/graphql";
 import { IMAP_SECURITY_OPTIONS, SECURITY_OPTIONS, defaultPort, isSecurity } from "./labels";
 import { SettingSwitch } from "../../shell/SettingSwitch";
+import { UnsavedChanges } from "../../shell/UnsavedChanges";
 
 graphql(`
   fragment OutboundMailFields on OutboundMail {
@@ -190,6 +191,9 @@ function inputOf(draft: Draft): OutboundMailInput {
 
 export function OutboundForm({ saved, canEdit, onSaved }: { saved: OutboundMailFieldsFragment; canEdit: boolean; onSaved: () => void }) {
   const [draft, setDraft] = useState<Draft>(() => draftOf(saved));
+  // What the form started from (or last saved): leaving with anything else asks first.
+  const [baseline, setBaseline] = useState<Draft>(() => draftOf(saved));
+  const dirty = canEdit && JSON.stringify(draft) !== JSON.stringify(baseline);
   const [state, save] = useMutation(UpdateOutboundMail);
   const [error, setError] = useState<string | null>(null);
   const disabled = !canEdit || state.fetching;
@@ -207,12 +211,14 @@ export function OutboundForm({ saved, canEdit, onSaved }: { saved: OutboundMailF
       return;
     }
     setDraft(draftOf(result.data.updateOutboundMail));
+    setBaseline(draftOf(result.data.updateOutboundMail));
     notifications.show({ color: "green", title: "Outbound mail saved", message: "Mail sent with Sendtrail now goes through this server." });
     onSaved();
   }
 
   return (
     <form onSubmit={submit} aria-label="Outbound mail server">
+      <UnsavedChanges dirty={dirty} what="outbound mail settings" />
       <Stack gap="lg">
         <Card withBorder padding="md" role="group" aria-labelledby="smtp-server">
           <Title order={2} size="h4" id="smtp-server" mb={4}>

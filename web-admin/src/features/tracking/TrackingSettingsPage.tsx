@@ -1,4 +1,4 @@
-import { Alert, Button, Card, Group, Stack, Text, Title } from "@mantine/core";
+import { Alert, Button, Card, Group, NumberInput, Stack, Text, Title } from "@mantine/core";
 import { notifications } from "@mantine/notifications";
 import { type FormEvent, useMemo, useState } from "react";
 import { useMutation, useQuery } from "urql";
@@ -11,6 +11,7 @@ import { Failed, Loading } from "../../shell/States";
 import { usePageTitle } from "../../shell/usePageTitle";
 import { MyEmailDefaults } from "./MyEmailDefaults";
 import { SettingSwitch } from "../../shell/SettingSwitch";
+import { UnsavedChanges } from "../../shell/UnsavedChanges";
 
 graphql(`
   fragment TrackingSettingsFields on AccountSettings {
@@ -22,6 +23,7 @@ graphql(`
     defaultTrack
     defaultLog
     truncateIps
+    hitDetailRetentionDays
   }
 `);
 
@@ -48,8 +50,11 @@ const UpdateTrackingSettings = graphql(`
   }
 `);
 
-type Key = Exclude<keyof TrackingSettingsFieldsFragment, "__typename">;
-type Values = Record<Key, boolean>;
+type Key = Exclude<keyof TrackingSettingsFieldsFragment, "__typename" | "hitDetailRetentionDays">;
+/** The switches, and how many days hit details are kept (null: as long as the email). */
+type Values = Record<Key, boolean> & { hitDetailRetentionDays: number | null };
+
+const MAX_RETENTION_DAYS = 3650;
 
 interface Setting {
   key: Key;
@@ -129,9 +134,33 @@ const GROUPS: { title: string; settings: Setting[] }[] = [
 ];
 
 const KEYS = GROUPS.flatMap((group) => group.settings.map((setting) => setting.key));
+const FIELDS: (keyof Values)[] = [...KEYS, "hitDetailRetentionDays"];
 
 function valuesOf(settings: TrackingSettingsFieldsFragment): Values {
-  return Object.fromEntries(KEYS.map((key) => [key, settings[key]])) as Values;
+  return {
+    ...(Object.fromEntries(KEYS.map((key) => [key, settings[key]])) as Record<Key, boolean>),
+    hitDetailRetentionDays: settings.hitDetailRetentionDays ?? null,
+  };
+}
+
+/** How long hit details are kept, under Privacy: every setting the API offers is here. */
+function Retention({ days, disabled, onChange }: { days: number | null; disabled: boolean; onChange: (days: number | null) => void }) {
+  return (
+    <NumberInput
+      label="Forget addresses and user agents after (days)"
+      description={`Each open's and click's IP address and user agent are deleted this many days after the hit; counts, verdicts and reasons stay. Leave empty to keep them. From 1 to ${MAX_RETENTION_DAYS}.`}
+      placeholder="Kept"
+      min={1}
+      max={MAX_RETENTION_DAYS}
+      allowDecimal={false}
+      allowNegative={false}
+      clampBehavior="strict"
+      value={days ?? ""}
+      disabled={disabled}
+      maw={420}
+      onChange={(value) => onChange(typeof value === "number" ? value : value === "" ? null : Number(value) || null)}
+    />
+  );
 }
 
 /** `embedded`: shown inside another page (the support console), under its heading. */
@@ -149,7 +178,7 @@ export function TrackingSettingsPage({ embedded = false }: { embedded?: boolean 
 
   // Support staff read the account they inspect (support console) but never change it.
   const canEdit = session.role === "ADMIN" && !session.isStaff;
-  const changed = saved && draft ? KEYS.filter((key) => draft[key] !== saved[key]) : [];
+  const changed = saved && draft ? FIELDS.filter((key) => draft[key] !== saved[key]) : [];
 
   async function submit(event: FormEvent<HTMLFormElement>) {
     event.preventDefault();
@@ -179,6 +208,7 @@ export function TrackingSettingsPage({ embedded = false }: { embedded?: boolean 
   } else {
     body = (
       <form onSubmit={submit} aria-label="Tracking and privacy settings">
+        <UnsavedChanges dirty={canEdit && changed.length > 0} what="tracking and privacy settings" />
         <Stack gap="lg">
           {!canEdit && (
             <Alert color="blue" title="Read only">
@@ -206,6 +236,13 @@ export function TrackingSettingsPage({ embedded = false }: { embedded?: boolean 
                     }}
                   />
                 ))}
+                {group.title === "Privacy" && (
+                  <Retention
+                    days={draft.hitDetailRetentionDays}
+                    disabled={!canEdit || saving.fetching}
+                    onChange={(days) => setEdited((current) => ({ ...(current ?? draft), hitDetailRetentionDays: days }))}
+                  />
+                )}
               </Stack>
             </Card>
           ))}
