@@ -13,7 +13,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 from e2e.processes import Server
-from playwright.sync_api import ConsoleMessage, Page, Request, Response, expect
+from playwright.sync_api import ConsoleMessage, Locator, Page, Request, Response, expect
 from playwright.sync_api import Error as PlaywrightError
 from support import PASSWORD, Tenant
 
@@ -99,6 +99,17 @@ class Ui:
             wider = self.page.evaluate(overflow)
             widest = self.page.evaluate(WIDEST_ELEMENT)
             raise AssertionError(f"the page is {wider} px wider than the screen: {widest}")
+
+    def assert_on_screen(self, locator: Locator) -> None:
+        """``locator`` is visible and within the screen's width: a table's key column (the
+        value to copy, a status) is never cut off or scrolled away sideways (issue 15,
+        item 9)."""
+        expect(locator).to_be_visible()
+        box = locator.bounding_box()
+        width = (self.page.viewport_size or {"width": 0})["width"]
+        assert box is not None, locator
+        assert box["x"] >= 0, (locator, box)
+        assert box["x"] + box["width"] <= width + 0.5, (locator, box, width)
 
     def on_console(self, message: ConsoleMessage) -> None:
         if message.type != "error":

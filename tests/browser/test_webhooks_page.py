@@ -81,6 +81,12 @@ def test_admin_adds_tests_rotates_and_deletes_a_webhook_endpoint(ui: Ui, site: S
 
     ui.page.set_viewport_size(PHONE)
     expect(card).to_be_visible()
+    # A card per delivery on a phone: its status stays on screen (issue 15, item 9).
+    delivery = card.get_by_role("list", name=f"Deliveries to {URL}").get_by_role(
+        "listitem").filter(has_text="msg_")
+    expect(delivery).to_have_count(1)
+    ui.assert_on_screen(delivery.get_by_label("Status: Pending"))
+    ui.assert_on_screen(delivery.get_by_role("button", name=re.compile(r"attempts of msg_")))
     ui.assert_fits()
     ui.snap("endpoint-phone")
     ui.page.set_viewport_size(DESKTOP)

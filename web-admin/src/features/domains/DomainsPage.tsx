@@ -121,39 +121,66 @@ export function Copyable({ value, label, nowrap = false }: { value: string; labe
   );
 }
 
-function DnsRecords({ domain }: { domain: Domain }) {
-  if (domain.dnsRecords.length === 0) return null;
+interface DnsRecord {
+  type: string;
+  name: string;
+  value: string;
+  purpose: string;
+}
+
+/** The records to create: a table on a wide screen; on a phone one card per record, so the
+ * value to copy never leaves the screen (issue 15, item 9). Shared with the support console. */
+export function DnsRecords({ hostname, records }: { hostname: string; records: DnsRecord[] }) {
+  if (records.length === 0) return null;
+  const label = `DNS records for ${hostname}`;
+  const key = (record: DnsRecord) => `${record.type}-${record.name}-${record.value}`;
   return (
-    <Table.ScrollContainer minWidth={640}>
-      <Table aria-label={`DNS records for ${domain.hostnameUnicode}`} verticalSpacing="xs">
-        <Table.Thead>
-          <Table.Tr>
-            <Table.Th>Type</Table.Th>
-            <Table.Th>Name</Table.Th>
-            <Table.Th>Value</Table.Th>
-            <Table.Th>Why</Table.Th>
-          </Table.Tr>
-        </Table.Thead>
-        <Table.Tbody>
-          {domain.dnsRecords.map((record) => (
-            <Table.Tr key={`${record.type}-${record.name}-${record.value}`}>
-              <Table.Td>
-                <Copyable value={record.type} label={`${record.type} record type`} nowrap />
-              </Table.Td>
-              <Table.Td>
-                <Copyable value={record.name} label={`${record.type} record name`} />
-              </Table.Td>
-              <Table.Td>
-                <Copyable value={record.value} label={`${record.type} record value`} />
-              </Table.Td>
-              <Table.Td>
-                <Text size="xs">{record.purpose}</Text>
-              </Table.Td>
+    <>
+      <Table.ScrollContainer minWidth={640} visibleFrom="sm">
+        <Table aria-label={label} verticalSpacing="xs">
+          <Table.Thead>
+            <Table.Tr>
+              <Table.Th>Type</Table.Th>
+              <Table.Th>Name</Table.Th>
+              <Table.Th>Value</Table.Th>
+              <Table.Th>Why</Table.Th>
             </Table.Tr>
-          ))}
-        </Table.Tbody>
-      </Table>
-    </Table.ScrollContainer>
+          </Table.Thead>
+          <Table.Tbody>
+            {records.map((record) => (
+              <Table.Tr key={key(record)}>
+                <Table.Td>
+                  <Copyable value={record.type} label={`${record.type} record type`} nowrap />
+                </Table.Td>
+                <Table.Td>
+                  <Copyable value={record.name} label={`${record.type} record name`} />
+                </Table.Td>
+                <Table.Td>
+                  <Copyable value={record.value} label={`${record.type} record value`} />
+                </Table.Td>
+                <Table.Td>
+                  <Text size="xs">{record.purpose}</Text>
+                </Table.Td>
+              </Table.Tr>
+            ))}
+          </Table.Tbody>
+        </Table>
+      </Table.ScrollContainer>
+      <Stack component="ul" gap="xs" p={0} m={0} hiddenFrom="sm" style={{ listStyle: "none" }} aria-label={label}>
+        {records.map((record) => (
+          <Card withBorder padding="xs" component="li" key={key(record)}>
+            <Text size="sm" fw={600}>
+              {record.type} record
+            </Text>
+            <Copyable value={record.name} label={`${record.type} record name`} />
+            <Copyable value={record.value} label={`${record.type} record value`} />
+            <Text size="xs" c="dimmed">
+              {record.purpose}
+            </Text>
+          </Card>
+        ))}
+      </Stack>
+    </>
   );
 }
 
@@ -210,7 +237,7 @@ function DomainCard({ domain, canEdit, onRemove }: { domain: Domain; canEdit: bo
             {formatDateTime(domain.renewAt)}
           </Text>
         </SimpleGrid>
-        <DnsRecords domain={domain} />
+        <DnsRecords hostname={domain.hostnameUnicode} records={domain.dnsRecords} />
         {error && (
           <Alert color="red" title="Couldn't verify" role="alert">
             {error}

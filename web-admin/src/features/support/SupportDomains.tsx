@@ -1,14 +1,14 @@
 // An inspected account's custom tracking domains (R21), read-only for support staff: each
 // domain's status and why it is not active, and the DNS records the customer must create.
 // On a phone each record is a card, so the value to copy never leaves the screen.
-import { Alert, Badge, Card, Group, Stack, Table, Text, Title } from "@mantine/core";
+import { Alert, Badge, Card, Group, Stack, Text, Title } from "@mantine/core";
 import { useQuery } from "urql";
 
 import { describeError } from "../../api/client";
 import { graphql } from "../../gql";
 import type { SupportTrackingDomainsQuery } from "../../gql/graphql";
 import { Empty, Failed, Loading } from "../../shell/States";
-import { Copyable, statusOf } from "../domains/DomainsPage";
+import { DnsRecords, statusOf } from "../domains/DomainsPage";
 import { formatDateTime } from "../tenancy/labels";
 
 const DomainsQuery = graphql(`
@@ -35,55 +35,6 @@ const DomainsQuery = graphql(`
 `);
 
 type Domain = SupportTrackingDomainsQuery["trackingDomains"][number];
-
-function DnsRecords({ domain }: { domain: Domain }) {
-  if (domain.dnsRecords.length === 0) return null;
-  const label = `DNS records for ${domain.hostnameUnicode}`;
-  const key = (record: Domain["dnsRecords"][number]) => `${record.type}-${record.name}-${record.value}`;
-  return (
-    <>
-      <Table.ScrollContainer minWidth={560} visibleFrom="sm">
-        <Table aria-label={label} verticalSpacing="xs">
-          <Table.Thead>
-            <Table.Tr>
-              <Table.Th>Type</Table.Th>
-              <Table.Th>Name</Table.Th>
-              <Table.Th>Value</Table.Th>
-              <Table.Th>Why</Table.Th>
-            </Table.Tr>
-          </Table.Thead>
-          <Table.Tbody>
-            {domain.dnsRecords.map((record) => (
-              <Table.Tr key={key(record)}>
-                <Table.Td>{record.type}</Table.Td>
-                <Table.Td style={{ overflowWrap: "anywhere" }}>{record.name}</Table.Td>
-                <Table.Td>
-                  <Copyable value={record.value} label={`${record.type} record value`} />
-                </Table.Td>
-                <Table.Td>
-                  <Text size="xs">{record.purpose}</Text>
-                </Table.Td>
-              </Table.Tr>
-            ))}
-          </Table.Tbody>
-        </Table>
-      </Table.ScrollContainer>
-      <Stack component="ul" gap="xs" p={0} m={0} hiddenFrom="sm" style={{ listStyle: "none" }} aria-label={label}>
-        {domain.dnsRecords.map((record) => (
-          <Card withBorder padding="xs" component="li" key={key(record)}>
-            <Text size="sm" fw={600} style={{ overflowWrap: "anywhere" }}>
-              {record.type} {record.name}
-            </Text>
-            <Copyable value={record.value} label={`${record.type} record value`} />
-            <Text size="xs" c="dimmed">
-              {record.purpose}
-            </Text>
-          </Card>
-        ))}
-      </Stack>
-    </>
-  );
-}
 
 function DomainCard({ domain }: { domain: Domain }) {
   const status = statusOf(domain.status);
@@ -114,7 +65,7 @@ function DomainCard({ domain }: { domain: Domain }) {
           Last checked {formatDateTime(domain.lastCheckedAt)} · DNS verified {formatDateTime(domain.verifiedAt)} · certificate expires{" "}
           {formatDateTime(domain.certificateExpiresAt)}
         </Text>
-        <DnsRecords domain={domain} />
+        <DnsRecords hostname={domain.hostnameUnicode} records={domain.dnsRecords} />
       </Stack>
     </Card>
   );

@@ -1,12 +1,13 @@
 // One endpoint's deliveries, newest first: status, attempts, next attempt, last answer; a row
 // expands to every attempt, and a delivery can be replayed (same webhook-id).
-import { Alert, Badge, Button, Code, Group, Stack, Table, Text, Tooltip, VisuallyHidden } from "@mantine/core";
+import { Alert, Badge, Button, Card, Code, Group, Stack, Table, Text, Tooltip, VisuallyHidden } from "@mantine/core";
 import { notifications } from "@mantine/notifications";
 import { Fragment, useEffect, useRef, useState } from "react";
 import { useMutation, useQuery } from "urql";
 
 import { describeError } from "../../api/client";
 import { graphql } from "../../gql";
+import type { WebhookDeliveriesQuery } from "../../gql/graphql";
 import { Empty, Failed, Loading } from "../../shell/States";
 import { formatDateTime } from "../tenancy/labels";
 import { STATUS, eventLabel } from "./labels";
@@ -61,6 +62,78 @@ const ReplayDelivery = graphql(`
   }
 `);
 
+type Delivery = NonNullable<WebhookDeliveriesQuery["webhookEndpoint"]>["deliveries"]["edges"][number]["node"];
+
+function DeliveryStatusBadge({ delivery }: { delivery: Delivery }) {
+  const status = STATUS[delivery.status];
+  return (
+    <>
+      <Tooltip label={status.help}>
+        <Badge color={status.color} variant="light" aria-label={`Status: ${status.label}`} style={{ minWidth: "max-content" }}>
+          {status.label}
+        </Badge>
+      </Tooltip>
+      {delivery.deliveredAt && (
+        <Text size="xs" c="dimmed">
+          {formatDateTime(delivery.deliveredAt)}
+        </Text>
+      )}
+    </>
+  );
+}
+
+function LastAnswer({ delivery }: { delivery: Delivery }) {
+  const code = delivery.lastStatusCode;
+  return (
+    <>
+      {code !== null && code !== undefined && <Code>{code}</Code>}{" "}
+      {delivery.lastError ? (
+        <Text size="sm" span style={{ overflowWrap: "anywhere" }}>
+          {delivery.lastError}
+        </Text>
+      ) : code === null || code === undefined ? (
+        "—"
+      ) : null}
+    </>
+  );
+}
+
+function Attempts({ delivery }: { delivery: Delivery }) {
+  if (delivery.attempts.length === 0) {
+    return (
+      <Text size="sm" c="dimmed">
+        Not attempted yet.
+      </Text>
+    );
+  }
+  return (
+    <Table.ScrollContainer minWidth={480}>
+      <Table aria-label={`Attempts of ${delivery.id}`} withRowBorders={false}>
+        <Table.Thead>
+          <Table.Tr>
+            <Table.Th>Time</Table.Th>
+            <Table.Th>Status code</Table.Th>
+            <Table.Th>Error</Table.Th>
+            <Table.Th>Duration</Table.Th>
+            <Table.Th>Next try</Table.Th>
+          </Table.Tr>
+        </Table.Thead>
+        <Table.Tbody>
+          {delivery.attempts.map((attempt, index) => (
+            <Table.Tr key={`${attempt.at}-${index}`}>
+              <Table.Td>{formatDateTime(attempt.at)}</Table.Td>
+              <Table.Td>{attempt.statusCode ?? "No answer"}</Table.Td>
+              <Table.Td style={{ overflowWrap: "anywhere" }}>{attempt.error ?? "—"}</Table.Td>
+              <Table.Td>{attempt.durationMs} ms</Table.Td>
+              <Table.Td>{formatDateTime(attempt.nextAttemptAt)}</Table.Td>
+            </Table.Tr>
+          ))}
+        </Table.Tbody>
+      </Table>
+    </Table.ScrollContainer>
+  );
+}
+
 export function Deliveries({ endpointId, url, version, canEdit }: { endpointId: string; url: string; version: number; canEdit: boolean }) {
   // A stack of cursors: the last one is the page shown (null: the newest).
   const [cursors, setCursors] = useState<(string | null)[]>([null]);
@@ -108,6 +181,36 @@ export function Deliveries({ endpointId, url, version, canEdit }: { endpointId: 
     reload();
   }
 
+  /** Show the attempts, and replay (admins): the same on a row and on a phone's card. */
+  function actions(node: Delivery, detailsId: string) {
+    const open = expanded.has(node.id);
+    return (
+      <Group gap="xs" wrap="nowrap">
+        <Button
+          size="xs"
+          variant="subtle"
+          aria-expanded={open}
+          aria-controls={detailsId}
+          aria-label={`${open ? "Hide" : "Show"} attempts of ${node.id}`}
+          onClick={() => toggle(node.id)}
+        >
+          {open ? "Hide attempts" : `Attempts (${node.attempts.length})`}
+        </Button>
+        {canEdit && (
+          <Button
+            size="xs"
+            variant="default"
+            aria-label={`Replay ${node.id}`}
+            loading={replaying.fetching && replayingId === node.id}
+            onClick={() => replayOne(node.id)}
+          >
+            Replay
+          </Button>
+        )}
+      </Group>
+    );
+  }
+
   const titleId = `deliveries-${endpointId}`;
   let body;
   if (fetching && !data) {
@@ -120,7 +223,7 @@ export function Deliveries({ endpointId, url, version, canEdit }: { endpointId: 
     const connection = data.webhookEndpoint.deliveries;
     body = (
       <Stack gap="sm">
-        <Table.ScrollContainer minWidth={860}>
+        <Table.ScrollContainer minWidth={860} visibleFrom="sm">
           <Table aria-labelledby={titleId} verticalSpacing="xs">
             <Table.Thead>
               <Table.Tr>
@@ -137,7 +240,6 @@ export function Deliveries({ endpointId, url, version, canEdit }: { endpointId: 
             </Table.Thead>
             <Table.Tbody>
               {connection.edges.map(({ node }) => {
-                const status = STATUS[node.status];
                 const open = expanded.has(node.id);
                 const detailsId = `attempts-${node.id}`;
                 return (
@@ -156,86 +258,21 @@ export function Deliveries({ endpointId, url, version, canEdit }: { endpointId: 
                         </Text>
                       </Table.Td>
                       <Table.Td>
-                        <Tooltip label={status.help}>
-                          <Badge color={status.color} variant="light" aria-label={`Status: ${status.label}`} style={{ minWidth: "max-content" }}>
-                            {status.label}
-                          </Badge>
-                        </Tooltip>
-                        {node.deliveredAt && (
-                          <Text size="xs" c="dimmed">
-                            {formatDateTime(node.deliveredAt)}
-                          </Text>
-                        )}
+                        <DeliveryStatusBadge delivery={node} />
                       </Table.Td>
                       <Table.Td>{node.attemptCount}</Table.Td>
                       <Table.Td>{node.status === "PENDING" ? formatDateTime(node.nextAttemptAt) : "—"}</Table.Td>
                       <Table.Td maw={260}>
-                        {node.lastStatusCode !== null && node.lastStatusCode !== undefined && <Code>{node.lastStatusCode}</Code>}{" "}
-                        {node.lastError ? (
-                          <Text size="sm" span style={{ overflowWrap: "anywhere" }}>
-                            {node.lastError}
-                          </Text>
-                        ) : node.lastStatusCode === null || node.lastStatusCode === undefined ? (
-                          "—"
-                        ) : null}
+                        <LastAnswer delivery={node} />
                       </Table.Td>
                       <Table.Td>
-                        <Group gap="xs" wrap="nowrap">
-                          <Button
-                            size="xs"
-                            variant="subtle"
-                            aria-expanded={open}
-                            aria-controls={detailsId}
-                            aria-label={`${open ? "Hide" : "Show"} attempts of ${node.id}`}
-                            onClick={() => toggle(node.id)}
-                          >
-                            {open ? "Hide attempts" : `Attempts (${node.attempts.length})`}
-                          </Button>
-                          {canEdit && (
-                            <Button
-                              size="xs"
-                              variant="default"
-                              aria-label={`Replay ${node.id}`}
-                              loading={replaying.fetching && replayingId === node.id}
-                              onClick={() => replayOne(node.id)}
-                            >
-                              Replay
-                            </Button>
-                          )}
-                        </Group>
+                        {actions(node, detailsId)}
                       </Table.Td>
                     </Table.Tr>
                     {open && (
                       <Table.Tr id={detailsId}>
                         <Table.Td colSpan={7} bg="var(--mantine-color-default-hover)">
-                          {node.attempts.length === 0 ? (
-                            <Text size="sm" c="dimmed">
-                              Not attempted yet.
-                            </Text>
-                          ) : (
-                            <Table aria-label={`Attempts of ${node.id}`} withRowBorders={false}>
-                              <Table.Thead>
-                                <Table.Tr>
-                                  <Table.Th>Time</Table.Th>
-                                  <Table.Th>Status code</Table.Th>
-                                  <Table.Th>Error</Table.Th>
-                                  <Table.Th>Duration</Table.Th>
-                                  <Table.Th>Next try</Table.Th>
-                                </Table.Tr>
-                              </Table.Thead>
-                              <Table.Tbody>
-                                {node.attempts.map((attempt, index) => (
-                                  <Table.Tr key={`${attempt.at}-${index}`}>
-                                    <Table.Td>{formatDateTime(attempt.at)}</Table.Td>
-                                    <Table.Td>{attempt.statusCode ?? "No answer"}</Table.Td>
-                                    <Table.Td style={{ overflowWrap: "anywhere" }}>{attempt.error ?? "—"}</Table.Td>
-                                    <Table.Td>{attempt.durationMs} ms</Table.Td>
-                                    <Table.Td>{formatDateTime(attempt.nextAttemptAt)}</Table.Td>
-                                  </Table.Tr>
-                                ))}
-                              </Table.Tbody>
-                            </Table>
-                          )}
+                          <Attempts delivery={node} />
                         </Table.Td>
                       </Table.Tr>
                     )}
@@ -245,6 +282,44 @@ export function Deliveries({ endpointId, url, version, canEdit }: { endpointId: 
             </Table.Tbody>
           </Table>
         </Table.ScrollContainer>
+        {/* On a phone each delivery is a card: its status never leaves the screen (item 9). */}
+        <Stack component="ul" gap="xs" p={0} m={0} hiddenFrom="sm" style={{ listStyle: "none" }} aria-labelledby={titleId}>
+          {connection.edges.map(({ node }) => {
+            const detailsId = `attempts-card-${node.id}`;
+            return (
+              <Card withBorder padding="xs" component="li" key={node.id}>
+                <Stack gap={4}>
+                  <Group justify="space-between" align="flex-start" gap="xs" wrap="nowrap">
+                    <Stack gap={0} style={{ minWidth: 0 }}>
+                      <Text size="sm" fw={600}>
+                        {eventLabel(node.eventType)}
+                      </Text>
+                      <Text size="xs" c="dimmed" style={{ overflowWrap: "anywhere" }}>
+                        {node.id} · {formatDateTime(node.createdAt)}
+                      </Text>
+                    </Stack>
+                    <Stack gap={0} align="flex-end">
+                      <DeliveryStatusBadge delivery={node} />
+                    </Stack>
+                  </Group>
+                  <Text size="sm">
+                    {node.attemptCount} attempt{node.attemptCount === 1 ? "" : "s"}
+                    {node.status === "PENDING" && `; next ${formatDateTime(node.nextAttemptAt)}`}
+                  </Text>
+                  <Text size="sm" component="div">
+                    Last answer: <LastAnswer delivery={node} />
+                  </Text>
+                  {actions(node, detailsId)}
+                  {expanded.has(node.id) && (
+                    <div id={detailsId}>
+                      <Attempts delivery={node} />
+                    </div>
+                  )}
+                </Stack>
+              </Card>
+            );
+          })}
+        </Stack>
         {(cursors.length > 1 || connection.pageInfo.hasNextPage) && (
           <Group gap="xs">
             <Button size="xs" variant="default" disabled={cursors.length <= 1} onClick={() => setCursors((c) => c.slice(0, -1))}>
