@@ -66,6 +66,7 @@ class AuditActor:
 @strawberry.type(description="One read of a support visit.")
 class AuditRead:
     at: datetime
+    action: str = strawberry.field(description="As stored: support.read or support.search.")
     summary: str = strawberry.field(description="What was looked at: \"the email 'Proposal'\".")
     target: str | None = strawberry.field(description="As stored.")
 
@@ -100,7 +101,8 @@ class AuditEntry:
             oldest_first = list(reversed(entry.rows))
             things = [thing for row in oldest_first for thing in _things(row, names)]
             summary = describe_visit(head.actor, things, names)
-            reads = [AuditRead(at=row.at, summary=_read_summary(row, names), target=row.target)
+            reads = [AuditRead(at=row.at, action=row.action, summary=_read_summary(row, names),
+                               target=row.target)
                      for row in oldest_first]
         else:
             summary = describe(head.action, head.actor, head.target, before=head.before,
