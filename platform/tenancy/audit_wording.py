@@ -234,23 +234,26 @@ def _token(verb: str) -> Callable[[Change], str]:
     return phrase
 
 
+def _hook(change: Change) -> str:
+    url = change.tail("webhook endpoint ")
+    return f"the webhook to {url}" if url else "a webhook"
+
+
 def _webhook(verb: str) -> Callable[[Change], str]:
-    return lambda change: f"{verb} the webhook to {change.tail('webhook endpoint ')}"
+    return lambda change: f"{verb} {_hook(change)}"
 
 
 def _webhook_updated(change: Change) -> str:
-    url = change.tail("webhook endpoint ")
     if set(change.after) == {"active"}:
-        return f"{'resumed' if change.after['active'] else 'paused'} the webhook to {url}"
+        return f"{'resumed' if change.after['active'] else 'paused'} {_hook(change)}"
     keys = [WEBHOOK_FIELDS.get(key, words(key)) for key in change.after]
-    return f"changed the {_and(keys)} of the webhook to {url}"
+    return f"changed the {_and(keys)} of {_hook(change)}" if keys else f"changed {_hook(change)}"
 
 
 def _webhook_disabled(change: Change) -> str:
     reason = change.after.get("reason")
     why = f" ({reason})" if reason else ""
-    url = change.tail("webhook endpoint ")
-    return f"turned off the webhook to {url} after it kept failing{why}"
+    return f"turned off {_hook(change)} after it kept failing{why}"
 
 
 def _replayed(change: Change) -> str:
@@ -292,14 +295,16 @@ def _fixed(text: str) -> Callable[[Change], str]:
 
 def _about(text: str, prefix: str = "") -> Callable[[Change], str]:
     """A phrase ending in the target (a host, a domain): ``text`` with ``{}`` filled."""
-    return lambda change: text.format(change.tail(prefix) or "an unnamed one")
+    return lambda change: text.format(change.tail(prefix) or "(not recorded)").replace(
+        "((not recorded))", "(not recorded)")
 
 
 K = AuditKind
 ACTION_KINDS: dict[str, ActionWording] = {
     "account.created": ActionWording(
         K.ACCOUNT, lambda c: f"created the account {c.after.get('name', '')} with "
-                             f"{c.after.get('admin', 'its first admin')} as its admin"),
+                             f"{c.after['admin']} as its admin".replace("  ", " ")
+        if c.after.get("admin") else "created the account"),
     "account.settings.updated": ActionWording(K.SETTINGS, _settings),
     "user.invited": ActionWording(K.USERS, _invited),
     "user.updated": ActionWording(K.USERS, _user_changes),
@@ -318,8 +323,7 @@ ACTION_KINDS: dict[str, ActionWording] = {
     "webhook_endpoint.created": ActionWording(K.WEBHOOKS, _webhook("added")),
     "webhook_endpoint.updated": ActionWording(K.WEBHOOKS, _webhook_updated),
     "webhook_endpoint.secret_rotated": ActionWording(
-        K.WEBHOOKS, lambda c: f"replaced the signing secret of the webhook to "
-                              f"{c.tail('webhook endpoint ')}"),
+        K.WEBHOOKS, lambda c: f"replaced the signing secret of {_hook(c)}"),
     "webhook_endpoint.deleted": ActionWording(K.WEBHOOKS, _webhook("removed")),
     "webhook_endpoint.disabled": ActionWording(K.WEBHOOKS, _webhook_disabled),
     "webhook_delivery.replayed": ActionWording(K.WEBHOOKS, _replayed),
