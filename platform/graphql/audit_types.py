@@ -14,7 +14,7 @@ from strawberry.scalars import JSON
 
 from sendtrail.db.pagination import Page
 from sendtrail.graphql.types import Edge, PageInfo
-from sendtrail.records.audit_names import audit_names
+from sendtrail.records.audit_lookup import audit_names
 from sendtrail.tenancy.audit_log import AuditLogEntry
 from sendtrail.tenancy.audit_wording import (
     ActorKind,

@@ -11,9 +11,16 @@ from __future__ import annotations
 import enum
 import re
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
+from sendtrail.tenancy.audit_names import (
+    NO_NAMES,
+    ActorDetails,
+    ActorKind,
+    Names,
+    actor_details,
+)
 from sendtrail.tenancy.audit_things import (
     EMAIL_ID,
     READ_THINGS,
@@ -60,72 +67,6 @@ class AuditKind(enum.StrEnum):
     OTHER = "other"
 
 
-class ActorKind(enum.StrEnum):
-    USER = "user"
-    SUPPORT = "support"
-    SYSTEM = "system"
-
-
-@dataclass(frozen=True)
-class Names:
-    """What the caller could resolve, by what entries store (addresses lower-case)."""
-
-    users: Mapping[str, str] = field(default_factory=dict)
-    """A user's address → their name."""
-    user_ids: Mapping[str, str] = field(default_factory=dict)
-    """A user's id → their address."""
-    contacts: Mapping[str, str] = field(default_factory=dict)
-    """A contact's id → its address."""
-    emails: Mapping[str, str] = field(default_factory=dict)
-    """An email's id (tracked or logged) → its subject."""
-    attachments: Mapping[str, str] = field(default_factory=dict)
-    """An attachment's id → its file name."""
-
-    def user(self, address: str) -> str:
-        """A user as "Name (address)", or the address when they have no name."""
-        name = self.users.get(address.lower())
-        return f"{name} ({address})" if name and name != address else address
-
-    def reads(self) -> ReadNames:
-        return ReadNames(self)
-
-
-NO_NAMES = Names()
-
-SYSTEM_ACTORS = {
-    "cli": "Someone at the command line",
-    "signup": "The sign-up form",
-    "webhook dispatcher": "Sendtrail's webhook sender",
-}
-
-
-@dataclass(frozen=True)
-class ActorDetails:
-    label: str
-    """As stored: ``user:ada@acme.test``, ``support:sam@… (API token)``, ``cli``."""
-    kind: ActorKind
-    name: str
-    """How the sentence names them: "Ada Admin", "Support staff (sam@…)"."""
-    email: str | None
-    via_token: bool
-
-
-def actor_details(label: str, names: Names = NO_NAMES) -> ActorDetails:
-    via_token = label.endswith(" (API token)")
-    bare = label.removesuffix(" (API token)")
-    kind_text, _, address = bare.partition(":")
-    if kind_text == "user" and address:
-        name = names.users.get(address.lower()) or address
-        return ActorDetails(label, ActorKind.USER,
-                            f"{name} (with an API token)" if via_token else name,
-                            address, via_token)
-    if kind_text == "support" and address:
-        return ActorDetails(label, ActorKind.SUPPORT, f"Support staff ({address})", address,
-                            via_token)
-    return ActorDetails(label, ActorKind.SYSTEM,
-                        SYSTEM_ACTORS.get(label, words(label).capitalize() or "Sendtrail"),
-                        None, via_token)
-
 
 @dataclass(frozen=True)
 class Change:
@@ -135,6 +76,7 @@ class Change:
     before: Mapping[str, Any]
     after: Mapping[str, Any]
     names: Names
+    actor_email: str | None = None
 
     def address(self) -> str:
         """The address the entry is about: from after/before, else from its target."""
@@ -229,7 +171,10 @@ def _token(verb: str) -> Callable[[Change], str]:
     def phrase(change: Change) -> str:
         name = change.quoted()
         owner = re.search(r" of (\S+@\S+)$", change.target or "")
-        whose = f" of {change.names.user(owner.group(1))}" if owner else ""
+        if name and owner and owner.group(1).lower() == (change.actor_email or "").lower():
+            return f"{verb} their API token '{name}'"
+        joint = "for" if verb == "created" else "of"
+        whose = f" {joint} {change.names.user(owner.group(1))}" if owner else ""
         return f"{verb} the API token '{name}'{whose}" if name else f"{verb} an API token"
     return phrase
 
@@ -287,10 +232,6 @@ def _support_search(change: Change) -> str:
 
 def _support_read(change: Change) -> str:
     return f"viewed {describe_read(change.target, change.names.reads())}"
-
-
-def _fixed(text: str) -> Callable[[Change], str]:
-    return lambda change: text
 
 
 def _about(text: str, prefix: str = "") -> Callable[[Change], str]:
@@ -363,8 +304,9 @@ def describe(
     after: Mapping[str, Any] | None = None, names: Names = NO_NAMES,
 ) -> str:
     """The whole sentence: "Ada Admin turned privacy mode on"."""
-    who = actor_details(actor, names).name
-    change = Change(target, before or {}, after or {}, names)
+    details = actor_details(actor, names)
+    who = details.name
+    change = Change(target, before or {}, after or {}, names, details.email)
     known = ACTION_KINDS.get(action)
     try:
         what = known.phrase(change) if known else _fallback(action, target)
@@ -386,25 +328,6 @@ def describe_visit(actor: str, things: Sequence[str], names: Names = NO_NAMES) -
         return f"{who} viewed {lead}"
     return f"{who} viewed {lead} and {others} other thing{'s' if others > 1 else ''}"
 
-
-@dataclass
-class ReadNames:
-    """``Names`` as ``audit_things`` needs them."""
-
-    names: Names
-
-    def email(self, email_id: str) -> str | None:
-        return self.names.emails.get(email_id)
-
-    def contact(self, contact_id: str) -> str | None:
-        return self.names.contacts.get(contact_id)
-
-    def attachment(self, attachment_id: str) -> str | None:
-        return self.names.attachments.get(attachment_id)
-
-    def user(self, user_id: str) -> str | None:
-        address = self.names.user_ids.get(user_id)
-        return self.names.user(address) if address else None
 
 
 def refs_of(action: str, actor: str, target: str | None) -> ReadRefs:
