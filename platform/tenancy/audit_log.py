@@ -66,6 +66,9 @@ def _filtered(account_id: uuid.UUID, wanted: AuditFilter) -> SelectOfScalar[Audi
     if wanted.since and wanted.until and wanted.since >= wanted.until:
         raise InvalidInput("'since' must be before 'until'.")
     statement = select(AuditEntryRow).where(AuditEntryRow.account_id == account_id)
+    if wanted.actor and "\x00" in wanted.actor:  # PostgreSQL refuses NUL in text
+        raise InvalidInput("'actor' cannot contain NUL characters; pass a label from "
+                           "auditActors.")
     if wanted.actor:
         bare = wanted.actor.removesuffix(TOKEN_SUFFIX)
         statement = statement.where(or_(col(AuditEntryRow.actor) == bare,

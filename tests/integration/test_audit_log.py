@@ -179,6 +179,10 @@ def test_filters_by_actor_kind_and_time(client: Any, database_url: str) -> None:
     assert [e["summary"] for e in settings] == [
         "Ada Admin (with an API token) turned privacy mode on"]
     assert entries(client, acme.admin_token, kind="WEBHOOKS") == []
+    assert entries(client, acme.admin_token, actor="user:nobody@acme.test") == []
+    assert entries(client, acme.admin_token, actor="x" * 5000) == []
+    nul = gql(client, LOG, {"filter": {"actor": "user:\x00"}}, token=acme.admin_token)
+    assert error_codes(nul) == ["BAD_USER_INPUT"]
 
     now = datetime.now(UTC)
     assert entries(client, acme.admin_token, until=(now - timedelta(days=1)).isoformat()) == []
