@@ -71,7 +71,8 @@ class AuditRead:
     target: str | None = strawberry.field(description="As stored.")
 
 
-@strawberry.type
+@strawberry.type(description="One change, or one support visit (its reads in `reads`; its "
+                  "id, action and target are those of its last read).")
 class AuditEntry:
     id: strawberry.ID
     at: datetime = strawberry.field(description="When; a support visit's last read.")
