@@ -49,7 +49,7 @@ READ_THINGS = {
     "engagements export": "the opens, clicks and replies as a CSV file",
 }
 # Root fields naming one email or contact by id, and what the id resolves to.
-EMAIL_FIELDS = {"email": "the email {}", "diagnoseEmail": "the diagnosis of the email {}"}
+EMAIL_FIELDS = {"email": "{}", "diagnoseEmail": "the diagnosis of {}"}
 CONTACT_FIELDS = {"contact": "the contact {}", "contactExport": "the data export of {}"}
 USER_FIELDS = {"user": "the user {}"}
 
@@ -121,20 +121,22 @@ def read_refs(target: str) -> ReadRefs:
 
 
 def _email(lookup: ReadLookup, email_id: str) -> str:
+    """An email by its subject: "the email 'Proposal'", or what became of it."""
     subject = lookup.email(email_id)
     if subject is None:
-        return "an email since deleted"
-    return f"'{subject}'" if subject else "an email without a subject"
+        return "an email not in this account"  # deleted, or never one of its
+    return f"the email '{subject}'" if subject else "an email without a subject"
 
 
 def _one(name: str, given: str | None, lookup: ReadLookup) -> str:
     if given is not None and name in EMAIL_FIELDS:
-        return EMAIL_FIELDS[name].format(_email(lookup, given)).replace(
-            "the email an email", "an email")
+        return EMAIL_FIELDS[name].format(_email(lookup, given))
     if given is not None and name in CONTACT_FIELDS:
-        return CONTACT_FIELDS[name].format(lookup.contact(given) or "a contact since erased")
+        address = lookup.contact(given)
+        return CONTACT_FIELDS[name].format(address) if address else "a contact not in this account"
     if given is not None and name in USER_FIELDS:
-        return USER_FIELDS[name].format(lookup.user(given) or "since removed")
+        user = lookup.user(given)
+        return USER_FIELDS[name].format(user) if user else "a user not in this account"
     return READ_THINGS.get(name) or f"the {words(name)}"
 
 
@@ -146,11 +148,11 @@ def things_read(target: str | None, lookup: ReadLookup) -> list[str]:
         return [_one(name, given, lookup) for name, given in fields if name != "__typename"]
     if text.startswith("attachment "):
         filename = lookup.attachment(text[11:])
-        return [f"the attachment '{filename}'" if filename else "an attachment since deleted"]
+        return [f"the attachment '{filename}'" if filename
+                else "an attachment not in this account"]
     logged = re.fullmatch(r"logged email (\S+) HTML", text)
     if logged:
-        return [f"the content of the email {_email(lookup, logged.group(1))}"
-                .replace("the email an email", "an email")]
+        return [f"the content of {_email(lookup, logged.group(1))}"]
     if text in READ_THINGS:
         return [READ_THINGS[text]]
     return [text or "the account"]

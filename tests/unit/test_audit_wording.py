@@ -120,7 +120,7 @@ def test_a_visit_names_its_most_specific_thing_and_counts_the_others() -> None:
     ) for thing in things_read(target, lookup)]
     assert describe_visit("support:sam@support.test", things, NAMES) == (
         "Support staff (sam@support.test) viewed the email 'Proposal' and 4 other things")
-    assert "an attachment since deleted" in things
+    assert "an attachment not in this account" in things
     assert describe_visit("support:sam@support.test", [], NAMES) == (
         "Support staff (sam@support.test) looked at the account")
 
