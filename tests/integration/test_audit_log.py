@@ -9,6 +9,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from integration.test_read_statements import statements
 from sqlalchemy import select, update
 from support import (
     Tenant,
@@ -249,3 +250,32 @@ def test_one_account_never_sees_or_names_anothers_entries(
 
     for query in (LOG, ACTORS):  # reps do not read the log (R4)
         assert error_codes(gql(client, query, token=acme.user_token)) == ["FORBIDDEN"]
+
+
+def test_a_page_names_its_people_and_things_in_as_many_statements_for_12_as_for_2(
+    client: Any, database_url: str
+) -> None:
+    """Names are looked up per page, one query per kind, never per entry (issue 14)."""
+    acme = run(seed_tenant(database_url, "Acme"))
+
+    def named_changes(count: int, start: int) -> None:
+        for number in range(start, start + count):
+            logged = ok(client, LOG_EMAIL, {"i": {"subject": f"Note {number}", "recipients": [
+                {"address": f"c{number}@client.test"}]}}, token=acme.admin_token)["logEmail"]
+            ok(client, """mutation($c: ID!) { setContactLegalBasis(contactId: $c,
+               basis: CONSENT) { legalBasis } }""",
+               {"c": logged["recipients"][0]["contact"]["id"]}, token=acme.admin_token)
+
+    def page_statements() -> tuple[list[dict[str, Any]], int]:
+        with statements(client) as seen:
+            page = entries(client, acme.admin_token, kind="CONTACTS")
+        return page, len(seen)
+
+    named_changes(2, 0)
+    few, few_statements = page_statements()
+    named_changes(10, 2)
+    many, many_statements = page_statements()
+    assert (len(few), len(many)) == (2, 12)
+    assert {f"c{n}@client.test" for n in range(12)} == {
+        entry["summary"].split(" of ")[1].split(" from ")[0] for entry in many}
+    assert many_statements == few_statements
