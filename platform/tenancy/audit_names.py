@@ -80,7 +80,6 @@ def actor_details(label: str, names: Names = NO_NAMES) -> ActorDetails:
                         None, via_token)
 
 
-
 @dataclass
 class ReadNames:
     """``Names`` as ``audit_things`` needs them."""

@@ -67,7 +67,6 @@ class AuditKind(enum.StrEnum):
     OTHER = "other"
 
 
-
 @dataclass(frozen=True)
 class Change:
     """One stored entry, as a phrase function sees it."""
@@ -327,7 +326,6 @@ def describe_visit(actor: str, things: Sequence[str], names: Names = NO_NAMES) -
     if others == 0:
         return f"{who} viewed {lead}"
     return f"{who} viewed {lead} and {others} other thing{'s' if others > 1 else ''}"
-
 
 
 def refs_of(action: str, actor: str, target: str | None) -> ReadRefs:
