@@ -8,9 +8,9 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import cast
+from typing import Any, cast
 
-from graphql import FieldNode, OperationType
+from graphql import FieldNode, OperationType, value_from_ast_untyped
 from sqlmodel.ext.asyncio.session import AsyncSession
 from strawberry.types import Info
 
@@ -26,6 +26,8 @@ from sendtrail.tracking.stream import EngagementStream
 
 __all__ = ["RequestContext", "SocketContext", "ctx", "socket_ctx"]
 
+ID_ARGUMENTS = frozenset({"id", "contactId", "emailId"})
+"""Arguments naming the one object a support read opens."""
 NOT_SIGNED_IN = "Sign in, or send an API token as 'Authorization: Bearer st_...'."
 
 
@@ -128,12 +130,23 @@ def socket_ctx(info: Info) -> SocketContext:
 
 
 def _describe(info: Info) -> str:
-    """What a support read asked for, for the audit log: ``GraphQL query Name { a, b }``."""
+    """What a support read asked for, for the audit log: ``GraphQL query Name { a, b }``,
+    a field given an id with it, ``email(id: …)``, so the log can say which email was read
+    (``tenancy/audit_things.py`` reads this shape back)."""
     operation = info.operation
     fields = ", ".join(
-        selection.name.value
+        _field_with_id(selection, info.variable_values)
         for selection in operation.selection_set.selections
         if isinstance(selection, FieldNode)
     )
     name = f"{operation.name.value} " if operation.name else ""
-    return f"GraphQL query {name}{{ {fields} }}"
+    return f"GraphQL query {name}{{ {fields} }}"[:400]
+
+
+def _field_with_id(selection: FieldNode, variables: dict[str, Any]) -> str:
+    for argument in selection.arguments or ():
+        if argument.name.value in ID_ARGUMENTS:
+            given = value_from_ast_untyped(argument.value, variables)
+            if isinstance(given, str) and len(given) <= 64:
+                return f"{selection.name.value}({argument.name.value}: {given})"
+    return selection.name.value

@@ -6,9 +6,17 @@ import strawberry
 from strawberry.types import Info
 
 from sendtrail.errors import Forbidden
+from sendtrail.graphql.audit_types import (
+    AuditActor,
+    AuditEntryConnection,
+    AuditLogFilter,
+    audit_actors,
+    audit_connection,
+)
 from sendtrail.graphql.context import ctx
-from sendtrail.graphql.types import Account, ApiToken, AuditEntryConnection, User, UserConnection
-from sendtrail.tenancy import accounts, audit, tokens, users
+from sendtrail.graphql.types import Account, ApiToken, User, UserConnection
+from sendtrail.tenancy import accounts, audit_log, tokens, users
+from sendtrail.tenancy.audit_log import AuditFilter
 from sendtrail.tenancy.users import parse_id
 
 __all__ = ["Query"]
@@ -64,17 +72,32 @@ class Query:
             )
         return User.from_row(row)
 
-    @strawberry.field(description="Admin changes and support reads, newest first (admins).")
+    @strawberry.field(description="Admin changes and support reads, newest first (admins), "
+                      "each a sentence; a support visit is one entry with its reads.")
     async def audit_log(
-        self, info: Info, first: int | None = None, after: str | None = None
+        self, info: Info, first: int | None = None, after: str | None = None,
+        filter: AuditLogFilter | None = None,
     ) -> AuditEntryConnection:
         context = ctx(info)
         principal = await context.actor(info)
+        account_id = await context.account_id(info)
+        given = filter or AuditLogFilter()
+        wanted = AuditFilter(actor=given.actor, kind=given.kind, since=given.since,
+                             until=given.until)
         async with context.db() as session:
-            page = await audit.list_audit_entries(
-                session, principal, await context.account_id(info), first=first, after=after
-            )
-        return AuditEntryConnection.from_page(page)
+            page = await audit_log.list_audit_log(session, principal, account_id,
+                                                  wanted=wanted, first=first, after=after)
+            return await audit_connection(session, account_id, page)
+
+    @strawberry.field(description="Everyone with an entry in the audit log, for its filter "
+                      "(admins).")
+    async def audit_actors(self, info: Info) -> list[AuditActor]:
+        context = ctx(info)
+        principal = await context.actor(info)
+        account_id = await context.account_id(info)
+        async with context.db() as session:
+            labels = await audit_log.list_audit_actors(session, principal, account_id)
+            return await audit_actors(session, account_id, labels)
 
     @strawberry.field(description="API tokens: all of the account's for admins, else your own.")
     async def api_tokens(self, info: Info) -> list[ApiToken]:

@@ -5,10 +5,9 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from datetime import datetime
-from typing import Generic, TypeVar, cast
+from typing import Generic, TypeVar
 
 import strawberry
-from strawberry.scalars import JSON
 from strawberry.types import Info
 
 from sendtrail.db.pagination import Page
@@ -18,7 +17,7 @@ from sendtrail.notifications.rules import NotificationPreference
 from sendtrail.sending import outbound
 from sendtrail.tenancy import accounts
 from sendtrail.tenancy.accounts import SeatUsage as SeatUsageValue
-from sendtrail.tenancy.store import AccountRow, ApiTokenRow, AuditEntryRow, UserRow
+from sendtrail.tenancy.store import AccountRow, ApiTokenRow, UserRow
 from sendtrail.tenancy.values import AccountSettingsValue, EmailDefault, Role, Scope, Seat
 from sendtrail.tenancy.values import Role as RoleValue
 
@@ -26,8 +25,6 @@ __all__ = [
     "Account",
     "AccountSettings",
     "ApiToken",
-    "AuditEntry",
-    "AuditEntryConnection",
     "CreatedApiToken",
     "RoleEnum",
     "ScopeEnum",
@@ -211,40 +208,6 @@ class UserConnection:
     @classmethod
     def from_page(cls, page: Page[UserRow]) -> UserConnection:
         edges, page_info = relay_parts(page, User.from_row)
-        return cls(edges=edges, page_info=page_info)
-
-
-@strawberry.type
-class AuditEntry:
-    id: strawberry.ID
-    at: datetime
-    actor: str
-    action: str
-    target: str | None
-    before: JSON | None
-    after: JSON | None
-
-    @classmethod
-    def from_row(cls, row: AuditEntryRow) -> AuditEntry:
-        return cls(
-            id=strawberry.ID(str(row.id)),
-            at=row.at,
-            actor=row.actor,
-            action=row.action,
-            target=row.target,
-            before=cast(JSON, row.before),
-            after=cast(JSON, row.after),
-        )
-
-
-@strawberry.type
-class AuditEntryConnection:
-    edges: list[Edge[AuditEntry]]
-    page_info: PageInfo
-
-    @classmethod
-    def from_page(cls, page: Page[AuditEntryRow]) -> AuditEntryConnection:
-        edges, page_info = relay_parts(page, AuditEntry.from_row)
         return cls(edges=edges, page_info=page_info)
 
 

@@ -1,19 +1,19 @@
-"""The audit log: every admin change and every support-staff read, per account."""
+"""The audit log: every admin change and every support-staff read, per account.
+
+Written here; read (filtered, support visits grouped) by ``audit_log.py`` and put in
+words by ``audit_wording.py``."""
 
 from __future__ import annotations
 
 import uuid
 from typing import Any
 
-from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from sendtrail.db.pagination import Page, keyset_page
-from sendtrail.tenancy.authz import AuthzAction, AuthzObject, authorizer
 from sendtrail.tenancy.store import AuditEntryRow
 from sendtrail.tenancy.values import Principal
 
-__all__ = ["list_audit_entries", "record"]
+__all__ = ["record"]
 
 
 def record(
@@ -37,23 +37,3 @@ def record(
     )
     session.add(entry)
     return entry
-
-
-async def list_audit_entries(
-    session: AsyncSession,
-    actor: Principal,
-    account_id: uuid.UUID,
-    *,
-    first: int | None,
-    after: str | None,
-) -> Page[AuditEntryRow]:
-    """Newest first. Admins and support staff only."""
-    authorizer().require(actor, account_id, AuthzObject.AUDIT_LOG, AuthzAction.READ)
-    return await keyset_page(
-        session,
-        select(AuditEntryRow).where(AuditEntryRow.account_id == account_id),
-        keys=[AuditEntryRow.at, AuditEntryRow.id],  # type: ignore[list-item]
-        descending=True,
-        first=first,
-        after=after,
-    )

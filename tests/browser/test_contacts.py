@@ -97,9 +97,11 @@ def test_a_logged_email_with_scripts_is_shown_without_running_them_then_the_cont
 
     page.get_by_role("link", name="Audit log").click()
     expect(page.get_by_role("heading", name="Audit log", level=1)).to_be_visible()
-    row = page.get_by_role("row").filter(has_text="contact.erased")
-    expect(row).to_have_count(1)
-    expect(row).to_contain_text("loggedEmails: 1")
+    # In words since issue 15, defect 5 (no code, no key, and no address left behind).
+    entry = page.locator("[data-audit-entry]").filter(has_text="erased a contact")
+    expect(entry).to_have_count(1)
+    expect(entry).to_contain_text("1 logged email")
+    expect(entry).not_to_contain_text(address)
     ui.snap("audit-log")
 
 

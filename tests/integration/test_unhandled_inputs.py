@@ -27,6 +27,10 @@ DATE_ARGUMENTS = {
                               "since } }",
     "engagementReport.until": "query($d: DateTime) { engagementReport(input: {until: $d}) { "
                               "until } }",
+    "auditLog.since": "query($d: DateTime) { auditLog(filter: {since: $d}) { "
+                      "edges { cursor } } }",
+    "auditLog.until": "query($d: DateTime) { auditLog(filter: {until: $d}) { "
+                      "edges { cursor } } }",
     "createApiToken.expiresAt": "mutation($d: DateTime) { createApiToken(input: {name: \"x\", "
                                 "expiresAt: $d}) { secret } }",
     "logEmail.sentAt": "mutation($d: DateTime) { logEmail(input: {subject: \"s\", sentAt: $d, "

@@ -1,8 +1,13 @@
-import { Alert, Stack, Table, Text, Title } from "@mantine/core";
+// The audit log for people (issue 15, defect 5): each entry a sentence naming who did what,
+// a support visit one entry whose reads unfold, filters by person, kind and dates.
+import { Alert, Button, Card, Collapse, Group, Select, SimpleGrid, Stack, Text, TextInput, Title } from "@mantine/core";
+import { useId, useState } from "react";
+import { useSearchParams } from "react-router";
 import { useQuery } from "urql";
 
 import { describeError } from "../../api/client";
 import { graphql } from "../../gql";
+import type { AuditKind, AuditLogFilter } from "../../gql/graphql";
 import { Empty, Failed, Loading } from "../../shell/States";
 import { usePageTitle } from "../../shell/usePageTitle";
 import { useSignedIn } from "../session/SessionProvider";
@@ -11,17 +16,24 @@ import { Pager, useCursorPages, when } from "../contacts/paging";
 const PAGE_SIZE = 25;
 
 const AuditLogQuery = graphql(`
-  query AuditLog($first: Int!, $after: String) {
-    auditLog(first: $first, after: $after) {
+  query AuditLog($first: Int!, $after: String, $filter: AuditLogFilter) {
+    auditLog(first: $first, after: $after, filter: $filter) {
       edges {
         node {
           id
           at
-          actor
-          action
-          target
-          before
-          after
+          startedAt
+          kind
+          summary
+          readCount
+          actorDetails {
+            name
+            kind
+          }
+          reads {
+            at
+            summary
+          }
         }
       }
       pageInfo {
@@ -32,32 +44,97 @@ const AuditLogQuery = graphql(`
   }
 `);
 
-function show(value: unknown): string {
-  if (value === null || value === undefined) return "—";
-  if (typeof value === "string") return value;
-  if (typeof value === "number" || typeof value === "boolean") return String(value);
-  return JSON.stringify(value);
+const AuditActorsQuery = graphql(`
+  query AuditActors {
+    auditActors {
+      label
+      name
+    }
+  }
+`);
+
+const KINDS: { value: AuditKind; label: string }[] = [
+  { value: "SETTINGS", label: "Settings" },
+  { value: "USERS", label: "Users and invitations" },
+  { value: "TOKENS", label: "API tokens" },
+  { value: "DOMAINS", label: "Tracking domains" },
+  { value: "WEBHOOKS", label: "Webhooks" },
+  { value: "SENDING", label: "Outbound mail" },
+  { value: "CONTACTS", label: "Contacts and privacy" },
+  { value: "SUPPORT", label: "Support access" },
+  { value: "ACCOUNT", label: "The account" },
+  { value: "OTHER", label: "Other" },
+];
+
+const DAY = /^\d{4}-\d{2}-\d{2}$/;
+
+/** The start of a local calendar day (YYYY-MM-DD), plus `days`, as an ISO time. */
+function startOfDay(day: string, days = 0): string | null {
+  if (!DAY.test(day)) return null;
+  const [year, month, date] = day.split("-").map(Number) as [number, number, number];
+  const start = new Date(year, month - 1, date + days);
+  return Number.isNaN(start.getTime()) ? null : start.toISOString();
 }
 
-/** A JSON snapshot as "key: value" lines (nested values stay JSON). */
-function Values({ value }: { value: unknown }) {
-  if (value === null || value === undefined) return <Text c="dimmed">—</Text>;
-  if (typeof value !== "object" || Array.isArray(value)) return <Text size="sm">{show(value)}</Text>;
-  const entries = Object.entries(value);
-  if (entries.length === 0) return <Text c="dimmed">—</Text>;
+const TIME = new Intl.DateTimeFormat(undefined, { timeStyle: "short" });
+
+/** When an entry happened; a visit as its first and last read. */
+function period(startedAt: string, at: string): string {
+  const start = new Date(startedAt);
+  const end = new Date(at);
+  const sameDay = start.toDateString() === end.toDateString();
+  if (when(startedAt) === when(at)) return when(at);
+  return `${when(startedAt)} – ${sameDay ? TIME.format(end) : when(at)}`;
+}
+
+interface Entry {
+  id: string;
+  at: string;
+  startedAt: string;
+  summary: string;
+  readCount: number;
+  reads: { at: string; summary: string }[];
+}
+
+function EntryItem({ entry }: { entry: Entry }) {
+  const [open, setOpen] = useState(false);
+  const readsId = useId();
+  const visit = entry.readCount > 0;
   return (
-    <Stack component="dl" gap={2} m={0}>
-      {entries.map(([key, item]) => (
-        <Text key={key} component="div" size="sm" style={{ overflowWrap: "anywhere" }}>
-          <Text component="dt" fw={600} size="sm" display="inline">
-            {key}:
-          </Text>{" "}
-          <Text component="dd" size="sm" display="inline" m={0}>
-            {show(item)}
+    <Card withBorder padding="sm" component="li" data-audit-entry>
+      <Stack gap={4}>
+        <Text style={{ overflowWrap: "anywhere" }}>{entry.summary}</Text>
+        <Group justify="space-between" gap="xs" wrap="wrap">
+          <Text size="sm" c="dimmed">
+            {period(entry.startedAt, entry.at)}
           </Text>
-        </Text>
-      ))}
-    </Stack>
+          {visit && (
+            <Button variant="subtle" size="compact-sm" aria-expanded={open} aria-controls={readsId} onClick={() => setOpen((was) => !was)}>
+              {open ? "Hide what they viewed" : `Show what they viewed (${entry.readCount})`}
+            </Button>
+          )}
+        </Group>
+        {visit && (
+          <Collapse expanded={open} id={readsId}>
+            <Stack gap={2}>
+              <Text size="sm" fw={600}>
+                Viewed {entry.readCount} {entry.readCount === 1 ? "thing" : "things"}:
+              </Text>
+              <Stack component="ol" gap={2} m={0} pl="md" aria-label="What they viewed">
+                {entry.reads.map((read, index) => (
+                  <Text component="li" size="sm" key={`${read.at}-${index}`} style={{ overflowWrap: "anywhere" }}>
+                    <Text component="span" size="sm" c="dimmed">
+                      {TIME.format(new Date(read.at))}
+                    </Text>{" "}
+                    {read.summary}
+                  </Text>
+                ))}
+              </Stack>
+            </Stack>
+          </Collapse>
+        )}
+      </Stack>
+    </Card>
   );
 }
 
@@ -66,18 +143,47 @@ export function AuditLogPage() {
   const session = useSignedIn();
   const allowed = session.role === "ADMIN" || session.isStaff;
   const pages = useCursorPages();
+  const [params, setParams] = useSearchParams();
+  const actor = params.get("actor") ?? "";
+  const kindParam = params.get("kind") ?? "";
+  const kind = KINDS.find((k) => k.value === kindParam)?.value ?? null;
+  const since = params.get("since") ?? "";
+  const until = params.get("until") ?? "";
+  const rangeWrong = since !== "" && until !== "" && since > until;
+  const filter: AuditLogFilter = {
+    actor: actor || null,
+    kind,
+    since: startOfDay(since),
+    until: startOfDay(until, 1),
+  };
   const [{ data, fetching, error }, refetch] = useQuery({
     query: AuditLogQuery,
-    variables: { first: PAGE_SIZE, after: pages.after },
+    variables: { first: PAGE_SIZE, after: pages.after, filter },
     requestPolicy: "cache-and-network",
-    pause: !allowed,
+    pause: !allowed || rangeWrong,
   });
+  const [{ data: actors }] = useQuery({ query: AuditActorsQuery, pause: !allowed });
 
+  function setFilter(name: string, value: string) {
+    const next = new URLSearchParams(params);
+    if (value) next.set(name, value);
+    else next.delete(name);
+    setParams(next, { replace: true });
+    pages.reset();
+  }
+
+  const filtered = actor !== "" || kind !== null || since !== "" || until !== "";
   let body;
   if (!allowed) {
     body = (
       <Alert color="blue" title="Admins only">
         Only admins of the account can read its audit log.
+      </Alert>
+    );
+  } else if (rangeWrong) {
+    body = (
+      <Alert color="yellow" title="Check the dates">
+        The “From” day is after the “To” day; choose a “From” day on or before it.
       </Alert>
     );
   } else if (fetching && !data) {
@@ -91,54 +197,60 @@ export function AuditLogPage() {
       />
     );
   } else if (data.auditLog.edges.length === 0) {
-    body = <Empty title="Nothing audited yet">Admin changes and support reads are listed here as they happen.</Empty>;
+    body = filtered ? (
+      <Empty title="No entries match">Change or clear the filters to see more of the log.</Empty>
+    ) : (
+      <Empty title="Nothing audited yet">Admin changes and support reads are listed here as they happen.</Empty>
+    );
   } else {
     const { edges, pageInfo } = data.auditLog;
     body = (
       <Stack gap="sm">
-        <Table.ScrollContainer minWidth={760}>
-          <Table striped verticalSpacing="xs">
-            <Table.Thead>
-              <Table.Tr>
-                <Table.Th>When</Table.Th>
-                <Table.Th>Who</Table.Th>
-                <Table.Th>Action</Table.Th>
-                <Table.Th>Target</Table.Th>
-                <Table.Th>Before</Table.Th>
-                <Table.Th>After</Table.Th>
-              </Table.Tr>
-            </Table.Thead>
-            <Table.Tbody>
-              {edges.map(({ node }) => (
-                <Table.Tr key={node.id}>
-                  <Table.Td style={{ whiteSpace: "nowrap" }}>{when(node.at)}</Table.Td>
-                  <Table.Td style={{ overflowWrap: "anywhere" }}>{node.actor}</Table.Td>
-                  <Table.Td>
-                    <code>{node.action}</code>
-                  </Table.Td>
-                  <Table.Td style={{ overflowWrap: "anywhere" }}>{node.target ?? "—"}</Table.Td>
-                  <Table.Td>
-                    <Values value={node.before} />
-                  </Table.Td>
-                  <Table.Td>
-                    <Values value={node.after} />
-                  </Table.Td>
-                </Table.Tr>
-              ))}
-            </Table.Tbody>
-          </Table>
-        </Table.ScrollContainer>
+        <Stack component="ul" gap="xs" p={0} m={0} style={{ listStyle: "none" }} aria-label="Audit log entries">
+          {edges.map(({ node }) => (
+            <EntryItem key={node.id} entry={node} />
+          ))}
+        </Stack>
         <Pager pages={pages} hasNextPage={pageInfo.hasNextPage} endCursor={pageInfo.endCursor} label="Audit log pages" />
       </Stack>
     );
   }
+
+  const actorChoices = (actors?.auditActors ?? []).map((a) => ({ value: a.label, label: a.name }));
+  if (actor && !actorChoices.some((choice) => choice.value === actor)) actorChoices.push({ value: actor, label: actor });
 
   return (
     <Stack gap="md">
       <Title order={1} size="h2">
         Audit log
       </Title>
-      <Text c="dimmed">Admin changes and support reads in this account, newest first.</Text>
+      <Text c="dimmed">Admin changes and support visits in this account, newest first.</Text>
+      {allowed && (
+        <form role="search" aria-label="Filter the audit log" onSubmit={(event) => event.preventDefault()}>
+          <SimpleGrid cols={{ base: 1, xs: 2, md: 4 }} spacing="sm" verticalSpacing="sm">
+            <Select
+              label="Who"
+              placeholder="Everyone"
+              data={actorChoices}
+              value={actor || null}
+              onChange={(value) => setFilter("actor", value ?? "")}
+              clearable
+              searchable
+              nothingFoundMessage="Nobody by that name"
+            />
+            <Select
+              label="What"
+              placeholder="Everything"
+              data={KINDS}
+              value={kind}
+              onChange={(value) => setFilter("kind", value ?? "")}
+              clearable
+            />
+            <TextInput type="date" label="From" value={since} onChange={(event) => setFilter("since", event.currentTarget.value)} />
+            <TextInput type="date" label="To" value={until} onChange={(event) => setFilter("until", event.currentTarget.value)} />
+          </SimpleGrid>
+        </form>
+      )}
       {body}
     </Stack>
   );
