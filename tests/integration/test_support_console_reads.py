@@ -28,17 +28,18 @@ DIAGNOSE = """query SupportDiagnose {
     deliveries(first: 5) { edges { node { id eventType status payload } } } }
   users { edges { node { email role seat active } } }
 }"""
-AUDIT_LOG = "{ auditLog(first: 50) { edges { node { actor action target } } } }"
+AUDIT_LOG = ("{ auditLog(first: 50) { edges { node { actor action target "
+             "reads { action target } } } } }")
 LOG_EMAIL = """mutation($i: LogEmailInput!) { logEmail(input: $i) {
   id htmlUrl attachments { id downloadUrl } } }"""
 
 
 def _staff_reads(client: Any, tenant: Tenant) -> list[str]:
-    """The targets of the support reads in ``tenant``'s audit log, as its admin sees them."""
+    """The targets of the support reads in ``tenant``'s audit log, as its admin sees them,
+    newest first (a support visit is one entry holding its reads, oldest first)."""
     entries = gql_data(client, AUDIT_LOG, token=tenant.admin_token, field="auditLog")["edges"]
-    return [e["node"]["target"] for e in entries
-            if e["node"]["actor"] == f"support:{STAFF_EMAIL}"
-            and e["node"]["action"] == "support.read"]
+    return [read["target"] for e in entries if e["node"]["actor"] == f"support:{STAFF_EMAIL}"
+            for read in reversed(e["node"]["reads"]) if read["action"] == "support.read"]
 
 
 def _log_email(client: Any, tenant: Tenant) -> dict[str, Any]:
