@@ -1,10 +1,11 @@
-import { AppShell, Burger, Button, Group, NavLink, ScrollArea, Text, em, getBreakpointValue, useMantineTheme } from "@mantine/core";
+import { AppShell, Badge, Burger, Button, Group, NavLink, ScrollArea, Text, VisuallyHidden, em, getBreakpointValue, useMantineTheme } from "@mantine/core";
 import { useDisclosure, useMediaQuery } from "@mantine/hooks";
 import { notifications } from "@mantine/notifications";
 import { type MouseEvent, Suspense, useEffect, useRef, useState } from "react";
 import { Link, Outlet, useLocation } from "react-router";
 
 import { AuthError } from "../api/auth";
+import { useLiveActivity } from "../features/activity/LiveActivity";
 import { useSession, useSignedIn } from "../features/session/SessionProvider";
 import { PageBoundary } from "./PageBoundary";
 import classes from "./Shell.module.css";
@@ -42,6 +43,18 @@ function navState(pathname: string, to: string) {
     active: exact || (to !== "/" && pathname.startsWith(`${to}/`)),
     "aria-current": exact ? ("page" as const) : undefined,
   };
+}
+
+/** Live activity heard while the user was on other pages (issue 15, item 7). */
+function UnreadBadge() {
+  const { unread } = useLiveActivity();
+  if (unread === 0) return null;
+  return (
+    <Badge size="sm" circle={unread < 10} data-testid="activity-unread">
+      {unread > 99 ? "99+" : unread}
+      <VisuallyHidden> new</VisuallyHidden>
+    </Badge>
+  );
 }
 
 /** The same media query as AppShell's collapsed navbar (below the breakpoint, less 0.1 px). */
@@ -133,6 +146,7 @@ export function Shell() {
                 component={Link}
                 to={section.to}
                 label={section.label}
+                rightSection={section.to === "/activity" ? <UnreadBadge /> : undefined}
                 {...navState(location.pathname, section.to)}
               />
             ) : (
