@@ -1,4 +1,4 @@
-import { AppShell, Badge, Burger, Button, Group, NavLink, ScrollArea, Text, VisuallyHidden, em, getBreakpointValue, useMantineTheme } from "@mantine/core";
+import { AppShell, Badge, Burger, Button, Group, Indicator, NavLink, ScrollArea, Text, VisuallyHidden, em, getBreakpointValue, useMantineTheme } from "@mantine/core";
 import { useDisclosure, useMediaQuery } from "@mantine/hooks";
 import { notifications } from "@mantine/notifications";
 import { type MouseEvent, Suspense, useEffect, useRef, useState } from "react";
@@ -67,6 +67,7 @@ function useCollapsibleNavbar(): boolean {
 export function Shell() {
   const session = useSignedIn();
   const { signOut } = useSession();
+  const { unread } = useLiveActivity();
   const location = useLocation();
   const [opened, { toggle, close }] = useDisclosure(false);
   const [signingOut, setSigningOut] = useState(false);
@@ -115,13 +116,22 @@ export function Shell() {
       <AppShell.Header>
         <Group h="100%" px="md" justify="space-between" wrap="nowrap">
           <Group gap="sm" wrap="nowrap">
-            <Burger
-              opened={opened}
-              onClick={toggle}
+            {/* On a phone the "Activity" link and its count are behind the burger: the burger
+                carries the count too. */}
+            <Indicator
+              label={unread > 99 ? "99+" : unread}
+              disabled={unread === 0 || opened}
+              size={16}
               hiddenFrom={NAVBAR_BREAKPOINT}
-              size="sm"
-              aria-label={opened ? "Close navigation" : "Open navigation"}
-            />
+              data-testid="navigation-unread"
+            >
+              <Burger
+                opened={opened}
+                onClick={toggle}
+                size="sm"
+                aria-label={`${opened ? "Close" : "Open"} navigation${unread > 0 ? `, ${unread} new in Activity` : ""}`}
+              />
+            </Indicator>
             {/* The product's name, not a heading: each page's own h1 comes first. */}
             <Text component="span" fz="h4" fw={700} lh="h4">
               Sendtrail

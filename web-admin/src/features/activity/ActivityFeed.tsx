@@ -270,7 +270,7 @@ function EmailChoice(props: { viewerId: string; value: string | null; label: str
       onSearchChange={setSearch}
       filter={({ options: all }) => all} // the server searched already
       nothingFoundMessage={fetching ? "Searching…" : "None of your emails matches"}
-      style={{ flex: 1, minWidth: 0 }}
+      style={{ flex: "1 1 16rem", minWidth: 0 }}
     />
   );
 }
