@@ -23,8 +23,8 @@ from sendtrail.graphql.tracking_inputs import (
 )
 from sendtrail.graphql.tracking_types import Email, EmailConnection, EngagementConnection
 from sendtrail.records import listing, logbook, outbound
-from sendtrail.tenancy.values import Principal
 from sendtrail.tenancy.users import parse_id
+from sendtrail.tenancy.values import Principal
 from sendtrail.tracking import diagnosis, emails, engagements
 from sendtrail.tracking.core.message_ids import copy_message_id
 from sendtrail.tracking.core.prepare import PreparedMessage as PreparedMessageValue

@@ -129,7 +129,8 @@ def _toast_then_count_then_email(ui: Ui, site: Site, *, phone: bool) -> None:
     expect(toast).to_contain_text("Email opened")
     expect(toast).to_contain_text(f"Ann Archer opened \u201c{subject}\u201d")  # by name
     if phone:  # the link is behind the burger: the burger counts
-        expect(page.get_by_role("button", name="Open navigation, 1 new in Activity")).to_be_visible()
+        burger = page.get_by_role("button", name="Open navigation, 1 new in Activity")
+        expect(burger).to_be_visible()
         expect(page.get_by_test_id("navigation-unread")).to_contain_text("1")
     else:
         expect(_nav_link(ui, "Activity")).to_have_accessible_name(
