@@ -31,6 +31,10 @@ class EngagementNotification:
         "attributed to one recipient (shared pixel, privacy mode: R15, R16)."
     )
     contact_id: strawberry.ID | None
+    contact_name: str | None = strawberry.field(
+        description="The contact's name, else the name the email gave the recipient; null "
+        "when not known or for 'Someone'."
+    )
     email_id: strawberry.ID
     email_subject: str
     link_url: str | None = strawberry.field(description="The clicked link, for clicks.")
@@ -43,6 +47,7 @@ class EngagementNotification:
             id=strawberry.ID(str(note.engagement_id)), type=EngagementType(note.type),
             occurred_at=note.occurred_at, who=note.who,
             contact_id=strawberry.ID(str(note.contact_id)) if note.contact_id else None,
+            contact_name=note.who_name,
             email_id=strawberry.ID(str(note.email_id)), email_subject=note.email_subject,
             link_url=note.link_url, message=note.message,
         )

@@ -25,6 +25,7 @@ from sendtrail.tracking.emails import EmailActivity, EmailOrder, RecipientActivi
 from sendtrail.tracking.engagements import EngagementFilter
 
 __all__ = [
+    "ActivityFilterInput",
     "AttachmentInput",
     "AttributionEnum",
     "DeliveryModeEnum",
@@ -122,6 +123,14 @@ class EmailFilterInput:
     activity: EmailActivityEnum | None = strawberry.field(  # type: ignore[valid-type]
         default=None, description="Only emails opened, not opened, replied to, or opened and "
         "not replied to (counted opens and replies; emails only logged are never opened).")
+
+
+@strawberry.input(description="What the activity feed keeps: one kind of activity, one email.")
+class ActivityFilterInput:
+    type: EngagementTypeEnum | None = None  # type: ignore[valid-type]
+    email_id: strawberry.ID | None = strawberry.field(
+        default=None, description="A tracked email, or its logged copy; NOT_FOUND if it is "
+        "not one of the account's emails.")
 
 
 @strawberry.input

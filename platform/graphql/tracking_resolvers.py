@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import uuid
+
 import strawberry
+from sqlmodel.ext.asyncio.session import AsyncSession
 from strawberry.types import Info
 
 from sendtrail.domains.service import tracking_base_url_for
 from sendtrail.errors import Forbidden, NotFound
 from sendtrail.graphql.context import ctx
 from sendtrail.graphql.tracking_inputs import (
+    ActivityFilterInput,
     EmailFilterInput,
     EmailOrderEnum,
     EngagementFilterInput,
@@ -20,6 +24,7 @@ from sendtrail.graphql.tracking_inputs import (
 from sendtrail.graphql.tracking_types import Email, EmailConnection, EngagementConnection
 from sendtrail.records import listing, logbook, outbound
 from sendtrail.tenancy.users import parse_id
+from sendtrail.tenancy.values import Principal
 from sendtrail.tracking import diagnosis, emails, engagements
 from sendtrail.tracking.core.message_ids import copy_message_id
 from sendtrail.tracking.core.prepare import PreparedMessage as PreparedMessageValue
@@ -66,6 +71,20 @@ class EmailDiagnosis:
 def _message(value: PreparedMessageValue, message_id: str) -> PreparedMessage:
     return PreparedMessage(recipients=list(value.recipients), message_id=message_id,
                            html=value.html, text=value.text)
+
+
+async def _engaged_email_id(session: AsyncSession, principal: Principal,
+                            account_id: uuid.UUID, email_id: uuid.UUID) -> uuid.UUID:
+    """The tracked email whose engagements ``email_id`` stands for: the emails list shows a
+    tracked email's logged copy under the copy's id, and an email only logged has none (its
+    id filters to an empty feed); another account's id is NOT_FOUND, like everywhere."""
+    try:
+        return (await emails.get_email(session, principal, account_id, email_id)).id
+    except NotFound:
+        logged = await logbook.get_logged_email(session, principal, account_id, email_id)
+        if logged is None:
+            raise
+        return logged.tracked_email_id or logged.id
 
 
 @strawberry.type
@@ -124,16 +143,24 @@ class TrackingQuery:
     @strawberry.field(description="The viewer's activity feed: human opens, clicks and "
                       "replies on emails they sent, newest first (R4).")
     async def activity_feed(
-        self, info: Info, first: int | None = None, after: str | None = None
+        self, info: Info, first: int | None = None, after: str | None = None,
+        filter: ActivityFilterInput | None = None,
     ) -> EngagementConnection:
         context = ctx(info)
         principal = await context.actor(info)
         if principal.user_id is None:
             raise Forbidden("Support staff have no activity feed of their own.")
+        given = filter or ActivityFilterInput()
+        account_id = await context.account_id(info)
         async with context.db() as session:
+            email_id = None
+            if given.email_id is not None:
+                email_id = await _engaged_email_id(session, principal, account_id,
+                                                   parse_id(given.email_id, "email"))
             page = await engagements.list_engagements(
-                session, principal, await context.account_id(info),
-                filter=engagements.EngagementFilter(sender_id=principal.user_id),
+                session, principal, account_id,
+                filter=engagements.EngagementFilter(sender_id=principal.user_id,
+                                                    email_id=email_id, type=given.type),
                 first=first, after=after,
             )
         return EngagementConnection.from_page(page)

@@ -14,6 +14,7 @@ from datetime import datetime
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from sendtrail.contacts.store import ContactRow
 from sendtrail.notifications.rules import NotificationPreference, decide
 from sendtrail.tenancy.authz import authorizer
 from sendtrail.tenancy.store import AccountSettingsRow, UserRow
@@ -45,6 +46,8 @@ class LiveNotification:
     email_id: uuid.UUID
     email_subject: str
     link_url: str | None
+    who_name: str | None = None
+    """The contact's name, else the name the email gave the recipient; None for 'Someone'."""
 
     @property
     def message(self) -> str:
@@ -73,12 +76,13 @@ async def notification_for(
     engagement = await session.get(EngagementRow, (account_id, event.engagement_id))
     if user is None or not user.active or email is None or engagement is None:
         return None
-    address = None
+    address = name = None
     if engagement.recipient_idx is not None and engagement.attribution == "recipient":
         recipient = await session.get(
             EmailRecipientRow, (account_id, event.email_id, engagement.recipient_idx)
         )
         address = recipient.address if recipient is not None else None
+        name = await _name_of(session, account_id, engagement.contact_id, recipient)
     decision = decide(
         engagement_type=engagement.type,
         verdict=engagement.verdict,  # a burst may have turned it MACHINE since
@@ -98,7 +102,18 @@ async def notification_for(
         engagement_id=engagement.id, type=engagement.type, occurred_at=engagement.occurred_at,
         who=decision.who, contact_id=engagement.contact_id if address else None,
         email_id=email.id, email_subject=email.subject, link_url=link_url,
+        who_name=name if address else None,
     )
+
+
+async def _name_of(session: AsyncSession, account_id: uuid.UUID, contact_id: uuid.UUID | None,
+                   recipient: EmailRecipientRow | None) -> str | None:
+    """As the activity feed names people: the contact's name (kept up to date on the contact)
+    first, then the name the email's header gave the recipient."""
+    contact = await session.get(ContactRow, (account_id, contact_id)) if contact_id else None
+    if contact is not None and contact.name:
+        return contact.name
+    return recipient.name if recipient is not None else None
 
 
 def preference_of(user: UserRow) -> NotificationPreference:

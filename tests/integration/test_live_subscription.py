@@ -19,8 +19,8 @@ from support import PASSWORD, FakeClock, Tenant, gql, pixel_path, run, seed_tena
 from sendtrail.app import create_app
 from sendtrail.settings import Settings
 
-SUBSCRIBE = ("subscription { engagementNotifications { id type who emailId emailSubject "
-             "linkUrl message } }")
+SUBSCRIBE = ("subscription { engagementNotifications { id type who contactName emailId "
+             "emailSubject linkUrl message } }")
 PREPARE = """mutation($i: PrepareEmailInput!) { prepareEmail(input: $i) {
   email { id } messages { html } } }"""
 CHROME = ("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
@@ -78,8 +78,33 @@ def test_a_human_open_reaches_its_sender_live(app_client: TestClient[Any], clock
         note = _next(socket)
     assert note["type"] == "OPEN"
     assert note["who"] == "ann@client.test"
+    assert note["contactName"] is None  # the email named no one; the contact has no name
     assert note["emailSubject"] == "Proposal"
     assert note["message"] == "ann@client.test opened \u201cProposal\u201d"
+
+
+def test_a_live_notification_names_the_contact_but_never_someone(
+    app_client: TestClient[Any], clock: FakeClock, acme: Tenant
+) -> None:
+    """Issue 15, item 7: the toast says who, by name when known; 'Someone' stays anonymous
+    even when the people who share the pixel have names (R15)."""
+    named = gql(app_client, PREPARE, {"i": {
+        "subject": "Named", "html": "<p>Hello</p>",
+        "recipients": [{"address": "ann@client.test", "name": "Ann Archer"}]}},
+        token=acme.admin_token)["data"]["prepareEmail"]["messages"][0]["html"]
+    shared = gql(app_client, PREPARE, {"i": {
+        "subject": "Shared", "html": "<p>Hello</p>",
+        "recipients": [{"address": "ann@client.test", "name": "Ann Archer"},
+                       {"address": "ben@client.test", "name": "Ben Baker"}]}},
+        token=acme.admin_token)["data"]["prepareEmail"]["messages"][0]["html"]
+    clock.advance(5)
+    with _subscribed(app_client, acme.admin_token) as socket:
+        app_client.get(pixel_path(named), headers={"User-Agent": CHROME})
+        first = _next(socket)
+        app_client.get(pixel_path(shared), headers={"User-Agent": CHROME})
+        second = _next(socket)
+    assert (first["who"], first["contactName"]) == ("ann@client.test", "Ann Archer")
+    assert (second["who"], second["contactName"]) == ("Someone", None)
 
 
 def test_a_logged_reply_notifies_its_sender_live(app_client: TestClient[Any], clock: FakeClock,

@@ -60,10 +60,11 @@ LOG = """mutation($i: LogEmailInput!) { logEmail(input: $i) { id } }"""
 SET_BASIS = """mutation($c: ID!) { setContactLegalBasis(contactId: $c, basis: CONSENT) {
   legalBasis } }"""
 CONTACTS = """query($s: String) { contacts(search: $s) { edges { node { id address } } } }"""
-ACTIVITY = """query Activity($first: Int!) {
-  viewer { id notificationPreference }
-  activityFeed(first: $first) { edges { node { id type occurredAt inferred inferredFrom
-    recipient { id address } email { id subject } link { url } } } } }"""
+ACTIVITY = """query Activity($first: Int!, $after: String, $filter: ActivityFilterInput) {
+  activityFeed(first: $first, after: $after, filter: $filter) { edges { node { id type
+    occurredAt inferred inferredFrom recipient { id address name } contact { id name }
+    email { id subject } link { url } } }
+    pageInfo { hasNextPage endCursor } } }"""
 
 _COUNTING: ContextVar[bool] = ContextVar("counting_statements", default=False)
 

@@ -1,10 +1,11 @@
-import { AppShell, Burger, Button, Group, NavLink, ScrollArea, Text, em, getBreakpointValue, useMantineTheme } from "@mantine/core";
+import { AppShell, Badge, Burger, Button, Group, Indicator, NavLink, ScrollArea, Text, VisuallyHidden, em, getBreakpointValue, useMantineTheme } from "@mantine/core";
 import { useDisclosure, useMediaQuery } from "@mantine/hooks";
 import { notifications } from "@mantine/notifications";
 import { type MouseEvent, Suspense, useEffect, useRef, useState } from "react";
 import { Link, Outlet, useLocation } from "react-router";
 
 import { AuthError } from "../api/auth";
+import { useLiveActivity } from "../features/activity/LiveActivity";
 import { useSession, useSignedIn } from "../features/session/SessionProvider";
 import { PageBoundary } from "./PageBoundary";
 import classes from "./Shell.module.css";
@@ -44,6 +45,18 @@ function navState(pathname: string, to: string) {
   };
 }
 
+/** Live activity heard while the user was on other pages (issue 15, item 7). */
+function UnreadBadge() {
+  const { unread } = useLiveActivity();
+  if (unread === 0) return null;
+  return (
+    <Badge size="sm" circle={unread < 10} data-testid="activity-unread">
+      {unread > 99 ? "99+" : unread}
+      <VisuallyHidden> new</VisuallyHidden>
+    </Badge>
+  );
+}
+
 /** The same media query as AppShell's collapsed navbar (below the breakpoint, less 0.1 px). */
 function useCollapsibleNavbar(): boolean {
   const theme = useMantineTheme();
@@ -54,6 +67,7 @@ function useCollapsibleNavbar(): boolean {
 export function Shell() {
   const session = useSignedIn();
   const { signOut } = useSession();
+  const { unread } = useLiveActivity();
   const location = useLocation();
   const [opened, { toggle, close }] = useDisclosure(false);
   const [signingOut, setSigningOut] = useState(false);
@@ -102,13 +116,22 @@ export function Shell() {
       <AppShell.Header>
         <Group h="100%" px="md" justify="space-between" wrap="nowrap">
           <Group gap="sm" wrap="nowrap">
-            <Burger
-              opened={opened}
-              onClick={toggle}
+            {/* On a phone the "Activity" link and its count are behind the burger: the burger
+                carries the count too. */}
+            <Indicator
+              label={unread > 99 ? "99+" : unread}
+              disabled={unread === 0 || opened}
+              size={16}
               hiddenFrom={NAVBAR_BREAKPOINT}
-              size="sm"
-              aria-label={opened ? "Close navigation" : "Open navigation"}
-            />
+              data-testid="navigation-unread"
+            >
+              <Burger
+                opened={opened}
+                onClick={toggle}
+                size="sm"
+                aria-label={`${opened ? "Close" : "Open"} navigation${unread > 0 ? `, ${unread} new in Activity` : ""}`}
+              />
+            </Indicator>
             {/* The product's name, not a heading: each page's own h1 comes first. */}
             <Text component="span" fz="h4" fw={700} lh="h4">
               Sendtrail
@@ -133,6 +156,7 @@ export function Shell() {
                 component={Link}
                 to={section.to}
                 label={section.label}
+                rightSection={section.to === "/activity" ? <UnreadBadge /> : undefined}
                 {...navState(location.pathname, section.to)}
               />
             ) : (

@@ -1,53 +1,27 @@
 // The viewer's activity feed (R4) with live notifications over graphql-ws (R22): recent
-// human opens, clicks and replies, new ones on top as they happen, desktop notifications
-// on request, and the viewer's choice of what notifies them.
-import { Anchor, Badge, Button, Card, Group, Radio, Stack, Text, Title } from "@mantine/core";
+// human opens, clicks and replies, new ones on top as they happen (ActivityFeed), desktop
+// notifications on request, and the viewer's choice of what notifies them.
+import { Badge, Button, Card, Group, Radio, Stack, Text, Title } from "@mantine/core";
 import { notifications } from "@mantine/notifications";
-import { useEffect, useMemo, useState } from "react";
-import { Link } from "react-router";
+import { useEffect, useState } from "react";
 import { useMutation, useQuery } from "urql";
 
 import { describeError } from "../../api/client";
 import { graphql } from "../../gql";
-import type { EngagementType, NotificationPreference } from "../../gql/graphql";
-import { Empty, Failed, Loading } from "../../shell/States";
+import type { NotificationPreference } from "../../gql/graphql";
+import { Failed, Loading } from "../../shell/States";
 import { usePageTitle } from "../../shell/usePageTitle";
-import { formatWhen, verbOf } from "../emails/labels";
+import { ActivityFeed } from "./ActivityFeed";
 import { type LiveState, supportsDesktop, useLiveActivity } from "./LiveActivity";
 
-const FEED_SIZE = 30;
-
-const ActivityQuery = graphql(`
-  query Activity($first: Int!) {
+const ActivityViewerQuery = graphql(`
+  query ActivityViewer {
     viewer {
       id
       notificationPreference
     }
-    activityFeed(first: $first) {
-      edges {
-        node {
-          id
-          type
-          occurredAt
-          inferred
-          inferredFrom
-          recipient {
-            id
-            address
-          }
-          email {
-            id
-            subject
-          }
-          link {
-            url
-          }
-        }
-      }
-    }
   }
 `);
-
 
 const UpdateNotificationPreference = graphql(`
   mutation UpdateNotificationPreference($preference: NotificationPreference!) {
@@ -57,18 +31,6 @@ const UpdateNotificationPreference = graphql(`
     }
   }
 `);
-
-interface Row {
-  id: string;
-  type: EngagementType;
-  occurredAt: string;
-  who: string;
-  emailId: string;
-  subject: string;
-  linkUrl: string | null;
-  note: string | null;
-  live: boolean;
-}
 
 const PREFERENCES: { value: NotificationPreference; label: string; description: string }[] = [
   { value: "OPENS_AND_CLICKS", label: "Opens and clicks", description: "Clicks need a paid Sales seat." },
@@ -190,84 +152,10 @@ function PreferenceChoice({ current }: { current: NotificationPreference }) {
   );
 }
 
-function FeedRow({ row }: { row: Row }) {
-  return (
-    <Card withBorder padding="sm" component="li" data-testid="activity-row">
-      <Group justify="space-between" align="flex-start" wrap="wrap" gap="xs">
-        <Text style={{ overflowWrap: "anywhere" }}>
-          <strong>{row.who}</strong> {verbOf(row.type)}{" "}
-          <Anchor component={Link} to={`/emails/${row.emailId}`}>
-            {`\u201c${row.subject}\u201d`}
-          </Anchor>
-        </Text>
-        <Group gap="xs">
-          {row.live && (
-            <Badge color="blue" variant="light">
-              New
-            </Badge>
-          )}
-          <Text size="sm" c="dimmed" component="time" dateTime={row.occurredAt}>
-            {formatWhen(row.occurredAt)}
-          </Text>
-        </Group>
-      </Group>
-      {row.linkUrl && (
-        <Text size="sm" c="dimmed" style={{ overflowWrap: "anywhere" }}>
-          Link: {row.linkUrl}
-        </Text>
-      )}
-      {row.note && (
-        <Text size="sm" c="dimmed">
-          {row.note}
-        </Text>
-      )}
-    </Card>
-  );
-}
-
 export function ActivityPage() {
   usePageTitle("Activity");
-  const [{ data, fetching, error }, refetch] = useQuery({ query: ActivityQuery, variables: { first: FEED_SIZE } });
-  const { events: live, state: socketState, reconnect } = useLiveActivity();
-
-  const rows = useMemo<Row[]>(() => {
-    const seen = new Set<string>();
-    const all: Row[] = [];
-    for (const event of live) {
-      if (seen.has(event.id)) continue;
-      seen.add(event.id);
-      all.push({
-        id: event.id,
-        type: event.type,
-        occurredAt: event.occurredAt,
-        who: event.who,
-        emailId: event.emailId,
-        subject: event.emailSubject,
-        linkUrl: event.linkUrl ?? null,
-        note: null,
-        live: true,
-      });
-    }
-    for (const { node } of data?.activityFeed.edges ?? []) {
-      if (seen.has(node.id)) continue;
-      seen.add(node.id);
-      all.push({
-        id: node.id,
-        type: node.type,
-        occurredAt: node.occurredAt,
-        who: node.recipient?.address ?? "Someone",
-        emailId: node.email.id,
-        subject: node.email.subject,
-        linkUrl: node.link?.url ?? null,
-        note: node.inferred
-          ? `Inferred open: no pixel loaded, but the recipient ${node.inferredFrom === "REPLY" ? "replied" : "clicked a link"}.`
-          : null,
-        live: false,
-      });
-    }
-    return all;
-  }, [live, data]);
-
+  const [{ data, fetching, error }, refetch] = useQuery({ query: ActivityViewerQuery });
+  const { state: socketState, reconnect } = useLiveActivity();
 
   let body;
   if (fetching && !data) {
@@ -296,18 +184,7 @@ export function ActivityPage() {
           <Title order={2} size="h3" id="feed-title" mb="sm">
             Recent activity
           </Title>
-          {rows.length === 0 ? (
-            <Empty title="No activity yet">
-              Opens, clicks and replies by people on the emails you send appear here, as they happen. Machines
-              (scanners, proxies) and your own opens are never listed.
-            </Empty>
-          ) : (
-            <Stack component="ol" gap="xs" p={0} m={0} style={{ listStyle: "none" }} aria-label="Activity" aria-live="polite">
-              {rows.map((row) => (
-                <FeedRow key={row.id} row={row} />
-              ))}
-            </Stack>
-          )}
+          <ActivityFeed viewerId={data.viewer.id} />
         </section>
       </Stack>
     );

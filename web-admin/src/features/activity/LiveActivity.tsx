@@ -1,15 +1,19 @@
 // Live notifications (R22) for the whole signed-in app, not just the Activity page: one
-// subscription per tab, a desktop notification per HUMAN open or click (the server sends
-// nothing else, R10) on whatever page the sender is, and the socket's state for the feed.
+// subscription per tab; for each HUMAN open, click or reply (the server sends nothing else,
+// R10) a toast on whatever page the sender is, a count on the "Activity" link until they
+// look, and a desktop notification if they asked for one; the socket's state for the feed.
 import { type ReactNode, createContext, useContext, useEffect, useMemo, useRef, useState, useSyncExternalStore } from "react";
+import { Anchor, Text } from "@mantine/core";
 import { notifications } from "@mantine/notifications";
-import { useNavigate } from "react-router";
+import { useLocation, useNavigate } from "react-router";
 import { useSubscription } from "urql";
 
 import { socketStatus } from "../../api/client";
 import { graphql } from "../../gql";
-import type { DeliveryNotificationsSubscription, EngagementNotificationsSubscription } from "../../gql/graphql";
+import type { DeliveryNotificationsSubscription, EngagementNotificationsSubscription, EngagementType } from "../../gql/graphql";
+import { verbOf } from "../emails/labels";
 import { useSignedIn } from "../session/SessionProvider";
+import { useUnread } from "./unread";
 
 const LIVE_KEEP = 100;
 
@@ -20,6 +24,7 @@ const EngagementNotifications = graphql(`
       type
       occurredAt
       who
+      contactName
       emailId
       emailSubject
       linkUrl
@@ -82,9 +87,65 @@ interface LiveActivityApi {
   events: LiveEvent[];
   state: LiveState;
   reconnect: () => void;
+  /** Live activity that arrived while the user was not on the Activity page. */
+  unread: number;
 }
 
-const LiveContext = createContext<LiveActivityApi>({ events: [], state: "off", reconnect: () => undefined });
+const LiveContext = createContext<LiveActivityApi>({ events: [], state: "off", reconnect: () => undefined, unread: 0 });
+
+/** Who did it, as the feed names people: the contact's name when known (issue 15, item 7). */
+export function whoOf(event: LiveEvent): string {
+  return event.contactName ?? event.who;
+}
+
+const TOAST_TITLES: Record<EngagementType, string> = { OPEN: "Email opened", CLICK: "Link clicked", REPLY: "Reply received" };
+/** More at once than this (a burst after a reconnect, a forwarded email) is one toast. */
+const TOASTS_AT_ONCE = 3;
+const TOAST_SECONDS = 10;
+
+/** A toast on any page; clicking it (or its link, from the keyboard) opens the email. */
+function toast(event: LiveEvent, open: (path: string) => void) {
+  const id = `engagement-${event.id}`;
+  const path = `/emails/${event.emailId}`;
+  notifications.show({
+    id,
+    color: "blue",
+    title: TOAST_TITLES[event.type],
+    message: (
+      <Text size="sm" style={{ overflowWrap: "anywhere" }}>
+        <strong>{whoOf(event)}</strong> {verbOf(event.type)}{" "}
+        {/* The toasts live outside the router: the click bubbles to the toast's onClick. */}
+        <Anchor href={path} onClick={(click) => click.preventDefault()}>
+          {`\u201c${event.emailSubject}\u201d`}
+        </Anchor>
+      </Text>
+    ),
+    autoClose: TOAST_SECONDS * 1000,
+    onClick: () => {
+      notifications.hide(id);
+      open(path);
+    },
+    style: { cursor: "pointer" },
+  });
+}
+
+function burstToast(events: LiveEvent[], open: (path: string) => void) {
+  const emails = new Set(events.map((event) => event.emailId));
+  const path = emails.size === 1 ? `/emails/${events[0]?.emailId}` : "/activity";
+  const id = `engagements-${events[0]?.id}`;
+  notifications.show({
+    id,
+    color: "blue",
+    title: `${events.length} new opens, clicks and replies`,
+    message: emails.size === 1 ? `All on \u201c${events[0]?.emailSubject}\u201d.` : "See them on the Activity page.",
+    autoClose: TOAST_SECONDS * 1000,
+    onClick: () => {
+      notifications.hide(id);
+      open(path);
+    },
+    style: { cursor: "pointer" },
+  });
+}
 
 export const supportsDesktop = typeof window !== "undefined" && "Notification" in window;
 
@@ -107,6 +168,9 @@ function useOnline(): boolean {
 }
 
 function Subscribed({ children }: { children: ReactNode }) {
+  const navigate = useNavigate();
+  const onActivityPage = useLocation().pathname === "/activity";
+  const unread = useUnread(useSignedIn());
   const [subscription, resubscribe] = useSubscription<EngagementNotificationsSubscription, LiveEvent[]>(
     { query: EngagementNotifications },
     (previous = [], event) => [event.engagementNotifications, ...previous].slice(0, LIVE_KEEP),
@@ -116,19 +180,42 @@ function Subscribed({ children }: { children: ReactNode }) {
   const socket = useSyncExternalStore(socketStatus.subscribe, socketStatus.get);
   const events = useMemo(() => subscription.data ?? [], [subscription.data]);
 
+  // Read when an event arrives, not a reason to look at the events again.
+  const onActivityNow = useRef(onActivityPage);
+  onActivityNow.current = onActivityPage;
+  const { add: addUnread, clear: clearUnread } = unread;
   const notified = useRef(new Set<string>());
   useEffect(() => {
-    for (const event of events) {
-      if (notified.current.has(event.id)) continue;
-      notified.current.add(event.id);
-      if (!supportsDesktop || Notification.permission !== "granted") continue;
-      if (event.type !== "OPEN" && event.type !== "CLICK") continue;
-      new Notification(event.type === "OPEN" ? "Email opened" : "Link clicked", { body: event.message, tag: event.id });
+    const fresh = events.filter((event) => !notified.current.has(event.id)).reverse(); // oldest first
+    if (fresh.length === 0) return;
+    for (const event of fresh) notified.current.add(event.id);
+    const open = (path: string) => {
+      window.focus();
+      navigate(path);
+    };
+    if (supportsDesktop && Notification.permission === "granted") {
+      for (const event of fresh) {
+        if (event.type !== "OPEN" && event.type !== "CLICK") continue;
+        const desktop = new Notification(event.type === "OPEN" ? "Email opened" : "Link clicked", { body: event.message, tag: event.id });
+        desktop.onclick = () => open(`/emails/${event.emailId}`);
+      }
     }
-  }, [events]);
+    // On the Activity page the feed itself shows them, marked "New", as they arrive.
+    if (onActivityNow.current) return;
+    addUnread(fresh.map((event) => event.id));
+    if (fresh.length > TOASTS_AT_ONCE) burstToast(fresh, open);
+    else for (const event of fresh) toast(event, open);
+  }, [events, navigate, addUnread]);
+  // Looking at the Activity page is seeing it all, in this tab and the user's others.
+  useEffect(() => {
+    if (onActivityPage && unread.count > 0) clearUnread();
+  }, [onActivityPage, unread.count, clearUnread]);
 
   const state: LiveState = !online ? "offline" : subscription.error ? "down" : socket === "connected" ? "live" : "connecting";
-  const api = useMemo(() => ({ events, state, reconnect: () => resubscribe({}) }), [events, state, resubscribe]);
+  const api = useMemo(
+    () => ({ events, state, reconnect: () => resubscribe({}), unread: unread.count }),
+    [events, state, resubscribe, unread.count],
+  );
   return (
     <LiveContext.Provider value={api}>
       <DeliveryFailures />
