@@ -31,6 +31,7 @@ __all__ = [
     "SignedIn",
     "backoff_seconds",
     "grant_support",
+    "open_session",
     "principal_for_session",
     "record_support_read",
     "set_password",
@@ -165,6 +166,17 @@ async def sign_in(
     principal = await _principal_for_login(session, login)
     if password_needs_rehash(password_hash):
         login.password_hash = hash_password(password)
+    signed_in = open_session(session, login, principal, ip=ip, now=now, ttl=ttl)
+    await session.commit()
+    return signed_in
+
+
+def open_session(
+    session: AsyncSession, login: LoginRow, principal: Principal, *,
+    ip: str, now: datetime, ttl: timedelta,
+) -> SignedIn:
+    """A new web-admin session for ``login`` (the caller commits): signing in, or accepting
+    an invitation."""
     secret, csrf = new_secret(), new_secret()
     expires_at = now + ttl
     session.add(
@@ -177,7 +189,6 @@ async def sign_in(
             ip=ip,
         )
     )
-    await session.commit()
     return SignedIn(secret, csrf, principal, expires_at)
 
 
