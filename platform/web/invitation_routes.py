@@ -12,7 +12,7 @@ from datetime import timedelta
 from typing import Any
 
 from litestar import Request, Response, get, post
-from litestar.datastructures import Cookie, State
+from litestar.datastructures import CacheControlHeader, Cookie, State
 from msgspec import Struct
 
 from sendtrail.client_ip import scope_client_ip
@@ -33,7 +33,8 @@ class AcceptBody(Struct):
     password: str
 
 
-@get("/auth/invitation")
+# Every link is asked for at the same URL (the token is a header): nothing may be cached.
+@get("/auth/invitation", cache_control=CacheControlHeader(no_store=True))
 async def show_invitation(request: Request[Any, Any, State]) -> dict[str, Any]:
     """Who invited the link's holder to which account; 404/410/409 with a sentence."""
     database: Database = request.app.state.database

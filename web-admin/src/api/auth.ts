@@ -121,7 +121,9 @@ const UNKNOWN_LINK =
 /** The invitation behind `token` (from the page's #fragment: it goes in a header, never in a
  * URL the server logs); refused in the server's words when used, expired or revoked. */
 export async function showInvitation(token: string): Promise<InvitationDetails> {
-  const body = await authRequest("/auth/invitation", { method: "GET", headers: { [INVITATION_HEADER]: token } }, { 404: UNKNOWN_LINK });
+  // One URL for every link (the token is a header): never answer one link with another's.
+  const init: RequestInit = { method: "GET", cache: "no-store", headers: { [INVITATION_HEADER]: token } };
+  const body = await authRequest("/auth/invitation", init, { 404: UNKNOWN_LINK });
   if (typeof body !== "object" || body === null || !("accountName" in body)) {
     throw new AuthError("The server answered something unexpected; reload the page.", 500);
   }

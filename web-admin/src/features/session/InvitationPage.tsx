@@ -47,6 +47,7 @@ export function InvitationPage() {
   useEffect(() => {
     if (!token) return;
     let cancelled = false;
+    setShown({ status: "loading" }); // another link opened in this tab
     showInvitation(token).then(
       (details) => !cancelled && setShown({ status: "ready", details }),
       (caught: unknown) => !cancelled && setShown({ status: "refused", message: message(caught) }),
