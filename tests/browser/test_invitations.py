@@ -50,7 +50,8 @@ def _api(site: Site, tenant: Tenant, query: str, variables: dict[str, object]) -
     answer = httpx.post(f"{site.url}/graphql", timeout=30, json={"query": query,
                         "variables": variables},
                         headers={"Authorization": f"Bearer {tenant.admin_token}"})
-    assert answer.status_code == 200 and "errors" not in answer.json(), answer.text
+    assert answer.status_code == 200, answer.text
+    assert "errors" not in answer.json(), answer.text
     data: dict[str, object] = answer.json()["data"]
     return data
 
@@ -87,7 +88,8 @@ def _open_link_signed_out(ui: Ui, link: str) -> None:
 
 def _set_password(ui: Ui, account: str) -> None:
     page = ui.page
-    expect(page.get_by_role("heading", name=f"Join {account} on Sendtrail", level=1)).to_be_visible()
+    heading = page.get_by_role("heading", name=f"Join {account} on Sendtrail", level=1)
+    expect(heading).to_be_visible()
     form = page.get_by_role("form", name="Choose your password")
     form.get_by_label(re.compile(r"^Password")).fill(PASSWORD)
     form.get_by_label("Repeat the password").fill(PASSWORD + "!")
