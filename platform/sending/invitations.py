@@ -101,6 +101,7 @@ async def _email(
     content = _message(inviter=sender, invitee=user, account=account.name if account else "",
                        link=link, expires_at=issued.row.expires_at, now=now)
     content = await asyncio.to_thread(_signed, content, route, actor.email)
+    await session.commit()  # end the read transaction: no snapshot held while SMTP talks
     sending = settings.sending
     outcome = await deliver(
         route.smtp, mail_from=actor.email, recipient=user.email, content=content,
