@@ -56,8 +56,9 @@ def _api(site: Site, tenant: Tenant, query: str, variables: dict[str, object]) -
     return data
 
 
-def _emailed_link(sink: UpstreamSink, site: Site, recipient: str) -> str:
-    (sent,) = sink.wait_for(1)
+def _emailed_link(sink: UpstreamSink, site: Site, recipient: str, count: int = 1) -> str:
+    """The link in the ``count``-th email the upstream accepted."""
+    sent = sink.wait_for(count)[count - 1]
     assert sent.rcpt_tos == (recipient,)
     message = email.message_from_bytes(sent.content, policy=email.policy.default)
     body = message.get_body(("plain",)).get_content()  # type: ignore[union-attr]
@@ -132,7 +133,27 @@ def test_an_invited_colleague_gets_the_email_sets_a_password_and_a_reused_link_i
     expect(sam.get_by_role("button", name=f"Revoke the invitation of {address}")).to_be_visible()
     ui.snap("invited")
 
-    link = _emailed_link(upstream_sink, site, address)
+    # Deactivating someone asks first; cancelling changes nothing.
+    uma = ui.page.get_by_role("row").filter(has_text=tenant.user_email)
+    uma.get_by_role("button", name=f"Deactivate {tenant.user_email}").click()
+    dialog = ui.page.get_by_role("dialog", name=f"Deactivate {tenant.user_email}?")
+    expect(dialog).to_contain_text("They can no longer sign in")
+    dialog.get_by_role("button", name="Cancel").click()
+    expect(dialog).to_have_count(0)
+    expect(uma).to_contain_text("Active")
+
+    # Resending emails a new link; the first one stops working.
+    first = _emailed_link(upstream_sink, site, address)
+    ui.page.get_by_role("button", name="Done").click()
+    sam.get_by_role("button", name=f"Resend the invitation to {address}").click()
+    expect(ui.page.get_by_role("status").filter(
+        has_text=f"Invitation emailed to {address}")).to_be_visible()
+    link = _emailed_link(upstream_sink, site, address, count=2)
+    assert link != first
+
+    ui.expect_status("/auth/invitation", 410)  # the refusals this test asks for
+    _open_link_signed_out(ui, first)
+    expect(ui.page.get_by_role("alert")).to_contain_text("A newer invitation replaced this link")
     _open_link_signed_out(ui, link)
     expect(ui.page.get_by_text(f"invited you to join {account}")).to_contain_text(
         tenant.admin_email)
@@ -140,7 +161,6 @@ def test_an_invited_colleague_gets_the_email_sets_a_password_and_a_reused_link_i
     _set_password(ui, account)
     ui.snap("signed-in")
 
-    ui.expect_status("/auth/invitation", 410)  # the refusal this test asks for
     _open_link_signed_out(ui, link)
     refusal = ui.page.get_by_role("alert")
     expect(refusal).to_contain_text("already used to set a password: it works only once")
