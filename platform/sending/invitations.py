@@ -124,7 +124,8 @@ async def _send_and_record(
         sent_at, problem = await _email(session, settings=settings, box=box, actor=actor,
                                         user=user, issued=issued, link=link, now=now)
     else:
-        sent_at, problem = None, "Not emailed: the admin chose to copy the link."
+        sent_at, problem = None, ("Not emailed, as asked: copy the link and send it yourself. "
+                                  "Any link sent before no longer works.")
     row = await invitations.record_sending(session, actor, user.account_id, issued,
                                            sent_at=sent_at, problem=problem, action=action)
     return InvitationSent(user, row, link)

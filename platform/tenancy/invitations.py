@@ -236,8 +236,12 @@ def _refuse_unusable(row: InvitationRow, account: AccountRow, now: datetime) -> 
 
 
 async def _usable(session: AsyncSession, row: InvitationRow,
-                  now: datetime) -> tuple[AccountRow, UserRow, LoginRow]:
-    """The account, user and login the invitation sets a password for, or the refusal."""
+                  now: datetime) -> tuple[AccountRow, UserRow, LoginRow | None]:
+    """The account, user and login the invitation sets a password for, or the refusal.
+
+    The login is ``None`` when the address signs in elsewhere: only accepting says so (the
+    inviting admin holds the link too, and opening it must not tell them whether an address
+    uses Sendtrail elsewhere, issue 12 defect 5)."""
     account = await session.get(AccountRow, row.account_id)
     user = await session.get(UserRow, (row.account_id, row.user_id))
     if account is None or user is None:
@@ -247,11 +251,7 @@ async def _usable(session: AsyncSession, row: InvitationRow,
         raise Conflict(f"Your user in {account.name} is deactivated, so this invitation "
                        f"cannot be used. Ask {row.invited_by} to reactivate you.")
     login = await _login_of(session, user)
-    if login is None:
-        raise Conflict(f"{user.email} already signs in to Sendtrail elsewhere (another "
-                       "account or support), and an address signs in to one place only. Ask "
-                       f"{row.invited_by} to invite another address of yours.")
-    if login.password_hash is not None:
+    if login is not None and login.password_hash is not None:
         raise Conflict(f"{user.email} already has a password. Sign in with it instead.")
     return account, user, login
 
@@ -275,6 +275,10 @@ async def accept(
     password_hash = await asyncio.to_thread(hash_password, password)
     async with database.session(account_id=row.account_id) as session:
         _, user, login = await _usable(session, row, now)
+        if login is None:
+            raise Conflict(f"{user.email} already signs in to Sendtrail elsewhere (another "
+                           "account or support), and an address signs in to one place only. "
+                           f"Ask {row.invited_by} to invite another address of yours.")
         used = await session.exec(update(InvitationRow).where(
             col(InvitationRow.account_id) == row.account_id, col(InvitationRow.id) == row.id,
             col(InvitationRow.closed_at).is_(None),

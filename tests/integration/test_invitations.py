@@ -247,12 +247,18 @@ def test_a_deactivated_user_or_an_address_signing_in_elsewhere_cannot_accept(
     refused = _accept(app, _token(invited["invitation"]["link"]))
     assert refused.status_code == 409
     assert "deactivated" in refused.json()["error"]["message"]
-    # Rival's user is invited to Acme like anyone (no oracle, issue 12 defect 5); the person
-    # holding the address is told why the link cannot give them a second sign-in.
-    elsewhere = _invite(app, acme, rival.user_email)
-    refused = _show(app, _token(elsewhere["invitation"]["link"]))
+    # Rival's user is invited to Acme like anyone (no oracle, issue 12 defect 5): opening the
+    # link shows the invitation as for anyone (Acme's admin holds the link too); accepting
+    # tells the person why it cannot give them a second sign-in.
+    elsewhere = _token(_invite(app, acme, rival.user_email)["invitation"]["link"])
+    fresh = _token(_invite(app, acme, "fresh@elsewhere.test")["invitation"]["link"])
+    shown, shown_fresh = _show(app, elsewhere), _show(app, fresh)
+    assert (shown.status_code, shown_fresh.status_code) == (200, 200)
+    assert shown.json().keys() == shown_fresh.json().keys()
+    refused = _accept(app, elsewhere)
     assert refused.status_code == 409
     assert "already signs in to Sendtrail elsewhere" in refused.json()["error"]["message"]
+    assert _sign_in(app, rival.user_email, NEW_PASSWORD).status_code == 401  # untouched
 
 
 def test_other_accounts_and_non_admins_cannot_touch_invitations(
