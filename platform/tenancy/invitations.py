@@ -9,7 +9,8 @@ that account's session. Emailing the link is the sending layer's (``sending.invi
 
 A link is refused in words: unknown (404), used, expired, revoked or replaced by a newer
 one (410), or when it cannot apply (409: the user was deactivated, already has a password,
-or their address signs in elsewhere — an address signs in to one place).
+or — when accepting only — their address signs in elsewhere: an address signs in to one
+place).
 """
 
 from __future__ import annotations
