@@ -29,7 +29,9 @@ from support import (
     seed_tenant,
 )
 
+from sendtrail.db.engine import Database
 from sendtrail.settings import SendingSettings, Settings
+from sendtrail.tenancy.auth import set_password
 
 NEW_PASSWORD = "a long new password"
 INVITE = """mutation($input: InviteUserInput!) { inviteUser(input: $input) {
@@ -290,3 +292,24 @@ def test_a_second_account_with_the_same_invitee_keeps_its_own_link(
     assert _accept(app, _token(second)).status_code == 200
     assert _sign_in(app, "kim@example.test", NEW_PASSWORD).status_code == 200
     assert _sign_in(app, two.admin_email, PASSWORD).status_code == 200
+
+
+async def _operator_sets_password(url: str, address: str) -> None:
+    database = Database(url)
+    try:
+        async with database.session(account_id=None) as session:
+            await set_password(session, email=address, password=NEW_PASSWORD)
+    finally:
+        await database.dispose()
+
+
+def test_a_password_set_by_the_operator_ends_the_invitation(
+    app: TestClient[Any], acme: Tenant, database_url: str
+) -> None:
+    # `sendtrail users set-password` for an invited user: they sign in, the link is done.
+    token = _token(_invite(app, acme, "sam@acme.test")["invitation"]["link"])
+    run(_operator_sets_password(database_url, "sam@acme.test"))
+    sam = _user(app, acme, "sam@acme.test")
+    assert (sam["status"], sam["invitation"]["state"]) == ("ACTIVE", "ACCEPTED")
+    assert _show(app, token).status_code == 410
+    assert _sign_in(app, "sam@acme.test", NEW_PASSWORD).status_code == 200
