@@ -50,6 +50,7 @@ from sendtrail.web.auth_routes import session_info, sign_in, sign_out
 from sendtrail.web.export_routes import export_emails, export_engagements
 from sendtrail.web.graphql_endpoint import graphql_controller
 from sendtrail.web.health import healthz, readyz
+from sendtrail.web.invitation_routes import accept_invitation, show_invitation
 from sendtrail.web.json_depth import JsonDepthGuard
 from sendtrail.web.records_routes import download_attachment, logged_email_html
 from sendtrail.web.request_host import one_host_header
@@ -356,6 +357,8 @@ def create_app(
             sign_in,
             sign_out,
             session_info,
+            show_invitation,
+            accept_invitation,
             pixel,
             click,
             metrics,

@@ -11,6 +11,7 @@ domain code raises them with a message a person can act on::
     │   └── UnsupportedMediaType        UNSUPPORTED_MEDIA_TYPE 415
     ├── Conflict                        CONFLICT          409
     │   └── OutboundNotConfigured       OUTBOUND_NOT_CONFIGURED 409
+    ├── Gone                            GONE              410  (a used or expired link)
     ├── EntitlementRequired             ENTITLEMENT_REQUIRED 403
     ├── RateLimited                     RATE_LIMITED      429
     ├── TenantScopeMissing              INTERNAL          500  (a programming error)
@@ -24,6 +25,7 @@ __all__ = [
     "EntitlementRequired",
     "ExternalServiceError",
     "Forbidden",
+    "Gone",
     "InvalidInput",
     "NotFound",
     "OutboundNotConfigured",
@@ -84,6 +86,13 @@ class OutboundNotConfigured(Conflict):
     """Sending needs the account's upstream mail server, and it is not set up (R26)."""
 
     code = "OUTBOUND_NOT_CONFIGURED"
+
+
+class Gone(SendtrailError):
+    """A link that worked once and no longer does (used, expired, revoked invitation)."""
+
+    code = "GONE"
+    http_status = 410
 
 
 class EntitlementRequired(SendtrailError):

@@ -85,6 +85,8 @@ class AuthSettings:
     """Failed logins allowed per client address within the window before refusing."""
     login_window_seconds: int = 15 * 60
     """The sliding window in which failures count, per address and per client address."""
+    invitation_ttl_hours: int = 7 * 24
+    """How long an invitation link works (``SENDTRAIL_INVITATION_TTL_HOURS``)."""
 
 
 @dataclass(frozen=True)
@@ -260,6 +262,9 @@ class Settings:
                     get("SESSION_COOKIE_SECURE", str(public_url.startswith("https:"))),
                     "SESSION_COOKIE_SECURE",
                 ),
+                invitation_ttl_hours=_positive(
+                    _int(get("INVITATION_TTL_HOURS", "168"), "INVITATION_TTL_HOURS"),
+                    "INVITATION_TTL_HOURS"),
             ),
             tracking=TrackingSettings(
                 base_url=get("TRACKING_BASE_URL", public_url).rstrip("/"),

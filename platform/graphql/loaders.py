@@ -26,8 +26,8 @@ from sendtrail.contacts.service import contacts_by_id
 from sendtrail.contacts.store import ContactRow
 from sendtrail.records import logbook, outbound
 from sendtrail.records.store import AttachmentRow, LoggedEmailRow, LoggedRecipientRow
-from sendtrail.tenancy import users
-from sendtrail.tenancy.store import UserRow
+from sendtrail.tenancy import invitations, users
+from sendtrail.tenancy.store import InvitationRow, UserRow
 from sendtrail.tenancy.values import Principal
 from sendtrail.tracking import emails, engagements
 from sendtrail.tracking.engagements import RecipientStats
@@ -91,6 +91,8 @@ class Loaders:
             per_account(logbook.attachments_of_logged), list)
         self.logged_copy: DataLoader[uuid.UUID, LoggedEmailRow | None] = self._loader(
             per_account(outbound.logged_copies_of), lambda: None)
+        self.invitation: DataLoader[uuid.UUID, InvitationRow | None] = self._loader(
+            per_account(invitations.latest_of_users), lambda: None)
 
     def _loader(self, fetch: Fetch[K, V], missing: Callable[[], V]) -> DataLoader[K, V]:
         async def load(keys: list[K]) -> Sequence[V]:

@@ -18,6 +18,8 @@ from sendtrail.graphql.types import (
     SeatEnum,
     User,
 )
+from sendtrail.secretbox import secret_box
+from sendtrail.sending.invitations import invite_and_email
 from sendtrail.tenancy import accounts, tokens, users
 from sendtrail.tenancy.users import UserChanges, parse_id
 from sendtrail.tenancy.values import Role, Scope, Seat
@@ -100,21 +102,21 @@ class Mutation:
             row = await accounts.get_account(session, principal, account_id)
         return Account.from_row(row, logging_domain=context.settings.smtp.logging_domain)
 
-    @strawberry.mutation(description="Add a user to the account (admins).")
+    @strawberry.mutation(description="Add a user to the account and email them an "
+                         "invitation through the account's outbound mail; the reply's "
+                         "invitation.link is theirs to copy, shown this once (admins).")
     async def invite_user(self, info: Info, input: InviteUserInput) -> User:
         context = ctx(info)
         principal = await context.actor(info)
         async with context.db() as session:
-            row = await users.invite_user(
-                session,
-                principal,
-                await context.account_id(info),
-                email=input.email,
-                name=input.name,
-                role=input.role,
-                seat=input.seat,
+            sent = await invite_and_email(
+                session, context.settings, secret_box(context.settings.secrets.keys),
+                principal, await context.account_id(info), email=input.email,
+                name=input.name, role=input.role, seat=input.seat, now=context.now(),
             )
-        return User.from_row(row)
+        user = User.from_row(sent.user)
+        user.issued = (sent.invitation, sent.link)
+        return user
 
     @strawberry.mutation(description="Change a user's role, seat or active state (admins).")
     async def update_user(self, info: Info, input: UpdateUserInput) -> User:

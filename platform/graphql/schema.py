@@ -19,6 +19,7 @@ from strawberry.schema.config import StrawberryConfig
 from sendtrail.graphql.domain_resolvers import DomainMutation, DomainQuery
 from sendtrail.graphql.errors import CodedErrors
 from sendtrail.graphql.getting_started_resolvers import GettingStartedQuery
+from sendtrail.graphql.invitation_resolvers import InvitationMutation
 from sendtrail.graphql.mutations import Mutation
 from sendtrail.graphql.notification_resolvers import (
     NotificationMutation,
@@ -58,7 +59,7 @@ class RootQuery(
 @strawberry.type(name="Mutation")
 class RootMutation(
     Mutation, DomainMutation, NotificationMutation, TrackingMutation, RecordsMutation,
-    WebhookMutation, SendingMutation, OutboundMutation,
+    WebhookMutation, SendingMutation, OutboundMutation, InvitationMutation,
 ):
     pass
 

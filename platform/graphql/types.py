@@ -12,12 +12,13 @@ from strawberry.types import Info
 
 from sendtrail.db.pagination import Page
 from sendtrail.graphql.context import ctx
+from sendtrail.graphql.invitation_types import Invitation, UserStatusEnum, user_status
 from sendtrail.graphql.outbound_types import OutboundLogin, OutboundMail
 from sendtrail.notifications.rules import NotificationPreference
 from sendtrail.sending import outbound
 from sendtrail.tenancy import accounts
 from sendtrail.tenancy.accounts import SeatUsage as SeatUsageValue
-from sendtrail.tenancy.store import AccountRow, ApiTokenRow, UserRow
+from sendtrail.tenancy.store import AccountRow, ApiTokenRow, InvitationRow, UserRow
 from sendtrail.tenancy.values import AccountSettingsValue, EmailDefault, Role, Scope, Seat
 from sendtrail.tenancy.values import Role as RoleValue
 
@@ -164,6 +165,26 @@ class User:
     default_log: EmailDefaultEnum = strawberry.field(  # type: ignore[valid-type]
         description="R2: whether the user's new emails are logged unless they say otherwise.")
     account_id: strawberry.Private[uuid.UUID]
+    issued: strawberry.Private[tuple[InvitationRow, str] | None] = None
+    """The invitation just made and its link (inviteUser, resendInvitation)."""
+
+    async def _invitation_row(self, info: Info) -> InvitationRow | None:
+        if self.issued is not None:
+            return self.issued[0]
+        loaders = await ctx(info).loaders(info, self.account_id)
+        return await loaders.invitation.load(uuid.UUID(self.id))
+
+    @strawberry.field(description="The user's newest invitation; null when never invited.")
+    async def invitation(self, info: Info) -> Invitation | None:
+        row = await self._invitation_row(info)
+        if row is None:
+            return None
+        link = self.issued[1] if self.issued is not None else None
+        return Invitation.from_row(row, ctx(info).now(), link)
+
+    @strawberry.field(description="Whether the user signs in, is invited, or is deactivated.")
+    async def status(self, info: Info) -> UserStatusEnum:  # type: ignore[valid-type]
+        return user_status(self.active, await self._invitation_row(info), ctx(info).now())
 
     @strawberry.field
     async def account(self, info: Info) -> Account:

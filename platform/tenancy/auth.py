@@ -9,10 +9,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, func
+from sqlalchemy import delete, func, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from sendtrail.db.tenant import unscoped
+from sendtrail.db.types import utcnow
 from sendtrail.errors import Conflict, Forbidden, InvalidInput, RateLimited, Unauthenticated
 from sendtrail.settings import AuthSettings
 from sendtrail.tenancy import audit
@@ -23,7 +25,13 @@ from sendtrail.tenancy.credentials import (
     password_needs_rehash,
     verify_password,
 )
-from sendtrail.tenancy.store import AccountRow, LoginAttemptRow, LoginRow, SessionRow
+from sendtrail.tenancy.store import (
+    AccountRow,
+    InvitationRow,
+    LoginAttemptRow,
+    LoginRow,
+    SessionRow,
+)
 from sendtrail.tenancy.users import login_for_email, normalize_email, user_for_login
 from sendtrail.tenancy.values import Principal, Role
 
@@ -31,6 +39,7 @@ __all__ = [
     "SignedIn",
     "backoff_seconds",
     "grant_support",
+    "open_session",
     "principal_for_session",
     "record_support_read",
     "set_password",
@@ -165,6 +174,17 @@ async def sign_in(
     principal = await _principal_for_login(session, login)
     if password_needs_rehash(password_hash):
         login.password_hash = hash_password(password)
+    signed_in = open_session(session, login, principal, ip=ip, now=now, ttl=ttl)
+    await session.commit()
+    return signed_in
+
+
+def open_session(
+    session: AsyncSession, login: LoginRow, principal: Principal, *,
+    ip: str, now: datetime, ttl: timedelta,
+) -> SignedIn:
+    """A new web-admin session for ``login`` (the caller commits): signing in, or accepting
+    an invitation."""
     secret, csrf = new_secret(), new_secret()
     expires_at = now + ttl
     session.add(
@@ -177,7 +197,6 @@ async def sign_in(
             ip=ip,
         )
     )
-    await session.commit()
     return SignedIn(secret, csrf, principal, expires_at)
 
 
@@ -211,6 +230,12 @@ async def set_password(session: AsyncSession, *, email: str, password: str) -> N
         raise InvalidInput(f"No user or support login with the email {email!r}.")
     login.password_hash = hash_password(password)
     await session.exec(delete(SessionRow).where(col(SessionRow.login_id) == login.id))
+    if login.account_id is not None and login.user_id is not None:
+        # An operator gave an invited user a password: their invitation is done with.
+        await session.exec(unscoped(update(InvitationRow).where(
+            col(InvitationRow.account_id) == login.account_id,
+            col(InvitationRow.user_id) == login.user_id, col(InvitationRow.closed_at).is_(None),
+        ).values(closed_at=utcnow(), closed_reason="accepted")))
     await session.commit()
 
 

@@ -22,6 +22,7 @@ __all__ = [
     "AccountSettingsRow",
     "ApiTokenRow",
     "AuditEntryRow",
+    "InvitationRow",
     "LoginAttemptRow",
     "LoginRow",
     "SeatPurchaseRow",
@@ -118,6 +119,34 @@ class SessionRow(SQLModel, table=True):
     expires_at: datetime = utc_field()
     ip: str | None = Field(default=None, max_length=64)
     """Where the session signed in from: hits from there on the user's own emails are SELF."""
+
+
+class InvitationRow(SQLModel, TenantOwned, table=True):
+    """An emailed link for an invited user to set their password (issue 15, defect 3).
+
+    Only the token's SHA-256 is stored, unique across accounts: the link carries no
+    account, so accepting finds the tenant from it (like an API token). A user has at most
+    one open invitation: a new one closes the previous as ``replaced``.
+    """
+
+    __tablename__ = "invitation"
+    __table_args__ = (Index("ix_invitation_user", "account_id", "user_id", "created_at"),)
+
+    account_id: uuid.UUID = Field(foreign_key="account.id", primary_key=True)
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    user_id: uuid.UUID
+    token_hash: str = Field(max_length=64, unique=True)
+    invited_by: str = Field(max_length=400)
+    """Who invited, as the invitee reads it ("Ada Admin (ada@acme.test)")."""
+    created_at: datetime = utc_field(default_factory=utcnow)
+    expires_at: datetime = utc_field()
+    sent_at: datetime | None = utc_field(default=None, nullable=True)
+    """When the account's mail server accepted the email; ``None``: not emailed."""
+    email_problem: str | None = Field(default=None, max_length=1000)
+    """Why it was not emailed, in words (no outbound mail, the server refused)."""
+    closed_at: datetime | None = utc_field(default=None, nullable=True)
+    closed_reason: str | None = Field(default=None, max_length=16)
+    """``accepted``, ``revoked`` or ``replaced``; ``None`` while open."""
 
 
 class LoginAttemptRow(SQLModel, table=True):

@@ -133,7 +133,10 @@ async def invite_user(
     name: str | None = None,
     role: Role = Role.USER,
     seat: Seat = Seat.FREE,
+    commit: bool = True,
 ) -> UserRow:
+    """Add an invited user; ``commit=False`` leaves the transaction open for the invitation
+    (``tenancy.invitations.invite``), so the user and their link are stored together."""
     authorizer().require(actor, account_id, AuthzObject.USERS, AuthzAction.WRITE)
     if role is Role.ADMIN:
         refuse_lasting_grant(actor, what="make someone an admin")
@@ -148,7 +151,8 @@ async def invite_user(
         target=f"user:{user.email}",
         after={"email": user.email, "name": user.name, **_snapshot(user)},
     )
-    await session.commit()
+    if commit:
+        await session.commit()
     return user
 
 

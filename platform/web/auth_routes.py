@@ -21,7 +21,7 @@ from sendtrail.tenancy import auth
 from sendtrail.web.principal import CSRF_HEADER, SESSION_COOKIE, authenticate
 from sendtrail.web.same_site import json_body_only, same_site_only
 
-__all__ = ["session_info", "sign_in", "sign_out"]
+__all__ = ["describe_session", "session_info", "sign_in", "sign_out"]
 
 
 class SignInBody(Struct):
@@ -29,7 +29,7 @@ class SignInBody(Struct):
     password: str
 
 
-def _describe(principal: Any, csrf: str) -> dict[str, Any]:
+def describe_session(principal: Any, csrf: str) -> dict[str, Any]:
     return {
         "email": principal.email,
         "isStaff": principal.is_staff,
@@ -57,7 +57,7 @@ async def sign_in(request: Request[Any, Any, State], data: SignInBody) -> Respon
             ttl=timedelta(seconds=settings.auth.session_ttl_seconds),
         )
     return Response(
-        _describe(result.principal, result.csrf_token),
+        describe_session(result.principal, result.csrf_token),
         cookies=[
             Cookie(
                 key=SESSION_COOKIE,
@@ -98,4 +98,4 @@ async def session_info(request: Request[Any, Any, State]) -> dict[str, Any]:
         _, csrf = await auth.principal_for_session(
             session, cookie, now=utcnow(), ttl=timedelta(seconds=settings.auth.session_ttl_seconds)
         ) if cookie else (principal, "")
-    return _describe(principal, csrf)
+    return describe_session(principal, csrf)

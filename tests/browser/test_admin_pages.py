@@ -58,9 +58,14 @@ def test_admin_invites_a_paid_seat_user_and_sees_the_refusal_when_none_are_left(
     expect(uma_seat).to_have_attribute("aria-invalid", "true")
     ui.snap("seat-refused")
 
-    # Deactivating Sam frees the seat; Uma can have it now.
-    sam.get_by_role("button", name=f"Deactivate sam@{site.tenant.slug}.test").click()
-    expect(sam).to_contain_text("Deactivated")
+    # Sam is invited, not active (issue 15, defect 3): revoking the invitation, once
+    # confirmed, frees the seat; Uma can have it now.
+    expect(sam).to_contain_text("Invited")
+    revoke = f"Revoke the invitation of sam@{site.tenant.slug}.test"
+    sam.get_by_role("button", name=revoke).click()
+    dialog = ui.page.get_by_role("dialog", name=f"{revoke}?")
+    dialog.get_by_role("button", name="Revoke invitation").click()
+    expect(sam).to_contain_text("Invitation revoked")
     expect(starter).to_have_text(re.compile(r"Sales Starter\s*0\s*1\s*1"))
     uma_seat.select_option("SALES_STARTER")
     expect(starter).to_have_text(re.compile(r"Sales Starter\s*1\s*1\s*0"))

@@ -57,6 +57,10 @@ OPERATIONS: dict[str, tuple[str, bool, bool, bool, Scope]] = {
     "users-write": (
         'mutation { inviteUser(input: {email: "new{n}@acme.test"}) { __typename } }',
         Y, N, N, ADMIN),
+    # Issue 15, defect 3: invitations are the admins' like the users they invite.
+    "invitations-write": (
+        'mutation { resendInvitation(id: "{other}", sendEmail: false) { __typename } }',
+        Y, N, N, ADMIN),
     "own-profile-write": (
         "mutation { updateEmailDefaults(input: {track: ON}) { __typename } }", Y, Y, N, WRITE),
     "own-tokens-write": (

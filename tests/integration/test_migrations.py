@@ -56,6 +56,7 @@ def test_downgrade_to_nothing_and_back(database_url: str) -> None:
 # belongs to one account only.
 GLOBAL_LOOKUPS = {
     ("api_token", ("token_hash",)),
+    ("invitation", ("token_hash",)),  # an invitation link names no account either
     ("webhook_message", ("status", "next_attempt_at")),
     ("delivery", ("status", "next_attempt_at")),
     ("tracking_domain", ("hostname",)),

@@ -158,6 +158,9 @@ def test_admin_changes_are_audited(client: Any, tenant: Tenant) -> None:
     update(client, tenant, tenant.user_id, active=False)
     entries = [e["node"] for e in gql(client, AUDIT, token=tenant.admin_token)
                ["data"]["auditLog"]["edges"]]
+    # Inviting also sends the invitation (issue 15, defect 3): audited on its own.
+    sent = entries.pop(2)
+    assert (sent["action"], sent["target"]) == ("invitation.sent", "user:sam@acme.test")
     assert entries[:3] == [
         {"actor": ACTOR, "action": "user.updated", "target": f"user:{tenant.user_email}",
          "before": {"active": True}, "after": {"active": False}},

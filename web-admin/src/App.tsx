@@ -3,6 +3,7 @@ import { type ComponentType, type ReactNode, lazy } from "react";
 import { Link, Navigate, Route, Routes, useLocation } from "react-router";
 
 import { LiveActivity } from "./features/activity/LiveActivity";
+import { InvitationPage } from "./features/session/InvitationPage";
 import { SignInPage } from "./features/session/SignInPage";
 import { useSession, useSignedIn } from "./features/session/SessionProvider";
 import { Shell } from "./shell/Shell";
@@ -90,6 +91,7 @@ export function App() {
   return (
     <Routes>
       <Route path="/sign-in" element={<SignInGate />} />
+      <Route path="/invitation" element={<InvitationPage />} />
       <Route
         element={
           <RequireSession>

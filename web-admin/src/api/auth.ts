@@ -104,3 +104,39 @@ export async function signOut(session: Session): Promise<void> {
     if (!(error instanceof AuthError && error.status === 401)) throw error;
   }
 }
+
+/** What an invitation link shows before the invitee chooses a password. */
+export interface InvitationDetails {
+  email: string;
+  name: string | null;
+  accountName: string;
+  invitedBy: string;
+  expiresAt: string;
+}
+
+const INVITATION_HEADER = "X-Sendtrail-Invitation";
+const UNKNOWN_LINK =
+  "This invitation link is not known. Check that you opened the whole link from the email, or ask an admin of your account to invite you again.";
+
+/** The invitation behind `token` (from the page's #fragment: it goes in a header, never in a
+ * URL the server logs); refused in the server's words when used, expired or revoked. */
+export async function showInvitation(token: string): Promise<InvitationDetails> {
+  // One URL for every link (the token is a header): never answer one link with another's.
+  const init: RequestInit = { method: "GET", cache: "no-store", headers: { [INVITATION_HEADER]: token } };
+  const body = await authRequest("/auth/invitation", init, { 404: UNKNOWN_LINK });
+  if (typeof body !== "object" || body === null || !("accountName" in body)) {
+    throw new AuthError("The server answered something unexpected; reload the page.", 500);
+  }
+  return body as InvitationDetails;
+}
+
+/** Sets the invitee's password and signs them in (the link never works again). */
+export async function acceptInvitation(token: string, password: string): Promise<Session> {
+  return asSession(
+    await authRequest(
+      "/auth/invitation/accept",
+      { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ token, password }) },
+      { 404: UNKNOWN_LINK },
+    ),
+  );
+}

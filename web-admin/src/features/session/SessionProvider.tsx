@@ -24,6 +24,8 @@ type State =
 interface SessionApi {
   state: State;
   signIn: (email: string, password: string) => Promise<void>;
+  /** A session the server opened another way (accepting an invitation). */
+  adopt: (session: Session) => void;
   signOut: () => Promise<void>;
   retry: () => void;
 }
@@ -93,6 +95,10 @@ export function SessionProvider({ children }: { children: ReactNode }) {
       state,
       async signIn(email, password) {
         const session = await postSignIn(email, password);
+        setCsrfSession(session);
+        setState({ status: "signedIn", session });
+      },
+      adopt(session) {
         setCsrfSession(session);
         setState({ status: "signedIn", session });
       },

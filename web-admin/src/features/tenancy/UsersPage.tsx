@@ -1,7 +1,9 @@
 // Users, roles and seats (R19): seat usage against purchases, invitations, and per-user
 // role / seat / active changes. The server's refusal (no paid seat left) is shown in its
 // own words: next to a user's seat that asked for it, or above an invitation's button.
-import { Alert, Badge, Button, Card, Group, NativeSelect, SimpleGrid, Stack, Table, Text, TextInput, Title } from "@mantine/core";
+// Invited users wait for their emailed link (issue 15, defect 3): resend, revoke, or copy a
+// new link; deactivating and revoking ask first.
+import { Alert, Button, Card, Group, NativeSelect, SimpleGrid, Stack, Table, Text, TextInput, Title } from "@mantine/core";
 import { notifications } from "@mantine/notifications";
 import { type FormEvent, useState } from "react";
 import { useMutation, useQuery } from "urql";
@@ -10,9 +12,11 @@ import { describeError } from "../../api/client";
 import { type FormError, NO_FORM_ERROR, formError } from "../../api/errors";
 import { graphql } from "../../gql";
 import type { Role, Seat, UpdateUserInput } from "../../gql/graphql";
+import { ConfirmDialog } from "../../shell/ConfirmDialog";
 import { Empty, Failed, Loading } from "../../shell/States";
 import { usePageTitle } from "../../shell/usePageTitle";
 import { useSignedIn } from "../session/SessionProvider";
+import { type IssuedInvitation, IssuedLink, UserStatusCell } from "./Invitations";
 import { ROLE_LABELS, ROLE_OPTIONS, SEAT_LABELS, SEAT_OPTIONS } from "./labels";
 
 const UsersQuery = graphql(`
@@ -40,6 +44,13 @@ const UsersQuery = graphql(`
           role
           seat
           active
+          status
+          invitation {
+            state
+            expiresAt
+            sentAt
+            emailProblem
+          }
         }
       }
       pageInfo {
@@ -54,9 +65,38 @@ const InviteUser = graphql(`
     inviteUser(input: $input) {
       id
       email
-      name
-      role
-      seat
+      status
+      invitation {
+        state
+        sentAt
+        emailProblem
+        link
+      }
+    }
+  }
+`);
+
+const ResendInvitation = graphql(`
+  mutation ResendInvitation($id: ID!, $sendEmail: Boolean!) {
+    resendInvitation(id: $id, sendEmail: $sendEmail) {
+      id
+      email
+      status
+      invitation {
+        state
+        sentAt
+        emailProblem
+        link
+      }
+    }
+  }
+`);
+
+const RevokeInvitation = graphql(`
+  mutation RevokeInvitation($id: ID!) {
+    revokeInvitation(id: $id) {
+      id
+      status
       active
     }
   }
@@ -75,7 +115,9 @@ const UpdateUser = graphql(`
 
 type Change = Omit<UpdateUserInput, "id">;
 
-function InviteForm({ onInvited }: { onInvited: () => void }) {
+type Confirming = { kind: "deactivate" | "revoke"; id: string; email: string };
+
+function InviteForm({ onInvited }: { onInvited: (issued: IssuedInvitation) => void }) {
   const [email, setEmail] = useState("");
   const [name, setName] = useState("");
   const [role, setRole] = useState<Role>("USER");
@@ -92,10 +134,11 @@ function InviteForm({ onInvited }: { onInvited: () => void }) {
       setError(formError(result.error));
       return;
     }
-    notifications.show({ color: "green", title: "User invited", message: `${result.data.inviteUser.email} was added.` });
+    const invited = result.data.inviteUser;
+    notifications.show({ color: "green", title: "User invited", message: `${invited.email} was added.` });
     setEmail("");
     setName("");
-    onInvited();
+    onInvited({ email: invited.email, ...invited.invitation });
   }
 
   return (
@@ -141,8 +184,51 @@ export function UsersPage() {
   const [updating, update] = useMutation(UpdateUser);
   const [rowErrors, setRowErrors] = useState<Record<string, string>>({});
   const [busy, setBusy] = useState<string | null>(null);
+  const [issued, setIssued] = useState<IssuedInvitation | null>(null);
+  const [confirming, setConfirming] = useState<Confirming | null>(null);
+  const [confirmError, setConfirmError] = useState<string | null>(null);
+  const [, resend] = useMutation(ResendInvitation);
+  const [revoking, revoke] = useMutation(RevokeInvitation);
 
   const reload = () => refetch({ requestPolicy: "network-only" });
+
+  /** A new link (emailed unless only copied); the previous one stops working. */
+  async function reinvite(id: string, sendEmail: boolean) {
+    setBusy(id);
+    const result = await resend({ id, sendEmail });
+    setBusy(null);
+    if (result.error || !result.data) {
+      const message = result.error ? describeError(result.error) : "The server did not answer.";
+      notifications.show({ color: "red", title: "Couldn't make a new invitation", message });
+      return;
+    }
+    const user = result.data.resendInvitation;
+    setIssued({ email: user.email, ...user.invitation });
+    reload();
+  }
+
+  async function confirm() {
+    if (!confirming) return;
+    setConfirmError(null);
+    if (confirming.kind === "revoke") {
+      const result = await revoke({ id: confirming.id });
+      if (result.error || !result.data) {
+        setConfirmError(result.error ? describeError(result.error) : "The server did not answer.");
+        return;
+      }
+      notifications.show({ color: "green", title: "Invitation revoked", message: `${confirming.email} can no longer use their link.` });
+      reload();
+    } else {
+      const result = await update({ input: { id: confirming.id, active: false } });
+      if (result.error || !result.data) {
+        setConfirmError(result.error ? describeError(result.error) : "The server did not answer.");
+        return;
+      }
+      notifications.show({ color: "green", title: "User deactivated", message: `${confirming.email} can no longer sign in.` });
+      reload();
+    }
+    setConfirming(null);
+  }
 
   async function change(id: string, email: string, input: Change) {
     setBusy(id);
@@ -210,7 +296,15 @@ export function UsersPage() {
             </Table>
           </Table.ScrollContainer>
         </section>
-        {canEdit && <InviteForm onInvited={reload} />}
+        {canEdit && (
+          <InviteForm
+            onInvited={(made) => {
+              setIssued(made);
+              reload();
+            }}
+          />
+        )}
+        {issued && <IssuedLink issued={issued} onDone={() => setIssued(null)} />}
         <section aria-labelledby="user-list">
           <Title order={2} size="h4" mb="sm" id="user-list">
             Users
@@ -272,9 +366,17 @@ export function UsersPage() {
                           )}
                         </Table.Td>
                         <Table.Td>
-                          <Badge color={user.active ? "green" : "gray"} variant="light">
-                            {user.active ? "Active" : "Deactivated"}
-                          </Badge>
+                          <UserStatusCell status={user.status} invitation={user.invitation} />
+                          {canEdit && user.status === "INVITED" && (
+                            <Group gap="xs" mt={4} wrap="nowrap">
+                              <Button size="compact-xs" variant="light" disabled={locked} onClick={() => reinvite(user.id, true)} aria-label={`Resend the invitation to ${user.email}`}>
+                                Resend
+                              </Button>
+                              <Button size="compact-xs" variant="default" disabled={locked} onClick={() => reinvite(user.id, false)} aria-label={`Copy a new invitation link for ${user.email}`}>
+                                Copy link
+                              </Button>
+                            </Group>
+                          )}
                         </Table.Td>
                         {canEdit && (
                           <Table.Td>
@@ -282,13 +384,31 @@ export function UsersPage() {
                               <Text size="xs" c="dimmed">
                                 You
                               </Text>
+                            ) : user.status === "INVITED" ? (
+                              <Button
+                                size="xs"
+                                variant="default"
+                                color="red"
+                                disabled={locked}
+                                onClick={() => setConfirming({ kind: "revoke", id: user.id, email: user.email })}
+                                aria-label={`Revoke the invitation of ${user.email}`}
+                              >
+                                Revoke
+                              </Button>
+                            ) : !user.active && user.invitation && user.invitation.state !== "ACCEPTED" ? (
+                              // Never joined: a new invitation, not an account without a password.
+                              <Button size="xs" variant="light" disabled={locked} onClick={() => reinvite(user.id, true)} aria-label={`Invite ${user.email} again`}>
+                                Invite again
+                              </Button>
                             ) : (
                               <Button
                                 size="xs"
                                 variant={user.active ? "default" : "light"}
                                 color={user.active ? "red" : undefined}
                                 disabled={locked}
-                                onClick={() => change(user.id, user.email, { active: !user.active })}
+                                onClick={() =>
+                                  user.active ? setConfirming({ kind: "deactivate", id: user.id, email: user.email }) : change(user.id, user.email, { active: true })
+                                }
                                 aria-label={`${user.active ? "Deactivate" : "Reactivate"} ${user.email}`}
                               >
                                 {user.active ? "Deactivate" : "Reactivate"}
@@ -320,6 +440,23 @@ export function UsersPage() {
       </Title>
       <Text c="dimmed">Who can send from this account, with which role and seat.</Text>
       {body}
+      <ConfirmDialog
+        opened={confirming !== null}
+        title={confirming?.kind === "revoke" ? `Revoke the invitation of ${confirming.email}?` : `Deactivate ${confirming?.email ?? ""}?`}
+        confirmLabel={confirming?.kind === "revoke" ? "Revoke invitation" : "Deactivate"}
+        errorTitle={confirming?.kind === "revoke" ? "Couldn't revoke the invitation" : "Couldn't deactivate the user"}
+        error={confirmError}
+        busy={revoking.fetching || updating.fetching}
+        onCancel={() => {
+          setConfirming(null);
+          setConfirmError(null);
+        }}
+        onConfirm={confirm}
+      >
+        {confirming?.kind === "revoke"
+          ? "The link they were sent stops working and they are deactivated, which frees their seat. You can invite them again later."
+          : "They can no longer sign in, and their seat becomes free. You can reactivate them later."}
+      </ConfirmDialog>
     </Stack>
   );
 }
