@@ -189,8 +189,10 @@ def _test_name(request: pytest.FixtureRequest) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "-", request.node.name).strip("-")
 
 
-def open_ui(browser: Browser, site: Site, name: str, viewport: ViewportSize) -> Iterator[Ui]:
-    context = browser.new_context(viewport=viewport)
+def open_ui(browser: Browser, site: Site, name: str, viewport: ViewportSize,
+            locale: str = "en-US") -> Iterator[Ui]:
+    # English unless a test asks otherwise, whatever the machine's own language.
+    context = browser.new_context(viewport=viewport, locale=locale)
     page = context.new_page()
     page.set_default_timeout(10_000)
     ui = Ui(page, site, name)

@@ -7,6 +7,8 @@ import { StrictMode } from "react";
 import { createRoot } from "react-dom/client";
 import { RouterProvider, createBrowserRouter } from "react-router";
 
+// Languages first: pages read the chosen language as their modules load.
+import "./i18n";
 import { App } from "./App";
 import { SessionProvider } from "./features/session/SessionProvider";
 

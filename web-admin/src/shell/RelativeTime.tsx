@@ -4,8 +4,9 @@ import { Text, Tooltip } from "@mantine/core";
 import { useSyncExternalStore } from "react";
 
 import { formatWhen } from "../features/emails/labels";
+import { currentLanguage } from "../i18n";
 
-const RELATIVE = new Intl.RelativeTimeFormat(undefined, { numeric: "auto" });
+const RELATIVE = new Intl.RelativeTimeFormat(currentLanguage(), { numeric: "auto" });
 const STEPS: [Intl.RelativeTimeFormatUnit, number][] = [
   ["second", 60],
   ["minute", 60],

@@ -2,11 +2,13 @@ import { AppShell, Badge, Burger, Button, Group, Indicator, NavLink, ScrollArea,
 import { useDisclosure, useMediaQuery } from "@mantine/hooks";
 import { notifications } from "@mantine/notifications";
 import { type MouseEvent, Suspense, useEffect, useRef, useState } from "react";
+import { useTranslation } from "react-i18next";
 import { Link, Outlet, useLocation } from "react-router";
 
 import { AuthError } from "../api/auth";
 import { useLiveActivity } from "../features/activity/LiveActivity";
 import { useSession, useSignedIn } from "../features/session/SessionProvider";
+import { LanguagePicker } from "./LanguagePicker";
 import { PageBoundary } from "./PageBoundary";
 import classes from "./Shell.module.css";
 import { Loading } from "./States";
@@ -15,24 +17,25 @@ import { Loading } from "./States";
 const NAVBAR_BREAKPOINT = "sm";
 
 // The navigation: sections of the account for its users, the console for support staff.
+// Labels are keys of the "shell" namespace's nav (i18n/en.ts).
 const SECTIONS = [
-  { label: "Overview", to: "/" },
-  { label: "Activity", to: "/activity" },
-  { label: "Emails", to: "/emails" },
-  { label: "Contacts", to: "/contacts" },
+  { label: "overview", to: "/" },
+  { label: "activity", to: "/activity" },
+  { label: "emails", to: "/emails" },
+  { label: "contacts", to: "/contacts" },
   {
-    label: "Settings",
+    label: "settings",
     children: [
-      { label: "Tracking & privacy", to: "/settings/tracking" },
-      { label: "Outbound mail", to: "/settings/outbound" },
-      { label: "Users & seats", to: "/settings/users" },
-      { label: "API tokens", to: "/settings/tokens" },
-      { label: "Tracking domains", to: "/settings/domains" },
-      { label: "Webhooks", to: "/settings/webhooks" },
-      { label: "Audit log", to: "/settings/audit" },
+      { label: "tracking", to: "/settings/tracking" },
+      { label: "outbound", to: "/settings/outbound" },
+      { label: "users", to: "/settings/users" },
+      { label: "tokens", to: "/settings/tokens" },
+      { label: "domains", to: "/settings/domains" },
+      { label: "webhooks", to: "/settings/webhooks" },
+      { label: "audit", to: "/settings/audit" },
     ],
   },
-  { label: "Support console", to: "/support", staffOnly: true },
+  { label: "support", to: "/support", staffOnly: true },
 ] as const;
 
 /** A detail page (/emails/<id>) lights up its section too, but only the page itself is
@@ -47,12 +50,13 @@ function navState(pathname: string, to: string) {
 
 /** Live activity heard while the user was on other pages (issue 15, item 7). */
 function UnreadBadge() {
+  const { t } = useTranslation("shell");
   const { unread } = useLiveActivity();
   if (unread === 0) return null;
   return (
     <Badge size="sm" circle={unread < 10} data-testid="activity-unread">
       {unread > 99 ? "99+" : unread}
-      <VisuallyHidden> new</VisuallyHidden>
+      <VisuallyHidden> {t("newSuffix")}</VisuallyHidden>
     </Badge>
   );
 }
@@ -65,6 +69,7 @@ function useCollapsibleNavbar(): boolean {
 }
 
 export function Shell() {
+  const { t } = useTranslation("shell");
   const session = useSignedIn();
   const { signOut } = useSession();
   const { unread } = useLiveActivity();
@@ -98,8 +103,8 @@ export function Shell() {
       setSigningOut(false);
       notifications.show({
         color: "red",
-        title: "Couldn't sign out",
-        message: error instanceof AuthError ? error.message : "Try again.",
+        title: t("couldNotSignOut"),
+        message: error instanceof AuthError ? error.message : t("tryAgain"),
       });
     }
   }
@@ -111,7 +116,7 @@ export function Shell() {
       padding="md"
     >
       <a href="#main" className={classes.skipLink} onClick={skipToContent}>
-        Skip to content
+        {t("skipToContent")}
       </a>
       <AppShell.Header>
         <Group h="100%" px="md" justify="space-between" wrap="nowrap">
@@ -129,25 +134,26 @@ export function Shell() {
                 opened={opened}
                 onClick={toggle}
                 size="sm"
-                aria-label={`${opened ? "Close" : "Open"} navigation${unread > 0 ? `, ${unread} new in Activity` : ""}`}
+                aria-label={`${opened ? t("closeNavigation") : t("openNavigation")}${unread > 0 ? `, ${t("newInActivity", { count: unread })}` : ""}`}
               />
             </Indicator>
             {/* The product's name, not a heading: each page's own h1 comes first. */}
             <Text component="span" fz="h4" fw={700} lh="h4">
-              Sendtrail
+              {t("product")}
             </Text>
           </Group>
           <Group gap="sm" wrap="nowrap">
             <Text size="sm" c="dimmed" visibleFrom="sm" truncate maw={260}>
               {session.email}
             </Text>
+            <LanguagePicker />
             <Button variant="default" size="xs" onClick={leave} loading={signingOut}>
-              Sign out
+              {t("signOut")}
             </Button>
           </Group>
         </Group>
       </AppShell.Header>
-      <AppShell.Navbar p="xs" aria-label="Main navigation" inert={navHidden} aria-hidden={navHidden || undefined}>
+      <AppShell.Navbar p="xs" aria-label={t("mainNavigation")} inert={navHidden} aria-hidden={navHidden || undefined}>
         <ScrollArea>
           {SECTIONS.filter((section) => ("staffOnly" in section) === session.isStaff).map((section) =>
             "to" in section ? (
@@ -155,18 +161,18 @@ export function Shell() {
                 key={section.label}
                 component={Link}
                 to={section.to}
-                label={section.label}
+                label={t(`nav.${section.label}`)}
                 rightSection={section.to === "/activity" ? <UnreadBadge /> : undefined}
                 {...navState(location.pathname, section.to)}
               />
             ) : (
-              <NavLink key={section.label} label={section.label} defaultOpened childrenOffset="md">
+              <NavLink key={section.label} label={t(`nav.${section.label}`)} defaultOpened childrenOffset="md">
                 {section.children.map((child) => (
                   <NavLink
                     key={child.to}
                     component={Link}
                     to={child.to}
-                    label={child.label}
+                    label={t(`nav.${child.label}`)}
                     {...navState(location.pathname, child.to)}
                   />
                 ))}
@@ -178,7 +184,7 @@ export function Shell() {
       <AppShell.Main id="main" ref={main} tabIndex={-1} className={classes.main}>
         {/* Inside the shell, so the header and navigation stay while a page's chunk loads. */}
         <PageBoundary path={location.pathname}>
-          <Suspense fallback={<Loading label="Loading the page…" />}>
+          <Suspense fallback={<Loading label={t("loadingPage")} />}>
             <Outlet />
           </Suspense>
         </PageBoundary>

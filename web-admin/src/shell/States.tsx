@@ -1,6 +1,7 @@
 // Loading, error and empty states shared by every page.
 import { Alert, Button, Center, Group, Loader, Stack, Text } from "@mantine/core";
 import type { ReactNode } from "react";
+import { useTranslation } from "react-i18next";
 
 export function Loading({ label }: { label: string }) {
   return (
@@ -14,13 +15,14 @@ export function Loading({ label }: { label: string }) {
 }
 
 export function Failed({ title, message, onRetry }: { title: string; message: string; onRetry?: () => void }) {
+  const { t } = useTranslation("shell");
   return (
     <Alert color="red" title={title} role="alert">
       <Stack gap="sm" align="flex-start">
         <Text size="sm">{message}</Text>
         {onRetry && (
           <Button size="xs" variant="light" color="red" onClick={onRetry}>
-            Try again
+            {t("states.retry")}
           </Button>
         )}
       </Stack>

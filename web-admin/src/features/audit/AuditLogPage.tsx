@@ -12,6 +12,7 @@ import { Empty, Failed, Loading } from "../../shell/States";
 import { usePageTitle } from "../../shell/usePageTitle";
 import { useSignedIn } from "../session/SessionProvider";
 import { Pager, useCursorPages, when } from "../contacts/paging";
+import { currentLanguage } from "../../i18n";
 
 const PAGE_SIZE = 25;
 
@@ -76,7 +77,7 @@ function startOfDay(day: string, days = 0): string | null {
   return Number.isNaN(start.getTime()) ? null : start.toISOString();
 }
 
-const TIME = new Intl.DateTimeFormat(undefined, { timeStyle: "short" });
+const TIME = new Intl.DateTimeFormat(currentLanguage(), { timeStyle: "short" });
 
 /** When an entry happened; a visit as its first and last read. */
 function period(startedAt: string, at: string): string {

@@ -2,6 +2,7 @@
 // without asking the server to page backwards.
 import { Button, Group, Text } from "@mantine/core";
 import { useCallback, useState } from "react";
+import { currentLanguage } from "../../i18n";
 
 export interface CursorPages {
   after: string | null;
@@ -48,7 +49,7 @@ export function Pager({
   );
 }
 
-const DATE_TIME = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "short" });
+const DATE_TIME = new Intl.DateTimeFormat(currentLanguage(), { dateStyle: "medium", timeStyle: "short" });
 
 /** A server timestamp for people; "—" when there is none. */
 export function when(value: string | null | undefined): string {

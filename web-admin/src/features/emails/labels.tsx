@@ -2,8 +2,9 @@
 import { Badge } from "@mantine/core";
 
 import type { EngagementType, Verdict } from "../../gql/graphql";
+import { currentLanguage } from "../../i18n";
 
-const WHEN = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "short" });
+const WHEN = new Intl.DateTimeFormat(currentLanguage(), { dateStyle: "medium", timeStyle: "short" });
 
 /** A time as people read it, in their own time zone. */
 export function formatWhen(iso: string | null | undefined): string {

@@ -1,4 +1,5 @@
 import { Table } from "@mantine/core";
+import { useTranslation } from "react-i18next";
 import { Bar, BarChart, CartesianGrid, Legend, ResponsiveContainer, Tooltip, XAxis, YAxis } from "recharts";
 
 export interface Counts {
@@ -15,14 +16,16 @@ export interface Point {
 }
 
 // Two stacks per bucket, side by side: people (what reports count) and machines (R10).
+// Names are report.<key> (i18n).
 export const SERIES = [
-  { key: "humanOpens", name: "Human opens", stack: "human", color: "var(--mantine-color-blue-6)" },
-  { key: "humanClicks", name: "Human clicks", stack: "human", color: "var(--mantine-color-teal-7)" },
-  { key: "machineOpens", name: "Machine opens", stack: "machine", color: "var(--mantine-color-gray-5)" },
-  { key: "machineClicks", name: "Machine clicks", stack: "machine", color: "var(--mantine-color-gray-8)" },
+  { key: "humanOpens", stack: "human", color: "var(--mantine-color-blue-6)" },
+  { key: "humanClicks", stack: "human", color: "var(--mantine-color-teal-7)" },
+  { key: "machineOpens", stack: "machine", color: "var(--mantine-color-gray-5)" },
+  { key: "machineClicks", stack: "machine", color: "var(--mantine-color-gray-8)" },
 ] as const;
 
 export function EngagementChart({ points, title }: { points: Point[]; title: string }) {
+  const { t } = useTranslation("report");
   const data = points.map((point) => ({ label: point.label, ...point.counts }));
   return (
     <ResponsiveContainer width="100%" height={280}>
@@ -32,12 +35,12 @@ export function EngagementChart({ points, title }: { points: Point[]; title: str
         <YAxis allowDecimals={false} tick={{ fontSize: 12 }} />
         <Tooltip />
         {/* People first, then machines: the order of SERIES, not alphabetical. */}
-        <Legend itemSorter={(item) => SERIES.findIndex((series) => series.name === item.value)} />
+        <Legend itemSorter={(item) => SERIES.findIndex((series) => t(series.key) === item.value)} />
         {SERIES.map((series) => (
           <Bar
             key={series.key}
             dataKey={series.key}
-            name={series.name}
+            name={t(series.key)}
             stackId={series.stack}
             fill={series.color}
             isAnimationActive={false}
@@ -50,16 +53,17 @@ export function EngagementChart({ points, title }: { points: Point[]; title: str
 
 /** The chart's numbers, for screen readers and for anyone who prefers a table. */
 export function EngagementTable({ points, caption }: { points: Point[]; caption: string }) {
+  const { t } = useTranslation("report");
   return (
     <Table.ScrollContainer minWidth={520}>
       <Table striped captionSide="top">
         <Table.Caption>{caption}</Table.Caption>
         <Table.Thead>
           <Table.Tr>
-            <Table.Th scope="col">Period</Table.Th>
+            <Table.Th scope="col">{t("periodColumn")}</Table.Th>
             {SERIES.map((series) => (
               <Table.Th scope="col" key={series.key} ta="right">
-                {series.name}
+                {t(series.key)}
               </Table.Th>
             ))}
           </Table.Tr>

@@ -4,6 +4,7 @@
 import { Anchor, Card, Group, SegmentedControl, SimpleGrid, Stack, Switch, Table, Text, Title } from "@mantine/core";
 import { type ReactNode, useId, useMemo, useState } from "react";
 import { Link } from "react-router";
+import { useTranslation } from "react-i18next";
 import { useQuery } from "urql";
 
 import { describeError } from "../../api/client";
@@ -12,6 +13,7 @@ import type { EngagementReportQuery, ReportInterval, ReportScope } from "../../g
 import { useAccountScope } from "../../shell/AccountScope";
 import { Empty, Failed, Loading } from "../../shell/States";
 import { type Counts, EngagementChart, EngagementTable, type Point } from "./EngagementChart";
+import i18n, { currentLanguage } from "../../i18n";
 
 const ReportDocument = graphql(`
   query EngagementReport($report: EngagementReportInput!) {
@@ -54,12 +56,13 @@ const ReportDocument = graphql(`
 `);
 
 const HOUR_MS = 3_600_000;
+// Each range's label is report.ranges.<key> (i18n).
 const RANGES = {
-  day: { label: "24 hours", interval: "HOUR", hours: 24 },
-  week: { label: "7 days", interval: "DAY", hours: 24 * 7 },
-  month: { label: "30 days", interval: "DAY", hours: 24 * 30 },
-  quarter: { label: "90 days", interval: "DAY", hours: 24 * 90 },
-} as const satisfies Record<string, { label: string; interval: ReportInterval; hours: number }>;
+  day: { interval: "HOUR", hours: 24 },
+  week: { interval: "DAY", hours: 24 * 7 },
+  month: { interval: "DAY", hours: 24 * 30 },
+  quarter: { interval: "DAY", hours: 24 * 90 },
+} as const satisfies Record<string, { interval: ReportInterval; hours: number }>;
 type Range = keyof typeof RANGES;
 
 function browserTimeZone(): string {
@@ -69,8 +72,8 @@ function browserTimeZone(): string {
 function bucketLabel(start: string, interval: ReportInterval, timeZone: string): string {
   const options: Intl.DateTimeFormatOptions =
     interval === "HOUR" ? { hour: "2-digit", minute: "2-digit" } : { day: "numeric", month: "short" };
-  const text = new Intl.DateTimeFormat(undefined, { ...options, timeZone }).format(new Date(start));
-  return interval === "WEEK" ? `Week of ${text}` : text;
+  const text = new Intl.DateTimeFormat(currentLanguage(), { ...options, timeZone }).format(new Date(start));
+  return interval === "WEEK" ? i18n.t("report:weekOf", { date: text }) : text;
 }
 
 /** A labelled group, so that screen readers say what the number counts. */
@@ -92,12 +95,13 @@ function Stat({ label, value, hint }: { label: string; value: number; hint: stri
 }
 
 function Totals({ totals }: { totals: Counts }) {
+  const { t } = useTranslation("report");
   return (
     <SimpleGrid cols={{ base: 2, sm: 4 }}>
-      <Stat label="Human opens" value={totals.humanOpens} hint="Counted in reports" />
-      <Stat label="Human clicks" value={totals.humanClicks} hint="Counted in reports" />
-      <Stat label="Machine opens" value={totals.machineOpens} hint="Scanners and proxies, not counted" />
-      <Stat label="Machine clicks" value={totals.machineClicks} hint="Link checkers, not counted" />
+      <Stat label={t("humanOpens")} value={totals.humanOpens} hint={t("countedHint")} />
+      <Stat label={t("humanClicks")} value={totals.humanClicks} hint={t("countedHint")} />
+      <Stat label={t("machineOpens")} value={totals.machineOpens} hint={t("machineOpensHint")} />
+      <Stat label={t("machineClicks")} value={totals.machineClicks} hint={t("machineClicksHint")} />
     </SimpleGrid>
   );
 }
@@ -110,6 +114,7 @@ interface ReportViewProps {
 }
 
 export function EngagementReportView(props: ReportViewProps) {
+  const { t } = useTranslation("report");
   const [range, setRange] = useState<Range>("week");
   const [scope, setScope] = useState<ReportScope>(props.scope);
   const [asTable, setAsTable] = useState(false);
@@ -130,32 +135,32 @@ export function EngagementReportView(props: ReportViewProps) {
     <Group gap="sm" justify="flex-end">
       {props.chooseScope && (
         <SegmentedControl
-          aria-label="Whose emails"
+          aria-label={t("whose")}
           value={scope}
           onChange={(value) => setScope(value as ReportScope)}
           data={[
-            { value: "MINE", label: "My emails" },
-            { value: "ACCOUNT", label: "Whole account" },
+            { value: "MINE", label: t("mine") },
+            { value: "ACCOUNT", label: t("account") },
           ]}
         />
       )}
       <SegmentedControl
-        aria-label="Period"
+        aria-label={t("period")}
         value={range}
         onChange={(value) => setRange(value as Range)}
-        data={Object.entries(RANGES).map(([value, { label }]) => ({ value, label }))}
+        data={(Object.keys(RANGES) as Range[]).map((value) => ({ value, label: t(`ranges.${value}`) }))}
       />
     </Group>
   );
 
   let body;
   if (fetching && !data) {
-    body = <Loading label="Loading opens and clicks…" />;
+    body = <Loading label={t("loading")} />;
   } else if (error || !data) {
     body = (
       <Failed
-        title="Couldn't load opens and clicks"
-        message={error ? describeError(error) : "No answer from the server."}
+        title={t("failed")}
+        message={error ? describeError(error) : t("noAnswer")}
         onRetry={() => refetch({ requestPolicy: "network-only" })}
       />
     );
@@ -166,8 +171,8 @@ export function EngagementReportView(props: ReportViewProps) {
       label: bucketLabel(bucket.start, shown.interval, shown.timeZone),
       counts: bucket.counts,
     }));
-    const whose = scope === "ACCOUNT" ? `everyone at ${props.accountName}` : "you";
-    const title = `Opens and clicks on emails sent by ${whose}, last ${RANGES[range].label} (${shown.timeZone})`;
+    const whose = scope === "ACCOUNT" ? t("everyoneAt", { account: props.accountName }) : t("you");
+    const title = t("title", { whose, range: t(`ranges.${range}`), timeZone: shown.timeZone });
     const any = Object.values(shown.totals).some((value) => value > 0);
     body = (
       <Stack gap="lg" aria-busy={fetching}>
@@ -175,19 +180,15 @@ export function EngagementReportView(props: ReportViewProps) {
         <Card withBorder padding="md" component="section" aria-labelledby="activity-chart">
           <Group justify="space-between" mb="xs">
             <Title order={2} size="h4" id="activity-chart">
-              Activity over time
+              {t("activity")}
             </Title>
-            <Switch label="Show as a table" checked={asTable} onChange={(event) => setAsTable(event.currentTarget.checked)} />
+            <Switch label={t("asTable")} checked={asTable} onChange={(event) => setAsTable(event.currentTarget.checked)} />
           </Group>
           <Text size="sm" c="dimmed" mb="sm">
-            {title}. People are shown beside machines (security scanners, link checkers, image proxies), which
-            are never notified or counted. Activity by “Someone” (a shared pixel) and senders' own opens are in
-            neither.
+            {t("explain", { title })}
           </Text>
           {!any ? (
-            <Empty title="No opens or clicks in this period">
-              Tracked emails' opens and clicks appear here once recipients read them.
-            </Empty>
+            <Empty title={t("emptyTitle")}>{t("emptyText")}</Empty>
           ) : asTable ? (
             <EngagementTable points={points} caption={title} />
           ) : (
@@ -263,13 +264,14 @@ function RankedCard(props: { id: string; title: string; columns: string[]; rows:
 }
 
 function TopEmails({ report }: { report: Report }) {
+  const { t } = useTranslation("report");
   const { emailPath } = useAccountScope(); // support staff open it in the console
   return (
     <RankedCard
       id="top-emails"
-      title="Top emails"
-      columns={["Subject", "Opens", "Clicks", "Opened by"]}
-      empty={["No opened emails in this period", "Emails people opened or clicked will be ranked here."]}
+      title={t("topEmails")}
+      columns={[t("subject"), t("opens"), t("clicks"), t("openedBy")]}
+      empty={[t("noTopEmails"), t("noTopEmailsText")]}
       rows={report.topEmails.map((top) => ({
         key: top.email.id,
         name: (
@@ -277,19 +279,20 @@ function TopEmails({ report }: { report: Report }) {
             {top.email.subject}
           </Anchor>
         ),
-        numbers: [top.opens, top.clicks, `${top.recipientsOpened} ${top.recipientsOpened === 1 ? "recipient" : "recipients"}`],
+        numbers: [top.opens, top.clicks, t("recipients", { count: top.recipientsOpened })],
       }))}
     />
   );
 }
 
 function TopLinks({ report }: { report: Report }) {
+  const { t } = useTranslation("report");
   return (
     <RankedCard
       id="top-links"
-      title="Top links"
-      columns={["Link", "Clicks", "In emails"]}
-      empty={["No clicked links in this period", "Links people clicked will be ranked here."]}
+      title={t("topLinks")}
+      columns={[t("link"), t("clicks"), t("inEmails")]}
+      empty={[t("noTopLinks"), t("noTopLinksText")]}
       rows={report.topLinks.map((link) => ({ key: link.url, name: link.url, numbers: [link.clicks, link.emails] }))}
     />
   );

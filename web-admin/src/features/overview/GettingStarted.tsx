@@ -20,6 +20,7 @@ import {
   Title,
 } from "@mantine/core";
 import { type ReactNode, useState } from "react";
+import { useTranslation } from "react-i18next";
 import { Link } from "react-router";
 import { useMutation, useQuery } from "urql";
 
@@ -60,43 +61,13 @@ const CreateRelayPassword = graphql(`
 
 type Relay = NonNullable<GettingStartedQuery["gettingStarted"]["relay"]>;
 
-interface StepText {
-  title: string;
-  /** What to do, for whoever can do it. */
-  todo: string;
-  /** For a user who is not an admin, when only an admin can take the step. */
-  forAdmins?: string;
-  link?: { to: string; label: string };
-}
-
-const STEPS: Record<GettingStartedStepId, StepText> = {
-  OUTBOUND_MAIL: {
-    title: "Connect your outbound mail",
-    todo: "Emails leave through your own mail server, so your SPF, DKIM and Sent folder stay yours.",
-    forAdmins: "An admin connects the account's mail server; you can send once it is done.",
-    link: { to: "/settings/outbound", label: "Set up outbound mail" },
-  },
-  MAIL_CLIENT: {
-    title: "Point your mail client at the relay",
-    todo: "Send from Thunderbird, Outlook, Apple Mail or Gmail as usual: every recipient gets their own tracked copy.",
-  },
-  FIRST_EMAIL: {
-    title: "Send a first tracked email from a contact",
-    todo: "Open a contact and choose “Email”, or write one from Emails with “New email”.",
-    link: { to: "/contacts", label: "Open your contacts" },
-  },
-  INVITE_COLLEAGUE: {
-    title: "Invite a colleague",
-    todo: "Give your team their own sign-in, role and seat.",
-    forAdmins: "An admin invites colleagues to the account.",
-    link: { to: "/settings/users", label: "Invite someone" },
-  },
-  TRACKING_DOMAIN: {
-    title: "Add a tracking domain",
-    todo: "Pixels and links on your own domain look like yours and reach more inboxes.",
-    forAdmins: "An admin adds the account's tracking domains.",
-    link: { to: "/settings/domains", label: "Add a domain" },
-  },
+/** Which of a step's words exist (i18n/en.ts, overview.gettingStarted.<STEP>). */
+const HAS: Record<GettingStartedStepId, { forAdmins: boolean; link?: string }> = {
+  OUTBOUND_MAIL: { forAdmins: true, link: "/settings/outbound" },
+  MAIL_CLIENT: { forAdmins: false },
+  FIRST_EMAIL: { forAdmins: false, link: "/contacts" },
+  INVITE_COLLEAGUE: { forAdmins: true, link: "/settings/users" },
+  TRACKING_DOMAIN: { forAdmins: true, link: "/settings/domains" },
 };
 
 function hiddenKey(account: string | null, email: string): string {
@@ -104,6 +75,7 @@ function hiddenKey(account: string | null, email: string): string {
 }
 
 function Copyable({ label, value }: { label: string; value: string }) {
+  const { t } = useTranslation("overview", { keyPrefix: "gettingStarted.relay" });
   return (
     <Table.Tr>
       <Table.Th scope="row">{label}</Table.Th>
@@ -113,8 +85,8 @@ function Copyable({ label, value }: { label: string; value: string }) {
       <Table.Td>
         <CopyButton value={value}>
           {({ copied, copy }) => (
-            <Button size="compact-xs" variant="light" color={copied ? "teal" : undefined} onClick={copy} aria-label={`Copy ${label.toLowerCase()}`}>
-              {copied ? "Copied" : "Copy"}
+            <Button size="compact-xs" variant="light" color={copied ? "teal" : undefined} onClick={copy} aria-label={t("copyLabel", { what: label })}>
+              {copied ? t("copied") : t("copy")}
             </Button>
           )}
         </CopyButton>
@@ -124,56 +96,24 @@ function Copyable({ label, value }: { label: string; value: string }) {
 }
 
 /** Where each mail client keeps its outgoing server, in its own menu's words. */
-const CLIENTS: { id: string; name: string; steps: (relay: Relay) => string[] }[] = [
-  {
-    id: "thunderbird",
-    name: "Thunderbird",
-    steps: (relay) => [
-      "Settings → Account Settings → Outgoing Server (SMTP) → Add.",
-      `Server name ${relay.host}, port ${relay.port}, connection security ${relay.starttls ? "STARTTLS" : "None"}.`,
-      `Authentication method “Normal password”, user name ${relay.username}.`,
-      "Choose this server for your account (Account Settings → your account → Outgoing Server).",
-    ],
-  },
-  {
-    id: "outlook",
-    name: "Outlook",
-    steps: (relay) => [
-      "File → Account Settings → Account Settings → your account → Change → More Settings.",
-      `Outgoing server: “My outgoing server (SMTP) requires authentication”, with user name ${relay.username}.`,
-      `Advanced: outgoing server (SMTP) ${relay.host}, port ${relay.port}, encrypted connection ${relay.starttls ? "STARTTLS" : "None"}.`,
-    ],
-  },
-  {
-    id: "apple",
-    name: "Apple Mail",
-    steps: (relay) => [
-      "Mail → Settings → Accounts → your account → Server Settings.",
-      `Outgoing Mail Server (SMTP): Edit SMTP Server List → add ${relay.host}.`,
-      `Untick “Automatically manage connection settings”; port ${relay.port}, ${relay.starttls ? "Use TLS/SSL" : "no TLS"}, authentication Password, user name ${relay.username}.`,
-    ],
-  },
-  {
-    id: "gmail",
-    name: "Gmail",
-    steps: (relay) => [
-      "Settings → See all settings → Accounts and Import → Send mail as → Add another email address (or edit yours).",
-      `SMTP Server ${relay.host}, port ${relay.port}, user name ${relay.username}, ${relay.starttls ? "secured connection using TLS" : "unsecured connection"}.`,
-      "Gmail sends one verification email through the relay: open it to confirm.",
-    ],
-  },
-];
+const CLIENTS = [
+  { id: "thunderbird", name: "Thunderbird" },
+  { id: "outlook", name: "Outlook" },
+  { id: "apple", name: "Apple Mail" },
+  { id: "gmail", name: "Gmail" },
+] as const;
 
 function RelayPassword() {
+  const { t } = useTranslation("overview", { keyPrefix: "gettingStarted.relay" });
   const [created, create] = useMutation(CreateRelayPassword);
   const [secret, setSecret] = useState<string | null>(null);
   const [error, setError] = useState<string | null>(null);
 
   async function make() {
     setError(null);
-    const result = await create({ input: { name: "Mail client (relay)", scopes: ["SEND"] } });
+    const result = await create({ input: { name: t("passwordName"), scopes: ["SEND"] } });
     if (result.error || !result.data) {
-      setError(result.error ? describeError(result.error) : "The server did not answer.");
+      setError(result.error ? describeError(result.error) : t("noAnswer"));
       return;
     }
     setSecret(result.data.createApiToken.secret);
@@ -181,20 +121,20 @@ function RelayPassword() {
 
   if (secret) {
     return (
-      <Alert color="teal" title="Your relay password (shown once)">
+      <Alert color="teal" title={t("passwordShown")}>
         <Stack gap="xs">
-          <Code block style={{ overflowWrap: "anywhere", whiteSpace: "pre-wrap" }} aria-label="Relay password">
+          <Code block style={{ overflowWrap: "anywhere", whiteSpace: "pre-wrap" }} aria-label={t("password")}>
             {secret}
           </Code>
           <Group gap="xs">
             <CopyButton value={secret}>
               {({ copied, copy }) => (
                 <Button size="xs" variant="light" color={copied ? "teal" : undefined} onClick={copy}>
-                  {copied ? "Copied" : "Copy password"}
+                  {copied ? t("copied") : t("copyPassword")}
                 </Button>
               )}
             </CopyButton>
-            <Text size="sm">It can only send mail as you. Revoke it any time under API tokens.</Text>
+            <Text size="sm">{t("passwordNote")}</Text>
           </Group>
         </Stack>
       </Alert>
@@ -202,9 +142,9 @@ function RelayPassword() {
   }
   return (
     <Stack gap={4} align="flex-start">
-      <Text size="sm">The password is an API token that can only send mail as you.</Text>
+      <Text size="sm">{t("passwordIntro")}</Text>
       <Button size="xs" variant="light" loading={created.fetching} onClick={make}>
-        Create a relay password
+        {t("createPassword")}
       </Button>
       {error && (
         <Text size="sm" c="red" role="alert">
@@ -216,26 +156,34 @@ function RelayPassword() {
 }
 
 function RelaySetup({ relay }: { relay: Relay | null | undefined }) {
-  if (!relay) {
-    return (
-      <Text size="sm">
-        The relay is off on this server: whoever runs Sendtrail turns it on with <Code>SENDTRAIL_SUBMISSION_PORT</Code>.
-      </Text>
-    );
-  }
+  const { t } = useTranslation("overview", { keyPrefix: "gettingStarted.relay" });
+  if (!relay) return <Text size="sm">{t("off")}</Text>;
+  const security = relay.starttls ? "STARTTLS" : t("noneSecurity");
+  const values = {
+    host: relay.host,
+    port: relay.port,
+    username: relay.username,
+    security,
+  };
+  const lines: Record<(typeof CLIENTS)[number]["id"], readonly string[]> = {
+    thunderbird: t("thunderbird", { returnObjects: true, ...values }),
+    outlook: t("outlook", { returnObjects: true, ...values }),
+    apple: t("apple", { returnObjects: true, ...values, tls: relay.starttls ? t("appleTls") : t("appleNoTls") }),
+    gmail: t("gmail", { returnObjects: true, ...values, tls: relay.starttls ? t("gmailTls") : t("gmailNoTls") }),
+  };
   return (
     <Stack gap="sm">
-      <Table withRowBorders={false} verticalSpacing={4} aria-label="Relay sign-in" style={{ tableLayout: "auto" }}>
+      <Table withRowBorders={false} verticalSpacing={4} aria-label={t("signIn")} style={{ tableLayout: "auto" }}>
         <Table.Tbody>
-          <Copyable label="Server" value={relay.host} />
-          <Copyable label="Port" value={String(relay.port)} />
-          <Copyable label="Security" value={relay.starttls ? "STARTTLS" : "None (this computer only)"} />
-          <Copyable label="User name" value={relay.username} />
+          <Copyable label={t("server")} value={relay.host} />
+          <Copyable label={t("port")} value={String(relay.port)} />
+          <Copyable label={t("security")} value={relay.starttls ? "STARTTLS" : t("securityNone")} />
+          <Copyable label={t("username")} value={relay.username} />
         </Table.Tbody>
       </Table>
       <RelayPassword />
       <Tabs defaultValue="thunderbird" keepMounted={false}>
-        <Tabs.List aria-label="Mail clients">
+        <Tabs.List aria-label={t("clients")}>
           {CLIENTS.map((client) => (
             <Tabs.Tab value={client.id} key={client.id}>
               {client.name}
@@ -245,7 +193,7 @@ function RelaySetup({ relay }: { relay: Relay | null | undefined }) {
         {CLIENTS.map((client) => (
           <Tabs.Panel value={client.id} key={client.id} pt="xs">
             <List type="ordered" size="sm" spacing={2}>
-              {client.steps(relay).map((line) => (
+              {lines[client.id].map((line) => (
                 <List.Item key={line} style={{ overflowWrap: "anywhere" }}>
                   {line}
                 </List.Item>
@@ -259,7 +207,10 @@ function RelaySetup({ relay }: { relay: Relay | null | undefined }) {
 }
 
 function StepItem({ id, done, canTake, children }: { id: GettingStartedStepId; done: boolean; canTake: boolean; children?: ReactNode }) {
-  const text = STEPS[id];
+  const { t } = useTranslation("overview", { keyPrefix: "gettingStarted" });
+  const has = HAS[id];
+  // Keys are checked against en.ts: each step's title and todo, and forAdmins/link where HAS says.
+  const words = (key: "title" | "todo" | "forAdmins" | "link") => t(`${id}.${key}` as "OUTBOUND_MAIL.title");
   return (
     <List.Item
       data-step={id}
@@ -272,17 +223,17 @@ function StepItem({ id, done, canTake, children }: { id: GettingStartedStepId; d
     >
       <Stack gap={4}>
         <Text fw={600} td={done ? "line-through" : undefined}>
-          {text.title}
+          {words("title")}
           <Text span size="sm" fw={400} c={done ? "teal.8" : "dimmed"}>
-            {done ? " — done" : " — to do"}
+            {done ? t("done") : t("todo")}
           </Text>
         </Text>
         {!done && (
           <>
-            <Text size="sm">{canTake ? text.todo : (text.forAdmins ?? text.todo)}</Text>
-            {canTake && text.link && (
-              <Anchor component={Link} to={text.link.to} size="sm">
-                {text.link.label}
+            <Text size="sm">{canTake || !has.forAdmins ? words("todo") : words("forAdmins")}</Text>
+            {canTake && has.link && (
+              <Anchor component={Link} to={has.link} size="sm">
+                {words("link")}
               </Anchor>
             )}
             {canTake && children}
@@ -294,6 +245,7 @@ function StepItem({ id, done, canTake, children }: { id: GettingStartedStepId; d
 }
 
 export function GettingStarted() {
+  const { t } = useTranslation("overview", { keyPrefix: "gettingStarted" });
   const session = useSignedIn();
   const key = hiddenKey(session.accountId, session.email);
   const [hidden, setHidden] = useState(() => window.localStorage.getItem(key) === "1");
@@ -310,10 +262,10 @@ export function GettingStarted() {
         <Group justify="space-between" align="flex-start" gap="xs">
           <Stack gap={2}>
             <Title order={2} size="h3" id="getting-started-title">
-              Get started
+              {t("title")}
             </Title>
             <Text size="sm" c="dimmed">
-              {done} of {steps.length} done. Each step ticks itself once it is done.
+              {t("progress", { done, total: steps.length })}
             </Text>
           </Stack>
           <Button
@@ -324,11 +276,11 @@ export function GettingStarted() {
               setHidden(true);
             }}
           >
-            Hide the checklist
+            {t("hide")}
           </Button>
         </Group>
-        <Progress value={(done / steps.length) * 100} aria-label={`${done} of ${steps.length} steps done`} />
-        <List spacing="md" center={false} aria-label="Getting started steps">
+        <Progress value={(done / steps.length) * 100} aria-label={t("progressLabel", { done, total: steps.length })} />
+        <List spacing="md" center={false} aria-label={t("steps")}>
           {steps.map((step) => (
             <StepItem key={step.id} id={step.id} done={step.done} canTake={!step.adminOnly || isAdmin}>
               {step.id === "MAIL_CLIENT" && <RelaySetup relay={relay} />}

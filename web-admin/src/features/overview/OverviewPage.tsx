@@ -1,6 +1,7 @@
 // The Overview: who is signed in, and the engagement report of their emails (admins can
 // switch to the whole account's).
 import { Stack, Text, Title } from "@mantine/core";
+import { useTranslation } from "react-i18next";
 import { useQuery } from "urql";
 
 import { graphql } from "../../gql";
@@ -25,13 +26,14 @@ const OverviewDocument = graphql(`
 `);
 
 export function OverviewPage() {
-  usePageTitle("Overview");
+  const { t } = useTranslation("overview");
+  usePageTitle(t("title"));
   // The report loads at the same time; this only adds who is signed in, and the admin's choice.
   const [{ data }] = useQuery({ query: OverviewDocument });
   return (
     <Stack gap="md">
       <Title order={1} size="h2">
-        Overview
+        {t("title")}
       </Title>
       <GettingStarted />
       <EngagementReportView
@@ -41,8 +43,7 @@ export function OverviewPage() {
       />
       {data && (
         <Text size="sm" c="dimmed" style={{ overflowWrap: "anywhere" }}>
-          Signed in as {data.viewer.name ?? data.viewer.email} · {data.account.name}. BCC or forward mail to{" "}
-          {data.account.loggingAddress} to log it.
+          {t("signedInAs", { who: data.viewer.name ?? data.viewer.email, account: data.account.name, address: data.account.loggingAddress })}
         </Text>
       )}
     </Stack>

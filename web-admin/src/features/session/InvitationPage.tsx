@@ -9,6 +9,7 @@ import { Link, useLocation, useNavigate } from "react-router";
 import { AuthError, type InvitationDetails, acceptInvitation, showInvitation } from "../../api/auth";
 import { usePageTitle } from "../../shell/usePageTitle";
 import { useSession } from "./SessionProvider";
+import { currentLanguage } from "../../i18n";
 
 const MIN_PASSWORD = 10; // platform/tenancy/credentials.py
 const NO_TOKEN = "This page needs the whole link from your invitation email; open it from there again.";
@@ -105,7 +106,7 @@ export function InvitationPage() {
             .
           </Text>
           <Text size="sm" c="dimmed">
-            Choose a password to sign in with from now on. This link works once, until {new Date(details.expiresAt).toLocaleString()}.
+            Choose a password to sign in with from now on. This link works once, until {new Date(details.expiresAt).toLocaleString(currentLanguage())}.
           </Text>
           {error && (
             <Alert id="invitation-error" color="red" role="alert" title="Couldn't set your password">

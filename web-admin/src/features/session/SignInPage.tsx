@@ -1,13 +1,16 @@
-import { Alert, Button, Center, Paper, PasswordInput, Stack, TextInput, Title, Text } from "@mantine/core";
+import { Alert, Button, Center, Group, Paper, PasswordInput, Stack, TextInput, Title, Text } from "@mantine/core";
 import { type FormEvent, useState } from "react";
+import { useTranslation } from "react-i18next";
 import { Navigate, useLocation } from "react-router";
 
 import { AuthError } from "../../api/auth";
+import { LanguagePicker } from "../../shell/LanguagePicker";
 import { usePageTitle } from "../../shell/usePageTitle";
 import { useSession } from "./SessionProvider";
 
 export function SignInPage() {
-  usePageTitle("Sign in");
+  const { t } = useTranslation("session");
+  usePageTitle(t("title"));
   const { state, signIn } = useSession();
   const location = useLocation();
   const [email, setEmail] = useState("");
@@ -32,7 +35,7 @@ export function SignInPage() {
     try {
       await signIn(email.trim(), password);
     } catch (caught) {
-      setError(caught instanceof AuthError ? caught.message : "Something went wrong. Try again.");
+      setError(caught instanceof AuthError ? caught.message : t("somethingWrong"));
       setPassword("");
     } finally {
       setBusy(false);
@@ -44,21 +47,24 @@ export function SignInPage() {
       <Paper withBorder shadow="sm" radius="md" p="xl" w="100%" maw={420}>
         <form onSubmit={submit} noValidate aria-describedby={error ? "sign-in-error" : undefined}>
           <Stack>
-            <div>
-              <Title order={1} size="h2">
-                Sign in to Sendtrail
-              </Title>
-              <Text c="dimmed" size="sm">
-                Use the email address and password of your Sendtrail login.
-              </Text>
-            </div>
+            <Group justify="space-between" align="flex-start" wrap="nowrap" gap="xs">
+              <div>
+                <Title order={1} size="h2">
+                  {t("heading")}
+                </Title>
+                <Text c="dimmed" size="sm">
+                  {t("intro")}
+                </Text>
+              </div>
+              <LanguagePicker />
+            </Group>
             {error && (
-              <Alert id="sign-in-error" color="red" role="alert" title="Couldn't sign in">
+              <Alert id="sign-in-error" color="red" role="alert" title={t("failed")}>
                 {error}
               </Alert>
             )}
             <TextInput
-              label="Email address"
+              label={t("email")}
               type="email"
               autoComplete="username"
               required
@@ -66,14 +72,14 @@ export function SignInPage() {
               onChange={(event) => setEmail(event.currentTarget.value)}
             />
             <PasswordInput
-              label="Password"
+              label={t("password")}
               autoComplete="current-password"
               required
               value={password}
               onChange={(event) => setPassword(event.currentTarget.value)}
             />
             <Button type="submit" loading={busy} disabled={!email.trim() || !password}>
-              Sign in
+              {t("submit")}
             </Button>
           </Stack>
         </form>

@@ -4,6 +4,7 @@
 import { Alert, Badge, Button, Code, CopyButton, Group, Stack, Text } from "@mantine/core";
 
 import type { InvitationState, UserStatus } from "../../gql/graphql";
+import { currentLanguage } from "../../i18n";
 
 export interface InvitationFacts {
   state: InvitationState;
@@ -19,7 +20,7 @@ export interface IssuedInvitation {
   link?: string | null;
 }
 
-const when = (iso: string) => new Date(iso).toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" });
+const when = (iso: string) => new Date(iso).toLocaleString(currentLanguage(), { dateStyle: "medium", timeStyle: "short" });
 
 /** The user's status badge, and for an invited user what became of the invitation. */
 export function UserStatusCell({ status, invitation }: { status: UserStatus; invitation: InvitationFacts | null | undefined }) {

@@ -1,5 +1,6 @@
 // Words for enum values and dates, shared by the users, tokens and domains pages.
 import type { Role, Seat, TokenScope } from "../../gql/graphql";
+import { currentLanguage } from "../../i18n";
 
 export const SEAT_LABELS: Record<Seat, string> = {
   FREE: "Free",
@@ -24,5 +25,5 @@ export const ROLE_OPTIONS = (Object.keys(ROLE_LABELS) as Role[]).map((value) => 
 export function formatDateTime(value: string | null | undefined): string {
   if (!value) return "—";
   const date = new Date(value);
-  return Number.isNaN(date.getTime()) ? value : date.toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" });
+  return Number.isNaN(date.getTime()) ? value : date.toLocaleString(currentLanguage(), { dateStyle: "medium", timeStyle: "short" });
 }
