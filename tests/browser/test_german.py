@@ -1,9 +1,9 @@
 """Issue 15, item 12: the admin in German, in real Chromium, at 1280 and 390 px.
 
 A browser whose language is German gets the German admin from the first page: signing in,
-the shell (header, navigation) and the Overview (its first-run checklist and its report). The rendered text of
-each part already translated is checked against the English catalogue
-(``web-admin/src/i18n/en.json``): no English sentence of it may be left. The choice of
+the shell (header, navigation) and the Overview (its first-run checklist and its report).
+The rendered text of each part already translated is checked against the English
+catalogue (``web-admin/src/i18n/en.json``): no English sentence of it may be left. The choice of
 language is the person's, kept in the browser, and dates follow it.
 
 Not yet translated (issue 15's note says which): the settings, activity, email, contact and
