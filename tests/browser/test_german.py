@@ -1,13 +1,14 @@
 """Issue 15, item 12: the admin in German, in real Chromium, at 1280 and 390 px.
 
 A browser whose language is German gets the German admin from the first page: signing in,
-the shell (header, navigation) and the Overview (its first-run checklist and its report).
+the shell (header, navigation), the Overview (its first-run checklist and its report) and
+Settings → Tracking & privacy (with the unsaved-changes question).
 The rendered text of each part already translated is checked against the English
 catalogue (``web-admin/src/i18n/en.json``): no English sentence of it may be left. The choice of
 language is the person's, kept in the browser, and dates follow it.
 
-Not yet translated (issue 15's note says which): the settings, activity, email, contact and
-support pages, and the server's own sentences.
+Not yet translated (issue 15's note says which): the other settings pages, the activity,
+email, contact and support pages, and the server's own sentences.
 """
 
 from __future__ import annotations
@@ -89,6 +90,20 @@ def test_a_german_browser_gets_the_german_admin(german_ui: Ui, site: Site) -> No
     _assert_german(navigation)
     ui.assert_fits()
     ui.snap("overview-german")
+
+    navigation.get_by_role("link", name="Tracking & Datenschutz").click()
+    expect(page.get_by_role("heading", name="Tracking & Datenschutz", level=1)).to_be_visible()
+    expect(page.get_by_role("switch", name="Datenschutzmodus")).not_to_be_checked()
+    expect(page.get_by_text("Keine ungespeicherten Änderungen.")).to_be_visible()
+    _assert_german(page.locator("main"))
+    page.get_by_role("switch", name="Datenschutzmodus").click()
+    if page.viewport_size == PHONE:
+        page.get_by_role("button", name="Navigation öffnen").click()
+    navigation.get_by_role("link", name="Übersicht").click()
+    dialog = page.get_by_role("dialog", name="Ohne Speichern verlassen?")
+    _assert_german(dialog)
+    dialog.get_by_role("button", name="Abbrechen").click()
+    ui.snap("tracking-settings-german")
 
 
 def test_the_language_is_the_persons_choice_and_dates_follow_it(ui: Ui, site: Site) -> None:

@@ -1,6 +1,7 @@
 // "Are you sure?" for destructive actions: what will happen, the server's refusal if any.
 import { Alert, Button, Group, Modal, Stack, Text } from "@mantine/core";
 import type { ReactNode } from "react";
+import { useTranslation } from "react-i18next";
 
 export function ConfirmDialog({
   opened,
@@ -24,6 +25,7 @@ export function ConfirmDialog({
   /** What confirming does, in a sentence or two. */
   children: ReactNode;
 }) {
+  const { t } = useTranslation("shell");
   return (
     <Modal opened={opened} onClose={onCancel} title={title} centered>
       <Stack gap="sm">
@@ -37,7 +39,7 @@ export function ConfirmDialog({
         )}
         <Group justify="flex-end">
           <Button variant="default" onClick={onCancel}>
-            Cancel
+            {t("cancel")}
           </Button>
           <Button color="red" onClick={onConfirm} loading={busy}>
             {confirmLabel}

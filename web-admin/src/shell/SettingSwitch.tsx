@@ -2,10 +2,12 @@
 // when read-only (support staff, reps reading the account's settings): the knob's side
 // alone is not enough to tell, and a disabled Mantine switch is pale grey throughout.
 import { Switch, type SwitchProps } from "@mantine/core";
+import { useTranslation } from "react-i18next";
 
 import classes from "./SettingSwitch.module.css";
 
 export function SettingSwitch({ label, checked = false, ...props }: Omit<SwitchProps, "classNames">) {
+  const { t } = useTranslation("shell");
   return (
     <Switch
       {...props}
@@ -15,7 +17,7 @@ export function SettingSwitch({ label, checked = false, ...props }: Omit<SwitchP
         <>
           {/* Hidden from the accessible name: the switch itself reports checked or not. */}
           <span className={classes.state} aria-hidden data-switch-state={checked ? "on" : "off"}>
-            {checked ? "On" : "Off"}
+            {checked ? t("on") : t("off")}
           </span>
           {label}
         </>

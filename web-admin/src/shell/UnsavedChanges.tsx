@@ -3,12 +3,14 @@
 // router's blocker asks in our own words; a reload or a closed tab gets the browser's own
 // question (browsers no longer show a page's text there).
 import { useEffect } from "react";
+import { useTranslation } from "react-i18next";
 import { useBlocker } from "react-router";
 
 import { ConfirmDialog } from "./ConfirmDialog";
 
 /** Asks before leaving while ``dirty``; ``what`` names the form ("tracking settings"). */
 export function UnsavedChanges({ dirty, what }: { dirty: boolean; what: string }) {
+  const { t } = useTranslation("shell");
   const blocker = useBlocker(({ currentLocation, nextLocation }) =>
     dirty && (currentLocation.pathname !== nextLocation.pathname || currentLocation.search !== nextLocation.search));
 
@@ -26,15 +28,15 @@ export function UnsavedChanges({ dirty, what }: { dirty: boolean; what: string }
   return (
     <ConfirmDialog
       opened={blocker.state === "blocked"}
-      title="Leave without saving?"
-      confirmLabel="Leave without saving"
+      title={t("unsaved.title")}
+      confirmLabel={t("unsaved.leave")}
       errorTitle=""
       error={null}
       busy={false}
       onCancel={() => blocker.reset?.()}
       onConfirm={() => blocker.proceed?.()}
     >
-      Your changes to the {what} are not saved yet. Stay to save them, or leave and lose them.
+      {t("unsaved.text", { what })}
     </ConfirmDialog>
   );
 }

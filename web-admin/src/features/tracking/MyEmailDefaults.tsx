@@ -3,11 +3,13 @@
 import { Card, Group, Radio, Stack, Text, Title } from "@mantine/core";
 import { notifications } from "@mantine/notifications";
 import { useEffect, useState } from "react";
+import { useTranslation } from "react-i18next";
 import { useMutation, useQuery } from "urql";
 
 import { describeError } from "../../api/client";
 import { graphql } from "../../gql";
 import type { EmailDefault, EmailDefaultsInput } from "../../gql/graphql";
+import i18n from "../../i18n";
 import { Failed, Loading } from "../../shell/States";
 
 const MyDefaultsQuery = graphql(`
@@ -46,6 +48,7 @@ function Choice(props: {
   /** Saves the choice; false if it was not saved (the choice then goes back). */
   onChange: (value: EmailDefault) => Promise<boolean>;
 }) {
+  const { t } = useTranslation("tracking", { keyPrefix: "mine" });
   // Shown at once; the saved value returns if saving fails.
   const [choice, setChoice] = useState(props.value);
   useEffect(() => setChoice(props.value), [props.value]);
@@ -56,15 +59,16 @@ function Choice(props: {
   return (
     <Radio.Group label={props.label} description={props.description} value={choice} onChange={choose}>
       <Group gap="md" mt="xs">
-        <Radio value="ACCOUNT" label={`As the account (${props.accountDefault ? "on" : "off"})`} disabled={props.disabled} />
-        <Radio value="ON" label="On" disabled={props.disabled} />
-        <Radio value="OFF" label="Off" disabled={props.disabled} />
+        <Radio value="ACCOUNT" label={t("asAccount", { state: props.accountDefault ? t("accountOn") : t("accountOff") })} disabled={props.disabled} />
+        <Radio value="ON" label={t("on")} disabled={props.disabled} />
+        <Radio value="OFF" label={t("off")} disabled={props.disabled} />
       </Group>
     </Radio.Group>
   );
 }
 
 export function MyEmailDefaults() {
+  const { t } = useTranslation("tracking", { keyPrefix: "mine" });
   const [{ data, fetching, error }, refetch] = useQuery({ query: MyDefaultsQuery });
   const [saving, save] = useMutation(UpdateMyDefaults);
 
@@ -73,11 +77,11 @@ export function MyEmailDefaults() {
     const saved = !result.error && Boolean(result.data);
     notifications.show(
       saved
-        ? { color: "green", title: "Saved", message: "Your defaults for new emails are saved." }
+        ? { color: "green", title: t("saved"), message: t("savedText") }
         : {
             color: "red",
-            title: "Couldn't save your defaults",
-            message: result.error ? describeError(result.error) : "The server did not answer.",
+            title: t("saveFailed"),
+            message: result.error ? describeError(result.error) : i18n.t("tracking:noAnswer"),
           },
     );
     return saved;
@@ -85,12 +89,12 @@ export function MyEmailDefaults() {
 
   let body;
   if (fetching && !data) {
-    body = <Loading label="Loading your defaults…" />;
+    body = <Loading label={t("loading")} />;
   } else if (error || !data) {
     body = (
       <Failed
-        title="Couldn't load your defaults"
-        message={error ? describeError(error) : "No answer from the server."}
+        title={t("loadFailed")}
+        message={error ? describeError(error) : i18n.t("tracking:noAnswerLoad")}
         onRetry={() => refetch({ requestPolicy: "network-only" })}
       />
     );
@@ -99,16 +103,16 @@ export function MyEmailDefaults() {
     body = (
       <Stack gap="md">
         <Choice
-          label="Track my new emails"
-          description="Whether an email you prepare gets a pixel and tracked links when it doesn't say."
+          label={t("track")}
+          description={t("trackText")}
           value={data.viewer.defaultTrack}
           accountDefault={account.defaultTrack}
           disabled={saving.fetching}
           onChange={(track) => change({ track })}
         />
         <Choice
-          label="Log my new emails"
-          description="Whether a copy of an email you prepare is kept on its recipients' records when it doesn't say."
+          label={t("log")}
+          description={t("logText")}
           value={data.viewer.defaultLog}
           accountDefault={account.defaultLog}
           disabled={saving.fetching}
@@ -121,10 +125,10 @@ export function MyEmailDefaults() {
   return (
     <Card withBorder padding="md" component="section" aria-labelledby="my-email-defaults">
       <Title order={2} size="h4" id="my-email-defaults">
-        Your defaults for new emails
+        {t("title")}
       </Title>
       <Text size="sm" c="dimmed" mb="sm">
-        Yours alone; every email can still say otherwise.
+        {t("intro")}
       </Text>
       {body}
     </Card>
