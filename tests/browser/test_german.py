@@ -104,6 +104,16 @@ def test_a_german_browser_gets_the_german_admin(german_ui: Ui, site: Site) -> No
     _assert_german(dialog)
     dialog.get_by_role("button", name="Abbrechen").click()
     ui.snap("tracking-settings-german")
+    if page.viewport_size == PHONE:  # the navigation stayed open: it closes on leaving only
+        page.get_by_role("button", name="Navigation schließen").click()
+    page.get_by_role("button", name="Verwerfen").click()
+
+    if page.viewport_size == PHONE:
+        page.get_by_role("button", name="Navigation öffnen").click()
+    navigation.get_by_role("link", name="Aktivität").click()
+    expect(page.get_by_role("heading", name="Aktivität", level=1)).to_be_visible()
+    expect(page.get_by_role("radiogroup", name="Benachrichtigen bei")).to_be_visible()
+    expect(page.get_by_role("heading", name="Letzte Aktivität", level=2)).to_be_visible()
 
 
 def test_the_language_is_the_persons_choice_and_dates_follow_it(ui: Ui, site: Site) -> None:

@@ -4,6 +4,7 @@
 import { Badge, Button, Card, Group, Radio, Stack, Text, Title } from "@mantine/core";
 import { notifications } from "@mantine/notifications";
 import { useEffect, useState } from "react";
+import { useTranslation } from "react-i18next";
 import { useMutation, useQuery } from "urql";
 
 import { describeError } from "../../api/client";
@@ -32,30 +33,14 @@ const UpdateNotificationPreference = graphql(`
   }
 `);
 
-const PREFERENCES: { value: NotificationPreference; label: string; description: string }[] = [
-  { value: "OPENS_AND_CLICKS", label: "Opens and clicks", description: "Clicks need a paid Sales seat." },
-  { value: "OPENS", label: "Opens only", description: "Clicks still join the feed below, after a reload." },
-  {
-    value: "CLICKS",
-    label: "Clicks only",
-    description: "Clicks need a paid Sales seat. Opens still join the feed below, after a reload.",
-  },
-  { value: "NONE", label: "Nothing", description: "New activity joins the feed below after a reload." },
-];
-
+// Each choice's words are activity.preferences.<value> (i18n).
+const PREFERENCES: NotificationPreference[] = ["OPENS_AND_CLICKS", "OPENS", "CLICKS", "NONE"];
 
 function LiveIndicator(props: { state: LiveState; muted: boolean; onReconnect: () => void }) {
+  const { t } = useTranslation("activity");
   const { state, onReconnect } = props;
-  const label = { live: "Live", connecting: "Connecting…", down: "Not live", offline: "Offline", off: "Not live" }[state];
-  const explanation = {
-    live: props.muted
-      ? "You chose no notifications: new activity shows after a reload."
-      : "New activity appears here as it happens.",
-    connecting: "Opening the live connection; new activity will appear as it happens.",
-    down: "The live connection closed; new activity shows after a reload.",
-    offline: "This device is offline; new activity shows once it is back.",
-    off: "Live activity is for the account's users.",
-  }[state];
+  const label = t(`live.${state}`);
+  const explanation = t(`liveText.${state === "live" && props.muted ? "muted" : state}`);
   return (
     <Group gap="xs" role="status" aria-live="polite" wrap="nowrap">
       <Badge color={state === "live" ? "green" : "gray"} variant="dot" size="lg">
@@ -66,7 +51,7 @@ function LiveIndicator(props: { state: LiveState; muted: boolean; onReconnect: (
       </Text>
       {state === "down" && (
         <Button size="xs" variant="light" onClick={onReconnect}>
-          Reconnect
+          {t("reconnect")}
         </Button>
       )}
     </Group>
@@ -74,6 +59,7 @@ function LiveIndicator(props: { state: LiveState; muted: boolean; onReconnect: (
 }
 
 function DesktopNotifications() {
+  const { t } = useTranslation("activity", { keyPrefix: "desktop" });
   const [permission, setPermission] = useState<NotificationPermission | "unsupported">(
     supportsDesktop ? Notification.permission : "unsupported",
   );
@@ -89,31 +75,32 @@ function DesktopNotifications() {
   }
 
   if (permission === "unsupported") {
-    return <Text size="sm">This browser can't show desktop notifications.</Text>;
+    return <Text size="sm">{t("unsupported")}</Text>;
   }
   if (permission === "granted") {
     return (
       <Text size="sm" aria-live="polite">
-        Desktop notifications are on while Sendtrail is open in this tab, on any page.
+        {t("granted")}
       </Text>
     );
   }
   if (permission === "denied") {
-    return <Text size="sm">Desktop notifications are blocked; allow them in the browser's site settings.</Text>;
+    return <Text size="sm">{t("denied")}</Text>;
   }
   return (
     <Group gap="sm">
       <Button variant="light" onClick={enable} loading={asking}>
-        Enable desktop notifications
+        {t("enable")}
       </Button>
       <Text size="sm" c="dimmed">
-        Get a notification for each open and click while Sendtrail is open in this tab.
+        {t("enableText")}
       </Text>
     </Group>
   );
 }
 
 function PreferenceChoice({ current }: { current: NotificationPreference }) {
+  const { t } = useTranslation("activity");
   const [saving, save] = useMutation(UpdateNotificationPreference);
   const [choice, setChoice] = useState<NotificationPreference>(current);
   useEffect(() => setChoice(current), [current]);
@@ -127,23 +114,23 @@ function PreferenceChoice({ current }: { current: NotificationPreference }) {
       setChoice(before);
       notifications.show({
         color: "red",
-        title: "Couldn't change your notifications",
-        message: result.error ? describeError(result.error) : "The server did not answer.",
+        title: t("changeFailed"),
+        message: result.error ? describeError(result.error) : t("noAnswer"),
       });
       return;
     }
-    notifications.show({ color: "green", title: "Saved", message: "Your notification choice is saved." });
+    notifications.show({ color: "green", title: t("saved"), message: t("savedText") });
   }
 
   return (
-    <Radio.Group label="Notify me about" value={choice} onChange={choose} aria-busy={saving.fetching}>
+    <Radio.Group label={t("notifyMe")} value={choice} onChange={choose} aria-busy={saving.fetching}>
       <Stack gap="xs" mt="xs">
         {PREFERENCES.map((option) => (
           <Radio
-            key={option.value}
-            value={option.value}
-            label={option.label}
-            description={option.description || undefined}
+            key={option}
+            value={option}
+            label={t(`preferences.${option}.label`)}
+            description={t(`preferences.${option}.description`)}
             disabled={saving.fetching}
           />
         ))}
@@ -153,18 +140,19 @@ function PreferenceChoice({ current }: { current: NotificationPreference }) {
 }
 
 export function ActivityPage() {
-  usePageTitle("Activity");
+  const { t } = useTranslation("activity");
+  usePageTitle(t("title"));
   const [{ data, fetching, error }, refetch] = useQuery({ query: ActivityViewerQuery });
   const { state: socketState, reconnect } = useLiveActivity();
 
   let body;
   if (fetching && !data) {
-    body = <Loading label="Loading your activity…" />;
+    body = <Loading label={t("loading")} />;
   } else if (error || !data) {
     body = (
       <Failed
-        title="Couldn't load your activity"
-        message={error ? describeError(error) : "No answer from the server."}
+        title={t("loadFailed")}
+        message={error ? describeError(error) : t("noAnswerLoad")}
         onRetry={() => refetch({ requestPolicy: "network-only" })}
       />
     );
@@ -174,7 +162,7 @@ export function ActivityPage() {
         <Card withBorder padding="md">
           <Stack gap="md">
             <Title order={2} size="h4">
-              Notifications
+              {t("notifications")}
             </Title>
             <DesktopNotifications />
             <PreferenceChoice current={data.viewer.notificationPreference} />
@@ -182,7 +170,7 @@ export function ActivityPage() {
         </Card>
         <section aria-labelledby="feed-title">
           <Title order={2} size="h3" id="feed-title" mb="sm">
-            Recent activity
+            {t("recent")}
           </Title>
           <ActivityFeed viewerId={data.viewer.id} />
         </section>
@@ -194,7 +182,7 @@ export function ActivityPage() {
     <Stack gap="md">
       <Group justify="space-between" wrap="wrap" gap="sm">
         <Title order={1} size="h2">
-          Activity
+          {t("title")}
         </Title>
         <LiveIndicator
           state={socketState}
@@ -202,7 +190,7 @@ export function ActivityPage() {
           onReconnect={reconnect}
         />
       </Group>
-      <Text c="dimmed">People opening, clicking and replying to the emails you sent, newest first.</Text>
+      <Text c="dimmed">{t("intro")}</Text>
       {body}
     </Stack>
   );
