@@ -4,6 +4,7 @@
 import { Anchor, Badge, Button, Card, Group, SegmentedControl, Select, Stack, Text } from "@mantine/core";
 import { useDebouncedValue } from "@mantine/hooks";
 import { type MouseEvent, useCallback, useEffect, useMemo, useState } from "react";
+import { Trans, useTranslation } from "react-i18next";
 import { Link, useNavigate, useSearchParams } from "react-router";
 import { useQuery } from "urql";
 
@@ -12,7 +13,7 @@ import { graphql } from "../../gql";
 import type { ActivityFilterInput, ActivityQuery as ActivityResult, EngagementType } from "../../gql/graphql";
 import { RelativeTime } from "../../shell/RelativeTime";
 import { Empty, Failed, Loading } from "../../shell/States";
-import { verbOf } from "../emails/labels";
+import i18n from "../../i18n";
 import { type LiveEvent, useLiveActivity, whoOf } from "./LiveActivity";
 
 const PAGE_SIZE = 30;
@@ -68,12 +69,8 @@ const ActivityEmailsQuery = graphql(`
   }
 `);
 
-const TYPES: { value: EngagementType | ""; label: string }[] = [
-  { value: "", label: "All" },
-  { value: "OPEN", label: "Opens" },
-  { value: "CLICK", label: "Clicks" },
-  { value: "REPLY", label: "Replies" },
-];
+// Labels are activity.feed.types.<value or ALL> (i18n).
+const TYPES: { value: EngagementType | "" }[] = [{ value: "" }, { value: "OPEN" }, { value: "CLICK" }, { value: "REPLY" }];
 
 interface Row {
   id: string;
@@ -98,13 +95,13 @@ function storedRow(node: Node): Row {
     id: node.id,
     type: node.type,
     occurredAt: node.occurredAt,
-    who: name ?? address ?? "Someone",
+    who: name ?? address ?? i18n.t("activity:feed.someone"),
     address: name ? address : null,
     emailId: node.email.id,
     subject: node.email.subject,
     linkUrl: node.link?.url ?? null,
     note: node.inferred
-      ? `Inferred open: no pixel loaded, but the recipient ${node.inferredFrom === "REPLY" ? "replied" : "clicked a link"}.`
+      ? i18n.t(node.inferredFrom === "REPLY" ? "activity:feed.inferredReply" : "activity:feed.inferredClick")
       : null,
     live: false,
   };
@@ -126,6 +123,7 @@ function liveRow(event: LiveEvent): Row {
 }
 
 function FeedRow({ row }: { row: Row }) {
+  const { t } = useTranslation("activity", { keyPrefix: "feed" });
   const navigate = useNavigate();
   // The whole row opens the email; its own link and time keep their own clicks.
   function open(event: MouseEvent<HTMLElement>) {
@@ -136,21 +134,22 @@ function FeedRow({ row }: { row: Row }) {
     <Card withBorder padding="sm" component="li" data-testid="activity-row" onClick={open} style={{ cursor: "pointer" }}>
       <Group justify="space-between" align="flex-start" wrap="wrap" gap="xs">
         <Text style={{ overflowWrap: "anywhere" }}>
-          <strong>{row.who}</strong>{" "}
-          {row.address && (
-            <Text span size="sm" c="dimmed">
-              ({row.address}){" "}
-            </Text>
-          )}
-          {verbOf(row.type)}{" "}
-          <Anchor component={Link} to={`/emails/${row.emailId}`}>
-            {`\u201c${row.subject}\u201d`}
-          </Anchor>
+          {/* One sentence per language ("Pat opened …" / "Pat hat … geöffnet"), its parts marked. */}
+          <Trans
+            t={t}
+            i18nKey={`row.${row.type}`}
+            values={{ who: row.who, subject: row.subject, address: row.address ? `(${row.address}) ` : "" }}
+            components={{
+              who: <strong />,
+              address: <Text span size="sm" c="dimmed" />,
+              email: <Anchor component={Link} to={`/emails/${row.emailId}`} />,
+            }}
+          />
         </Text>
         <Group gap="xs">
           {row.live && (
             <Badge color="blue" variant="light">
-              New
+              {t("new")}
             </Badge>
           )}
           <RelativeTime iso={row.occurredAt} />
@@ -158,7 +157,7 @@ function FeedRow({ row }: { row: Row }) {
       </Group>
       {row.linkUrl && (
         <Text size="sm" c="dimmed" style={{ overflowWrap: "anywhere" }}>
-          Link: {row.linkUrl}
+          {t("link", { url: row.linkUrl })}
         </Text>
       )}
       {row.note && (
@@ -181,6 +180,7 @@ interface PageProps {
 }
 
 function FeedPage({ filter, after, last, shown, onMore, onSubject }: PageProps) {
+  const { t } = useTranslation("activity");
   const [{ data, fetching, error }, refetch] = useQuery({
     query: ActivityQuery,
     variables: { first: PAGE_SIZE, after, filter },
@@ -193,7 +193,7 @@ function FeedPage({ filter, after, last, shown, onMore, onSubject }: PageProps) 
   if (fetching && !data) {
     return (
       <li>
-        <Loading label={after ? "Loading older activity…" : "Loading your activity…"} />
+        <Loading label={after ? t("feed.loadingOlder") : t("loading")} />
       </li>
     );
   }
@@ -201,8 +201,8 @@ function FeedPage({ filter, after, last, shown, onMore, onSubject }: PageProps) 
     return (
       <li>
         <Failed
-          title="Couldn't load your activity"
-          message={error ? describeError(error) : "No answer from the server."}
+          title={t("loadFailed")}
+          message={error ? describeError(error) : t("noAnswerLoad")}
           onRetry={() => refetch({ requestPolicy: "network-only" })}
         />
       </li>
@@ -215,12 +215,9 @@ function FeedPage({ filter, after, last, shown, onMore, onSubject }: PageProps) 
       {after === null && rows.length === 0 && shown.size === 0 && (
         <li>
           {filter.type || filter.emailId ? (
-            <Empty title="No activity matches">Nothing of this kind yet; choose "All" or all emails to see the rest.</Empty>
+            <Empty title={t("feed.noMatch")}>{t("feed.noMatchText")}</Empty>
           ) : (
-            <Empty title="No activity yet">
-              Opens, clicks and replies by people on the emails you send appear here, as they happen. Machines
-              (scanners, proxies) and your own opens are never listed.
-            </Empty>
+            <Empty title={t("feed.none")}>{t("feed.noneText")}</Empty>
           )}
         </li>
       )}
@@ -230,7 +227,7 @@ function FeedPage({ filter, after, last, shown, onMore, onSubject }: PageProps) 
       {last && pageInfo.hasNextPage && pageInfo.endCursor && (
         <li>
           <Button variant="default" fullWidth onClick={() => pageInfo.endCursor && onMore(pageInfo.endCursor)}>
-            Load more
+            {t("feed.more")}
           </Button>
         </li>
       )}
@@ -240,6 +237,7 @@ function FeedPage({ filter, after, last, shown, onMore, onSubject }: PageProps) 
 
 /** Which email to show: the sender's own emails, latest activity first, searched by subject. */
 function EmailChoice(props: { viewerId: string; value: string | null; label: string | null; onChange: (id: string | null, label: string | null) => void }) {
+  const { t } = useTranslation("activity", { keyPrefix: "feed" });
   const [search, setSearch] = useState("");
   const [typed] = useDebouncedValue(search, 300);
   // While an email is chosen, the box shows its subject: that is no search for it.
@@ -251,16 +249,16 @@ function EmailChoice(props: { viewerId: string; value: string | null; label: str
   const options = useMemo(() => {
     const found = (data?.emails.edges ?? [])
       .filter(({ node }) => node.tracked) // an email only logged has no opens or clicks
-      .map(({ node }) => ({ value: node.id, label: node.subject || "(no subject)" }));
+      .map(({ node }) => ({ value: node.id, label: node.subject || t("noSubject") }));
     if (props.value && !found.some((option) => option.value === props.value)) {
-      found.unshift({ value: props.value, label: props.label ?? "The chosen email" });
+      found.unshift({ value: props.value, label: props.label ?? t("chosen") });
     }
     return found;
-  }, [data, props.value, props.label]);
+  }, [data, props.value, props.label, t]);
   return (
     <Select
-      label="Email"
-      placeholder="All emails"
+      label={t("email")}
+      placeholder={t("allEmails")}
       data={options}
       value={props.value}
       onChange={(id, option) => props.onChange(id, option?.label ?? null)}
@@ -269,13 +267,14 @@ function EmailChoice(props: { viewerId: string; value: string | null; label: str
       searchValue={search}
       onSearchChange={setSearch}
       filter={({ options: all }) => all} // the server searched already
-      nothingFoundMessage={fetching ? "Searching…" : "None of your emails matches"}
+      nothingFoundMessage={fetching ? t("searching") : t("noEmail")}
       style={{ flex: "1 1 16rem", minWidth: 0 }}
     />
   );
 }
 
 export function ActivityFeed({ viewerId }: { viewerId: string }) {
+  const { t } = useTranslation("activity", { keyPrefix: "feed" });
   const { events } = useLiveActivity();
   const [params, setParams] = useSearchParams();
   const typeParam = params.get("type");
@@ -314,14 +313,14 @@ export function ActivityFeed({ viewerId }: { viewerId: string }) {
 
   return (
     <Stack gap="sm">
-      <Group align="flex-end" gap="sm" wrap="wrap" role="search" aria-label="Filter activity">
+      <Group align="flex-end" gap="sm" wrap="wrap" role="search" aria-label={t("filter")}>
         <Stack gap={4}>
           <Text size="sm" fw={500} id="activity-type-label">
-            Show
+            {t("show")}
           </Text>
           <SegmentedControl
             aria-labelledby="activity-type-label"
-            data={TYPES.map((option) => ({ value: option.value || "ALL", label: option.label }))}
+            data={TYPES.map((option) => ({ value: option.value || "ALL", label: t(`types.${option.value || "ALL"}`) }))}
             value={type ?? "ALL"}
             onChange={(value) => setFilter("type", value === "ALL" ? null : value)}
           />
@@ -336,7 +335,7 @@ export function ActivityFeed({ viewerId }: { viewerId: string }) {
           }}
         />
       </Group>
-      <Stack component="ol" gap="xs" p={0} m={0} style={{ listStyle: "none" }} aria-label="Activity" aria-live="polite">
+      <Stack component="ol" gap="xs" p={0} m={0} style={{ listStyle: "none" }} aria-label={t("list")} aria-live="polite">
         {live.map((row) => (
           <FeedRow key={row.id} row={row} />
         ))}

@@ -5,13 +5,14 @@
 import { type ReactNode, createContext, useContext, useEffect, useMemo, useRef, useState, useSyncExternalStore } from "react";
 import { Anchor, Text } from "@mantine/core";
 import { notifications } from "@mantine/notifications";
+import { Trans } from "react-i18next";
 import { useLocation, useNavigate } from "react-router";
 import { useSubscription } from "urql";
 
 import { socketStatus } from "../../api/client";
 import { graphql } from "../../gql";
-import type { DeliveryNotificationsSubscription, EngagementNotificationsSubscription, EngagementType } from "../../gql/graphql";
-import { verbOf } from "../emails/labels";
+import type { DeliveryNotificationsSubscription, EngagementNotificationsSubscription } from "../../gql/graphql";
+import i18n from "../../i18n";
 import { useSignedIn } from "../session/SessionProvider";
 import { useUnread } from "./unread";
 
@@ -64,14 +65,14 @@ function DeliveryFailures() {
       const open = () => navigate(`/emails/${failure.emailId}`);
       notifications.show({
         color: "red",
-        title: "Not delivered",
+        title: i18n.t("activity:toast.notDelivered"),
         message: failure.message,
         autoClose: false,
         onClick: open,
         style: { cursor: "pointer" },
       });
       if (supportsDesktop && Notification.permission === "granted") {
-        const desktop = new Notification("Email not delivered", { body: failure.message, tag: key });
+        const desktop = new Notification(i18n.t("activity:toast.notDeliveredDesktop"), { body: failure.message, tag: key });
         desktop.onclick = open;
       }
     }
@@ -98,7 +99,6 @@ export function whoOf(event: LiveEvent): string {
   return event.contactName ?? event.who;
 }
 
-const TOAST_TITLES: Record<EngagementType, string> = { OPEN: "Email opened", CLICK: "Link clicked", REPLY: "Reply received" };
 /** More at once than this (a burst after a reconnect, a forwarded email) is one toast. */
 const TOASTS_AT_ONCE = 3;
 const TOAST_SECONDS = 10;
@@ -110,14 +110,16 @@ function toast(event: LiveEvent, open: (path: string) => void) {
   notifications.show({
     id,
     color: "blue",
-    title: TOAST_TITLES[event.type],
+    title: i18n.t(`activity:toast.${event.type}`),
     message: (
       <Text size="sm" style={{ overflowWrap: "anywhere" }}>
-        <strong>{whoOf(event)}</strong> {verbOf(event.type)}{" "}
         {/* The toasts live outside the router: the click bubbles to the toast's onClick. */}
-        <Anchor href={path} onClick={(click) => click.preventDefault()}>
-          {`\u201c${event.emailSubject}\u201d`}
-        </Anchor>
+        <Trans
+          ns="activity"
+          i18nKey={`feed.row.${event.type}` as const}
+          values={{ who: whoOf(event), subject: event.emailSubject, address: "" }}
+          components={{ who: <strong />, address: <span />, email: <Anchor href={path} onClick={(click) => click.preventDefault()} /> }}
+        />
       </Text>
     ),
     autoClose: TOAST_SECONDS * 1000,
@@ -136,8 +138,11 @@ function burstToast(events: LiveEvent[], open: (path: string) => void) {
   notifications.show({
     id,
     color: "blue",
-    title: `${events.length} new opens, clicks and replies`,
-    message: emails.size === 1 ? `All on \u201c${events[0]?.emailSubject}\u201d.` : "See them on the Activity page.",
+    title: i18n.t("activity:toast.burst", { count: events.length }),
+    message:
+      emails.size === 1
+        ? i18n.t("activity:toast.burstOne", { subject: events[0]?.emailSubject ?? "" })
+        : i18n.t("activity:toast.burstMany"),
     autoClose: TOAST_SECONDS * 1000,
     onClick: () => {
       notifications.hide(id);
@@ -196,7 +201,7 @@ function Subscribed({ children }: { children: ReactNode }) {
     if (supportsDesktop && Notification.permission === "granted") {
       for (const event of fresh) {
         if (event.type !== "OPEN" && event.type !== "CLICK") continue;
-        const desktop = new Notification(event.type === "OPEN" ? "Email opened" : "Link clicked", { body: event.message, tag: event.id });
+        const desktop = new Notification(i18n.t(`activity:toast.${event.type}`), { body: event.message, tag: event.id });
         desktop.onclick = () => open(`/emails/${event.emailId}`);
       }
     }
