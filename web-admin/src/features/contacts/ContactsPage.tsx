@@ -122,7 +122,7 @@ export function ContactsPage() {
                 Last opened: {when(node.lastSalesEmailOpenedAt)}
               </Text>
               <Text size="xs" c="dimmed">
-                {LEGAL_BASES[node.legalBasis]}
+                Legal basis: {LEGAL_BASES[node.legalBasis]}
               </Text>
             </Card>
           ))}
