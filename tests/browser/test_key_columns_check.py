@@ -17,7 +17,8 @@ CARDS = """<table style="display: none; min-width: 720px"><tr><td style="width: 
 def test_a_key_cell_scrolled_off_a_phone_is_named_and_cards_pass(phone_ui: Ui) -> None:
     phone_ui.page.set_content(WIDE_TABLE)
     off = phone_ui.key_columns_off_screen()
-    assert len(off) == 1 and '"Deactivate"' in off[0], off
+    assert len(off) == 1, off
+    assert '"Deactivate"' in off[0], off
 
     phone_ui.page.set_content(CARDS)  # what the teardown checks last: it passes
     assert phone_ui.key_columns_off_screen() == []
