@@ -206,6 +206,7 @@ def open_ui(browser: Browser, site: Site, name: str, viewport: ViewportSize,
     try:
         yield ui
         page.wait_for_load_state("networkidle")
+        ui.check_key_columns()
     finally:
         context.close()
     assert not ui.problems, "the page reported problems:\n" + "\n".join(ui.problems)

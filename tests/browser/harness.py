@@ -31,6 +31,25 @@ WIDEST_ELEMENT = """(() => {
     .trim().slice(0, 60)}" ends at ${Math.round(worst.right)} px`;
 })()"""
 """Names the element that sticks out furthest, so that a failure says what to fix."""
+KEY_COLUMNS_OFF_SCREEN = """(() => {
+  const width = document.documentElement.clientWidth;
+  const off = [];
+  for (const element of document.querySelectorAll("[data-key-column]")) {
+    if (!element.checkVisibility()) continue;  // e.g. the table a phone replaces with cards
+    const box = element.getBoundingClientRect();
+    if (box.left >= -0.5 && box.right <= width + 0.5) continue;
+    const list = element.closest("table, ul, ol, section");
+    const name = list && (list.getAttribute("aria-label") || list.getAttribute("aria-labelledby"));
+    off.push(`${element.tagName.toLowerCase()} "${(element.textContent || "").trim().slice(0, 40)}"`
+      + `${name ? ` in "${name}"` : ""} spans ${Math.round(box.left)}-${Math.round(box.right)} px`);
+  }
+  return off;
+})()"""
+"""Describes each visible ``[data-key-column]`` element (a table's key cell, or the key line of
+a phone's card) that lies beyond the screen's width, e.g. scrolled away in a wide table."""
+PHONE_WIDTH = 576
+"""Below this width (Mantine's ``xs``) a page is read on a phone, and its tables' key columns
+must stay on screen (issue 15, item 9)."""
 
 
 @dataclass(frozen=True)
@@ -110,6 +129,23 @@ class Ui:
         assert box is not None, locator
         assert box["x"] >= 0, (locator, box)
         assert box["x"] + box["width"] <= width + 0.5, (locator, box, width)
+
+    def key_columns_off_screen(self) -> list[str]:
+        """On a phone, the visible key cells (``data-key-column``) that are not within the
+        screen's width; nothing at a wider viewport, where a table may scroll sideways."""
+        width = (self.page.viewport_size or {"width": 0})["width"]
+        if width >= PHONE_WIDTH:
+            return []
+        try:
+            off: list[str] = self.page.evaluate(KEY_COLUMNS_OFF_SCREEN)
+        except PlaywrightError:  # the page is gone or navigating: nothing shown to check
+            return []
+        return off
+
+    def check_key_columns(self) -> None:
+        """At teardown, like the console errors: a key column off-screen is a problem."""
+        self.problems.extend(f"key column off-screen at {self.page.viewport_size}: {off}"
+                             for off in self.key_columns_off_screen())
 
     def on_console(self, message: ConsoleMessage) -> None:
         if message.type != "error":

@@ -156,6 +156,37 @@ def test_settings_pages_fit_a_phone(phone_ui: Ui, site: Site) -> None:
         expect(phone_ui.page.get_by_role("status")).to_have_count(0)  # loaded
         phone_ui.assert_fits()
         phone_ui.snap(path.rsplit("/", 1)[-1])
+        if path == "/settings/users":
+            _user_cards_keep_access_on_screen(phone_ui, site)
+        if path == "/settings/tokens":
+            _token_cards_keep_the_revoke_button_on_screen(phone_ui)
+
+
+def _user_cards_keep_access_on_screen(ui: Ui, site: Site) -> None:
+    """At 390 px a user's status and access (the key column, issue 15 item 9) are on screen,
+    and their role and seat can still be changed."""
+    users = ui.page.get_by_role("list", name="Users")
+    uma = users.get_by_role("listitem").filter(has_text=site.tenant.user_email)
+    ui.assert_on_screen(uma.get_by_text("Active", exact=True))
+    ui.assert_on_screen(uma.get_by_role("button", name=f"Deactivate {site.tenant.user_email}"))
+    ui.assert_on_screen(uma.get_by_label(f"Role of {site.tenant.user_email}"))
+    ui.assert_on_screen(uma.get_by_label(f"Seat of {site.tenant.user_email}"))
+    ui.assert_on_screen(ui.page.get_by_role("table", name="Seat usage")
+                        .get_by_role("row").filter(has_text="Sales Starter")
+                        .locator("[data-key-column]"))  # seats left
+    uma.get_by_role("button", name=f"Deactivate {site.tenant.user_email}").click()
+    dialog = ui.page.get_by_role("dialog", name=f"Deactivate {site.tenant.user_email}?")
+    dialog.get_by_role("button", name="Cancel").click()
+    expect(dialog).to_have_count(0)
+
+
+def _token_cards_keep_the_revoke_button_on_screen(ui: Ui) -> None:
+    tokens = ui.page.get_by_role("list", name="Tokens")
+    # The admin's token, made with the account (other tests add tokens of their own).
+    token = tokens.get_by_role("listitem").filter(
+        has=ui.page.get_by_role("button", name="Revoke test")).filter(has_text="Admin")
+    expect(token).to_contain_text("Read")  # its scopes
+    ui.assert_on_screen(token.get_by_role("button", name="Revoke test"))
 
 
 def test_support_staff_land_on_the_console_and_read_an_account_which_audits_it(

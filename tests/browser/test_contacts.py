@@ -116,7 +116,11 @@ def test_contacts_and_the_audit_log_fit_a_phone_screen(phone_ui: Ui, site: Site)
     ui.assert_fits()
     _snap_with_frame(ui, "contact")
     ui.page.get_by_role("link", name="All contacts").click()
-    expect(ui.page.get_by_role("table")).to_contain_text(address)
+    # A card per contact: the address and its last open on screen (issue 15, item 9).
+    contact = ui.page.get_by_role("list", name="Contacts").get_by_role("listitem").filter(
+        has_text=address)
+    ui.assert_on_screen(contact.get_by_role("link", name=address))
+    ui.assert_on_screen(contact.get_by_text("Last opened:"))
     ui.assert_fits()
     ui.snap("contacts")
     ui.goto("/settings/audit")

@@ -255,6 +255,26 @@ def test_on_a_phone_the_key_column_of_each_support_table_stays_on_screen(
     ui.assert_fits()
     ui.snap("support-users")
 
+    # The emails tab keeps the subject and its Diagnose button; the date and the
+    # tracked/logged flags join the subject's line (issue 15, item 9).
+    ui.goto(f"{account}?tab=emails")
+    emails = ui.page.get_by_role("table", name="Emails of this account")
+    tracked = emails.get_by_role("row").filter(has_text=TRACKED)
+    ui.assert_on_screen(tracked.get_by_role("link", name=TRACKED))
+    ui.assert_on_screen(tracked.get_by_role("button", name=f"Diagnose {TRACKED}"))
+    expect(tracked).to_contain_text("tracked · logged")  # sent through the relay: both
+    tracked.get_by_role("button", name=f"Diagnose {TRACKED}").click()
+    ui.assert_on_screen(emails.get_by_text("Why opens and clicks were or were not recorded"))
+    ui.assert_fits()
+    ui.snap("support-emails")
+
+    # The accounts found: the link to the account is the key column.
+    ui.goto("/support")
+    ui.page.get_by_role("button", name="Find").click()
+    found = ui.page.get_by_role("table", name="Accounts found")
+    ui.assert_on_screen(found.get_by_role("link").first)
+    ui.assert_fits()
+
 
 def test_a_reps_read_only_settings_say_on_or_off(ui: Ui, site: Site) -> None:
     sign_in(ui, site.tenant.user_email)  # a plain user: the account's settings, read-only

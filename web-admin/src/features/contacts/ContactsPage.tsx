@@ -1,4 +1,4 @@
-import { Alert, Anchor, Button, Group, Stack, Table, Text, TextInput, Title } from "@mantine/core";
+import { Alert, Anchor, Button, Card, Group, Stack, Table, Text, TextInput, Title } from "@mantine/core";
 import { type FormEvent, useState } from "react";
 import { Link, useLocation, useNavigate, useSearchParams } from "react-router";
 import { useQuery } from "urql";
@@ -84,8 +84,8 @@ export function ContactsPage() {
     const { edges, pageInfo } = data.contacts;
     body = (
       <Stack gap="sm">
-        <Table.ScrollContainer minWidth={560}>
-          <Table striped highlightOnHover>
+        <Table.ScrollContainer minWidth={560} visibleFrom="sm">
+          <Table striped highlightOnHover aria-label="Contacts">
             <Table.Thead>
               <Table.Tr>
                 <Table.Th>Address</Table.Th>
@@ -97,19 +97,36 @@ export function ContactsPage() {
             <Table.Tbody>
               {edges.map(({ node }) => (
                 <Table.Tr key={node.id}>
-                  <Table.Td style={{ overflowWrap: "anywhere" }}>
+                  <Table.Td style={{ overflowWrap: "anywhere" }} data-key-column>
                     <Anchor component={Link} to={`/contacts/${encodeURIComponent(node.id)}`}>
                       {node.address}
                     </Anchor>
                   </Table.Td>
                   <Table.Td>{node.name ?? "—"}</Table.Td>
                   <Table.Td>{LEGAL_BASES[node.legalBasis]}</Table.Td>
-                  <Table.Td>{when(node.lastSalesEmailOpenedAt)}</Table.Td>
+                  <Table.Td data-key-column>{when(node.lastSalesEmailOpenedAt)}</Table.Td>
                 </Table.Tr>
               ))}
             </Table.Tbody>
           </Table>
         </Table.ScrollContainer>
+        {/* A card per contact on a phone: the address and its last open stay on screen (issue 15, item 9). */}
+        <Stack component="ul" gap="xs" p={0} m={0} hiddenFrom="sm" style={{ listStyle: "none" }} aria-label="Contacts">
+          {edges.map(({ node }) => (
+            <Card component="li" key={node.id} withBorder padding="sm">
+              <Anchor component={Link} to={`/contacts/${encodeURIComponent(node.id)}`} fw={500} style={{ overflowWrap: "anywhere" }} data-key-column>
+                {node.address}
+              </Anchor>
+              {node.name && <Text size="sm">{node.name}</Text>}
+              <Text size="sm" data-key-column>
+                Last opened: {when(node.lastSalesEmailOpenedAt)}
+              </Text>
+              <Text size="xs" c="dimmed">
+                Legal basis: {LEGAL_BASES[node.legalBasis]}
+              </Text>
+            </Card>
+          ))}
+        </Stack>
         <Pager pages={pages} hasNextPage={pageInfo.hasNextPage} endCursor={pageInfo.endCursor} label="Contact pages" />
       </Stack>
     );

@@ -155,7 +155,7 @@ export function DnsRecords({ hostname, records }: { hostname: string; records: D
                 <Table.Td>
                   <Copyable value={record.name} label={`${record.type} record name`} />
                 </Table.Td>
-                <Table.Td>
+                <Table.Td data-key-column>
                   <Copyable value={record.value} label={`${record.type} record value`} />
                 </Table.Td>
                 <Table.Td>
@@ -173,7 +173,9 @@ export function DnsRecords({ hostname, records }: { hostname: string; records: D
               {record.type} record
             </Text>
             <Copyable value={record.name} label={`${record.type} record name`} />
-            <Copyable value={record.value} label={`${record.type} record value`} />
+            <div data-key-column>
+              <Copyable value={record.value} label={`${record.type} record value`} />
+            </div>
             <Text size="xs" c="dimmed">
               {record.purpose}
             </Text>

@@ -180,7 +180,7 @@ function Engagements({ email }: { email: Email }) {
                 <Table.Td style={{ overflowWrap: "anywhere" }}>
                   <Who engagement={engagement} sender={sender} />
                 </Table.Td>
-                <Table.Td>
+                <Table.Td data-key-column>
                   <VerdictCell engagement={engagement} />
                 </Table.Td>
                 <Table.Td>
@@ -202,7 +202,9 @@ function Engagements({ email }: { email: Email }) {
                   <When engagement={engagement} />
                 </Text>
               </Stack>
-              <VerdictCell engagement={engagement} />
+              <div data-key-column>
+                <VerdictCell engagement={engagement} />
+              </div>
             </Group>
             <Reasons engagement={engagement} />
           </Card>

@@ -194,7 +194,7 @@ export function EmailsPage() {
                   </Table.Td>
                   <Table.Td>{email.sender.name ?? email.sender.email}</Table.Td>
                   <Table.Td style={{ whiteSpace: "nowrap" }}>{email.sentAt ? formatWhen(email.sentAt) : "Not sent yet"}</Table.Td>
-                  <Table.Td>
+                  <Table.Td data-key-column>
                     <WhoOpened email={email} />
                   </Table.Td>
                   <Table.Td style={{ whiteSpace: "nowrap" }}>{lastActivity(email)}</Table.Td>
@@ -213,7 +213,9 @@ export function EmailsPage() {
                 <Anchor component={Link} to={`/emails/${email.id}`} fw={600} style={{ overflowWrap: "anywhere" }}>
                   {email.subject || "(no subject)"}
                 </Anchor>
-                <WhoOpened email={email} />
+                <div data-key-column>
+                  <WhoOpened email={email} />
+                </div>
                 <Text size="sm" c="dimmed">
                   {email.sender.name ?? email.sender.email} · {email.sentAt ? formatWhen(email.sentAt) : "Not sent yet"}
                   {email.tracked && ` · last activity ${lastActivity(email)}`}

@@ -109,7 +109,7 @@ export function DeliveryStatus({ emailId, children }: { emailId: string; childre
             {deliveries.map((delivery) => (
               <Table.Tr key={delivery.recipient} data-status={delivery.status}>
                 <Table.Td style={{ overflowWrap: "anywhere" }}>{delivery.recipient}</Table.Td>
-                <Table.Td>
+                <Table.Td data-key-column>
                   <StatusBadge delivery={delivery} />
                 </Table.Td>
                 <Table.Td>{delivery.attempts}</Table.Td>
@@ -128,7 +128,9 @@ export function DeliveryStatus({ emailId, children }: { emailId: string; childre
               <Text fw={600} size="sm" style={{ overflowWrap: "anywhere", minWidth: 0 }}>
                 {delivery.recipient}
               </Text>
-              <StatusBadge delivery={delivery} />
+              <div data-key-column>
+                <StatusBadge delivery={delivery} />
+              </div>
             </Group>
             <Detail delivery={delivery} />
             <Text size="xs" c="dimmed">

@@ -13,6 +13,7 @@ import { graphql } from "../../gql";
 import { supportPath, useAccountScope } from "../../shell/AccountScope";
 import { Empty, Failed, Loading } from "../../shell/States";
 import { usePageTitle } from "../../shell/usePageTitle";
+import { usePhoneLayout } from "../../shell/usePhoneLayout";
 import { useSignedIn } from "../session/SessionProvider";
 import { formatDateTime } from "../tenancy/labels";
 import { TrackingSettingsPage } from "../tracking/TrackingSettingsPage";
@@ -107,7 +108,7 @@ export function SupportAccountsPage() {
     results = <Empty title="No matching account">Try part of the account's name or its slug.</Empty>;
   } else {
     results = (
-      <Table.ScrollContainer minWidth={360}>
+      <Table.ScrollContainer minWidth={300}>
         <Table striped aria-label="Accounts found">
           <Table.Thead>
             <Table.Tr>
@@ -118,7 +119,7 @@ export function SupportAccountsPage() {
           <Table.Tbody>
             {data.supportAccounts.map((account) => (
               <Table.Tr key={account.id}>
-                <Table.Td>
+                <Table.Td data-key-column>
                   <Anchor component={Link} to={supportPath(account.id)}>
                     {account.name}
                   </Anchor>
@@ -184,6 +185,7 @@ function Emails() {
   const [{ data, fetching, error }, refetch] = useQuery({ query: AccountEmails, variables: { first: 50 } });
   const [open, setOpen] = useState<string | null>(null);
   const { emailPath } = useAccountScope();
+  const phone = usePhoneLayout();
   if (fetching && !data) return <Loading label="Loading emails…" />;
   if (error || !data) {
     return (
@@ -193,14 +195,16 @@ function Emails() {
   const emails = data.emails.edges.map((edge) => edge.node);
   if (emails.length === 0) return <Empty title="No emails">This account has not tracked or logged any email yet.</Empty>;
   return (
-    <Table.ScrollContainer minWidth={480}>
+    // On a phone only the subject and the diagnosis keep a column; the rest joins the
+    // subject's line, so that the Diagnose button stays on screen (issue 15, item 9).
+    <Table.ScrollContainer minWidth={phone ? 0 : 480}>
       <Table aria-label="Emails of this account" verticalSpacing="sm">
         <Table.Thead>
           <Table.Tr>
             <Table.Th>Subject</Table.Th>
-            <Table.Th>Sent</Table.Th>
-            <Table.Th>Tracked</Table.Th>
-            <Table.Th>Logged</Table.Th>
+            <Table.Th visibleFrom="sm">Sent</Table.Th>
+            <Table.Th visibleFrom="sm">Tracked</Table.Th>
+            <Table.Th visibleFrom="sm">Logged</Table.Th>
             <Table.Th>Diagnosis</Table.Th>
           </Table.Tr>
         </Table.Thead>
@@ -208,18 +212,19 @@ function Emails() {
           {emails.map((email) => (
             <Fragment key={email.id}>
               <Table.Tr>
-                <Table.Td>
+                <Table.Td data-key-column>
                   <Anchor component={Link} to={emailPath(email.id)} style={{ overflowWrap: "anywhere" }}>
                     {email.subject || "(no subject)"}
                   </Anchor>
                   <Text size="xs" c="dimmed">
                     {email.kind === "MARKETING" ? "Marketing" : "Sales"}
+                    {phone && ` · ${formatDateTime(email.sentAt)} · ${email.tracked ? "tracked" : "not tracked"} · ${email.logged ? "logged" : "not logged"}`}
                   </Text>
                 </Table.Td>
-                <Table.Td>{formatDateTime(email.sentAt)}</Table.Td>
-                <Table.Td>{email.tracked ? "Yes" : "No"}</Table.Td>
-                <Table.Td>{email.logged ? "Yes" : "No"}</Table.Td>
-                <Table.Td>
+                <Table.Td visibleFrom="sm">{formatDateTime(email.sentAt)}</Table.Td>
+                <Table.Td visibleFrom="sm">{email.tracked ? "Yes" : "No"}</Table.Td>
+                <Table.Td visibleFrom="sm">{email.logged ? "Yes" : "No"}</Table.Td>
+                <Table.Td data-key-column>
                   <Button
                     size="xs"
                     variant="light"

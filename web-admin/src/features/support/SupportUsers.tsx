@@ -94,7 +94,7 @@ export function SupportUsers() {
                 <Table.Td>
                   <Who user={user} />
                 </Table.Td>
-                <Table.Td>
+                <Table.Td data-key-column>
                   <Access user={user} />
                 </Table.Td>
                 <Table.Td>{formatDateTime(user.createdAt)}</Table.Td>
@@ -108,7 +108,9 @@ export function SupportUsers() {
           <Card withBorder padding="xs" component="li" key={user.id}>
             <Stack gap={4}>
               <Who user={user} />
-              <Access user={user} />
+              <div data-key-column>
+                <Access user={user} />
+              </div>
             </Stack>
           </Card>
         ))}

@@ -93,7 +93,7 @@ function Deliveries({ endpoint }: { endpoint: Endpoint }) {
                     {formatDateTime(delivery.createdAt)}
                   </Text>
                 </Table.Td>
-                <Table.Td>
+                <Table.Td data-key-column>
                   <StatusBadge delivery={delivery} />
                   {delivery.deliveredAt && (
                     <Text size="xs" c="dimmed">
@@ -125,7 +125,9 @@ function Deliveries({ endpoint }: { endpoint: Endpoint }) {
                   {formatDateTime(delivery.createdAt)} · {delivery.attemptCount} {delivery.attemptCount === 1 ? "attempt" : "attempts"}
                 </Text>
               </Stack>
-              <StatusBadge delivery={delivery} />
+              <div data-key-column>
+                <StatusBadge delivery={delivery} />
+              </div>
             </Group>
             {(delivery.lastStatusCode != null || delivery.lastError) && <LastAnswer delivery={delivery} />}
           </Card>

@@ -21,7 +21,7 @@ import { useMutation, useQuery } from "urql";
 
 import { describeError } from "../../api/client";
 import { graphql } from "../../gql";
-import type { TokenScope } from "../../gql/graphql";
+import type { ApiTokensQuery, TokenScope } from "../../gql/graphql";
 import { Empty, Failed, Loading } from "../../shell/States";
 import { ConfirmDialog } from "../../shell/ConfirmDialog";
 import { SecretOnce } from "../../shell/SecretOnce";
@@ -157,6 +157,20 @@ function CreateForm({ onCreated }: { onCreated: (name: string, secret: string) =
   );
 }
 
+type Token = ApiTokensQuery["apiTokens"][number];
+
+function TokenStatus({ token, onRevoke }: { token: Token; onRevoke: (token: Token) => void }) {
+  return token.revoked ? (
+    <Badge color="gray" variant="light">
+      Revoked
+    </Badge>
+  ) : (
+    <Button size="xs" variant="default" color="red" aria-label={`Revoke ${token.name}`} onClick={() => onRevoke(token)}>
+      Revoke
+    </Button>
+  );
+}
+
 export function TokensPage() {
   usePageTitle("API tokens");
   const [{ data, fetching, error }, refetch] = useQuery({ query: TokensQuery });
@@ -166,6 +180,10 @@ export function TokensPage() {
   const [revokeError, setRevokeError] = useState<string | null>(null);
 
   const reload = () => refetch({ requestPolicy: "network-only" });
+  const askToRevoke = (token: Token) => {
+    setRevokeError(null);
+    setConfirm({ id: token.id, name: token.name });
+  };
 
   async function revokeConfirmed() {
     if (!confirm) return;
@@ -190,7 +208,8 @@ export function TokensPage() {
     body = <Empty title="No API tokens yet">Create one for each system that calls the Sendtrail API.</Empty>;
   } else {
     body = (
-      <Table.ScrollContainer minWidth={720}>
+      <>
+      <Table.ScrollContainer minWidth={720} visibleFrom="sm">
         <Table striped aria-labelledby="token-list">
           <Table.Thead>
             <Table.Tr>
@@ -214,31 +233,37 @@ export function TokensPage() {
                 <Table.Td>{formatDateTime(token.createdAt)}</Table.Td>
                 <Table.Td>{token.lastUsedAt ? formatDateTime(token.lastUsedAt) : "Never"}</Table.Td>
                 <Table.Td>{token.expiresAt ? formatDateTime(token.expiresAt) : "Never"}</Table.Td>
-                <Table.Td>
-                  {token.revoked ? (
-                    <Badge color="gray" variant="light">
-                      Revoked
-                    </Badge>
-                  ) : (
-                    <Button
-                      size="xs"
-                      variant="default"
-                      color="red"
-                      aria-label={`Revoke ${token.name}`}
-                      onClick={() => {
-                        setRevokeError(null);
-                        setConfirm({ id: token.id, name: token.name });
-                      }}
-                    >
-                  Revoke
-                </Button>
-              )}
-            </Table.Td>
-          </Table.Tr>
-        ))}
+                <Table.Td data-key-column>
+                  <TokenStatus token={token} onRevoke={askToRevoke} />
+                </Table.Td>
+              </Table.Tr>
+            ))}
           </Table.Tbody>
         </Table>
       </Table.ScrollContainer>
+      {/* A card per token on a phone: its scopes and status stay on screen (issue 15, item 9). */}
+      <Stack component="ul" gap="xs" p={0} m={0} hiddenFrom="sm" style={{ listStyle: "none" }} aria-labelledby="token-list">
+        {data.apiTokens.map((token) => (
+          <Card component="li" key={token.id} withBorder padding="sm">
+            <Group justify="space-between" align="flex-start" gap="xs" wrap="nowrap">
+              <Text size="sm" fw={500} style={{ overflowWrap: "anywhere" }}>
+                {token.name} <Code>{token.prefix}…</Code>
+              </Text>
+              <div data-key-column>
+                <TokenStatus token={token} onRevoke={askToRevoke} />
+              </div>
+            </Group>
+            <Text size="sm" mt={4}>
+              {token.scopes.map((scope) => SCOPE_LABELS[scope]).join(", ")}
+            </Text>
+            <Text size="xs" c="dimmed">
+              Created {formatDateTime(token.createdAt)} · last used {token.lastUsedAt ? formatDateTime(token.lastUsedAt) : "never"} · expires{" "}
+              {token.expiresAt ? formatDateTime(token.expiresAt) : "never"}
+            </Text>
+          </Card>
+        ))}
+      </Stack>
+      </>
     );
   }
 

@@ -11,10 +11,11 @@ import { useMutation, useQuery } from "urql";
 import { describeError } from "../../api/client";
 import { type FormError, NO_FORM_ERROR, formError } from "../../api/errors";
 import { graphql } from "../../gql";
-import type { Role, Seat, UpdateUserInput } from "../../gql/graphql";
+import type { Role, Seat, UpdateUserInput, UsersAndSeatsQuery } from "../../gql/graphql";
 import { ConfirmDialog } from "../../shell/ConfirmDialog";
 import { Empty, Failed, Loading } from "../../shell/States";
 import { usePageTitle } from "../../shell/usePageTitle";
+import { usePhoneLayout } from "../../shell/usePhoneLayout";
 import { useSignedIn } from "../session/SessionProvider";
 import { type IssuedInvitation, IssuedLink, UserStatusCell } from "./Invitations";
 import { ROLE_LABELS, ROLE_OPTIONS, SEAT_LABELS, SEAT_OPTIONS } from "./labels";
@@ -115,6 +116,8 @@ const UpdateUser = graphql(`
 
 type Change = Omit<UpdateUserInput, "id">;
 
+type User = UsersAndSeatsQuery["users"]["edges"][number]["node"];
+
 type Confirming = { kind: "deactivate" | "revoke"; id: string; email: string };
 
 function InviteForm({ onInvited }: { onInvited: (issued: IssuedInvitation) => void }) {
@@ -180,6 +183,7 @@ function InviteForm({ onInvited }: { onInvited: (issued: IssuedInvitation) => vo
 export function UsersPage() {
   usePageTitle("Users & seats");
   const session = useSignedIn();
+  const phone = usePhoneLayout();
   const [{ data, fetching, error }, refetch] = useQuery({ query: UsersQuery });
   const [updating, update] = useMutation(UpdateUser);
   const [rowErrors, setRowErrors] = useState<Record<string, string>>({});
@@ -262,6 +266,108 @@ export function UsersPage() {
   } else {
     const canEdit = data.viewer.role === "ADMIN" && !session.isStaff;
     const users = data.users.edges.map((edge) => edge.node);
+    /** What the table's cells and the phone's cards show of one user. */
+    const cellsOf = (user: User) => {
+      const locked = !canEdit || busy === user.id || user.id === data.viewer.id;
+      return {
+        who: (
+          <>
+            <Text size="sm" fw={500} style={{ overflowWrap: "anywhere" }}>
+              {user.email}
+            </Text>
+            {user.name && (
+              <Text size="xs" c="dimmed">
+                {user.name}
+              </Text>
+            )}
+          </>
+        ),
+        role: (
+          <>
+          {canEdit ? (
+            <NativeSelect
+              aria-label={`Role of ${user.email}`}
+              data={ROLE_OPTIONS}
+              value={user.role}
+              disabled={locked}
+              onChange={(e) => change(user.id, user.email, { role: e.currentTarget.value as Role })}
+            />
+          ) : (
+            ROLE_LABELS[user.role]
+          )}
+          </>
+        ),
+        seat: (
+          <>
+          {canEdit ? (
+            <NativeSelect
+              aria-label={`Seat of ${user.email}`}
+              data={SEAT_OPTIONS}
+              value={user.seat}
+              disabled={busy === user.id || updating.fetching}
+              error={rowErrors[user.id]}
+              onChange={(e) => change(user.id, user.email, { seat: e.currentTarget.value as Seat })}
+            />
+          ) : (
+            SEAT_LABELS[user.seat]
+          )}
+          </>
+        ),
+        status: (
+          <>
+            <UserStatusCell status={user.status} invitation={user.invitation} />
+            {canEdit && user.status === "INVITED" && (
+              <Group gap="xs" mt={4} wrap="nowrap">
+                <Button size="compact-xs" variant="light" disabled={locked} onClick={() => reinvite(user.id, true)} aria-label={`Resend the invitation to ${user.email}`}>
+                  Resend
+                </Button>
+                <Button size="compact-xs" variant="default" disabled={locked} onClick={() => reinvite(user.id, false)} aria-label={`Copy a new invitation link for ${user.email}`}>
+                  Copy link
+                </Button>
+              </Group>
+            )}
+          </>
+        ),
+        access: canEdit ? (
+          <>
+          {user.id === data.viewer.id ? (
+            <Text size="xs" c="dimmed">
+              You
+            </Text>
+          ) : user.status === "INVITED" ? (
+            <Button
+              size="xs"
+              variant="default"
+              color="red"
+              disabled={locked}
+              onClick={() => setConfirming({ kind: "revoke", id: user.id, email: user.email })}
+              aria-label={`Revoke the invitation of ${user.email}`}
+            >
+              Revoke
+            </Button>
+          ) : !user.active && user.invitation && user.invitation.state !== "ACCEPTED" ? (
+            // Never joined: a new invitation, not an account without a password.
+            <Button size="xs" variant="light" disabled={locked} onClick={() => reinvite(user.id, true)} aria-label={`Invite ${user.email} again`}>
+              Invite again
+            </Button>
+          ) : (
+            <Button
+              size="xs"
+              variant={user.active ? "default" : "light"}
+              color={user.active ? "red" : undefined}
+              disabled={locked}
+              onClick={() =>
+                user.active ? setConfirming({ kind: "deactivate", id: user.id, email: user.email }) : change(user.id, user.email, { active: true })
+              }
+              aria-label={`${user.active ? "Deactivate" : "Reactivate"} ${user.email}`}
+            >
+              {user.active ? "Deactivate" : "Reactivate"}
+            </Button>
+          )}
+          </>
+        ) : null,
+      };
+    };
     body = (
       <Stack gap="lg">
         {!canEdit && (
@@ -273,7 +379,7 @@ export function UsersPage() {
           <Title order={2} size="h4" mb="sm" id="seat-usage">
             Seat usage
           </Title>
-          <Table.ScrollContainer minWidth={360}>
+          <Table.ScrollContainer minWidth={320}>
             <Table striped aria-labelledby="seat-usage">
               <Table.Thead>
                 <Table.Tr>
@@ -289,7 +395,7 @@ export function UsersPage() {
                     <Table.Td>{SEAT_LABELS[usage.seat]}</Table.Td>
                     <Table.Td>{usage.used}</Table.Td>
                     <Table.Td>{usage.purchased ?? "Unlimited"}</Table.Td>
-                    <Table.Td>{usage.available ?? "Unlimited"}</Table.Td>
+                    <Table.Td data-key-column>{usage.available ?? "Unlimited"}</Table.Td>
                   </Table.Tr>
                 ))}
               </Table.Tbody>
@@ -311,6 +417,36 @@ export function UsersPage() {
           </Title>
           {users.length === 0 ? (
             <Empty title="No users yet">Invite the people who send emails from this account.</Empty>
+          ) : phone ? (
+            // A card per user on a phone: the status and access stay on screen (issue 15, item 9).
+            <Stack component="ul" gap="xs" p={0} m={0} style={{ listStyle: "none" }} aria-labelledby="user-list">
+              {users.map((user) => {
+                const cells = cellsOf(user);
+                return (
+                  <Card component="li" key={user.id} withBorder padding="sm">
+                    {cells.who}
+                    <Group justify="space-between" align="flex-start" gap="xs" mt="xs" data-key-column>
+                      <div>{cells.status}</div>
+                      {cells.access}
+                    </Group>
+                    <SimpleGrid cols={2} spacing="xs" mt="xs">
+                      <div>
+                        <Text size="xs" c="dimmed">
+                          Role
+                        </Text>
+                        {cells.role}
+                      </div>
+                      <div>
+                        <Text size="xs" c="dimmed">
+                          Seat
+                        </Text>
+                        {cells.seat}
+                      </div>
+                    </SimpleGrid>
+                  </Card>
+                );
+              })}
+            </Stack>
           ) : (
             <Table.ScrollContainer minWidth={640}>
               <Table aria-labelledby="user-list" verticalSpacing="sm">
@@ -325,97 +461,14 @@ export function UsersPage() {
                 </Table.Thead>
                 <Table.Tbody>
                   {users.map((user) => {
-                    const locked = !canEdit || busy === user.id || user.id === data.viewer.id;
+                    const cells = cellsOf(user);
                     return (
                       <Table.Tr key={user.id}>
-                        <Table.Td>
-                          <Text size="sm" fw={500} style={{ overflowWrap: "anywhere" }}>
-                            {user.email}
-                          </Text>
-                          {user.name && (
-                            <Text size="xs" c="dimmed">
-                              {user.name}
-                            </Text>
-                          )}
-                        </Table.Td>
-                        <Table.Td>
-                          {canEdit ? (
-                            <NativeSelect
-                              aria-label={`Role of ${user.email}`}
-                              data={ROLE_OPTIONS}
-                              value={user.role}
-                              disabled={locked}
-                              onChange={(e) => change(user.id, user.email, { role: e.currentTarget.value as Role })}
-                            />
-                          ) : (
-                            ROLE_LABELS[user.role]
-                          )}
-                        </Table.Td>
-                        <Table.Td maw={320}>
-                          {canEdit ? (
-                            <NativeSelect
-                              aria-label={`Seat of ${user.email}`}
-                              data={SEAT_OPTIONS}
-                              value={user.seat}
-                              disabled={busy === user.id || updating.fetching}
-                              error={rowErrors[user.id]}
-                              onChange={(e) => change(user.id, user.email, { seat: e.currentTarget.value as Seat })}
-                            />
-                          ) : (
-                            SEAT_LABELS[user.seat]
-                          )}
-                        </Table.Td>
-                        <Table.Td>
-                          <UserStatusCell status={user.status} invitation={user.invitation} />
-                          {canEdit && user.status === "INVITED" && (
-                            <Group gap="xs" mt={4} wrap="nowrap">
-                              <Button size="compact-xs" variant="light" disabled={locked} onClick={() => reinvite(user.id, true)} aria-label={`Resend the invitation to ${user.email}`}>
-                                Resend
-                              </Button>
-                              <Button size="compact-xs" variant="default" disabled={locked} onClick={() => reinvite(user.id, false)} aria-label={`Copy a new invitation link for ${user.email}`}>
-                                Copy link
-                              </Button>
-                            </Group>
-                          )}
-                        </Table.Td>
-                        {canEdit && (
-                          <Table.Td>
-                            {user.id === data.viewer.id ? (
-                              <Text size="xs" c="dimmed">
-                                You
-                              </Text>
-                            ) : user.status === "INVITED" ? (
-                              <Button
-                                size="xs"
-                                variant="default"
-                                color="red"
-                                disabled={locked}
-                                onClick={() => setConfirming({ kind: "revoke", id: user.id, email: user.email })}
-                                aria-label={`Revoke the invitation of ${user.email}`}
-                              >
-                                Revoke
-                              </Button>
-                            ) : !user.active && user.invitation && user.invitation.state !== "ACCEPTED" ? (
-                              // Never joined: a new invitation, not an account without a password.
-                              <Button size="xs" variant="light" disabled={locked} onClick={() => reinvite(user.id, true)} aria-label={`Invite ${user.email} again`}>
-                                Invite again
-                              </Button>
-                            ) : (
-                              <Button
-                                size="xs"
-                                variant={user.active ? "default" : "light"}
-                                color={user.active ? "red" : undefined}
-                                disabled={locked}
-                                onClick={() =>
-                                  user.active ? setConfirming({ kind: "deactivate", id: user.id, email: user.email }) : change(user.id, user.email, { active: true })
-                                }
-                                aria-label={`${user.active ? "Deactivate" : "Reactivate"} ${user.email}`}
-                              >
-                                {user.active ? "Deactivate" : "Reactivate"}
-                              </Button>
-                            )}
-                          </Table.Td>
-                        )}
+                        <Table.Td>{cells.who}</Table.Td>
+                        <Table.Td>{cells.role}</Table.Td>
+                        <Table.Td maw={320}>{cells.seat}</Table.Td>
+                        <Table.Td data-key-column>{cells.status}</Table.Td>
+                        {canEdit && <Table.Td data-key-column>{cells.access}</Table.Td>}
                       </Table.Tr>
                     );
                   })}

@@ -257,7 +257,7 @@ export function Deliveries({ endpointId, url, version, canEdit }: { endpointId: 
                           {node.eventType}
                         </Text>
                       </Table.Td>
-                      <Table.Td>
+                      <Table.Td data-key-column>
                         <DeliveryStatusBadge delivery={node} />
                       </Table.Td>
                       <Table.Td>{node.attemptCount}</Table.Td>
@@ -298,7 +298,7 @@ export function Deliveries({ endpointId, url, version, canEdit }: { endpointId: 
                         {node.id} · {formatDateTime(node.createdAt)}
                       </Text>
                     </Stack>
-                    <Stack gap={0} align="flex-end">
+                    <Stack gap={0} align="flex-end" data-key-column>
                       <DeliveryStatusBadge delivery={node} />
                     </Stack>
                   </Group>
