@@ -14,22 +14,7 @@ import { formatDateTime } from "../tenancy/labels";
 const DomainsQuery = graphql(`
   query SupportTrackingDomains {
     trackingDomains {
-      id
-      hostnameUnicode
-      purpose
-      businessUnit
-      status
-      inUse
-      lastError
-      lastCheckedAt
-      verifiedAt
-      certificateExpiresAt
-      dnsRecords {
-        type
-        name
-        value
-        purpose
-      }
+      ...TrackingDomainFields
     }
   }
 `);

@@ -11,6 +11,7 @@ import type { SupportWebhooksQuery } from "../../gql/graphql";
 import { Empty, Failed, Loading } from "../../shell/States";
 import { formatDateTime } from "../tenancy/labels";
 import { STATUS, eventLabel } from "../webhooks/labels";
+import { LastAnswer } from "../webhooks/Deliveries";
 
 const DELIVERIES = 20;
 
@@ -55,15 +56,6 @@ function StatusBadge({ delivery }: { delivery: Delivery }) {
     <Badge color={status.color} variant="light" style={{ flexShrink: 0, minWidth: "max-content" }} aria-label={`Status: ${status.label}`}>
       {status.label}
     </Badge>
-  );
-}
-
-function LastAnswer({ delivery }: { delivery: Delivery }) {
-  if (delivery.lastStatusCode == null && !delivery.lastError) return <>—</>;
-  return (
-    <Text size="sm" span style={{ overflowWrap: "anywhere" }}>
-      {delivery.lastStatusCode != null && <Code>{delivery.lastStatusCode}</Code>} {delivery.lastError}
-    </Text>
   );
 }
 

@@ -61,18 +61,25 @@ const UsersQuery = graphql(`
   }
 `);
 
+// What inviting and resending answer: the link is only in these answers (shown once).
+graphql(`
+  fragment InvitedUserFields on User {
+    id
+    email
+    status
+    invitation {
+      state
+      sentAt
+      emailProblem
+      link
+    }
+  }
+`);
+
 const InviteUser = graphql(`
   mutation InviteUser($input: InviteUserInput!) {
     inviteUser(input: $input) {
-      id
-      email
-      status
-      invitation {
-        state
-        sentAt
-        emailProblem
-        link
-      }
+      ...InvitedUserFields
     }
   }
 `);
@@ -80,15 +87,7 @@ const InviteUser = graphql(`
 const ResendInvitation = graphql(`
   mutation ResendInvitation($id: ID!, $sendEmail: Boolean!) {
     resendInvitation(id: $id, sendEmail: $sendEmail) {
-      id
-      email
-      status
-      invitation {
-        state
-        sentAt
-        emailProblem
-        link
-      }
+      ...InvitedUserFields
     }
   }
 `);

@@ -82,7 +82,9 @@ function DeliveryStatusBadge({ delivery }: { delivery: Delivery }) {
   );
 }
 
-function LastAnswer({ delivery }: { delivery: Delivery }) {
+/** A delivery's last answer: the endpoint's status code and/or the error, "—" for none.
+ * Shared with the support console's read-only deliveries. */
+export function LastAnswer({ delivery }: { delivery: { lastStatusCode?: number | null; lastError?: string | null } }) {
   const code = delivery.lastStatusCode;
   return (
     <>
