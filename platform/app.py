@@ -52,6 +52,7 @@ from sendtrail.web.graphql_endpoint import graphql_controller
 from sendtrail.web.health import healthz, readyz
 from sendtrail.web.invitation_routes import accept_invitation, show_invitation
 from sendtrail.web.json_depth import JsonDepthGuard
+from sendtrail.web.reader_language import reader_language
 from sendtrail.web.records_routes import download_attachment, logged_email_html
 from sendtrail.web.request_host import one_host_header
 from sendtrail.web.tracking_routes import click, metrics, pixel
@@ -373,7 +374,8 @@ def create_app(
         lifespan=[lifespan],
         # Every route, the tracking mounts included, sees exactly one Host (issue 12, defect 4),
         # and no decoder recurses into a hostile body (issue 12, defect 8).
-        middleware=[one_host_header, JsonDepthGuard],
+        # Each request speaks its reader's language (issue 15, item 12).
+        middleware=[one_host_header, reader_language, JsonDepthGuard],
         exception_handlers={SendtrailError: _sendtrail_error, HTTPException: _http_error},
         debug=settings.http.debug,
         # Logging is configured by the process (uvicorn in `sendtrail serve`), not by a

@@ -9,6 +9,8 @@ from datetime import datetime, timedelta
 from functools import lru_cache
 from itertools import pairwise
 
+from sendtrail.i18n import _, ngettext
+
 __all__ = ["OpenSeen", "multiple_open_hints", "network_of"]
 
 PREVIEW_WINDOW = timedelta(minutes=1)
@@ -55,9 +57,15 @@ def multiple_open_hints(opens: Sequence[OpenSeen]) -> tuple[str, ...]:
     ordered = sorted(opens, key=lambda seen: seen.at)
     # No dates: the page shows the first and last open beside the hints, in the reader's
     # own time zone and format; a second rendering here in UTC contradicted them.
+    # Sentences in the reader's language (sendtrail.i18n: plain gettext, no web imports).
     hints = [
-        f"Opened {len(ordered)} times. Multiple opens are normal: the pixel loads every time "
-        "the email is viewed."
+        ngettext(
+            "Opened {count} time. Multiple opens are normal: the pixel loads every time the "
+            "email is viewed.",
+            "Opened {count} times. Multiple opens are normal: the pixel loads every time the "
+            "email is viewed.",
+            len(ordered),
+        ).format(count=len(ordered))
     ]
     networks_seen = [network_of(seen.ip) for seen in ordered]
     quick = any(
@@ -67,23 +75,23 @@ def multiple_open_hints(opens: Sequence[OpenSeen]) -> tuple[str, ...]:
         in pairwise(zip(ordered, networks_seen, strict=True))
     )
     if quick:
-        hints.append(
+        hints.append(_(
             "Some opens came within a minute of each other from the same network: usually a "
             "preview pane (hovering over the email in Outlook or Apple Mail) or the image "
             "being reloaded, not separate reads."
-        )
+        ))
     networks = {network for network in networks_seen if network}
     if len(networks) >= 2:
-        hints.append(
-            f"Opened from {len(networks)} different networks. That can be one person on a "
+        hints.append(_(
+            "Opened from {count} different networks. That can be one person on a "
             "phone and a laptop, a changing IP address (mobile data, VPN), a forward, or a "
             "copy of the email pasted into a new message (which copies its pixel). Several "
             "IP addresses do not necessarily mean several people; opens by someone the "
             "email was forwarded to are attributed to the original recipient."
-        )
+        ).format(count=len(networks)))
     if any(seen.inferred for seen in ordered):
-        hints.append(
+        hints.append(_(
             "One open was inferred from a click or a reply because the pixel had not loaded "
             "(images blocked), so it has no network of its own."
-        )
+        ))
     return tuple(hints)
