@@ -15,12 +15,15 @@ from __future__ import annotations
 
 import re
 
+from browser import german
 from browser.conftest import PHONE
 from browser.german import assert_german
 from browser.harness import Site, Ui, prepare_tracked_email
 from browser.test_getting_started import lone_admin
 from playwright.sync_api import expect
 from support import PASSWORD
+
+german_ui = german.german_ui  # the fixture: the admin in a German Chromium, 1280 and 390 px
 
 
 def test_a_german_browser_gets_the_german_admin(german_ui: Ui, site: Site) -> None:
