@@ -187,11 +187,12 @@ export function Deliveries({ endpointId, url, version, canEdit }: { endpointId: 
     reload();
   }
 
-  /** Show the attempts, and replay (admins): the same on a row and on a phone's card. */
-  function actions(node: Delivery, detailsId: string) {
+  /** Show the attempts, and replay (admins): the same on a row and on a phone's card, where
+   * the buttons may take two lines (longer words, as in German, stay whole). */
+  function actions(node: Delivery, detailsId: string, onCard = false) {
     const open = expanded.has(node.id);
     return (
-      <Group gap="xs" wrap="nowrap">
+      <Group gap="xs" wrap={onCard ? "wrap" : "nowrap"}>
         <Button
           size="xs"
           variant="subtle"
@@ -316,7 +317,7 @@ export function Deliveries({ endpointId, url, version, canEdit }: { endpointId: 
                     {t("lastAnswerLabel")}
                     <LastAnswer delivery={node} />
                   </Text>
-                  {actions(node, detailsId)}
+                  {actions(node, detailsId, true)}
                   {expanded.has(node.id) && (
                     <div id={detailsId}>
                       <Attempts delivery={node} />
