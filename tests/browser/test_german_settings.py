@@ -13,11 +13,14 @@ from __future__ import annotations
 import re
 
 import httpx
+from browser import german
 from browser.conftest import PHONE, new_tenant
-from browser.german import assert_german, english_only, german_ui  # noqa: F401 (a fixture)
+from browser.german import assert_german, english_only
 from browser.harness import Site, Ui
 from playwright.sync_api import Locator, Page, expect
 from support import PASSWORD, Tenant
+
+german_ui = german.german_ui  # the fixture: the admin in a German Chromium, 1280 and 390 px
 
 URL = "https://1.1.1.1/hooks/crm"  # an IP literal: saved without DNS, and never called here
 
@@ -41,7 +44,7 @@ def _nav(page: Page, name: str) -> None:
 
 
 def _phone(page: Page) -> bool:
-    return page.viewport_size == PHONE
+    return bool(page.viewport_size == PHONE)
 
 
 def _findings(site: Site, tenant: Tenant) -> list[str]:
@@ -186,7 +189,8 @@ def test_a_german_admin_saves_an_outbound_server_and_a_dkim_key(
     form = page.get_by_role("form", name="Ausgangsserver")
     form.get_by_label("Host").fill("1.1.1.1")
     security = form.get_by_label("Sicherheit", exact=True)
-    expect(security.locator("option", has_text="TLS von Anfang an (meist Port 465)")).to_have_count(1)
+    expect(security.locator("option", has_text="TLS von Anfang an (meist Port 465)")).to_have_count(
+        1)
     security.select_option("STARTTLS")
     expect(form.get_by_label("Port")).to_have_value("587")
     form.get_by_label("Benutzername", exact=True).fill("alice")
@@ -218,7 +222,8 @@ def test_a_german_admin_saves_an_outbound_server_and_a_dkim_key(
     expect(key).to_contain_text("Veröffentlichen Sie diesen TXT-Eintrag unter")
     expect(key.get_by_label("TXT-Eintrag für sendtrail._domainkey.example.com")).to_contain_text(
         "v=DKIM1")
-    expect(key).to_contain_text(re.compile(r"Selektor sendtrail · hinzugefügt am \d{2}\.\d{2}\.\d{4}"))
+    expect(key).to_contain_text(
+        re.compile(r"Selektor sendtrail · hinzugefügt am \d{2}\.\d{2}\.\d{4}"))  # German date
     if _phone(page):
         ui.assert_fits()
     assert_german(page.locator("main"))
