@@ -355,7 +355,8 @@ export function EmailPage() {
   const scope = useAccountScope();
   const back = (
     <Anchor component={Link} to={scope.back.to} size="sm">
-      {scope.back.label}
+      {/* The scope's own label is English; the page says it in the reader's language. */}
+      {scope.back.to === "/emails" ? t("detail.backToEmails") : t("detail.backToAccount")}
     </Anchor>
   );
 
