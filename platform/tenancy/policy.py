@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from sendtrail.i18n import _
 from sendtrail.tenancy.authz import Authorizer
 from sendtrail.tenancy.values import AccountSettingsValue, Seat
 from sendtrail.tracking.core import TrackingPolicy
@@ -22,10 +23,12 @@ def compute_tracking_policy(
     reasons: list[str] = []
     enabled = settings.tracking_enabled
     if not enabled:
-        reasons.append("Tracking is turned off for the whole account by an admin.")
+        reasons.append(_("Tracking is turned off for the whole account by an admin."))
     clicks = enabled and authz.has_feature(seat, "click_tracking")
     if enabled and not clicks:
-        reasons.append("Free seat: clicks are not tracked (click tracking needs a paid seat).")
+        reasons.append(
+            _("Free seat: clicks are not tracked (click tracking needs a paid seat).")
+        )
     return TrackingPolicy(
         tracking_enabled=enabled,
         open_tracking=enabled,
