@@ -32,6 +32,7 @@ def invitation_wording(*, who: str, inviter_address: str, invitee_name: str | No
     invited = _("{who} ({address}) invited you to join {account} on Sendtrail, where you "
                 "see when the people you email open and click.")
     choose = _("Choose your password and sign in here (the link works once, until {until}):")
+    sign_in = _("Choose your password and sign in")
     ignore = _("If you did not expect this invitation, ignore this email: nothing happens "
                "until the link is used.")
     text = (f"{greeting}\n\n{invited.format(who=who, address=inviter_address, account=account)}"
@@ -40,7 +41,7 @@ def invitation_wording(*, who: str, inviter_address: str, invitee_name: str | No
     body = (f"<p>{e(greeting)}</p><p>"
             + e(invited).format(who=e(who), address=e(inviter_address),
                                 account=f"<strong>{e(account)}</strong>")
-            + f'</p><p><a href="{e(link)}">{e(_("Choose your password and sign in"))}</a></p>'
+            + f'</p><p><a href="{e(link)}">{e(sign_in)}</a></p>'
             + "<p>" + e(_("The link works once, until {until}.")).format(until=e(until))
             + f"</p><p>{e(ignore)}</p>")
     subject = _("{who} invited you to {account} on Sendtrail").format(who=who, account=account)
