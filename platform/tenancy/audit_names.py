@@ -8,7 +8,6 @@ import enum
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from sendtrail.i18n import N_, _
 from sendtrail.tenancy.audit_things import words
 
 __all__ = ["NO_NAMES", "ActorDetails", "ActorKind", "Names", "ReadNames", "actor_details"]
@@ -46,10 +45,10 @@ class Names:
 
 NO_NAMES = Names()
 
-SYSTEM_ACTORS = {  # translated where named (``_()``)
-    "cli": N_("Someone at the command line"),
-    "signup": N_("The sign-up form"),
-    "webhook dispatcher": N_("Sendtrail's webhook sender"),
+SYSTEM_ACTORS = {
+    "cli": "Someone at the command line",
+    "signup": "The sign-up form",
+    "webhook dispatcher": "Sendtrail's webhook sender",
 }
 
 
@@ -67,20 +66,17 @@ class ActorDetails:
 def actor_details(label: str, names: Names = NO_NAMES) -> ActorDetails:
     via_token = label.endswith(" (API token)")
     bare = label.removesuffix(" (API token)")
-    kind_text, _colon, address = bare.partition(":")
+    kind_text, _, address = bare.partition(":")
     if kind_text == "user" and address:
         name = names.users.get(address.lower()) or address
         return ActorDetails(label, ActorKind.USER,
-                            _("{name} (with an API token)").format(name=name) if via_token
-                            else name,
+                            f"{name} (with an API token)" if via_token else name,
                             address, via_token)
     if kind_text == "support" and address:
-        return ActorDetails(label, ActorKind.SUPPORT,
-                            _("Support staff ({address})").format(address=address), address,
+        return ActorDetails(label, ActorKind.SUPPORT, f"Support staff ({address})", address,
                             via_token)
-    system = SYSTEM_ACTORS.get(label)
     return ActorDetails(label, ActorKind.SYSTEM,
-                        _(system) if system else words(label).capitalize() or "Sendtrail",
+                        SYSTEM_ACTORS.get(label, words(label).capitalize() or "Sendtrail"),
                         None, via_token)
 
 
