@@ -75,13 +75,14 @@ class RootSubscription(NotificationSubscription, SendingSubscription):
 
 @lru_cache(maxsize=256)
 def _validated(schema: Any, document: Any, rules: Any, language: str) -> list[GraphQLError]:
+    # ``language`` is part of the key only: the rules read it through sendtrail.i18n.
     return validate_document(schema, document, rules)
 
 
 class LanguageValidationCache(ValidationCache):
-    """Strawberry's validation cache, one per reader's language: its errors are sentences
-    (the introspection refusal, a DateTime literal's coercion) in the language of the
-    request that validated the document first."""
+    """Strawberry's validation cache, keyed by the reader's language too: its errors are
+    sentences (the introspection refusal, a DateTime literal's coercion), and one cache for
+    all languages would answer everyone in the language of whoever sent the document first."""
 
     def on_validate(self) -> Iterator[None]:
         context = self.execution_context
