@@ -117,6 +117,16 @@ def new_token_expiry(
     return expires_at
 
 
+# What callers outside tenancy say a token cannot do (sending, notifications, domains),
+# marked here for the reader's language: ``refuse_lasting_grant`` says ``_(what)``.
+LASTING_GRANTS = (
+    N_("choose the server the account's mail is sent through"),
+    N_("choose where webhooks send the account's events"),
+    N_("take a webhook signing secret"),
+    N_("add a tracking domain, which new emails' links use"),
+)
+
+
 def refuse_lasting_grant(actor: Principal, *, what: str) -> None:
     """``Forbidden`` when an expiring API token would ``what``: a grant that outlasts it.
 

@@ -288,6 +288,10 @@ async def user_for_login(session: AsyncSession, login: LoginRow) -> UserRow | No
     return (await session.exec(unscoped(statement))).one_or_none()
 
 
+# What callers outside tenancy name of a profile (notifications), for ``_(what)`` below.
+PROFILE_PARTS = (N_("notification preferences"),)
+
+
 async def own_profile(session: AsyncSession, actor: Principal, what: str) -> UserRow:
     """The actor's own user, to change ``what`` of their profile (any role, a write token)."""
     if actor.account_id is None or actor.user_id is None:
