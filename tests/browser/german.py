@@ -66,10 +66,16 @@ def english_only() -> tuple[str, ...]:
     return tuple(sorted((p for p in pieces if len(p) >= 4), key=len, reverse=True))
 
 
+def _left_in(text: str, english: str) -> bool:
+    """Whether ``english`` stands in ``text`` as words of its own: "Send" (a token scope) is
+    not left in "Sendtrail", nor "User" (a role) in "User-Agents", nor "port" in "exportieren"."""
+    return re.search(rf"(?<![\w-]){re.escape(english)}(?![\w-])", text) is not None
+
+
 def assert_german(part: Locator) -> None:
     """No English sentence or label of ours is left in ``part``'s rendered text."""
     text = part.inner_text()
-    left = [english for english in english_only() if english in text]
+    left = [english for english in english_only() if _left_in(text, english)]
     assert left == [], f"English left in German: {left}"
 
 
