@@ -25,7 +25,7 @@ from playwright.sync_api import Browser, Locator
 ROOT = Path(__file__).resolve().parents[2]
 CATALOGUES = ROOT / "web-admin" / "src" / "i18n"
 SERVER_CATALOGUES = ROOT / "platform" / "i18n" / "de"
-PLACEHOLDERS = re.compile(r"\{\{\w+\}\}|\{\w*\}|<\d+>|</\d+>|<\d+/>")
+PLACEHOLDERS = re.compile(r"\{\{\w+\}\}|\{\w*\}|</?\w+/?>")  # and <Trans> tags
 
 
 def _strings(node: Any) -> Iterator[str]:

@@ -307,7 +307,7 @@ export function ContactPage() {
           {t("contact.missing")}
         </Title>
         <Text>
-          <Trans t={t} i18nKey="contact.missingText" components={{ link: <Anchor component={Link} to="/contacts" /> }} />
+          <Trans t={t} i18nKey="contact.missingText" components={{ find: <Anchor component={Link} to="/contacts" /> }} />
         </Text>
       </Stack>
     );
