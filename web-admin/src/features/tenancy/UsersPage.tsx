@@ -291,6 +291,7 @@ export function UsersPage() {
           {canEdit ? (
             <NativeSelect
               aria-label={t("roleOf", { email: user.email })}
+              miw={130} // "Benutzer" whole
               data={roleOptions()}
               value={user.role}
               disabled={locked}
