@@ -3,8 +3,9 @@
 ``assert_german(locator)`` fails when the rendered text holds any English sentence or label
 that German says differently: the web admin's catalogues (``web-admin/src/i18n/en/*.json``
 against ``de/*.json``) and the server's own sentences (the ``msgid``s of
-``platform/i18n/de/*.po``), cut at their placeholders (each piece between them must not
-appear either). ``german_ui`` opens the admin in a German browser at 1280 and 390 px.
+``platform/i18n/de/*.po``), cut at their placeholders and ``<Trans>`` tags (each piece
+between them must not appear either, as words of its own: "Send" is not left in
+"Sendtrail"). ``german_ui`` opens the admin in a German browser at 1280 and 390 px.
 """
 
 from __future__ import annotations
