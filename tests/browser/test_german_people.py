@@ -236,11 +236,6 @@ def test_a_wrong_password_is_refused_in_german(german_ui: Ui, site: Site) -> Non
     expect(refusal).to_contain_text("Anmeldung fehlgeschlagen")
     ui.assert_fits()
     ui.snap("wrong-password")
-    try:
-        assert_german(page.locator("main"))
-    except AssertionError as english:
-        # The refusal's sentence is the server's (tenancy/auth.py), translated in
-        # platform/i18n/de; anything else left in English fails here.
-        if str(english).endswith("['Wrong email or password']"):
-            pytest.xfail("the server's refusal is not in German yet")
-        raise
+    # The refusal's sentence is the server's (tenancy/auth.py, platform/i18n/de).
+    expect(refusal).to_contain_text("E-Mail-Adresse oder Passwort ist falsch.")
+    assert_german(page.locator("main"))
