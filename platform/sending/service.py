@@ -164,15 +164,15 @@ async def compose_check(
     logged = policy.default_log if log is None else log
     addresses = [a for a in (valid_address(r) for r in recipients if len(r) <= 320) if a]
     if not policy.tracking_enabled:
-        notes.append("Tracking is turned off for the whole account by an admin: nothing in "
-                     "this email is tracked.")
+        notes.append(_("Tracking is turned off for the whole account by an admin: nothing in "
+                       "this email is tracked."))
     elif not tracked:
-        notes.append("Tracking is off for this email: no opens or clicks are recorded.")
+        notes.append(_("Tracking is off for this email: no opens or clicks are recorded."))
     else:
         if not policy.click_tracking:
-            notes.append("Only opens are tracked: click tracking needs a paid Sales seat.")
-        notes.append("Each recipient gets their own copy, so every open and click is "
-                     "attributed to the person who made it.")
+            notes.append(_("Only opens are tracked: click tracking needs a paid Sales seat."))
+        notes.append(_("Each recipient gets their own copy, so every open and click is "
+                       "attributed to the person who made it."))
         if policy.privacy_mode and addresses:
             known = {row.address: row for row in (await session.exec(select(ContactRow).where(
                 ContactRow.account_id == account_id, col(ContactRow.address).in_(addresses),
@@ -180,21 +180,32 @@ async def compose_check(
             anonymous = [a for a in addresses
                          if a not in known or known[a].legal_basis == "none"]
             if anonymous:
-                notes.append(
-                    "Privacy mode is on and " + ", ".join(anonymous[:5])
-                    + (f" and {len(anonymous) - 5} more" if len(anonymous) > 5 else "")
-                    + (" has" if len(anonymous) == 1 else " have")
-                    + " no legal basis recorded: their opens and clicks will show as "
-                    "\"Someone\"."
-                )
+                notes.append(_privacy_note(anonymous))
     users = set((await session.exec(select(UserRow.email).where(
         UserRow.account_id == account_id))).all())
     if logged and addresses and all(a in users for a in addresses):
         logged = False
-        notes.append("Only colleagues receive it, so it is not logged on any contact.")
+        notes.append(_("Only colleagues receive it, so it is not logged on any contact."))
     elif logged:
-        notes.append("A copy is logged on each recipient's contact record.")
+        notes.append(_("A copy is logged on each recipient's contact record."))
     return ComposeCheck(can_send=can_send, track=tracked, log=logged, notes=tuple(notes))
+
+
+def _privacy_note(anonymous: Sequence[str]) -> str:
+    """Privacy mode shows these recipients (the first five named) as "Someone" (R16)."""
+    addresses = ", ".join(anonymous[:5])
+    if len(anonymous) > 5:
+        return _(
+            "Privacy mode is on and {addresses} and {more} more have no legal basis recorded: "
+            "their opens and clicks will show as \"Someone\"."
+        ).format(addresses=addresses, more=len(anonymous) - 5)
+    return ngettext(
+        "Privacy mode is on and {addresses} has no legal basis recorded: their opens and "
+        "clicks will show as \"Someone\".",
+        "Privacy mode is on and {addresses} have no legal basis recorded: their opens and "
+        "clicks will show as \"Someone\".",
+        len(anonymous),
+    ).format(addresses=addresses)
 
 
 async def sends_in_last_hour(

@@ -20,6 +20,7 @@ CREATE_WEBHOOK = """mutation($i: CreateWebhookEndpointInput!) { createWebhookEnd
   secret } }"""
 ADD_DOMAIN = """mutation($i: AddTrackingDomainInput!) { addTrackingDomain(input: $i) { id } }"""
 SEND = """mutation($i: SendEmailInput!) { sendEmail(input: $i) { email { id } } }"""
+OPENED = ["engagement.opened"]
 REPORT = """query($i: EngagementReportInput) { engagementReport(input: $i) { since } }"""
 
 # (operation, variables, code, English, German)
@@ -48,13 +49,13 @@ CASES = {
         "eigenen Netz zu verwenden.",
     ),
     "a webhook URL that is not http": (
-        CREATE_WEBHOOK, {"i": {"url": "ftp://hooks.example.com/", "eventTypes": ["engagement.opened"]}},
+        CREATE_WEBHOOK, {"i": {"url": "ftp://hooks.example.com/", "eventTypes": OPENED}},
         "BAD_USER_INPUT",
         "A webhook URL must start with https:// (or http://).",
         "Eine Webhook-URL muss mit https:// (oder http://) beginnen.",
     ),
     "a webhook URL to a loopback address": (
-        CREATE_WEBHOOK, {"i": {"url": "https://127.0.0.1/hook", "eventTypes": ["engagement.opened"]}},
+        CREATE_WEBHOOK, {"i": {"url": "https://127.0.0.1/hook", "eventTypes": OPENED}},
         "BAD_USER_INPUT",
         "Webhooks may not be sent to 127.0.0.1: it is a loopback address.",
         "Webhooks dürfen nicht an 127.0.0.1 gesendet werden: Es ist eine Loopback-Adresse.",
