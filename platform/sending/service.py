@@ -246,13 +246,10 @@ async def submit(
     outbound = await _outbound_for(session, account_id)
     if await sends_in_last_hour(session, account_id, sender.id, now) >= context.sends_per_hour:
         raise RateLimited(
-            ngettext(
-                "You have sent {count} email in the last hour, the most allowed; try again "
-                "later or ask an admin to raise SENDTRAIL_SENDS_PER_HOUR.",
-                "You have sent {count} emails in the last hour, the most allowed; try again "
-                "later or ask an admin to raise SENDTRAIL_SENDS_PER_HOUR.",
-                context.sends_per_hour,
-            ).format(count=context.sends_per_hour),
+            # One sentence as before (a limit of one an hour is no real setting).
+            _("You have sent {count} emails in the last hour, the most allowed; try again "
+              "later or ask an admin to raise SENDTRAIL_SENDS_PER_HOUR.").format(
+                count=context.sends_per_hour),
             retry_after_seconds=600,
         )
     facts = read_message(raw)
