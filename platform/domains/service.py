@@ -152,7 +152,7 @@ async def add_domain(
 ) -> TrackingDomainRow:
     """Add a hostname (R21); it waits for its DNS records (PENDING_DNS)."""
     authorizer().require(actor, account_id, AuthzObject.DOMAINS, AuthzAction.WRITE)
-    refuse_lasting_grant(actor, what="add a tracking domain, which new emails' links use")
+    refuse_lasting_grant(actor, what=N_("add a tracking domain, which new emails' links use"))
     parsed = parse_hostname(hostname, platform_domains=_platform_domains(settings))
     account = await session.get(AccountRow, account_id)
     if account is None:

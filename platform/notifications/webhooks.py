@@ -27,7 +27,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from sendtrail.db.pagination import Page, keyset_page
 from sendtrail.errors import Conflict, InvalidInput, NotFound
-from sendtrail.i18n import _
+from sendtrail.i18n import N_, _
 from sendtrail.notifications.outbox import EVENT_TYPES, TEST_EVENT_TYPE, new_message_id
 from sendtrail.notifications.signing import new_webhook_secret
 from sendtrail.notifications.store import (
@@ -78,7 +78,9 @@ class DeliveryStatus(enum.StrEnum):
     takes only human activity, or erased. ``lastError`` says which."""
 
 OBJECT = AuthzObject.WEBHOOKS
-SENDS_OUT = "choose where webhooks send the account's events"
+# What an expiring token may not do (tenancy.permissions.refuse_lasting_grant), translated
+# where that sentence is written.
+SENDS_OUT = N_("choose where webhooks send the account's events")
 
 
 async def list_endpoints(
@@ -274,7 +276,7 @@ async def rotate_secret(
         raise InvalidInput(_("Keep the old secret for 0 to {limit} hours.").format(
             limit=MAX_KEEP_OLD_HOURS))
     row = await get_endpoint(session, actor, account_id, endpoint_id, act=AuthzAction.WRITE)
-    refuse_lasting_grant(actor, what="take a webhook signing secret")
+    refuse_lasting_grant(actor, what=N_("take a webhook signing secret"))
     until = now + timedelta(hours=keep_old_for_hours)
     kept = []
     for entry in row.secrets:

@@ -60,7 +60,7 @@ __all__ = [
 OBJECT = AuthzObject.OUTBOUND_MAIL
 MAX_PASSWORD = 1000
 MAX_FOLDER = 200
-SENDS_THROUGH = "choose the server the account's mail is sent through"
+SENDS_THROUGH = N_("choose the server the account's mail is sent through")
 _HOST = re.compile(r"(?:[a-z0-9_-]{1,63}\.)*[a-z0-9_-]{1,63}|\[?[0-9a-f:.]+\]?")
 """A DNS name or an IPv4 / IPv6 literal (``check_upstream_host`` decides the rest)."""
 IMAP_PORTS = {SmtpSecurity.TLS: 993, SmtpSecurity.STARTTLS: 143, SmtpSecurity.NONE: 143}
