@@ -37,6 +37,7 @@ import dns.rrset
 from sendtrail.domains import findings as say
 from sendtrail.domains.hostnames import Hostname, verification_record_name
 from sendtrail.errors import InvalidInput
+from sendtrail.i18n import _
 
 __all__ = [
     "MAX_CNAME_HOPS",
@@ -150,7 +151,7 @@ async def check_cname(  # noqa: PLR0911 - one return per outcome, each with its 
     resolver = resolver or make_resolver(config)
     chain: list[dns.name.Name] = [host]
     details: dict[str, object] = {"target": target_shown}
-    for _ in range(MAX_CNAME_HOPS):
+    for _hop in range(MAX_CNAME_HOPS):
         current = chain[-1]
         result = await _lookup(resolver, current, dns.rdatatype.CNAME)
         details["chain"] = [_text(name) for name in chain]
@@ -186,11 +187,11 @@ async def check_txt(
     resolver: dns.asyncresolver.Resolver | None = None,
 ) -> DnsFinding:
     """Pass when a TXT value of ``_sendtrail-verify.<hostname>`` equals ``token``."""
-    host, _ = _name(hostname)
+    host, _shown = _name(hostname)
     if host is None:
         return _invalid_name(hostname, "txt")
     record = verification_record_name(_text(host))
-    name, _ = _name(record)
+    name, _shown = _name(record)
     if name is None:
         return _invalid_name(record, "txt")
     resolver = resolver or make_resolver(config)
@@ -222,7 +223,7 @@ async def check_caa(
     resolver: dns.asyncresolver.Resolver | None = None,
 ) -> DnsFinding:
     """Pass unless the hostname's relevant CAA RRset (RFC 8659) forbids all our CAs."""
-    host, _ = _name(hostname)
+    host, _shown = _name(hostname)
     if host is None:
         return _invalid_name(hostname, "caa")
     resolver = resolver or make_resolver(config)
@@ -281,7 +282,7 @@ async def _follow(
 ) -> _Lookup:
     """Like ``_lookup``, continuing at a CNAME's target that the server did not chase."""
     seen = [name]
-    for _ in range(MAX_CNAME_HOPS):
+    for _hop in range(MAX_CNAME_HOPS):
         result = await _lookup(resolver, seen[-1], rdtype)
         canonical = result.canonical
         if result.status != "nodata" or canonical is None or canonical == seen[-1]:
@@ -382,10 +383,10 @@ def _name(value: Hostname | str) -> tuple[dns.name.Name | None, str]:
 def _parse_nameserver(server: str) -> tuple[str, int]:
     host, port = server.strip(), 53
     if host.startswith("["):
-        host, _, rest = host[1:].partition("]")
+        host, _bracket, rest = host[1:].partition("]")
         port_text = rest.removeprefix(":") or "53"
     elif host.count(":") == 1:
-        host, _, port_text = host.partition(":")
+        host, _colon, port_text = host.partition(":")
     else:
         port_text = "53"
     try:
