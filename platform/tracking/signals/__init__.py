@@ -43,7 +43,9 @@ def explain(reason: str) -> str:
 @cache
 def _reasons() -> Phrasebook:
     signals = load_signals()
-    known = {rule.reason for rule in (*signals.user_agents, *signals.networks)}
+    known = {rule.reason for rule in signals.user_agents} | {
+        rule.reason for rule in signals.networks
+    }
 
     def signal_reason(clause: str) -> str | None:
         # Cited reasons lose their full stop: "Gmail fetches images (user agent '...')."
