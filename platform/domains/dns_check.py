@@ -10,7 +10,9 @@ The DNS adapter of ``sendtrail.domains`` (the pure part is ``hostnames``)::
                      allow one of our CAs to ``issue`` (CNAMEs at a node are followed, their
                      targets' parents are not climbed)
 
-Each check returns a ``DnsFinding`` whose ``reason`` is a sentence for the customer. Nothing
+Each check returns a ``DnsFinding`` whose ``reason`` is a sentence for the customer, in
+English from the templates of ``findings`` (it is stored; ``findings.explain`` shows it in the
+reader's language). Nothing
 here raises on what DNS returns (NXDOMAIN, SERVFAIL, timeouts, loops, malformed, non-ASCII
 or huge answers). ``retryable`` means the lookup itself failed: there is nothing for the
 customer to fix yet, so check again soon.
@@ -32,8 +34,10 @@ import dns.rdatatype
 import dns.resolver
 import dns.rrset
 
+from sendtrail.domains import findings as say
 from sendtrail.domains.hostnames import Hostname, verification_record_name
 from sendtrail.errors import InvalidInput
+from sendtrail.i18n import _
 
 __all__ = [
     "MAX_CNAME_HOPS",
@@ -50,7 +54,6 @@ __all__ = [
 
 MAX_CNAME_HOPS = 8
 SHOWN_VALUES = 3
-PROPAGATION = "DNS changes can take a few minutes to appear."
 Check = Literal["cname", "txt", "caa"]
 _KNOWN_CAA_TAGS = frozenset(
     {"issue", "issuewild", "iodef", "issuemail", "issuevmc", "contactemail", "contactphone"}
@@ -148,7 +151,7 @@ async def check_cname(  # noqa: PLR0911 - one return per outcome, each with its 
     resolver = resolver or make_resolver(config)
     chain: list[dns.name.Name] = [host]
     details: dict[str, object] = {"target": target_shown}
-    for _ in range(MAX_CNAME_HOPS):
+    for _hop in range(MAX_CNAME_HOPS):
         current = chain[-1]
         result = await _lookup(resolver, current, dns.rdatatype.CNAME)
         details["chain"] = [_text(name) for name in chain]
@@ -156,10 +159,7 @@ async def check_cname(  # noqa: PLR0911 - one return per outcome, each with its 
             return _unavailable(result, current, "cname", details)
         if result.rrset is None:
             if current == host and result.status == "nxdomain":
-                reason = (
-                    f"No DNS record exists for {shown} yet. Create a CNAME record pointing to "
-                    f"{target_shown}; {PROPAGATION}"
-                )
+                reason = say.NO_DNS_RECORD.format(host=shown, target=target_shown)
                 return DnsFinding(False, reason, False, details, check="cname")
             if current == host:
                 return await _no_cname(resolver, host, shown, target_shown, details)
@@ -167,21 +167,15 @@ async def check_cname(  # noqa: PLR0911 - one return per outcome, each with its 
         next_name = result.rrset[0].target
         if next_name == target:
             details["chain"] = [_text(name) for name in [*chain, next_name]]
-            reason = f"{shown} points to {target_shown}."
+            reason = say.POINTS_TO.format(host=shown, target=target_shown)
             return DnsFinding(True, reason, False, details, check="cname")
         if next_name in chain:
             loop = " → ".join(_text(name) for name in [*chain, next_name])
-            reason = (
-                f"The CNAME records of {shown} form a loop ({loop}); change the CNAME record "
-                f"of {shown} to point to {target_shown}."
-            )
+            reason = say.CNAME_LOOP.format(host=shown, loop=loop, target=target_shown)
             return DnsFinding(False, reason, False, details, check="cname")
         chain.append(next_name)
     details["chain"] = [_text(name) for name in chain]
-    reason = (
-        f"The CNAME chain from {shown} is longer than {MAX_CNAME_HOPS} steps; point {shown} "
-        f"directly to {target_shown}."
-    )
+    reason = say.CHAIN_TOO_LONG.format(host=shown, hops=MAX_CNAME_HOPS, target=target_shown)
     return DnsFinding(False, reason, False, details, check="cname")
 
 
@@ -193,11 +187,11 @@ async def check_txt(
     resolver: dns.asyncresolver.Resolver | None = None,
 ) -> DnsFinding:
     """Pass when a TXT value of ``_sendtrail-verify.<hostname>`` equals ``token``."""
-    host, _ = _name(hostname)
+    host, _shown = _name(hostname)
     if host is None:
         return _invalid_name(hostname, "txt")
     record = verification_record_name(_text(host))
-    name, _ = _name(record)
+    name, _shown = _name(record)
     if name is None:
         return _invalid_name(record, "txt")
     resolver = resolver or make_resolver(config)
@@ -206,23 +200,18 @@ async def check_txt(
     if result.status in ("servfail", "timeout", "broken"):
         return _unavailable(result, name, "txt", details)
     if result.rrset is None:
-        reason = (
-            f"No TXT record named {record} exists yet. Create a TXT record with that name and "
-            f"the value {token}; {PROPAGATION}"
-        )
+        reason = say.NO_TXT.format(record=record, token=token)
         return DnsFinding(False, reason, False, details, check="txt")
     values = [_txt_value(rdata.strings) for rdata in result.rrset]
     details["found"] = [_printable(value, 100) for value in values[:10]]
     if any(_unquoted(value) == token for value in values):
-        return DnsFinding(True, f"The TXT record {record} holds the token.", False, details,
+        return DnsFinding(True, say.TXT_HOLDS_TOKEN.format(record=record), False, details,
                           check="txt")
     ours = [value for value in values if _unquoted(value).startswith(token.partition("=")[0] + "=")]
     shown = ", ".join(_printable(value, 40) for value in (ours or values)[:SHOWN_VALUES])
-    more = f" (and {len(values) - SHOWN_VALUES} more)" if len(values) > SHOWN_VALUES else ""
-    reason = (
-        f"The TXT record {record} has the wrong value: found {shown}{more}, expected {token}. "
-        f"Set its value to {token}; {PROPAGATION}"
-    )
+    more = len(values) - SHOWN_VALUES
+    wrong = say.TXT_WRONG_MORE if more > 0 else say.TXT_WRONG
+    reason = wrong.format(record=record, found=shown, more=more, token=token)
     return DnsFinding(False, reason, False, details, check="txt")
 
 
@@ -234,7 +223,7 @@ async def check_caa(
     resolver: dns.asyncresolver.Resolver | None = None,
 ) -> DnsFinding:
     """Pass unless the hostname's relevant CAA RRset (RFC 8659) forbids all our CAs."""
-    host, _ = _name(hostname)
+    host, _shown = _name(hostname)
     if host is None:
         return _invalid_name(hostname, "caa")
     resolver = resolver or make_resolver(config)
@@ -243,10 +232,7 @@ async def check_caa(
         result = await _follow(resolver, node, dns.rdatatype.CAA)
         if result.status in ("servfail", "timeout", "broken"):
             finding = _unavailable(result, node, "caa", {"checked": _text(node)})
-            reason = (
-                f"{finding.reason} Certificate authorities refuse to issue while the CAA records "
-                f"of {_text(node)} cannot be read."
-            )
+            reason = f"{finding.reason} {say.CAA_UNREADABLE.format(node=_text(node))}"
             return DnsFinding(False, reason, True, finding.details, check="caa")
         if result.rrset is not None:
             records = [
@@ -259,7 +245,7 @@ async def check_caa(
             details: dict[str, object] = {"checked": _text(node), "records": found}
             return DnsFinding(ok, reason, False, details, check="caa")
         node = node.parent()
-    reason = f"No CAA record restricts which certificate authority may issue for {_text(host)}."
+    reason = say.NO_CAA.format(host=_text(host))
     return DnsFinding(True, reason, False, {"checked": _text(host)}, check="caa")
 
 
@@ -296,7 +282,7 @@ async def _follow(
 ) -> _Lookup:
     """Like ``_lookup``, continuing at a CNAME's target that the server did not chase."""
     seen = [name]
-    for _ in range(MAX_CNAME_HOPS):
+    for _hop in range(MAX_CNAME_HOPS):
         result = await _lookup(resolver, seen[-1], rdtype)
         canonical = result.canonical
         if result.status != "nodata" or canonical is None or canonical == seen[-1]:
@@ -322,48 +308,34 @@ async def _no_cname(
                  for result in (a, aaaa) if result.rrset for rdata in result.rrset]
     details["addresses"] = addresses[:10]
     if not addresses:
-        reason = (
-            f"No CNAME record exists for {shown} yet. Create a CNAME record pointing to "
-            f"{target_shown}; {PROPAGATION}"
-        )
+        reason = say.NO_CNAME.format(host=shown, target=target_shown)
         return DnsFinding(False, reason, False, details, check="cname")
-    kind = "an A record" if a.rrset else "an AAAA record"
     listed = ", ".join(addresses[:SHOWN_VALUES])
     listed += ", ..." if len(addresses) > SHOWN_VALUES else ""
-    reason = (
-        f"{shown} has {kind} ({listed}) instead of a CNAME record. Replace it with a CNAME "
-        f"record pointing to {target_shown}; {PROPAGATION}"
-    )
+    instead = say.A_INSTEAD if a.rrset else say.AAAA_INSTEAD
+    reason = instead.format(host=shown, addresses=listed, target=target_shown)
     return DnsFinding(False, reason, False, details, check="cname")
 
 
 def _elsewhere(
     chain: list[dns.name.Name], shown: str, target_shown: str, details: dict[str, object]
 ) -> DnsFinding:
-    via = f" (which leads to {_text(chain[-1])})" if len(chain) > 2 else ""
-    reason = (
-        f"{shown} points to {_text(chain[1])}{via}, not to {target_shown}. Change the CNAME "
-        f"record of {shown} to point to {target_shown}; {PROPAGATION}"
-    )
+    elsewhere = say.ELSEWHERE_VIA if len(chain) > 2 else say.ELSEWHERE
+    reason = elsewhere.format(host=shown, other=_text(chain[1]), final=_text(chain[-1]),
+                              target=target_shown)
     return DnsFinding(False, reason, False, details, check="cname")
 
 
 def _unavailable(
     result: _Lookup, name: dns.name.Name, check: Check, details: dict[str, object]
 ) -> DnsFinding:
-    what = {
-        "servfail": "did not give a usable answer (server failure)",
-        "timeout": "did not answer in time",
-    }.get(result.status, "sent an answer we could not use")
-    reason = (
-        f"The DNS servers for {_text(name)} {what}. This is usually temporary; "
-        "we will check again shortly."
-    )
+    sentence = {"servfail": say.SERVFAIL, "timeout": say.TIMEOUT}.get(result.status, say.UNUSABLE)
+    reason = sentence.format(name=_text(name))
     return DnsFinding(False, reason, True, {**details, "error": result.error}, check=check)
 
 
 def _invalid_name(name: Hostname | str, check: Check) -> DnsFinding:
-    reason = f"{_printable(str(name), 80)} is not a valid DNS name."
+    reason = say.INVALID_NAME.format(name=_printable(str(name), 80))
     return DnsFinding(False, reason, False, {}, check=check)
 
 
@@ -372,34 +344,27 @@ def _evaluate_caa(
 ) -> tuple[bool, str]:
     """RFC 8659 §4 for a non-wildcard name: only ``issue`` properties restrict it."""
     ours = [ca.strip().lower().rstrip(".") for ca in ca_identifiers if ca.strip()]
-    fix = f'add `0 issue "{ours[0]}"`' if ours else "add your certificate authority"
     issuers: list[str] = []
     restricting = False
     for flags, tag, value in records:
         if flags & 128 and tag not in _KNOWN_CAA_TAGS:
-            return False, (
-                f"The CAA record of {node} has a critical property '{_printable(tag, 30)}' "
-                "that certificate authorities do not understand, so none will issue; remove "
-                "it or clear its critical flag."
-            )
+            return False, say.CAA_CRITICAL.format(node=node, tag=_printable(tag, 30))
         if tag == "issue":
             restricting = True
             issuer = value.split(";", 1)[0].strip().lower().rstrip(".")
             if issuer:
                 issuers.append(issuer)
     if not restricting:
-        return True, f"The CAA records of {node} do not restrict certificate issuance."
+        return True, say.CAA_UNRESTRICTED.format(node=node)
     if allowed := [issuer for issuer in issuers if issuer in ours]:
-        return True, f"The CAA record of {node} allows {allowed[0]} to issue certificates."
+        return True, say.CAA_ALLOWS.format(node=node, ca=allowed[0])
+    ca = ours[0] if ours else ""
     if not issuers:
-        return False, (
-            f"The CAA record of {node} forbids every certificate authority from issuing "
-            f"certificates; {fix} or remove it."
-        )
+        forbids = say.CAA_FORBIDS_ADD_OURS if ours else say.CAA_FORBIDS
+        return False, forbids.format(node=node, ca=ca)
     named = " and ".join(_printable(issuer, 60) for issuer in sorted(set(issuers))[:SHOWN_VALUES])
-    return False, (
-        f"The CAA record of {node} allows only {named} to issue certificates; {fix} or remove it."
-    )
+    only = say.CAA_ONLY_ADD_OURS if ours else say.CAA_ONLY
+    return False, only.format(node=node, issuers=named, ca=ca)
 
 
 # --- names and values ---------------------------------------------------------------------
@@ -418,10 +383,10 @@ def _name(value: Hostname | str) -> tuple[dns.name.Name | None, str]:
 def _parse_nameserver(server: str) -> tuple[str, int]:
     host, port = server.strip(), 53
     if host.startswith("["):
-        host, _, rest = host[1:].partition("]")
+        host, _bracket, rest = host[1:].partition("]")
         port_text = rest.removeprefix(":") or "53"
     elif host.count(":") == 1:
-        host, _, port_text = host.partition(":")
+        host, _colon, port_text = host.partition(":")
     else:
         port_text = "53"
     try:
@@ -430,8 +395,8 @@ def _parse_nameserver(server: str) -> tuple[str, int]:
     except ValueError:
         port = -1
     if not 0 < port < 65536:
-        raise InvalidInput(f"DNS server {server!r}: expected an IP address and port, e.g. "
-                           "127.0.0.1:8053 or [::1]:53.")
+        raise InvalidInput(_("DNS server {server}: expected an IP address and port, e.g. "
+                             "127.0.0.1:8053 or [::1]:53.").format(server=repr(server)))
     return host, port
 
 
@@ -465,6 +430,6 @@ def _shown_address(text: str) -> str:
     try:
         address = ipaddress.ip_address(text)
     except ValueError:
-        return "an address"
-    return text if address.is_global else "a non-public address"
+        return say.AN_ADDRESS
+    return text if address.is_global else say.A_NON_PUBLIC_ADDRESS
 

@@ -36,6 +36,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from sendtrail.db.engine import create_sync_engine
 from sendtrail.db.types import utcnow
 from sendtrail.domains import challenges
+from sendtrail.domains import findings as say
 from sendtrail.domains.acme_issuer import AcmeIssuer, IssuedCertificate, new_account_key
 from sendtrail.domains.acme_problems import AcmeFailure
 from sendtrail.domains.acme_schedule import (
@@ -195,8 +196,7 @@ class DomainWorker:
         if domain.status in USABLE and expires is not None and expires <= now:
             domain.status = Status.FAILED
             domain.last_error = clip(
-                f"The certificate expired before it could be renewed. {domain.last_error or ''}"
-                " Fix the cause, then choose Verify to get a new one.")
+                say.CERTIFICATE_EXPIRED.format(previous=domain.last_error or ""))
             domain.next_check_at = None
         elif domain.status == Status.FAILED:
             domain.next_check_at = None
@@ -238,8 +238,7 @@ class DomainWorker:
             # Our CA connection or account is at fault, not the customer's hostname: the
             # operator is told in the log; the hostname's failure count is left alone.
             log.error("ACME trouble while issuing for %s: %s", domain.hostname, failure.reason)
-            domain.last_error = clip(f"{failure.reason} This is on Sendtrail's side; it "
-                                     "retries by itself.")
+            domain.last_error = clip(say.ON_OUR_SIDE.format(reason=failure.reason))
             domain.next_check_at = now + retry_delay(max(domain.failures, 1) + 2, self._rng)
             return
         domain.failures += 1
@@ -248,8 +247,7 @@ class DomainWorker:
             # least a few times before it expires however short-lived it is.
             log.warning("renewing the certificate of %s failed: %s", domain.hostname,
                         failure.reason)
-            domain.last_error = clip(f"Renewing the certificate failed: {failure.reason} The "
-                                     "current certificate keeps serving until it expires.")
+            domain.last_error = clip(say.RENEWING_FAILED.format(reason=failure.reason))
             delay = retry_delay(domain.failures, self._rng)
             expires = domain.certificate_expires_at
             if expires is not None and expires > now:
@@ -258,14 +256,13 @@ class DomainWorker:
             return
         if not failure.retryable or domain.failures >= MAX_FAILURES_PER_HOSTNAME:
             domain.status = Status.FAILED
-            domain.last_error = clip(f"Getting a certificate failed: {failure.reason} Fix the "
-                                     "cause, then choose Verify to try again.")
+            domain.last_error = clip(say.ISSUING_FAILED.format(reason=failure.reason))
             domain.next_check_at = None
             return
         domain.status = Status.ISSUING
         delay = retry_delay(domain.failures, self._rng)
-        domain.last_error = clip(f"Getting a certificate failed: {failure.reason} Trying "
-                                 f"again in about {_minutes(delay)}.")
+        domain.last_error = clip(say.ISSUING_RETRIED.format(reason=failure.reason,
+                                                            delay=_minutes(delay)))
         domain.next_check_at = now + delay
 
     # -- ACME (blocking, in a worker thread) ------------------------------------------------
@@ -422,5 +419,6 @@ def _replace(path: Path, content: str, *, mode: int, group: str | None = None) -
 
 def _minutes(delay: timedelta) -> str:
     minutes = max(1, round(delay.total_seconds() / 60))
-    return f"{minutes} minute{'s' if minutes != 1 else ''}" if minutes < 120 \
-        else f"{round(minutes / 60)} hours"
+    if minutes >= 120:
+        return say.HOURS[1].format(count=round(minutes / 60))
+    return say.MINUTES[0 if minutes == 1 else 1].format(count=minutes)

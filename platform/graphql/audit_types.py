@@ -1,6 +1,7 @@
 """The audit log in GraphQL: entries as sentences, support visits with their reads, the
 actor filter's choices (issue 15, defect 5). The stored fields (``actor``, ``action``,
-``target``, ``before``, ``after``) stay as they were for integrators."""
+``target``, ``before``, ``after``) stay as they were for integrators; the sentences and names
+are in the reader's language (issue 15, item 12)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from strawberry.scalars import JSON
 
 from sendtrail.db.pagination import Page
 from sendtrail.graphql.types import Edge, PageInfo
+from sendtrail.i18n import _
 from sendtrail.records.audit_lookup import audit_names
 from sendtrail.tenancy.audit_log import AuditLogEntry
 from sendtrail.tenancy.audit_wording import (
@@ -27,6 +29,7 @@ from sendtrail.tenancy.audit_wording import (
     describe_visit,
     kind_of,
     refs_of,
+    spoken_name,
     things_read,
 )
 from sendtrail.tenancy.store import AuditEntryRow
@@ -113,7 +116,7 @@ class AuditEntry:
             target=head.target, before=cast(JSON, head.before), after=cast(JSON, head.after),
             kind=kind_of(head.action),
             actor_details=AuditActor(label=details.label.removesuffix(" (API token)"),
-                                     name=details.name, email=details.email,
+                                     name=spoken_name(details), email=details.email,
                                      kind=details.kind, via_token=details.via_token),
             summary=summary, started_at=entry.rows[-1].at, reads=reads, read_count=len(reads),
         )
@@ -121,7 +124,7 @@ class AuditEntry:
 
 def _things(row: AuditEntryRow, names: Names) -> list[str]:
     if row.action == "support.search":
-        return ["the account list"]
+        return [_("the account list")]
     return things_read(row.target, names.reads())
 
 
@@ -129,7 +132,7 @@ def _read_summary(row: AuditEntryRow, names: Names) -> str:
     if row.action == "support.search":
         # The search's own sentence without the actor: 'found this account by …'.
         sentence = describe(row.action, row.actor, row.target, names=names)
-        return sentence.removeprefix(actor_details(row.actor, names).name + " ")
+        return sentence.removeprefix(spoken_name(actor_details(row.actor, names)) + " ")
     return describe_read(row.target, names.reads())
 
 
@@ -144,7 +147,7 @@ async def audit_connection(
 ) -> AuditEntryConnection:
     """The page's entries in words; the names they mention are read in one query per kind."""
     refs = ReadRefs()
-    for entry, _ in page.items:
+    for entry, _cursor in page.items:
         for row in entry.rows:
             refs.merge(refs_of(row.action, row.actor, row.target))
     names = await audit_names(session, account_id, refs)
@@ -165,6 +168,6 @@ async def audit_actors(
     actors = []
     for label in labels:
         details = actor_details(label, names)
-        actors.append(AuditActor(label=label, name=details.name, email=details.email,
+        actors.append(AuditActor(label=label, name=spoken_name(details), email=details.email,
                                  kind=details.kind, via_token=False))
     return actors

@@ -8,7 +8,7 @@ from datetime import datetime
 import strawberry
 from strawberry.types import Info
 
-from sendtrail.domains import service
+from sendtrail.domains import findings, service
 from sendtrail.domains.store import TrackingDomainRow
 from sendtrail.graphql.context import ctx
 from sendtrail.tenancy.users import parse_id
@@ -58,7 +58,7 @@ class TrackingDomain:
             business_unit=row.business_unit, status=row.status.upper(),
             dns_records=[DnsRecord(type=r.type, name=r.name, value=r.value, purpose=r.purpose)
                          for r in service.dns_records(row)],
-            last_error=row.last_error, verified_at=row.verified_at,
+            last_error=findings.explain(row.last_error), verified_at=row.verified_at,
             last_checked_at=row.last_checked_at,
             certificate_expires_at=row.certificate_expires_at, renew_at=row.renew_at,
             in_use=service.in_use(row, now), created_at=row.created_at,

@@ -1,4 +1,7 @@
-"""Live notifications: the ``engagementNotifications`` subscription and the user's preference."""
+"""Live notifications: the ``engagementNotifications`` subscription and the user's preference.
+
+A notification's ``message`` is composed here, as it is delivered, in the subscriber's
+language (the subscription runs in its WebSocket's request, whose cookie chose it)."""
 
 from __future__ import annotations
 
@@ -12,6 +15,7 @@ from strawberry.types import Info
 from sendtrail.graphql.context import ctx, socket_ctx
 from sendtrail.graphql.tracking_inputs import EngagementTypeEnum
 from sendtrail.graphql.types import NotificationPreferenceEnum, User
+from sendtrail.i18n import N_, _
 from sendtrail.notifications import live
 from sendtrail.notifications.rules import NotificationPreference
 from sendtrail.tracking.core.model import EngagementType
@@ -19,6 +23,28 @@ from sendtrail.tracking.core.model import EngagementType
 __all__ = ["EngagementNotification", "NotificationMutation", "NotificationSubscription"]
 
 log = logging.getLogger(__name__)
+
+MESSAGES = {
+    "open": N_("{who} opened \u201c{subject}\u201d"),
+    "click": N_("{who} clicked a link in \u201c{subject}\u201d"),
+    "reply": N_("{who} replied to \u201c{subject}\u201d"),
+}
+"""What a notification says, per engagement type; ``who`` is the recipient's address."""
+SOMEONE = "Someone"
+"""``who`` when nobody can be named (R15, R16): the sentence then says it in words."""
+SOMEONE_MESSAGES = {
+    "open": N_("Someone opened \u201c{subject}\u201d"),
+    "click": N_("Someone clicked a link in \u201c{subject}\u201d"),
+    "reply": N_("Someone replied to \u201c{subject}\u201d"),
+}
+
+
+def message_of(note: live.LiveNotification) -> str:
+    """The notification as a sentence in the subscriber's language."""
+    template = (SOMEONE_MESSAGES if note.who == SOMEONE else MESSAGES).get(note.type)
+    if template is None:  # a type this version has no words for: as the engine says it
+        return note.message
+    return _(template).format(who=note.who, subject=note.email_subject)
 
 
 @strawberry.type(description="A recipient engaged with one of the viewer's tracked emails.")
@@ -49,7 +75,7 @@ class EngagementNotification:
             contact_id=strawberry.ID(str(note.contact_id)) if note.contact_id else None,
             contact_name=note.who_name,
             email_id=strawberry.ID(str(note.email_id)), email_subject=note.email_subject,
-            link_url=note.link_url, message=note.message,
+            link_url=note.link_url, message=message_of(note),
         )
 
 

@@ -15,6 +15,7 @@ from strawberry.types import Info
 from sendtrail.graphql.context import ctx, socket_ctx
 from sendtrail.graphql.sending_types import ComposeCheck, Delivery
 from sendtrail.graphql.tracking_types import Email
+from sendtrail.i18n import N_, _
 from sendtrail.records.mime import clean_filename, safe_media_type
 from sendtrail.sending import service
 from sendtrail.sending.core.message import Attachment
@@ -25,6 +26,10 @@ from sendtrail.tracking import emails
 __all__ = ["DeliveryNotification", "SendingMutation", "SendingQuery", "SendingSubscription"]
 
 log = logging.getLogger(__name__)
+
+UNDELIVERED = N_("\u201c{subject}\u201d could not be delivered to {recipient}: {reason}")
+"""A delivery notification's sentence; ``reason`` is the mail server's own answer."""
+REFUSED = N_("refused")
 
 
 @strawberry.input(description="An email to send through the account's mail server (R26).")
@@ -172,10 +177,11 @@ class SendingSubscription:
                     await socket.close(4403, "Forbidden")
                 return
             subject, row = found
-            reason = row.last_error or "refused"
+            reason = row.last_error or REFUSED
             yield DeliveryNotification(
                 email_id=strawberry.ID(str(event.email_id)), email_subject=subject,
                 recipient=row.recipient, reason=reason, occurred_at=event.occurred_at,
-                message=f"\u201c{subject}\u201d could not be delivered to {row.recipient}: "
-                        f"{reason}",
+                # In the subscriber's language: the socket's request chose it.
+                message=_(UNDELIVERED).format(subject=subject, recipient=row.recipient,
+                                              reason=row.last_error or _(REFUSED)),
             )

@@ -28,6 +28,7 @@ from sendtrail.graphql.tracking_inputs import (
     engagement_filter,
 )
 from sendtrail.graphql.types import Edge, PageInfo, User, relay_parts
+from sendtrail.i18n import _
 from sendtrail.records import privacy
 from sendtrail.records.store import (
     AttachmentRow,
@@ -48,6 +49,7 @@ from sendtrail.tracking.core.model import (
     Verdict,
 )
 from sendtrail.tracking.engagements import LinkClicks
+from sendtrail.tracking.signals import explain
 from sendtrail.tracking.store import EmailRecipientRow, EngagementRow, TrackedEmailRow
 
 __all__ = [
@@ -382,7 +384,8 @@ class Email:
             sent_at=row.sent_at, message_id=row.message_id,
             tracked=row.open_tracking or row.click_tracking, logged=row.logged,
             delivery_mode=DeliveryMode(row.delivery_mode), open_tracking=row.open_tracking,
-            click_tracking=row.click_tracking, not_tracked_reasons=list(row.not_tracked_reasons),
+            click_tracking=row.click_tracking,
+            not_tracked_reasons=[_(reason) for reason in row.not_tracked_reasons],
             account_id=row.account_id, sender_id=row.sender_id, opened_at=row.opened_at,
             replied_at=row.replied_at, last_activity_at=row.last_activity_at,
         )
@@ -395,7 +398,7 @@ class Email:
             tracked=row.tracked_email_id is not None, logged=True,
             delivery_mode=DeliveryMode.SINGLE_MESSAGE, open_tracking=False,
             click_tracking=False, not_tracked_reasons=[
-                "Logged copy: logging alone records no opens or clicks."
+                _("Logged copy: logging alone records no opens or clicks.")
             ] if row.tracked_email_id is None else [],
             from_address=row.sender_address, text=row.text,
             html_url=f"{public_url}/records/emails/{row.id}/html" if row.html else None,
@@ -414,7 +417,7 @@ class Engagement:
     inferred_from: EngagementTypeEnum | None  # type: ignore[valid-type]
     verdict: VerdictEnum  # type: ignore[valid-type]
     category: str = strawberry.field(description="Which rule decided the verdict.")
-    reasons: list[str]
+    reasons: list[str]  # stored in English, shown in the reader's language
     ruleset: str = strawberry.field(description="Version of the classification rules used.")
     counts_in_reports: bool
     row: strawberry.Private[EngagementRow]
@@ -457,7 +460,8 @@ class Engagement:
             occurred_at=row.occurred_at, attribution=Attribution(row.attribution),
             inferred=row.inferred,
             inferred_from=EngagementType(row.inferred_from) if row.inferred_from else None,
-            verdict=Verdict(row.verdict), category=row.category, reasons=list(row.reasons),
+            verdict=Verdict(row.verdict), category=row.category,
+            reasons=[explain(reason) for reason in row.reasons],
             ruleset=row.ruleset, counts_in_reports=row.counts_in_reports, row=row,
         )
 

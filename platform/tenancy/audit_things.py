@@ -2,16 +2,20 @@
 
 A support read's target is written by whoever audits it (``graphql/context.py``: ``GraphQL
 query Name { email(id: …), account }``; ``web/``: ``attachment <id>``, ``logged email <id>
-HTML``, ``emails export``). Pure: ids are resolved by the caller and passed in.
+HTML``, ``emails export``). Pure: ids are resolved by the caller and passed in. Phrases
+are in the reader's language (``sendtrail.i18n``); the stored targets stay as written.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
-__all__ = ["EMAIL_ID", "READ_THINGS", "ReadLookup", "ReadRefs", "describe_read",
+from sendtrail.i18n import N_, _
+
+__all__ = ["EMAIL_ID", "READ_THINGS", "ReadLookup", "ReadRefs", "and_list", "describe_read",
            "read_refs", "things_read", "words"]
 
 EMAIL_ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
@@ -21,37 +25,48 @@ FIELD = re.compile(r"(\w+)(?:\((\w+): ([^)]*)\))?")
 
 # The root fields a support visit reads, as the page a person would call them.
 READ_THINGS = {
-    "account": "the account and its settings",
-    "viewer": "the account and its settings",
-    "users": "the users",
-    "user": "a user",
-    "auditLog": "the audit log",
-    "auditActors": "the audit log",
-    "apiTokens": "the API tokens",
-    "trackingDomains": "the tracking domains",
-    "trackingDomain": "a tracking domain",
-    "emails": "the emails list",
-    "email": "an email",
-    "engagements": "the opens, clicks and replies",
-    "activityFeed": "the activity feed",
-    "diagnoseEmail": "the diagnosis of an email",
-    "engagementReport": "the engagement report",
-    "contacts": "the contacts",
-    "contact": "a contact",
-    "contactExport": "a contact's data export",
-    "webhookEndpoints": "the webhooks",
-    "webhookEndpoint": "a webhook",
-    "webhookDeliveries": "the webhook deliveries",
-    "supportAccounts": "the account list",
-    "outboundMail": "the outbound mail settings",
-    "composeCheck": "the compose window's checks",
-    "emails export": "the emails list as a CSV file",
-    "engagements export": "the opens, clicks and replies as a CSV file",
+    "account": N_("the account and its settings"),
+    "viewer": N_("the account and its settings"),
+    "users": N_("the users"),
+    "user": N_("a user"),
+    "auditLog": N_("the audit log"),
+    "auditActors": N_("the audit log"),
+    "apiTokens": N_("the API tokens"),
+    "trackingDomains": N_("the tracking domains"),
+    "trackingDomain": N_("a tracking domain"),
+    "emails": N_("the emails list"),
+    "email": N_("an email"),
+    "engagements": N_("the opens, clicks and replies"),
+    "activityFeed": N_("the activity feed"),
+    "diagnoseEmail": N_("the diagnosis of an email"),
+    "engagementReport": N_("the engagement report"),
+    "contacts": N_("the contacts"),
+    "contact": N_("a contact"),
+    "contactExport": N_("a contact's data export"),
+    "webhookEndpoints": N_("the webhooks"),
+    "webhookEndpoint": N_("a webhook"),
+    "webhookDeliveries": N_("the webhook deliveries"),
+    "supportAccounts": N_("the account list"),
+    "outboundMail": N_("the outbound mail settings"),
+    "composeCheck": N_("the compose window's checks"),
+    "emails export": N_("the emails list as a CSV file"),
+    "engagements export": N_("the opens, clicks and replies as a CSV file"),
 }
-# Root fields naming one email or contact by id, and what the id resolves to.
-EMAIL_FIELDS = {"email": "{}", "diagnoseEmail": "the diagnosis of {}"}
-CONTACT_FIELDS = {"contact": "the contact {}", "contactExport": "the data export of {}"}
-USER_FIELDS = {"user": "the user {}"}
+# Root fields naming one email or contact by id, and what the id resolves to. An email is
+# said in one of three ways (by subject, without one, not in the account) for each field.
+EMAIL_FIELDS = {
+    "email": (N_("the email '{subject}'"), N_("an email without a subject"),
+              N_("an email not in this account")),
+    "diagnoseEmail": (N_("the diagnosis of the email '{subject}'"),
+                      N_("the diagnosis of an email without a subject"),
+                      N_("the diagnosis of an email not in this account")),
+}
+CONTENT_OF_EMAIL = (N_("the content of the email '{subject}'"),
+                    N_("the content of an email without a subject"),
+                    N_("the content of an email not in this account"))
+CONTACT_FIELDS = {"contact": N_("the contact {address}"),
+                  "contactExport": N_("the data export of {address}")}
+USER_FIELDS = {"user": N_("the user {user}")}
 
 
 def words(code: str) -> str:
@@ -120,24 +135,28 @@ def read_refs(target: str) -> ReadRefs:
     return refs
 
 
-def _email(lookup: ReadLookup, email_id: str) -> str:
+def _email(lookup: ReadLookup, email_id: str, ways: tuple[str, str, str]) -> str:
     """An email by its subject: "the email 'Proposal'", or what became of it."""
+    by_subject, without_subject, elsewhere = ways
     subject = lookup.email(email_id)
     if subject is None:
-        return "an email not in this account"  # deleted, or never one of its
-    return f"the email '{subject}'" if subject else "an email without a subject"
+        return _(elsewhere)  # deleted, or never one of its
+    return _(by_subject).format(subject=subject) if subject else _(without_subject)
 
 
 def _one(name: str, given: str | None, lookup: ReadLookup) -> str:
     if given is not None and name in EMAIL_FIELDS:
-        return EMAIL_FIELDS[name].format(_email(lookup, given))
+        return _email(lookup, given, EMAIL_FIELDS[name])
     if given is not None and name in CONTACT_FIELDS:
         address = lookup.contact(given)
-        return CONTACT_FIELDS[name].format(address) if address else "a contact not in this account"
+        return (_(CONTACT_FIELDS[name]).format(address=address) if address
+                else _("a contact not in this account"))
     if given is not None and name in USER_FIELDS:
         user = lookup.user(given)
-        return USER_FIELDS[name].format(user) if user else "a user not in this account"
-    return READ_THINGS.get(name) or f"the {words(name)}"
+        return (_(USER_FIELDS[name]).format(user=user) if user
+                else _("a user not in this account"))
+    thing = READ_THINGS.get(name)
+    return _(thing) if thing else _("the {thing}").format(thing=words(name))
 
 
 def things_read(target: str | None, lookup: ReadLookup) -> list[str]:
@@ -148,19 +167,23 @@ def things_read(target: str | None, lookup: ReadLookup) -> list[str]:
         return [_one(name, given, lookup) for name, given in fields if name != "__typename"]
     if text.startswith("attachment "):
         filename = lookup.attachment(text[11:])
-        return [f"the attachment '{filename}'" if filename
-                else "an attachment not in this account"]
+        return [_("the attachment '{filename}'").format(filename=filename) if filename
+                else _("an attachment not in this account")]
     logged = re.fullmatch(r"logged email (\S+) HTML", text)
     if logged:
-        return [f"the content of {_email(lookup, logged.group(1))}"]
+        return [_email(lookup, logged.group(1), CONTENT_OF_EMAIL)]
     if text in READ_THINGS:
-        return [READ_THINGS[text]]
-    return [text or "the account"]
+        return [_(READ_THINGS[text])]
+    return [text or _("the account")]
 
 
 def describe_read(target: str | None, lookup: ReadLookup) -> str:
     """One read as one phrase: "the email 'Proposal' and the account and its settings"."""
-    things = list(dict.fromkeys(things_read(target, lookup)))
-    if len(things) <= 1:
-        return "".join(things) or "the account"
-    return f"{', '.join(things[:-1])} and {things[-1]}"
+    return and_list(list(dict.fromkeys(things_read(target, lookup)))) or _("the account")
+
+
+def and_list(parts: Sequence[str]) -> str:
+    """"a, b and c" in the reader's language."""
+    if len(parts) <= 1:
+        return "".join(parts)
+    return _("{items} and {last}").format(items=", ".join(parts[:-1]), last=parts[-1])

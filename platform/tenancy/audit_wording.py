@@ -3,7 +3,9 @@ after) as a sentence a person reads, "Ada Admin turned privacy mode on" (issue 1
 
 Pure: no database. What an entry names by id (a user, contact, email or attachment) is
 looked up by the caller in batches and handed in as ``Names``; an id nobody can resolve any
-more (an erased contact, a deleted email) is said as such, never shown raw.
+more (an erased contact, a deleted email) is said as such, never shown raw. Sentences are
+in the reader's language (``sendtrail.i18n``; the phrases are in ``audit_phrases``); the
+stored entry never changes.
 """
 
 from __future__ import annotations
@@ -14,6 +16,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from sendtrail.i18n import N_, _, ngettext
+from sendtrail.tenancy import audit_phrases as say
 from sendtrail.tenancy.audit_names import (
     NO_NAMES,
     ActorDetails,
@@ -21,6 +25,7 @@ from sendtrail.tenancy.audit_names import (
     Names,
     actor_details,
 )
+from sendtrail.tenancy.audit_phrases import Change
 from sendtrail.tenancy.audit_things import (
     EMAIL_ID,
     READ_THINGS,
@@ -48,8 +53,15 @@ __all__ = [
     "kind_of",
     "read_refs",
     "refs_of",
+    "spoken_name",
     "things_read",
 ]
+
+SYSTEM_NAMES = frozenset({
+    N_("Someone at the command line"), N_("The sign-up form"),
+    N_("Sendtrail's webhook sender"), N_("Sendtrail"),
+})
+"""How ``audit_names`` names system actors, translated where they are said."""
 
 
 class AuditKind(enum.StrEnum):
@@ -68,220 +80,53 @@ class AuditKind(enum.StrEnum):
 
 
 @dataclass(frozen=True)
-class Change:
-    """One stored entry, as a phrase function sees it."""
-
-    target: str | None
-    before: Mapping[str, Any]
-    after: Mapping[str, Any]
-    names: Names
-    actor_email: str | None = None
-
-    def address(self) -> str:
-        """The address the entry is about: from after/before, else from its target."""
-        for snapshot in (self.after, self.before):
-            if isinstance(snapshot.get("email"), str):
-                return str(snapshot["email"])
-        found = re.search(r"[^\s:'\"()]+@[^\s'\"()]+", self.target or "")
-        return found.group(0) if found else "someone"
-
-    def quoted(self) -> str | None:
-        found = re.search(r"'([^']*)'", self.target or "")
-        return found.group(1) if found else None
-
-    def tail(self, prefix: str) -> str:
-        """The target without its leading ``prefix`` (a URL, a host name)."""
-        text = self.target or ""
-        return text[len(prefix):] if text.startswith(prefix) else text
-
-
-@dataclass(frozen=True)
 class ActionWording:
     kind: AuditKind
     phrase: Callable[[Change], str]
     """What the actor did, after their name: "turned privacy mode on"."""
 
 
-SETTING_WORDS = {
-    "tracking_enabled": "tracking",
-    "privacy_mode": "privacy mode",
-    "self_open_suppression": "ignoring the sender's own opens",
-    "marketing_tracking": "tracking of marketing emails",
-    "marketing_link_tracking": "link tracking in marketing emails",
-    "default_track": "tracking new emails by default",
-    "default_log": "logging new emails by default",
-    "truncate_ips": "shortening IP addresses",
-}
-ROLE_WORDS = {"admin": "an admin", "user": "a rep"}
-WEBHOOK_FIELDS = {"url": "address", "eventTypes": "events", "includeNonHuman":
-                  "machine and self hits setting", "description": "description"}
-
-
-def _value(value: Any) -> str:
-    if value is None:
-        return "nothing"
-    if isinstance(value, bool):
-        return "on" if value else "off"
-    if isinstance(value, list):
-        return ", ".join(_value(item) for item in value) or "none"
-    return words(str(value)) if isinstance(value, str) and "_" in value else str(value)
-
-
-def _and(parts: Sequence[str]) -> str:
-    if len(parts) <= 1:
-        return "".join(parts)
-    return f"{', '.join(parts[:-1])} and {parts[-1]}"
-
-
-def _settings(change: Change) -> str:
-    parts = []
-    for name, new in change.after.items():
-        old = change.before.get(name)
-        if name == "hit_detail_retention_days":
-            parts.append("set hit details to be kept forever" if new is None
-                         else f"set hit details to be forgotten after {new} days")
-        elif isinstance(new, bool):
-            parts.append(f"turned {SETTING_WORDS.get(name, words(name))} {_value(new)}")
-        else:
-            parts.append(f"changed {words(name)} from {_value(old)} to {_value(new)}")
-    return _and(parts) or "saved the account settings unchanged"
-
-
-def _user_changes(change: Change) -> str:
-    who, parts = change.names.user(change.address()), []
-    for key, new in change.after.items():
-        if key == "active":
-            parts.append(f"reactivated {who}" if new else f"deactivated {who}")
-        elif key == "role":
-            parts.append(f"made {who} {ROLE_WORDS.get(str(new), words(str(new)))}")
-        elif key == "seat":
-            parts.append(f"gave {who} a {_value(new)} seat")
-        else:
-            parts.append(f"changed the {words(key)} of {who} to {_value(new)}")
-    return _and(parts) or f"changed {who}"
-
-
-def _invited(change: Change) -> str:
-    role = ROLE_WORDS.get(str(change.after.get("role", "user")), "a user")
-    return f"invited {change.address()} as {role}"
-
-
-def _token(verb: str) -> Callable[[Change], str]:
-    def phrase(change: Change) -> str:
-        name = change.quoted()
-        owner = re.search(r" of (\S+@\S+)$", change.target or "")
-        if name and owner and owner.group(1).lower() == (change.actor_email or "").lower():
-            return f"{verb} their API token '{name}'"
-        joint = "for" if verb == "created" else "of"
-        whose = f" {joint} {change.names.user(owner.group(1))}" if owner else ""
-        return f"{verb} the API token '{name}'{whose}" if name else f"{verb} an API token"
-    return phrase
-
-
-def _hook(change: Change) -> str:
-    url = change.tail("webhook endpoint ")
-    return f"the webhook to {url}" if url else "a webhook"
-
-
-def _webhook(verb: str) -> Callable[[Change], str]:
-    return lambda change: f"{verb} {_hook(change)}"
-
-
-def _webhook_updated(change: Change) -> str:
-    if set(change.after) == {"active"}:
-        return f"{'resumed' if change.after['active'] else 'paused'} {_hook(change)}"
-    keys = [WEBHOOK_FIELDS.get(key, words(key)) for key in change.after]
-    return f"changed the {_and(keys)} of {_hook(change)}" if keys else f"changed {_hook(change)}"
-
-
-def _webhook_disabled(change: Change) -> str:
-    reason = change.after.get("reason")
-    why = f" ({reason})" if reason else ""
-    return f"turned off {_hook(change)} after it kept failing{why}"
-
-
-def _replayed(change: Change) -> str:
-    found = re.search(r" to (\S+)$", change.target or "")
-    return f"sent a webhook delivery again to {found.group(1) if found else 'its endpoint'}"
-
-
-def _contact(change: Change) -> str:
-    contact_id = change.tail("contact ")
-    return change.names.contacts.get(contact_id, "a contact since erased")
-
-
-def _legal_basis(change: Change) -> str:
-    old, new = change.before.get("legalBasis"), change.after.get("legalBasis")
-    return (f"changed the legal basis of {_contact(change)} from {_value(old)} "
-            f"to {_value(new)}")
-
-
-def _erased(change: Change) -> str:
-    counts = [f"{count} {words(str(name)).removesuffix('s') if count == 1 else words(str(name))}"
-              for name, count in change.after.items() if isinstance(count, int) and count]
-    what = f" ({_and(counts)})" if counts else ""
-    return f"erased a contact and everything recorded about them{what}"
-
-
-def _support_search(change: Change) -> str:
-    wanted = re.search(r'"(.*)"', change.target or "")
-    return (f'found this account by searching for "{wanted.group(1)}"' if wanted
-            else "listed the accounts, this one among them")
-
-
-def _support_read(change: Change) -> str:
-    return f"viewed {describe_read(change.target, change.names.reads())}"
-
-
-def _about(text: str, prefix: str = "") -> Callable[[Change], str]:
-    """A phrase ending in the target (a host, a domain): ``text`` with ``{}`` filled."""
-    return lambda change: text.format(change.tail(prefix) or "(not recorded)").replace(
-        "((not recorded))", "(not recorded)")
-
-
 K = AuditKind
 ACTION_KINDS: dict[str, ActionWording] = {
-    "account.created": ActionWording(
-        K.ACCOUNT, lambda c: f"created the account {c.after.get('name', '')} with "
-                             f"{c.after['admin']} as its admin".replace("  ", " ")
-        if c.after.get("admin") else "created the account"),
-    "account.settings.updated": ActionWording(K.SETTINGS, _settings),
-    "user.invited": ActionWording(K.USERS, _invited),
-    "user.updated": ActionWording(K.USERS, _user_changes),
-    "invitation.sent": ActionWording(K.USERS, lambda c: f"sent an invitation to {c.address()}"),
+    "account.created": ActionWording(K.ACCOUNT, say.account_created),
+    "account.settings.updated": ActionWording(K.SETTINGS, say.settings),
+    "user.invited": ActionWording(K.USERS, say.invited),
+    "user.updated": ActionWording(K.USERS, say.user_changes),
+    "invitation.sent": ActionWording(K.USERS, say.phrase(N_("sent an invitation to {address}"))),
     "invitation.resent": ActionWording(
-        K.USERS, lambda c: f"sent the invitation to {c.address()} again"),
+        K.USERS, say.phrase(N_("sent the invitation to {address} again"))),
     "invitation.revoked": ActionWording(
-        K.USERS, lambda c: f"withdrew the invitation of {c.address()}"),
+        K.USERS, say.phrase(N_("withdrew the invitation of {address}"))),
     "invitation.accepted": ActionWording(
-        K.USERS, lambda c: "accepted their invitation and set a password"),
-    "api_token.created": ActionWording(K.TOKENS, _token("created")),
-    "api_token.revoked": ActionWording(K.TOKENS, _token("revoked")),
-    "tracking_domain.added": ActionWording(K.DOMAINS, _about("added the tracking domain {}")),
+        K.USERS, say.phrase(N_("accepted their invitation and set a password"))),
+    "api_token.created": ActionWording(K.TOKENS, say.token("created")),
+    "api_token.revoked": ActionWording(K.TOKENS, say.token("revoked")),
+    "tracking_domain.added": ActionWording(
+        K.DOMAINS, say.about(N_("added the tracking domain {target}"))),
     "tracking_domain.removed": ActionWording(
-        K.DOMAINS, _about("removed the tracking domain {}")),
-    "webhook_endpoint.created": ActionWording(K.WEBHOOKS, _webhook("added")),
-    "webhook_endpoint.updated": ActionWording(K.WEBHOOKS, _webhook_updated),
-    "webhook_endpoint.secret_rotated": ActionWording(
-        K.WEBHOOKS, lambda c: f"replaced the signing secret of {_hook(c)}"),
-    "webhook_endpoint.deleted": ActionWording(K.WEBHOOKS, _webhook("removed")),
-    "webhook_endpoint.disabled": ActionWording(K.WEBHOOKS, _webhook_disabled),
-    "webhook_delivery.replayed": ActionWording(K.WEBHOOKS, _replayed),
-    "outbound_mail.updated": ActionWording(
-        K.SENDING, _about("changed the outbound mail server ({})", "outbound mail via ")),
-    "outbound_mail.removed": ActionWording(
-        K.SENDING, _about("removed the outbound mail server ({})", "outbound mail via ")),
+        K.DOMAINS, say.about(N_("removed the tracking domain {target}"))),
+    "webhook_endpoint.created": ActionWording(K.WEBHOOKS, say.webhook("added")),
+    "webhook_endpoint.updated": ActionWording(K.WEBHOOKS, say.webhook_updated),
+    "webhook_endpoint.secret_rotated": ActionWording(K.WEBHOOKS, say.webhook("rotated")),
+    "webhook_endpoint.deleted": ActionWording(K.WEBHOOKS, say.webhook("removed")),
+    "webhook_endpoint.disabled": ActionWording(K.WEBHOOKS, say.webhook_disabled),
+    "webhook_delivery.replayed": ActionWording(K.WEBHOOKS, say.replayed),
+    "outbound_mail.updated": ActionWording(K.SENDING, say.about(
+        N_("changed the outbound mail server ({target})"), "outbound mail via ")),
+    "outbound_mail.removed": ActionWording(K.SENDING, say.about(
+        N_("removed the outbound mail server ({target})"), "outbound mail via ")),
     "outbound_login.updated": ActionWording(
-        K.SENDING, lambda c: f"set the outbound mail login of {c.names.user(c.address())}"),
+        K.SENDING, say.phrase(N_("set the outbound mail login of {user}"), user=True)),
     "outbound_login.removed": ActionWording(
-        K.SENDING, lambda c: f"removed the outbound mail login of {c.names.user(c.address())}"),
-    "dkim_key.set": ActionWording(K.SENDING, _about("set the DKIM key of {}", "DKIM key of ")),
+        K.SENDING, say.phrase(N_("removed the outbound mail login of {user}"), user=True)),
+    "dkim_key.set": ActionWording(
+        K.SENDING, say.about(N_("set the DKIM key of {target}"), "DKIM key of ")),
     "dkim_key.removed": ActionWording(
-        K.SENDING, _about("removed the DKIM key of {}", "DKIM key of ")),
-    "contact.legal_basis_changed": ActionWording(K.CONTACTS, _legal_basis),
-    "contact.erased": ActionWording(K.CONTACTS, _erased),
-    "support.read": ActionWording(K.SUPPORT, _support_read),
-    "support.search": ActionWording(K.SUPPORT, _support_search),
+        K.SENDING, say.about(N_("removed the DKIM key of {target}"), "DKIM key of ")),
+    "contact.legal_basis_changed": ActionWording(K.CONTACTS, say.legal_basis),
+    "contact.erased": ActionWording(K.CONTACTS, say.erased),
+    "support.read": ActionWording(K.SUPPORT, say.support_read),
+    "support.search": ActionWording(K.SUPPORT, say.support_search),
 }
 VISIT_ACTIONS = frozenset({"support.read", "support.search"})
 """What a support visit groups: the staff member's searches and reads."""
@@ -295,7 +140,21 @@ def kind_of(action: str) -> AuditKind:
 def _fallback(action: str, target: str | None) -> str:
     """An action this version has no sentence for: its code in words, never raw."""
     what = words(action.replace(".", " "))
-    return f"made a change ({what}) to {target}" if target else f"made a change ({what})"
+    if target:
+        return _("made a change ({what}) to {target}").format(what=what, target=target)
+    return _("made a change ({what})").format(what=what)
+
+
+def spoken_name(details: ActorDetails) -> str:
+    """``details.name`` in the reader's language: "Support staff (sam@…)"."""
+    if details.kind is ActorKind.SUPPORT and details.email:
+        return _("Support staff ({address})").format(address=details.email)
+    if details.kind is ActorKind.USER and details.via_token:
+        return _("{name} (with an API token)").format(
+            name=details.name.removesuffix(" (with an API token)"))
+    if details.kind is ActorKind.SYSTEM and details.name in SYSTEM_NAMES:
+        return _(details.name)
+    return details.name
 
 
 def describe(
@@ -304,7 +163,7 @@ def describe(
 ) -> str:
     """The whole sentence: "Ada Admin turned privacy mode on"."""
     details = actor_details(actor, names)
-    who = details.name
+    who = spoken_name(details)
     change = Change(target, before or {}, after or {}, names, details.email)
     known = ACTION_KINDS.get(action)
     try:
@@ -316,16 +175,19 @@ def describe(
 
 def describe_visit(actor: str, things: Sequence[str], names: Names = NO_NAMES) -> str:
     """A support visit: "Support staff (sam@…) viewed the email 'Proposal' and 3 other things"."""
-    who = actor_details(actor, names).name
+    who = spoken_name(actor_details(actor, names))
     distinct = list(dict.fromkeys(things))
     if not distinct:
-        return f"{who} looked at the account"
+        return _("{who} looked at the account").format(who=who)
     # The most specific thing leads: an email or contact says more than a list.
-    lead = next((thing for thing in distinct if thing not in READ_THINGS.values()), distinct[0])
+    lists = {_(thing) for thing in READ_THINGS.values()}
+    lead = next((thing for thing in distinct if thing not in lists), distinct[0])
     others = len(distinct) - 1
     if others == 0:
-        return f"{who} viewed {lead}"
-    return f"{who} viewed {lead} and {others} other thing{'s' if others > 1 else ''}"
+        return _("{who} viewed {lead}").format(who=who, lead=lead)
+    return ngettext("{who} viewed {lead} and {count} other thing",
+                    "{who} viewed {lead} and {count} other things",
+                    others).format(who=who, lead=lead, count=others)
 
 
 def refs_of(action: str, actor: str, target: str | None) -> ReadRefs:

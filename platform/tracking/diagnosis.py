@@ -1,4 +1,7 @@
-"""Why opens and clicks of an email were or were not recorded (R25), in plain sentences."""
+"""Why opens and clicks of an email were or were not recorded (R25), in plain sentences.
+
+The findings are in the reader's language; what was stored in English when the email was
+prepared or a hit was judged is translated here, where it is shown."""
 
 from __future__ import annotations
 
@@ -8,17 +11,15 @@ from collections import Counter
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from sendtrail.contacts.store import ContactRow
+from sendtrail.i18n import N_, _, ngettext
 from sendtrail.tenancy.accounts import get_settings
 from sendtrail.tenancy.values import Principal
 from sendtrail.tracking.emails import get_email, recipients_of
 from sendtrail.tracking.engagements import engagements_of_email
+from sendtrail.tracking.signals import explain
 from sendtrail.tracking.store import EngagementRow
 
 __all__ = ["diagnose_email"]
-
-
-def _plural(count: int, word: str) -> str:
-    return f"{count} {word}{'' if count == 1 else 's'}"
 
 
 async def diagnose_email(
@@ -28,18 +29,18 @@ async def diagnose_email(
     settings = await get_settings(session, account_id)
     recipients = await recipients_of(session, account_id, email_id)
     hits = await engagements_of_email(session, account_id, email_id)
-    findings: list[str] = list(email.not_tracked_reasons)
+    findings: list[str] = [_(reason) for reason in email.not_tracked_reasons]
     if not settings.tracking_enabled and email.open_tracking:
-        findings.append(
+        findings.append(_(
             "Tracking has been turned off for the account since this email was sent: its "
             "hits are still recorded but notify no one."
-        )
+        ))
     if email.delivery_mode == "single_message" and len(recipients) > 1 and email.open_tracking:
-        findings.append(
-            f"The email went to {len(recipients)} recipients as one message with a shared "
+        findings.append(_(
+            "The email went to {count} recipients as one message with a shared "
             "pixel and links, so its opens and clicks are attributed to 'Someone' and "
             "appear in no report. Send it per recipient to know who opened it."
-        )
+        ).format(count=len(recipients)))
     if settings.privacy_mode:
         contact_ids = [r.contact_id for r in recipients]
         without = [
@@ -48,13 +49,17 @@ async def diagnose_email(
         ]
         if without:
             names = ", ".join(sorted(c.address for c in without))
-            findings.append(
-                f"Privacy mode is on and {names} ha{'s' if len(without) == 1 else 've'} no "
-                "legal basis for processing: their activity is recorded anonymously as "
-                "'Someone' and their contact properties are not updated."
-            )
-    findings.extend(email.removed_tracking)
-    findings.extend(reason for _, reason in email.skipped_links)
+            findings.append(ngettext(
+                "Privacy mode is on and {names} has no legal basis for processing: their "
+                "activity is recorded anonymously as 'Someone' and their contact properties "
+                "are not updated.",
+                "Privacy mode is on and {names} have no legal basis for processing: their "
+                "activity is recorded anonymously as 'Someone' and their contact properties "
+                "are not updated.",
+                len(without),
+            ).format(names=names))
+    findings.extend(_(sentence) for sentence in email.removed_tracking)
+    findings.extend(_(reason) for _link, reason in email.skipped_links)
     findings.extend(_hit_findings(email.open_tracking, hits))
     return findings
 
@@ -63,30 +68,51 @@ def _hit_findings(open_tracking: bool, hits: list[EngagementRow]) -> list[str]:
     findings = []
     real_opens = [h for h in hits if h.type == "open" and not h.inferred]
     if open_tracking and not real_opens:
-        findings.append(
+        findings.append(_(
             "The tracking pixel has never loaded: the email may not have been opened yet, "
             "or it was read with images blocked or stripped by a corporate filter."
-        )
+        ))
     by_verdict: dict[str, Counter[str]] = {"machine": Counter(), "self": Counter()}
     for hit in hits:
         if hit.verdict in by_verdict:
             by_verdict[hit.verdict][hit.reasons[0] if hit.reasons else hit.category] += 1
-    for verdict, label in (("machine", "by machines"), ("self", "by the sender")):
+    for verdict, (singular, plural) in NOT_COUNTED.items():
         for reason, count in by_verdict[verdict].most_common():
             findings.append(
-                f"{_plural(count, 'hit')} not counted as activity ({label}): {reason}"
+                ngettext(singular, plural, count).format(count=count, reason=explain(reason))
             )
     inferred = sum(1 for h in hits if h.inferred)
     if inferred:
-        findings.append(
-            f"{_plural(inferred, 'open')} inferred from a click because the pixel had not "
-            "loaded for that recipient."
-        )
+        findings.append(ngettext(
+            "{count} open inferred from a click because the pixel had not loaded for that "
+            "recipient.",
+            "{count} opens inferred from a click because the pixel had not loaded for that "
+            "recipient.",
+            inferred,
+        ).format(count=inferred))
     humans = [h for h in hits if h.verdict == "human"]
     someone = [h for h in humans if h.attribution == "someone"]
-    if humans:
-        findings.append(
-            f"{_plural(len(humans), 'human open or click')} recorded"
-            + (f", {len(someone)} of them by 'Someone' (not in reports)." if someone else ".")
-        )
+    if humans and someone:
+        findings.append(ngettext(
+            "{count} human open or click recorded, {someone} of them by 'Someone' (not in "
+            "reports).",
+            "{count} human open or clicks recorded, {someone} of them by 'Someone' (not in "
+            "reports).",
+            len(humans),
+        ).format(count=len(humans), someone=len(someone)))
+    elif humans:
+        findings.append(ngettext(
+            "{count} human open or click recorded.",
+            "{count} human open or clicks recorded.",
+            len(humans),
+        ).format(count=len(humans)))
     return findings
+
+
+NOT_COUNTED = {
+    "machine": (N_("{count} hit not counted as activity (by machines): {reason}"),
+                N_("{count} hits not counted as activity (by machines): {reason}")),
+    "self": (N_("{count} hit not counted as activity (by the sender): {reason}"),
+             N_("{count} hits not counted as activity (by the sender): {reason}")),
+}
+"""Hits that are not activity, per verdict: (singular, plural) with the leading reason."""

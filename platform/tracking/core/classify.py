@@ -40,6 +40,7 @@ from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import TypeVar
 
+from sendtrail.tracking.core import reasons as say
 from sendtrail.tracking.core.model import HitKind, TokenClaims, Verdict
 
 __all__ = [
@@ -241,7 +242,7 @@ def classify(hit: Hit, signals: Signals, *, self_open_suppression: bool) -> Clas
         ip=ip,
         age=hit.at - datetime.fromtimestamp(hit.claims.sent_at, tz=hit.at.tzinfo),
         agent=agent,
-        noun="an open" if hit.kind is HitKind.OPEN else "a click",
+        suppressed=say.SUPPRESSED_OPEN if hit.kind is HitKind.OPEN else say.SUPPRESSED_CLICK,
         client=signals.client_for(agent) if agent else None,
         network=signals.network_for(ip) if ip is not None else None,
         notes=[],
@@ -260,7 +261,8 @@ class _Facts:
     age: timedelta
     """Time since the email was prepared (negative if the clocks disagree)."""
     agent: str
-    noun: str
+    suppressed: str
+    """The sentence saying suppression hid it, for its kind of hit."""
     client: UserAgentRule | None
     """The first user-agent row that matched."""
     network: NetworkRule | None
@@ -273,72 +275,55 @@ _Decision = tuple[Verdict, str, tuple[str, ...]] | None
 def _head_request(facts: _Facts) -> _Decision:
     if facts.hit.method.upper() != "HEAD":
         return None
-    return Verdict.MACHINE, "head_request", (
-        "It was a HEAD request, which only checks that the address exists without "
-        "loading it: link checkers do that, a person's browser never does.",
-    )
+    return Verdict.MACHINE, "head_request", (say.HEAD_REQUEST,)
 
 
 def _sender(facts: _Facts) -> _Decision:
     hit, found = facts.hit, []
     if hit.claims.sender_copy:
-        found.append(("sender_copy", "It came from the sender's own copy of the email "
-                      "(for example in their Sent folder)."))
+        found.append(("sender_copy", say.SENDER_COPY))
     if hit.sender_cookie:
-        found.append(("sender_cookie", "The browser carried the sender's own Sendtrail "
-                      "cookie, so it was the sender."))
+        found.append(("sender_cookie", say.SENDER_COOKIE))
     if facts.ip is not None and facts.ip in {_address(text) for text in hit.sender_recent_ips}:
-        found.append(("sender_network", "It came from the network the sender was signed "
-                      f"in from ({facts.ip})."))
+        found.append(("sender_network", say.SENDER_NETWORK.format(address=facts.ip)))
     for category, sentence in found:
         if facts.suppression:
-            return Verdict.SELF, category, (
-                f"{sentence} Self-open suppression is on, so it is not shown as {facts.noun}.",
-            )
-        facts.notes.append(f"{sentence} It still counts because self-open suppression is off.")
+            return Verdict.SELF, category, (facts.suppressed.format(sentence=sentence),)
+        facts.notes.append(say.STILL_COUNTS.format(sentence=sentence))
     return None
 
 
 def _no_user_agent(facts: _Facts) -> _Decision:
     if facts.agent:
         return None
-    return Verdict.MACHINE, "no_user_agent", (
-        "The request sent no user agent; every mail client and browser sends one, "
-        "so it came from a script or scanner.",
-    )
+    return Verdict.MACHINE, "no_user_agent", (say.NO_USER_AGENT,)
 
 
 def _user_agent(facts: _Facts) -> _Decision:
     rule = facts.client
     if rule is None or rule.verdict is not Verdict.MACHINE:
         return None
-    return Verdict.MACHINE, rule.category, (_cite(rule.reason, _agent(facts.agent)),)
+    return Verdict.MACHINE, rule.category, (_cite_agent(rule.reason, facts.agent),)
 
 
 def _network(facts: _Facts) -> _Decision:
     rule = facts.network
     if rule is None:
         return None
-    cited = _cite(rule.reason, f"address {facts.ip} is in {rule.network}")
+    cited = say.CITED_NETWORK.format(
+        reason=rule.reason.removesuffix("."), address=facts.ip, network=rule.network
+    )
     if rule.category == "apple_privacy_proxy":
         if facts.hit.kind is HitKind.OPEN:
             return Verdict.MACHINE, rule.category, (cited,)
-        facts.notes.append(
-            f"It came through Apple's privacy relay (address {facts.ip}), which also "
-            "carries iCloud Private Relay browsing; the relay preloads images but never "
-            "clicks links, so the click counts."
-        )
+        facts.notes.append(say.APPLE_RELAY_CLICK.format(address=facts.ip))
         return None
-    window = _duration(GATEWAY_WINDOW)
+    window, when = _duration(GATEWAY_WINDOW), _when(facts.age)
     if facts.age < GATEWAY_WINDOW:
         return Verdict.MACHINE, rule.category, (
-            cited,
-            f"It came {_when(facts.age)}, inside the {window} in which gateways scan new email.",
+            cited, say.GATEWAY_SCAN.format(when=when, window=window)
         )
-    facts.notes.append(
-        f"{cited} It came {_when(facts.age)}, long after the {window} in which gateways "
-        "scan new email, so it counts as a person reading through the gateway."
-    )
+    facts.notes.append(say.GATEWAY_LATER.format(cited=cited, when=when, window=window))
     return None
 
 
@@ -346,9 +331,7 @@ def _click_burst(facts: _Facts) -> _Decision:
     if not _is_burst(facts.hit):
         return None
     return Verdict.MACHINE, "click_burst", (
-        f"All {facts.hit.link_count} links in the email were clicked within "
-        f"{_duration(BURST_WINDOW)}: a link scanner checks every link at once, "
-        "a person does not.",
+        say.CLICK_BURST.format(links=facts.hit.link_count, window=_duration(BURST_WINDOW)),
     )
 
 
@@ -356,17 +339,16 @@ def _too_soon(facts: _Facts) -> _Decision:
     if facts.age >= TOO_SOON:
         return None
     return Verdict.MACHINE, "too_soon", (
-        f"It came {_when(facts.age)}; nobody reads an email that fast (the limit is "
-        f"{_duration(TOO_SOON)}), so it was software handling the email as it was delivered.",
+        say.TOO_SOON.format(when=_when(facts.age), limit=_duration(TOO_SOON)),
     )
 
 
 def _person(facts: _Facts) -> _Decision:
-    settled = f"It came {_when(facts.age)}, and no rule marks it as automated."
+    settled = say.PERSON.format(when=_when(facts.age))
     if facts.client is None:
-        client = f"The client is not one we recognise by name ({_agent(facts.agent)})."
+        client = say.UNRECOGNISED_CLIENT.format(agent=_agent(facts.agent))
         return Verdict.HUMAN, "unrecognised_client", (client, settled)
-    client = _cite(facts.client.reason, _agent(facts.agent))
+    client = _cite_agent(facts.client.reason, facts.agent)
     return Verdict.HUMAN, facts.client.category, (client, settled)
 
 
@@ -408,9 +390,9 @@ def _address(text: str) -> IPAddress | None:
     return address
 
 
-def _cite(reason: str, evidence: str) -> str:
-    """'Gmail fetches images.' + 'user agent X' -> 'Gmail fetches images (user agent X).'"""
-    return f"{reason.removesuffix('.')} ({evidence})."
+def _cite_agent(reason: str, agent: str) -> str:
+    """'Gmail fetches images.' + agent X -> "Gmail fetches images (user agent 'X')."."""
+    return say.CITED_AGENT.format(reason=reason.removesuffix("."), agent=_agent(agent))
 
 
 @lru_cache(maxsize=4096)
@@ -419,22 +401,21 @@ def _agent(agent: str) -> str:
     shown = "".join(ch if ch.isprintable() else "?" for ch in agent)
     if len(shown) > _MAX_SHOWN:
         shown = shown[:_MAX_SHOWN] + "..."
-    return f"user agent '{shown}'"
+    return shown
 
 
 def _when(age: timedelta) -> str:
     if age < timedelta(0):
-        return "before the email's recorded sending time"
-    return f"{_duration(age)} after the email was sent"
+        return say.BEFORE_SENDING
+    return say.AFTER_SENDING.format(duration=_duration(age))
 
 
 def _duration(delta: timedelta) -> str:
     seconds = delta.total_seconds()
     if seconds < 1:
-        return "less than a second"
-    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
+        return say.LESS_THAN_A_SECOND
+    for (singular, plural), size in zip(say.UNITS, (86400, 3600, 60, 1), strict=True):
         if seconds >= size:
             count = int(seconds // size)
-            return f"{count} {unit}{'s' if count != 1 else ''}"
-    count = int(seconds)
-    return f"{count} second{'s' if count != 1 else ''}"
+            return (singular if count == 1 else plural).format(count=count)
+    raise AssertionError("unreachable: a second or more has a unit")
