@@ -26,7 +26,7 @@ from sendtrail.i18n import N_, _
 from sendtrail.records import listing, logbook, outbound
 from sendtrail.tenancy.users import parse_id
 from sendtrail.tenancy.values import Principal
-from sendtrail.tracking import diagnosis, emails, engagements
+from sendtrail.tracking import diagnosis, emails, engagements, not_tracked
 from sendtrail.tracking.core.message_ids import copy_message_id
 from sendtrail.tracking.core.prepare import PreparedMessage as PreparedMessageValue
 from sendtrail.tracking.core.prepare import Recipient
@@ -220,8 +220,8 @@ class TrackingMutation:
         return PreparedEmail(
             email=Email.from_row(row), open_tracking=prepared.open_tracking,
             click_tracking=prepared.click_tracking,
-            not_tracked_reasons=list(prepared.not_tracked_reasons),
-            removed_tracking=list(prepared.removed_tracking),
+            not_tracked_reasons=[not_tracked.explain(why) for why in prepared.not_tracked_reasons],
+            removed_tracking=[not_tracked.explain(what) for what in prepared.removed_tracking],
             messages=[_message(m, copy_message_id(row.message_id, m.recipient_index))
                       for m in prepared.messages],
             sender_copy=_message(prepared.sender_copy, row.message_id),

@@ -39,7 +39,7 @@ from sendtrail.records.store import (
 from sendtrail.records.timeline import TimelineEntry, contact_timeline
 from sendtrail.sending.service import deliveries_of
 from sendtrail.sending.values import DeliveryKind
-from sendtrail.tracking import emails, engagements
+from sendtrail.tracking import emails, engagements, not_tracked
 from sendtrail.tracking.core.model import (
     Attribution,
     DeliveryMode,
@@ -385,7 +385,7 @@ class Email:
             tracked=row.open_tracking or row.click_tracking, logged=row.logged,
             delivery_mode=DeliveryMode(row.delivery_mode), open_tracking=row.open_tracking,
             click_tracking=row.click_tracking,
-            not_tracked_reasons=[_(reason) for reason in row.not_tracked_reasons],
+            not_tracked_reasons=[not_tracked.explain(reason) for reason in row.not_tracked_reasons],
             account_id=row.account_id, sender_id=row.sender_id, opened_at=row.opened_at,
             replied_at=row.replied_at, last_activity_at=row.last_activity_at,
         )

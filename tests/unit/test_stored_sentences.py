@@ -8,6 +8,7 @@ left over); in English, the stored text comes back byte for byte.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -15,8 +16,11 @@ import pytest
 from sendtrail.domains import findings
 from sendtrail.i18n import speaking
 from sendtrail.i18n.stored import Phrasebook
+from sendtrail.tracking import not_tracked
 from sendtrail.tracking.core.classify import Hit, classify
+from sendtrail.tracking.core.html_links import address_text_reason, skip_reason
 from sendtrail.tracking.core.model import HitKind, TokenClaims
+from sendtrail.tracking.core.prepare import NO_LINKS
 from sendtrail.tracking.signals import explain, load_signals
 
 SENT = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
@@ -113,3 +117,35 @@ def test_unrecognised_text_is_shown_as_stored() -> None:
         assert findings.explain(None) is None
         clipped = findings.NO_TXT.format(record="r.test", token="t")[:40] + "\u2026"
         assert findings.explain(clipped) == clipped
+
+
+@pytest.mark.parametrize(
+    ("why", "german"),
+    [
+        (lambda: skip_reason("mailto:ada@example.test"),
+         "Link auf eine E-Mail-Adresse (mailto:ada@example.test): Er wird nicht umgeschrieben."),
+        (lambda: skip_reason("tel:+4930123"),
+         "Link auf eine Telefonnummer (tel:+4930123): Er wird nicht umgeschrieben."),
+        (lambda: address_text_reason("https://shop.example.test/"),
+         "Der Linktext ist selbst eine Webadresse (https://shop.example.test/), daher wird der "
+         "Link nicht umgeschrieben."),
+    ],
+    ids=["mailto", "phone", "address-as-text"],
+)
+def test_why_a_link_is_not_tracked_is_stored_in_english_and_shown_in_german(
+    why: Callable[[], str | None], german: str
+) -> None:
+    english = why()
+    assert english is not None
+    with speaking("de"):
+        assert why() == english  # decided (and kept) in English whoever prepared the email
+        assert not_tracked.explain(english) == german
+    assert not_tracked.explain(english) == english
+
+
+def test_the_email_level_reasons_come_back_in_german() -> None:
+    with speaking("de"):
+        assert not_tracked.explain(NO_LINKS) == (
+            "Klicks werden nicht nachverfolgt: Diese E-Mail enthält keinen Weblink, der sich "
+            "nachverfolgen ließe.")
+    assert not_tracked.explain(NO_LINKS) == NO_LINKS

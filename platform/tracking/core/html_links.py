@@ -12,10 +12,12 @@ import re
 from html.parser import HTMLParser
 from urllib.parse import urlsplit
 
+from sendtrail.i18n import N_
 from sendtrail.tracking.core.redirect import safe_location
 from sendtrail.tracking.core.tokens import MAX_URL_BYTES
 
 __all__ = [
+    "SKIP_TEMPLATES",
     "SPACE",
     "URL_JUNK",
     "TolerantParser",
@@ -28,6 +30,31 @@ __all__ = [
 
 URL_JUNK = re.compile(r"[\t\n\r]")
 """Characters a browser drops from anywhere in a URL attribute."""
+
+# Why a link is left as it is: kept with the email in English, shown in the reader's
+# language (tracking/not_tracked.py).
+ANCHOR = N_("In-page anchor ({shown}): it is not rewritten.")
+INVALID_ADDRESS = N_(
+    "The link address is not a valid web address ({shown}), so it is not rewritten."
+)
+MAILTO_LINK = N_("Email address link ({shown}): it is not rewritten.")
+PHONE_LINK = N_("Phone number link ({shown}): it is not rewritten.")
+RELATIVE_LINK = N_(
+    "Relative link ({shown}): it has no web address to redirect to, so it is not "
+    "rewritten."
+)
+NOT_WEB_LINK = N_("Not a web link ({scheme}: address), so it is not rewritten.")
+NO_HOST = N_("The web address has no host ({shown}), so it is not rewritten.")
+UNSAFE_ADDRESS = N_(
+    "The web address ({shown}) is not one a browser could safely be redirected to (user "
+    "name, bad port or host, or control characters), so it is not rewritten."
+)
+ADDRESS_TEXT_REASON = N_(
+    "The link text is itself a web address ({text}), so it is not rewritten."
+)
+SKIP_TEMPLATES = (ANCHOR, INVALID_ADDRESS, MAILTO_LINK, PHONE_LINK, RELATIVE_LINK, NOT_WEB_LINK,
+                  NO_HOST, UNSAFE_ADDRESS, ADDRESS_TEXT_REASON)
+
 SPACE = " \t\n\r\f"
 """HTML whitespace, trimmed from both ends of a URL attribute."""
 # Visible text that reads as a web address: any "scheme://...", or a host name ending in
@@ -61,36 +88,30 @@ def skip_reason(href: str) -> str | None:
     """Why a link with this (trimmed) address is not rewritten, or ``None`` if it may be."""
     shown = href if len(href) <= 80 else href[:77] + "..."
     if not href:
-        return "A link has no address, so it is not rewritten."
+        return N_("A link has no address, so it is not rewritten.")
     if href.startswith("#"):
-        return f"In-page anchor ({shown}): it is not rewritten."
+        return ANCHOR.format(shown=shown)
     try:
         parts = urlsplit(href)
         host = parts.hostname
     except ValueError:
-        return f"The link address is not a valid web address ({shown}), so it is not rewritten."
+        return INVALID_ADDRESS.format(shown=shown)
     scheme = parts.scheme.lower()
     reason: str | None = None
     if scheme == "mailto":
-        reason = f"Email address link ({shown}): it is not rewritten."
+        reason = MAILTO_LINK.format(shown=shown)
     elif scheme in ("tel", "sms", "callto"):
-        reason = f"Phone number link ({shown}): it is not rewritten."
+        reason = PHONE_LINK.format(shown=shown)
     elif not scheme:
-        reason = (
-            f"Relative link ({shown}): it has no web address to redirect to, "
-            "so it is not rewritten."
-        )
+        reason = RELATIVE_LINK.format(shown=shown)
     elif scheme not in ("http", "https"):
-        reason = f"Not a web link ({scheme}: address), so it is not rewritten."
+        reason = NOT_WEB_LINK.format(scheme=scheme)
     elif not host:
-        reason = f"The web address has no host ({shown}), so it is not rewritten."
+        reason = NO_HOST.format(shown=shown)
     elif len(href.encode("utf-8")) > MAX_URL_BYTES:
-        reason = "A web address longer than 4 KB is left as it is (not tracked)."
+        reason = N_("A web address longer than 4 KB is left as it is (not tracked).")
     elif safe_location(href) is None:
-        reason = (
-            f"The web address ({shown}) is not one a browser could safely be redirected to "
-            "(user name, bad port or host, or control characters), so it is not rewritten."
-        )
+        reason = UNSAFE_ADDRESS.format(shown=shown)
     return reason
 
 
@@ -105,7 +126,7 @@ def address_text_reason(text: str) -> str | None:
     text = " ".join(text.split())
     if not looks_like_address(text):
         return None
-    return f"The link text is itself a web address ({text}), so it is not rewritten."
+    return ADDRESS_TEXT_REASON.format(text=text)
 
 
 def href_span(tag: str, value: str) -> tuple[int, int] | None:

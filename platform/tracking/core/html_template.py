@@ -32,6 +32,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from sendtrail.i18n import N_
 from sendtrail.tracking.core.conditional import Conditional, read_conditional
 from sendtrail.tracking.core.html_links import (
     SPACE,
@@ -49,11 +50,15 @@ __all__ = ["PIXEL", "HtmlTemplate", "parse_template", "pixel_markup", "render"]
 PIXEL = -1
 """The slot number of the pixel; link slots are numbered from 0."""
 
-REMOVED_PIXEL = (
+REMOVED_PIXEL = N_(
     "Removed a tracking pixel copied from an earlier email: it would have reported opens "
     "of that email instead of this one."
 )
-_UNREADABLE = "A link's markup could not be read with certainty, so it is left as it is."
+RESTORED_LINK = N_(
+    "Restored a tracked link copied from an earlier email to its original address "
+    "({destination}): it would have reported clicks on that email instead of this one."
+)
+_UNREADABLE = N_("A link's markup could not be read with certainty, so it is left as it is.")
 _PIXEL_PATH = re.compile(r"/o/([A-Za-z0-9_-]+)\.gif\Z")
 _CLICK_PATH = re.compile(r"/c/([A-Za-z0-9_-]+)\Z")
 
@@ -319,11 +324,7 @@ class _Scanner(TolerantParser):
         restored = claims is not None and claims.url is not None
         destination = claims.url if claims is not None and claims.url is not None else href
         if restored and span is not None:
-            sentence = (
-                "Restored a tracked link copied from an earlier email to its original address "
-                f"({destination}): it would have reported clicks on that email instead "
-                "of this one."
-            )
+            sentence = RESTORED_LINK.format(destination=destination)
             if hidden:  # an Outlook-only link and its fallback: one sentence
                 if sentence not in self._removed:
                     self._removed.append(sentence)

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sendtrail.errors import InvalidInput
-from sendtrail.i18n import _
+from sendtrail.i18n import N_, _
 from sendtrail.tracking.core.html_template import HtmlTemplate, parse_template, render
 from sendtrail.tracking.core.model import (
     DeliveryMode,
@@ -38,17 +38,19 @@ __all__ = [
     "prepare",
 ]
 
-ACCOUNT_OFF = "Tracking is turned off for the whole account by an admin."
-EMAIL_OFF = "Tracking was turned off for this email."
-PLAIN_TEXT = (
+# Kept with the email in English (as decided) and shown in the reader's language
+# (tracking/not_tracked.py), hence N_() here.
+ACCOUNT_OFF = N_("Tracking is turned off for the whole account by an admin.")
+EMAIL_OFF = N_("Tracking was turned off for this email.")
+PLAIN_TEXT = N_(
     "Plain-text email: opens cannot be tracked without an HTML part, "
     "and links in plain text are never rewritten."
 )
-NO_OPENS = "Open tracking is not available to this sender."
-NO_CLICKS = "Clicks are not tracked: click tracking needs a paid Sales seat."
-MARKETING_OFF = "Tracking of marketing emails is turned off for this account."
-MARKETING_LINKS_OFF = "Link tracking in marketing emails is turned off for this account."
-NO_LINKS = "Clicks are not tracked: this email has no web link that can be tracked."
+NO_OPENS = N_("Open tracking is not available to this sender.")
+NO_CLICKS = N_("Clicks are not tracked: click tracking needs a paid Sales seat.")
+MARKETING_OFF = N_("Tracking of marketing emails is turned off for this account.")
+MARKETING_LINKS_OFF = N_("Link tracking in marketing emails is turned off for this account.")
+NO_LINKS = N_("Clicks are not tracked: this email has no web link that can be tracked.")
 
 
 @dataclass(frozen=True)
