@@ -59,18 +59,26 @@ def _server_pairs() -> Iterator[tuple[set[str], set[str]]]:
 
 @cache
 def english_only() -> tuple[str, ...]:
-    """English pieces that German says differently, longest first (4 characters or more)."""
+    """English pieces that German says differently, longest first (4 characters or more).
+
+    A piece German itself uses as words of their own ("STARTTLS", "Webhook", "DKIM") is a
+    term both languages share, not English left over."""
     pieces: set[str] = set()
+    german_words: list[str] = []
     for english, german in [*_admin_pairs(), *_server_pairs()]:
+        german_words.extend(german)
         for text in english - german:
             pieces.update(piece.strip(" .,:;—·()") for piece in PLACEHOLDERS.split(text))
-    return tuple(sorted((p for p in pieces if len(p) >= 4), key=len, reverse=True))
+    in_german = "\n".join(german_words)
+    return tuple(sorted((p for p in pieces if len(p) >= 4 and not _left_in(in_german, p)),
+                        key=len, reverse=True))
 
 
 def _left_in(text: str, english: str) -> bool:
     """Whether ``english`` stands in ``text`` as words of its own: "Send" (a token scope) is
-    not left in "Sendtrail", nor "User" (a role) in "User-Agents", nor "port" in "exportieren"."""
-    return re.search(rf"(?<![\w-]){re.escape(english)}(?![\w-])", text) is not None
+    not left in "Sendtrail", nor "User" (a role) in "User-Agents", nor "port" in "exportieren",
+    nor "engagement" in an event's code name ("engagement.created", the same in every language)."""
+    return re.search(rf"(?<![\w-])(?<!\w\.){re.escape(english)}(?![\w-]|\.\w)", text) is not None
 
 
 def assert_german(part: Locator) -> None:
