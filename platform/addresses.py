@@ -11,6 +11,7 @@ from __future__ import annotations
 from email_validator import EmailNotValidError, validate_email
 
 from sendtrail.errors import InvalidInput
+from sendtrail.i18n import _
 
 __all__ = ["normalize_email", "valid_address"]
 
@@ -22,7 +23,8 @@ def normalize_email(email: str) -> str:
         checked = validate_email(email.strip(), check_deliverability=False, test_environment=True)
         return checked.normalized.lower()
     except EmailNotValidError as error:
-        raise InvalidInput(f"{email[:320]!r} is not a valid email address: {error}") from None
+        raise InvalidInput(_("{email!r} is not a valid email address: {error}").format(
+            email=email[:320], error=error)) from None
 
 
 def valid_address(email: str) -> str | None:

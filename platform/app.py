@@ -374,8 +374,8 @@ def create_app(
         lifespan=[lifespan],
         # Every route, the tracking mounts included, sees exactly one Host (issue 12, defect 4),
         # and no decoder recurses into a hostile body (issue 12, defect 8).
-        # Each request speaks its reader's language (issue 15, item 12).
-        middleware=[one_host_header, reader_language, JsonDepthGuard],
+        # Each request speaks its reader's language (issue 15, item 12), refusals included.
+        middleware=[reader_language, one_host_header, JsonDepthGuard],
         exception_handlers={SendtrailError: _sendtrail_error, HTTPException: _http_error},
         debug=settings.http.debug,
         # Logging is configured by the process (uvicorn in `sendtrail serve`), not by a

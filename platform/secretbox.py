@@ -29,6 +29,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from sendtrail.errors import SendtrailError
+from sendtrail.i18n import _
 
 __all__ = [
     "SecretBox",
@@ -103,25 +104,25 @@ class SecretBox:
         key_id, payload = _parse(blob)
         candidates = [key for key in self._keys if key.key_id == key_id]
         if not candidates:
-            raise SecretKeyUnavailable(
+            raise SecretKeyUnavailable(_(
                 "A stored private key was encrypted with a key no longer in "
                 "SENDTRAIL_SECRET_KEYS: put the old key back (after the new one) "
                 "until every secret has been re-encrypted."
-            )
+            ))
         nonce, sealed = payload[:_NONCE_BYTES], payload[_NONCE_BYTES:]
         for key in candidates:
             try:
                 return key.aead.decrypt(nonce, sealed, _associated_data(key_id, context))
             except InvalidTag:
                 continue
-        raise SecretTampered(
+        raise SecretTampered(_(
             "A stored private key failed its integrity check: it was altered, truncated "
             "or copied from another record."
-        )
+        ))
 
     def needs_rotation(self, blob: str) -> bool:
         """Whether ``blob`` was made with another key than the newest one."""
-        key_id, _ = _parse(blob)
+        key_id, _payload = _parse(blob)
         return key_id != self.current_key_id
 
     def rotate(self, blob: str, *, context: bytes = b"") -> str:
@@ -144,11 +145,12 @@ def _associated_data(key_id: str, context: bytes) -> bytes:
 def _parse(blob: str) -> tuple[str, bytes]:
     parts = blob.split(".")
     if len(parts) != 3 or parts[0] != VERSION:
-        raise SecretTampered(f"Not a Sendtrail encrypted secret (expected {VERSION}.<id>.<data>).")
+        raise SecretTampered(_("Not a Sendtrail encrypted secret (expected {version}.<id>.<data>)."
+                               ).format(version=VERSION))
     try:
         payload = _b64decode(parts[2])
     except (binascii.Error, ValueError) as error:
-        raise SecretTampered("A stored encrypted secret is not valid base64url.") from error
+        raise SecretTampered(_("A stored encrypted secret is not valid base64url.")) from error
     if len(payload) < _NONCE_BYTES + 16:
-        raise SecretTampered("A stored encrypted secret is truncated.")
+        raise SecretTampered(_("A stored encrypted secret is truncated."))
     return parts[1], payload

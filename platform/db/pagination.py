@@ -18,6 +18,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from sqlmodel.sql.expression import SelectOfScalar
 
 from sendtrail.errors import InvalidInput
+from sendtrail.i18n import _
 from sendtrail.moments import checked_moment
 
 __all__ = ["DEFAULT_PAGE", "MAX_PAGE", "Page", "keyset_batches", "keyset_page",
@@ -61,9 +62,9 @@ def _moment(text: str) -> datetime:
 
 
 def _decode(cursor: str, keys: Sequence[InstrumentedAttribute[Any]]) -> list[Any]:
-    foreign = InvalidInput("The 'after' cursor belongs to a different list.")
-    not_ours = InvalidInput("The 'after' cursor is not one this API gave out; use the "
-                            "endCursor of the previous page, or leave 'after' out.")
+    foreign = InvalidInput(_("The 'after' cursor belongs to a different list."))
+    not_ours = InvalidInput(_("The 'after' cursor is not one this API gave out; use the "
+                              "endCursor of the previous page, or leave 'after' out."))
     if len(cursor) > MAX_CURSOR:
         raise not_ours
     try:
@@ -104,9 +105,10 @@ def page_size(first: int | None) -> int:
     if first is None:
         return DEFAULT_PAGE
     if first < 0:
-        raise InvalidInput("'first' must be zero or more.")
+        raise InvalidInput(_("'first' must be zero or more."))
     if first > MAX_PAGE:
-        raise InvalidInput(f"'first' may be at most {MAX_PAGE}; page with 'after' instead.")
+        raise InvalidInput(_("'first' may be at most {most}; page with 'after' instead.").format(
+            most=MAX_PAGE))
     return first
 
 

@@ -33,6 +33,7 @@ from josepy.jwa import ES256, RS256, JWASignature
 from josepy.jwk import JWK, JWKEC, JWKRSA
 
 from sendtrail.domains.acme_problems import AcmeFailure, from_problem
+from sendtrail.i18n import _
 
 __all__ = ["AcmeFailure", "AcmeIssuer", "IssuedCertificate", "new_account_key"]
 
@@ -92,9 +93,9 @@ def _http01(order: messages.OrderResource, hostname: str) -> messages.ChallengeB
         for challenge in authorization.body.challenges:
             if isinstance(challenge.chall, challenges.HTTP01):
                 return challenge
-    raise AcmeFailure(
-        f"The certificate authority offered no HTTP-01 challenge for {hostname}, the only "
-        "kind Sendtrail answers.", False, platform_problem=True,
+    raise AcmeFailure(_(
+        "The certificate authority offered no HTTP-01 challenge for {host}, the only "
+        "kind Sendtrail answers.").format(host=hostname), False, platform_problem=True,
     )
 
 
@@ -173,8 +174,8 @@ class AcmeIssuer:
         regr = self._call(new_or_existing, "(account registration)")
         if not regr.uri:
             raise AcmeFailure(
-                f"The ACME server {self.directory_url} registered no account URI.", True,
-                platform_problem=True,
+                _("The ACME server {url} registered no account URI.").format(
+                    url=self.directory_url), True, platform_problem=True,
             )
         self._account_uri = regr.uri
         return regr.uri
@@ -204,9 +205,9 @@ class AcmeIssuer:
         finally:
             unpublish(token)
         if not finished.fullchain_pem:
-            raise AcmeFailure(
-                f"The certificate authority finished the order for {hostname} without a "
-                "certificate. Sendtrail retries later.", True,
+            raise AcmeFailure(_(
+                "The certificate authority finished the order for {host} without a "
+                "certificate. Sendtrail retries later.").format(host=hostname), True,
             )
         return _issued(finished.fullchain_pem, _private_pem(key))
 
@@ -230,21 +231,22 @@ class AcmeIssuer:
         except messages.Error as problem:
             raise from_problem(problem, hostname, during_challenge=False) from problem
         except errors.TimeoutError as timeout:
-            raise AcmeFailure(
-                f"The certificate authority did not finish validating and issuing for "
-                f"{hostname} within {self._timeout.total_seconds():.0f} s. Sendtrail "
-                "retries later.", True,
+            raise AcmeFailure(_(
+                "The certificate authority did not finish validating and issuing for "
+                "{host} within {seconds} s. Sendtrail retries later."
+            ).format(host=hostname, seconds=f"{self._timeout.total_seconds():.0f}"), True,
             ) from timeout
         except requests.exceptions.SSLError as error:
-            raise AcmeFailure(
-                f"Sendtrail does not trust the TLS certificate of the ACME server "
-                f"{self.directory_url} ({error}). Check SENDTRAIL_ACME_CA_BUNDLE.",
-                True, platform_problem=True,
+            raise AcmeFailure(_(
+                "Sendtrail does not trust the TLS certificate of the ACME server "
+                "{url} ({error}). Check SENDTRAIL_ACME_CA_BUNDLE."
+            ).format(url=self.directory_url, error=error), True, platform_problem=True,
             ) from error
         except (requests.exceptions.RequestException, errors.ClientError) as error:
-            raise AcmeFailure(
-                f"Sendtrail could not talk to the ACME server {self.directory_url} while "
-                f"issuing for {hostname} ({error}). Sendtrail retries later.",
+            raise AcmeFailure(_(
+                "Sendtrail could not talk to the ACME server {url} while "
+                "issuing for {host} ({error}). Sendtrail retries later."
+            ).format(url=self.directory_url, host=hostname, error=error),
                 True, platform_problem=True,
             ) from error
 
@@ -255,6 +257,7 @@ def _validation_failure(failed: errors.ValidationError, hostname: str) -> AcmeFa
             if challenge.error is not None:
                 return from_problem(challenge.error, hostname, during_challenge=True)
     return AcmeFailure(
-        f"The certificate authority could not validate {hostname}. Sendtrail retries later.",
+        _("The certificate authority could not validate {host}. Sendtrail retries later."
+          ).format(host=hostname),
         True,
     )

@@ -12,6 +12,7 @@ from __future__ import annotations
 from acme import messages
 
 from sendtrail.errors import ExternalServiceError
+from sendtrail.i18n import N_, _
 
 __all__ = ["AcmeFailure", "from_problem"]
 
@@ -39,64 +40,92 @@ class AcmeFailure(ExternalServiceError):
 # code -> (sentence with {host} and {detail}, retryable, platform_problem)
 _PROBLEMS: dict[str, tuple[str, bool, bool]] = {
     "connection": (
-        "The certificate authority could not connect to {host} to check the challenge "
-        "({detail}). Make sure {host} points at Sendtrail and that port 80 is open to the "
-        "internet.", True, False,
+        N_(
+            "The certificate authority could not connect to {host} to check the challenge "
+            "({detail}). Make sure {host} points at Sendtrail and that port 80 is open to the "
+            "internet."
+        ), True, False,
     ),
     "dns": (
-        "The certificate authority could not resolve {host} in DNS ({detail}). Check that "
-        "the CNAME record of {host} exists and points at Sendtrail.", True, False,
+        N_(
+            "The certificate authority could not resolve {host} in DNS ({detail}). Check that "
+            "the CNAME record of {host} exists and points at Sendtrail."
+        ), True, False,
     ),
     "unauthorized": (
-        "{host} did not answer the certificate authority's challenge with Sendtrail's "
-        "response ({detail}). Check that {host} points at Sendtrail and that no proxy or "
-        "other server answers /.well-known/acme-challenge/ for it.", True, False,
+        N_(
+            "{host} did not answer the certificate authority's challenge with Sendtrail's "
+            "response ({detail}). Check that {host} points at Sendtrail and that no proxy or "
+            "other server answers /.well-known/acme-challenge/ for it."
+        ), True, False,
     ),
     "incorrectResponse": (
-        "{host} answered the certificate authority's challenge with the wrong content "
-        "({detail}). Check that {host} points at Sendtrail and that no proxy or other "
-        "server answers /.well-known/acme-challenge/ for it.", True, False,
+        N_(
+            "{host} answered the certificate authority's challenge with the wrong content "
+            "({detail}). Check that {host} points at Sendtrail and that no proxy or other "
+            "server answers /.well-known/acme-challenge/ for it."
+        ), True, False,
     ),
     "tls": (
-        "The certificate authority hit a TLS error while checking {host} ({detail}). If "
-        "port 80 redirects to HTTPS, make sure {host} still points at Sendtrail.", True, False,
+        N_(
+            "The certificate authority hit a TLS error while checking {host} ({detail}). If "
+            "port 80 redirects to HTTPS, make sure {host} still points at Sendtrail."
+        ), True, False,
     ),
     "caa": (
-        "The CAA records of {host} or of a parent domain do not allow the certificate "
-        "authority to issue for it ({detail}). Add a CAA 'issue' record for the authority "
-        "or remove the restriction, then retry.", False, False,
+        N_(
+            "The CAA records of {host} or of a parent domain do not allow the certificate "
+            "authority to issue for it ({detail}). Add a CAA 'issue' record for the authority "
+            "or remove the restriction, then retry."
+        ), False, False,
     ),
     "rejectedIdentifier": (
-        "The certificate authority refuses to issue a certificate for {host} ({detail}). "
-        "Use another hostname.", False, False,
+        N_(
+            "The certificate authority refuses to issue a certificate for {host} ({detail}). "
+            "Use another hostname."
+        ), False, False,
     ),
     "unsupportedIdentifier": (
-        "The certificate authority cannot issue a certificate for {host} ({detail}). Use "
-        "a regular DNS hostname.", False, False,
+        N_(
+            "The certificate authority cannot issue a certificate for {host} ({detail}). Use "
+            "a regular DNS hostname."
+        ), False, False,
     ),
     "rateLimited": (
-        "The certificate authority's rate limit was reached while issuing for {host} "
-        "({detail}). Sendtrail retries later.", True, False,
+        N_(
+            "The certificate authority's rate limit was reached while issuing for {host} "
+            "({detail}). Sendtrail retries later."
+        ), True, False,
     ),
     "serverInternal": (
-        "The certificate authority had an internal error while issuing for {host} "
-        "({detail}). Sendtrail retries later.", True, False,
+        N_(
+            "The certificate authority had an internal error while issuing for {host} "
+            "({detail}). Sendtrail retries later."
+        ), True, False,
     ),
     "badNonce": (
-        "The certificate authority rejected a request for {host} as replayed ({detail}). "
-        "Sendtrail retries later.", True, False,
+        N_(
+            "The certificate authority rejected a request for {host} as replayed ({detail}). "
+            "Sendtrail retries later."
+        ), True, False,
     ),
     "userActionRequired": (
-        "The certificate authority requires action on Sendtrail's ACME account before it "
-        "issues for {host} ({detail}); an operator must accept its new terms.", False, True,
+        N_(
+            "The certificate authority requires action on Sendtrail's ACME account before it "
+            "issues for {host} ({detail}); an operator must accept its new terms."
+        ), False, True,
     ),
     "accountDoesNotExist": (
-        "Sendtrail's ACME account does not exist at the certificate authority ({detail}); "
-        "it is registered again on the next attempt for {host}.", True, True,
+        N_(
+            "Sendtrail's ACME account does not exist at the certificate authority ({detail}); "
+            "it is registered again on the next attempt for {host}."
+        ), True, True,
     ),
     "externalAccountRequired": (
-        "The certificate authority requires external account binding ({detail}), which "
-        "Sendtrail's ACME settings do not provide; nothing can be issued for {host}.",
+        N_(
+            "The certificate authority requires external account binding ({detail}), which "
+            "Sendtrail's ACME settings do not provide; nothing can be issued for {host}."
+        ),
         False, True,
     ),
 }
@@ -116,26 +145,29 @@ def from_problem(problem: messages.Error, hostname: str, *, during_challenge: bo
     code = problem.code or str(problem.typ).rsplit(":", maxsplit=1)[-1]
     detail = _shorten((problem.detail or problem.title or str(problem.typ)).strip().rstrip("."))
     if code == "unauthorized" and not during_challenge:
-        return AcmeFailure(
-            f"The certificate authority refused the order for {hostname} ({detail}). "
+        return AcmeFailure(_(
+            "The certificate authority refused the order for {host} ({detail}). "
             "Check that the hostname is allowed and that Sendtrail's ACME account is in "
-            "good standing.", False, problem_type=problem.typ,
+            "good standing.").format(host=hostname, detail=detail), False,
+            problem_type=problem.typ,
         )
     if code in _PROBLEMS:
         sentence, retryable, platform = _PROBLEMS[code]
         return AcmeFailure(
-            sentence.format(host=hostname, detail=detail), retryable,
+            _(sentence).format(host=hostname, detail=detail), retryable,
             problem_type=problem.typ, platform_problem=platform,
         )
     if code in _PLATFORM_BUGS:
-        return AcmeFailure(
-            f"The certificate authority rejected Sendtrail's request for {hostname} as "
-            f"malformed ({problem.typ}: {detail}); this is a Sendtrail bug, please report it.",
+        return AcmeFailure(_(
+            "The certificate authority rejected Sendtrail's request for {host} as "
+            "malformed ({type}: {detail}); this is a Sendtrail bug, please report it."
+        ).format(host=hostname, type=problem.typ, detail=detail),
             False, problem_type=problem.typ, platform_problem=True,
         )
-    return AcmeFailure(
-        f"The certificate authority could not issue a certificate for {hostname} "
-        f"({problem.typ}: {detail}). Sendtrail retries later.",
+    return AcmeFailure(_(
+        "The certificate authority could not issue a certificate for {host} "
+        "({type}: {detail}). Sendtrail retries later."
+    ).format(host=hostname, type=problem.typ, detail=detail),
         True, problem_type=problem.typ,
     )
 

@@ -22,6 +22,7 @@ from urllib.parse import urlsplit
 import idna
 
 from sendtrail.errors import InvalidInput
+from sendtrail.i18n import _
 
 __all__ = [
     "MAX_HOSTNAME_LENGTH",
@@ -71,16 +72,17 @@ def parse_hostname(text: str, *, platform_domains: Sequence[str]) -> Hostname:
     """
     raw = text.strip()
     if not raw:
-        raise InvalidInput(f"Enter a hostname, e.g. {EXAMPLE}.")
+        raise InvalidInput(_("Enter a hostname, e.g. {example}.").format(example=EXAMPLE))
     if len(raw) > 4 * MAX_HOSTNAME_LENGTH:  # refused before it is echoed in any message
-        raise InvalidInput(f"That is far too long for a hostname; enter one such as {EXAMPLE}.")
+        raise InvalidInput(_("That is far too long for a hostname; enter one such as "
+                             "{example}.").format(example=EXAMPLE))
     _refuse_ip_address(raw)
     _refuse_url(raw)
     if "*" in raw:
-        raise InvalidInput(
-            f"Wildcards are not supported: enter one hostname, e.g. {EXAMPLE}, "
+        raise InvalidInput(_(
+            "Wildcards are not supported: enter one hostname, e.g. {example}, "
             "and add each further hostname separately."
-        )
+        ).format(example=EXAMPLE))
     try:
         mapped = idna.uts46_remap(raw, std3_rules=False, transitional=False)
     except (idna.IDNAError, UnicodeError, IndexError) as error:
@@ -89,29 +91,29 @@ def parse_hostname(text: str, *, platform_domains: Sequence[str]) -> Hostname:
         mapped = mapped[:-1]
     labels = mapped.split(".")
     if len(labels) == 1:
-        raise InvalidInput(
-            f"'{raw}' is a single name (or a top-level domain such as .com); enter a full "
-            f"hostname under a domain you own, e.g. {EXAMPLE}."
-        )
+        raise InvalidInput(_(
+            "'{raw}' is a single name (or a top-level domain such as .com); enter a full "
+            "hostname under a domain you own, e.g. {example}."
+        ).format(raw=raw, example=EXAMPLE))
     a_labels = [_a_label(label, raw) for label in labels]
     name = ".".join(a_labels)
     if len(name) > MAX_HOSTNAME_LENGTH:
-        raise InvalidInput(
-            f"That hostname is {len(name)} characters long (as stored in DNS); the limit is "
-            f"{MAX_HOSTNAME_LENGTH}, so that its ownership record {VERIFICATION_LABEL}.<hostname> "
-            "fits in DNS."
-        )
+        raise InvalidInput(_(
+            "That hostname is {length} characters long (as stored in DNS); the limit is "
+            "{limit}, so that its ownership record {label}.<hostname> fits in DNS."
+        ).format(length=len(name), limit=MAX_HOSTNAME_LENGTH, label=VERIFICATION_LABEL))
     if a_labels[-1].isdigit():
-        raise InvalidInput(
-            f"'{raw}' looks like an IP address, not a hostname; enter a hostname, e.g. "
-            f"{EXAMPLE}, and point it at us with a CNAME record."
-        )
+        raise InvalidInput(_(
+            "'{raw}' looks like an IP address, not a hostname; enter a hostname, e.g. "
+            "{example}, and point it at us with a CNAME record."
+        ).format(raw=raw, example=EXAMPLE))
     try:
         # Rules that span labels (bidi, contextual joiners) are checked on the whole name.
         unicode_name = idna.decode(name)
         idna.encode(unicode_name)
     except (idna.IDNAError, UnicodeError) as error:
-        raise InvalidInput(f"'{raw}' is not a valid internationalised hostname: {error}.") from None
+        raise InvalidInput(_("'{raw}' is not a valid internationalised hostname: {error}."
+                             ).format(raw=raw, error=error)) from None
     _refuse_platform_domain(name, raw, platform_domains)
     return Hostname(ascii=name, unicode=unicode_name)
 
@@ -133,25 +135,27 @@ def _refuse_ip_address(raw: str) -> None:
         ipaddress.ip_address(candidate)
     except ValueError:
         return
-    raise InvalidInput(
-        f"'{raw}' is an IP address, not a hostname; enter a hostname, e.g. {EXAMPLE}, "
+    raise InvalidInput(_(
+        "'{raw}' is an IP address, not a hostname; enter a hostname, e.g. {example}, "
         "and point it at us with a CNAME record."
-    )
+    ).format(raw=raw, example=EXAMPLE))
 
 
 def _refuse_url(raw: str) -> None:
     if not any(marker in raw for marker in _URL_MARKERS) and ":" not in raw:
         return
     if "@" in raw and "/" not in raw:
-        raise InvalidInput(
-            f"That looks like an email address; enter just a hostname, e.g. {EXAMPLE}."
-        )
+        raise InvalidInput(_(
+            "That looks like an email address; enter just a hostname, e.g. {example}."
+        ).format(example=EXAMPLE))
     host = _host_of(raw)
     if ":" in raw and not any(marker in raw for marker in _URL_MARKERS) and host:
-        raise InvalidInput(f"Enter the hostname without a port, e.g. {host}.")
+        raise InvalidInput(_("Enter the hostname without a port, e.g. {host}.").format(
+            host=host))
     suggestion = host or EXAMPLE
     shown = raw if len(raw) <= 60 else raw[:57] + "..."
-    raise InvalidInput(f"Enter just the hostname, e.g. {suggestion}, not {shown}")
+    raise InvalidInput(_("Enter just the hostname, e.g. {suggestion}, not {shown}").format(
+        suggestion=suggestion, shown=shown))
 
 
 def _host_of(raw: str) -> str | None:
@@ -169,27 +173,28 @@ def _host_of(raw: str) -> str | None:
 def _a_label(label: str, raw: str) -> str:
     """One label in its ASCII form, or a refusal saying what is wrong with it."""
     if not label:
-        raise InvalidInput(
-            f"'{raw}' has an empty part (two dots in a row, or a leading dot); "
-            f"enter a hostname such as {EXAMPLE}."
-        )
+        raise InvalidInput(_(
+            "'{raw}' has an empty part (two dots in a row, or a leading dot); "
+            "enter a hostname such as {example}."
+        ).format(raw=raw, example=EXAMPLE))
     if "_" in label:
-        raise InvalidInput(
-            f"'{label}' contains an underscore: names such as _dmarc are for service records, "
-            f"not for links; enter a hostname such as {EXAMPLE}."
-        )
+        raise InvalidInput(_(
+            "'{label}' contains an underscore: names such as _dmarc are for service records, "
+            "not for links; enter a hostname such as {example}."
+        ).format(label=label, example=EXAMPLE))
     if " " in label or "\t" in label:
-        raise InvalidInput(f"A hostname cannot contain spaces: '{raw}'.")
+        raise InvalidInput(_("A hostname cannot contain spaces: '{raw}'.").format(raw=raw))
     if label.isascii():
         ascii_label = label
         if not _LDH_LABEL.fullmatch(label):
             bad = _BAD_ASCII.search(label)
             if bad:
-                raise InvalidInput(
-                    f"'{bad.group()}' cannot be used in a hostname; use letters, digits, "
+                raise InvalidInput(_(
+                    "'{character}' cannot be used in a hostname; use letters, digits, "
                     "hyphens and dots only."
-                )
-            raise InvalidInput(f"'{label}': a part of a hostname cannot start or end with '-'.")
+                ).format(character=bad.group()))
+            raise InvalidInput(_("'{label}': a part of a hostname cannot start or end with "
+                                 "'-'.").format(label=label))
         if label[2:4] == "--":
             _check_punycode(label)
     else:
@@ -205,28 +210,31 @@ def _a_label(label: str, raw: str) -> str:
 
 
 def _label_too_long(label: str) -> str:
-    return (
-        f"The part '{label[:20]}…' is too long: each part between dots can be at most "
-        f"{MAX_LABEL_LENGTH} characters (as stored in DNS)."
-    )
+    return _(
+        "The part '{label}…' is too long: each part between dots can be at most "
+        "{limit} characters (as stored in DNS)."
+    ).format(label=label[:20], limit=MAX_LABEL_LENGTH)
 
 
 def _check_punycode(label: str) -> None:
     if not label.startswith("xn--"):
-        raise InvalidInput(f"'{label}': '--' cannot be the 3rd and 4th characters of a part.")
+        raise InvalidInput(_("'{label}': '--' cannot be the 3rd and 4th characters of a part."
+                             ).format(label=label))
     try:
         if idna.alabel(idna.ulabel(label)).decode("ascii") == label:
             return
     except (idna.IDNAError, UnicodeError):
         pass
-    raise InvalidInput(f"'{label}' is not valid punycode; enter the hostname as you read it.")
+    raise InvalidInput(_("'{label}' is not valid punycode; enter the hostname as you read it."
+                         ).format(label=label))
 
 
 def _bad_character_message(text: str, error: Exception) -> str:
     offending = [c for c in text if not c.isascii() and not _allowed(c)]
     if offending:
-        return f"'{offending[0]}' cannot be used in a hostname ({error})."
-    return f"'{text}' is not a valid hostname ({error})."
+        return _("'{character}' cannot be used in a hostname ({error}).").format(
+            character=offending[0], error=error)
+    return _("'{text}' is not a valid hostname ({error}).").format(text=text, error=error)
 
 
 def _allowed(character: str) -> bool:
@@ -245,15 +253,15 @@ def _refuse_platform_domain(name: str, raw: str, platform_domains: Sequence[str]
     for domain in platform_domains:
         own = _normalise_platform_domain(domain)
         if own and (name == own or name.endswith("." + own)):
-            raise InvalidInput(
-                f"'{raw}' is on {own}, one of our own domains: links on our own domain are "
+            raise InvalidInput(_(
+                "'{raw}' is on {own}, one of our own domains: links on our own domain are "
                 "the default; add a hostname of your own, e.g. links.example.com."
-            )
+            ).format(raw=raw, own=own))
         if own and own.endswith("." + name):
-            raise InvalidInput(
-                f"'{raw}' is a parent of {own}, one of our own domains, so it cannot be "
+            raise InvalidInput(_(
+                "'{raw}' is a parent of {own}, one of our own domains, so it cannot be "
                 "a tracking domain; add a hostname of your own, e.g. links.example.com."
-            )
+            ).format(raw=raw, own=own))
 
 
 def _normalise_platform_domain(domain: str) -> str:

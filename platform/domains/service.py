@@ -26,6 +26,7 @@ from sendtrail.domains.hostnames import (
 )
 from sendtrail.domains.store import CertificateRow, TrackingDomainRow
 from sendtrail.errors import Conflict, EntitlementRequired, InvalidInput, NotFound
+from sendtrail.i18n import N_, _
 from sendtrail.settings import Settings
 from sendtrail.tenancy import audit
 from sendtrail.tenancy.authz import AuthzAction, AuthzObject, authorizer
@@ -98,9 +99,9 @@ def cname_target_for(account: AccountRow, default_domain: str) -> str:
 def dns_records(row: TrackingDomainRow) -> list[DnsRecord]:
     return [
         DnsRecord("CNAME", row.hostname, row.cname_target,
-                  "Sends tracked links and pixels on this hostname to Sendtrail."),
+                  _("Sends tracked links and pixels on this hostname to Sendtrail.")),
         DnsRecord("TXT", verification_record_name(row.hostname), row.verification_token,
-                  "Proves that you control this hostname."),
+                  _("Proves that you control this hostname.")),
     ]
 
 
@@ -134,7 +135,7 @@ async def get_domain(
     authorizer().require(actor, account_id, AuthzObject.DOMAINS, AuthzAction.READ)
     row = await session.get(TrackingDomainRow, (account_id, domain_id))
     if row is None:
-        raise NotFound("No tracking domain with this id in your account.")
+        raise NotFound(_("No tracking domain with this id in your account."))
     return row
 
 
@@ -151,42 +152,45 @@ async def add_domain(
 ) -> TrackingDomainRow:
     """Add a hostname (R21); it waits for its DNS records (PENDING_DNS)."""
     authorizer().require(actor, account_id, AuthzObject.DOMAINS, AuthzAction.WRITE)
-    refuse_lasting_grant(actor, what="add a tracking domain, which new emails' links use")
+    refuse_lasting_grant(actor, what=N_("add a tracking domain, which new emails' links use"))
     parsed = parse_hostname(hostname, platform_domains=_platform_domains(settings))
     account = await session.get(AccountRow, account_id)
     if account is None:
-        raise NotFound("Your account no longer exists.")
+        raise NotFound(_("Your account no longer exists."))
     unit = (business_unit or "").strip() or None
     if purpose == "marketing":
         if not account.business_units:
-            raise EntitlementRequired(
+            raise EntitlementRequired(_(
                 "Marketing link domains are set per business unit, which needs the "
                 "business-units add-on. Sales & service domains need no add-on."
-            )
+            ))
         if unit is None:
-            raise InvalidInput("Say which business unit this marketing domain is for.")
+            raise InvalidInput(_("Say which business unit this marketing domain is for."))
         if len(unit) > 100 or not unit.isprintable():
-            raise InvalidInput("Business unit names are at most 100 printable characters.")
+            raise InvalidInput(_("Business unit names are at most 100 printable characters."))
     elif unit is not None:
-        raise InvalidInput("Only marketing domains belong to a business unit; leave it out.")
+        raise InvalidInput(_("Only marketing domains belong to a business unit; leave it out."))
     taken = (await session.exec(unscoped(select(TrackingDomainRow).where(
         TrackingDomainRow.hostname == parsed.ascii
     )))).first()
     if taken is not None:
         raise Conflict(
-            f"{parsed.unicode} is already added to your account."
+            _("{hostname} is already added to your account.")
+            .format(hostname=parsed.unicode)
             if taken.account_id == account_id else
-            f"{parsed.unicode} is already in use by another Sendtrail account. If it is "
-            "yours, ask them to remove it, or contact support."
+            _("{hostname} is already in use by another Sendtrail account. If it is "
+              "yours, ask them to remove it, or contact support.")
+            .format(hostname=parsed.unicode)
         )
     count = len(await list_domains(session, actor, account_id))
     if count >= MAX_DOMAINS_PER_ACCOUNT:
-        raise InvalidInput(f"An account can have at most {MAX_DOMAINS_PER_ACCOUNT} tracking "
-                           "domains; remove one you no longer use.")
+        raise InvalidInput(_("An account can have at most {limit} tracking "
+                             "domains; remove one you no longer use.").format(
+            limit=MAX_DOMAINS_PER_ACCOUNT))
     row = TrackingDomainRow(
         account_id=account_id, hostname=parsed.ascii, hostname_unicode=parsed.unicode,
         purpose=purpose, business_unit=unit, status=Status.PENDING_DNS,
-        last_error="Waiting for the DNS records below to be created.",
+        last_error=N_("Waiting for the DNS records below to be created."),  # stored: English
         verification_token=verification_token(),
         cname_target=cname_target_for(account, settings.tracking.default_domain),
         created_at=now, created_by=actor.user_id, next_check_at=now,
@@ -198,7 +202,8 @@ async def add_domain(
         await session.commit()
     except IntegrityError:  # added by someone else at the same moment
         await session.rollback()
-        raise Conflict(f"{parsed.unicode} was just added by another account or admin.") from None
+        raise Conflict(_("{hostname} was just added by another account or admin.").format(
+            hostname=parsed.unicode)) from None
     await session.refresh(row)
     return row
 

@@ -17,6 +17,7 @@ from strawberry.types import Info
 from sendtrail.db.engine import Database
 from sendtrail.errors import InvalidInput, SendtrailError, TenantScopeMissing, Unauthenticated
 from sendtrail.graphql.loaders import Loaders
+from sendtrail.i18n import N_, _
 from sendtrail.records.services import RecordsConfig
 from sendtrail.settings import Settings
 from sendtrail.tenancy.auth import record_support_read
@@ -28,7 +29,7 @@ __all__ = ["RequestContext", "SocketContext", "ctx", "socket_ctx"]
 
 ID_ARGUMENTS = frozenset({"id", "contactId", "emailId"})
 """Arguments naming the one object a support read opens."""
-NOT_SIGNED_IN = "Sign in, or send an API token as 'Authorization: Bearer st_...'."
+NOT_SIGNED_IN = N_("Sign in, or send an API token as 'Authorization: Bearer st_...'.")
 
 
 @dataclass
@@ -56,14 +57,14 @@ class RequestContext:
     async def actor(self, info: Info) -> Principal:
         """The authenticated principal; support staff's reads are audited before answering."""
         if self.principal is None:
-            raise self.auth_error or Unauthenticated(NOT_SIGNED_IN)
+            raise self.auth_error or Unauthenticated(_(NOT_SIGNED_IN))
         principal = self.principal
         if principal.is_staff:
             if principal.account_id is None:
-                raise InvalidInput(
+                raise InvalidInput(_(
                     "Support staff: choose the account to inspect with the "
                     "X-Sendtrail-Account header (its id)."
-                )
+                ))
             if not self._support_read_logged and info.operation.operation is OperationType.QUERY:
                 # Set before awaiting: sibling root fields reach here concurrently.
                 self._support_read_logged = True
@@ -74,7 +75,7 @@ class RequestContext:
     async def account_id(self, info: Info) -> uuid.UUID:
         principal = await self.actor(info)
         if principal.account_id is None:  # actor() refuses staff without an account
-            raise Unauthenticated(NOT_SIGNED_IN)
+            raise Unauthenticated(_(NOT_SIGNED_IN))
         return principal.account_id
 
     async def loaders(self, info: Info, account_id: uuid.UUID) -> Loaders:
@@ -94,8 +95,8 @@ class RequestContext:
 def ctx(info: Info) -> RequestContext:
     context = info.context.get("sendtrail")
     if context is None:  # a query or mutation sent over the WebSocket
-        raise InvalidInput("Send queries and mutations over HTTP; the WebSocket is for "
-                           "subscriptions.")
+        raise InvalidInput(_("Send queries and mutations over HTTP; the WebSocket is for "
+                             "subscriptions."))
     return cast(RequestContext, context)
 
 
@@ -117,15 +118,16 @@ class SocketContext:
     @property
     def subscriber(self) -> Principal:
         if self.principal is None:  # on_ws_connect sets it before any subscription runs
-            raise Unauthenticated(NOT_SIGNED_IN)
+            raise Unauthenticated(_(NOT_SIGNED_IN))
         return self.principal
 
 
 def socket_ctx(info: Info) -> SocketContext:
     context = info.context.get("sendtrail_socket")
     if context is None:
-        raise Unauthenticated("Subscriptions run over the GraphQL WebSocket, after "
-                              "connection_init with {\"authorization\": \"Bearer st_...\"}.")
+        raise Unauthenticated(_("Subscriptions run over the GraphQL WebSocket, after "
+                                "connection_init with {example}.").format(
+                                    example='{"authorization": "Bearer st_..."}'))
     return cast(SocketContext, context)
 
 

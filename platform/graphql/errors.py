@@ -9,6 +9,7 @@ from graphql.error import GraphQLError
 from strawberry.extensions import MaskErrors
 
 from sendtrail.errors import SendtrailError
+from sendtrail.i18n import N_, _
 
 __all__ = ["CodedErrors", "add_default_codes", "is_expected"]
 
@@ -26,13 +27,19 @@ def is_expected(error: GraphQLError) -> bool:
     return error.original_error is None or isinstance(error.original_error, SendtrailError)
 
 
+UNEXPECTED = N_("Unexpected error.")
+"""What a masked error says (strawberry's wording), in the reader's language."""
+
+
 class CodedErrors(MaskErrors):
     def __init__(self) -> None:
-        super().__init__(should_mask_error=lambda error: not is_expected(error))
+        super().__init__(should_mask_error=lambda error: not is_expected(error),
+                         error_message=UNEXPECTED)
 
     def anonymise_error(self, error: GraphQLError) -> GraphQLError:
         log.error("unexpected error in GraphQL", exc_info=error.original_error)
         masked = super().anonymise_error(error)
+        masked.message = _(UNEXPECTED)
         masked.extensions = {"code": "INTERNAL_SERVER_ERROR"}
         return masked
 

@@ -15,13 +15,14 @@ from sendtrail.graphql.audit_types import (
 )
 from sendtrail.graphql.context import ctx
 from sendtrail.graphql.types import Account, ApiToken, User, UserConnection
+from sendtrail.i18n import N_, _
 from sendtrail.tenancy import accounts, audit_log, tokens, users
 from sendtrail.tenancy.audit_log import AuditFilter
 from sendtrail.tenancy.users import parse_id
 
 __all__ = ["Query"]
 
-STAFF_ARE_NO_USERS = "Support staff are not users of an account; query `account` instead."
+STAFF_ARE_NO_USERS = N_("Support staff are not users of an account; query `account` instead.")
 
 
 @strawberry.type
@@ -32,10 +33,10 @@ class Query:
         # Staff are refused before actor(): with or without an account chosen they are no
         # user, and the web admin's session probe must hear FORBIDDEN, not "choose one".
         if context.principal is not None and context.principal.is_staff:
-            raise Forbidden(STAFF_ARE_NO_USERS)
+            raise Forbidden(_(STAFF_ARE_NO_USERS))
         principal = await context.actor(info)
         if principal.user_id is None:
-            raise Forbidden(STAFF_ARE_NO_USERS)
+            raise Forbidden(_(STAFF_ARE_NO_USERS))
         async with context.db() as session:
             row = await users.get_user(session, principal, await context.account_id(info),
                                        principal.user_id)

@@ -23,6 +23,7 @@ from sendtrail.graphql.tracking_inputs import (
     decode_base64,
 )
 from sendtrail.graphql.tracking_types import Contact, ContactConnection, Email
+from sendtrail.i18n import _
 from sendtrail.notifications import webhooks
 from sendtrail.records import logbook, privacy
 from sendtrail.records.logbook import LogInput, log_input_from_message
@@ -70,7 +71,7 @@ async def _entry(given: LogEmailInput, viewer_email: str) -> LogInput:
         message = await asyncio.to_thread(parse_message, raw)  # CPU-heavy: off the loop
         return log_input_from_message(message, source="api")
     if not given.recipients:
-        raise InvalidInput("Give the recipients of the email (or the raw message).")
+        raise InvalidInput(_("Give the recipients of the email (or the raw message)."))
     sender = given.from_ or RecipientInput(address=viewer_email)
     groups: dict[str, list[Address]] = {"to": [], "cc": [], "bcc": []}
     for recipient in given.recipients:

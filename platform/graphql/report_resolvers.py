@@ -12,6 +12,7 @@ from sendtrail.errors import InvalidInput
 from sendtrail.graphql.context import ctx
 from sendtrail.graphql.tracking_inputs import aware
 from sendtrail.graphql.tracking_types import Email
+from sendtrail.i18n import _
 from sendtrail.tracking import reports
 from sendtrail.tracking.core.series import Counts, Interval
 
@@ -93,9 +94,9 @@ def _zone(name: str) -> ZoneInfo:
         # OSError: a name longer than the file system allows (issue 12, defect 8).
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError, OSError) as error:
-        raise InvalidInput(
-            f"{name[:60]!r} is not a time zone; use an IANA name such as Europe/Paris or UTC."
-        ) from error
+        raise InvalidInput(_(
+            "{name!r} is not a time zone; use an IANA name such as Europe/Paris or UTC."
+        ).format(name=name[:60])) from error
 
 
 @strawberry.type

@@ -17,11 +17,10 @@ from strawberry.file_uploads import Upload
 from strawberry.types.scalar import ScalarDefinition
 
 from sendtrail.errors import InvalidInput, SendtrailError
+from sendtrail.i18n import _
 from sendtrail.moments import checked_moment
 
 __all__ = ["SCALAR_MAP"]
-
-_EXAMPLE = "e.g. 2030-01-31T00:00:00Z"
 
 
 def _refuse(error: SendtrailError) -> GraphQLError:
@@ -31,15 +30,18 @@ def _refuse(error: SendtrailError) -> GraphQLError:
 
 def _parse_datetime(value: Any) -> datetime:
     if not isinstance(value, str):
-        raise _refuse(InvalidInput(f"Give a date-time as ISO 8601 text, {_EXAMPLE}."))
+        raise _refuse(InvalidInput(
+            _("Give a date-time as ISO 8601 text, e.g. 2030-01-31T00:00:00Z.")
+        ))
     try:
         parsed = datetime.fromisoformat(value)
     except ValueError:
-        raise _refuse(InvalidInput(
-            f"{value[:40]!r} is not a date-time; give ISO 8601 with a timezone, {_EXAMPLE}."
-        )) from None
+        raise _refuse(InvalidInput(_(
+            "{value!r} is not a date-time; give ISO 8601 with a timezone, "
+            "e.g. 2030-01-31T00:00:00Z."
+        ).format(value=value[:40]))) from None
     try:
-        return checked_moment(parsed, "a date-time")
+        return checked_moment(parsed, _("a date-time"))
     except InvalidInput as error:
         raise _refuse(error) from None
 
@@ -50,10 +52,10 @@ def _serialize_datetime(value: datetime) -> str:
 
 def _parse_upload(value: Any) -> Any:
     if not hasattr(value, "read"):
-        raise _refuse(InvalidInput(
+        raise _refuse(InvalidInput(_(
             "An Upload must be a file part of a multipart request; send the message as "
             "base64 text in rawBase64 instead."
-        ))
+        )))
     return value
 
 

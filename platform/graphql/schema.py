@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from functools import lru_cache
 from typing import Any
 
 import strawberry
@@ -15,6 +17,7 @@ from strawberry.extensions import (
     ValidationCache,
 )
 from strawberry.schema.config import StrawberryConfig
+from strawberry.schema.schema import validate_document
 
 from sendtrail.graphql.domain_resolvers import DomainMutation, DomainQuery
 from sendtrail.graphql.errors import CodedErrors
@@ -39,6 +42,7 @@ from sendtrail.graphql.support_resolvers import SupportQuery
 from sendtrail.graphql.surface import NoIntrospection, strip_suggestions
 from sendtrail.graphql.tracking_resolvers import TrackingMutation, TrackingQuery
 from sendtrail.graphql.webhook_resolvers import WebhookMutation, WebhookQuery
+from sendtrail.i18n import current_language
 from sendtrail.settings import GraphQLSettings
 
 __all__ = ["MAX_ALIASES", "MAX_DEPTH", "MAX_TOKENS", "build_schema", "schema_sdl"]
@@ -67,6 +71,26 @@ class RootMutation(
 @strawberry.type(name="Subscription")
 class RootSubscription(NotificationSubscription, SendingSubscription):
     pass
+
+
+@lru_cache(maxsize=256)
+def _validated(schema: Any, document: Any, rules: Any, language: str) -> list[GraphQLError]:
+    # ``language`` is part of the key only: the rules read it through sendtrail.i18n.
+    return validate_document(schema, document, rules)
+
+
+class LanguageValidationCache(ValidationCache):
+    """Strawberry's validation cache, keyed by the reader's language too: its errors are
+    sentences (the introspection refusal, a DateTime literal's coercion), and one cache for
+    all languages would answer everyone in the language of whoever sent the document first."""
+
+    def on_validate(self) -> Iterator[None]:
+        context = self.execution_context
+        context.pre_execution_errors = _validated(
+            context.schema._schema, context.graphql_document, context.validation_rules,
+            current_language(),
+        )
+        yield
 
 
 class SendtrailSchema(strawberry.Schema):
@@ -100,7 +124,7 @@ def build_schema(graphql: GraphQLSettings | None = None) -> strawberry.Schema:
             lambda: QueryDepthLimiter(max_depth=MAX_DEPTH),
             lambda: MaxAliasesLimiter(max_alias_count=MAX_ALIASES),
             lambda: ParserCache(maxsize=256),
-            lambda: ValidationCache(maxsize=256),
+            LanguageValidationCache,
             CodedErrors,
         ],
     )

@@ -11,6 +11,7 @@ from strawberry.types import Info
 
 from sendtrail.errors import Unauthenticated
 from sendtrail.graphql.context import NOT_SIGNED_IN, ctx
+from sendtrail.i18n import _
 from sendtrail.tenancy import support
 
 __all__ = ["SupportAccount", "SupportQuery"]
@@ -32,7 +33,7 @@ class SupportQuery:
     ) -> list[SupportAccount]:
         context = ctx(info)
         if context.principal is None:
-            raise context.auth_error or Unauthenticated(NOT_SIGNED_IN)
+            raise context.auth_error or Unauthenticated(_(NOT_SIGNED_IN))
         async with context.db() as session:
             found = await support.search_accounts(session, context.principal, search=search)
         return [SupportAccount(id=strawberry.ID(a.id), name=a.name, slug=a.slug) for a in found]

@@ -12,9 +12,11 @@ from typing import Any
 
 from graphql import FieldNode, GraphQLError, ValidationRule
 
+from sendtrail.i18n import N_, _
+
 __all__ = ["INTROSPECTION_OFF", "NoIntrospection", "strip_suggestions"]
 
-INTROSPECTION_OFF = (
+INTROSPECTION_OFF = N_(
     "Introspection is turned off on this server (field '{field}'): the schema is published "
     "with `sendtrail export-schema` (web-admin/schema.graphql in the repository), or set "
     "SENDTRAIL_GRAPHQL_INTROSPECTION=true."
@@ -33,7 +35,7 @@ class NoIntrospection(ValidationRule):
     def enter_field(self, node: FieldNode, *_args: Any) -> None:
         if node.name.value in _ENTRIES:
             self.report_error(
-                GraphQLError(INTROSPECTION_OFF.format(field=node.name.value), node)
+                GraphQLError(_(INTROSPECTION_OFF).format(field=node.name.value), node)
             )
 
 

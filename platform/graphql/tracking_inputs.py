@@ -11,6 +11,7 @@ import strawberry
 
 from sendtrail.contacts.values import LegalBasis
 from sendtrail.errors import InvalidInput
+from sendtrail.i18n import _
 from sendtrail.records.mime import ParsedAttachment, clean_filename, safe_media_type
 from sendtrail.tenancy.users import parse_id
 from sendtrail.tracking.core.model import (
@@ -75,14 +76,15 @@ def decode_base64(text: str, what: str) -> bytes:
     try:
         return base64.b64decode(text, validate=True)
     except (binascii.Error, ValueError):
-        raise InvalidInput(f"{what} is not valid base64.") from None
+        raise InvalidInput(_("{what} is not valid base64.").format(what=what)) from None
 
 
 def decode_attachments(given: list[AttachmentInput] | None) -> tuple[ParsedAttachment, ...]:
     return tuple(
         ParsedAttachment(filename=clean_filename(a.filename, f"attachment-{n}"),
                          content_type=safe_media_type(a.content_type),
-                         data=decode_base64(a.content_base64, f"Attachment {a.filename!r}"))
+                         data=decode_base64(a.content_base64,
+                                            _("Attachment {name!r}").format(name=a.filename)))
         for n, a in enumerate(given or [], 1)
     )
 
@@ -149,7 +151,9 @@ class EngagementFilterInput:
 def aware(value: datetime | None, what: str) -> datetime | None:
     """Refuse a date-time without a timezone (it would be a guess which moment it is)."""
     if value is not None and value.tzinfo is None:
-        raise InvalidInput(f"Give {what} with a timezone, e.g. 2030-01-31T00:00:00Z.")
+        raise InvalidInput(
+            _("Give {what} with a timezone, e.g. 2030-01-31T00:00:00Z.").format(what=what)
+        )
     return value
 
 

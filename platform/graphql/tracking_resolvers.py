@@ -22,6 +22,7 @@ from sendtrail.graphql.tracking_inputs import (
     engagement_filter,
 )
 from sendtrail.graphql.tracking_types import Email, EmailConnection, EngagementConnection
+from sendtrail.i18n import N_, _
 from sendtrail.records import listing, logbook, outbound
 from sendtrail.tenancy.users import parse_id
 from sendtrail.tenancy.values import Principal
@@ -33,10 +34,10 @@ from sendtrail.tracking.emails import EmailOrder
 
 __all__ = ["TrackingMutation", "TrackingQuery"]
 
-LOGGED_ONLY = ("This email was logged, not sent with tracking through Sendtrail, so it has no "
-               "opens or clicks to explain.")
-LOGGED_COPY = ("This is the logged copy of a tracked email; what follows is about the email "
-               "as it was sent.")
+LOGGED_ONLY = N_("This email was logged, not sent with tracking through Sendtrail, so it has "
+                 "no opens or clicks to explain.")
+LOGGED_COPY = N_("This is the logged copy of a tracked email; what follows is about the email "
+                 "as it was sent.")
 
 
 @strawberry.type
@@ -149,7 +150,7 @@ class TrackingQuery:
         context = ctx(info)
         principal = await context.actor(info)
         if principal.user_id is None:
-            raise Forbidden("Support staff have no activity feed of their own.")
+            raise Forbidden(_("Support staff have no activity feed of their own."))
         given = filter or ActivityFilterInput()
         account_id = await context.account_id(info)
         async with context.db() as session:
@@ -181,8 +182,8 @@ class TrackingQuery:
                 if logged is None:
                     raise
                 if logged.tracked_email_id is None:
-                    return EmailDiagnosis(email_id=id, findings=[LOGGED_ONLY])
-                findings = [LOGGED_COPY, *await diagnosis.diagnose_email(
+                    return EmailDiagnosis(email_id=id, findings=[_(LOGGED_ONLY)])
+                findings = [_(LOGGED_COPY), *await diagnosis.diagnose_email(
                     session, principal, account_id, logged.tracked_email_id)]
         return EmailDiagnosis(email_id=id, findings=findings)
 

@@ -16,6 +16,7 @@ import secrets
 from collections.abc import Mapping, Sequence
 
 from sendtrail.errors import InvalidInput
+from sendtrail.i18n import _
 
 __all__ = [
     "SECRET_PREFIX",
@@ -41,11 +42,12 @@ def new_webhook_secret() -> str:
 
 def _key(secret: str) -> bytes:
     if not secret.startswith(SECRET_PREFIX):
-        raise InvalidInput("Webhook secrets start with 'whsec_'.")
+        raise InvalidInput(_("Webhook secrets start with 'whsec_'."))
     try:
         return base64.b64decode(secret[len(SECRET_PREFIX):], validate=True)
     except (binascii.Error, ValueError):
-        raise InvalidInput("This webhook secret is not valid base64 after 'whsec_'.") from None
+        raise InvalidInput(_("This webhook secret is not valid base64 after 'whsec_'.")
+                           ) from None
 
 
 def sign(secret: str, *, message_id: str, timestamp: int, body: str) -> str:
@@ -60,7 +62,7 @@ def signature_headers(
 ) -> dict[str, str]:
     """The three headers of a delivery, signed with every active secret (newest first)."""
     if not secrets_:
-        raise InvalidInput("A webhook endpoint needs at least one secret.")
+        raise InvalidInput(_("A webhook endpoint needs at least one secret."))
     return {
         "webhook-id": message_id,
         "webhook-timestamp": str(timestamp),

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 import httpx
 
 from sendtrail.errors import InvalidInput
+from sendtrail.i18n import N_, _
 
 __all__ = [
     "MAX_URL_LENGTH",
@@ -34,6 +35,7 @@ __all__ = [
     "Resolver",
     "TargetRefused",
     "WebhookUrl",
+    "address_words",
     "check_address",
     "parse_webhook_url",
     "pin_target",
@@ -81,28 +83,31 @@ def parse_webhook_url(url: str) -> WebhookUrl:
     """The URL's parts, or ``InvalidInput`` saying what is wrong with it."""
     url = url.strip()
     if not url:
-        raise InvalidInput("Give the URL the webhooks are sent to (https://...).")
+        raise InvalidInput(_("Give the URL the webhooks are sent to (https://...)."))
     if len(url) > MAX_URL_LENGTH:
-        raise InvalidInput(f"A webhook URL may be at most {MAX_URL_LENGTH} characters long.")
+        raise InvalidInput(_("A webhook URL may be at most {limit} characters long.").format(
+            limit=MAX_URL_LENGTH))
     if any(ord(char) < 33 or ord(char) == 127 for char in url):
-        raise InvalidInput("A webhook URL may not contain spaces or control characters.")
+        raise InvalidInput(_("A webhook URL may not contain spaces or control characters."))
     try:
         parsed = httpx.URL(url)
         port = parsed.port
     except (httpx.InvalidURL, ValueError):
-        raise InvalidInput(f"{url!r} is not a valid URL.") from None
+        raise InvalidInput(_("{url} is not a valid URL.").format(url=repr(url))) from None
     if port is not None and not 0 < port < 65536:
-        raise InvalidInput(f"{url!r} is not a valid URL: the port must be 1 to 65535.")
+        raise InvalidInput(_("{url} is not a valid URL: the port must be 1 to 65535.").format(
+            url=repr(url)))
     if parsed.scheme not in {"http", "https"}:
-        raise InvalidInput("A webhook URL must start with https:// (or http://).")
+        raise InvalidInput(_("A webhook URL must start with https:// (or http://)."))
     host = parsed.raw_host.decode("ascii").strip("[]").lower()
     if not host:
-        raise InvalidInput("A webhook URL needs a host name, e.g. https://hooks.example.com/.")
-    if parsed.userinfo:
         raise InvalidInput(
+            _("A webhook URL needs a host name, e.g. https://hooks.example.com/."))
+    if parsed.userinfo:
+        raise InvalidInput(_(
             "Put no user name or password in a webhook URL: receivers authenticate "
             "deliveries by their signature (webhook-signature)."
-        )
+        ))
     default = 443 if parsed.scheme == "https" else 80
     return WebhookUrl(url=url, scheme=parsed.scheme, host=host, port=port or default)
 
@@ -122,30 +127,42 @@ def literal_address(host: str) -> IPAddress | None:
 
 
 def check_address(address: IPAddress | str, *, allow_loopback: bool) -> str | None:
-    """Why webhooks may not go to ``address`` (a phrase), or ``None`` when they may."""
+    """Why webhooks may not go to ``address`` (an English phrase, shown through
+    ``address_words``), or ``None`` when they may."""
     ip = ipaddress.ip_address(address) if isinstance(address, str) else address
     if isinstance(ip, ipaddress.IPv6Address):
         ip = ipaddress.IPv6Address(ip.packed)  # drop a %zone
         embedded = ip.ipv4_mapped or ip.sixtofour
         if embedded is not None:
             reason = check_address(embedded, allow_loopback=allow_loopback)
-            return f"{reason} (written as IPv6)" if reason else None
+            return f"{reason}{_WRITTEN_AS_IPV6}" if reason else None
         if ip.teredo is not None:
-            return "a Teredo tunnel address"
+            return N_("a Teredo tunnel address")
     if ip.is_loopback:
-        return None if allow_loopback else "a loopback address"
+        return None if allow_loopback else N_("a loopback address")
     checks = (
-        (ip.is_unspecified, "the unspecified address"),
-        (ip.is_multicast, "a multicast address"),
-        (ip.is_link_local, "a link-local address"),
-        (ip.version == 6 and ip in _SITE_LOCAL, "a site-local address"),
-        (ip.version == 4 and ip in _IETF_PROTOCOL, "an IETF protocol address"),
-        (ip.version == 4 and ip in _SHARED, "a shared (carrier-grade NAT) address"),
-        (ip.is_reserved, "a reserved address"),
-        (ip.is_private, "a private address"),
-        (not ip.is_global, "an address that is not publicly routable"),
+        (ip.is_unspecified, N_("the unspecified address")),
+        (ip.is_multicast, N_("a multicast address")),
+        (ip.is_link_local, N_("a link-local address")),
+        (ip.version == 6 and ip in _SITE_LOCAL, N_("a site-local address")),
+        (ip.version == 4 and ip in _IETF_PROTOCOL, N_("an IETF protocol address")),
+        (ip.version == 4 and ip in _SHARED, N_("a shared (carrier-grade NAT) address")),
+        (ip.is_reserved, N_("a reserved address")),
+        (ip.is_private, N_("a private address")),
+        (not ip.is_global, N_("an address that is not publicly routable")),
     )
     return next((reason for refused, reason in checks if refused), None)
+
+
+_WRITTEN_AS_IPV6 = " (written as IPv6)"
+
+
+def address_words(reason: str) -> str:
+    """A ``check_address`` phrase in the reader's language."""
+    if reason.endswith(_WRITTEN_AS_IPV6):
+        return _("{reason} (written as IPv6)").format(
+            reason=address_words(reason.removesuffix(_WRITTEN_AS_IPV6)))
+    return _(reason)
 
 
 def _is_localhost(host: str) -> bool:
@@ -177,17 +194,18 @@ async def pin_target(
         except (OSError, UnicodeError):
             addresses = []
         if not addresses:
-            raise TargetRefused(f"The host {target.host} does not resolve to an address.")
+            raise TargetRefused(_("The host {host} does not resolve to an address.").format(
+                host=target.host))
     for address in addresses:
         reason = check_address(address, allow_loopback=allow_loopback)
         if reason:
             if literal is not None or _is_localhost(target.host):  # nothing DNS said
-                raise TargetRefused(f"Webhooks may not be sent to {target.host}: "
-                                    f"it is {reason}.")
+                raise TargetRefused(_("Webhooks may not be sent to {host}: it is {reason}.")
+                                    .format(host=target.host, reason=address_words(reason)))
             log.info("webhook target %s refused: it resolves to %s, %s",
                      target.host, address, reason)
-            raise TargetRefused(f"Webhooks may only be sent to public internet addresses; "
-                                f"{target.host} is not one.")
+            raise TargetRefused(_("Webhooks may only be sent to public internet addresses; "
+                                  "{host} is not one.").format(host=target.host))
     chosen = addresses[0].split("%")[0]
     ip = ipaddress.ip_address(chosen)
     host_text = f"[{target.host}]" if ":" in target.host else target.host

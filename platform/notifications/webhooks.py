@@ -27,6 +27,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from sendtrail.db.pagination import Page, keyset_page
 from sendtrail.errors import Conflict, InvalidInput, NotFound
+from sendtrail.i18n import N_, _
 from sendtrail.notifications.outbox import EVENT_TYPES, TEST_EVENT_TYPE, new_message_id
 from sendtrail.notifications.signing import new_webhook_secret
 from sendtrail.notifications.store import (
@@ -77,7 +78,9 @@ class DeliveryStatus(enum.StrEnum):
     takes only human activity, or erased. ``lastError`` says which."""
 
 OBJECT = AuthzObject.WEBHOOKS
-SENDS_OUT = "choose where webhooks send the account's events"
+# What an expiring token may not do (tenancy.permissions.refuse_lasting_grant), translated
+# where that sentence is written.
+SENDS_OUT = N_("choose where webhooks send the account's events")
 
 
 async def list_endpoints(
@@ -101,38 +104,41 @@ async def get_endpoint(
                                          WebhookEndpointRow.id == endpoint_id)
     )).one_or_none()
     if row is None:
-        raise NotFound(f"No webhook endpoint with id {endpoint_id}.")
+        raise NotFound(_("No webhook endpoint with id {id}.").format(id=endpoint_id))
     return row
 
 
 def _event_types(values: Sequence[str]) -> list[str]:
     choices = ", ".join(EVENT_TYPES)
     if len(values) > len(EVENT_TYPES):
-        raise InvalidInput(f"Choose at most {len(EVENT_TYPES)} event types, each once: "
-                           f"{choices}.")
+        raise InvalidInput(_("Choose at most {count} event types, each once: {choices}."
+                             ).format(count=len(EVENT_TYPES), choices=choices))
     chosen: list[str] = []
     for value in (value.strip() for value in values):
         if value not in EVENT_TYPES:
             shown = value if len(value) <= 64 and value.isprintable() else value[:64] + "..."
-            raise InvalidInput(f"Unknown event type {shown!r}; use any of: {choices}.")
+            raise InvalidInput(_("Unknown event type {value}; use any of: {choices}.").format(
+                value=repr(shown), choices=choices))
         if value in chosen:
-            raise InvalidInput(f"The event type {value} is listed twice; list each once.")
+            raise InvalidInput(_("The event type {value} is listed twice; list each once."
+                                 ).format(value=value))
         chosen.append(value)
     if not chosen:
-        raise InvalidInput(f"Choose at least one event type: {choices}.")
+        raise InvalidInput(_("Choose at least one event type: {choices}.").format(
+            choices=choices))
     return chosen
 
 
 def _description(value: str | None) -> str | None:
     value = (value or "").strip()
     if len(value) > MAX_DESCRIPTION:
-        raise InvalidInput(f"A webhook endpoint's description may be at most "
-                           f"{MAX_DESCRIPTION} characters.")
+        raise InvalidInput(_("A webhook endpoint's description may be at most "
+                             "{limit} characters.").format(limit=MAX_DESCRIPTION))
     # Control characters (NUL, which PostgreSQL cannot store, line breaks, tabs, escape
     # sequences) and lone surrogates (which no database encodes) have no place in a label.
     if any(unicodedata.category(char) in {"Cc", "Cs"} for char in value):
-        raise InvalidInput("A webhook endpoint's description may not contain control "
-                           "characters (such as line breaks, tabs or NUL).")
+        raise InvalidInput(_("A webhook endpoint's description may not contain control "
+                             "characters (such as line breaks, tabs or NUL)."))
     return value or None
 
 
@@ -178,8 +184,8 @@ async def create_endpoint(
         .where(WebhookEndpointRow.account_id == account_id)
     )).one()
     if count >= MAX_ENDPOINTS:
-        raise Conflict(f"An account may have at most {MAX_ENDPOINTS} webhook endpoints; "
-                       "delete one first.")
+        raise Conflict(_("An account may have at most {limit} webhook endpoints; "
+                         "delete one first.").format(limit=MAX_ENDPOINTS))
     secret = new_webhook_secret()
     row = WebhookEndpointRow(
         account_id=account_id,
@@ -267,9 +273,10 @@ async def rotate_secret(
     """A new secret (returned once) signs from now on; the current ones keep signing too
     for ``keep_old_for_hours`` (0: they stop at once), so receivers can switch over."""
     if not 0 <= keep_old_for_hours <= MAX_KEEP_OLD_HOURS:
-        raise InvalidInput(f"Keep the old secret for 0 to {MAX_KEEP_OLD_HOURS} hours.")
+        raise InvalidInput(_("Keep the old secret for 0 to {limit} hours.").format(
+            limit=MAX_KEEP_OLD_HOURS))
     row = await get_endpoint(session, actor, account_id, endpoint_id, act=AuthzAction.WRITE)
-    refuse_lasting_grant(actor, what="take a webhook signing secret")
+    refuse_lasting_grant(actor, what=N_("take a webhook signing secret"))
     until = now + timedelta(hours=keep_old_for_hours)
     kept = []
     for entry in row.secrets:
@@ -349,13 +356,13 @@ async def _message(
     session: AsyncSession, account_id: uuid.UUID, message_id: str
 ) -> WebhookMessageRow:
     if not _MESSAGE_ID.fullmatch(message_id):  # no id we made: not found (not a query)
-        raise NotFound("No webhook delivery with this id.")
+        raise NotFound(_("No webhook delivery with this id."))
     row = (await session.exec(
         select(WebhookMessageRow).where(WebhookMessageRow.account_id == account_id,
                                         WebhookMessageRow.id == message_id)
     )).one_or_none()
     if row is None:
-        raise NotFound(f"No webhook delivery with id {message_id!r}.")
+        raise NotFound(_("No webhook delivery with id {id}.").format(id=repr(message_id)))
     return row
 
 
@@ -369,8 +376,8 @@ async def replay_delivery(
     endpoint = await get_endpoint(session, actor, account_id, row.endpoint_id,
                                   act=AuthzAction.WRITE)
     if not endpoint.active:
-        raise Conflict("This endpoint is disabled: enable it again (updateWebhookEndpoint) "
-                       "before replaying its deliveries.")
+        raise Conflict(_("This endpoint is disabled: enable it again (updateWebhookEndpoint) "
+                         "before replaying its deliveries."))
     # One guarded UPDATE: a dispatcher may lease the message at any moment, and its
     # attempt (recorded only while its lease holds) must not be overwritten, nor this
     # replay be lost under it.
@@ -381,8 +388,8 @@ async def replay_delivery(
     ).values(status="pending", next_attempt_at=now, attempts=0, lease_until=None))
     if not replayed.rowcount:
         await session.rollback()
-        raise Conflict("This delivery is being attempted right now; replay it when the "
-                       "attempt has finished.")
+        raise Conflict(_("This delivery is being attempted right now; replay it when the "
+                         "attempt has finished."))
     audit.record(session, actor, account_id, action="webhook_delivery.replayed",
                  target=f"webhook delivery {row.id} to {endpoint.url}")
     await session.commit()
@@ -397,7 +404,7 @@ async def send_test(
     """Queue a ``webhook.test`` message to the endpoint (whatever it subscribes to)."""
     endpoint = await get_endpoint(session, actor, account_id, endpoint_id, act=AuthzAction.WRITE)
     if not endpoint.active:
-        raise Conflict("This endpoint is disabled: enable it again to send it a test.")
+        raise Conflict(_("This endpoint is disabled: enable it again to send it a test."))
     timestamp = now.isoformat().replace("+00:00", "Z")
     row = WebhookMessageRow(
         account_id=account_id, id=new_message_id(), endpoint_id=endpoint.id,

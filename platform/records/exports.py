@@ -24,6 +24,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from sendtrail.db.pagination import keyset_batches
 from sendtrail.errors import Forbidden
+from sendtrail.i18n import _
 from sendtrail.records.listing import ListedEmail, account_email_sources
 from sendtrail.records.logbook import recipients_of_logged
 from sendtrail.records.store import LoggedEmailRow
@@ -82,7 +83,7 @@ def own_sender(actor: Principal, sender_id: uuid.UUID | None) -> uuid.UUID | Non
     if actor.is_staff or actor.role is Role.ADMIN:
         return sender_id
     if sender_id is not None and sender_id != actor.user_id:
-        raise Forbidden("You can export your own emails only; an admin exports everyone's.")
+        raise Forbidden(_("You can export your own emails only; an admin exports everyone's."))
     return actor.user_id
 
 

@@ -15,6 +15,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from sendtrail.contacts.service import ensure_contacts, normalise_address
 from sendtrail.db.grouping import rows_by_parent
 from sendtrail.errors import InvalidInput
+from sendtrail.i18n import _
 from sendtrail.records.blobs import BlobStore
 from sendtrail.records.mime import Address, MessageLimits, ParsedAttachment, ParsedMessage
 from sendtrail.records.replies import record_reply
@@ -52,8 +53,8 @@ def log_input_from_message(
 ) -> LogInput:
     """What to log of a parsed message; ``ignore`` drops addresses (the logging address)."""
     if message.sender is None:
-        raise InvalidInput("The message has no valid From address, so it cannot be logged"
-                           + _skipped_note(message.skipped) + ".")
+        raise InvalidInput(_("The message has no valid From address, so it cannot be "
+                             "logged{note}.").format(note=_skipped_note(message.skipped)))
 
     def keep(addresses: tuple[Address, ...]) -> tuple[Address, ...]:
         return tuple(a for a in addresses if a.address not in ignore)
@@ -68,7 +69,9 @@ def log_input_from_message(
 
 
 def _skipped_note(skipped: tuple[str, ...]) -> str:
-    return f" (not valid addresses: {', '.join(skipped)})" if skipped else ""
+    if not skipped:
+        return ""
+    return " " + _("(not valid addresses: {addresses})").format(addresses=", ".join(skipped))
 
 
 async def _account_users(session: AsyncSession, account_id: uuid.UUID) -> dict[str, UserRow]:
@@ -95,12 +98,12 @@ async def log_email(
     authorizer().require(actor, account_id, AuthzObject.EMAILS, AuthzAction.WRITE)
     limits = limits or MessageLimits()
     if len(entry.attachments) > limits.max_attachments:
-        raise InvalidInput(f"An email can be logged with at most {limits.max_attachments} "
-                           "attachments.")
+        raise InvalidInput(_("An email can be logged with at most {count} "
+                             "attachments.").format(count=limits.max_attachments))
     total = sum(len(a.data) for a in entry.attachments)
     if total > limits.max_bytes:
-        raise InvalidInput(f"The attachments add up to more than "
-                           f"{limits.max_bytes // (1024 * 1024)} MB.")
+        raise InvalidInput(_("The attachments add up to more than {size} MB.").format(
+            size=limits.max_bytes // (1024 * 1024)))
     users = await _account_users(session, account_id)
     participants = [("from", entry.sender)] + [
         (name, address) for name, group in (("to", entry.to), ("cc", entry.cc),
@@ -115,8 +118,9 @@ async def log_email(
         seen.add(normalised)
         external.append((role, Address(normalised, address.name)))
     if not external:
-        raise InvalidInput("Nobody outside the account took part in this email, so there is "
-                           "no contact record to log it on" + _skipped_note(entry.skipped) + ".")
+        raise InvalidInput(_("Nobody outside the account took part in this email, so there is "
+                             "no contact record to log it on{note}.").format(
+                                 note=_skipped_note(entry.skipped)))
     contacts = await ensure_contacts(session, account_id, ((a.address, a.name)
                                                           for _, a in external))
     sender_user = users.get(normalise_address(entry.sender.address))

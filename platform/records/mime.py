@@ -24,6 +24,7 @@ from email.utils import getaddresses, parsedate_to_datetime
 
 from sendtrail.addresses import valid_address
 from sendtrail.errors import InvalidInput
+from sendtrail.i18n import _
 from sendtrail.moments import checked_moment
 
 __all__ = [
@@ -203,12 +204,14 @@ def _check_shape(root: Message, limits: MessageLimits) -> None:
         part, depth = stack.pop()
         parts += 1
         if parts > limits.max_parts:
-            raise MessageRefused(f"The message has more than {limits.max_parts} MIME parts.")
+            raise MessageRefused(_("The message has more than {count} MIME parts.").format(
+                count=limits.max_parts))
         if depth > limits.max_depth:
-            raise MessageRefused(f"The message is nested more than {limits.max_depth} deep.")
+            raise MessageRefused(_("The message is nested more than {count} deep.").format(
+                count=limits.max_depth))
         header_bytes = sum(len(str(k)) + len(str(v)) for k, v in part.items())
         if header_bytes > limits.max_header_bytes:
-            raise MessageRefused("The message's headers are larger than allowed.")
+            raise MessageRefused(_("The message's headers are larger than allowed."))
         if part.is_multipart():
             stack.extend((child, depth + 1) for child in _children(part))
 
@@ -242,8 +245,8 @@ def _walk(root: Message, limits: MessageLimits) -> tuple[
             if not isinstance(data, bytes):
                 data = b""
             if len(data) > limits.max_attachment_bytes:
-                raise MessageRefused(f"An attachment is larger than "
-                                     f"{limits.max_attachment_bytes // (1024 * 1024)} MB.")
+                raise MessageRefused(_("An attachment is larger than {size} MB.").format(
+                    size=limits.max_attachment_bytes // (1024 * 1024)))
             try:
                 raw_name = part.get_filename()
             except (ValueError, TypeError, LookupError):
@@ -254,8 +257,8 @@ def _walk(root: Message, limits: MessageLimits) -> tuple[
                 data=data,
             ))
             if len(attachments) > limits.max_attachments:
-                raise MessageRefused(f"The message has more than {limits.max_attachments} "
-                                     "attachments.")
+                raise MessageRefused(_("The message has more than {count} "
+                                       "attachments.").format(count=limits.max_attachments))
     return text, html, attachments, forwarded
 
 
@@ -285,19 +288,18 @@ def _parse_tree(message: Message, limits: MessageLimits) -> ParsedMessage:
 def parse_message(raw: bytes, limits: MessageLimits | None = None) -> ParsedMessage:
     limits = limits or MessageLimits()
     if len(raw) > limits.max_bytes:
-        raise MessageRefused(
-            f"The message is larger than {limits.max_bytes // (1024 * 1024)} MB."
-        )
+        raise MessageRefused(_("The message is larger than {size} MB.").format(
+            size=limits.max_bytes // (1024 * 1024)))
     if not raw.strip():
-        raise MessageRefused("The message is empty.")
+        raise MessageRefused(_("The message is empty."))
     try:
         # compat32 never raises lazily on a bad header; we decode what we use ourselves.
         message = BytesParser(policy=policy.compat32).parsebytes(raw)
     except (ValueError, TypeError, IndexError, LookupError, RecursionError):
-        raise MessageRefused("The message is not a readable RFC 822 message.") from None
+        raise MessageRefused(_("The message is not a readable RFC 822 message.")) from None
     _check_shape(message, limits)
     try:
         return _parse_tree(message, limits)
     except RecursionError:
-        raise MessageRefused("The message is nested too deeply.") from None
+        raise MessageRefused(_("The message is nested too deeply.")) from None
 

@@ -17,6 +17,7 @@ from sendtrail.contacts.service import normalise_address
 from sendtrail.contacts.store import ContactRow
 from sendtrail.contacts.values import LegalBasis
 from sendtrail.errors import NotFound
+from sendtrail.i18n import _
 from sendtrail.records.blobs import BlobStore
 from sendtrail.records.store import (
     AttachmentRow,
@@ -58,7 +59,7 @@ async def get_contact(
         ContactRow.account_id == account_id, ContactRow.id == contact_id
     ))).one_or_none()
     if row is None:
-        raise NotFound(f"No contact with id {contact_id}.")
+        raise NotFound(_("No contact with id {id}.").format(id=contact_id))
     return row
 
 

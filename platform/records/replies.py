@@ -11,6 +11,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from sendtrail.contacts.store import ContactRow
+from sendtrail.i18n import N_
 from sendtrail.records.store import LoggedEmailRow
 from sendtrail.tenancy.accounts import get_settings
 from sendtrail.tracking.activity import move_activity
@@ -22,8 +23,9 @@ from sendtrail.tracking.store import EmailRecipientRow, EngagementRow, TrackedEm
 from sendtrail.tracking.stream import EngagementEvent
 
 __all__ = ["record_reply"]
-REPLY_REASON = "A reply from the recipient was logged."
-INFERRED_REASON = (
+# Stored in English like every classification reason; translated where shown (``_()``).
+REPLY_REASON = N_("A reply from the recipient was logged.")
+INFERRED_REASON = N_(
     "No open had been recorded for this recipient, so the reply implies one: the email "
     "was read with images blocked."
 )

@@ -17,6 +17,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from sendtrail.db.pagination import Page, page_size
 from sendtrail.errors import InvalidInput
+from sendtrail.i18n import _
 from sendtrail.records.privacy import get_contact
 from sendtrail.records.store import LegalBasisChangeRow, LoggedEmailRow, LoggedRecipientRow
 from sendtrail.tenancy.accounts import get_settings
@@ -43,7 +44,7 @@ def _decode(cursor: str) -> tuple[datetime, uuid.UUID]:
         data = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
         return datetime.fromisoformat(data["t"]), uuid.UUID(data["i"])
     except (binascii.Error, ValueError, TypeError, KeyError):
-        raise InvalidInput("The 'after' cursor is not one this API gave out.") from None
+        raise InvalidInput(_("The 'after' cursor is not one this API gave out.")) from None
 
 
 async def contact_timeline(

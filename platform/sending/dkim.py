@@ -17,6 +17,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from sendtrail.errors import InvalidInput
+from sendtrail.i18n import _
 
 __all__ = [
     "SIGNED_HEADERS",
@@ -37,14 +38,16 @@ def _rsa_key(private_key_pem: bytes) -> rsa.RSAPrivateKey:
     try:
         key = serialization.load_pem_private_key(private_key_pem, password=None)
     except (ValueError, TypeError, UnsupportedAlgorithm):
-        raise InvalidInput("The DKIM key is not a PEM private key without a password "
-                           "(-----BEGIN RSA PRIVATE KEY----- or -----BEGIN PRIVATE KEY-----)."
-                           ) from None
+        raise InvalidInput(_(
+            "The DKIM key is not a PEM private key without a password "
+            "(-----BEGIN RSA PRIVATE KEY----- or -----BEGIN PRIVATE KEY-----)."
+        )) from None
     if not isinstance(key, rsa.RSAPrivateKey):
-        raise InvalidInput("The DKIM key is not an RSA key: only RSA keys are supported.")
+        raise InvalidInput(_("The DKIM key is not an RSA key: only RSA keys are supported."))
     if not MIN_BITS <= key.key_size <= MAX_BITS:
-        raise InvalidInput(f"The DKIM key has {key.key_size} bits: use an RSA key of "
-                           f"{MIN_BITS} to {MAX_BITS} bits (2048 is usual).")
+        raise InvalidInput(_("The DKIM key has {bits} bits: use an RSA key of "
+                             "{min} to {max} bits (2048 is usual).").format(
+            bits=key.key_size, min=MIN_BITS, max=MAX_BITS))
     return key
 
 
@@ -78,12 +81,12 @@ def sign_message(raw: bytes, *, domain: str, selector: str, private_key_pem: byt
         domain_bytes = domain.strip().rstrip(".").encode("idna")
         selector_bytes = selector.strip().encode("ascii")
     except UnicodeError:
-        raise InvalidInput(f"{domain!r} / {selector!r} is not a DKIM domain and selector."
-                           ) from None
+        raise InvalidInput(_("{domain} / {selector} is not a DKIM domain and selector.").format(
+            domain=repr(domain), selector=repr(selector))) from None
     present = {name.lower() for name in BytesHeaderParser(policy=policy.compat32)
                .parsebytes(raw)}
     if "from" not in present:
-        raise InvalidInput("The message has no From header: DKIM cannot sign it.")
+        raise InvalidInput(_("The message has no From header: DKIM cannot sign it."))
     headers = [name.encode("ascii") for name in SIGNED_HEADERS if name in present]
     line_break = b"\r\n" if b"\r\n" in raw[: raw.find(b"\n") + 1] else b"\n"
     try:
@@ -92,5 +95,6 @@ def sign_message(raw: bytes, *, domain: str, selector: str, private_key_pem: byt
             canonicalize=(b"relaxed", b"relaxed"), linesep=line_break,
         )
     except dkim.DKIMException as error:
-        raise InvalidInput(f"The message cannot be signed with DKIM: {error}.") from None
+        raise InvalidInput(_("The message cannot be signed with DKIM: {error}.").format(
+            error=error)) from None
     return signature + raw

@@ -21,8 +21,10 @@ import logging
 import re
 
 from sendtrail.errors import InvalidInput
+from sendtrail.i18n import _
 from sendtrail.notifications.targets import (
     Resolver,
+    address_words,
     check_address,
     literal_address,
     system_resolver,
@@ -62,16 +64,17 @@ def normalize_host(host: str) -> str:
     if text.startswith("[") and text.endswith("]"):
         text = text[1:-1]
     if not text:
-        raise InvalidInput("Give the host name of the mail server, e.g. smtp.example.com.")
+        raise InvalidInput(_("Give the host name of the mail server, e.g. smtp.example.com."))
     if literal_address(text) is not None:
         return text
     try:
         ascii_name = text.rstrip(".").encode("idna").decode("ascii")
     except UnicodeError:
-        raise InvalidInput(f"{host!r} is not a valid host name.") from None
+        raise InvalidInput(_("{host} is not a valid host name.").format(host=repr(host))
+                           ) from None
     labels = ascii_name.split(".")
     if len(ascii_name) > MAX_HOST_LENGTH or not all(_LABEL.match(label) for label in labels):
-        raise InvalidInput(f"{host!r} is not a valid host name.")
+        raise InvalidInput(_("{host} is not a valid host name.").format(host=repr(host)))
     return ascii_name
 
 
@@ -95,21 +98,22 @@ async def resolve_upstream_host(
         except (OSError, UnicodeError):
             addresses = []
         if not addresses:
-            raise HostUnresolvable(f"The host {name} does not resolve to an address.")
+            raise HostUnresolvable(_("The host {host} does not resolve to an address.").format(
+                host=name))
     for address in addresses:
         reason = check_address(address, allow_loopback=False)
         if reason is None or (allow_private and reason not in _NEVER):
             continue
-        hint = "" if reason in _NEVER else (
-            f" Set {ALLOW_PRIVATE_SETTING}=true to use a mail server on your own network."
-        )
+        hint = "" if reason in _NEVER else " " + _(
+            "Set {setting}=true to use a mail server on your own network."
+        ).format(setting=ALLOW_PRIVATE_SETTING)
         if literal is not None or _is_localhost(name):  # nothing DNS said
-            raise HostRefused(f"Mail may not be sent through {name}: it is {reason}.{hint}")
+            raise HostRefused(_("Mail may not be sent through {host}: it is {reason}.").format(
+                host=name, reason=address_words(reason)) + hint)
         log.info("upstream host %s refused: it resolves to %s, %s", name, address, reason)
-        raise HostRefused(
-            f"Mail may only be sent through servers on the public internet; {name} is not "
-            f"one.{hint}"
-        )
+        raise HostRefused(_(
+            "Mail may only be sent through servers on the public internet; {host} is not one."
+        ).format(host=name) + hint)
     return [address.split("%")[0] for address in addresses]
 
 
@@ -128,16 +132,16 @@ def unencrypted_refusal(host: str, addresses: list[str], *, allow_private: bool)
     """
     public = [a for a in addresses if check_address(a, allow_loopback=False) is None]
     if not allow_private:
-        return (
-            f"A connection without encryption (TLS or STARTTLS) is only allowed to a mail "
-            f"server on your own network, with {ALLOW_PRIVATE_SETTING}=true; choose TLS or "
-            f"STARTTLS for {host}."
-        )
+        return _(
+            "A connection without encryption (TLS or STARTTLS) is only allowed to a mail "
+            "server on your own network, with {setting}=true; choose TLS or STARTTLS for "
+            "{host}."
+        ).format(setting=ALLOW_PRIVATE_SETTING, host=host)
     if public or not addresses:
-        return (
-            f"A connection without encryption is only allowed to a mail server on your own "
-            f"network; {host} is on the public internet: choose TLS or STARTTLS."
-        )
+        return _(
+            "A connection without encryption is only allowed to a mail server on your own "
+            "network; {host} is on the public internet: choose TLS or STARTTLS."
+        ).format(host=host)
     return None
 
 

@@ -11,7 +11,6 @@ fragment, so it reaches no server log and no Referer.
 from __future__ import annotations
 
 import asyncio
-import html
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -26,6 +25,7 @@ from sendtrail.sending.endpoints import Route, route_for
 from sendtrail.sending.upstream import deliver
 from sendtrail.settings import Settings
 from sendtrail.tenancy import invitations
+from sendtrail.tenancy.invitation_email import invitation_wording
 from sendtrail.tenancy.invitations import Issued
 from sendtrail.tenancy.store import AccountRow, InvitationRow, UserRow
 from sendtrail.tenancy.values import Principal, Role, Seat
@@ -53,24 +53,12 @@ def invitation_link(public_url: str, token: str) -> str:
 
 def _message(*, inviter: Party, invitee: UserRow, account: str, link: str,
              expires_at: datetime, now: datetime) -> bytes:
-    until = f"{expires_at:%B %-d, %Y at %H:%M} UTC"
-    who = inviter.name or inviter.address
-    greeting = f"Hello {invitee.name}," if invitee.name else "Hello,"
-    text = (f"{greeting}\n\n{who} ({inviter.address}) invited you to join {account} on "
-            "Sendtrail, where you see when the people you email open and click.\n\n"
-            f"Choose your password and sign in here (the link works once, until {until}):\n"
-            f"{link}\n\nIf you did not expect this invitation, ignore this email: nothing "
-            "happens until the link is used.\n")
-    e = html.escape
-    body = (f"<p>{e(greeting)}</p><p>{e(who)} ({e(inviter.address)}) invited you to join "
-            f"<strong>{e(account)}</strong> on Sendtrail, where you see when the people you "
-            "email open and click.</p>"
-            f'<p><a href="{e(link)}">Choose your password and sign in</a></p>'
-            f"<p>The link works once, until {e(until)}.</p><p>If you did not expect this "
-            "invitation, ignore this email: nothing happens until the link is used.</p>")
+    words = invitation_wording(who=inviter.name or inviter.address,
+                               inviter_address=inviter.address, invitee_name=invitee.name,
+                               account=account, link=link, expires_at=expires_at)
     return compose_message(
         sender=inviter, to=(Party(invitee.email, invitee.name),), cc=(), bcc=(),
-        subject=f"{who} invited you to {account} on Sendtrail", html=body, text=text,
+        subject=words.subject, html=words.html, text=words.text,
         attachments=(), message_id=f"<{uuid.uuid4()}@sendtrail.invitation>", date=now,
         in_reply_to=None, references=(),
     )

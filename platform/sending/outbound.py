@@ -30,6 +30,7 @@ from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from sendtrail.errors import Forbidden, InvalidInput, OutboundNotConfigured
+from sendtrail.i18n import N_, _
 from sendtrail.secretbox import SecretBox
 from sendtrail.sending import hosts, sent_folder, upstream
 from sendtrail.sending.endpoints import route_for
@@ -59,7 +60,7 @@ __all__ = [
 OBJECT = AuthzObject.OUTBOUND_MAIL
 MAX_PASSWORD = 1000
 MAX_FOLDER = 200
-SENDS_THROUGH = "choose the server the account's mail is sent through"
+SENDS_THROUGH = N_("choose the server the account's mail is sent through")
 _HOST = re.compile(r"(?:[a-z0-9_-]{1,63}\.)*[a-z0-9_-]{1,63}|\[?[0-9a-f:.]+\]?")
 """A DNS name or an IPv4 / IPv6 literal (``check_upstream_host`` decides the rest)."""
 IMAP_PORTS = {SmtpSecurity.TLS: 993, SmtpSecurity.STARTTLS: 143, SmtpSecurity.NONE: 143}
@@ -161,13 +162,18 @@ async def get_outbound(
 
 
 def _text(value: str | None, what: str, limit: int) -> str | None:
+    """``what`` names the field (an ``N_()`` sentence, translated when shown)."""
     value = (value or "").strip()
     if len(value) > limit:
-        raise InvalidInput(f"The {what} may be at most {limit} characters.")
+        raise InvalidInput(_("The {what} may be at most {limit} characters.").format(
+            what=_(what), limit=limit))
     if any(unicodedata.category(char) in {"Cc", "Cs"} for char in value):
-        raise InvalidInput(f"The {what} may not contain control characters (such as line "
-                           "breaks, tabs or NUL).")
+        raise InvalidInput(_("The {what} may not contain control characters (such as line "
+                             "breaks, tabs or NUL).").format(what=_(what)))
     return value or None
+
+
+_HOST_FIELDS = {"SMTP": N_("SMTP host"), "IMAP": N_("IMAP host")}
 
 
 def _encodable(value: str) -> bool:
@@ -177,19 +183,20 @@ def _encodable(value: str) -> bool:
 
 def _port(port: int, what: str) -> int:
     if not 1 <= port <= 65535:
-        raise InvalidInput(f"The {what} port must be between 1 and 65535 (587 for STARTTLS "
-                           "submission, 465 for TLS).")
+        raise InvalidInput(_("The {what} port must be between 1 and 65535 (587 for STARTTLS "
+                             "submission, 465 for TLS).").format(what=what))
     return port
 
 
 async def _host(host: str, security: SmtpSecurity, what: str, *, allow_private: bool) -> str:
     """The host, once ``hosts`` accepts it with this security (NONE: private hosts only)."""
-    host = (_text(host, f"{what} host", 253) or "").lower().rstrip(".")
+    host = (_text(host, _HOST_FIELDS[what], 253) or "").lower().rstrip(".")
     if not host:
-        raise InvalidInput(f"Give the {what} server's host name.")
+        raise InvalidInput(_("Give the {what} server's host name.").format(what=what))
     if not _HOST.fullmatch(host):
-        raise InvalidInput(f"The {what} host is a name such as smtp.example.com (an "
-                           "internationalised one in its xn-- form) or an IP address.")
+        raise InvalidInput(_("The {what} host is a name such as smtp.example.com (an "
+                             "internationalised one in its xn-- form) or an IP address."
+                             ).format(what=what))
     await hosts.check_security(host, security, allow_private=allow_private)
     return host
 
@@ -200,8 +207,8 @@ def _password(value: str | Keep | None, stored: str | None, box: SecretBox) -> s
     if not value:
         return None
     if len(value) > MAX_PASSWORD or "\x00" in value or not _encodable(value):
-        raise InvalidInput(f"A password may be at most {MAX_PASSWORD} characters of text, "
-                           "without NUL.")
+        raise InvalidInput(_("A password may be at most {limit} characters of text, "
+                             "without NUL.").format(limit=MAX_PASSWORD))
     return box.encrypt(value.encode(), context=PASSWORD_CONTEXT)
 
 
@@ -228,7 +235,7 @@ async def _apply_imap(
     row: OutboundMailRow, changes: OutboundChanges, box: SecretBox, *, allow_private: bool
 ) -> None:
     imap_host = _kept(changes.imap_host, row.imap_host)
-    imap_host = _text(imap_host, "IMAP host", 253)
+    imap_host = _text(imap_host, _HOST_FIELDS["IMAP"], 253)
     if imap_host is None:
         row.imap_host = row.imap_port = row.imap_security = row.imap_username = None
         row.imap_password_encrypted = row.sent_folder = None
@@ -239,10 +246,10 @@ async def _apply_imap(
     row.imap_host = await _host(imap_host, security, "IMAP", allow_private=allow_private)
     row.imap_port, row.imap_security = _port(port, "IMAP"), security.value
     row.imap_username = _text(_kept(changes.imap_username, row.imap_username),
-                              "IMAP username", 320)
+                              N_("IMAP username"), 320)
     row.imap_password_encrypted = _password(changes.imap_password,
                                             row.imap_password_encrypted, box)
-    row.sent_folder = _text(_kept(changes.sent_folder, row.sent_folder), "Sent folder",
+    row.sent_folder = _text(_kept(changes.sent_folder, row.sent_folder), N_("Sent folder"),
                             MAX_FOLDER)
 
 
@@ -268,7 +275,7 @@ async def update_outbound(
         row = OutboundMailRow(account_id=account_id, host=host, port=port,
                               security=changes.security.value)
     row.host, row.port, row.security = host, port, changes.security.value
-    row.username = _text(_kept(changes.username, row.username), "username", 320)
+    row.username = _text(_kept(changes.username, row.username), N_("username"), 320)
     row.password_encrypted = _password(changes.password, row.password_encrypted, box)
     await _apply_imap(row, changes, box, allow_private=allow_private)
     row.upstream_files_sent = bool(_kept(changes.upstream_files_sent, row.upstream_files_sent))
@@ -304,7 +311,7 @@ async def remove_outbound(session: AsyncSession, actor: Principal, account_id: u
 def _own(actor: Principal, account_id: uuid.UUID, act: AuthzAction) -> uuid.UUID:
     authorizer().require(actor, account_id, AuthzObject.EMAILS, act)
     if actor.user_id is None:
-        raise Forbidden("Support staff have no upstream login of their own.")
+        raise Forbidden(_("Support staff have no upstream login of their own."))
     return actor.user_id
 
 
@@ -334,9 +341,9 @@ async def set_own_login(
 ) -> OutboundLogin:
     """The caller's own upstream login, used when the account has per-user logins on."""
     user_id = _own(actor, account_id, AuthzAction.WRITE)
-    name = _text(username, "username", 320)
+    name = _text(username, N_("username"), 320)
     if name is None or not password:
-        raise InvalidInput("Give your upstream username and password (both).")
+        raise InvalidInput(_("Give your upstream username and password (both)."))
     encrypted = _password(password, None, box) or ""  # not empty: checked above
     row = await _login_row(session, account_id, user_id)
     if row is None:
@@ -387,16 +394,16 @@ async def test_outbound(
         raise Forbidden(refusal)
     user_id = _own(actor, account_id, AuthzAction.WRITE)
     if row is None:
-        raise OutboundNotConfigured(
+        raise OutboundNotConfigured(_(
             "Outbound mail is not configured for this account: set the upstream SMTP server "
-            "first (Settings → Outbound mail).")
+            "first (Settings → Outbound mail)."))
     if refusal is not None and await _login_row(session, account_id, user_id) is None:
-        raise OutboundNotConfigured(
+        raise OutboundNotConfigured(_(
             "Set your own upstream login first (updateOutboundLogin): only an admin tests "
-            "the account's shared login, which sends for users who have none.")
+            "the account's shared login, which sends for users who have none."))
     route = await route_for(session, box, account_id, user_id)
     if route is None:  # removed meanwhile
-        raise OutboundNotConfigured("Outbound mail is not configured for this account.")
+        raise OutboundNotConfigured(_("Outbound mail is not configured for this account."))
     smtp, imap = route.smtp, route.imap  # what this user's mail goes through
     steps = await upstream.test_smtp(smtp, mail_from=actor.email, helo_name=helo_name,
                                      timeout=timeout, allow_private=allow_private,
@@ -407,10 +414,16 @@ async def test_outbound(
     failed = next((step for step in steps if not step.ok), None)
     if failed is not None:
         return OutboundTestResult(False, failed.message, steps)
-    filed = (" and files a copy in the Sent folder" if imap is not None else "")
-    login = f" as {smtp.username}" if smtp.username else ""
-    return OutboundTestResult(
-        True, f"Sendtrail can send through {smtp.host}:{smtp.port}{login}{filed}.", steps)
+    sentence = {
+        (True, True): N_("Sendtrail can send through {host}:{port} as {username} and files a "
+                         "copy in the Sent folder."),
+        (True, False): N_("Sendtrail can send through {host}:{port} as {username}."),
+        (False, True): N_("Sendtrail can send through {host}:{port} and files a copy in the "
+                          "Sent folder."),
+        (False, False): N_("Sendtrail can send through {host}:{port}."),
+    }[bool(smtp.username), imap is not None]
+    return OutboundTestResult(True, _(sentence).format(
+        host=smtp.host, port=smtp.port, username=smtp.username), steps)
 
 
 test_outbound.__test__ = False  # type: ignore[attr-defined]  # not a pytest test

@@ -18,6 +18,7 @@ from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from sendtrail.errors import Conflict, InvalidInput, NotFound
+from sendtrail.i18n import _
 from sendtrail.secretbox import SecretBox
 from sendtrail.sending import dkim
 from sendtrail.sending.store import DKIM_KEY_CONTEXT, DkimKeyRow
@@ -55,16 +56,16 @@ class DkimKey:
 def _domain(value: str) -> str:
     domain = value.strip().lower().rstrip(".")
     if len(domain) > 253 or not _DOMAIN.fullmatch(domain):
-        raise InvalidInput("Give the sending domain as a DNS name such as example.com "
-                           "(an internationalised one in its xn-- form).")
+        raise InvalidInput(_("Give the sending domain as a DNS name such as example.com "
+                             "(an internationalised one in its xn-- form)."))
     return domain
 
 
 def _selector(value: str) -> str:
     selector = value.strip().lower()
     if len(selector) > 63 or not _SELECTOR.fullmatch(selector):
-        raise InvalidInput("A DKIM selector is a DNS label such as sendtrail1 (letters, "
-                           "digits and hyphens, at most 63 characters).")
+        raise InvalidInput(_("A DKIM selector is a DNS label such as sendtrail1 (letters, "
+                             "digits and hyphens, at most 63 characters)."))
     return selector
 
 
@@ -96,8 +97,8 @@ async def set_key(
         pem = dkim.new_private_key()
     else:
         if len(private_key_pem) > MAX_PEM or not private_key_pem.isascii():
-            raise InvalidInput("The DKIM private key is not one PEM RSA key (2048 bits is "
-                               "usual): ASCII text from -----BEGIN to -----END.")
+            raise InvalidInput(_("The DKIM private key is not one PEM RSA key (2048 bits is "
+                                 "usual): ASCII text from -----BEGIN to -----END."))
         pem = private_key_pem.strip().encode() + b"\n"
         dkim.check_private_key(pem)
     row = await _key_row(session, account_id, domain)
@@ -105,8 +106,8 @@ async def set_key(
         count = (await session.exec(select(func.count()).select_from(DkimKeyRow)
                                     .where(DkimKeyRow.account_id == account_id))).one()
         if count >= MAX_KEYS:
-            raise Conflict(f"An account may have DKIM keys for at most {MAX_KEYS} domains; "
-                           "remove one first.")
+            raise Conflict(_("An account may have DKIM keys for at most {limit} domains; "
+                             "remove one first.").format(limit=MAX_KEYS))
         row = DkimKeyRow(account_id=account_id, domain=domain, selector=selector,
                          private_key_encrypted="", public_key_record="")
     before = None if not row.public_key_record else {"selector": row.selector,
@@ -130,7 +131,7 @@ async def remove_key(
     name = domain.strip().lower().rstrip(".")
     row = await _key_row(session, account_id, name) if _DOMAIN.fullmatch(name) else None
     if row is None:
-        raise NotFound(f"No DKIM key for the domain {name[:253]!r}.")
+        raise NotFound(_("No DKIM key for the domain {domain}.").format(domain=repr(name[:253])))
     audit.record(session, actor, account_id, action="dkim_key.removed",
                  target=f"DKIM key of {row.domain}",
                  before={"selector": row.selector, "record": row.public_key_record})

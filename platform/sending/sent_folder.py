@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sendtrail.errors import InvalidInput
+from sendtrail.i18n import _
 from sendtrail.sending.hosts import (
     HostRefused,
     HostUnresolvable,
@@ -41,6 +42,9 @@ from sendtrail.sending.upstream import (
     Outcome,
     OutcomeKind,
     Step,
+    logged_in,
+    login_refused,
+    secured_words,
     tls_context,
     tls_failure,
 )
@@ -126,9 +130,10 @@ def _pinned_imap(
         try:
             sock = socket.create_connection((address, port), client_timeout)
         except OSError as error:
-            raise _Failed("temporary", f"Could not connect to {host} port {port}: "
-                                       f"{error.strerror or error}.") from error
-        steps.ok(f"Connected to {address} port {port}.")
+            raise _Failed("temporary", _("Could not connect to {host} port {port}: {reason}."
+                                         ).format(host=host, port=port,
+                                                  reason=error.strerror or error)) from error
+        steps.ok(_("Connected to {address} port {port}.").format(address=address, port=port))
         if security is not SmtpSecurity.TLS:
             return sock
         steps.begin(STEP_TLS)
@@ -137,7 +142,7 @@ def _pinned_imap(
         except (ssl.SSLError, OSError) as error:
             sock.close()
             problem = tls_failure(error) or str(error)
-            raise _Failed("temporary", f"TLS with {host} port {port} failed: {problem}.") from error
+            raise _Failed("temporary", _tls_failed(_where(host, port), problem)) from error
 
     class Plain(imaplib.IMAP4):
         def _create_socket(self, timeout: float | None) -> socket.socket:
@@ -157,7 +162,7 @@ def _session(
     steps: _Steps,
 ) -> imaplib.IMAP4:
     host = normalize_host(endpoint.host)
-    where = f"{host} port {endpoint.port}"
+    where = _where(host, endpoint.port)
     context = tls_context(ca_bundle)
     try:
         client = _pinned_imap(host, address=address, port=endpoint.port,
@@ -166,7 +171,8 @@ def _session(
     except _Failed:
         raise
     except (imaplib.IMAP4.error, OSError) as error:
-        raise _Failed("temporary", f"{where} did not greet: {_words(error)}.") from error
+        raise _Failed("temporary", _("{where} did not greet: {problem}.").format(
+            where=where, problem=_words(error))) from error
     try:
         steps.begin(STEP_TLS)
         if endpoint.security is SmtpSecurity.STARTTLS:
@@ -174,26 +180,26 @@ def _session(
                 client.starttls(ssl_context=context)
             except (ssl.SSLError, OSError) as error:
                 problem = tls_failure(error) or str(error)
-                raise _Failed("temporary", f"TLS with {where} failed: {problem}.") from error
+                raise _Failed("temporary", _tls_failed(where, problem)) from error
             except imaplib.IMAP4.error as error:
-                raise _Failed("temporary", f"{where} does not offer STARTTLS; no password is "
-                                           f"sent without encryption ({_words(error)}).") from error
-            steps.ok(f"STARTTLS: {_tls_version(client)}, the certificate is valid for {host}.")
+                raise _Failed("temporary", _(
+                    "{where} does not offer STARTTLS; no password is sent without encryption "
+                    "({answer}).").format(where=where, answer=_words(error))) from error
+            steps.ok(secured_words(endpoint.security, _tls_version(client), host))
         elif endpoint.security is SmtpSecurity.TLS:
-            steps.ok(f"TLS from the start: {_tls_version(client)}, the certificate is valid "
-                     f"for {host}.")
+            steps.ok(secured_words(endpoint.security, _tls_version(client), host))
         else:
-            steps.ok("No encryption (allowed for a mail server on your own network).")
+            steps.ok(_("No encryption (allowed for a mail server on your own network)."))
         steps.begin(STEP_LOGIN)
         try:
             client.login(endpoint.username, endpoint.password)
         except imaplib.IMAP4.abort as error:
-            raise _Failed("temporary", f"{where} dropped the connection at login: "
-                                       f"{_words(error)}") from error
+            raise _Failed("temporary", _("{where} dropped the connection at login: {answer}"
+                                         ).format(where=where, answer=_words(error))) from error
         except imaplib.IMAP4.error as error:
-            raise _Failed("permanent", f"{where} refused the login as {endpoint.username}: "
-                                       f"{_words(error)}") from error
-        steps.ok(f"Logged in as {endpoint.username}.")
+            raise _Failed("permanent", login_refused(where, endpoint.username, _words(error))
+                          ) from error
+        steps.ok(logged_in(endpoint.username))
     except BaseException:
         _logout(client)
         raise
@@ -241,8 +247,9 @@ def _find_folder(client: imaplib.IMAP4, endpoint: ImapEndpoint, where: str) -> s
         typ, data = client.list('""', _quote(wire))
         if typ == "OK" and any(name == wire for _f, name in _mailbox_names(list(data))):
             return wire
-        raise _Failed("permanent", f"{endpoint.username} has no folder named "
-                                   f"{endpoint.folder!r} at {where}.")
+        raise _Failed("permanent", _("{username} has no folder named {folder} at {where}."
+                                     ).format(username=endpoint.username,
+                                              folder=repr(endpoint.folder), where=where))
     try:
         typ, data = client._simple_command("LIST", "(SPECIAL-USE)", '""', '"*"')
         typ, data = client._untagged_response(typ, data, "LIST")
@@ -256,14 +263,15 @@ def _find_folder(client: imaplib.IMAP4, endpoint: ImapEndpoint, where: str) -> s
     for flags, name in _mailbox_names(list(data)) if typ == "OK" else []:
         if "\\sent" in flags.lower().split():
             return name
-    raise _Failed("permanent", f"No folder of {endpoint.username} at {where} is marked as the "
-                               f"Sent folder (SPECIAL-USE \\Sent); name the folder in the IMAP "
-                               f"settings.")
+    raise _Failed("permanent", _(
+        "No folder of {username} at {where} is marked as the Sent folder (SPECIAL-USE "
+        "\\Sent); name the folder in the IMAP settings.").format(
+            username=endpoint.username, where=where))
 
 
 def _append(endpoint: ImapEndpoint, address: str, content: bytes, ca_bundle: Path | None,
             timeout: float) -> Outcome:
-    where = f"{endpoint.host} port {endpoint.port}"
+    where = _where(endpoint.host, endpoint.port)
     steps = _Steps([])
     client = _session(endpoint, address, ca_bundle, timeout, steps)
     try:
@@ -272,27 +280,42 @@ def _append(endpoint: ImapEndpoint, address: str, content: bytes, ca_bundle: Pat
                                   imaplib.Time2Internaldate(time.time()), content)
         answer = _words(data[0] if data and data[0] is not None else b"")
         if typ != "OK":
-            raise _Failed("permanent", f"{where} refused to file the copy in "
-                                       f"{folder!r}: {typ} {answer}")
-        return Outcome("sent", None, _clip(f"Filed in {folder!r} at {where}: {answer}"))
+            raise _Failed("permanent", _("{where} refused to file the copy in {folder}: "
+                                         "{answer}").format(where=where, folder=repr(folder),
+                                                            answer=f"{typ} {answer}"))
+        return Outcome("sent", None, _clip(_("Filed in {folder} at {where}: {answer}").format(
+            folder=repr(folder), where=where, answer=answer)))
     except imaplib.IMAP4.abort as error:
-        raise _Failed("temporary", f"{where} dropped the connection: {_words(error)}") from error
+        raise _Failed("temporary", _("{where} dropped the connection: {answer}").format(
+            where=where, answer=_words(error))) from error
     except imaplib.IMAP4.error as error:
-        raise _Failed("permanent", f"{where} refused: {_words(error)}") from error
+        raise _Failed("permanent", _refused(where, error)) from error
     finally:
         _logout(client)
 
 
+def _where(host: str, port: int) -> str:
+    return _("{host} port {port}").format(host=host, port=port)
+
+
+def _tls_failed(where: str, problem: object) -> str:
+    return _("TLS with {where} failed: {problem}.").format(where=where, problem=problem)
+
+
+def _refused(where: str, error: BaseException) -> str:
+    return _("{where} refused: {answer}").format(where=where, answer=_words(error))
+
+
 def _check(endpoint: ImapEndpoint, address: str, ca_bundle: Path | None, timeout: float,
            steps: _Steps) -> None:
-    where = f"{endpoint.host} port {endpoint.port}"
+    where = _where(endpoint.host, endpoint.port)
     client = _session(endpoint, address, ca_bundle, timeout, steps)
     try:
         steps.begin(STEP_FOLDER)
         folder = _find_folder(client, endpoint, where)
-        steps.ok(f"Copies are filed in {folder!r}.")
+        steps.ok(_("Copies are filed in {folder}.").format(folder=repr(folder)))
     except imaplib.IMAP4.error as error:
-        raise _Failed("permanent", f"{where} refused: {_words(error)}") from error
+        raise _Failed("permanent", _refused(where, error)) from error
     finally:
         _logout(client)
 
@@ -308,8 +331,10 @@ async def _resolve(endpoint: ImapEndpoint, allow_private: bool, steps: _Steps) -
     except (HostRefused, InvalidInput) as error:
         raise _Failed("permanent", str(error)) from error
     name = normalize_host(endpoint.host)
-    steps.ok(f"{name} is an IP address: nothing to look up." if addresses == [name]
-             else f"{name} resolves to {', '.join(addresses)}.")
+    steps.ok(_("{host} is an IP address: nothing to look up.").format(host=name)
+             if addresses == [name] else
+             _("{host} resolves to {addresses}.").format(host=name,
+                                                          addresses=", ".join(addresses)))
     if endpoint.security is SmtpSecurity.NONE:
         refusal = unencrypted_refusal(name, addresses, allow_private=allow_private)
         if refusal is not None:
@@ -319,17 +344,16 @@ async def _resolve(endpoint: ImapEndpoint, allow_private: bool, steps: _Steps) -
 
 
 def _temporary(error: BaseException, endpoint: ImapEndpoint) -> _Failed:
-    where = f"{endpoint.host} port {endpoint.port}"
+    where = _where(endpoint.host, endpoint.port)
     if isinstance(error, _Failed):
         return error
     if isinstance(error, TimeoutError):
-        return _Failed("temporary", f"{where} did not answer in time.")
+        return _Failed("temporary", _("{where} did not answer in time.").format(where=where))
     problem = tls_failure(error)
     if problem is not None:
-        return _Failed("temporary", f"TLS with {where} failed: {problem}.")
-    if isinstance(error, imaplib.IMAP4.abort | OSError):
-        return _Failed("temporary", f"The connection to {where} failed: {_words(error)}.")
-    return _Failed("temporary", f"The connection to {where} failed: {_words(error)}.")
+        return _Failed("temporary", _tls_failed(where, problem))
+    return _Failed("temporary", _("The connection to {where} failed: {problem}.").format(
+        where=where, problem=_words(error)))
 
 
 async def append_to_sent(

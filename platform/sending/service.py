@@ -30,6 +30,7 @@ from sendtrail.addresses import valid_address
 from sendtrail.contacts.store import ContactRow
 from sendtrail.domains.service import tracking_base_url_for
 from sendtrail.errors import Forbidden, InvalidInput, NotFound, OutboundNotConfigured, RateLimited
+from sendtrail.i18n import N_, _, ngettext
 from sendtrail.records.blobs import BlobStore
 from sendtrail.records.logbook import LogInput, log_email
 from sendtrail.records.mime import Address, MessageLimits, MessageRefused, parse_message
@@ -77,7 +78,7 @@ __all__ = [
 
 OVERRIDE_HEADERS = ("X-Sendtrail-Track", "X-Sendtrail-Log")
 """Per-message switches a mail client may set; removed before anything is stored."""
-NOT_CONFIGURED = (
+NOT_CONFIGURED = N_(
     "Outbound mail is not set up for this account: an admin sets the account's mail "
     "server in Settings → Outbound mail before anyone can send."
 )
@@ -163,15 +164,15 @@ async def compose_check(
     logged = policy.default_log if log is None else log
     addresses = [a for a in (valid_address(r) for r in recipients if len(r) <= 320) if a]
     if not policy.tracking_enabled:
-        notes.append("Tracking is turned off for the whole account by an admin: nothing in "
-                     "this email is tracked.")
+        notes.append(_("Tracking is turned off for the whole account by an admin: nothing in "
+                       "this email is tracked."))
     elif not tracked:
-        notes.append("Tracking is off for this email: no opens or clicks are recorded.")
+        notes.append(_("Tracking is off for this email: no opens or clicks are recorded."))
     else:
         if not policy.click_tracking:
-            notes.append("Only opens are tracked: click tracking needs a paid Sales seat.")
-        notes.append("Each recipient gets their own copy, so every open and click is "
-                     "attributed to the person who made it.")
+            notes.append(_("Only opens are tracked: click tracking needs a paid Sales seat."))
+        notes.append(_("Each recipient gets their own copy, so every open and click is "
+                       "attributed to the person who made it."))
         if policy.privacy_mode and addresses:
             known = {row.address: row for row in (await session.exec(select(ContactRow).where(
                 ContactRow.account_id == account_id, col(ContactRow.address).in_(addresses),
@@ -179,21 +180,32 @@ async def compose_check(
             anonymous = [a for a in addresses
                          if a not in known or known[a].legal_basis == "none"]
             if anonymous:
-                notes.append(
-                    "Privacy mode is on and " + ", ".join(anonymous[:5])
-                    + (f" and {len(anonymous) - 5} more" if len(anonymous) > 5 else "")
-                    + (" has" if len(anonymous) == 1 else " have")
-                    + " no legal basis recorded: their opens and clicks will show as "
-                    "\"Someone\"."
-                )
+                notes.append(_privacy_note(anonymous))
     users = set((await session.exec(select(UserRow.email).where(
         UserRow.account_id == account_id))).all())
     if logged and addresses and all(a in users for a in addresses):
         logged = False
-        notes.append("Only colleagues receive it, so it is not logged on any contact.")
+        notes.append(_("Only colleagues receive it, so it is not logged on any contact."))
     elif logged:
-        notes.append("A copy is logged on each recipient's contact record.")
+        notes.append(_("A copy is logged on each recipient's contact record."))
     return ComposeCheck(can_send=can_send, track=tracked, log=logged, notes=tuple(notes))
+
+
+def _privacy_note(anonymous: Sequence[str]) -> str:
+    """Privacy mode shows these recipients (the first five named) as "Someone" (R16)."""
+    addresses = ", ".join(anonymous[:5])
+    if len(anonymous) > 5:
+        return _(
+            "Privacy mode is on and {addresses} and {more} more have no legal basis recorded: "
+            "their opens and clicks will show as \"Someone\"."
+        ).format(addresses=addresses, more=len(anonymous) - 5)
+    return ngettext(
+        "Privacy mode is on and {addresses} has no legal basis recorded: their opens and "
+        "clicks will show as \"Someone\".",
+        "Privacy mode is on and {addresses} have no legal basis recorded: their opens and "
+        "clicks will show as \"Someone\".",
+        len(anonymous),
+    ).format(addresses=addresses)
 
 
 async def sends_in_last_hour(
@@ -229,21 +241,25 @@ async def submit(
     sender = await _sender_of(session, actor, account_id)
     as_sender = _writer(actor)
     if valid_address(envelope_from) != sender.email:
-        raise Forbidden(f"You can only send as yourself ({sender.email}).")
+        raise Forbidden(_("You can only send as yourself ({email}).").format(email=sender.email))
     recipients = _envelope(envelope_recipients, context.max_recipients)
     outbound = await _outbound_for(session, account_id)
     if await sends_in_last_hour(session, account_id, sender.id, now) >= context.sends_per_hour:
         raise RateLimited(
-            f"You have sent {context.sends_per_hour} emails in the last hour, the most "
-            "allowed; try again later or ask an admin to raise SENDTRAIL_SENDS_PER_HOUR.",
+            # One sentence as before (a limit of one an hour is no real setting).
+            _("You have sent {count} emails in the last hour, the most allowed; try again "
+              "later or ask an admin to raise SENDTRAIL_SENDS_PER_HOUR.").format(
+                count=context.sends_per_hour),
             retry_after_seconds=600,
         )
     facts = read_message(raw)
     written_from = valid_address(facts.sender.address) if facts.sender else None
     if written_from != sender.email:
         raise Forbidden(
-            f"The From header must be your own address ({sender.email}), not "
-            f"{facts.sender.address if facts.sender else 'missing'}."
+            _("The From header must be your own address ({email}), not {written}.").format(
+                email=sender.email, written=facts.sender.address) if facts.sender else
+            _("The From header must be your own address ({email}), not missing.").format(
+                email=sender.email)
         )
     track = facts.track_override if track is None else track
     log = facts.log_override if log is None else log
@@ -324,9 +340,9 @@ async def send_email(
     # First what names other objects: another account's email is simply not found.
     in_reply_to, references = await _thread_of(session, actor, account_id, email.in_reply_to)
     if not (email.html and email.html.strip()) and not (email.text and email.text.strip()):
-        raise InvalidInput("Write something: the email has no body.")
+        raise InvalidInput(_("Write something: the email has no body."))
     if not email.to:
-        raise InvalidInput("Give the email at least one To recipient.")
+        raise InvalidInput(_("Give the email at least one To recipient."))
     parties = {field: tuple(_party(a) for a in group)
                for field, group in (("to", email.to), ("cc", email.cc), ("bcc", email.bcc))}
     raw = compose_message(
@@ -381,18 +397,18 @@ def _writer(actor: Principal) -> Principal:
     if not actor.via_token or Scope.WRITE in actor.held_scopes:
         return actor
     if Scope.SEND not in actor.held_scopes:
-        raise Forbidden("Sending needs an API token with the send scope.")
+        raise Forbidden(_("Sending needs an API token with the send scope."))
     return replace(actor, scopes=frozenset({Scope.READ, Scope.WRITE}))
 
 
 async def _sender_of(session: AsyncSession, actor: Principal, account_id: uuid.UUID) -> UserRow:
     if actor.user_id is None:
-        raise Forbidden("Only a user of the account can send email; support staff cannot.")
+        raise Forbidden(_("Only a user of the account can send email; support staff cannot."))
     user = (await session.exec(select(UserRow).where(
         UserRow.account_id == account_id, UserRow.id == actor.user_id,
     ))).one_or_none()
     if user is None or not user.active:
-        raise Forbidden("Your user is deactivated in this account, so you cannot send.")
+        raise Forbidden(_("Your user is deactivated in this account, so you cannot send."))
     return user
 
 
@@ -401,12 +417,14 @@ def _envelope(addresses: Sequence[str], limit: int) -> list[str]:
     for written in addresses:
         address = valid_address(written) if len(written) <= 320 else None
         if address is None:
-            raise InvalidInput(f"{written[:100]!r} is not a valid email address.")
+            raise InvalidInput(_("{address} is not a valid email address.").format(
+                address=repr(written[:100])))
         found[address] = None
     if not found:
-        raise InvalidInput("Give the email at least one recipient.")
+        raise InvalidInput(_("Give the email at least one recipient."))
     if len(found) > limit:
-        raise InvalidInput(f"An email can have at most {limit} recipients.")
+        raise InvalidInput(_("An email can have at most {limit} recipients.").format(
+            limit=limit))
     return list(found)
 
 
@@ -435,14 +453,15 @@ async def _outbound_for(session: AsyncSession, account_id: uuid.UUID) -> Outboun
     outbound = (await session.exec(select(OutboundMailRow).where(
         OutboundMailRow.account_id == account_id))).one_or_none()
     if outbound is None:
-        raise OutboundNotConfigured(NOT_CONFIGURED)
+        raise OutboundNotConfigured(_(NOT_CONFIGURED))
     return outbound
 
 
 def _party(written: str) -> Party:
     address = valid_address(written) if len(written) <= 320 else None
     if address is None:
-        raise InvalidInput(f"{written[:100]!r} is not a valid email address.")
+        raise InvalidInput(_("{address} is not a valid email address.").format(
+            address=repr(written[:100])))
     return Party(address, None)
 
 
@@ -464,7 +483,7 @@ async def _thread_of(
         LoggedEmailRow.account_id == account_id, LoggedEmailRow.id == email_id,
     ))).one_or_none()
     if logged is None:
-        raise NotFound(f"No email with id {email_id} to reply to.")
+        raise NotFound(_("No email with id {id} to reply to.").format(id=email_id))
     if not logged.message_id:
         return None, ()
     return logged.message_id, (*logged.references[-20:], logged.message_id)

@@ -26,6 +26,7 @@ from typing import Literal
 import aiosmtplib
 
 from sendtrail.errors import InvalidInput
+from sendtrail.i18n import _
 from sendtrail.sending.hosts import (
     HostRefused,
     HostUnresolvable,
@@ -105,9 +106,10 @@ def tls_failure(error: BaseException) -> str | None:
     while current is not None and id(current) not in seen:
         seen.add(id(current))
         if isinstance(current, ssl.SSLCertVerificationError):
-            return f"the certificate was not accepted: {current.verify_message}"
+            return _("the certificate was not accepted: {why}").format(
+                why=current.verify_message)
         if isinstance(current, ssl.SSLError):
-            return f"the TLS handshake failed: {current.reason or current}"
+            return _("the TLS handshake failed: {why}").format(why=current.reason or current)
         current = current.__cause__ or current.__context__
     return None
 
@@ -156,9 +158,10 @@ async def _resolve(host: str, port: int, *, allow_private: bool, steps: _Steps) 
         raise _Failed("permanent", None, str(error)) from error
     name = normalize_host(host)
     if addresses == [name]:
-        steps.ok(f"{name} is an IP address: nothing to look up.")
+        steps.ok(_("{host} is an IP address: nothing to look up.").format(host=name))
     else:
-        steps.ok(f"{name} resolves to {', '.join(addresses)}.")
+        steps.ok(_("{host} resolves to {addresses}.").format(
+            host=name, addresses=", ".join(addresses)))
     return addresses
 
 
@@ -184,7 +187,8 @@ async def _tcp_connect(
             raise
         return sock, address
     reason = last.strerror if last is not None and last.strerror else str(last)
-    raise _Failed("temporary", None, f"Could not connect to {host} port {port}: {reason}.")
+    raise _Failed("temporary", None, _("Could not connect to {host} port {port}: {reason}."
+                                       ).format(host=host, port=port, reason=reason))
 
 
 def _response_words(error: aiosmtplib.SMTPResponseException) -> str:
@@ -200,7 +204,7 @@ async def _open_smtp(
     addresses = await _resolve(endpoint.host, endpoint.port, allow_private=allow_private,
                                steps=steps)
     sock, address = await _tcp_connect(host, addresses, endpoint.port, steps=steps)
-    where = f"{host} port {endpoint.port}"
+    where = _where(host, endpoint.port)
     implicit = endpoint.security is SmtpSecurity.TLS
     if endpoint.security is SmtpSecurity.NONE:
         refusal = unencrypted_refusal(host, addresses, allow_private=allow_private)
@@ -214,21 +218,24 @@ async def _open_smtp(
     )
     try:
         if implicit:
-            steps.ok(f"Connected to {address} port {endpoint.port}.")
+            steps.ok(_("Connected to {address} port {port}.").format(
+                address=address, port=endpoint.port))
         steps.begin(STEP_TLS if implicit else STEP_CONNECT)
         try:
             await smtp.connect()
         except aiosmtplib.SMTPConnectResponseError as error:
             raise _Failed(_kind_of(error.code), error.code,
-                          f"{where} refused the connection: {_response_words(error)}") from error
+                          _("{where} refused the connection: {answer}").format(
+                              where=where, answer=_response_words(error))) from error
         except (aiosmtplib.SMTPException, OSError) as error:
             problem = tls_failure(error)
             if problem is not None:
-                raise _Failed("temporary", None, f"TLS with {where} failed: {problem}.") from error
-            raise _Failed("temporary", None,
-                          f"{where} did not greet: {_os_error_words(error)}.") from error
+                raise _Failed("temporary", None, _tls_failed(where, problem)) from error
+            raise _Failed("temporary", None, _("{where} did not greet: {problem}.").format(
+                where=where, problem=_os_error_words(error))) from error
         if not implicit:
-            steps.ok(f"Connected to {address} port {endpoint.port}; the server greets.")
+            steps.ok(_("Connected to {address} port {port}; the server greets.").format(
+                address=address, port=endpoint.port))
         await _secure(smtp, endpoint, where=where, steps=steps)
         await _login(smtp, endpoint, where=where, steps=steps)
     except BaseException:
@@ -248,23 +255,23 @@ async def _secure(
         try:
             await smtp.ehlo()
             if not smtp.supports_extension("starttls"):
-                raise _Failed("temporary", None,
-                              f"{where} does not offer STARTTLS; no password or message is "
-                              f"sent without encryption.")
+                raise _Failed("temporary", None, _(
+                    "{where} does not offer STARTTLS; no password or message is sent "
+                    "without encryption.").format(where=where))
             await smtp.starttls()
         except aiosmtplib.SMTPResponseException as error:
             raise _Failed(_kind_of(error.code), error.code,
-                          f"{where} refused STARTTLS: {_response_words(error)}") from error
+                          _("{where} refused STARTTLS: {answer}").format(
+                              where=where, answer=_response_words(error))) from error
         except (aiosmtplib.SMTPException, OSError) as error:
             problem = tls_failure(error) or _os_error_words(error)
-            raise _Failed("temporary", None, f"TLS with {where} failed: {problem}.") from error
+            raise _Failed("temporary", None, _tls_failed(where, problem)) from error
     if endpoint.security is SmtpSecurity.NONE:
-        steps.ok("No encryption (allowed for a mail server on your own network).")
+        steps.ok(_("No encryption (allowed for a mail server on your own network)."))
         return
     ssl_object = smtp.get_transport_info("ssl_object")
     version = ssl_object.version() if isinstance(ssl_object, ssl.SSLObject) else "TLS"
-    how = "STARTTLS" if endpoint.security is SmtpSecurity.STARTTLS else "TLS from the start"
-    steps.ok(f"{how}: {version}, the certificate is valid for {smtp.hostname}.")
+    steps.ok(secured_words(endpoint.security, str(version), str(smtp.hostname)))
 
 
 async def _login(
@@ -272,22 +279,48 @@ async def _login(
 ) -> None:
     steps.begin(STEP_LOGIN)
     if not endpoint.username:
-        steps.ok("No user name configured: the server is used without logging in.")
+        steps.ok(_("No user name configured: the server is used without logging in."))
         return
     try:
         await smtp.ehlo()
         if not smtp.supports_extension("auth"):
-            raise _Failed("permanent", None,
-                          f"{where} does not offer a login (SMTP AUTH) on this connection.")
+            raise _Failed("permanent", None, _(
+                "{where} does not offer a login (SMTP AUTH) on this connection.").format(
+                    where=where))
         await smtp.login(endpoint.username, endpoint.password or "")
     except aiosmtplib.SMTPResponseException as error:
         raise _Failed(_kind_of(error.code), error.code,
-                      f"{where} refused the login as {endpoint.username}: "
-                      f"{_response_words(error)}") from error
+                      login_refused(where, endpoint.username, _response_words(error))
+                      ) from error
     except aiosmtplib.SMTPException as error:
         raise _Failed("permanent", None,
-                      f"{where} refused the login as {endpoint.username}: {error}") from error
-    steps.ok(f"Logged in as {endpoint.username}.")
+                      login_refused(where, endpoint.username, str(error))) from error
+    steps.ok(logged_in(endpoint.username))
+
+
+def _where(host: str, port: int) -> str:
+    return _("{host} port {port}").format(host=host, port=port)
+
+
+def _tls_failed(where: str, problem: str) -> str:
+    return _("TLS with {where} failed: {problem}.").format(where=where, problem=problem)
+
+
+def secured_words(security: SmtpSecurity, version: str, host: str) -> str:
+    """The TLS step's sentence (SMTP and IMAP alike)."""
+    sentence = (_("STARTTLS: {version}, the certificate is valid for {host}.")
+                if security is SmtpSecurity.STARTTLS else
+                _("TLS from the start: {version}, the certificate is valid for {host}."))
+    return sentence.format(version=version, host=host)
+
+
+def login_refused(where: str, username: str, answer: str) -> str:
+    return _("{where} refused the login as {username}: {answer}").format(
+        where=where, username=username, answer=answer)
+
+
+def logged_in(username: str) -> str:
+    return _("Logged in as {username}.").format(username=username)
 
 
 def _failure_from(error: BaseException, where: str) -> _Failed:
@@ -296,14 +329,16 @@ def _failure_from(error: BaseException, where: str) -> _Failed:
         return error
     if isinstance(error, aiosmtplib.SMTPResponseException):
         return _Failed(_kind_of(error.code), error.code,
-                       f"{where} answered {_response_words(error)}")
+                       _("{where} answered {answer}").format(
+                           where=where, answer=_response_words(error)))
     if isinstance(error, (TimeoutError, aiosmtplib.SMTPTimeoutError)):
-        return _Failed("temporary", None, f"{where} did not answer in time.")
+        return _Failed("temporary", None, _("{where} did not answer in time.").format(
+            where=where))
     problem = tls_failure(error)
     if problem is not None:
-        return _Failed("temporary", None, f"TLS with {where} failed: {problem}.")
-    return _Failed("temporary", None,
-                   f"The connection to {where} failed: {_os_error_words(error)}.")
+        return _Failed("temporary", None, _tls_failed(where, problem))
+    return _Failed("temporary", None, _("The connection to {where} failed: {problem}.").format(
+        where=where, problem=_os_error_words(error)))
 
 
 async def deliver(
@@ -312,7 +347,7 @@ async def deliver(
 ) -> Outcome:
     """Send ``content`` to ``recipient`` through the account's server (R26); never raises
     for what the server, the network or DNS do."""
-    where = f"{endpoint.host} port {endpoint.port}"
+    where = _where(endpoint.host, endpoint.port)
     steps = _Steps()
     smtp: aiosmtplib.SMTP | None = None
     try:
@@ -324,27 +359,33 @@ async def deliver(
                 await smtp.mail(mail_from)
             except aiosmtplib.SMTPResponseException as error:
                 raise _Failed(_kind_of(error.code), error.code,
-                              f"{where} refused the sender {mail_from or '<>'}: "
-                              f"{_response_words(error)}") from error
+                              _sender_refused(where, mail_from or "<>", error)) from error
             try:
                 await smtp.rcpt(recipient)
             except aiosmtplib.SMTPResponseException as error:
                 raise _Failed(_kind_of(error.code), error.code,
-                              f"{where} refused the recipient {recipient}: "
-                              f"{_response_words(error)}") from error
+                              _("{where} refused the recipient {recipient}: {answer}").format(
+                                  where=where, recipient=recipient,
+                                  answer=_response_words(error))) from error
             try:
                 response = await smtp.data(content)
             except aiosmtplib.SMTPResponseException as error:
                 raise _Failed(_kind_of(error.code), error.code,
-                              f"{where} refused the message: {_response_words(error)}") from error
+                              _("{where} refused the message: {answer}").format(
+                                  where=where, answer=_response_words(error))) from error
     except Exception as error:  # every failure becomes an outcome or a step
         failed = _failure_from(error, where)
         return Outcome(failed.kind, failed.code, failed.message)
     finally:
         if smtp is not None:
             await _quit(smtp)
-    return Outcome("sent", response.code,
-                   _clip(f"{where} accepted it: {response.code} {response.message}"))
+    return Outcome("sent", response.code, _clip(_("{where} accepted it: {answer}").format(
+        where=where, answer=f"{response.code} {response.message}")))
+
+
+def _sender_refused(where: str, sender: str, error: aiosmtplib.SMTPResponseException) -> str:
+    return _("{where} refused the sender {sender}: {answer}").format(
+        where=where, sender=sender, answer=_response_words(error))
 
 
 async def _quit(smtp: aiosmtplib.SMTP) -> None:
@@ -360,7 +401,7 @@ async def _quit(smtp: aiosmtplib.SMTP) -> None:
     # A TLS transport closes its socket only after the TLS shutdown: give it a moment,
     # then cut it (never leave a socket behind).
     raw = transport.get_extra_info("socket") if transport is not None else None
-    for _ in range(100):
+    for _attempt in range(100):
         if raw is None or raw.fileno() == -1:
             return
         await asyncio.sleep(0.01)
@@ -373,7 +414,7 @@ async def test_smtp(
     allow_private: bool, ca_bundle: Path | None,
 ) -> list[Step]:
     """Each step towards the account's server, in words, up to the first that fails."""
-    where = f"{endpoint.host} port {endpoint.port}"
+    where = _where(endpoint.host, endpoint.port)
     steps = _Steps()
     smtp: aiosmtplib.SMTP | None = None
     try:
@@ -386,10 +427,9 @@ async def test_smtp(
                 response = await smtp.mail(mail_from)
             except aiosmtplib.SMTPResponseException as error:
                 raise _Failed(_kind_of(error.code), error.code,
-                              f"{where} refused the sender {mail_from}: "
-                              f"{_response_words(error)}") from error
-            steps.ok(f"{where} accepts mail from {mail_from}: "
-                     f"{response.code} {response.message}")
+                              _sender_refused(where, mail_from, error)) from error
+            steps.ok(_("{where} accepts mail from {sender}: {answer}").format(
+                where=where, sender=mail_from, answer=f"{response.code} {response.message}"))
             await smtp.rset()
     except Exception as error:  # every failure becomes an outcome or a step
         steps.fail(_failure_from(error, where).message)

@@ -13,6 +13,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from sendtrail.errors import InvalidInput, NotFound
+from sendtrail.i18n import _
 from sendtrail.tenancy import audit
 from sendtrail.tenancy.authz import AuthzAction, AuthzObject, authorizer
 from sendtrail.tenancy.credentials import new_secret
@@ -74,12 +75,14 @@ async def create_account_row(
     """Add an account with default settings and its seat purchases (caller commits)."""
     name = name.strip()
     if not name or len(name) > 200:
-        raise InvalidInput("An account name must be between 1 and 200 characters.")
+        raise InvalidInput(_("An account name must be between 1 and 200 characters."))
     for seat, quantity in seats.items():
         if not seat.is_paid:
-            raise InvalidInput("Free seats are unlimited; only paid seats are purchased.")
+            raise InvalidInput(_("Free seats are unlimited; only paid seats are purchased."))
         if not 0 <= quantity <= MAX_SEATS:
-            raise InvalidInput(f"Seat counts must be between 0 and {MAX_SEATS}.")
+            raise InvalidInput(
+                _("Seat counts must be between 0 and {most}.").format(most=MAX_SEATS)
+            )
     account = AccountRow(
         name=name,
         slug=await _unique_slug(session, name),
@@ -102,7 +105,7 @@ async def get_account(
     authorizer().require(actor, account_id, AuthzObject.ACCOUNT, AuthzAction.READ)
     account = await session.get(AccountRow, account_id)
     if account is None:
-        raise NotFound("No such account.")
+        raise NotFound(_("No such account."))
     return account
 
 
@@ -113,7 +116,7 @@ async def _settings_row(session: AsyncSession, account_id: uuid.UUID) -> Account
         )
     ).one_or_none()
     if row is None:
-        raise NotFound("No such account.")
+        raise NotFound(_("No such account."))
     return row
 
 
@@ -135,11 +138,13 @@ async def update_settings(
     authorizer().require(actor, account_id, AuthzObject.SETTINGS, AuthzAction.WRITE)
     unknown = set(changes) - set(SETTING_NAMES)
     if unknown:
-        raise InvalidInput(f"Unknown account settings: {', '.join(sorted(unknown))}.")
+        raise InvalidInput(
+            _("Unknown account settings: {names}.").format(names=", ".join(sorted(unknown)))
+        )
     days = changes.get("hit_detail_retention_days")
     if days is not None and not (isinstance(days, int) and 1 <= days <= MAX_RETENTION_DAYS):
-        raise InvalidInput(f"hitDetailRetentionDays must be between 1 and {MAX_RETENTION_DAYS} "
-                           "(or null to keep hit details).")
+        raise InvalidInput(_("hitDetailRetentionDays must be between 1 and {most} "
+                             "(or null to keep hit details).").format(most=MAX_RETENTION_DAYS))
     row = await _settings_row(session, account_id)
     before = _value(row)
     for name, value in changes.items():
@@ -206,7 +211,7 @@ async def tracking_policy_for(
         )
     ).one_or_none()
     if user is None:
-        raise NotFound("No such user in this account.")
+        raise NotFound(_("No such user in this account."))
     return compute_tracking_policy(
         await get_settings(session, account_id),
         Seat(user.seat),
@@ -226,5 +231,5 @@ async def find_account_by_slug_or_id(session: AsyncSession, key: str) -> Account
     statement = select(AccountRow).where(matches)
     account = (await session.exec(statement)).one_or_none()
     if account is None:
-        raise NotFound(f"No account with id or slug {key!r}.")
+        raise NotFound(_("No account with id or slug {key!r}.").format(key=key))
     return account

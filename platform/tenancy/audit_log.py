@@ -23,6 +23,7 @@ from sqlmodel.sql.expression import SelectOfScalar
 
 from sendtrail.db.pagination import Page, keyset_page, page_size, within
 from sendtrail.errors import InvalidInput
+from sendtrail.i18n import _
 from sendtrail.tenancy.audit_wording import ACTION_KINDS, VISIT_ACTIONS, AuditKind
 from sendtrail.tenancy.authz import AuthzAction, AuthzObject, authorizer
 from sendtrail.tenancy.store import AuditEntryRow, UserRow
@@ -64,11 +65,11 @@ class AuditLogEntry:
 
 def _filtered(account_id: uuid.UUID, wanted: AuditFilter) -> SelectOfScalar[AuditEntryRow]:
     if wanted.since and wanted.until and wanted.since >= wanted.until:
-        raise InvalidInput("'since' must be before 'until'.")
+        raise InvalidInput(_("'since' must be before 'until'."))
     statement = select(AuditEntryRow).where(AuditEntryRow.account_id == account_id)
     if wanted.actor and "\x00" in wanted.actor:  # PostgreSQL refuses NUL in text
-        raise InvalidInput("'actor' cannot contain NUL characters; pass a label from "
-                           "auditActors.")
+        raise InvalidInput(_("'actor' cannot contain NUL characters; pass a label from "
+                             "auditActors."))
     if wanted.actor:
         bare = wanted.actor.removesuffix(TOKEN_SUFFIX)
         statement = statement.where(or_(col(AuditEntryRow.actor) == bare,

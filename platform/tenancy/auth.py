@@ -16,6 +16,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from sendtrail.db.tenant import unscoped
 from sendtrail.db.types import utcnow
 from sendtrail.errors import Conflict, Forbidden, InvalidInput, RateLimited, Unauthenticated
+from sendtrail.i18n import N_, _
 from sendtrail.settings import AuthSettings
 from sendtrail.tenancy import audit
 from sendtrail.tenancy.credentials import (
@@ -48,7 +49,7 @@ __all__ = [
     "support_principal_for",
 ]
 
-WRONG_CREDENTIALS = "Wrong email or password."
+WRONG_CREDENTIALS = N_("Wrong email or password.")
 
 
 @dataclass(frozen=True)
@@ -96,24 +97,24 @@ async def _check_rate_limit(
     """Refuse while the address must wait, or when the client address used up its failures
     (``besides``: this request's own attempt, already recorded)."""
     window = timedelta(seconds=limits.login_window_seconds)
-    count, oldest, _ = await _failures(
+    count, oldest, _latest = await _failures(
         session, LoginAttemptRow.ip, ip, since=now - window, besides=besides
     )
     if count >= limits.login_max_failures_per_ip and oldest is not None:
         wait = math.ceil((oldest + window - now).total_seconds())
         raise RateLimited(
-            "Too many failed sign-ins from your network. Try again in "
-            f"{max(1, math.ceil(wait / 60))} minute(s).",
+            _("Too many failed sign-ins from your network. Try again in {count} "
+              "minute(s).").format(count=max(1, math.ceil(wait / 60))),
             retry_after_seconds=max(1, wait),
         )
-    count, _, latest = await _failures(
+    count, _oldest, latest = await _failures(
         session, LoginAttemptRow.email, email, since=now - window, besides=besides
     )
     delay = backoff_seconds(count, limits)
     if delay and latest is not None and now < latest + timedelta(seconds=delay):
         wait = max(1, math.ceil((latest + timedelta(seconds=delay) - now).total_seconds()))
         raise RateLimited(
-            f"Too many failed sign-ins. Try again in {wait} second(s).",
+            _("Too many failed sign-ins. Try again in {count} second(s).").format(count=wait),
             retry_after_seconds=wait,
         )
 
@@ -123,7 +124,7 @@ async def _principal_for_login(session: AsyncSession, login: LoginRow) -> Princi
         return Principal(login_id=login.id, email=login.email, account_id=None, is_staff=True)
     user = await user_for_login(session, login)
     if user is None or not user.active:
-        raise Unauthenticated("This user is deactivated; ask an admin of your account.")
+        raise Unauthenticated(_("This user is deactivated; ask an admin of your account."))
     return Principal(
         login_id=login.id,
         email=user.email,
@@ -146,7 +147,7 @@ async def sign_in(
     try:
         email = normalize_email(email)
     except InvalidInput:
-        raise Unauthenticated(WRONG_CREDENTIALS) from None
+        raise Unauthenticated(_(WRONG_CREDENTIALS)) from None
     await _check_rate_limit(session, email=email, ip=ip, now=now, limits=limits)
     # Record this attempt before checking the password, then check again without it: of
     # parallel guesses that all passed the first check, none may skip the wait.
@@ -169,7 +170,7 @@ async def sign_in(
     # argon2 is deliberately slow CPU work, so it runs off the event loop.
     verified = await asyncio.to_thread(verify_password, password_hash, password)
     if not verified or login is None or password_hash is None:
-        raise Unauthenticated(WRONG_CREDENTIALS)
+        raise Unauthenticated(_(WRONG_CREDENTIALS))
     await session.delete(attempt)  # a successful sign-in is no failed attempt
     principal = await _principal_for_login(session, login)
     if password_needs_rehash(password_hash):
@@ -213,10 +214,10 @@ async def principal_for_session(
     """The principal and CSRF token of a live session (sliding expiry)."""
     row = await session.get(SessionRow, hash_secret(session_secret))
     if row is None or row.expires_at <= now:
-        raise Unauthenticated("Your session has ended; sign in again.")
+        raise Unauthenticated(_("Your session has ended; sign in again."))
     login = await session.get(LoginRow, row.login_id)
     if login is None:
-        raise Unauthenticated("Your session has ended; sign in again.")
+        raise Unauthenticated(_("Your session has ended; sign in again."))
     principal = await _principal_for_login(session, login)
     if row.expires_at - now < ttl / 2:  # extend at most every half-TTL, not on every request
         row.expires_at = now + ttl
@@ -257,9 +258,9 @@ async def support_principal_for(
     try:
         account_id = uuid.UUID(account_key)
     except ValueError:
-        raise InvalidInput("X-Sendtrail-Account must be an account id.") from None
+        raise InvalidInput(_("X-Sendtrail-Account must be an account id.")) from None
     if await session.get(AccountRow, account_id) is None:
-        raise InvalidInput(f"No account with id {account_key}.")
+        raise InvalidInput(_("No account with id {id}.").format(id=account_key))
     return Principal(
         login_id=staff.login_id, email=staff.email, account_id=account_id, is_staff=True
     )
@@ -270,6 +271,6 @@ async def record_support_read(
 ) -> None:
     """Write 'support read X' to the inspected account's audit log, before answering."""
     if not staff.is_staff or staff.account_id is None:
-        raise Forbidden("Only support staff inspecting an account make support reads.")
+        raise Forbidden(_("Only support staff inspecting an account make support reads."))
     audit.record(session, staff, staff.account_id, action="support.read", target=what)
     await session.commit()

@@ -17,6 +17,7 @@ from importlib import resources
 import casbin
 
 from sendtrail.errors import EntitlementRequired, Forbidden
+from sendtrail.i18n import N_, _
 from sendtrail.tenancy.permissions import AuthzAction, AuthzObject
 from sendtrail.tenancy.values import Principal, Role, Scope, Seat
 
@@ -24,8 +25,8 @@ __all__ = ["FEATURES", "Authorizer", "AuthzAction", "AuthzObject", "authorizer"]
 
 #: Entitlements by name, with the sentence shown when a seat lacks one (Sentry's registry).
 FEATURES: dict[str, str] = {
-    "click_tracking": "Click tracking needs a paid Sales seat (Starter, Professional or "
-    "Enterprise); emails from free seats get open tracking only.",
+    "click_tracking": N_("Click tracking needs a paid Sales seat (Starter, Professional or "
+                         "Enterprise); emails from free seats get open tracking only."),
 }
 
 
@@ -88,21 +89,25 @@ class Authorizer:
         domain = _domain(account_id)
         if not self._enforce_as(principal, domain, obj, act):
             if principal.is_staff and act is not AuthzAction.READ:
-                return "Support access is read-only."
-            return (f"Your role does not allow you to {act.value} {obj.label}; ask an admin "
-                    "of your account.")
+                return _("Support access is read-only.")
+            sentence = (
+                _("Your role does not allow you to read {what}; ask an admin of your account.")
+                if act is AuthzAction.READ else
+                _("Your role does not allow you to write {what}; ask an admin of your account.")
+            )
+            return sentence.format(what=_(obj.label))
         held = principal.held_scopes
         if Scope.READ not in held:
-            return ("This API token only submits mail to the SMTP relay (the send scope); "
-                    "create a token with the read scope to use the API.")
+            return _("This API token only submits mail to the SMTP relay (the send scope); "
+                     "create a token with the read scope to use the API.")
         if act is AuthzAction.WRITE and Scope.WRITE not in held:
-            return "This API token is read-only; create a token with the write scope."
+            return _("This API token is read-only; create a token with the write scope.")
         if (
             principal.via_token
             and Scope.ADMIN not in held
             and not self._enforce_role(Role.USER, domain, obj, act)
         ):
-            return "This needs an API token with the admin scope (and an admin user)."
+            return _("This needs an API token with the admin scope (and an admin user).")
         return None
 
     def allowed(
@@ -127,7 +132,7 @@ class Authorizer:
 
     def require_feature(self, seat: Seat, feature: str) -> None:
         if not self.has_feature(seat, feature):
-            raise EntitlementRequired(FEATURES[feature])
+            raise EntitlementRequired(_(FEATURES[feature]))
 
 
 @cache

@@ -16,6 +16,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
 from sendtrail.errors import InvalidInput, Unauthenticated
+from sendtrail.i18n import _
 
 __all__ = [
     "TOKEN_PREFIX",
@@ -41,7 +42,8 @@ _hasher = PasswordHasher()
 
 def hash_password(password: str) -> str:
     if len(password) < MIN_PASSWORD_LENGTH:
-        raise InvalidInput(f"Choose a password of at least {MIN_PASSWORD_LENGTH} characters.")
+        raise InvalidInput(_("Choose a password of at least {count} characters.").format(
+            count=MIN_PASSWORD_LENGTH))
     return _hasher.hash(password)
 
 
@@ -62,7 +64,7 @@ def password_needs_rehash(password_hash: str) -> bool:
 
 def _base62(number: int, length: int) -> str:
     digits = []
-    for _ in range(length):
+    for _digit in range(length):
         number, digit = divmod(number, 62)
         digits.append(_ALPHABET[digit])
     return "".join(reversed(digits))
@@ -73,19 +75,21 @@ def _checksum(body: str) -> str:
 
 
 def new_api_token() -> str:
-    body = "".join(secrets.choice(_ALPHABET) for _ in range(_RANDOM_LEN))
+    body = "".join(secrets.choice(_ALPHABET) for _char in range(_RANDOM_LEN))
     return f"{TOKEN_PREFIX}{body}{_checksum(body)}"
 
 
 def check_token_shape(token: str) -> None:
     """Raise ``Unauthenticated`` with a useful message when ``token`` cannot be ours."""
     if not token.startswith(TOKEN_PREFIX):
-        raise Unauthenticated("API tokens start with 'st_'; check that you copied the whole token.")
+        raise Unauthenticated(
+            _("API tokens start with 'st_'; check that you copied the whole token.")
+        )
     if not _TOKEN_RE.fullmatch(token):
-        raise Unauthenticated("This API token is garbled or truncated; copy it again.")
+        raise Unauthenticated(_("This API token is garbled or truncated; copy it again."))
     body, checksum = token[len(TOKEN_PREFIX) : -_CHECKSUM_LEN], token[-_CHECKSUM_LEN:]
     if not secrets.compare_digest(_checksum(body), checksum):
-        raise Unauthenticated("This API token is garbled (its checksum does not match).")
+        raise Unauthenticated(_("This API token is garbled (its checksum does not match)."))
 
 
 def hash_secret(secret: str) -> str:

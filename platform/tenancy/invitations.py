@@ -28,6 +28,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from sendtrail.db.engine import Database
 from sendtrail.db.tenant import unscoped
 from sendtrail.errors import Conflict, Gone, NotFound
+from sendtrail.i18n import N_, _
+from sendtrail.moments import spoken_moment
 from sendtrail.tenancy import audit, users
 from sendtrail.tenancy.auth import SignedIn, open_session
 from sendtrail.tenancy.authz import AuthzAction, AuthzObject, authorizer
@@ -49,8 +51,10 @@ __all__ = [
     "state_of",
 ]
 
-UNKNOWN_LINK = ("This invitation link is not known. Check that you opened the whole link "
-                "from the email, or ask an admin of your account to invite you again.")
+UNKNOWN_LINK = N_("This invitation link is not known. Check that you opened the whole link "
+                  "from the email, or ask an admin of your account to invite you again.")
+ALREADY_USED = N_("This invitation link was already used to set a password: it works only "
+                  "once. Sign in with your email address and password instead.")
 
 
 class InvitationState(enum.Enum):
@@ -148,8 +152,8 @@ async def reissue(
     user = await users.get_user(session, actor, account_id, user_id)
     login = await _login_of(session, user)
     if login is not None and login.password_hash is not None:
-        raise Conflict(f"{user.email} has set a password and signs in already; there is "
-                       "no invitation to send.")
+        raise Conflict(_("{email} has set a password and signs in already; there is "
+                         "no invitation to send.").format(email=user.email))
     if not user.active:
         user = await users.update_user(session, actor, account_id, user_id=user.id,
                                        changes=users.UserChanges(active=True))
@@ -165,7 +169,7 @@ async def record_sending(
     """What became of emailing ``issued``, audited as ``action`` (invitation.sent/resent)."""
     row = await session.get(InvitationRow, (account_id, issued.row.id))
     if row is None:  # cannot happen: invitations are never deleted
-        raise NotFound("The invitation no longer exists.")
+        raise NotFound(_("The invitation no longer exists."))
     row.sent_at, row.email_problem = sent_at, problem
     user = await session.get(UserRow, (account_id, row.user_id))
     audit.record(session, actor, account_id, action=action,
@@ -184,8 +188,8 @@ async def revoke(
     user = await users.get_user(session, actor, account_id, user_id)
     row = await _open_of(session, account_id, user.id)
     if row is None:
-        raise Conflict(f"{user.email} has no pending invitation to revoke; deactivate them "
-                       "instead.")
+        raise Conflict(_("{email} has no pending invitation to revoke; deactivate them "
+                         "instead.").format(email=user.email))
     row.closed_at, row.closed_reason = now, InvitationState.REVOKED.value
     user.active = False
     session.add_all([row, user])
@@ -211,29 +215,29 @@ async def latest_of_users(
 async def _find(database: Database, token: str) -> InvitationRow:
     """The invitation behind a token, from any account (the link names none)."""
     if not token or len(token) > 200:
-        raise NotFound(UNKNOWN_LINK)
+        raise NotFound(_(UNKNOWN_LINK))
     async with database.session(account_id=None) as session:
         row = (await session.exec(unscoped(select(InvitationRow).where(
             InvitationRow.token_hash == hash_secret(token))))).one_or_none()
     if row is None:
-        raise NotFound(UNKNOWN_LINK)
+        raise NotFound(_(UNKNOWN_LINK))
     return row
 
 
 def _refuse_unusable(row: InvitationRow, account: AccountRow, now: datetime) -> None:
     state = state_of(row, now)
     if state is InvitationState.ACCEPTED:
-        raise Gone("This invitation link was already used to set a password: it works only "
-                   "once. Sign in with your email address and password instead.")
+        raise Gone(_(ALREADY_USED))
     if state is InvitationState.REVOKED:
-        raise Gone(f"An admin of {account.name} withdrew this invitation. Ask them whether "
-                   "you should still join.")
+        raise Gone(_("An admin of {account} withdrew this invitation. Ask them whether "
+                     "you should still join.").format(account=account.name))
     if state is InvitationState.REPLACED:
-        raise Gone("A newer invitation replaced this link. Use the link in the most recent "
-                   "invitation email.")
+        raise Gone(_("A newer invitation replaced this link. Use the link in the most recent "
+                     "invitation email."))
     if state is InvitationState.EXPIRED:
-        raise Gone(f"This invitation link expired on {row.expires_at:%B %-d, %Y at %H:%M} "
-                   f"UTC. Ask {row.invited_by} to send you a new one.")
+        raise Gone(_("This invitation link expired on {moment} UTC. Ask {inviter} to send "
+                     "you a new one.").format(moment=spoken_moment(row.expires_at),
+                                              inviter=row.invited_by))
 
 
 async def _usable(session: AsyncSession, row: InvitationRow,
@@ -246,14 +250,16 @@ async def _usable(session: AsyncSession, row: InvitationRow,
     account = await session.get(AccountRow, row.account_id)
     user = await session.get(UserRow, (row.account_id, row.user_id))
     if account is None or user is None:
-        raise NotFound(UNKNOWN_LINK)
+        raise NotFound(_(UNKNOWN_LINK))
     _refuse_unusable(row, account, now)
     if not user.active:
-        raise Conflict(f"Your user in {account.name} is deactivated, so this invitation "
-                       f"cannot be used. Ask {row.invited_by} to reactivate you.")
+        raise Conflict(_("Your user in {account} is deactivated, so this invitation "
+                         "cannot be used. Ask {inviter} to reactivate you.").format(
+                             account=account.name, inviter=row.invited_by))
     login = await _login_of(session, user)
     if login is not None and login.password_hash is not None:
-        raise Conflict(f"{user.email} already has a password. Sign in with it instead.")
+        raise Conflict(_("{email} already has a password. Sign in with it instead.").format(
+            email=user.email))
     return account, user, login
 
 
@@ -261,7 +267,7 @@ async def preview(database: Database, token: str, *, now: datetime) -> Invitatio
     """Who invited whom to which account, or why the link cannot be used."""
     row = await _find(database, token)
     async with database.session(account_id=row.account_id) as session:
-        account, user, _ = await _usable(session, row, now)
+        account, user, _login = await _usable(session, row, now)
     return InvitationView(email=user.email, name=user.name, account_name=account.name,
                           invited_by=row.invited_by, expires_at=row.expires_at)
 
@@ -275,19 +281,19 @@ async def accept(
     # Deliberately slow CPU work, off the event loop; a too-short password is refused here.
     password_hash = await asyncio.to_thread(hash_password, password)
     async with database.session(account_id=row.account_id) as session:
-        _, user, login = await _usable(session, row, now)
+        _account, user, login = await _usable(session, row, now)
         if login is None:
-            raise Conflict(f"{user.email} already signs in to Sendtrail elsewhere (another "
-                           "account or support), and an address signs in to one place only. "
-                           f"Ask {row.invited_by} to invite another address of yours.")
+            raise Conflict(_("{email} already signs in to Sendtrail elsewhere (another "
+                             "account or support), and an address signs in to one place "
+                             "only. Ask {inviter} to invite another address of yours.").format(
+                                 email=user.email, inviter=row.invited_by))
         used = await session.exec(update(InvitationRow).where(
             col(InvitationRow.account_id) == row.account_id, col(InvitationRow.id) == row.id,
             col(InvitationRow.closed_at).is_(None),
         ).values(closed_at=now, closed_reason=InvitationState.ACCEPTED.value))
         if used.rowcount != 1:  # another tab accepted it a moment ago: single use
             await session.rollback()
-            raise Gone("This invitation link was already used to set a password: it works "
-                       "only once. Sign in with your email address and password instead.")
+            raise Gone(_(ALREADY_USED))
         login.password_hash = password_hash
         session.add(login)
         audit.record(session, f"user:{user.email}", row.account_id,

@@ -12,6 +12,7 @@ import enum
 from datetime import UTC, datetime
 
 from sendtrail.errors import Forbidden
+from sendtrail.i18n import N_, _
 from sendtrail.tenancy.values import Principal, Role, Scope, held_scopes
 
 __all__ = ["AuthzAction", "AuthzObject", "new_token_expiry", "refuse_lasting_grant"]
@@ -59,19 +60,22 @@ class AuthzObject(enum.StrEnum):
 
 
 _LABELS = {
-    AuthzObject.API_TOKENS_OWN: "API tokens",
-    AuthzObject.API_TOKENS_ALL: "other users' API tokens",
-    AuthzObject.EMAILS_OF_OTHERS: "emails in another user's name",
-    AuthzObject.DOMAINS: "tracking domains",
-    AuthzObject.WEBHOOKS: "webhook endpoints",
-    AuthzObject.ACCOUNT_REPORTS: "account-wide reports",
-    AuthzObject.OUTBOUND_MAIL: "the account's outbound mail settings",
+    AuthzObject.API_TOKENS_OWN: N_("API tokens"),
+    AuthzObject.API_TOKENS_ALL: N_("other users' API tokens"),
+    AuthzObject.EMAILS_OF_OTHERS: N_("emails in another user's name"),
+    AuthzObject.DOMAINS: N_("tracking domains"),
+    AuthzObject.WEBHOOKS: N_("webhook endpoints"),
+    AuthzObject.ACCOUNT_REPORTS: N_("account-wide reports"),
+    AuthzObject.OUTBOUND_MAIL: N_("the account's outbound mail settings"),
 }
+# The other objects' labels (their values), for the reader's language (``_(obj.label)``).
+PLAIN_LABELS = (N_("account"), N_("settings"), N_("users"), N_("audit log"), N_("emails"),
+                N_("engagements"), N_("contacts"))
 
 
 def _listed(scopes: frozenset[Scope]) -> str:
     order = list(Scope)
-    return ", ".join(scope.value for scope in sorted(scopes, key=order.index)) or "none"
+    return ", ".join(scope.value for scope in sorted(scopes, key=order.index)) or _("none")
 
 
 def new_token_expiry(
@@ -88,16 +92,16 @@ def new_token_expiry(
     it; asked for a later one, it is refused. A web session creates up to the owner's role.
     """
     if Scope.ADMIN in scopes and owner_role is not Role.ADMIN:
-        raise Forbidden("Only an admin's token can have the admin scope.")
+        raise Forbidden(_("Only an admin's token can have the admin scope."))
     if not creator.via_token:
         return expires_at
     missing = held_scopes(scopes) - creator.held_scopes
     if missing:
-        raise Forbidden(
-            f"This API token has the scopes {_listed(creator.scopes)}; a token it creates "
-            f"cannot have more ({_listed(missing)} asked for). Create it signed in to the "
+        raise Forbidden(_(
+            "This API token has the scopes {held}; a token it creates "
+            "cannot have more ({missing} asked for). Create it signed in to the "
             "web admin, or with a token that has those scopes."
-        )
+        ).format(held=_listed(creator.scopes), missing=_listed(missing)))
     limit = creator.expires_at
     if limit is None:
         return expires_at
@@ -105,12 +109,22 @@ def new_token_expiry(
         return limit
     if expires_at > limit:
         ends = f"{limit.astimezone(UTC):%Y-%m-%d %H:%M:%S} UTC"
-        raise Forbidden(
-            f"This API token expires on {ends} and a token it creates cannot outlive it:"
+        raise Forbidden(_(
+            "This API token expires on {ends} and a token it creates cannot outlive it:"
             " ask for an expiry at or before then, or leave expiresAt out"
             " to get the same one."
-        )
+        ).format(ends=ends))
     return expires_at
+
+
+# What callers outside tenancy say a token cannot do (sending, notifications, domains),
+# marked here for the reader's language: ``refuse_lasting_grant`` says ``_(what)``.
+LASTING_GRANTS = (
+    N_("choose the server the account's mail is sent through"),
+    N_("choose where webhooks send the account's events"),
+    N_("take a webhook signing secret"),
+    N_("add a tracking domain, which new emails' links use"),
+)
 
 
 def refuse_lasting_grant(actor: Principal, *, what: str) -> None:
@@ -124,7 +138,7 @@ def refuse_lasting_grant(actor: Principal, *, what: str) -> None:
     """
     if actor.via_token and actor.expires_at is not None:
         ends = f"{actor.expires_at.astimezone(UTC):%Y-%m-%d %H:%M:%S} UTC"
-        raise Forbidden(
-            f"This API token expires on {ends}, so it cannot {what}, which would outlast "
+        raise Forbidden(_(
+            "This API token expires on {ends}, so it cannot {what}, which would outlast "
             "it. Do it signed in to the web admin, or with a token that does not expire."
-        )
+        ).format(ends=ends, what=_(what)))

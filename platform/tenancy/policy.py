@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from sendtrail.i18n import N_
 from sendtrail.tenancy.authz import Authorizer
 from sendtrail.tenancy.values import AccountSettingsValue, Seat
 from sendtrail.tracking.core import TrackingPolicy
@@ -19,13 +20,16 @@ def compute_tracking_policy(
     user_default_log: bool | None = None,
 ) -> TrackingPolicy:
     """The sender's policy: R18 trumps everything, then R12's seat entitlement, then R2."""
+    # Stored with the email in English (N_): translated where shown, in the reader's language.
     reasons: list[str] = []
     enabled = settings.tracking_enabled
     if not enabled:
-        reasons.append("Tracking is turned off for the whole account by an admin.")
+        reasons.append(N_("Tracking is turned off for the whole account by an admin."))
     clicks = enabled and authz.has_feature(seat, "click_tracking")
     if enabled and not clicks:
-        reasons.append("Free seat: clicks are not tracked (click tracking needs a paid seat).")
+        reasons.append(
+            N_("Free seat: clicks are not tracked (click tracking needs a paid seat).")
+        )
     return TrackingPolicy(
         tracking_enabled=enabled,
         open_tracking=enabled,

@@ -15,6 +15,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from sendtrail.db.tenant import unscoped
 from sendtrail.errors import Forbidden
+from sendtrail.i18n import _
 from sendtrail.tenancy import audit
 from sendtrail.tenancy.store import AccountRow
 from sendtrail.tenancy.values import Principal
@@ -36,7 +37,7 @@ async def search_accounts(
 ) -> list[AccountSummary]:
     """Accounts whose name, slug or id contains ``search`` (all when empty), by name."""
     if not actor.is_staff:
-        raise Forbidden("Only Sendtrail support staff can look up accounts.")
+        raise Forbidden(_("Only Sendtrail support staff can look up accounts."))
     wanted = (search or "").strip().lower()
     statement = select(AccountRow).order_by(col(AccountRow.name), col(AccountRow.id))
     if wanted:

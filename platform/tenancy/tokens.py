@@ -11,6 +11,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from sendtrail.db.tenant import unscoped
 from sendtrail.errors import InvalidInput, NotFound, Unauthenticated
+from sendtrail.i18n import _
 from sendtrail.tenancy import audit
 from sendtrail.tenancy.authz import authorizer
 from sendtrail.tenancy.credentials import check_token_shape, hash_secret, new_api_token
@@ -37,9 +38,10 @@ def parse_scopes(values: Iterable[str]) -> frozenset[Scope]:
             scopes.add(Scope(value.strip().lower()))
         except ValueError:
             known = ", ".join(scope.value for scope in Scope)
-            raise InvalidInput(f"Unknown token scope {value!r}; use one of: {known}.") from None
+            raise InvalidInput(_("Unknown token scope {value!r}; use one of: {known}.").format(
+                value=value, known=known)) from None
     if not scopes:
-        raise InvalidInput("Give a token at least one scope (read, write or admin).")
+        raise InvalidInput(_("Give a token at least one scope (read, write or admin)."))
     return frozenset(scopes)
 
 
@@ -71,21 +73,22 @@ async def create_api_token(
         AuthzObject.API_TOKENS_OWN if mine else AuthzObject.API_TOKENS_ALL, AuthzAction.WRITE,
     )
     if owner_id is None:
-        raise InvalidInput("Say which user the token acts as (userId).")
+        raise InvalidInput(_("Say which user the token acts as (userId)."))
     owner = (
         await session.exec(
             select(UserRow).where(UserRow.account_id == account_id, UserRow.id == owner_id)
         )
     ).one_or_none()
     if owner is None:
-        raise NotFound(f"No user with id {owner_id} in this account.")
+        raise NotFound(_("No user with id {id} in this account.").format(id=owner_id))
     name = name.strip()
     if not name or len(name) > 200:
-        raise InvalidInput("Give the token a name of 1 to 200 characters (what it is for).")
+        raise InvalidInput(_("Give the token a name of 1 to 200 characters (what it is for)."))
     if expires_at is not None and expires_at.tzinfo is None:
-        raise InvalidInput("Give expiresAt with a timezone, e.g. 2030-01-31T00:00:00Z.")
+        raise InvalidInput(_("Give {what} with a timezone, e.g. 2030-01-31T00:00:00Z.").format(
+            what="expiresAt"))
     if expires_at is not None and expires_at <= now:
-        raise InvalidInput("A token's expiry must be in the future.")
+        raise InvalidInput(_("A token's expiry must be in the future."))
     expires_at = new_token_expiry(
         actor, owner_role=Role(owner.role), scopes=scopes, expires_at=expires_at
     )
@@ -145,7 +148,7 @@ async def revoke_api_token(
         statement = statement.where(ApiTokenRow.user_id == actor.user_id)
     row = (await session.exec(statement)).one_or_none()
     if row is None:
-        raise NotFound(f"No API token with id {token_id}.")
+        raise NotFound(_("No API token with id {id}.").format(id=token_id))
     if row.revoked_at is None:
         row.revoked_at = now
         audit.record(
@@ -169,11 +172,15 @@ async def authenticate_token(session: AsyncSession, token: str, *, now: datetime
         )
     ).one_or_none()
     if row is None:
-        raise Unauthenticated("This API token is not valid; create a new one in the web admin.")
+        raise Unauthenticated(
+            _("This API token is not valid; create a new one in the web admin.")
+        )
     if row.revoked_at is not None:
-        raise Unauthenticated(f"This API token was revoked on {row.revoked_at:%Y-%m-%d}.")
+        raise Unauthenticated(_("This API token was revoked on {date}.").format(
+            date=f"{row.revoked_at:%Y-%m-%d}"))
     if row.expires_at is not None and row.expires_at <= now:
-        raise Unauthenticated(f"This API token expired on {row.expires_at:%Y-%m-%d}.")
+        raise Unauthenticated(_("This API token expired on {date}.").format(
+            date=f"{row.expires_at:%Y-%m-%d}"))
     user = (
         await session.exec(
             unscoped(
@@ -184,7 +191,7 @@ async def authenticate_token(session: AsyncSession, token: str, *, now: datetime
         )
     ).one_or_none()
     if user is None or not user.active:
-        raise Unauthenticated("The user this API token belongs to is deactivated.")
+        raise Unauthenticated(_("The user this API token belongs to is deactivated."))
     login = (
         await session.exec(select(LoginRow).where(LoginRow.user_id == user.id))
     ).one_or_none()

@@ -14,6 +14,7 @@ from sendtrail.addresses import normalize_email
 from sendtrail.db.pagination import Page, keyset_page
 from sendtrail.db.tenant import unscoped
 from sendtrail.errors import Conflict, EntitlementRequired, Forbidden, InvalidInput, NotFound
+from sendtrail.i18n import N_, _
 from sendtrail.tenancy import audit
 from sendtrail.tenancy.accounts import purchased_seats, seats_in_use
 from sendtrail.tenancy.authz import AuthzAction, AuthzObject, authorizer
@@ -46,7 +47,14 @@ def parse_id(value: str, what: str) -> uuid.UUID:
     try:
         return uuid.UUID(str(value))
     except ValueError:
-        raise NotFound(f"No {what} with id {value!r}.") from None
+        raise NotFound(
+            _("No {what} with id {value!r}.").format(what=_(what), value=value)
+        ) from None
+
+
+# What parse_id's callers name, in the reader's language ("No user with id ...").
+ID_NOUNS = (N_("user"), N_("email"), N_("contact"), N_("webhook endpoint"),
+            N_("tracking domain"), N_("API token"), N_("attachment"))
 
 
 def _snapshot(user: UserRow) -> dict[str, Any]:
@@ -69,11 +77,11 @@ async def _ensure_seat_available(
     purchased = (await purchased_seats(session, account_id)).get(seat, 0)
     used = (await seats_in_use(session, account_id)).get(seat, 0)
     if used >= purchased:
-        raise EntitlementRequired(
-            f"All {purchased} {seat.label} seat(s) of this account are in use. Free one by "
-            f"changing another user's seat or deactivating them, or buy more {seat.label} "
+        raise EntitlementRequired(_(
+            "All {count} {seat} seat(s) of this account are in use. Free one by "
+            "changing another user's seat or deactivating them, or buy more {seat} "
             "seats."
-        )
+        ).format(count=purchased, seat=seat.label))
 
 
 async def _signs_in(session: AsyncSession, email: str) -> bool:
@@ -108,12 +116,14 @@ async def add_user_row(
     """
     email = normalize_email(email)
     if name is not None and len(name) > 200:
-        raise InvalidInput("A name can be at most 200 characters.")
+        raise InvalidInput(_("A name can be at most 200 characters."))
     if await _in_account(session, account_id, email):
-        raise Conflict(f"A user with the email address {email} already exists in this account.")
+        raise Conflict(_("A user with the email address {email} already exists in this "
+                         "account.").format(email=email))
     signs_in_elsewhere = await _signs_in(session, email)
     if signs_in_elsewhere and not discreet:
-        raise Conflict(f"{email} already signs in to Sendtrail (another account or support).")
+        raise Conflict(_("{email} already signs in to Sendtrail (another account or "
+                         "support).").format(email=email))
     await _ensure_seat_available(session, account_id, seat)
     user = UserRow(account_id=account_id, email=email, name=name, role=role.value, seat=seat.value)
     session.add(user)
@@ -139,7 +149,7 @@ async def invite_user(
     (``tenancy.invitations.invite``), so the user and their link are stored together."""
     authorizer().require(actor, account_id, AuthzObject.USERS, AuthzAction.WRITE)
     if role is Role.ADMIN:
-        refuse_lasting_grant(actor, what="make someone an admin")
+        refuse_lasting_grant(actor, what=N_("make someone an admin"))
     user = await add_user_row(
         session, account_id, email=email, name=name, role=role, seat=seat, discreet=True
     )
@@ -163,7 +173,7 @@ async def _load(session: AsyncSession, account_id: uuid.UUID, user_id: uuid.UUID
         )
     ).one_or_none()
     if user is None:
-        raise NotFound(f"No user with id {user_id} in this account.")
+        raise NotFound(_("No user with id {id} in this account.").format(id=user_id))
     return user
 
 
@@ -216,7 +226,7 @@ async def update_user(
     was_admin = user.role == Role.ADMIN.value and user.active
     if new_role == Role.ADMIN.value and new_active and not was_admin:
         # Promoting, or reactivating an admin: a role that would outlast an expiring token.
-        refuse_lasting_grant(actor, what="make someone an admin")
+        refuse_lasting_grant(actor, what=N_("make someone an admin"))
     takes_seat = new_active and (new_seat != user.seat or not user.active)
     if takes_seat:
         await _ensure_seat_available(session, account_id, Seat(new_seat))
@@ -226,7 +236,9 @@ async def update_user(
         and (new_role != Role.ADMIN.value or not new_active)
         and await _active_admins(session, account_id) <= 1
     ):
-        raise Conflict("An account needs at least one active admin; promote another user first.")
+        raise Conflict(
+            _("An account needs at least one active admin; promote another user first.")
+        )
     user.role, user.seat, user.active = new_role, new_seat, new_active
     after = _snapshot(user)
     if after != before:
@@ -276,15 +288,19 @@ async def user_for_login(session: AsyncSession, login: LoginRow) -> UserRow | No
     return (await session.exec(unscoped(statement))).one_or_none()
 
 
+# What callers outside tenancy name of a profile (notifications), for ``_(what)`` below.
+PROFILE_PARTS = (N_("notification preferences"),)
+
+
 async def own_profile(session: AsyncSession, actor: Principal, what: str) -> UserRow:
     """The actor's own user, to change ``what`` of their profile (any role, a write token)."""
     if actor.account_id is None or actor.user_id is None:
-        raise Forbidden(f"Only account users have {what}.")
+        raise Forbidden(_("Only account users have {what}.").format(what=_(what)))
     if Scope.WRITE not in actor.held_scopes:
-        raise Forbidden("This API token is read-only; use a token with the write scope.")
+        raise Forbidden(_("This API token is read-only; use a token with the write scope."))
     user = await session.get(UserRow, (actor.account_id, actor.user_id))
     if user is None:
-        raise NotFound("Your user no longer exists in this account.")
+        raise NotFound(_("Your user no longer exists in this account."))
     return user
 
 
@@ -293,7 +309,7 @@ async def set_email_defaults(
     track: EmailDefault | None, log: EmailDefault | None,
 ) -> UserRow:
     """Change the actor's own defaults for new emails (R2): their own profile, any role."""
-    user = await own_profile(session, actor, "defaults for new emails")
+    user = await own_profile(session, actor, N_("defaults for new emails"))
     if track is not None:
         user.default_track = track.stored
     if log is not None:

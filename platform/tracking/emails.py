@@ -23,6 +23,7 @@ from sendtrail.db.keys import key_in
 from sendtrail.db.pagination import within
 from sendtrail.db.search import ESCAPE, contains_pattern
 from sendtrail.errors import InvalidInput, NotFound
+from sendtrail.i18n import _
 from sendtrail.tenancy.accounts import tracking_policy_for
 from sendtrail.tenancy.authz import AuthzAction, AuthzObject, authorizer
 from sendtrail.tenancy.users import get_user, normalize_email
@@ -117,13 +118,15 @@ class EmailFilter:
 def _validate(email: EmailInput) -> tuple[Recipient, ...]:
     subject = email.subject.strip()
     if not subject or len(subject) > MAX_SUBJECT:
-        raise InvalidInput(f"Give the email a subject of 1 to {MAX_SUBJECT} characters.")
+        raise InvalidInput(_("Give the email a subject of 1 to {limit} characters.").format(
+            limit=MAX_SUBJECT))
     if not email.recipients:
-        raise InvalidInput("Give the email at least one recipient.")
+        raise InvalidInput(_("Give the email at least one recipient."))
     if len(email.recipients) > MAX_RECIPIENTS:
-        raise InvalidInput(f"An email can have at most {MAX_RECIPIENTS} recipients.")
+        raise InvalidInput(_("An email can have at most {limit} recipients.").format(
+            limit=MAX_RECIPIENTS))
     if email.html is not None and len(email.html.encode()) > MAX_HTML_BYTES:
-        raise InvalidInput("The HTML body is larger than 2 MB; link large content instead.")
+        raise InvalidInput(_("The HTML body is larger than 2 MB; link large content instead."))
     return tuple(
         Recipient(address=normalize_email(r.address), name=r.name[:200] if r.name else None,
                   field=r.field)
@@ -147,12 +150,13 @@ async def prepare_email(
     authz.require(actor, account_id, AuthzObject.EMAILS, AuthzAction.WRITE)
     sender_id = email.sender_id or actor.user_id
     if sender_id is None:
-        raise InvalidInput("Say who sends the email (senderId).")
+        raise InvalidInput(_("Say who sends the email (senderId)."))
     if sender_id != actor.user_id:
         authz.require(actor, account_id, AuthzObject.EMAILS_OF_OTHERS, AuthzAction.WRITE)
     sender = await get_user(session, actor, account_id, sender_id)
     if not sender.active:
-        raise InvalidInput(f"{sender.email} is deactivated and cannot send tracked email.")
+        raise InvalidInput(_("{email} is deactivated and cannot send tracked email.").format(
+            email=sender.email))
     recipients = _validate(email)
     policy = await tracking_policy_for(
         session, account_id, sender_id, tracking_base_url=tracking_base_url
@@ -208,7 +212,7 @@ async def get_email(
         TrackedEmailRow.account_id == account_id, TrackedEmailRow.id == email_id
     ))).one_or_none()
     if row is None:
-        raise NotFound(f"No email with id {email_id}.")
+        raise NotFound(_("No email with id {id}.").format(id=email_id))
     return row
 
 

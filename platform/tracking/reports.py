@@ -31,6 +31,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from sendtrail.db.timeslots import epoch_slot
 from sendtrail.errors import InvalidInput
+from sendtrail.i18n import _
 from sendtrail.tenancy.authz import AuthzAction, AuthzObject, authorizer
 from sendtrail.tenancy.values import Principal
 from sendtrail.tracking.core.model import EngagementType, Verdict
@@ -127,17 +128,18 @@ def _authorize(actor: Principal, account_id: uuid.UUID, scope: ReportScope) -> u
         authz.require(actor, account_id, AuthzObject.ACCOUNT_REPORTS, AuthzAction.READ)
         return None
     if actor.user_id is None:
-        raise InvalidInput("Support staff send no emails: ask for the account's report "
-                           "(scope ACCOUNT).")
+        raise InvalidInput(_("Support staff send no emails: ask for the account's report "
+                             "(scope ACCOUNT)."))
     return actor.user_id
 
 
 def _validate(request: ReportRequest) -> list[Bucket]:
     since = request.since or request.until - DEFAULT_RANGE[request.interval]
     if since >= request.until:
-        raise InvalidInput("The report's start must be before its end.")
+        raise InvalidInput(_("The report's start must be before its end."))
     if not 1 <= request.top <= MAX_TOP:
-        raise InvalidInput(f"Ask for 1 to {MAX_TOP} top emails and links.")
+        raise InvalidInput(_("Ask for 1 to {limit} top emails and links.").format(
+            limit=MAX_TOP))
     try:
         return buckets(since, request.until, request.interval, request.zone)
     except RangeTooLong as error:

@@ -19,6 +19,8 @@ from litestar import MediaType, Response, Router, get
 from litestar.exceptions import NotFoundException
 from litestar.response import File
 
+from sendtrail.i18n import _
+
 __all__ = ["CONTENT_SECURITY_POLICY", "DIST", "admin_ui_router", "browser_page"]
 
 DIST = Path(__file__).resolve().parents[2] / "web-admin" / "dist"
@@ -93,7 +95,7 @@ def browser_page(dist: Path, path: str) -> Response[Any]:
     the browser's router. API paths and missing files raise ``NotFoundException``."""
     parts = [part for part in path.split("/") if part]
     if parts and parts[0] in API_PREFIXES:
-        raise NotFoundException(f"No API route at /{'/'.join(parts)}.")
+        raise NotFoundException(_("No API route at {path}.").format(path="/" + "/".join(parts)))
     index = dist / "index.html"
     if not index.is_file():
         return _not_built()
@@ -101,7 +103,7 @@ def browser_page(dist: Path, path: str) -> Response[Any]:
         return _serve(top, SHORT)
     if parts and "." in parts[-1]:
         # A missing file (``/missing.js``) is a 404, not the page parsed as a script.
-        raise NotFoundException(f"No file at /{'/'.join(parts)}.")
+        raise NotFoundException(_("No file at {path}.").format(path="/" + "/".join(parts)))
     return Response(index.read_bytes(), media_type=MediaType.HTML, headers=PAGE_HEADERS)
 
 
@@ -114,7 +116,7 @@ def admin_ui_router(dist: Path = DIST) -> Router:
             return _not_built()
         path = _file_in(dist / "assets", name)
         if path is None:
-            raise NotFoundException(f"No web admin asset named {name!r}.")
+            raise NotFoundException(_("No web admin asset named {name!r}.").format(name=name))
         return _serve(path, IMMUTABLE)
 
     @get(["/", "/{path:path}"], include_in_schema=False, sync_to_thread=False)

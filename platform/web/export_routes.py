@@ -16,6 +16,7 @@ from litestar.response import Stream
 from sendtrail.db.engine import Database
 from sendtrail.db.types import utcnow
 from sendtrail.errors import InvalidInput, NotFound
+from sendtrail.i18n import _
 from sendtrail.moments import checked_moment
 from sendtrail.records.exports import email_csv, engagement_csv
 from sendtrail.settings import Settings
@@ -40,7 +41,7 @@ async def _actor(request: Request[Any, Any, State], database: Database,
         principal = await authenticate_link(request, session, settings)
     account_id = principal.account_id
     if account_id is None:
-        raise NotFound("Choose an account first.")
+        raise NotFound(_("Choose an account first."))
     if principal.is_staff:  # support reads are audited in the inspected account
         async with database.session(account_id=account_id) as session:
             await record_support_read(session, principal, what=what)
@@ -53,8 +54,8 @@ def _moment(value: str | None, name: str) -> datetime | None:
     try:
         parsed = datetime.fromisoformat(value)
     except ValueError:
-        raise InvalidInput(f"'{name}' must be a date and time such as 2030-01-31T00:00:00Z, "
-                           f"not {value[:40]!r}.") from None
+        raise InvalidInput(_("'{name}' must be a date and time such as 2030-01-31T00:00:00Z, "
+                             "not {value!r}.").format(name=name, value=value[:40])) from None
     return checked_moment(parsed, f"'{name}'")
 
 
@@ -63,7 +64,8 @@ def _choice(kind: type[E], value: str, name: str) -> E:
         return kind(value.strip().lower())
     except ValueError:
         known = ", ".join(member.name for member in kind)
-        raise InvalidInput(f"'{name}' must be one of {known}, not {value[:40]!r}.") from None
+        raise InvalidInput(_("'{name}' must be one of {known}, not {value!r}.").format(
+            name=name, known=known, value=value[:40])) from None
 
 
 def _id(value: str | None, what: str) -> uuid.UUID | None:

@@ -29,6 +29,7 @@ from sendtrail.errors import SendtrailError
 from sendtrail.graphql.context import RequestContext, SocketContext
 from sendtrail.graphql.errors import add_default_codes
 from sendtrail.graphql.schema import build_schema
+from sendtrail.i18n import N_, _
 from sendtrail.settings import Settings
 from sendtrail.tenancy.values import Principal
 from sendtrail.web.graphql_http import (
@@ -49,16 +50,20 @@ log = logging.getLogger(__name__)
 MAX_SUBSCRIPTIONS_PER_SOCKET = 5
 """The web admin needs one; a few more for integrators, never hundreds per socket."""
 
-SUBSCRIPTION_OVER_HTTP = (
+# Sentences in English, translated where a request is refused (``_()``, issue 15 item 12).
+SUBSCRIPTION_OVER_HTTP = N_(
     "Subscriptions are served over WebSocket, not HTTP: open a WebSocket on /graphql with "
     "the graphql-transport-ws protocol (e.g. the graphql-ws client) and subscribe there."
 )
-MUTATION_OVER_GET = "Mutations are sent with POST; GET serves queries only."
-NOT_JSON = (
+MUTATION_OVER_GET = N_("Mutations are sent with POST; GET serves queries only.")
+NOT_JSON = N_(
     "Send the operation as JSON with Content-Type: application/json (or "
     "multipart/form-data for file uploads)."
 )
-NO_QUERY = 'No GraphQL query found: send {"query": "..."} (and optionally "variables").'
+NO_QUERY = N_('No GraphQL query found: send {"query": "..."} (and optionally "variables").')
+OPERATION_NAME = N_(
+    "The GraphQL operation's `operationName` must be a string or null, if provided."
+)
 
 
 async def graphql_context(scope: Scope) -> AsyncIterator[dict[str, Any]]:
@@ -168,7 +173,7 @@ def graphql_controller(settings: Settings) -> type:
                                       error.headers)
             except StrawberryHTTPException as error:
                 if error.status_code == 404:  # a GET without a query, and no GraphiQL to serve
-                    return error_response(400, NO_QUERY, media_type)
+                    return error_response(400, _(NO_QUERY), media_type)
                 return error_response(error.status_code, error.reason, media_type)
             if response.media_type == MediaType.JSON:  # not GraphiQL's page
                 response.media_type = media_type
@@ -194,17 +199,14 @@ def graphql_controller(settings: Settings) -> type:
 
         async def parse_http_body(self, request: Any) -> Any:
             if request.method == "POST":
-                content_type, _ = parse_content_type(request.content_type or "")
+                content_type, _params = parse_content_type(request.content_type or "")
                 if content_type != "multipart/form-data" and "json" not in content_type:
-                    raise TransportError(415, NOT_JSON)
+                    raise TransportError(415, _(NOT_JSON))
             parsed = await super().parse_http_body(request)
             if not isinstance(parsed, list) and not isinstance(
                 parsed.operation_name, str | None
             ):
-                raise TransportError(
-                    400, "The GraphQL operation's `operationName` must be a string or null, "
-                    "if provided."
-                )
+                raise TransportError(400, _(OPERATION_NAME))
             return parsed
 
         async def execute_single(  # strawberry passes every argument by name
@@ -228,12 +230,12 @@ def graphql_controller(settings: Settings) -> type:
                 )
             except InvalidOperationTypeError as error:
                 if error.operation_type is OperationType.SUBSCRIPTION:
-                    raise TransportError(400, SUBSCRIPTION_OVER_HTTP) from None
-                raise TransportError(405, MUTATION_OVER_GET, {"Allow": "POST"}) from None
+                    raise TransportError(400, _(SUBSCRIPTION_OVER_HTTP)) from None
+                raise TransportError(405, _(MUTATION_OVER_GET), {"Allow": "POST"}) from None
             except CannotGetOperationTypeError as error:
                 raise TransportError(400, error.as_http_error_reason()) from None
             except MissingQueryError:
-                raise TransportError(400, NO_QUERY) from None
+                raise TransportError(400, _(NO_QUERY)) from None
 
         async def on_ws_connect(self, context: dict[str, Any]) -> Any:
             socket_context: SocketContext = context["sendtrail_socket"]

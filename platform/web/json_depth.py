@@ -18,6 +18,8 @@ from litestar.enums import ScopeType
 from litestar.exceptions import ClientException
 from litestar.types import ASGIApp, Receive, ReceiveMessage, Scope, Send
 
+from sendtrail.i18n import _
+
 __all__ = ["MAX_JSON_DEPTH", "JsonDepthGuard", "too_deep", "too_deep_message"]
 
 MAX_JSON_DEPTH = 64
@@ -35,8 +37,8 @@ _FORM_TYPES = (b"multipart/form-data", b"application/x-www-form-urlencoded")
 
 
 def too_deep_message(limit: int = MAX_JSON_DEPTH) -> str:
-    return (f"The JSON is nested more than {limit} levels deep (or its brackets do not "
-            f"match): send at most {limit} levels of arrays and objects.")
+    return _("The JSON is nested more than {limit} levels deep (or its brackets do not "
+             "match): send at most {limit} levels of arrays and objects.").format(limit=limit)
 
 
 def too_deep(document: bytes | str, limit: int = MAX_JSON_DEPTH) -> bool:
@@ -60,7 +62,7 @@ def too_deep(document: bytes | str, limit: int = MAX_JSON_DEPTH) -> bool:
 @cache
 def _balanced(limit: int) -> re.Pattern[bytes]:
     pattern = b""
-    for _ in range(limit):
+    for _level in range(limit):
         pattern = rb"(?:\[" + pattern + rb"\])*+"
     return re.compile(pattern)
 

@@ -18,6 +18,7 @@ from typing import Any
 from litestar import MediaType, Response
 
 from sendtrail.errors import Forbidden, SendtrailError, Unauthenticated
+from sendtrail.i18n import _
 
 __all__ = ["metrics_refusal"]
 
@@ -31,20 +32,20 @@ def metrics_refusal(scope: Mapping[str, Any], token: str | None) -> Response[Any
         if sent is not None and hmac.compare_digest(sent, token.encode()):
             return None
         return _refusal(
-            Unauthenticated(
+            Unauthenticated(_(
                 "The metrics need 'Authorization: Bearer <token>' with the token set in "
                 "SENDTRAIL_METRICS_TOKEN."
-            ),
+            )),
             {"WWW-Authenticate": 'Bearer realm="metrics"'},
         )
     if _on_this_machine(scope):
         return None
     return _refusal(
-        Forbidden(
+        Forbidden(_(
             "The metrics are served only on this machine (a scrape from a loopback address, "
             "not through a proxy). To scrape them from elsewhere, set SENDTRAIL_METRICS_TOKEN "
             "and send 'Authorization: Bearer <token>'."
-        ),
+        )),
         {},
     )
 

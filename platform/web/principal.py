@@ -12,6 +12,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from sendtrail.db.types import utcnow
 from sendtrail.errors import Forbidden, InvalidInput, Unauthenticated
+from sendtrail.i18n import _
 from sendtrail.settings import Settings
 from sendtrail.tenancy import auth, tokens
 from sendtrail.tenancy.values import Principal
@@ -39,15 +40,15 @@ async def authenticate(
     now = utcnow()
     authorization = connection.headers.get("authorization")
     if authorization:
-        scheme, _, credential = authorization.partition(" ")
+        scheme, _space, credential = authorization.partition(" ")
         if scheme.lower() != "bearer" or not credential.strip():
-            raise Unauthenticated("Send API tokens as 'Authorization: Bearer st_...'.")
+            raise Unauthenticated(_("Send API tokens as 'Authorization: Bearer st_...'."))
         principal = await tokens.authenticate_token(session, credential.strip(), now=now)
     else:
         cookie = connection.cookies.get(SESSION_COOKIE)
         if not cookie:
             raise Unauthenticated(
-                "Sign in, or send an API token as 'Authorization: Bearer st_...'."
+                _("Sign in, or send an API token as 'Authorization: Bearer st_...'.")
             )
         principal, csrf = await auth.principal_for_session(
             session, cookie, now=now, ttl=timedelta(seconds=settings.auth.session_ttl_seconds)
@@ -56,9 +57,9 @@ async def authenticate(
         if require_csrf and method not in SAFE_METHODS:
             sent = connection.headers.get(CSRF_HEADER, "")
             if not secrets.compare_digest(sent.encode(), csrf.encode()):
-                raise Forbidden(
-                    f"Missing or wrong {CSRF_HEADER} header; reload the web admin and retry."
-                )
+                raise Forbidden(_(
+                    "Missing or wrong {header} header; reload the web admin and retry."
+                ).format(header=CSRF_HEADER))
     if principal.is_staff and (key := connection.headers.get(ACCOUNT_HEADER)):
         principal = await auth.support_principal_for(session, principal, key)
     return principal
@@ -80,14 +81,17 @@ async def authenticate_link(
     try:
         account_id = uuid.UUID(wanted)
     except ValueError:
-        raise InvalidInput(f"'?{ACCOUNT_PARAM}=' must be an account id, not {wanted[:40]!r}."
-                           ) from None
+        raise InvalidInput(_("'?{param}=' must be an account id, not {value!r}.").format(
+            param=ACCOUNT_PARAM, value=wanted[:40])) from None
     if not principal.is_staff:
         if account_id != principal.account_id:
-            raise Forbidden("This link is for another account; open it from your own pages.")
+            raise Forbidden(
+                _("This link is for another account; open it from your own pages.")
+            )
         return principal
     if principal.account_id is not None and principal.account_id != account_id:
-        raise InvalidInput(f"{ACCOUNT_HEADER} and '?{ACCOUNT_PARAM}=' name different accounts.")
+        raise InvalidInput(_("{header} and '?{param}=' name different accounts.").format(
+            header=ACCOUNT_HEADER, param=ACCOUNT_PARAM))
     return await auth.support_principal_for(session, principal, str(account_id))
 
 
@@ -107,10 +111,14 @@ async def authenticate_socket(
     authorization = params.get("authorization")
     if authorization is not None:
         if not isinstance(authorization, str):
-            raise Unauthenticated("connection_init's authorization must be 'Bearer st_...'.")
-        scheme, _, credential = authorization.partition(" ")
+            raise Unauthenticated(
+                _("connection_init's authorization must be 'Bearer st_...'.")
+            )
+        scheme, _space, credential = authorization.partition(" ")
         if scheme.lower() != "bearer" or not credential.strip():
-            raise Unauthenticated("connection_init's authorization must be 'Bearer st_...'.")
+            raise Unauthenticated(
+                _("connection_init's authorization must be 'Bearer st_...'.")
+            )
         principal = await tokens.authenticate_token(session, credential.strip(), now=now)
     elif cookie := cookies.get(SESSION_COOKIE):
         principal, _csrf = await auth.principal_for_session(
@@ -118,11 +126,12 @@ async def authenticate_socket(
         )
     else:
         raise Unauthenticated(
-            "Send {\"authorization\": \"Bearer st_...\"} in connection_init, or sign in."
+            _("Send {example} in connection_init, or sign in.").format(
+                example='{"authorization": "Bearer st_..."}')
         )
     if principal.is_staff or principal.user_id is None:
-        raise Forbidden("Live notifications are for the senders of tracked emails.")
+        raise Forbidden(_("Live notifications are for the senders of tracked emails."))
     wanted = params.get("account")
     if wanted is not None and str(wanted) != str(principal.account_id):
-        raise Forbidden("This credential belongs to another account.")
+        raise Forbidden(_("This credential belongs to another account."))
     return principal

@@ -11,6 +11,7 @@ from litestar.datastructures import State
 
 from sendtrail.db.engine import Database
 from sendtrail.errors import NotFound
+from sendtrail.i18n import _
 from sendtrail.records import logbook
 from sendtrail.records.mime import safe_media_type
 from sendtrail.records.sanitize import CONTENT_SECURITY_POLICY, sanitize_html
@@ -28,7 +29,7 @@ async def _actor(request: Request[Any, Any, State], database: Database) -> Any:
     async with database.session(account_id=None) as session:
         principal = await authenticate_link(request, session, settings)
     if principal.account_id is None:
-        raise NotFound("Choose an account first.")
+        raise NotFound(_("Choose an account first."))
     return principal
 
 
@@ -45,11 +46,12 @@ async def download_attachment(
         if principal.is_staff:  # support reads are audited in the inspected account
             await record_support_read(session, principal, what=f"attachment {attachment_id}")
     if row is None:
-        raise NotFound(f"No attachment with id {attachment_id}.")
+        raise NotFound(_("No attachment with id {id}.").format(id=attachment_id))
     try:
         data = records.blobs.get(row.account_id, row.sha256)
     except FileNotFoundError:
-        raise NotFound(f"The file of attachment {attachment_id} is no longer stored.") from None
+        raise NotFound(_("The file of attachment {id} is no longer stored.").format(
+            id=attachment_id)) from None
     ascii_name = row.filename.encode("ascii", "replace").decode().replace('"', "'")
     return Response(data, media_type=safe_media_type(row.content_type), headers={
         "Content-Disposition": (f"attachment; filename=\"{ascii_name}\"; "
@@ -72,7 +74,7 @@ async def logged_email_html(
         if principal.is_staff:
             await record_support_read(session, principal, what=f"logged email {email_id} HTML")
     if row is None or row.html is None:
-        raise NotFound(f"No logged HTML for email {email_id}.")
+        raise NotFound(_("No logged HTML for email {id}.").format(id=email_id))
     html = sanitize_html(row.html, load_remote_images=remote_images)
     csp = CONTENT_SECURITY_POLICY.replace("img-src data: cid:", "img-src data: cid: https: http:") \
         if remote_images else CONTENT_SECURITY_POLICY

@@ -26,6 +26,7 @@ from litestar.types import ASGIApp, Receive, Scope, Send
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from sendtrail.errors import InvalidInput
+from sendtrail.i18n import _
 
 __all__ = ["OneHostProtocol", "absolute_form_host", "one_host_header"]
 
@@ -78,16 +79,16 @@ def one_host_header(app: ASGIApp) -> ASGIApp:
 def _check(scope: Any) -> None:
     hosts = [value for name, value in scope.get("headers") or () if name == b"host"]
     if len(hosts) > 1:
-        raise InvalidInput(
+        raise InvalidInput(_(
             "This request has more than one Host header; send exactly one, naming the "
             "host the request is for."
-        )
+        ))
     if hosts and not hosts[0].strip():
-        raise InvalidInput("This request's Host header is empty; name the host it is for.")
+        raise InvalidInput(_("This request's Host header is empty; name the host it is for."))
     if hosts and not _HOST_VALUE.fullmatch(hosts[0].strip()):
-        raise InvalidInput(
+        raise InvalidInput(_(
             "This request's Host header is not a host name or address with an optional "
             "port (such as links.example.com or links.example.com:443)."
-        )
+        ))
     if not hosts and scope.get("http_version", "1.1") != "1.0":
-        raise InvalidInput("This request has no Host header; name the host it is for.")
+        raise InvalidInput(_("This request has no Host header; name the host it is for."))

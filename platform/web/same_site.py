@@ -21,6 +21,7 @@ from litestar.connection import ASGIConnection
 from litestar.handlers.base import BaseRouteHandler
 
 from sendtrail.errors import Forbidden, UnsupportedMediaType
+from sendtrail.i18n import _
 from sendtrail.settings import Settings
 
 __all__ = ["allowed_origins", "json_body_only", "origin_of", "same_site_only"]
@@ -57,26 +58,30 @@ def allowed_origins(settings: Settings) -> frozenset[str]:
     return _origins(settings.http.public_url, settings.notifications.allowed_origins)
 
 
-def same_site_only(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+def same_site_only(
+    connection: ASGIConnection[Any, Any, Any, Any], _handler: BaseRouteHandler
+) -> None:
     """Refuse a request that a browser sent on behalf of another site's page."""
     settings: Settings = connection.app.state.settings
     origin = connection.headers.get("origin")
     fetch_site = connection.headers.get("sec-fetch-site", "").strip().lower()
     foreign_origin = origin is not None and origin_of(origin) not in allowed_origins(settings)
     if foreign_origin or fetch_site == "cross-site":
-        raise Forbidden(
+        raise Forbidden(_(
             "This request came from a page on another site, which may not sign you in or "
             "out here. Use the Sendtrail web admin itself (or ask the administrator to add "
             "that page's origin to SENDTRAIL_ALLOWED_ORIGINS)."
-        )
+        ))
 
 
-def json_body_only(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+def json_body_only(
+    connection: ASGIConnection[Any, Any, Any, Any], _handler: BaseRouteHandler
+) -> None:
     """Refuse bodies that an HTML form can send across sites without asking first."""
     media_type = connection.headers.get("content-type", "").split(";", 1)[0].strip().lower()
     if media_type != "application/json":
-        shown = media_type or "no Content-Type"
-        raise UnsupportedMediaType(
-            f"Send the sign-in as JSON with 'Content-Type: application/json' "
-            f'(e.g. {{"email": "...", "password": "..."}}), not {shown}.'
-        )
+        shown = media_type or _("no Content-Type")
+        raise UnsupportedMediaType(_(
+            "Send the sign-in as JSON with 'Content-Type: application/json' "
+            "(e.g. {example}), not {shown}."
+        ).format(example='{"email": "...", "password": "..."}', shown=shown))

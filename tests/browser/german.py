@@ -3,8 +3,9 @@
 ``assert_german(locator)`` fails when the rendered text holds any English sentence or label
 that German says differently: the web admin's catalogues (``web-admin/src/i18n/en/*.json``
 against ``de/*.json``) and the server's own sentences (the ``msgid``s of
-``platform/i18n/de/*.po``), cut at their placeholders (each piece between them must not
-appear either). ``german_ui`` opens the admin in a German browser at 1280 and 390 px.
+``platform/i18n/de/*.po``), cut at their placeholders and ``<Trans>`` tags (each piece
+between them must not appear either, as words of its own: "Send" is not left in
+"Sendtrail"). ``german_ui`` opens the admin in a German browser at 1280 and 390 px.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from playwright.sync_api import Browser, Locator
 ROOT = Path(__file__).resolve().parents[2]
 CATALOGUES = ROOT / "web-admin" / "src" / "i18n"
 SERVER_CATALOGUES = ROOT / "platform" / "i18n" / "de"
-PLACEHOLDERS = re.compile(r"\{\{\w+\}\}|\{\w*\}|<\d+>|</\d+>|<\d+/>")
+PLACEHOLDERS = re.compile(r"\{\{\w+\}\}|\{\w*\}|</?\w+/?>")  # and <Trans> tags
 
 
 def _strings(node: Any) -> Iterator[str]:
@@ -66,10 +67,16 @@ def english_only() -> tuple[str, ...]:
     return tuple(sorted((p for p in pieces if len(p) >= 4), key=len, reverse=True))
 
 
+def _left_in(text: str, english: str) -> bool:
+    """Whether ``english`` stands in ``text`` as words of its own: "Send" (a token scope) is
+    not left in "Sendtrail", nor "User" (a role) in "User-Agents", nor "port" in "exportieren"."""
+    return re.search(rf"(?<![\w-]){re.escape(english)}(?![\w-])", text) is not None
+
+
 def assert_german(part: Locator) -> None:
     """No English sentence or label of ours is left in ``part``'s rendered text."""
     text = part.inner_text()
-    left = [english for english in english_only() if english in text]
+    left = [english for english in english_only() if _left_in(text, english)]
     assert left == [], f"English left in German: {left}"
 
 

@@ -15,12 +15,15 @@ from __future__ import annotations
 
 import re
 
+from browser import german
 from browser.conftest import PHONE
 from browser.german import assert_german
 from browser.harness import Site, Ui, prepare_tracked_email
 from browser.test_getting_started import lone_admin
 from playwright.sync_api import expect
 from support import PASSWORD
+
+german_ui = german.german_ui  # the fixture: the admin in a German Chromium, 1280 and 390 px
 
 
 def test_a_german_browser_gets_the_german_admin(german_ui: Ui, site: Site) -> None:
@@ -90,7 +93,7 @@ def test_the_language_is_the_persons_choice_and_dates_follow_it(ui: Ui, site: Si
     expect(page.get_by_role("heading", name="Übersicht", level=1)).to_be_visible()
 
     ui.goto(f"/emails/{email.id}")
-    sent = page.get_by_text(re.compile(r"^Sent by "))
+    sent = page.get_by_text(re.compile(r"^Gesendet von "))
     expect(sent).to_contain_text(re.compile(r"\d{2}\.\d{2}\.\d{4}, \d{2}:\d{2}"))  # German
     page.get_by_label("Sprache").select_option("en")
     expect(page.get_by_role("button", name="Sign out")).to_be_visible()

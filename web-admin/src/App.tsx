@@ -1,5 +1,6 @@
 import { Anchor, Button, Center, Stack, Text, Title } from "@mantine/core";
 import { type ComponentType, type ReactNode, lazy } from "react";
+import { useTranslation } from "react-i18next";
 import { Link, Navigate, Route, Routes, useLocation } from "react-router";
 
 import { LiveActivity } from "./features/activity/LiveActivity";
@@ -33,13 +34,14 @@ const SupportAccountPage = page(() => import("./features/support/SupportConsoleP
 const SupportEmailPage = page(() => import("./features/support/SupportEmailPage"), "SupportEmailPage");
 
 function RequireSession({ children }: { children: ReactNode }) {
+  const { t } = useTranslation("shell");
   const { state, retry } = useSession();
   const location = useLocation();
-  if (state.status === "checking") return <Loading label="Checking your session…" />;
+  if (state.status === "checking") return <Loading label={t("app.checkingSession")} />;
   if (state.status === "failed") {
     return (
       <Center p="md" mih="50dvh">
-        <Failed title="Couldn't reach Sendtrail" message={state.message} onRetry={retry} />
+        <Failed title={t("app.unreachable")} message={state.message} onRetry={retry} />
       </Center>
     );
   }
@@ -51,15 +53,16 @@ function RequireSession({ children }: { children: ReactNode }) {
 }
 
 function NotFoundPage() {
-  usePageTitle("Page not found");
+  const { t } = useTranslation("shell");
+  usePageTitle(t("app.notFound"));
   return (
     <Stack gap="sm" align="flex-start">
       <Title order={1} size="h2">
-        Page not found
+        {t("app.notFound")}
       </Title>
-      <Text>There is no page at this address.</Text>
+      <Text>{t("app.notFoundText")}</Text>
       <Anchor component={Link} to="/">
-        Go to the overview
+        {t("app.toOverview")}
       </Anchor>
     </Stack>
   );
@@ -72,14 +75,15 @@ function Home() {
 }
 
 function SignInGate() {
+  const { t } = useTranslation("shell");
   const { state, retry } = useSession();
-  if (state.status === "checking") return <Loading label="Checking your session…" />;
+  if (state.status === "checking") return <Loading label={t("app.checkingSession")} />;
   if (state.status === "failed") {
     return (
       <Center p="md" mih="50dvh">
         <Stack>
-          <Failed title="Couldn't reach Sendtrail" message={state.message} />
-          <Button onClick={retry}>Try again</Button>
+          <Failed title={t("app.unreachable")} message={state.message} />
+          <Button onClick={retry}>{t("states.retry")}</Button>
         </Stack>
       </Center>
     );

@@ -19,6 +19,7 @@ from email.utils import format_datetime
 from html.parser import HTMLParser
 
 from sendtrail.errors import InvalidInput
+from sendtrail.i18n import _
 from sendtrail.sending.core.message import Attachment, Party
 
 __all__ = ["compose_message", "html_to_text"]
@@ -97,14 +98,15 @@ def _address(party: Party) -> Address:
         name = " ".join((party.name or "").split())
         return Address(display_name=name, username=local, domain=domain)
     except (ValueError, IndexError, HeaderParseError, UnicodeError):
-        raise InvalidInput(f"{party.address[:100]!r} is not an email address this server can "
-                           "send to.") from None
+        raise InvalidInput(_("{address} is not an email address this server can send to."
+                             ).format(address=repr(party.address[:100]))) from None
 
 
 def _message_id(value: str, field: str) -> str:
     match = _MESSAGE_ID.fullmatch(value.strip())
     if match is None:
-        raise InvalidInput(f"{value[:100]!r} is not a message id for the {field} header.")
+        raise InvalidInput(_("{value} is not a message id for the {field} header.").format(
+            value=repr(value[:100]), field=field))
     return f"<{match.group(1)}>"
 
 
@@ -112,7 +114,7 @@ def _media_type(value: str) -> tuple[str, str]:
     lowered = value.strip().lower()
     if not _MEDIA_TYPE.fullmatch(lowered) or lowered.startswith(("multipart/", "message/")):
         lowered = "application/octet-stream"  # an attached message or tree goes as a file
-    maintype, _, subtype = lowered.partition("/")
+    maintype, _slash, subtype = lowered.partition("/")
     return maintype, subtype
 
 
@@ -160,4 +162,5 @@ def compose_message(
     try:
         return message.as_bytes()
     except (ValueError, HeaderParseError, UnicodeError) as error:
-        raise InvalidInput(f"The message cannot be written: {error}.") from None
+        raise InvalidInput(_("The message cannot be written: {error}.").format(error=error)
+                           ) from None

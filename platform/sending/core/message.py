@@ -27,6 +27,7 @@ from email.message import Message
 from email.utils import getaddresses
 
 from sendtrail.errors import InvalidInput
+from sendtrail.i18n import N_, _
 from sendtrail.sending.core.structure import (
     UNREADABLE,
     Entity,
@@ -50,9 +51,10 @@ __all__ = [
     "without_headers",
 ]
 
-SIGNED_REASON = "Signed email (S/MIME or PGP/MIME): sent untouched, not trackable."
-ENCRYPTED_REASON = "Encrypted email (S/MIME or PGP/MIME): sent untouched, not trackable."
-PLAIN_TEXT_REASON = "Plain-text email (no HTML part): sent untouched, not trackable."
+# Kept (stored) in English; translated where shown.
+SIGNED_REASON = N_("Signed email (S/MIME or PGP/MIME): sent untouched, not trackable.")
+ENCRYPTED_REASON = N_("Encrypted email (S/MIME or PGP/MIME): sent untouched, not trackable.")
+PLAIN_TEXT_REASON = N_("Plain-text email (no HTML part): sent untouched, not trackable.")
 
 _NAME = re.compile(r"[\x21-\x39\x3b-\x7e]+")
 _MESSAGE_ID = re.compile(r"<[^<>\s]{1,900}>")
@@ -191,11 +193,12 @@ def _switch(headers: Message, name: str) -> bool | None:
     if not values:
         return None
     if len(values) > 1:
-        raise InvalidInput(f"The {name} header appears {len(values)} times: give it once, "
-                           "as on or off.")
+        raise InvalidInput(_("The {name} header appears {count} times: give it once, "
+                             "as on or off.").format(name=name, count=len(values)))
     value = _header_text(values[0]).lower()
     if value not in _SWITCHES:
-        raise InvalidInput(f"The {name} header must be on or off, not {value[:40]!r}.")
+        raise InvalidInput(_("The {name} header must be on or off, not {value}.").format(
+            name=name, value=repr(value[:40])))
     return _SWITCHES[value]
 
 
@@ -253,14 +256,14 @@ def read_message(raw: bytes) -> MessageFacts:
     try:
         return _facts(raw, root)
     except RecursionError:
-        raise InvalidInput("The message's parts are nested too deeply.") from None
+        raise InvalidInput(_("The message's parts are nested too deeply.")) from None
     except UNREADABLE:
-        raise InvalidInput("The message's header fields cannot be read: the mail client "
-                           "wrote a broken message.") from None
+        raise InvalidInput(_("The message's header fields cannot be read: the mail client "
+                             "wrote a broken message.")) from None
 
 
 def _drop_fields(raw: bytes, drop: Callable[[str], bool]) -> bytes:
-    fields, _ = header_fields(raw, 0, len(raw))
+    fields, _body_start = header_fields(raw, 0, len(raw))
     kept, position = [], 0
     for field in fields:
         if drop(field.name):
@@ -279,9 +282,10 @@ def with_header(raw: bytes, name: str, value: str) -> bytes:
     """``raw`` with one header field prepended (folded when long, RFC 2047-encoded when
     not ASCII)."""
     if not _NAME.fullmatch(name):
-        raise InvalidInput(f"{name[:40]!r} is not a header field name.")
+        raise InvalidInput(_("{name} is not a header field name.").format(name=repr(name[:40])))
     if "\r" in value or "\n" in value:
-        raise InvalidInput(f"The value of the {name} header holds a line break.")
+        raise InvalidInput(_("The value of the {name} header holds a line break.").format(
+            name=name))
     eol = line_break(raw)
     if not value.isascii() or len(name) + len(value) > 76:  # folded at spaces, or encoded
         charset = "us-ascii" if value.isascii() else "utf-8"
@@ -320,11 +324,11 @@ def splice_html(raw: bytes, html: str) -> bytes:
     root = parse_tree(raw)
     protection = _protection(root)
     if protection is not None:
-        raise InvalidInput(SIGNED_REASON if protection is Trackability.SIGNED
-                           else ENCRYPTED_REASON)
-    html_part, _ = _body_parts(root)
+        raise InvalidInput(_(SIGNED_REASON if protection is Trackability.SIGNED
+                             else ENCRYPTED_REASON))
+    html_part, _text_part = _body_parts(root)
     if html_part is None:
-        raise InvalidInput(PLAIN_TEXT_REASON)
+        raise InvalidInput(_(PLAIN_TEXT_REASON))
     return raw[:html_part.start] + _html_entity(raw, html_part, html) + raw[html_part.end:]
 
 

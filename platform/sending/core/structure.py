@@ -20,6 +20,7 @@ from email.message import Message
 from email.parser import BytesHeaderParser
 
 from sendtrail.errors import InvalidInput
+from sendtrail.i18n import _
 
 __all__ = [
     "FIELD",
@@ -105,9 +106,9 @@ def header_fields(raw: bytes, start: int, end: int, *, strict: bool = False,
         match = FIELD.match(line)
         if match is None:
             if strict:  # a line that one reader takes for the body and another for a header
-                raise InvalidInput(f"The message's header holds a line that is not a header "
-                                   f"field ({line[:40]!r}): the mail client wrote a broken "
-                                   "message.")
+                raise InvalidInput(_("The message's header holds a line that is not a header "
+                                     "field ({line}): the mail client wrote a broken "
+                                     "message.").format(line=repr(line[:40])))
             return tuple(fields), line_start  # no blank line: the body starts here
         fields.append(Field(match.group(1).decode("ascii").lower(), line_start, line_end))
     return tuple(fields), end
@@ -142,8 +143,8 @@ def _split(raw: bytes, start: int, end: int, boundary: bytes) -> list[tuple[int,
             return spans
         part_start = line_end
     if part_start is None:
-        raise InvalidInput("A multipart part of the message has none of its boundary lines: "
-                           "the mail client wrote a broken message.")
+        raise InvalidInput(_("A multipart part of the message has none of its boundary "
+                             "lines: the mail client wrote a broken message."))
     spans.append((part_start, end, True))
     return spans
 
@@ -152,9 +153,11 @@ def _entity(raw: bytes, start: int, end: int, *, open_ended: bool, depth: int,
             count: list[int]) -> Entity:
     count[0] += 1
     if count[0] > MAX_PARTS:
-        raise InvalidInput(f"The message has more than {MAX_PARTS} MIME parts.")
+        raise InvalidInput(_("The message has more than {limit} MIME parts.").format(
+            limit=MAX_PARTS))
     if depth > MAX_DEPTH:
-        raise InvalidInput(f"The message's parts are nested more than {MAX_DEPTH} deep.")
+        raise InvalidInput(_("The message's parts are nested more than {limit} deep.").format(
+            limit=MAX_DEPTH))
     fields, body_start = header_fields(raw, start, end, strict=depth == 0)
     header_block = raw[start:fields[-1].end] if fields else b""
     headers = BytesHeaderParser(policy=policy.compat32).parsebytes(header_block)
@@ -162,8 +165,8 @@ def _entity(raw: bytes, start: int, end: int, *, open_ended: bool, depth: int,
     if headers.get_content_maintype() == "multipart":
         boundary = headers.get_boundary()
         if not boundary:
-            raise InvalidInput("A multipart part of the message has no boundary parameter: "
-                               "the mail client wrote a broken message.")
+            raise InvalidInput(_("A multipart part of the message has no boundary parameter: "
+                                 "the mail client wrote a broken message."))
         try:
             boundary_bytes = boundary.encode("ascii")
         except UnicodeError:
@@ -178,18 +181,18 @@ def _entity(raw: bytes, start: int, end: int, *, open_ended: bool, depth: int,
 
 def parse_tree(raw: bytes) -> Entity:
     if not raw or raw.isspace():
-        raise InvalidInput("The message is empty.")
+        raise InvalidInput(_("The message is empty."))
     first_line = line_content(raw, 0, raw.find(b"\n") + 1 if b"\n" in raw else len(raw))
     if FIELD.match(first_line) is None:
-        raise InvalidInput("The message does not start with header fields (From:, To:, "
-                           "Subject:, ...): it is not an email.")
+        raise InvalidInput(_("The message does not start with header fields (From:, To:, "
+                             "Subject:, ...): it is not an email."))
     try:
         return _entity(raw, 0, len(raw), open_ended=True, depth=0, count=[0])
     except RecursionError:
-        raise InvalidInput("The message's parts are nested too deeply.") from None
+        raise InvalidInput(_("The message's parts are nested too deeply.")) from None
     except UNREADABLE:
-        raise InvalidInput("The message's MIME structure cannot be read: the mail client "
-                           "wrote a broken message.") from None
+        raise InvalidInput(_("The message's MIME structure cannot be read: the mail client "
+                             "wrote a broken message.")) from None
 
 
 def walk(entity: Entity) -> Iterator[Entity]:

@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sendtrail.errors import InvalidInput
+from sendtrail.i18n import _
 from sendtrail.tracking.core.html_template import HtmlTemplate, parse_template, render
 from sendtrail.tracking.core.model import (
     DeliveryMode,
@@ -119,11 +120,12 @@ def prepare(
 ) -> PreparedEmail:
     """Track ``draft`` as ``policy`` allows; ``sent_at`` is Unix seconds (see the module doc)."""
     if not draft.recipients:
-        raise InvalidInput("An email needs at least one recipient.")
+        raise InvalidInput(_("An email needs at least one recipient."))
     if (
         draft.delivery_mode is DeliveryMode.PER_RECIPIENT and len(draft.recipients) > SHARED
     ):  # recipient indexes must fit in a token
-        raise InvalidInput(f"Per-recipient emails can have at most {SHARED} recipients.")
+        raise InvalidInput(_("Per-recipient emails can have at most {limit} recipients."
+                             ).format(limit=SHARED))
     source = draft.html
     template = parse_template(source, keys) if source is not None and source.strip() else None
     opens, clicks, reasons = _decide(draft, policy, template)

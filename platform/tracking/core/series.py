@@ -15,6 +15,8 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from sendtrail.i18n import N_, _
+
 __all__ = [
     "MAX_BUCKETS",
     "SLOT_SECONDS",
@@ -38,6 +40,14 @@ class Interval(enum.StrEnum):
 
 MAX_BUCKETS = {Interval.HOUR: 24 * 8, Interval.DAY: 366, Interval.WEEK: 54}
 """A chart of more points than this is unreadable (and the query unbounded)."""
+_TOO_LONG = {
+    Interval.HOUR: N_("A report shows at most {count} hours; choose a shorter range or a "
+                      "longer interval."),
+    Interval.DAY: N_("A report shows at most {count} days; choose a shorter range or a "
+                     "longer interval."),
+    Interval.WEEK: N_("A report shows at most {count} weeks; choose a shorter range or a "
+                      "longer interval."),
+}
 
 
 class RangeTooLong(ValueError):
@@ -115,10 +125,7 @@ def buckets(since: datetime, until: datetime, interval: Interval, zone: ZoneInfo
     start = _floor(since, interval, zone)
     while start < until:
         if len(result) == MAX_BUCKETS[interval]:
-            raise RangeTooLong(
-                f"A report shows at most {MAX_BUCKETS[interval]} {interval.value}s; "
-                "choose a shorter range or a longer interval."
-            )
+            raise RangeTooLong(_(_TOO_LONG[interval]).format(count=MAX_BUCKETS[interval]))
         end = _next(start, interval, zone)
         result.append(Bucket(start=start, end=end))
         start = end

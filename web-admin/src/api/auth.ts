@@ -1,5 +1,8 @@
 // The web admin's session: POST /auth/login sets an HttpOnly cookie and returns the CSRF
 // token that every cookie-authenticated GraphQL POST must echo (README, "Authentication").
+// The server's refusals come in the reader's language (its cookie); the sentences here,
+// for when it says nothing itself, are read from i18next when they are needed.
+import i18n from "../i18n";
 
 export type Role = "ADMIN" | "USER";
 
@@ -25,8 +28,6 @@ export class AuthError extends Error {
   }
 }
 
-const UNREACHABLE = "Sendtrail can't be reached. Check your connection and try again.";
-
 function retryAfter(response: Response): number | null {
   const value = Number(response.headers.get("Retry-After"));
   return Number.isFinite(value) && value > 0 ? value : null;
@@ -35,11 +36,11 @@ function retryAfter(response: Response): number | null {
 function fallbackMessage(status: number, retryAfterSeconds: number | null): string {
   if (status === 429) {
     const minutes = Math.max(1, Math.ceil((retryAfterSeconds ?? 60) / 60));
-    return `Too many failed sign-ins. Try again in ${minutes} minute(s).`;
+    return i18n.t("session:errors.tooMany", { minutes });
   }
-  if (status === 401) return "Your session has ended; sign in again.";
-  if (status === 400) return "Enter your email address and password.";
-  return "Something went wrong on our side. Try again in a moment.";
+  if (status === 401) return i18n.t("session:errors.ended");
+  if (status === 400) return i18n.t("session:errors.enterBoth");
+  return i18n.t("session:errors.ourSide");
 }
 
 /** `refused`: what a status means for this request when the server says nothing itself. */
@@ -52,7 +53,7 @@ async function authRequest(
   try {
     response = await fetch(path, { credentials: "same-origin", ...init });
   } catch {
-    throw new AuthError(UNREACHABLE, 0);
+    throw new AuthError(i18n.t("session:errors.unreachable"), 0);
   }
   const body: unknown = await response.json().catch(() => null);
   if (!response.ok) {
@@ -72,7 +73,7 @@ function errorMessage(body: unknown): string | null {
 
 function asSession(body: unknown): Session {
   if (typeof body !== "object" || body === null || !("csrfToken" in body)) {
-    throw new AuthError("The server answered something unexpected; reload the page.", 500);
+    throw new AuthError(i18n.t("session:errors.unexpected"), 500);
   }
   return body as Session;
 }
@@ -82,7 +83,7 @@ export async function signIn(email: string, password: string): Promise<Session> 
     await authRequest(
       "/auth/login",
       { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ email, password }) },
-      { 401: "Wrong email or password." },
+      { 401: i18n.t("session:errors.wrongCredentials") },
     ),
   );
 }
@@ -115,17 +116,15 @@ export interface InvitationDetails {
 }
 
 const INVITATION_HEADER = "X-Sendtrail-Invitation";
-const UNKNOWN_LINK =
-  "This invitation link is not known. Check that you opened the whole link from the email, or ask an admin of your account to invite you again.";
 
 /** The invitation behind `token` (from the page's #fragment: it goes in a header, never in a
  * URL the server logs); refused in the server's words when used, expired or revoked. */
 export async function showInvitation(token: string): Promise<InvitationDetails> {
   // One URL for every link (the token is a header): never answer one link with another's.
   const init: RequestInit = { method: "GET", cache: "no-store", headers: { [INVITATION_HEADER]: token } };
-  const body = await authRequest("/auth/invitation", init, { 404: UNKNOWN_LINK });
+  const body = await authRequest("/auth/invitation", init, { 404: i18n.t("session:errors.unknownLink") });
   if (typeof body !== "object" || body === null || !("accountName" in body)) {
-    throw new AuthError("The server answered something unexpected; reload the page.", 500);
+    throw new AuthError(i18n.t("session:errors.unexpected"), 500);
   }
   return body as InvitationDetails;
 }
@@ -136,7 +135,7 @@ export async function acceptInvitation(token: string, password: string): Promise
     await authRequest(
       "/auth/invitation/accept",
       { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ token, password }) },
-      { 404: UNKNOWN_LINK },
+      { 404: i18n.t("session:errors.unknownLink") },
     ),
   );
 }

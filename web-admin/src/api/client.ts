@@ -3,6 +3,7 @@
 import { Client, cacheExchange, fetchExchange, mapExchange, subscriptionExchange } from "urql";
 import { createClient as createSocketClient } from "graphql-ws";
 
+import i18n from "../i18n";
 import type { Session } from "./auth";
 
 let current: Pick<Session, "csrfHeader" | "csrfToken"> | null = null;
@@ -87,8 +88,9 @@ export function createGraphQLClient(onSignedOut: () => void, supportAccount?: st
   });
 }
 
-/** The first error's message, for an Alert (network failures in words too). */
+/** The first error's message, for an Alert (network failures in words too): the server's in
+ * the reader's language (its cookie), ours from i18next. */
 export function describeError(error: { networkError?: Error; graphQLErrors: { message: string }[] }): string {
-  if (error.networkError) return "Sendtrail can't be reached. Check your connection and try again.";
-  return error.graphQLErrors[0]?.message ?? "Something went wrong. Try again.";
+  if (error.networkError) return i18n.t("shell:errors.unreachable");
+  return error.graphQLErrors[0]?.message ?? i18n.t("shell:errors.somethingWrong");
 }

@@ -1,6 +1,7 @@
 // What an error of the GraphQL API is about, by its `extensions.code` (platform/errors.py).
 import type { CombinedError } from "urql";
 
+import i18n from "../i18n";
 import { describeError } from "./client";
 
 /** Whether one of the GraphQL errors carries `code` (e.g. NOT_FOUND). */
@@ -19,7 +20,7 @@ export interface FormError {
 export const NO_FORM_ERROR: FormError = { field: null, form: null };
 
 export function formError(error: CombinedError | undefined): FormError {
-  if (!error) return { field: null, form: "The server did not answer." };
+  if (!error) return { field: null, form: i18n.t("shell:noAnswer") };
   const message = describeError(error);
   return hasErrorCode(error, "BAD_USER_INPUT") ? { field: message, form: null } : { field: null, form: message };
 }

@@ -4,6 +4,8 @@
 // with ?account=<id>, since a link carries no X-Sendtrail-Account header.
 import { type ReactNode, createContext, useContext, useMemo } from "react";
 
+import i18n from "../i18n";
+
 export interface AccountScope {
   /** The page of one email. */
   emailPath: (id: string) => string;
@@ -15,7 +17,12 @@ export interface AccountScope {
 
 const OWN_ACCOUNT: AccountScope = {
   emailPath: (id) => `/emails/${id}`,
-  back: { to: "/emails", label: "← All emails" },
+  back: {
+    to: "/emails",
+    get label() {
+      return i18n.t("shell:back.emails"); // in the language the page is shown in
+    },
+  },
   link: (path) => path,
 };
 
@@ -35,7 +42,12 @@ export function SupportScope({ accountId, children }: { accountId: string; child
   const scope = useMemo<AccountScope>(
     () => ({
       emailPath: (id) => `/support/${accountId}/emails/${id}`,
-      back: { to: supportPath(accountId, "emails"), label: "← The account's emails" },
+      back: {
+        to: supportPath(accountId, "emails"),
+        get label() {
+          return i18n.t("shell:back.accountEmails");
+        },
+      },
       link(path) {
         const url = new URL(path, window.location.origin);
         url.searchParams.set("account", accountId);

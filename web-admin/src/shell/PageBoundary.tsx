@@ -2,6 +2,7 @@
 // hashed files this tab asked for) would unmount the whole app and leave a blank screen.
 import { Component, type ReactNode } from "react";
 
+import i18n from "../i18n";
 import { Failed } from "./States";
 
 /** `path`: moving to another page clears the failure (the navigation stays usable). */
@@ -20,8 +21,8 @@ export class PageBoundary extends Component<{ path: string; children: ReactNode 
     if (!this.state.failed) return this.props.children;
     return (
       <Failed
-        title="Couldn't show this page"
-        message="Sendtrail may have been updated, or the connection dropped. Reload to try again."
+        title={i18n.t("shell:pageFailed")}
+        message={i18n.t("shell:pageFailedText")}
         onRetry={() => window.location.reload()}
       />
     );

@@ -6,7 +6,18 @@ import { useSyncExternalStore } from "react";
 import { formatWhen } from "../features/emails/labels";
 import { currentLanguage } from "../i18n";
 
-const RELATIVE = new Intl.RelativeTimeFormat(currentLanguage(), { numeric: "auto" });
+const relatives = new Map<string, Intl.RelativeTimeFormat>();
+
+/** "3 minutes ago" / "vor 3 Minuten": one formatter per language, the page's language now. */
+function relative(): Intl.RelativeTimeFormat {
+  const language = currentLanguage();
+  let format = relatives.get(language);
+  if (!format) {
+    format = new Intl.RelativeTimeFormat(language, { numeric: "auto" });
+    relatives.set(language, format);
+  }
+  return format;
+}
 const STEPS: [Intl.RelativeTimeFormatUnit, number][] = [
   ["second", 60],
   ["minute", 60],
@@ -24,7 +35,7 @@ export function formatAgo(iso: string, now: number): string {
   // A clock a little ahead of this one's is not "in 2 seconds".
   let amount = Math.min(0, (at - now) / 1000);
   for (const [unit, size] of STEPS) {
-    if (Math.abs(amount) < size) return RELATIVE.format(Math.round(amount), unit);
+    if (Math.abs(amount) < size) return relative().format(Math.round(amount), unit);
     amount /= size;
   }
   return formatWhen(iso);

@@ -1,6 +1,7 @@
 // A secret the server shows once (API token, webhook signing secret): copy it, then dismiss.
 import { Alert, Button, Code, CopyButton, Group, Stack, Text } from "@mantine/core";
 import type { ReactNode } from "react";
+import { useTranslation } from "react-i18next";
 
 export function SecretOnce({
   title,
@@ -19,6 +20,7 @@ export function SecretOnce({
   /** Why it must be stored now, and where. */
   children: ReactNode;
 }) {
+  const { t } = useTranslation("shell");
   return (
     <Alert color="yellow" title={title} role="status">
       <Stack gap="sm">
@@ -30,12 +32,12 @@ export function SecretOnce({
           <CopyButton value={secret}>
             {({ copied, copy }) => (
               <Button size="xs" color={copied ? "teal" : undefined} onClick={copy}>
-                {copied ? "Copied" : copyLabel}
+                {copied ? t("copied") : copyLabel}
               </Button>
             )}
           </CopyButton>
           <Button size="xs" variant="default" onClick={onDone}>
-            I've stored it
+            {t("storedIt")}
           </Button>
         </Group>
       </Stack>

@@ -1,6 +1,7 @@
 import { Alert, Anchor, Button, Card, Group, List, Modal, NativeSelect, SimpleGrid, Stack, Text, TextInput, Title } from "@mantine/core";
 import { notifications } from "@mantine/notifications";
 import { type FormEvent, useState } from "react";
+import { Trans, useTranslation } from "react-i18next";
 import { Link, useNavigate, useParams } from "react-router";
 import { useClient, useMutation, useQuery } from "urql";
 
@@ -69,8 +70,6 @@ const ContactExportQuery = graphql(`
   }
 `);
 
-const BASES = Object.entries(LEGAL_BASES).map(([value, label]) => ({ value, label }));
-
 function isLegalBasis(value: string): value is LegalBasis {
   return value in LEGAL_BASES;
 }
@@ -95,6 +94,7 @@ function LegalBasisCard({ contactId, current, changedAt, changedBy, history }: {
   changedBy: string | null | undefined;
   history: { id: string; at: string; actor: string; before: LegalBasis; after: LegalBasis }[];
 }) {
+  const { t } = useTranslation("contacts");
   const [basis, setBasis] = useState<LegalBasis>(current);
   const [saving, save] = useMutation(SetLegalBasis);
   const [saveError, setSaveError] = useState<string | null>(null);
@@ -104,30 +104,35 @@ function LegalBasisCard({ contactId, current, changedAt, changedBy, history }: {
     setSaveError(null);
     const result = await save({ contactId, basis }, { additionalTypenames: ["LegalBasisChange"] });
     if (result.error || !result.data) {
-      setSaveError(result.error ? describeError(result.error) : "The server did not answer.");
+      setSaveError(result.error ? describeError(result.error) : t("noAnswer"));
       return;
     }
-    notifications.show({ color: "green", title: "Legal basis saved", message: `Now: ${LEGAL_BASES[result.data.setContactLegalBasis.legalBasis]}.` });
+    const now = LEGAL_BASES[result.data.setContactLegalBasis.legalBasis];
+    notifications.show({ color: "green", title: t("legalBasis.saved"), message: t("legalBasis.savedText", { basis: now }) });
   }
 
   return (
     <Card withBorder padding="md" component="section" aria-labelledby="legal-basis">
       <Stack gap="sm">
         <Title order={2} size="h4" id="legal-basis">
-          Legal basis for processing
+          {t("legalBasis.title")}
         </Title>
         <Text size="sm">
           <strong>{LEGAL_BASES[current]}</strong>
-          {changedAt ? ` · set ${when(changedAt)}${changedBy ? ` by ${changedBy}` : ""}` : " · never set"}
+          {changedAt
+            ? changedBy
+              ? t("legalBasis.setBy", { when: when(changedAt), who: changedBy })
+              : t("legalBasis.set", { when: when(changedAt) })
+            : t("legalBasis.neverSet")}
         </Text>
         <Text size="sm" c="dimmed">
-          With privacy mode on, opens and clicks of a contact without a legal basis are tracked anonymously (“Someone”).
+          {t("legalBasis.privacy")}
         </Text>
-        <form onSubmit={submit} aria-label="Set the legal basis">
+        <form onSubmit={submit} aria-label={t("legalBasis.form")}>
           <Group gap="sm" align="flex-end" wrap="wrap">
             <NativeSelect
-              label="New legal basis"
-              data={BASES}
+              label={t("legalBasis.new")}
+              data={Object.entries(LEGAL_BASES).map(([value, label]) => ({ value, label }))}
               value={basis}
               onChange={(event) => {
                 const value = event.currentTarget.value;
@@ -136,28 +141,33 @@ function LegalBasisCard({ contactId, current, changedAt, changedBy, history }: {
               disabled={saving.fetching}
             />
             <Button type="submit" loading={saving.fetching} disabled={basis === current}>
-              Save legal basis
+              {t("legalBasis.save")}
             </Button>
           </Group>
         </form>
         {saveError && (
-          <Alert color="red" title="Couldn't save the legal basis" role="alert">
+          <Alert color="red" title={t("legalBasis.saveFailed")} role="alert">
             {saveError}
           </Alert>
         )}
         <div>
           <Text size="sm" fw={600} id="legal-basis-history">
-            History
+            {t("legalBasis.history")}
           </Text>
           {history.length === 0 ? (
             <Text size="sm" c="dimmed">
-              No changes recorded.
+              {t("legalBasis.noHistory")}
             </Text>
           ) : (
             <List size="sm" aria-labelledby="legal-basis-history">
               {history.map((change) => (
                 <List.Item key={change.id}>
-                  {when(change.at)}: {LEGAL_BASES[change.before]} → {LEGAL_BASES[change.after]} by {change.actor}
+                  {t("legalBasis.change", {
+                    when: when(change.at),
+                    before: LEGAL_BASES[change.before],
+                    after: LEGAL_BASES[change.after],
+                    who: change.actor,
+                  })}
                 </List.Item>
               ))}
             </List>
@@ -169,6 +179,7 @@ function LegalBasisCard({ contactId, current, changedAt, changedBy, history }: {
 }
 
 function EraseButton({ contactId, address }: { contactId: string; address: string }) {
+  const { t } = useTranslation("contacts");
   const [opened, setOpened] = useState(false);
   const [typed, setTyped] = useState("");
   const [erasing, erase] = useMutation(EraseContact);
@@ -189,7 +200,7 @@ function EraseButton({ contactId, address }: { contactId: string; address: strin
     setEraseError(null);
     const result = await erase({ contactId });
     if (result.error || !result.data) {
-      setEraseError(result.error ? describeError(result.error) : "The server did not answer.");
+      setEraseError(result.error ? describeError(result.error) : t("noAnswer"));
       return;
     }
     const receipt = result.data.eraseContact;
@@ -208,33 +219,30 @@ function EraseButton({ contactId, address }: { contactId: string; address: strin
   return (
     <>
       <Button color="red" variant="outline" onClick={() => setOpened(true)}>
-        Erase contact
+        {t("erase.button")}
       </Button>
-      <Modal opened={opened} onClose={close} title="Erase this contact?" centered>
+      <Modal opened={opened} onClose={close} title={t("erase.title")} centered>
         <form onSubmit={submit}>
           <Stack gap="sm">
-            <Text size="sm">
-              This removes {address}'s engagements, the logged emails only they appear on, attachments no other email
-              uses, their place on other emails and their properties. It cannot be undone.
-            </Text>
+            <Text size="sm">{t("erase.text", { address })}</Text>
             <TextInput
-              label="Type the contact's address to confirm"
+              label={t("erase.confirm")}
               value={typed}
               onChange={(event) => setTyped(event.currentTarget.value)}
               autoComplete="off"
               data-autofocus
             />
             {eraseError && (
-              <Alert color="red" title="Couldn't erase the contact" role="alert">
+              <Alert color="red" title={t("erase.failed")} role="alert">
                 {eraseError}
               </Alert>
             )}
             <Group justify="flex-end" gap="sm">
               <Button variant="default" onClick={close} disabled={erasing.fetching}>
-                Cancel
+                {t("erase.cancel")}
               </Button>
               <Button type="submit" color="red" disabled={!matches} loading={erasing.fetching}>
-                Erase permanently
+                {t("erase.submit")}
               </Button>
             </Group>
           </Stack>
@@ -245,6 +253,7 @@ function EraseButton({ contactId, address }: { contactId: string; address: strin
 }
 
 function ExportButton({ contactId, address }: { contactId: string; address: string }) {
+  const { t } = useTranslation("contacts");
   const client = useClient();
   const [busy, setBusy] = useState(false);
 
@@ -253,7 +262,8 @@ function ExportButton({ contactId, address }: { contactId: string; address: stri
     try {
       const result = await client.query(ContactExportQuery, { id: contactId }, { requestPolicy: "network-only" }).toPromise();
       if (result.error || !result.data) {
-        notifications.show({ color: "red", title: "Couldn't export the contact", message: result.error ? describeError(result.error) : "The server did not answer." });
+        const message = result.error ? describeError(result.error) : t("noAnswer");
+        notifications.show({ color: "red", title: t("export.failed"), message });
         return;
       }
       const blob = new Blob([JSON.stringify(result.data.contactExport, null, 2)], { type: "application/json" });
@@ -272,43 +282,40 @@ function ExportButton({ contactId, address }: { contactId: string; address: stri
 
   return (
     <Button variant="default" onClick={download} loading={busy}>
-      Export data (JSON)
+      {t("export.button")}
     </Button>
   );
 }
 
 export function ContactPage() {
+  const { t } = useTranslation("contacts");
   const { id = "" } = useParams();
   const session = useSignedIn();
   const [composing, setComposing] = useState<ComposeDraft | null>(null);
   const [{ data, fetching, error }, refetch] = useQuery({ query: ContactQuery, variables: { id } });
   // Erased, another account's, or a mistyped address: nothing to retry.
   const missing = !data && hasErrorCode(error, "NOT_FOUND");
-  usePageTitle(data ? data.contact.address : missing ? "No such contact" : "Contact");
+  usePageTitle(data ? data.contact.address : missing ? t("contact.missing") : t("contact.title"));
 
   let body;
   if (fetching && !data) {
-    body = <Loading label="Loading the contact…" />;
+    body = <Loading label={t("contact.loading")} />;
   } else if (missing) {
     body = (
       <Stack gap="xs">
         <Title order={1} size="h2">
-          No such contact
+          {t("contact.missing")}
         </Title>
         <Text>
-          There is no contact at this address in your account; it may have been erased.{" "}
-          <Anchor component={Link} to="/contacts">
-            Find it among your contacts
-          </Anchor>
-          .
+          <Trans t={t} i18nKey="contact.missingText" components={{ find: <Anchor component={Link} to="/contacts" /> }} />
         </Text>
       </Stack>
     );
   } else if (error || !data) {
     body = (
       <Failed
-        title="Couldn't load the contact"
-        message={error ? describeError(error) : "No answer from the server."}
+        title={t("contact.loadFailed")}
+        message={error ? describeError(error) : t("noAnswerLoad")}
         onRetry={() => refetch({ requestPolicy: "network-only" })}
       />
     );
@@ -321,21 +328,21 @@ export function ContactPage() {
           <Title order={1} size="h2" style={{ overflowWrap: "anywhere" }}>
             {contact.address}
           </Title>
-          <Text c="dimmed">{contact.name ?? "No name known"}</Text>
+          <Text c="dimmed">{contact.name ?? t("contact.noName")}</Text>
         </Stack>
         <Group gap="sm">
-          {!session.isStaff && <Button onClick={() => setComposing({ to: [contact.address] })}>Email</Button>}
+          {!session.isStaff && <Button onClick={() => setComposing({ to: [contact.address] })}>{t("contact.email")}</Button>}
           <ExportButton contactId={contact.id} address={contact.address} />
           <EraseButton contactId={contact.id} address={contact.address} />
         </Group>
         <Card withBorder padding="md" component="section" aria-labelledby="activity-dates">
           <Title order={2} size="h4" id="activity-dates" mb="sm">
-            Activity
+            {t("contact.activity")}
           </Title>
           <SimpleGrid cols={{ base: 1, xs: 3 }} component="dl" m={0}>
-            <Fact label="Last sales email opened" value={when(contact.lastSalesEmailOpenedAt)} />
-            <Fact label="Last sales email clicked" value={when(contact.lastSalesEmailClickedAt)} />
-            <Fact label="Last clicked" value={when(contact.lastClickedAt)} />
+            <Fact label={t("contact.lastSalesOpened")} value={when(contact.lastSalesEmailOpenedAt)} />
+            <Fact label={t("contact.lastSalesClicked")} value={when(contact.lastSalesEmailClickedAt)} />
+            <Fact label={t("contact.lastClicked")} value={when(contact.lastClickedAt)} />
           </SimpleGrid>
         </Card>
         <LegalBasisCard
@@ -348,7 +355,7 @@ export function ContactPage() {
         />
         <section aria-labelledby="timeline">
           <Title order={2} size="h3" id="timeline" mb="sm">
-            Timeline
+            {t("contact.timeline")}
           </Title>
           <Timeline contactId={contact.id} />
         </section>
@@ -359,7 +366,7 @@ export function ContactPage() {
   return (
     <Stack gap="md">
       <Anchor component={Link} to="/contacts" size="sm">
-        ← All contacts
+        {t("contact.back")}
       </Anchor>
       {body}
       <Compose draft={composing} onClose={() => setComposing(null)} />

@@ -1,5 +1,6 @@
 import { Alert, Anchor, Button, Card, Group, Stack, Table, Text, TextInput, Title } from "@mantine/core";
 import { type FormEvent, useState } from "react";
+import { useTranslation } from "react-i18next";
 import { Link, useLocation, useNavigate, useSearchParams } from "react-router";
 import { useQuery } from "urql";
 
@@ -41,7 +42,8 @@ function isErasedState(value: unknown): value is ErasedState {
 }
 
 export function ContactsPage() {
-  usePageTitle("Contacts");
+  const { t } = useTranslation("contacts");
+  usePageTitle(t("title"));
   const [params, setParams] = useSearchParams();
   const search = params.get("q") ?? "";
   const [draft, setDraft] = useState(search);
@@ -65,33 +67,33 @@ export function ContactsPage() {
 
   let body;
   if (fetching && !data) {
-    body = <Loading label="Loading contacts…" />;
+    body = <Loading label={t("list.loading")} />;
   } else if (error || !data) {
     body = (
       <Failed
-        title="Couldn't load the contacts"
-        message={error ? describeError(error) : "No answer from the server."}
+        title={t("list.loadFailed")}
+        message={error ? describeError(error) : t("noAnswerLoad")}
         onRetry={() => refetch({ requestPolicy: "network-only" })}
       />
     );
   } else if (data.contacts.edges.length === 0) {
     body = search ? (
-      <Empty title="No matching contacts">No contact's address or name contains “{search}”.</Empty>
+      <Empty title={t("list.noMatch")}>{t("list.noMatchText", { search })}</Empty>
     ) : (
-      <Empty title="No contacts yet">Contacts are created when an email to or from a new address is logged.</Empty>
+      <Empty title={t("list.none")}>{t("list.noneText")}</Empty>
     );
   } else {
     const { edges, pageInfo } = data.contacts;
     body = (
       <Stack gap="sm">
         <Table.ScrollContainer minWidth={560} visibleFrom="sm">
-          <Table striped highlightOnHover aria-label="Contacts">
+          <Table striped highlightOnHover aria-label={t("list.label")}>
             <Table.Thead>
               <Table.Tr>
-                <Table.Th>Address</Table.Th>
-                <Table.Th>Name</Table.Th>
-                <Table.Th>Legal basis</Table.Th>
-                <Table.Th>Last opened</Table.Th>
+                <Table.Th>{t("list.address")}</Table.Th>
+                <Table.Th>{t("list.name")}</Table.Th>
+                <Table.Th>{t("list.legalBasis")}</Table.Th>
+                <Table.Th>{t("list.lastOpened")}</Table.Th>
               </Table.Tr>
             </Table.Thead>
             <Table.Tbody>
@@ -111,7 +113,7 @@ export function ContactsPage() {
           </Table>
         </Table.ScrollContainer>
         {/* A card per contact on a phone: the address and its last open stay on screen (issue 15, item 9). */}
-        <Stack component="ul" gap="xs" p={0} m={0} hiddenFrom="sm" style={{ listStyle: "none" }} aria-label="Contacts">
+        <Stack component="ul" gap="xs" p={0} m={0} hiddenFrom="sm" style={{ listStyle: "none" }} aria-label={t("list.label")}>
           {edges.map(({ node }) => (
             <Card component="li" key={node.id} withBorder padding="sm">
               <Anchor component={Link} to={`/contacts/${encodeURIComponent(node.id)}`} fw={500} style={{ overflowWrap: "anywhere" }} data-key-column>
@@ -119,15 +121,15 @@ export function ContactsPage() {
               </Anchor>
               {node.name && <Text size="sm">{node.name}</Text>}
               <Text size="sm" data-key-column>
-                Last opened: {when(node.lastSalesEmailOpenedAt)}
+                {t("list.lastOpenedCard", { when: when(node.lastSalesEmailOpenedAt) })}
               </Text>
               <Text size="xs" c="dimmed">
-                Legal basis: {LEGAL_BASES[node.legalBasis]}
+                {t("list.legalBasisCard", { basis: LEGAL_BASES[node.legalBasis] })}
               </Text>
             </Card>
           ))}
         </Stack>
-        <Pager pages={pages} hasNextPage={pageInfo.hasNextPage} endCursor={pageInfo.endCursor} label="Contact pages" />
+        <Pager pages={pages} hasNextPage={pageInfo.hasNextPage} endCursor={pageInfo.endCursor} label={t("list.pages")} />
       </Stack>
     );
   }
@@ -135,34 +137,38 @@ export function ContactsPage() {
   return (
     <Stack gap="md">
       <Title order={1} size="h2">
-        Contacts
+        {t("title")}
       </Title>
-      <Text c="dimmed">Everyone your account has logged email with, and what is held about them.</Text>
+      <Text c="dimmed">{t("intro")}</Text>
       {erased && (
         <Alert
           color="green"
-          title={`${erased.address} was erased`}
+          title={t("list.erasedTitle", { address: erased.address })}
           role="status"
           withCloseButton
-          closeButtonLabel="Dismiss"
+          closeButtonLabel={t("list.dismiss")}
           onClose={() => navigate(location.pathname + location.search, { replace: true, state: null })}
         >
-          Erased {when(erased.erasedAt)}: {erased.engagements} engagement(s), {erased.loggedEmails} logged email(s) and{" "}
-          {erased.attachments} attachment(s) removed. A keyed hash of the address is kept so that opens and clicks of emails sent to them are no longer recorded.
+          {t("list.erasedText", {
+            when: when(erased.erasedAt),
+            engagements: erased.engagements,
+            loggedEmails: erased.loggedEmails,
+            attachments: erased.attachments,
+          })}
         </Alert>
       )}
-      <form onSubmit={submit} role="search" aria-label="Contact search">
+      <form onSubmit={submit} role="search" aria-label={t("list.searchForm")}>
         <Group gap="sm" align="flex-end" wrap="nowrap">
           <TextInput
-            label="Search contacts"
-            description="Matches address or name"
+            label={t("list.search")}
+            description={t("list.searchHint")}
             value={draft}
             onChange={(event) => setDraft(event.currentTarget.value)}
             style={{ flex: 1, minWidth: 0 }}
             type="search"
           />
           <Button type="submit" variant="default">
-            Search
+            {t("list.searchButton")}
           </Button>
         </Group>
       </form>

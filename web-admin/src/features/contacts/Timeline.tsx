@@ -3,6 +3,7 @@
 // legal-basis changes. Older pages load below on request.
 import { Anchor, Badge, Button, Card, Group, Stack, Text } from "@mantine/core";
 import { useState } from "react";
+import { Trans, useTranslation } from "react-i18next";
 import { Link } from "react-router";
 import { useQuery } from "urql";
 
@@ -87,23 +88,18 @@ type EmailItem = Extract<Item, { __typename: "Email" }>;
 type EngagementItem = Extract<Item, { __typename: "Engagement" }>;
 type ChangeItem = Extract<Item, { __typename: "LegalBasisChange" }>;
 
-const VERDICTS = {
-  HUMAN: { label: "Human", color: "green" },
-  MACHINE: { label: "Machine", color: "gray" },
-  SELF: { label: "Self", color: "yellow" },
-} as const;
-
-const ENGAGEMENTS = { OPEN: "Opened", CLICK: "Clicked", REPLY: "Replied to" } as const;
+const VERDICT_COLORS = { HUMAN: "green", MACHINE: "gray", SELF: "yellow" } as const;
 
 function EmailEntry({ email }: { email: EmailItem }) {
+  const { t } = useTranslation("contacts");
   return (
-    <Card withBorder padding="sm" component="article" aria-label={`Email: ${email.subject}`}>
+    <Card withBorder padding="sm" component="article" aria-label={t("timeline.emailLabel", { subject: email.subject })}>
       <Stack gap="xs">
         <Group justify="space-between" gap="xs" wrap="wrap">
           <Group gap="xs">
-            <Badge variant="light">{email.kind === "MARKETING" ? "Marketing email" : "Email"}</Badge>
+            <Badge variant="light">{email.kind === "MARKETING" ? t("timeline.marketingEmail") : t("timeline.email")}</Badge>
             <Anchor component={Link} to={`/emails/${email.id}`} fw={600} style={{ overflowWrap: "anywhere" }}>
-              {email.subject || "(no subject)"}
+              {email.subject || t("timeline.noSubject")}
             </Anchor>
           </Group>
           <Text size="sm" c="dimmed">
@@ -111,8 +107,8 @@ function EmailEntry({ email }: { email: EmailItem }) {
           </Text>
         </Group>
         <Text size="sm" style={{ overflowWrap: "anywhere" }}>
-          {email.fromAddress && <>From {email.fromAddress} · </>}
-          {email.recipients.map((recipient) => `${recipient.field} ${recipient.address}`).join(", ")}
+          {email.fromAddress && t("timeline.from", { address: email.fromAddress })}
+          {email.recipients.map((recipient) => `${t(`timeline.fields.${recipient.field}`)} ${recipient.address}`).join(", ")}
         </Text>
         <MessageContent message={email} />
       </Stack>
@@ -121,18 +117,19 @@ function EmailEntry({ email }: { email: EmailItem }) {
 }
 
 function EngagementEntry({ engagement }: { engagement: EngagementItem }) {
-  const verdict = VERDICTS[engagement.verdict];
+  const { t } = useTranslation("contacts");
+  const what = t(`timeline.engagements.${engagement.type}`, { subject: engagement.email.subject });
   return (
-    <Card withBorder padding="sm" component="article" aria-label={`${ENGAGEMENTS[engagement.type]} “${engagement.email.subject}”`}>
+    <Card withBorder padding="sm" component="article" aria-label={what}>
       <Group justify="space-between" gap="xs" wrap="wrap">
         <Text size="sm" style={{ overflowWrap: "anywhere" }}>
-          {ENGAGEMENTS[engagement.type]} “{engagement.email.subject}”
+          {what}
           {engagement.link && <> · {engagement.link.url}</>}
-          {engagement.inferred && " (inferred)"}
+          {engagement.inferred && t("timeline.inferred")}
         </Text>
         <Group gap="xs">
-          <Badge color={verdict.color} variant="light">
-            {verdict.label}
+          <Badge color={VERDICT_COLORS[engagement.verdict]} variant="light">
+            {t(`timeline.verdicts.${engagement.verdict}`)}
           </Badge>
           <Text size="sm" c="dimmed">
             {when(engagement.occurredAt)}
@@ -150,11 +147,17 @@ function EngagementEntry({ engagement }: { engagement: EngagementItem }) {
 }
 
 function ChangeEntry({ change }: { change: ChangeItem }) {
+  const { t } = useTranslation("contacts");
   return (
-    <Card withBorder padding="sm" component="article" aria-label="Legal basis change">
+    <Card withBorder padding="sm" component="article" aria-label={t("timeline.changeLabel")}>
       <Group justify="space-between" gap="xs" wrap="wrap">
         <Text size="sm">
-          Legal basis changed from {LEGAL_BASES[change.before]} to <strong>{LEGAL_BASES[change.after]}</strong> by {change.actor}
+          <Trans
+            t={t}
+            i18nKey="timeline.change"
+            values={{ before: LEGAL_BASES[change.before], after: LEGAL_BASES[change.after], who: change.actor }}
+            components={{ strong: <strong /> }}
+          />
         </Text>
         <Text size="sm" c="dimmed">
           {when(change.at)}
@@ -178,6 +181,7 @@ function Entry({ item }: { item: Item }) {
 }
 
 function TimelinePage({ contactId, after, last, onMore }: { contactId: string; after: string | null; last: boolean; onMore: (cursor: string) => void }) {
+  const { t } = useTranslation("contacts");
   const [{ data, fetching, error }, refetch] = useQuery({
     query: ContactTimelineQuery,
     variables: { id: contactId, first: PAGE_SIZE, after },
@@ -185,7 +189,7 @@ function TimelinePage({ contactId, after, last, onMore }: { contactId: string; a
   if (fetching && !data) {
     return (
       <li>
-        <Loading label="Loading the timeline…" />
+        <Loading label={t("timeline.loading")} />
       </li>
     );
   }
@@ -193,8 +197,8 @@ function TimelinePage({ contactId, after, last, onMore }: { contactId: string; a
     return (
       <li>
         <Failed
-          title="Couldn't load the timeline"
-          message={error ? describeError(error) : "No answer from the server."}
+          title={t("timeline.loadFailed")}
+          message={error ? describeError(error) : t("noAnswerLoad")}
           onRetry={() => refetch({ requestPolicy: "network-only" })}
         />
       </li>
@@ -205,7 +209,7 @@ function TimelinePage({ contactId, after, last, onMore }: { contactId: string; a
     <>
       {after === null && edges.length === 0 && (
         <li>
-          <Empty title="Nothing on the timeline yet">Logged emails, opens, clicks and replies appear here.</Empty>
+          <Empty title={t("timeline.none")}>{t("timeline.noneText")}</Empty>
         </li>
       )}
       {edges.map(({ node, cursor }) => (
@@ -216,7 +220,7 @@ function TimelinePage({ contactId, after, last, onMore }: { contactId: string; a
       {last && pageInfo.hasNextPage && pageInfo.endCursor && (
         <li>
           <Button variant="default" onClick={() => pageInfo.endCursor && onMore(pageInfo.endCursor)}>
-            Show older entries
+            {t("timeline.older")}
           </Button>
         </li>
       )}
@@ -225,9 +229,10 @@ function TimelinePage({ contactId, after, last, onMore }: { contactId: string; a
 }
 
 export function Timeline({ contactId }: { contactId: string }) {
+  const { t } = useTranslation("contacts");
   const [cursors, setCursors] = useState<(string | null)[]>([null]);
   return (
-    <Stack component="ol" gap="sm" p={0} m={0} style={{ listStyle: "none" }} aria-label="Timeline, newest first">
+    <Stack component="ol" gap="sm" p={0} m={0} style={{ listStyle: "none" }} aria-label={t("timeline.label")}>
       {cursors.map((after, index) => (
         <TimelinePage
           key={after ?? "first"}

@@ -2,7 +2,9 @@
 // without asking the server to page backwards.
 import { Button, Group, Text } from "@mantine/core";
 import { useCallback, useState } from "react";
-import { currentLanguage } from "../../i18n";
+import { useTranslation } from "react-i18next";
+
+import { formatDateTime } from "../../i18n/format";
 
 export interface CursorPages {
   after: string | null;
@@ -33,25 +35,24 @@ export function Pager({
   endCursor: string | null | undefined;
   label: string;
 }) {
+  const { t } = useTranslation("contacts");
   if (pages.page === 1 && !hasNextPage) return null;
   return (
     <Group gap="sm" component="nav" aria-label={label}>
       <Button variant="default" size="xs" disabled={pages.page === 1} onClick={pages.previous}>
-        Previous page
+        {t("pager.previous")}
       </Button>
       <Text size="sm" aria-live="polite">
-        Page {pages.page}
+        {t("pager.page", { page: pages.page })}
       </Text>
       <Button variant="default" size="xs" disabled={!hasNextPage} onClick={() => pages.next(endCursor)}>
-        Next page
+        {t("pager.next")}
       </Button>
     </Group>
   );
 }
 
-const DATE_TIME = new Intl.DateTimeFormat(currentLanguage(), { dateStyle: "medium", timeStyle: "short" });
-
-/** A server timestamp for people; "—" when there is none. */
+/** A server timestamp for people, in the reader's language; "—" when there is none. */
 export function when(value: string | null | undefined): string {
-  return value ? DATE_TIME.format(new Date(value)) : "—";
+  return formatDateTime(value);
 }

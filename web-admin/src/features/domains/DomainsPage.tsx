@@ -18,6 +18,7 @@ import {
 } from "@mantine/core";
 import { notifications } from "@mantine/notifications";
 import { type FormEvent, useEffect, useState } from "react";
+import { useTranslation } from "react-i18next";
 import { useMutation, useQuery } from "urql";
 
 import { describeError } from "../../api/client";
@@ -27,8 +28,9 @@ import type { DomainPurpose, TrackingDomainsQuery } from "../../gql/graphql";
 import { Empty, Failed, Loading } from "../../shell/States";
 import { ConfirmDialog } from "../../shell/ConfirmDialog";
 import { usePageTitle } from "../../shell/usePageTitle";
+import i18n from "../../i18n";
+import { formatDateTime } from "../../i18n/format";
 import { useSignedIn } from "../session/SessionProvider";
-import { formatDateTime } from "../tenancy/labels";
 
 const POLL_MS = 5_000;
 const SETTLED = new Set(["ACTIVE", "FAILED"]);
@@ -92,28 +94,42 @@ const RemoveDomain = graphql(`
 
 type Domain = TrackingDomainsQuery["trackingDomains"][number];
 
-const STATUS: Record<string, { label: string; color: string; help: string }> = {
-  PENDING_DNS: { label: "Waiting for DNS", color: "yellow", help: "Create the DNS records below; Sendtrail checks them every few minutes, or choose Verify now." },
-  VERIFIED: { label: "DNS verified", color: "blue", help: "The records are right; a certificate is requested next." },
-  ISSUING: { label: "Getting a certificate", color: "blue", help: "A TLS certificate is being requested for this hostname." },
-  ACTIVE: { label: "Active", color: "green", help: "New tracked emails use this hostname." },
-  RENEWING: { label: "Renewing certificate", color: "green", help: "Still in use while its certificate is renewed." },
-  DNS_CHANGED: { label: "DNS changed", color: "orange", help: "The records no longer point to Sendtrail; new emails use the default tracking host until fixed." },
-  FAILED: { label: "Failed", color: "red", help: "Setup stopped; fix the reason below and choose Verify now to try again." },
-};
+// Words are domains.status.<status>.{label,help} (i18n).
+const STATUS_COLORS = {
+  PENDING_DNS: "yellow",
+  VERIFIED: "blue",
+  ISSUING: "blue",
+  ACTIVE: "green",
+  RENEWING: "green",
+  DNS_CHANGED: "orange",
+  FAILED: "red",
+} as const;
 
-export function statusOf(status: string) {
-  return STATUS[status] ?? { label: status, color: "gray", help: "" };
+type KnownStatus = keyof typeof STATUS_COLORS;
+
+function isKnown(status: string): status is KnownStatus {
+  return status in STATUS_COLORS;
+}
+
+/** A status in the chosen language, with its colour and what it means (shared with support). */
+export function statusOf(status: string): { label: string; color: string; help: string } {
+  if (!isKnown(status)) return { label: status, color: "gray", help: "" };
+  return {
+    label: i18n.t(`status.${status}.label`, { ns: "domains" }),
+    color: STATUS_COLORS[status],
+    help: i18n.t(`status.${status}.help`, { ns: "domains" }),
+  };
 }
 
 export function Copyable({ value, label, nowrap = false }: { value: string; label: string; nowrap?: boolean }) {
+  const { t } = useTranslation("domains");
   return (
     <Group gap="xs" wrap="nowrap" align="flex-start">
       <Code style={{ minWidth: 0, overflowWrap: "anywhere", whiteSpace: nowrap ? "nowrap" : "pre-wrap" }}>{value}</Code>
       <CopyButton value={value}>
         {({ copied, copy }) => (
-          <Button size="compact-xs" variant="subtle" onClick={copy} aria-label={`Copy ${label}`} style={{ flexShrink: 0 }}>
-            {copied ? "Copied" : "Copy"}
+          <Button size="compact-xs" variant="subtle" onClick={copy} aria-label={t("copyLabel", { what: label })} style={{ flexShrink: 0 }}>
+            {copied ? t("copied") : t("copy")}
           </Button>
         )}
       </CopyButton>
@@ -131,8 +147,9 @@ interface DnsRecord {
 /** The records to create: a table on a wide screen; on a phone one card per record, so the
  * value to copy never leaves the screen (issue 15, item 9). Shared with the support console. */
 export function DnsRecords({ hostname, records }: { hostname: string; records: DnsRecord[] }) {
+  const { t } = useTranslation("domains", { keyPrefix: "records" });
   if (records.length === 0) return null;
-  const label = `DNS records for ${hostname}`;
+  const label = t("label", { hostname });
   const key = (record: DnsRecord) => `${record.type}-${record.name}-${record.value}`;
   return (
     <>
@@ -140,23 +157,23 @@ export function DnsRecords({ hostname, records }: { hostname: string; records: D
         <Table aria-label={label} verticalSpacing="xs">
           <Table.Thead>
             <Table.Tr>
-              <Table.Th>Type</Table.Th>
-              <Table.Th>Name</Table.Th>
-              <Table.Th>Value</Table.Th>
-              <Table.Th>Why</Table.Th>
+              <Table.Th>{t("type")}</Table.Th>
+              <Table.Th>{t("name")}</Table.Th>
+              <Table.Th>{t("value")}</Table.Th>
+              <Table.Th>{t("why")}</Table.Th>
             </Table.Tr>
           </Table.Thead>
           <Table.Tbody>
             {records.map((record) => (
               <Table.Tr key={key(record)}>
                 <Table.Td>
-                  <Copyable value={record.type} label={`${record.type} record type`} nowrap />
+                  <Copyable value={record.type} label={t("typeOf", { type: record.type })} nowrap />
                 </Table.Td>
                 <Table.Td>
-                  <Copyable value={record.name} label={`${record.type} record name`} />
+                  <Copyable value={record.name} label={t("nameOf", { type: record.type })} />
                 </Table.Td>
                 <Table.Td data-key-column>
-                  <Copyable value={record.value} label={`${record.type} record value`} />
+                  <Copyable value={record.value} label={t("valueOf", { type: record.type })} />
                 </Table.Td>
                 <Table.Td>
                   <Text size="xs">{record.purpose}</Text>
@@ -170,11 +187,11 @@ export function DnsRecords({ hostname, records }: { hostname: string; records: D
         {records.map((record) => (
           <Card withBorder padding="xs" component="li" key={key(record)}>
             <Text size="sm" fw={600}>
-              {record.type} record
+              {t("card", { type: record.type })}
             </Text>
-            <Copyable value={record.name} label={`${record.type} record name`} />
+            <Copyable value={record.name} label={t("nameOf", { type: record.type })} />
             <div data-key-column>
-              <Copyable value={record.value} label={`${record.type} record value`} />
+              <Copyable value={record.value} label={t("valueOf", { type: record.type })} />
             </div>
             <Text size="xs" c="dimmed">
               {record.purpose}
@@ -187,6 +204,7 @@ export function DnsRecords({ hostname, records }: { hostname: string; records: D
 }
 
 function DomainCard({ domain, canEdit, onRemove }: { domain: Domain; canEdit: boolean; onRemove: () => void }) {
+  const { t } = useTranslation("domains");
   const [verifying, verify] = useMutation(VerifyDomain);
   const [error, setError] = useState<string | null>(null);
   const status = statusOf(domain.status);
@@ -207,51 +225,51 @@ function DomainCard({ domain, canEdit, onRemove }: { domain: Domain; canEdit: bo
               {domain.hostnameUnicode}
             </Title>
             <Text size="xs" c="dimmed">
-              {domain.purpose === "SALES" ? "Sales & service emails" : `Marketing links${domain.businessUnit ? ` · ${domain.businessUnit}` : ""}`}
-              {domain.inUse ? " · in use for new emails" : ""}
+              {domain.purpose === "SALES" ? t("purpose.SALES") : `${t("purpose.MARKETING")}${domain.businessUnit ? ` · ${domain.businessUnit}` : ""}`}
+              {domain.inUse ? t("purpose.inUse") : ""}
             </Text>
           </Stack>
-          <Badge color={status.color} variant="light" aria-label={`Status: ${status.label}`}>
+          <Badge color={status.color} variant="light" aria-label={t("statusLabel", { status: status.label })}>
             {status.label}
           </Badge>
         </Group>
         {status.help && <Text size="sm">{status.help}</Text>}
         {domain.lastError && (
-          <Alert color={domain.status === "FAILED" ? "red" : "orange"} title="Why it isn't active" role="alert">
+          <Alert color={domain.status === "FAILED" ? "red" : "orange"} title={t("whyInactive")} role="alert">
             {domain.lastError}
           </Alert>
         )}
         <SimpleGrid cols={{ base: 1, xs: 2, md: 4 }} spacing="xs">
           <Text size="sm">
-            <Text span c="dimmed" size="sm">Last checked: </Text>
+            <Text span c="dimmed" size="sm">{t("lastChecked")}</Text>
             {formatDateTime(domain.lastCheckedAt)}
           </Text>
           <Text size="sm">
-            <Text span c="dimmed" size="sm">DNS verified: </Text>
+            <Text span c="dimmed" size="sm">{t("verified")}</Text>
             {formatDateTime(domain.verifiedAt)}
           </Text>
           <Text size="sm">
-            <Text span c="dimmed" size="sm">Certificate expires: </Text>
+            <Text span c="dimmed" size="sm">{t("certificateExpires")}</Text>
             {formatDateTime(domain.certificateExpiresAt)}
           </Text>
           <Text size="sm">
-            <Text span c="dimmed" size="sm">Renewal due: </Text>
+            <Text span c="dimmed" size="sm">{t("renewalDue")}</Text>
             {formatDateTime(domain.renewAt)}
           </Text>
         </SimpleGrid>
         <DnsRecords hostname={domain.hostnameUnicode} records={domain.dnsRecords} />
         {error && (
-          <Alert color="red" title="Couldn't verify" role="alert">
+          <Alert color="red" title={t("verifyFailed")} role="alert">
             {error}
           </Alert>
         )}
         {canEdit && (
           <Group>
-            <Button size="xs" onClick={verifyNow} loading={verifying.fetching} aria-label={`Verify ${domain.hostnameUnicode} now`}>
-              Verify now
+            <Button size="xs" onClick={verifyNow} loading={verifying.fetching} aria-label={t("verifyLabel", { hostname: domain.hostnameUnicode })}>
+              {t("verifyNow")}
             </Button>
-            <Button size="xs" variant="default" color="red" onClick={onRemove} aria-label={`Remove ${domain.hostnameUnicode}`}>
-              Remove
+            <Button size="xs" variant="default" color="red" onClick={onRemove} aria-label={t("removeLabel", { hostname: domain.hostnameUnicode })}>
+              {t("remove")}
             </Button>
           </Group>
         )}
@@ -261,6 +279,7 @@ function DomainCard({ domain, canEdit, onRemove }: { domain: Domain; canEdit: bo
 }
 
 function AddForm({ onAdded }: { onAdded: (hostname: string) => void }) {
+  const { t } = useTranslation("domains");
   const [hostname, setHostname] = useState("");
   const [purpose, setPurpose] = useState<DomainPurpose>("SALES");
   const [unit, setUnit] = useState("");
@@ -287,17 +306,16 @@ function AddForm({ onAdded }: { onAdded: (hostname: string) => void }) {
   return (
     <Card withBorder padding="md" component="section" aria-labelledby="add-domain-title">
       <Title order={2} size="h4" mb={4} id="add-domain-title">
-        Add a tracking domain
+        {t("add.title")}
       </Title>
       <Text size="sm" c="dimmed" mb="sm">
-        1. Add a hostname you control, e.g. track.example.com. 2. Create the DNS records shown for it. 3. Verify: Sendtrail
-        then gets a certificate and starts using it.
+        {t("add.steps")}
       </Text>
-      <form onSubmit={submit} aria-label="Add a tracking domain">
+      <form onSubmit={submit} aria-label={t("add.title")}>
         <Stack gap="sm">
           <SimpleGrid cols={{ base: 1, sm: purpose === "MARKETING" ? 3 : 2 }}>
             <TextInput
-              label="Hostname"
+              label={t("add.hostname")}
               placeholder="track.example.com"
               required
               value={hostname}
@@ -305,26 +323,26 @@ function AddForm({ onAdded }: { onAdded: (hostname: string) => void }) {
               error={error.field ?? undefined}
             />
             <NativeSelect
-              label="Used for"
+              label={t("add.usedFor")}
               data={[
-                { value: "SALES", label: "Sales & service emails" },
-                { value: "MARKETING", label: "Marketing links (business unit)" },
+                { value: "SALES", label: t("purpose.SALES") },
+                { value: "MARKETING", label: t("purpose.marketingOption") },
               ]}
               value={purpose}
               onChange={(e) => setPurpose(e.currentTarget.value as DomainPurpose)}
             />
             {purpose === "MARKETING" && (
-              <TextInput label="Business unit" required maxLength={100} value={unit} onChange={(e) => setUnit(e.currentTarget.value)} />
+              <TextInput label={t("add.businessUnit")} required maxLength={100} value={unit} onChange={(e) => setUnit(e.currentTarget.value)} />
             )}
           </SimpleGrid>
           {error.form && (
-            <Alert color="red" title="Couldn't add the domain" role="alert">
+            <Alert color="red" title={t("add.failed")} role="alert">
               {error.form}
             </Alert>
           )}
           <Group>
             <Button type="submit" loading={state.fetching}>
-              Add domain
+              {t("add.submit")}
             </Button>
           </Group>
         </Stack>
@@ -334,7 +352,8 @@ function AddForm({ onAdded }: { onAdded: (hostname: string) => void }) {
 }
 
 export function DomainsPage() {
-  usePageTitle("Tracking domains");
+  const { t } = useTranslation("domains");
+  usePageTitle(t("title"));
   const session = useSignedIn();
   const [{ data, fetching, error }, refetch] = useQuery({ query: DomainsQuery });
   const [removing, remove] = useMutation(RemoveDomain);
@@ -358,17 +377,17 @@ export function DomainsPage() {
       setRemoveError(describeError(result.error));
       return;
     }
-    notifications.show({ color: "green", title: "Domain removed", message: `${confirm.hostnameUnicode} is no longer used.` });
+    notifications.show({ color: "green", title: t("removed"), message: t("removedText", { hostname: confirm.hostnameUnicode }) });
     setConfirm(null);
     reload();
   }
 
   let body;
   if (fetching && !data) {
-    body = <Loading label="Loading tracking domains…" />;
+    body = <Loading label={t("loading")} />;
   } else if (error || !data) {
     body = (
-      <Failed title="Couldn't load the tracking domains" message={error ? describeError(error) : "No answer from the server."} onRetry={reload} />
+      <Failed title={t("loadFailed")} message={error ? describeError(error) : t("noAnswer")} onRetry={reload} />
     );
   } else {
     const canEdit = data.viewer.role === "ADMIN" && !session.isStaff;
@@ -377,19 +396,17 @@ export function DomainsPage() {
         {canEdit && (
           <AddForm
             onAdded={(hostname) => {
-              notifications.show({ color: "green", title: "Domain added", message: `Now create the DNS records for ${hostname}.` });
+              notifications.show({ color: "green", title: t("add.added"), message: t("add.addedText", { hostname }) });
               reload();
             }}
           />
         )}
         <section aria-labelledby="domain-list">
           <Title order={2} size="h4" mb="sm" id="domain-list">
-            Your tracking domains
+            {t("list")}
           </Title>
           {data.trackingDomains.length === 0 ? (
-            <Empty title="No custom tracking domains">
-              Tracked links and pixels use Sendtrail's own tracking hosts until you add one.
-            </Empty>
+            <Empty title={t("empty")}>{t("emptyText")}</Empty>
           ) : (
             <Stack gap="md">
               {data.trackingDomains.map((domain) => (
@@ -413,22 +430,21 @@ export function DomainsPage() {
   return (
     <Stack gap="md">
       <Title order={1} size="h2">
-        Tracking domains
+        {t("title")}
       </Title>
-      <Text c="dimmed">Use your own hostname in tracked links and pixels of sales and service emails.</Text>
+      <Text c="dimmed">{t("intro")}</Text>
       {body}
       <ConfirmDialog
         opened={confirm !== null}
-        title="Remove this tracking domain?"
-        confirmLabel="Remove domain"
-        errorTitle="Couldn't remove the domain"
+        title={t("confirm.title")}
+        confirmLabel={t("confirm.submit")}
+        errorTitle={t("confirm.failed")}
         error={removeError}
         busy={removing.fetching}
         onCancel={() => setConfirm(null)}
         onConfirm={removeConfirmed}
       >
-        New emails stop using {confirm?.hostnameUnicode} and its certificate is deleted. Links in emails already sent
-        with it stop working once its DNS records are gone.
+        {t("confirm.text", { hostname: confirm?.hostnameUnicode ?? "" })}
       </ConfirmDialog>
     </Stack>
   );

@@ -4,6 +4,8 @@
 // and the diagnosis of why opens and clicks were or were not recorded (R25).
 import { Anchor, Badge, Button, Card, Group, List, SimpleGrid, Stack, Table, Text, Title } from "@mantine/core";
 import { type ReactNode, useState } from "react";
+import { type TFunction } from "i18next";
+import { useTranslation } from "react-i18next";
 import { Link, useParams } from "react-router";
 import { useQuery } from "urql";
 
@@ -16,7 +18,8 @@ import { usePageTitle } from "../../shell/usePageTitle";
 import { Compose, type ComposeDraft, replySubject } from "../sending/Compose";
 import { DeliveryStatus } from "../sending/DeliveryStatus";
 import { useSignedIn } from "../session/SessionProvider";
-import { TYPE_LABELS, VerdictBadge, categoryLabel, formatWhen } from "./labels";
+import { formatDateTime } from "../../i18n/format";
+import { VerdictBadge, categoryLabel } from "./labels";
 import { LoggedMessage } from "./LoggedMessage";
 
 const ENGAGEMENTS = 100;
@@ -98,13 +101,11 @@ const DiagnosisQuery = graphql(`
 
 type Email = EmailPageQuery["email"];
 type Engagement = Email["engagements"]["edges"][number]["node"];
-
-function plural(count: number, one: string, many: string): string {
-  return `${count} ${count === 1 ? one : many}`;
-}
+type DetailT = TFunction<"emails", "detail">;
 
 function Recipients({ email }: { email: Email }) {
-  if (email.recipients.length === 0) return <Empty title="No recipients">This email has no recipients.</Empty>;
+  const { t } = useTranslation("emails", { keyPrefix: "detail" });
+  if (email.recipients.length === 0) return <Empty title={t("noRecipients")}>{t("noRecipientsText")}</Empty>;
   return (
     <SimpleGrid cols={{ base: 1, md: 2 }} spacing="sm">
       {email.recipients.map((recipient) => (
@@ -112,17 +113,17 @@ function Recipients({ email }: { email: Email }) {
           <Text fw={600} style={{ overflowWrap: "anywhere" }}>
             {recipient.name ? `${recipient.name} <${recipient.address}>` : recipient.address}{" "}
             <Text span c="dimmed" fw={400} size="sm">
-              ({recipient.field})
+              ({t(`fields.${recipient.field}`)})
             </Text>
           </Text>
           <Text size="sm">
-            {plural(recipient.openCount, "open", "opens")}, {plural(recipient.clickCount, "click", "clicks")}.
+            {t("counts", { opens: t("opens", { count: recipient.openCount }), clicks: t("clicks", { count: recipient.clickCount }) })}
           </Text>
           {recipient.firstOpenedAt && (
             <Text size="sm">
               {recipient.openCount > 1
-                ? `First opened ${formatWhen(recipient.firstOpenedAt)}, last opened ${formatWhen(recipient.lastOpenedAt)}.`
-                : `Opened ${formatWhen(recipient.firstOpenedAt)}.`}
+                ? t("firstAndLastOpened", { first: formatDateTime(recipient.firstOpenedAt), last: formatDateTime(recipient.lastOpenedAt) })
+                : t("opened", { when: formatDateTime(recipient.firstOpenedAt) })}
             </Text>
           )}
           {recipient.hints.length > 0 && (
@@ -139,33 +140,32 @@ function Recipients({ email }: { email: Email }) {
 }
 
 /** The sender's own hits (their Sent folder, their browser) are theirs, never "Someone". */
-function whoOf(engagement: Engagement, sender: string): string {
-  if (engagement.verdict === "SELF") return `${sender} (the sender)`;
-  if (engagement.attribution === "SOMEONE") return "Someone";
-  return engagement.recipient?.address ?? "Someone";
+function whoOf(engagement: Engagement, sender: string, t: DetailT): string {
+  if (engagement.verdict === "SELF") return t("theSender", { sender });
+  if (engagement.attribution === "SOMEONE") return t("someone");
+  return engagement.recipient?.address ?? t("someone");
 }
 
 function Engagements({ email }: { email: Email }) {
+  const { t } = useTranslation("emails", { keyPrefix: "detail" });
   const sender = email.sender.name || email.sender.email;
   const rows = email.engagements.edges.map((edge) => edge.node);
   if (rows.length === 0) {
     return (
-      <Empty title="No opens or clicks yet">
-        {email.tracked ? "Nothing has loaded this email's pixel or followed its links so far." : "This email is not tracked."}
-      </Empty>
+      <Empty title={t("noEngagements")}>{email.tracked ? t("noEngagementsText") : t("notTrackedText")}</Empty>
     );
   }
   return (
     <Stack gap="xs">
       <Table.ScrollContainer minWidth={720} visibleFrom="sm">
-        <Table striped aria-label="Opens and clicks" verticalSpacing="xs">
+        <Table striped aria-label={t("engagements")} verticalSpacing="xs">
           <Table.Thead>
             <Table.Tr>
-              <Table.Th>When</Table.Th>
-              <Table.Th>What</Table.Th>
-              <Table.Th>Who</Table.Th>
-              <Table.Th>Verdict</Table.Th>
-              <Table.Th>Why</Table.Th>
+              <Table.Th>{t("columns.when")}</Table.Th>
+              <Table.Th>{t("columns.what")}</Table.Th>
+              <Table.Th>{t("columns.who")}</Table.Th>
+              <Table.Th>{t("columns.verdict")}</Table.Th>
+              <Table.Th>{t("columns.why")}</Table.Th>
             </Table.Tr>
           </Table.Thead>
           <Table.Tbody>
@@ -191,7 +191,7 @@ function Engagements({ email }: { email: Email }) {
           </Table.Tbody>
         </Table>
       </Table.ScrollContainer>
-      <Stack component="ul" gap="xs" p={0} m={0} hiddenFrom="sm" style={{ listStyle: "none" }} aria-label="Opens and clicks">
+      <Stack component="ul" gap="xs" p={0} m={0} hiddenFrom="sm" style={{ listStyle: "none" }} aria-label={t("engagements")}>
         {rows.map((engagement) => (
           <Card withBorder padding="sm" component="li" key={engagement.id} data-verdict={engagement.verdict}>
             <Group justify="space-between" align="flex-start" gap="xs">
@@ -212,7 +212,7 @@ function Engagements({ email }: { email: Email }) {
       </Stack>
       {email.engagements.pageInfo.hasNextPage && (
         <Text size="sm" c="dimmed">
-          Showing the latest {ENGAGEMENTS}.
+          {t("showingLatest", { count: ENGAGEMENTS })}
         </Text>
       )}
     </Stack>
@@ -220,16 +220,17 @@ function Engagements({ email }: { email: Email }) {
 }
 
 function When({ engagement }: { engagement: Engagement }) {
-  return <time dateTime={engagement.occurredAt}>{formatWhen(engagement.occurredAt)}</time>;
+  return <time dateTime={engagement.occurredAt}>{formatDateTime(engagement.occurredAt)}</time>;
 }
 
 function What({ engagement }: { engagement: Engagement }) {
+  const { t } = useTranslation("emails");
   return (
     <>
-      {TYPE_LABELS[engagement.type]}
+      {t(`types.${engagement.type}`)}
       {engagement.inferred && (
         <Text size="xs" c="dimmed">
-          Inferred from a {engagement.inferredFrom === "REPLY" ? "reply" : "click"}
+          {engagement.inferredFrom === "REPLY" ? t("detail.inferredFromReply") : t("detail.inferredFromClick")}
         </Text>
       )}
       {engagement.link && (
@@ -242,12 +243,13 @@ function What({ engagement }: { engagement: Engagement }) {
 }
 
 function Who({ engagement, sender }: { engagement: Engagement; sender: string }) {
+  const { t } = useTranslation("emails", { keyPrefix: "detail" });
   return (
     <>
-      <Text size="sm">{whoOf(engagement, sender)}</Text>
+      <Text size="sm">{whoOf(engagement, sender, t)}</Text>
       {engagement.attribution === "SOMEONE" && engagement.verdict !== "SELF" && (
         <Text size="xs" c="dimmed">
-          Shared pixel or privacy mode: it can't be told which recipient it was.
+          {t("sharedPixel")}
         </Text>
       )}
     </>
@@ -255,12 +257,13 @@ function Who({ engagement, sender }: { engagement: Engagement; sender: string })
 }
 
 function VerdictCell({ engagement }: { engagement: Engagement }) {
+  const { t } = useTranslation("emails", { keyPrefix: "detail" });
   return (
     <Stack gap={2} align="flex-start">
       <VerdictBadge verdict={engagement.verdict} />
       {!engagement.countsInReports && (
         <Text size="xs" c="dimmed">
-          Not counted in reports
+          {t("notCounted")}
         </Text>
       )}
     </Stack>
@@ -279,19 +282,17 @@ function Reasons({ engagement }: { engagement: Engagement }) {
 }
 
 function Links({ email }: { email: Email }) {
+  const { t } = useTranslation("emails", { keyPrefix: "detail" });
   if (email.links.length === 0) {
-    return (
-      <Text size="sm">{email.clickTracking ? "No link in this email was rewritten." : "Clicks are not tracked for this email."}</Text>
-    );
+    return <Text size="sm">{email.clickTracking ? t("noLinkRewritten") : t("clicksNotTracked")}</Text>;
   }
   // Counted by the server over every click (not just the engagements listed on this page).
   return (
     <List size="sm" spacing={4}>
       {email.links.map((link) => (
         <List.Item key={link.index} style={{ overflowWrap: "anywhere" }}>
-          {link.url}: {plural(link.clicks, "click by a recipient", "clicks by recipients")}
-          {link.clicksBySomeone > 0 &&
-            `, and ${plural(link.clicksBySomeone, "click", "clicks")} by Someone (not counted in reports)`}
+          {link.url}: {t("linkClicks", { count: link.clicks })}
+          {link.clicksBySomeone > 0 && t("linkClicksBySomeone", { count: link.clicksBySomeone })}
         </List.Item>
       ))}
     </List>
@@ -299,21 +300,22 @@ function Links({ email }: { email: Email }) {
 }
 
 function Diagnosis({ id }: { id: string }) {
+  const { t } = useTranslation("emails");
   const [{ data, fetching, error }, refetch] = useQuery({ query: DiagnosisQuery, variables: { id } });
-  if (fetching && !data) return <Loading label="Diagnosing…" />;
+  if (fetching && !data) return <Loading label={t("detail.diagnosing")} />;
   if (error || !data) {
     return (
       <Failed
-        title="Couldn't diagnose this email"
-        message={error ? describeError(error) : "No answer from the server."}
+        title={t("detail.diagnoseFailed")}
+        message={error ? describeError(error) : t("noAnswerLoad")}
         onRetry={() => refetch({ requestPolicy: "network-only" })}
       />
     );
   }
   const { findings } = data.diagnoseEmail;
-  if (findings.length === 0) return <Text size="sm">Nothing to report: opens and clicks are recorded as expected.</Text>;
+  if (findings.length === 0) return <Text size="sm">{t("detail.nothingToReport")}</Text>;
   return (
-    <List size="sm" spacing={4} aria-label="Findings">
+    <List size="sm" spacing={4} aria-label={t("detail.findings")}>
       {findings.map((finding) => (
         <List.Item key={finding}>{finding}</List.Item>
       ))}
@@ -343,16 +345,18 @@ function replyDraft(email: Email, viewerEmail: string): ComposeDraft {
 }
 
 export function EmailPage() {
+  const { t } = useTranslation("emails");
   const { id = "" } = useParams();
   const session = useSignedIn();
   const [composing, setComposing] = useState<ComposeDraft | null>(null);
   const [{ data, fetching, error }, refetch] = useQuery({ query: EmailQuery, variables: { id, first: ENGAGEMENTS } });
-  usePageTitle(data ? data.email.subject || "Email" : "Email");
+  usePageTitle(data ? data.email.subject || t("email") : t("email"));
 
   const scope = useAccountScope();
   const back = (
     <Anchor component={Link} to={scope.back.to} size="sm">
-      {scope.back.label}
+      {/* The scope's own label is English; the page says it in the reader's language. */}
+      {scope.back.to === "/emails" ? t("detail.backToEmails") : t("detail.backToAccount")}
     </Anchor>
   );
 
@@ -360,7 +364,7 @@ export function EmailPage() {
     return (
       <Stack gap="md">
         {back}
-        <Loading label="Loading the email…" />
+        <Loading label={t("detail.loading")} />
       </Stack>
     );
   }
@@ -370,14 +374,14 @@ export function EmailPage() {
       <Stack gap="md">
         {back}
         <Title order={1} size="h2">
-          {missing ? "Email not found" : "Email"}
+          {missing ? t("detail.notFound") : t("email")}
         </Title>
         {missing ? (
-          <Text>There is no such email in {session.isStaff ? "this" : "your"} account.</Text>
+          <Text>{session.isStaff ? t("detail.noSuchEmailThis") : t("detail.noSuchEmailYours")}</Text>
         ) : (
           <Failed
-            title="Couldn't load the email"
-            message={error ? describeError(error) : "No answer from the server."}
+            title={t("detail.loadFailed")}
+            message={error ? describeError(error) : t("noAnswerLoad")}
             onRetry={() => refetch({ requestPolicy: "network-only" })}
           />
         )}
@@ -393,37 +397,37 @@ export function EmailPage() {
         {back}
         <Group justify="space-between" align="flex-start" gap="sm" wrap="nowrap">
           <Title order={1} size="h2" style={{ overflowWrap: "anywhere", minWidth: 0 }}>
-            {email.subject || "(no subject)"}
+            {email.subject || t("noSubject")}
           </Title>
           {!session.isStaff && (
             <Button variant="light" style={{ flexShrink: 0 }} onClick={() => setComposing(replyDraft(email, session.email))}>
-              Reply
+              {t("detail.reply")}
             </Button>
           )}
         </Group>
         <Group gap="xs">
-          <Badge variant="outline">{email.kind === "MARKETING" ? "Marketing" : "Sales"}</Badge>
+          <Badge variant="outline">{email.kind === "MARKETING" ? t("badges.marketing") : t("badges.sales")}</Badge>
           <Badge variant="light" color={email.tracked ? "blue" : "gray"}>
-            {email.tracked ? "Tracked" : "Not tracked"}
+            {email.tracked ? t("badges.tracked") : t("badges.notTracked")}
           </Badge>
           <Badge variant="light" color={email.logged ? "teal" : "gray"}>
-            {email.logged ? "Logged" : "Not logged"}
+            {email.logged ? t("badges.logged") : t("badges.notLogged")}
           </Badge>
           {email.tracked && (
             <Text size="sm" c="dimmed">
-              {email.openTracking ? "Opens" : "No opens"} · {email.clickTracking ? "clicks" : "no clicks"} tracked
+              {t(`detail.tracking.${email.openTracking ? (email.clickTracking ? "both" : "opens") : email.clickTracking ? "clicks" : "none"}`)}
             </Text>
           )}
         </Group>
         <Text style={{ overflowWrap: "anywhere" }}>
-          Sent by {sender}
-          {email.fromAddress && email.fromAddress !== email.sender.email ? ` (from ${email.fromAddress})` : ""}
-          {email.sentAt ? ` on ${formatWhen(email.sentAt)}.` : "; not sent yet."}
+          {t("detail.sentBy", { sender })}
+          {email.fromAddress && email.fromAddress !== email.sender.email ? t("detail.fromAddress", { address: email.fromAddress }) : ""}
+          {email.sentAt ? t("detail.sentOn", { when: formatDateTime(email.sentAt) }) : t("detail.notSentYet")}
         </Text>
         {email.notTrackedReasons.length > 0 && (
           <Card withBorder padding="sm">
             <Text fw={600} size="sm">
-              Why opens or clicks are not tracked
+              {t("detail.whyNotTracked")}
             </Text>
             <List size="sm" spacing={2}>
               {email.notTrackedReasons.map((reason) => (
@@ -435,32 +439,31 @@ export function EmailPage() {
       </Stack>
       <DeliveryStatus emailId={email.id}>
         {(body) => (
-          <Section id="deliveries" title="Delivery">
+          <Section id="deliveries" title={t("detail.sections.deliveries")}>
             {body}
           </Section>
         )}
       </DeliveryStatus>
       <LoggedMessage emailId={email.id} logged={email.logged}>
         {(body) => (
-          <Section id="message" title="Message">
+          <Section id="message" title={t("detail.sections.message")}>
             {body}
           </Section>
         )}
       </LoggedMessage>
-      <Section id="recipients" title="Recipients">
+      <Section id="recipients" title={t("detail.sections.recipients")}>
         <Recipients email={email} />
       </Section>
-      <Section id="engagements" title="Opens and clicks">
+      <Section id="engagements" title={t("detail.sections.engagements")}>
         <Text size="sm" c="dimmed" mb="xs">
-          Everything that loaded the pixel or followed a link, people, machines and the sender alike; only HUMAN
-          activity counts as an open or click.
+          {t("detail.engagementsIntro")}
         </Text>
         <Engagements email={email} />
       </Section>
-      <Section id="links" title="Links clicked">
+      <Section id="links" title={t("detail.sections.links")}>
         <Links email={email} />
       </Section>
-      <Section id="diagnosis" title="Diagnosis">
+      <Section id="diagnosis" title={t("detail.sections.diagnosis")}>
         <Diagnosis id={email.id} />
       </Section>
       <Compose draft={composing} onClose={() => setComposing(null)} />

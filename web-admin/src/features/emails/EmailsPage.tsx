@@ -2,6 +2,7 @@
 // sender, a page at a time (cursor paging with `after`).
 import { Anchor, Badge, Button, Card, Checkbox, Group, List, Popover, Select, SimpleGrid, Stack, Table, Text, TextInput, Title } from "@mantine/core";
 import { useState } from "react";
+import { useTranslation } from "react-i18next";
 import { Link, useSearchParams } from "react-router";
 import { useQuery } from "urql";
 
@@ -12,7 +13,7 @@ import { Empty, Failed, Loading } from "../../shell/States";
 import { usePageTitle } from "../../shell/usePageTitle";
 import { Compose, type ComposeDraft } from "../sending/Compose";
 import { useSignedIn } from "../session/SessionProvider";
-import { formatWhen } from "./labels";
+import { formatDateTime } from "../../i18n/format";
 
 const PAGE_SIZE = 25;
 
@@ -62,24 +63,10 @@ const ViewerIdQuery = graphql(`
   }
 `);
 
-const KINDS = [
-  { value: "", label: "All kinds" },
-  { value: "SALES", label: "Sales" },
-  { value: "MARKETING", label: "Marketing" },
-];
-
-const ACTIVITIES = [
-  { value: "", label: "Any activity" },
-  { value: "NOT_OPENED", label: "Not opened" },
-  { value: "OPENED", label: "Opened" },
-  { value: "OPENED_NOT_REPLIED", label: "Opened, not replied" },
-  { value: "REPLIED", label: "Replied" },
-];
-
-const ORDERS = [
-  { value: "SENT", label: "Newest sent first" },
-  { value: "LAST_ACTIVITY", label: "Latest activity first" },
-];
+// Labels are emails.list.{kinds,activities,orders}.<value or ALL> (i18n).
+const KINDS = ["", "SALES", "MARKETING"] as const;
+const ACTIVITIES = ["", "NOT_OPENED", "OPENED", "OPENED_NOT_REPLIED", "REPLIED"] as const;
+const ORDERS = ["SENT", "LAST_ACTIVITY"] as const;
 
 const DAY = /^\d{4}-\d{2}-\d{2}$/;
 
@@ -92,7 +79,8 @@ function startOfDay(day: string, days = 0): string | null {
 }
 
 export function EmailsPage() {
-  usePageTitle("Emails");
+  const { t } = useTranslation("emails");
+  usePageTitle(t("title"));
   const session = useSignedIn();
   const [composing, setComposing] = useState<ComposeDraft | null>(null);
   const [params, setParams] = useSearchParams();
@@ -101,7 +89,7 @@ export function EmailsPage() {
   const until = params.get("until") ?? "";
   const mine = params.get("mine") === "1";
   const search = params.get("q") ?? "";
-  const activity = ACTIVITIES.some((a) => a.value === params.get("activity")) ? (params.get("activity") as EmailActivity | "") : "";
+  const activity = ACTIVITIES.some((a) => a === params.get("activity")) ? (params.get("activity") as EmailActivity | "") : "";
   const orderBy: EmailOrder = params.get("order") === "LAST_ACTIVITY" ? "LAST_ACTIVITY" : "SENT";
   const [draft, setDraft] = useState(search);
   // Cursors of the pages before the current one; reset whenever a filter changes.
@@ -149,39 +137,37 @@ export function EmailsPage() {
 
   let body;
   if (rangeWrong) {
-    body = <Failed title="Check the dates" message="The “to” date is before the “from” date." />;
+    body = <Failed title={t("list.checkDates")} message={t("list.datesWrong")} />;
   } else if ((fetching || (mine && viewerId === null)) && !data) {
-    body = <Loading label="Loading emails…" />;
+    body = <Loading label={t("list.loading")} />;
   } else if (error || !data) {
     body = (
       <Failed
-        title="Couldn't load the emails"
-        message={error ? describeError(error) : "No answer from the server."}
+        title={t("list.loadFailed")}
+        message={error ? describeError(error) : t("noAnswerLoad")}
         onRetry={() => refetch({ requestPolicy: "network-only" })}
       />
     );
   } else if (data.emails.edges.length === 0) {
     body = filtered ? (
-      <Empty title="No emails match">Change or clear the filters to see more.</Empty>
+      <Empty title={t("list.noMatch")}>{t("list.noMatchText")}</Empty>
     ) : (
-      <Empty title="No emails yet">
-        Emails appear here once they are prepared for tracking through the API or logged by BCC.
-      </Empty>
+      <Empty title={t("list.none")}>{t("list.noneText")}</Empty>
     );
   } else {
     const { pageInfo } = data.emails;
     body = (
       <Stack gap="sm">
         <Table.ScrollContainer minWidth={720} visibleFrom="sm">
-          <Table striped highlightOnHover aria-label="Emails">
+          <Table striped highlightOnHover aria-label={t("list.label")}>
             <Table.Thead>
               <Table.Tr>
-                <Table.Th>Subject</Table.Th>
-                <Table.Th>Sender</Table.Th>
-                <Table.Th>Sent</Table.Th>
-                <Table.Th>Who opened what</Table.Th>
-                <Table.Th>Last activity</Table.Th>
-                <Table.Th>Tracking</Table.Th>
+                <Table.Th>{t("list.columns.subject")}</Table.Th>
+                <Table.Th>{t("list.columns.sender")}</Table.Th>
+                <Table.Th>{t("list.columns.sent")}</Table.Th>
+                <Table.Th>{t("list.columns.whoOpened")}</Table.Th>
+                <Table.Th>{t("list.columns.lastActivity")}</Table.Th>
+                <Table.Th>{t("list.columns.tracking")}</Table.Th>
               </Table.Tr>
             </Table.Thead>
             <Table.Tbody>
@@ -189,15 +175,15 @@ export function EmailsPage() {
                 <Table.Tr key={email.id}>
                   <Table.Td>
                     <Anchor component={Link} to={`/emails/${email.id}`}>
-                      {email.subject || "(no subject)"}
+                      {email.subject || t("noSubject")}
                     </Anchor>
                   </Table.Td>
                   <Table.Td>{email.sender.name ?? email.sender.email}</Table.Td>
-                  <Table.Td style={{ whiteSpace: "nowrap" }}>{email.sentAt ? formatWhen(email.sentAt) : "Not sent yet"}</Table.Td>
+                  <Table.Td style={{ whiteSpace: "nowrap" }}>{email.sentAt ? formatDateTime(email.sentAt) : t("list.notSent")}</Table.Td>
                   <Table.Td data-key-column>
                     <WhoOpened email={email} />
                   </Table.Td>
-                  <Table.Td style={{ whiteSpace: "nowrap" }}>{lastActivity(email)}</Table.Td>
+                  <Table.Td style={{ whiteSpace: "nowrap" }}>{lastActivity(email, t("list.noneYet"))}</Table.Td>
                   <Table.Td>
                     <TrackingBadges email={email} />
                   </Table.Td>
@@ -206,19 +192,19 @@ export function EmailsPage() {
             </Table.Tbody>
           </Table>
         </Table.ScrollContainer>
-        <Stack component="ul" gap="xs" p={0} m={0} hiddenFrom="sm" style={{ listStyle: "none" }} aria-label="Emails">
+        <Stack component="ul" gap="xs" p={0} m={0} hiddenFrom="sm" style={{ listStyle: "none" }} aria-label={t("list.label")}>
           {data.emails.edges.map(({ node: email }) => (
             <Card withBorder padding="sm" component="li" key={email.id}>
               <Stack gap={4}>
                 <Anchor component={Link} to={`/emails/${email.id}`} fw={600} style={{ overflowWrap: "anywhere" }}>
-                  {email.subject || "(no subject)"}
+                  {email.subject || t("noSubject")}
                 </Anchor>
                 <div data-key-column>
                   <WhoOpened email={email} />
                 </div>
                 <Text size="sm" c="dimmed">
-                  {email.sender.name ?? email.sender.email} · {email.sentAt ? formatWhen(email.sentAt) : "Not sent yet"}
-                  {email.tracked && ` · last activity ${lastActivity(email)}`}
+                  {email.sender.name ?? email.sender.email} · {email.sentAt ? formatDateTime(email.sentAt) : t("list.notSent")}
+                  {email.tracked && t("list.cardLastActivity", { when: lastActivity(email, t("list.noneYet")) })}
                 </Text>
                 <TrackingBadges email={email} />
               </Stack>
@@ -227,18 +213,18 @@ export function EmailsPage() {
         </Stack>
         <Group justify="space-between">
           <Text size="sm" c="dimmed">
-            Page {cursors.length}
+            {t("list.page", { page: cursors.length })}
           </Text>
           <Group gap="xs">
             <Button variant="default" disabled={cursors.length === 1} onClick={() => setCursors((c) => c.slice(0, -1))}>
-              Previous page
+              {t("list.previous")}
             </Button>
             <Button
               variant="default"
               disabled={!pageInfo.hasNextPage || !pageInfo.endCursor}
               onClick={() => setCursors((c) => [...c, pageInfo.endCursor ?? null])}
             >
-              Next page
+              {t("list.next")}
             </Button>
           </Group>
         </Group>
@@ -250,15 +236,15 @@ export function EmailsPage() {
     <Stack gap="md">
       <Group justify="space-between" align="center" gap="sm">
         <Title order={1} size="h2">
-          Emails
+          {t("title")}
         </Title>
-        {!session.isStaff && <Button onClick={() => setComposing({})}>New email</Button>}
+        {!session.isStaff && <Button onClick={() => setComposing({})}>{t("newEmail")}</Button>}
       </Group>
-      <Text c="dimmed">Tracked and logged emails of the account, newest first.</Text>
+      <Text c="dimmed">{t("list.intro")}</Text>
       <Compose draft={composing} onClose={() => setComposing(null)} />
       <form
         role="search"
-        aria-label="Filter emails"
+        aria-label={t("list.filter")}
         onSubmit={(event) => {
           event.preventDefault();
           setFilter("q", draft.trim());
@@ -266,52 +252,52 @@ export function EmailsPage() {
       >
         <Group align="flex-end" gap="sm" wrap="nowrap" mb="sm">
           <TextInput
-            label="Search emails"
-            description="Part of the subject or of a recipient's address"
+            label={t("list.search")}
+            description={t("list.searchText")}
             type="search"
             value={draft}
             onChange={(event) => setDraft(event.currentTarget.value)}
             style={{ flex: 1, minWidth: 0 }}
           />
           <Button type="submit" variant="default">
-            Search
+            {t("list.searchButton")}
           </Button>
         </Group>
         <SimpleGrid cols={{ base: 1, xs: 2, md: 3, lg: 6 }} spacing="sm" verticalSpacing="sm">
           <Select
-            label="Kind"
-            data={KINDS}
+            label={t("list.kind")}
+            data={KINDS.map((value) => ({ value, label: t(`list.kinds.${value || "ALL"}`) }))}
             value={kind}
             onChange={(value) => setFilter("kind", value ?? "")}
             allowDeselect={false}
           />
-          <TextInput type="date" label="Sent from" value={since} onChange={(event) => setFilter("since", event.currentTarget.value)} />
-          <TextInput type="date" label="Sent to" value={until} onChange={(event) => setFilter("until", event.currentTarget.value)} />
+          <TextInput type="date" label={t("list.since")} value={since} onChange={(event) => setFilter("since", event.currentTarget.value)} />
+          <TextInput type="date" label={t("list.until")} value={until} onChange={(event) => setFilter("until", event.currentTarget.value)} />
           <Select
-            label="Activity"
-            data={ACTIVITIES}
+            label={t("list.activity")}
+            data={ACTIVITIES.map((value) => ({ value, label: t(`list.activities.${value || "ALL"}`) }))}
             value={activity}
             onChange={(value) => setFilter("activity", value ?? "")}
             allowDeselect={false}
           />
           <Select
-            label="Sort"
-            data={ORDERS}
+            label={t("list.sort")}
+            data={ORDERS.map((value) => ({ value, label: t(`list.orders.${value}`) }))}
             value={orderBy}
             onChange={(value) => setFilter("order", value === "LAST_ACTIVITY" ? value : "")}
             allowDeselect={false}
           />
           <Checkbox
-            label="Only emails I sent"
+            label={t("list.mine")}
             checked={mine}
             onChange={(event) => setFilter("mine", event.currentTarget.checked ? "1" : "")}
             mt={{ base: 0, lg: 30 }}
           />
         </SimpleGrid>
       </form>
-      <Group gap="xs" aria-label="Export">
+      <Group gap="xs" aria-label={t("list.export")}>
         <Button component="a" variant="default" size="xs" href={exportUrl("/exports/emails.csv", exportFilter)} download>
-          {everyone ? "Export emails (CSV)" : "Export my emails (CSV)"}
+          {everyone ? t("list.exportEmails") : t("list.exportMyEmails")}
         </Button>
         <Button
           component="a"
@@ -320,7 +306,7 @@ export function EmailsPage() {
           href={exportUrl("/exports/engagements.csv", { since: exportFilter.since, until: exportFilter.until, sender: exportFilter.sender })}
           download
         >
-          {everyone ? "Export opens and clicks (CSV)" : "Export my opens and clicks (CSV)"}
+          {everyone ? t("list.exportEngagements") : t("list.exportMyEngagements")}
         </Button>
       </Group>
       {body}
@@ -338,31 +324,33 @@ function exportUrl(path: string, filter: Record<string, string | null | undefine
 
 type ListedEmail = EmailsQueryResult["emails"]["edges"][number]["node"];
 
-const RECIPIENT_ACTIVITY = {
-  NOT_OPENED: { label: "Not opened", color: "gray" },
-  OPENED: { label: "Opened", color: "blue" },
-  CLICKED: { label: "Clicked", color: "teal" },
-  REPLIED: { label: "Replied", color: "green" },
-} as const;
+// Labels are emails.list.recipientActivity.<value> (i18n).
+const RECIPIENT_COLORS = { NOT_OPENED: "gray", OPENED: "blue", CLICKED: "teal", REPLIED: "green" } as const;
 
-function lastActivity(email: ListedEmail): string {
-  if (!email.tracked || !email.lastActivityAt || email.lastActivityAt === email.sentAt) return "None yet";
-  return formatWhen(email.lastActivityAt);
+function lastActivity(email: ListedEmail, none: string): string {
+  if (!email.tracked || !email.lastActivityAt || email.lastActivityAt === email.sentAt) return none;
+  return formatDateTime(email.lastActivityAt);
 }
 
 /** "2 of 3 opened · 1 clicked · 1 replied"; a click (or tap, or Enter) shows each recipient's status. */
 function WhoOpened({ email }: { email: ListedEmail }) {
+  const { t } = useTranslation("emails", { keyPrefix: "list" });
   if (!email.tracked) {
     return (
       <Text size="sm" c="dimmed">
-        Logged only: nothing tracked
+        {t("loggedOnly")}
       </Text>
     );
   }
   const total = email.recipients.length;
   // Counted as reports count (R17): an open through a pixel several recipients share names
   // nobody (R15, "Someone") and counts nowhere; the email's page lists it.
-  const summary = `${email.openedRecipients} of ${total} opened · ${email.clickedRecipients} clicked · ${email.repliedRecipients} replied`;
+  const summary = t("summary", {
+    opened: email.openedRecipients,
+    total,
+    clicked: email.clickedRecipients,
+    replied: email.repliedRecipients,
+  });
   return (
     // Focus moves into the list (its link), so Escape closes it and focus returns to the button.
     <Popover width={300} shadow="md" position="bottom-start" withArrow trapFocus returnFocus>
@@ -372,17 +360,17 @@ function WhoOpened({ email }: { email: ListedEmail }) {
         </Anchor>
       </Popover.Target>
       <Popover.Dropdown>
-        <List size="sm" spacing={4} listStyleType="none" aria-label={`Recipients of “${email.subject}”`}>
+        <List size="sm" spacing={4} listStyleType="none" aria-label={t("recipientsOf", { subject: email.subject })}>
           {email.recipients.map((recipient) => {
-            const status = RECIPIENT_ACTIVITY[recipient.activity ?? "NOT_OPENED"];
+            const status = recipient.activity ?? "NOT_OPENED";
             return (
               <List.Item key={recipient.id}>
                 <Group gap="xs" wrap="nowrap" justify="space-between">
                   <Text size="sm" style={{ overflowWrap: "anywhere" }}>
                     {recipient.address}
                   </Text>
-                  <Badge size="sm" variant="light" color={status.color} style={{ flexShrink: 0, overflow: "visible" }}>
-                    {status.label}
+                  <Badge size="sm" variant="light" color={RECIPIENT_COLORS[status]} style={{ flexShrink: 0, overflow: "visible" }}>
+                    {t(`recipientActivity.${status}`)}
                   </Badge>
                 </Group>
               </List.Item>
@@ -390,7 +378,7 @@ function WhoOpened({ email }: { email: ListedEmail }) {
           })}
         </List>
         <Anchor component={Link} to={`/emails/${email.id}`} size="sm" mt="xs" display="inline-block">
-          Every open, click and reply
+          {t("everyEngagement")}
         </Anchor>
       </Popover.Dropdown>
     </Popover>
@@ -398,22 +386,23 @@ function WhoOpened({ email }: { email: ListedEmail }) {
 }
 
 function TrackingBadges({ email }: { email: ListedEmail }) {
+  const { t } = useTranslation("emails", { keyPrefix: "badges" });
   // Badges keep their whole word: a narrow cell wraps them rather than cutting them ("TRAC…").
   return (
     <Group gap={4} wrap="wrap">
       {email.tracked && (
         <Badge variant="light" style={{ flexShrink: 0, overflow: "visible" }}>
-          Tracked
+          {t("tracked")}
         </Badge>
       )}
       {email.logged && (
         <Badge variant="light" color="teal" style={{ flexShrink: 0, overflow: "visible" }}>
-          Logged
+          {t("logged")}
         </Badge>
       )}
       {email.kind === "MARKETING" && (
         <Badge variant="outline" style={{ flexShrink: 0, overflow: "visible" }}>
-          Marketing
+          {t("marketing")}
         </Badge>
       )}
       {!email.tracked && !email.logged && <Text size="sm">—</Text>}

@@ -2,6 +2,7 @@
 // logEmail, or the logged copy of a tracked email (R2). Nothing is shown for an email that
 // was not logged: tracked-only emails keep no copy.
 import type { ReactNode } from "react";
+import { useTranslation } from "react-i18next";
 import { useQuery } from "urql";
 
 import { describeError } from "../../api/client";
@@ -28,11 +29,12 @@ const MessageQuery = graphql(`
 `);
 
 export function LoggedMessage({ emailId, logged, children }: { emailId: string; logged: boolean; children: (body: ReactNode) => ReactNode }) {
+  const { t } = useTranslation("emails", { keyPrefix: "message" });
   const [{ data, error }, refetch] = useQuery({ query: MessageQuery, variables: { id: emailId }, pause: !logged });
   if (!logged) return null;
   if (error) {
     return children(
-      <Failed title="Couldn't load the message" message={describeError(error)} onRetry={() => refetch({ requestPolicy: "network-only" })} />,
+      <Failed title={t("loadFailed")} message={describeError(error)} onRetry={() => refetch({ requestPolicy: "network-only" })} />,
     );
   }
   if (!data) return null;

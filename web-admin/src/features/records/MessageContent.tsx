@@ -2,8 +2,10 @@
 // sandboxed without scripts (the server also sends a strict CSP), else its text, and its
 // attachments to download. Shown on a contact's timeline and on the email's page.
 import { Anchor, Box, List, Stack, Text } from "@mantine/core";
+import { useTranslation } from "react-i18next";
 
 import { sameOrigin } from "../../api/urls";
+import { currentLanguage } from "../../i18n";
 import { useAccountScope } from "../../shell/AccountScope";
 
 export type MessageAttachment = {
@@ -21,13 +23,27 @@ export type Message = {
   attachments: readonly MessageAttachment[];
 };
 
+const tenths = new Map<string, Intl.NumberFormat>();
+
+/** 1.5 KB / 1,5 KB: one decimal, written as the chosen language writes numbers. */
+function oneDecimal(value: number): string {
+  const language = currentLanguage();
+  let format = tenths.get(language);
+  if (!format) {
+    format = new Intl.NumberFormat(language, { minimumFractionDigits: 1, maximumFractionDigits: 1, useGrouping: false });
+    tenths.set(language, format);
+  }
+  return format.format(value);
+}
+
 export function formatSize(bytes: number): string {
   if (bytes < 1024) return `${bytes} B`;
-  if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(1)} KB`;
-  return `${(bytes / 1024 / 1024).toFixed(1)} MB`;
+  if (bytes < 1024 * 1024) return `${oneDecimal(bytes / 1024)} KB`;
+  return `${oneDecimal(bytes / 1024 / 1024)} MB`;
 }
 
 export function MessageContent({ message, height = 260 }: { message: Message; height?: number }) {
+  const { t } = useTranslation("emails", { keyPrefix: "message" });
   const { link } = useAccountScope(); // support staff name the account they read
   return (
     <Stack gap="xs">
@@ -37,7 +53,7 @@ export function MessageContent({ message, height = 260 }: { message: Message; he
           <iframe
             sandbox=""
             src={link(sameOrigin(message.htmlUrl))}
-            title={`Message body of “${message.subject}”`}
+            title={t("body", { subject: message.subject })}
             referrerPolicy="no-referrer"
             style={{ border: 0, width: "100%", height: "100%", background: "white", display: "block" }}
           />
@@ -50,7 +66,7 @@ export function MessageContent({ message, height = 260 }: { message: Message; he
       {message.attachments.length > 0 && (
         <Box>
           <Text size="sm" fw={600}>
-            Attachments
+            {t("attachments")}
           </Text>
           <List size="sm">
             {message.attachments.map((attachment) => (

@@ -12,6 +12,7 @@ import { Link, RichTextEditor } from "@mantine/tiptap";
 import { useEditor } from "@tiptap/react";
 import StarterKit from "@tiptap/starter-kit";
 import { type FormEvent, useMemo, useRef, useState } from "react";
+import { useTranslation } from "react-i18next";
 import { useNavigate } from "react-router";
 import { useMutation, useQuery } from "urql";
 
@@ -92,6 +93,7 @@ function addressOf(value: string): string {
 }
 
 function AddressField({ label, value, onChange, autoFocus }: { label: string; value: string[]; onChange: (value: string[]) => void; autoFocus?: boolean }) {
+  const { t } = useTranslation("compose");
   const [search, setSearch] = useState("");
   const [debounced] = useDebouncedValue(search.trim(), 200);
   const [{ data }] = useQuery({ query: ContactSuggestionsQuery, variables: { search: debounced }, pause: debounced.length < 2 });
@@ -123,7 +125,7 @@ function AddressField({ label, value, onChange, autoFocus }: { label: string; va
           </Stack>
         );
       }}
-      error={wrong.length > 0 ? `Not an email address: ${wrong.join(", ")}` : undefined}
+      error={wrong.length > 0 ? t("notAnAddress", { addresses: wrong.join(", ") }) : undefined}
       data-autofocus={autoFocus || undefined}
       comboboxProps={{ withinPortal: true }}
     />
@@ -132,17 +134,18 @@ function AddressField({ label, value, onChange, autoFocus }: { label: string; va
 
 /** What the server says will apply to this email, given its recipients and switches. */
 function WhatApplies({ check, fetching }: { check: { canSend: boolean; track: boolean; log: boolean; notes: string[] } | null; fetching: boolean }) {
+  const { t } = useTranslation("compose");
   if (!check) {
     return (
       <Text size="sm" c="dimmed">
-        {fetching ? "Checking what will apply…" : "Add a recipient to see what will apply."}
+        {fetching ? t("checking") : t("addRecipient")}
       </Text>
     );
   }
   return (
     <Stack gap={4}>
       <Text size="sm" fw={600}>
-        {check.track ? "Tracked" : "Not tracked"} · {check.log ? "logged on the contacts' records" : "not logged"}
+        {t("applies", { track: check.track ? t("tracked") : t("notTracked"), log: check.log ? t("logged") : t("notLogged") })}
       </Text>
       {check.notes.length > 0 && (
         <List size="sm" spacing={2}>
@@ -156,6 +159,7 @@ function WhatApplies({ check, fetching }: { check: { canSend: boolean; track: bo
 }
 
 export function ComposeWindow({ draft, onClose }: { draft: ComposeDraft; onClose: () => void }) {
+  const { t } = useTranslation("compose");
   const phone = useMediaQuery("(max-width: 48em)");
   const navigate = useNavigate();
   const [{ data: defaults }] = useQuery({ query: ComposeDefaultsQuery });
@@ -174,7 +178,7 @@ export function ComposeWindow({ draft, onClose }: { draft: ComposeDraft; onClose
   const editor = useEditor({
     extensions: [StarterKit.configure({ link: false }), Link],
     content: "",
-    editorProps: { attributes: { "aria-label": "Message", "aria-multiline": "true", role: "textbox" } },
+    editorProps: { attributes: { "aria-label": t("message"), "aria-multiline": "true", role: "textbox" } },
   });
 
   // The switches start from the sender's own defaults, or the account's where they follow it (R2).
@@ -213,11 +217,11 @@ export function ComposeWindow({ draft, onClose }: { draft: ComposeDraft; onClose
     event.preventDefault();
     setError(null);
     if (to.length === 0) {
-      setError("Add at least one recipient in To.");
+      setError(t("needTo"));
       return;
     }
     if (wrongAddress) {
-      setError("Correct the addresses marked in red first.");
+      setError(t("fixAddresses"));
       return;
     }
     const html = editor && !editor.isEmpty ? editor.getHTML() : null;
@@ -238,18 +242,39 @@ export function ComposeWindow({ draft, onClose }: { draft: ComposeDraft; onClose
       },
     });
     if (result.error || !result.data) {
-      setError(result.error ? describeError(result.error) : "The server did not answer.");
+      setError(result.error ? describeError(result.error) : t("noAnswer"));
       return;
     }
     const sent = result.data.sendEmail;
     notifications.show({
       color: "green",
-      title: "Email on its way",
-      message: `${sent.deliveries.length === 1 ? "1 copy" : `${sent.deliveries.length} copies`} queued for your server.`,
+      title: t("sentTitle"),
+      message: t("sentText", { count: sent.deliveries.length }),
     });
     onClose();
     navigate(`/emails/${sent.email.id}`);
   }
+
+  const editorLabels = useMemo(
+    () => ({
+      boldControlLabel: t("editor.bold"),
+      italicControlLabel: t("editor.italic"),
+      underlineControlLabel: t("editor.underline"),
+      strikeControlLabel: t("editor.strike"),
+      clearFormattingControlLabel: t("editor.clearFormatting"),
+      bulletListControlLabel: t("editor.bulletList"),
+      orderedListControlLabel: t("editor.orderedList"),
+      blockquoteControlLabel: t("editor.blockquote"),
+      linkControlLabel: t("editor.link"),
+      unlinkControlLabel: t("editor.unlink"),
+      linkEditorInputLabel: t("editor.linkInput"),
+      linkEditorInputPlaceholder: t("editor.linkPlaceholder"),
+      linkEditorExternalLink: t("editor.linkExternal"),
+      linkEditorInternalLink: t("editor.linkInternal"),
+      linkEditorSave: t("editor.linkSave"),
+    }),
+    [t],
+  );
 
   const from = viewer ? (viewer.name ? `${viewer.name} <${viewer.email}>` : viewer.email) : "…";
 
@@ -257,34 +282,34 @@ export function ComposeWindow({ draft, onClose }: { draft: ComposeDraft; onClose
     <Modal
       opened
       onClose={() => !sending.fetching && onClose()}
-      title={draft.inReplyTo ? "Reply" : "New email"}
+      title={draft.inReplyTo ? t("reply") : t("newEmail")}
       size="xl"
       fullScreen={phone}
       closeOnClickOutside={false}
-      closeButtonProps={{ "aria-label": "Close without sending" }}
+      closeButtonProps={{ "aria-label": t("close") }}
     >
-      <form onSubmit={submit} aria-label="Compose an email">
+      <form onSubmit={submit} aria-label={t("form")}>
         <Stack gap="sm">
           <Text size="sm" c="dimmed" style={{ overflowWrap: "anywhere" }}>
-            From {from}
+            {t("from", { from })}
           </Text>
-          <AddressField label="To" value={to} onChange={setTo} autoFocus={to.length === 0} />
+          <AddressField label={t("to")} value={to} onChange={setTo} autoFocus={to.length === 0} />
           {showCopies ? (
             <>
-              <AddressField label="Cc" value={cc} onChange={setCc} />
-              <AddressField label="Bcc" value={bcc} onChange={setBcc} />
+              <AddressField label={t("cc")} value={cc} onChange={setCc} />
+              <AddressField label={t("bcc")} value={bcc} onChange={setBcc} />
             </>
           ) : (
             <Anchor component="button" type="button" size="sm" onClick={() => setShowCopies(true)} style={{ alignSelf: "flex-start" }}>
-              Add Cc or Bcc
+              {t("addCopies")}
             </Anchor>
           )}
-          <TextInput label="Subject" value={subject} onChange={(e) => setSubject(e.currentTarget.value)} data-autofocus={to.length > 0 || undefined} />
+          <TextInput label={t("subject")} value={subject} onChange={(e) => setSubject(e.currentTarget.value)} data-autofocus={to.length > 0 || undefined} />
           <Stack gap={4}>
             <Text size="sm" fw={500} id="compose-body">
-              Message
+              {t("message")}
             </Text>
-            <RichTextEditor editor={editor} aria-labelledby="compose-body">
+            <RichTextEditor editor={editor} aria-labelledby="compose-body" labels={editorLabels}>
               <RichTextEditor.Toolbar>
                 <RichTextEditor.ControlsGroup>
                   <RichTextEditor.Bold />
@@ -309,15 +334,17 @@ export function ComposeWindow({ draft, onClose }: { draft: ComposeDraft; onClose
           <Stack gap={4}>
             <Group gap="sm">
               <Button variant="default" size="xs" onClick={() => fileInput.current?.click()}>
-                Attach files
+                {t("attach")}
               </Button>
               <Text size="xs" c="dimmed">
-                {files.length === 0 ? "No attachments." : `${files.length} attached, ${formatSize(files.reduce((sum, file) => sum + file.size, 0))}.`}
+                {files.length === 0
+                  ? t("noAttachments")
+                  : t("attached", { count: files.length, size: formatSize(files.reduce((sum, file) => sum + file.size, 0)) })}
               </Text>
-              <input ref={fileInput} type="file" multiple hidden aria-label="Attachments" onChange={(e) => addFiles(e.currentTarget.files)} />
+              <input ref={fileInput} type="file" multiple hidden aria-label={t("attachments")} onChange={(e) => addFiles(e.currentTarget.files)} />
             </Group>
             {files.length > 0 && (
-              <Stack component="ul" gap={4} p={0} m={0} style={{ listStyle: "none" }} aria-label="Attached files">
+              <Stack component="ul" gap={4} p={0} m={0} style={{ listStyle: "none" }} aria-label={t("attachedFiles")}>
                 {files.map((file, index) => (
                   <Group component="li" key={`${file.name}-${index}`} gap="xs" wrap="nowrap">
                     <Text size="sm" truncate style={{ minWidth: 0 }}>
@@ -326,7 +353,7 @@ export function ComposeWindow({ draft, onClose }: { draft: ComposeDraft; onClose
                     <Text size="xs" c="dimmed">
                       {formatSize(file.size)}
                     </Text>
-                    <CloseButton size="sm" aria-label={`Remove ${file.name}`} onClick={() => setFiles((current) => current.filter((_, at) => at !== index))} />
+                    <CloseButton size="sm" aria-label={t("remove", { name: file.name })} onClick={() => setFiles((current) => current.filter((_, at) => at !== index))} />
                   </Group>
                 ))}
               </Stack>
@@ -334,34 +361,34 @@ export function ComposeWindow({ draft, onClose }: { draft: ComposeDraft; onClose
           </Stack>
           <Group gap="lg">
             <SettingSwitch
-              label="Track opens and clicks"
+              label={t("track")}
               checked={trackValue}
               disabled={trackingOff}
-              description={trackingOff ? "Off for the whole account" : undefined}
+              description={trackingOff ? t("trackOff") : undefined}
               onChange={(e) => setTrack(e.currentTarget.checked)}
             />
-            <SettingSwitch label="Log on the contacts' records" checked={logValue} onChange={(e) => setLog(e.currentTarget.checked)} />
+            <SettingSwitch label={t("log")} checked={logValue} onChange={(e) => setLog(e.currentTarget.checked)} />
           </Group>
-          <Paper withBorder p="sm" component="section" aria-label="What will apply" bg={blocked ? "red.0" : undefined}>
+          <Paper withBorder p="sm" component="section" aria-label={t("whatApplies")} bg={blocked ? "red.0" : undefined}>
             {checkError && !check ? (
               <Text size="sm" c="red">
-                Couldn't check what will apply: {describeError(checkError)}
+                {t("checkFailed", { error: describeError(checkError) })}
               </Text>
             ) : (
               <WhatApplies check={recipients > 0 || check ? check : null} fetching={checking} />
             )}
           </Paper>
           {error && (
-            <Alert color="red" title="Couldn't send the email" role="alert">
+            <Alert color="red" title={t("sendFailed")} role="alert">
               {error}
             </Alert>
           )}
           <Group justify="flex-end" gap="sm">
             <Button variant="default" onClick={onClose} disabled={sending.fetching}>
-              Discard
+              {t("discard")}
             </Button>
             <Button type="submit" loading={sending.fetching} disabled={blocked || to.length === 0}>
-              Send
+              {t("send")}
             </Button>
           </Group>
         </Stack>

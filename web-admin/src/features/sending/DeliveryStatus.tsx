@@ -3,14 +3,15 @@
 // Asks again every few seconds while any copy is not final.
 import { Badge, Card, Group, Stack, Table, Text } from "@mantine/core";
 import { type ReactNode, useEffect } from "react";
+import { useTranslation } from "react-i18next";
 import { useQuery } from "urql";
 
 import { describeError } from "../../api/client";
 import { graphql } from "../../gql";
 import type { EmailDeliveriesQuery } from "../../gql/graphql";
 import { Failed } from "../../shell/States";
-import { formatWhen } from "../emails/labels";
-import { DELIVERY_LABELS, isFinal } from "./labels";
+import { formatDateTime } from "../../i18n/format";
+import { DELIVERY_COLORS, isFinal } from "./labels";
 
 const DeliveriesQuery = graphql(`
   query EmailDeliveries($id: ID!) {
@@ -33,23 +34,20 @@ const REFRESH_MS = 2000;
 
 type Delivery = EmailDeliveriesQuery["email"]["deliveries"][number];
 
-function attemptsOf(delivery: Delivery): string {
-  return delivery.attempts === 1 ? "1 attempt" : `${delivery.attempts} attempts`;
-}
-
 function Detail({ delivery }: { delivery: Delivery }) {
+  const { t } = useTranslation("compose", { keyPrefix: "delivery" });
   switch (delivery.status) {
     case "SENT":
-      return <Text size="sm">Accepted by your server{delivery.sentAt ? ` on ${formatWhen(delivery.sentAt)}` : ""}.</Text>;
+      return <Text size="sm">{delivery.sentAt ? t("acceptedOn", { when: formatDateTime(delivery.sentAt) }) : t("accepted")}</Text>;
     case "QUEUED":
-      return <Text size="sm">Waiting to be handed to your server.</Text>;
+      return <Text size="sm">{t("waiting")}</Text>;
     case "RETRYING":
       return (
         <Stack gap={2}>
-          <Text size="sm">Next attempt {formatWhen(delivery.nextAttemptAt)}.</Text>
+          <Text size="sm">{t("nextAttempt", { when: formatDateTime(delivery.nextAttemptAt) })}</Text>
           {delivery.lastError && (
             <Text size="sm" c="dimmed" style={{ overflowWrap: "anywhere" }}>
-              Last answer: {delivery.lastError}
+              {t("lastAnswer", { answer: delivery.lastError })}
             </Text>
           )}
         </Stack>
@@ -57,23 +55,24 @@ function Detail({ delivery }: { delivery: Delivery }) {
     case "FAILED":
       return (
         <Text size="sm" c="red" style={{ overflowWrap: "anywhere" }}>
-          {delivery.lastError ?? "Your server refused it."}
+          {delivery.lastError ?? t("refused")}
         </Text>
       );
   }
 }
 
 function StatusBadge({ delivery }: { delivery: Delivery }) {
-  const { label, color } = DELIVERY_LABELS[delivery.status];
+  const { t } = useTranslation("compose", { keyPrefix: "delivery" });
   return (
-    <Badge color={color} variant="light">
-      {label}
+    <Badge color={DELIVERY_COLORS[delivery.status]} variant="light">
+      {t(`status.${delivery.status}`)}
     </Badge>
   );
 }
 
 /** Nothing when the email was not sent through Sendtrail (prepared or logged only). */
 export function DeliveryStatus({ emailId, children }: { emailId: string; children: (body: ReactNode) => ReactNode }) {
+  const { t } = useTranslation("compose", { keyPrefix: "delivery" });
   const [{ data, error }, refetch] = useQuery({ query: DeliveriesQuery, variables: { id: emailId } });
   const deliveries = data?.email.deliveries ?? [];
   const pending = deliveries.some((delivery) => !isFinal(delivery.status));
@@ -86,23 +85,23 @@ export function DeliveryStatus({ emailId, children }: { emailId: string; childre
 
   if (error && !data) {
     return children(
-      <Failed title="Couldn't load the delivery status" message={describeError(error)} onRetry={() => refetch({ requestPolicy: "network-only" })} />,
+      <Failed title={t("loadFailed")} message={describeError(error)} onRetry={() => refetch({ requestPolicy: "network-only" })} />,
     );
   }
   if (deliveries.length === 0) return null;
   return children(
     <Stack gap="xs">
       <Text size="sm" c="dimmed" aria-live="polite">
-        {pending ? "Some copies are still on their way; this updates by itself." : "Every copy has reached its final state."}
+        {pending ? t("pending") : t("final")}
       </Text>
       <Table.ScrollContainer minWidth={640} visibleFrom="sm">
-        <Table striped aria-label="Delivery status" verticalSpacing="xs">
+        <Table striped aria-label={t("label")} verticalSpacing="xs">
           <Table.Thead>
             <Table.Tr>
-              <Table.Th>Recipient</Table.Th>
-              <Table.Th>Status</Table.Th>
-              <Table.Th>Attempts</Table.Th>
-              <Table.Th>Details</Table.Th>
+              <Table.Th>{t("columns.recipient")}</Table.Th>
+              <Table.Th>{t("columns.status")}</Table.Th>
+              <Table.Th>{t("columns.attempts")}</Table.Th>
+              <Table.Th>{t("columns.details")}</Table.Th>
             </Table.Tr>
           </Table.Thead>
           <Table.Tbody>
@@ -121,7 +120,7 @@ export function DeliveryStatus({ emailId, children }: { emailId: string; childre
           </Table.Tbody>
         </Table>
       </Table.ScrollContainer>
-      <Stack component="ul" gap="xs" p={0} m={0} hiddenFrom="sm" style={{ listStyle: "none" }} aria-label="Delivery status">
+      <Stack component="ul" gap="xs" p={0} m={0} hiddenFrom="sm" style={{ listStyle: "none" }} aria-label={t("label")}>
         {deliveries.map((delivery) => (
           <Card withBorder padding="sm" component="li" key={delivery.recipient} data-status={delivery.status}>
             <Group justify="space-between" align="flex-start" gap="xs" wrap="nowrap">
@@ -134,7 +133,7 @@ export function DeliveryStatus({ emailId, children }: { emailId: string; childre
             </Group>
             <Detail delivery={delivery} />
             <Text size="xs" c="dimmed">
-              {attemptsOf(delivery)}
+              {t("attempts", { count: delivery.attempts })}
             </Text>
           </Card>
         ))}

@@ -4,6 +4,7 @@
 import { Alert, Button, Card, Code, CopyButton, Group, SegmentedControl, SimpleGrid, Stack, Text, TextInput, Textarea, Title } from "@mantine/core";
 import { notifications } from "@mantine/notifications";
 import { type FormEvent, useState } from "react";
+import { Trans, useTranslation } from "react-i18next";
 import { useMutation } from "urql";
 
 import { describeError } from "../../api/client";
@@ -11,7 +12,7 @@ import { graphql } from "../../gql";
 import type { OutboundMailFieldsFragment } from "../../gql/graphql";
 import { ConfirmDialog } from "../../shell/ConfirmDialog";
 import { Empty } from "../../shell/States";
-import { formatDateTime } from "../tenancy/labels";
+import { formatDateTime } from "../../i18n/format";
 
 const SetDkimKey = graphql(`
   mutation SetDkimKey($input: DkimKeyInput!) {
@@ -34,6 +35,7 @@ const RemoveDkimKey = graphql(`
 type Key = OutboundMailFieldsFragment["dkimKeys"][number];
 
 function AddKeyForm({ onAdded }: { onAdded: (key: Key) => void }) {
+  const { t } = useTranslation("outbound");
   const [domain, setDomain] = useState("");
   const [selector, setSelector] = useState("sendtrail");
   const [source, setSource] = useState<"generate" | "paste">("generate");
@@ -48,7 +50,7 @@ function AddKeyForm({ onAdded }: { onAdded: (key: Key) => void }) {
       input: { domain: domain.trim(), selector: selector.trim(), privateKeyPem: source === "paste" ? pem : null },
     });
     if (result.error || !result.data) {
-      setError(result.error ? describeError(result.error) : "The server did not answer.");
+      setError(result.error ? describeError(result.error) : t("noAnswer"));
       return;
     }
     setDomain("");
@@ -57,31 +59,31 @@ function AddKeyForm({ onAdded }: { onAdded: (key: Key) => void }) {
   }
 
   return (
-    <form onSubmit={submit} aria-label="Add a DKIM key">
+    <form onSubmit={submit} aria-label={t("dkim.addLabel")}>
       <Stack gap="sm">
         <SimpleGrid cols={{ base: 1, sm: 2 }}>
-          <TextInput label="Sending domain" placeholder="example.com" required value={domain} onChange={(e) => setDomain(e.currentTarget.value)} />
-          <TextInput label="Selector" description="Any name not used by another DKIM key of the domain." required value={selector} onChange={(e) => setSelector(e.currentTarget.value)} />
+          <TextInput label={t("dkim.domain")} placeholder="example.com" required value={domain} onChange={(e) => setDomain(e.currentTarget.value)} />
+          <TextInput label={t("dkim.selector")} description={t("dkim.selectorHelp")} required value={selector} onChange={(e) => setSelector(e.currentTarget.value)} />
         </SimpleGrid>
         <Stack gap={4}>
           <Text size="sm" fw={500} id="dkim-source">
-            Private key
+            {t("dkim.privateKey")}
           </Text>
           <SegmentedControl
             aria-labelledby="dkim-source"
             value={source}
             onChange={(value) => setSource(value === "paste" ? "paste" : "generate")}
             data={[
-              { value: "generate", label: "Generate one" },
-              { value: "paste", label: "Paste a PEM key" },
+              { value: "generate", label: t("dkim.generate") },
+              { value: "paste", label: t("dkim.paste") },
             ]}
             style={{ alignSelf: "flex-start" }}
           />
         </Stack>
         {source === "paste" && (
           <Textarea
-            label="PEM private key"
-            description="An RSA private key, from -----BEGIN PRIVATE KEY----- to the END line. It is stored encrypted and never shown again."
+            label={t("dkim.pem")}
+            description={t("dkim.pemHelp")}
             required
             autosize
             minRows={4}
@@ -92,13 +94,13 @@ function AddKeyForm({ onAdded }: { onAdded: (key: Key) => void }) {
           />
         )}
         {error && (
-          <Alert color="red" title="Couldn't add the DKIM key" role="alert">
+          <Alert color="red" title={t("dkim.addFailed")} role="alert">
             {error}
           </Alert>
         )}
         <Group>
           <Button type="submit" loading={state.fetching}>
-            Add DKIM key
+            {t("dkim.add")}
           </Button>
         </Group>
       </Stack>
@@ -107,6 +109,7 @@ function AddKeyForm({ onAdded }: { onAdded: (key: Key) => void }) {
 }
 
 function KeyCard({ dkimKey, canEdit, onRemove }: { dkimKey: Key; canEdit: boolean; onRemove: () => void }) {
+  const { t } = useTranslation("outbound", { keyPrefix: "dkim" });
   const titleId = `dkim-${dkimKey.domain}`;
   return (
     <Card withBorder padding="sm" component="article" aria-labelledby={titleId}>
@@ -116,33 +119,33 @@ function KeyCard({ dkimKey, canEdit, onRemove }: { dkimKey: Key; canEdit: boolea
             {dkimKey.domain}
           </Title>
           <Text size="sm" c="dimmed">
-            Selector {dkimKey.selector} · added {formatDateTime(dkimKey.createdAt)}
+            {t("selectorAdded", { selector: dkimKey.selector, date: formatDateTime(dkimKey.createdAt) })}
           </Text>
         </Group>
         <Text size="sm">
-          Publish this TXT record at <Code>{dkimKey.dnsName}</Code>:
+          <Trans t={t} i18nKey="publish" values={{ name: dkimKey.dnsName }} components={[<Code key="name" />]} />
         </Text>
-        <Code block style={{ overflowWrap: "anywhere", whiteSpace: "pre-wrap" }} aria-label={`TXT record for ${dkimKey.dnsName}`}>
+        <Code block style={{ overflowWrap: "anywhere", whiteSpace: "pre-wrap" }} aria-label={t("recordLabel", { name: dkimKey.dnsName })}>
           {dkimKey.dnsRecord}
         </Code>
         <Group gap="xs">
           <CopyButton value={dkimKey.dnsRecord}>
             {({ copied, copy }) => (
               <Button size="xs" variant="light" color={copied ? "teal" : undefined} onClick={copy}>
-                {copied ? "Copied" : "Copy record"}
+                {copied ? t("copied") : t("copyRecord")}
               </Button>
             )}
           </CopyButton>
           <CopyButton value={dkimKey.dnsName}>
             {({ copied, copy }) => (
               <Button size="xs" variant="default" color={copied ? "teal" : undefined} onClick={copy}>
-                {copied ? "Copied" : "Copy name"}
+                {copied ? t("copied") : t("copyName")}
               </Button>
             )}
           </CopyButton>
           {canEdit && (
-            <Button size="xs" variant="default" color="red" aria-label={`Remove the DKIM key of ${dkimKey.domain}`} onClick={onRemove}>
-              Remove
+            <Button size="xs" variant="default" color="red" aria-label={t("removeLabel", { domain: dkimKey.domain })} onClick={onRemove}>
+              {t("remove")}
             </Button>
           )}
         </Group>
@@ -152,6 +155,7 @@ function KeyCard({ dkimKey, canEdit, onRemove }: { dkimKey: Key; canEdit: boolea
 }
 
 export function DkimKeys({ keys, canEdit, onChanged }: { keys: Key[]; canEdit: boolean; onChanged: () => void }) {
+  const { t } = useTranslation("outbound", { keyPrefix: "dkim" });
   const [confirm, setConfirm] = useState<Key | null>(null);
   const [removing, remove] = useMutation(RemoveDkimKey);
   const [removeError, setRemoveError] = useState<string | null>(null);
@@ -164,7 +168,7 @@ export function DkimKeys({ keys, canEdit, onChanged }: { keys: Key[]; canEdit: b
       setRemoveError(describeError(result.error));
       return;
     }
-    notifications.show({ color: "green", title: "DKIM key removed", message: `Mail from ${confirm.domain} is no longer signed by Sendtrail.` });
+    notifications.show({ color: "green", title: t("removed"), message: t("removedText", { domain: confirm.domain }) });
     setConfirm(null);
     onChanged();
   }
@@ -174,14 +178,14 @@ export function DkimKeys({ keys, canEdit, onChanged }: { keys: Key[]; canEdit: b
       <Stack gap="sm">
         <div>
           <Title order={2} size="h4" id="dkim-keys">
-            DKIM keys
+            {t("title")}
           </Title>
           <Text size="sm" c="dimmed">
-            Optional. When your server does not sign mail itself, Sendtrail signs each copy after adding tracking, so it still verifies.
+            {t("intro")}
           </Text>
         </div>
         {keys.length === 0 ? (
-          <Empty title="No DKIM keys">Copies are sent as they are; your server may sign them.</Empty>
+          <Empty title={t("empty")}>{t("emptyText")}</Empty>
         ) : (
           <Stack gap="sm">
             {keys.map((key) => (
@@ -200,7 +204,7 @@ export function DkimKeys({ keys, canEdit, onChanged }: { keys: Key[]; canEdit: b
         {canEdit && (
           <AddKeyForm
             onAdded={(key) => {
-              notifications.show({ color: "green", title: "DKIM key added", message: `Publish the TXT record at ${key.dnsName}.` });
+              notifications.show({ color: "green", title: t("added"), message: t("addedText", { name: key.dnsName }) });
               onChanged();
             }}
           />
@@ -208,16 +212,15 @@ export function DkimKeys({ keys, canEdit, onChanged }: { keys: Key[]; canEdit: b
       </Stack>
       <ConfirmDialog
         opened={confirm !== null}
-        title="Remove this DKIM key?"
-        confirmLabel="Remove key"
-        errorTitle="Couldn't remove the DKIM key"
+        title={t("confirmTitle")}
+        confirmLabel={t("confirmSubmit")}
+        errorTitle={t("confirmFailed")}
         error={removeError}
         busy={removing.fetching}
         onCancel={() => setConfirm(null)}
         onConfirm={removeConfirmed}
       >
-        Mail from {confirm?.domain} is no longer signed by Sendtrail. The private key is deleted; keep the DNS record until no
-        mail signed with it is in transit.
+        {t("confirmText", { domain: confirm?.domain ?? "" })}
       </ConfirmDialog>
     </Card>
   );

@@ -4,12 +4,13 @@
 import { Alert, Button, Card, Group, NativeSelect, NumberInput, PasswordInput, SimpleGrid, Stack, Text, TextInput, Title } from "@mantine/core";
 import { notifications } from "@mantine/notifications";
 import { type FormEvent, useState } from "react";
+import { useTranslation } from "react-i18next";
 import { useMutation } from "urql";
 
 import { describeError } from "../../api/client";
 import { graphql } from "../../gql";
 import type { OutboundMailFieldsFragment, OutboundMailInput, SmtpSecurity } from "../../gql/graphql";
-import { IMAP_SECURITY_OPTIONS, SECURITY_OPTIONS, defaultPort, isSecurity } from "./labels";
+import { defaultPort, isSecurity } from "./labels";
 import { SettingSwitch } from "../../shell/SettingSwitch";
 import { UnsavedChanges } from "../../shell/UnsavedChanges";
 
@@ -48,6 +49,17 @@ const UpdateOutboundMail = graphql(`
   }
 `);
 
+const SECURITY_ORDER: Record<"smtp" | "imap", SmtpSecurity[]> = {
+  smtp: ["STARTTLS", "TLS", "NONE"],
+  imap: ["TLS", "STARTTLS", "NONE"],
+};
+
+/** The security choices in the chosen language, each with the port it usually goes with. */
+function useSecurityOptions(kind: "smtp" | "imap"): { value: SmtpSecurity; label: string }[] {
+  const { t } = useTranslation("outbound", { keyPrefix: "security" });
+  return SECURITY_ORDER[kind].map((value) => ({ value, label: t(value, { port: defaultPort(value, kind === "imap") }) }));
+}
+
 /** keep: leave the stored password; replace: the typed one; clear: remove it. */
 type SecretMode = "keep" | "replace" | "clear";
 
@@ -77,6 +89,9 @@ export function SecretField({
   onChange: (secret: Secret) => void;
   disabled?: boolean;
 }) {
+  const { t } = useTranslation("outbound", { keyPrefix: "secret" });
+  // English says "Replace the password"; languages that capitalise nouns take the label as is.
+  const names = { label, lower: label.toLowerCase() };
   if (isSet && secret.mode === "keep") {
     return (
       <Stack gap={4}>
@@ -84,14 +99,14 @@ export function SecretField({
           {label}
         </Text>
         <Group gap="xs">
-          <Text size="sm" c="dimmed" aria-label={`${label}: set`}>
-            Set (never shown)
+          <Text size="sm" c="dimmed" aria-label={t("setLabel", names)}>
+            {t("set")}
           </Text>
-          <Button size="compact-xs" variant="default" disabled={disabled} onClick={() => onChange({ mode: "replace", value: "" })} aria-label={`Replace the ${label.toLowerCase()}`}>
-            Replace
+          <Button size="compact-xs" variant="default" disabled={disabled} onClick={() => onChange({ mode: "replace", value: "" })} aria-label={t("replaceLabel", names)}>
+            {t("replace")}
           </Button>
-          <Button size="compact-xs" variant="default" color="red" disabled={disabled} onClick={() => onChange({ mode: "clear", value: "" })} aria-label={`Clear the ${label.toLowerCase()}`}>
-            Clear
+          <Button size="compact-xs" variant="default" color="red" disabled={disabled} onClick={() => onChange({ mode: "clear", value: "" })} aria-label={t("clearLabel", names)}>
+            {t("clear")}
           </Button>
         </Group>
       </Stack>
@@ -105,10 +120,10 @@ export function SecretField({
         </Text>
         <Group gap="xs">
           <Text size="sm" c="red">
-            Cleared when you save.
+            {t("cleared")}
           </Text>
           <Button size="compact-xs" variant="default" disabled={disabled} onClick={() => onChange({ mode: "keep", value: "" })}>
-            Undo
+            {t("undo")}
           </Button>
         </Group>
       </Stack>
@@ -117,7 +132,7 @@ export function SecretField({
   return (
     <PasswordInput
       label={label}
-      description={isSet ? "Leave empty to keep the stored one." : "Stored encrypted, never shown again."}
+      description={isSet ? t("keep") : t("stored")}
       value={secret.value}
       autoComplete="new-password"
       disabled={disabled}
@@ -190,6 +205,9 @@ function inputOf(draft: Draft): OutboundMailInput {
 }
 
 export function OutboundForm({ saved, canEdit, onSaved }: { saved: OutboundMailFieldsFragment; canEdit: boolean; onSaved: () => void }) {
+  const { t } = useTranslation("outbound");
+  const securityOptions = useSecurityOptions("smtp");
+  const imapSecurityOptions = useSecurityOptions("imap");
   const [draft, setDraft] = useState<Draft>(() => draftOf(saved));
   // What the form started from (or last saved): leaving with anything else asks first.
   const [baseline, setBaseline] = useState<Draft>(() => draftOf(saved));
@@ -207,32 +225,32 @@ export function OutboundForm({ saved, canEdit, onSaved }: { saved: OutboundMailF
     setError(null);
     const result = await save({ input: inputOf(draft) });
     if (result.error || !result.data) {
-      setError(result.error ? describeError(result.error) : "The server did not answer.");
+      setError(result.error ? describeError(result.error) : t("noAnswer"));
       return;
     }
     setDraft(draftOf(result.data.updateOutboundMail));
     setBaseline(draftOf(result.data.updateOutboundMail));
-    notifications.show({ color: "green", title: "Outbound mail saved", message: "Mail sent with Sendtrail now goes through this server." });
+    notifications.show({ color: "green", title: t("form.saved"), message: t("form.savedText") });
     onSaved();
   }
 
   return (
-    <form onSubmit={submit} aria-label="Outbound mail server">
-      <UnsavedChanges dirty={dirty} what="outbound mail settings" />
+    <form onSubmit={submit} aria-label={t("form.label")}>
+      <UnsavedChanges dirty={dirty} what={t("form.unsavedWhat")} />
       <Stack gap="lg">
         <Card withBorder padding="md" role="group" aria-labelledby="smtp-server">
           <Title order={2} size="h4" id="smtp-server" mb={4}>
-            Upstream SMTP server
+            {t("form.smtpTitle")}
           </Title>
           <Text size="sm" c="dimmed" mb="sm">
-            Your own mail server or provider: every copy leaves through it, so SPF, DKIM and DMARC stay yours.
+            {t("form.smtpIntro")}
           </Text>
           <Stack gap="sm">
             <SimpleGrid cols={{ base: 1, sm: 3 }}>
-              <TextInput label="Host" placeholder="smtp.example.com" required value={draft.host} disabled={disabled} onChange={(e) => set("host", e.currentTarget.value)} />
+              <TextInput label={t("form.host")} placeholder="smtp.example.com" required value={draft.host} disabled={disabled} onChange={(e) => set("host", e.currentTarget.value)} />
               <NativeSelect
-                label="Security"
-                data={SECURITY_OPTIONS}
+                label={t("form.security")}
+                data={securityOptions}
                 value={draft.security}
                 disabled={disabled}
                 onChange={(e) => {
@@ -241,22 +259,22 @@ export function OutboundForm({ saved, canEdit, onSaved }: { saved: OutboundMailF
                   setDraft((current) => ({ ...current, security: value, port: defaultPort(value, false) }));
                 }}
               />
-              <NumberInput label="Port" required min={1} max={65535} value={draft.port} disabled={disabled} onChange={(value) => set("port", value)} />
+              <NumberInput label={t("form.port")} required min={1} max={65535} value={draft.port} disabled={disabled} onChange={(value) => set("port", value)} />
             </SimpleGrid>
             <SimpleGrid cols={{ base: 1, sm: 2 }}>
               <TextInput
-                label="Username"
-                description="Leave empty when the server needs no login."
+                label={t("form.username")}
+                description={t("form.usernameHelp")}
                 autoComplete="off"
                 value={draft.username}
                 disabled={disabled}
                 onChange={(e) => set("username", e.currentTarget.value)}
               />
-              <SecretField label="Password" isSet={saved.passwordSet} secret={draft.password} disabled={disabled} onChange={(value) => set("password", value)} />
+              <SecretField label={t("form.password")} isSet={saved.passwordSet} secret={draft.password} disabled={disabled} onChange={(value) => set("password", value)} />
             </SimpleGrid>
             <SettingSwitch
-              label="Each user sends with their own login"
-              description="Each user enters their own username and password for this server (on this page); the login above is used for users who have none."
+              label={t("form.perUser")}
+              description={t("form.perUserHelp")}
               checked={draft.perUserLogins}
               disabled={disabled}
               onChange={(e) => set("perUserLogins", e.currentTarget.checked)}
@@ -265,22 +283,22 @@ export function OutboundForm({ saved, canEdit, onSaved }: { saved: OutboundMailF
         </Card>
         <Card withBorder padding="md" role="group" aria-labelledby="sent-folder">
           <Title order={2} size="h4" id="sent-folder" mb={4}>
-            Sent folder
+            {t("form.sentTitle")}
           </Title>
           <Text size="sm" c="dimmed" mb="sm">
-            One untracked copy of each email, with its visible recipients, so the sender's Sent folder stays whole.
+            {t("form.sentIntro")}
           </Text>
           <Stack gap="sm">
             <SettingSwitch
-              label="The upstream files sent mail itself (Gmail, Microsoft 365)"
-              description="Sendtrail then files nothing, so no email is filed twice."
+              label={t("form.upstreamFiles")}
+              description={t("form.upstreamFilesHelp")}
               checked={draft.upstreamFilesSent}
               disabled={disabled}
               onChange={(e) => set("upstreamFilesSent", e.currentTarget.checked)}
             />
             {!draft.upstreamFilesSent && (
               <SettingSwitch
-                label="File a copy in a Sent folder over IMAP"
+                label={t("form.fileCopies")}
                 checked={draft.fileCopies}
                 disabled={disabled}
                 onChange={(e) => set("fileCopies", e.currentTarget.checked)}
@@ -289,10 +307,10 @@ export function OutboundForm({ saved, canEdit, onSaved }: { saved: OutboundMailF
             {!draft.upstreamFilesSent && draft.fileCopies && (
               <>
                 <SimpleGrid cols={{ base: 1, sm: 3 }}>
-                  <TextInput label="IMAP host" placeholder="imap.example.com" required value={draft.imapHost} disabled={disabled} onChange={(e) => set("imapHost", e.currentTarget.value)} />
+                  <TextInput label={t("form.imapHost")} placeholder="imap.example.com" required value={draft.imapHost} disabled={disabled} onChange={(e) => set("imapHost", e.currentTarget.value)} />
                   <NativeSelect
-                    label="IMAP security"
-                    data={IMAP_SECURITY_OPTIONS}
+                    label={t("form.imapSecurity")}
+                    data={imapSecurityOptions}
                     value={draft.imapSecurity}
                     disabled={disabled}
                     onChange={(e) => {
@@ -301,23 +319,23 @@ export function OutboundForm({ saved, canEdit, onSaved }: { saved: OutboundMailF
                       setDraft((current) => ({ ...current, imapSecurity: value, imapPort: defaultPort(value, true) }));
                     }}
                   />
-                  <NumberInput label="IMAP port" required min={1} max={65535} value={draft.imapPort} disabled={disabled} onChange={(value) => set("imapPort", value)} />
+                  <NumberInput label={t("form.imapPort")} required min={1} max={65535} value={draft.imapPort} disabled={disabled} onChange={(value) => set("imapPort", value)} />
                 </SimpleGrid>
                 <SimpleGrid cols={{ base: 1, sm: 2 }}>
                   <TextInput
-                    label="IMAP username"
-                    description="Leave empty to use the SMTP login (or each user's own)."
+                    label={t("form.imapUsername")}
+                    description={t("form.imapUsernameHelp")}
                     autoComplete="off"
                     value={draft.imapUsername}
                     disabled={disabled}
                     onChange={(e) => set("imapUsername", e.currentTarget.value)}
                   />
-                  <SecretField label="IMAP password" isSet={saved.imapPasswordSet} secret={draft.imapPassword} disabled={disabled} onChange={(value) => set("imapPassword", value)} />
+                  <SecretField label={t("form.imapPassword")} isSet={saved.imapPasswordSet} secret={draft.imapPassword} disabled={disabled} onChange={(value) => set("imapPassword", value)} />
                 </SimpleGrid>
                 <TextInput
-                  label="Folder"
-                  description="Leave empty to find it automatically (the mailbox the server marks as Sent)."
-                  placeholder="Automatic"
+                  label={t("form.folder")}
+                  description={t("form.folderHelp")}
+                  placeholder={t("form.folderPlaceholder")}
                   value={draft.sentFolder}
                   disabled={disabled}
                   onChange={(e) => set("sentFolder", e.currentTarget.value)}
@@ -327,17 +345,17 @@ export function OutboundForm({ saved, canEdit, onSaved }: { saved: OutboundMailF
           </Stack>
         </Card>
         {error && (
-          <Alert color="red" title="Couldn't save the outbound mail settings" role="alert">
+          <Alert color="red" title={t("form.saveFailed")} role="alert">
             {error}
           </Alert>
         )}
         {canEdit && (
           <Group>
             <Button type="submit" loading={state.fetching}>
-              {saved.configured ? "Save changes" : "Save server"}
+              {saved.configured ? t("form.saveChanges") : t("form.saveServer")}
             </Button>
             <Button variant="default" disabled={state.fetching} onClick={() => setDraft(draftOf(saved))}>
-              Discard changes
+              {t("form.discard")}
             </Button>
           </Group>
         )}

@@ -4,6 +4,7 @@
 import { Alert, Badge, Button, Card, Group, List, PasswordInput, SimpleGrid, Stack, Text, TextInput, ThemeIcon, Title, VisuallyHidden } from "@mantine/core";
 import { notifications } from "@mantine/notifications";
 import { type FormEvent, useState } from "react";
+import { useTranslation } from "react-i18next";
 import { useMutation, useQuery } from "urql";
 
 import { describeError } from "../../api/client";
@@ -13,7 +14,7 @@ import { ConfirmDialog } from "../../shell/ConfirmDialog";
 import { Failed, Loading } from "../../shell/States";
 import { usePageTitle } from "../../shell/usePageTitle";
 import { useSignedIn } from "../session/SessionProvider";
-import { formatDateTime } from "../tenancy/labels";
+import { formatDateTime } from "../../i18n/format";
 import { DkimKeys } from "./DkimKeys";
 import { OutboundForm } from "./OutboundForm";
 
@@ -84,7 +85,8 @@ const RemoveLogin = graphql(`
 `);
 
 /** "Test connection": tries the saved settings on the real servers; each step in words. */
-export function TestConnection({ label = "Test connection" }: { label?: string }) {
+export function TestConnection({ label }: { label?: string }) {
+  const { t } = useTranslation("outbound");
   const [state, run] = useMutation(TestOutbound);
   const [result, setResult] = useState<TestOutboundMailMutation["testOutboundMail"] | null>(null);
   const [error, setError] = useState<string | null>(null);
@@ -94,7 +96,7 @@ export function TestConnection({ label = "Test connection" }: { label?: string }
     setResult(null);
     const answer = await run({});
     if (answer.error || !answer.data) {
-      setError(answer.error ? describeError(answer.error) : "The server did not answer.");
+      setError(answer.error ? describeError(answer.error) : t("noAnswer"));
       return;
     }
     setResult(answer.data.testOutboundMail);
@@ -104,22 +106,22 @@ export function TestConnection({ label = "Test connection" }: { label?: string }
     <Stack gap="sm">
       <Group>
         <Button variant="light" onClick={test} loading={state.fetching}>
-          {label}
+          {label ?? t("test.run")}
         </Button>
         <Text size="sm" c="dimmed">
-          Connects, logs in and checks the sender without sending anything.
+          {t("test.what")}
         </Text>
       </Group>
       {error && (
-        <Alert color="red" title="Couldn't run the test" role="alert">
+        <Alert color="red" title={t("test.failed")} role="alert">
           {error}
         </Alert>
       )}
       {result && (
-        <Alert color={result.ok ? "green" : "red"} title={result.ok ? "The connection works" : "The connection failed"} role="status">
+        <Alert color={result.ok ? "green" : "red"} title={result.ok ? t("test.works") : t("test.broken")} role="status">
           <Stack gap="xs">
             <Text size="sm">{result.message}</Text>
-            <List size="sm" spacing={4} aria-label="Steps" center>
+            <List size="sm" spacing={4} aria-label={t("test.steps")} center>
               {result.steps.map((step, index) => (
                 <List.Item
                   key={`${index}-${step.name}`}
@@ -135,7 +137,7 @@ export function TestConnection({ label = "Test connection" }: { label?: string }
                     <Text span size="sm" fw={600}>
                       {step.name.charAt(0).toUpperCase() + step.name.slice(1)}
                     </Text>
-                    <VisuallyHidden>{step.ok ? " (passed)" : " (failed)"}</VisuallyHidden>: {step.message}
+                    <VisuallyHidden>{step.ok ? t("test.passed") : t("test.stepFailed")}</VisuallyHidden>: {step.message}
                   </Text>
                 </List.Item>
               ))}
@@ -148,15 +150,16 @@ export function TestConnection({ label = "Test connection" }: { label?: string }
 }
 
 function AccountOutbound({ canEdit }: { canEdit: boolean }) {
+  const { t } = useTranslation("outbound");
   const [{ data, fetching, error }, refetch] = useQuery({ query: OutboundQuery });
   const [removing, remove] = useMutation(RemoveOutbound);
   const [confirm, setConfirm] = useState(false);
   const [removeError, setRemoveError] = useState<string | null>(null);
   const reload = () => refetch({ requestPolicy: "network-only" });
 
-  if (fetching && !data) return <Loading label="Loading the outbound mail settings…" />;
+  if (fetching && !data) return <Loading label={t("account.loading")} />;
   if (error || !data) {
-    return <Failed title="Couldn't load the outbound mail settings" message={error ? describeError(error) : "No answer from the server."} onRetry={reload} />;
+    return <Failed title={t("account.loadFailed")} message={error ? describeError(error) : t("noAnswerLoad")} onRetry={reload} />;
   }
   const outbound = data.account.outboundMail;
 
@@ -168,7 +171,7 @@ function AccountOutbound({ canEdit }: { canEdit: boolean }) {
       return;
     }
     setConfirm(false);
-    notifications.show({ color: "green", title: "Outbound server removed", message: "Nothing can be sent until a server is set again." });
+    notifications.show({ color: "green", title: t("account.removed"), message: t("account.removedText") });
     reload();
   }
 
@@ -176,19 +179,19 @@ function AccountOutbound({ canEdit }: { canEdit: boolean }) {
     <Stack gap="lg">
       <Group gap="xs">
         <Badge color={outbound.configured ? "green" : "gray"} variant="light" size="lg">
-          {outbound.configured ? "Configured" : "Not configured"}
+          {outbound.configured ? t("account.configured") : t("account.notConfigured")}
         </Badge>
         <Text size="sm" c="dimmed">
           {outbound.configured
-            ? `Last changed ${formatDateTime(outbound.updatedAt)}.`
-            : "Set the server your mail should leave through; until then nothing can be sent."}
+            ? t("account.lastChanged", { date: formatDateTime(outbound.updatedAt) })
+            : t("account.setIt")}
         </Text>
       </Group>
       <OutboundForm key={outbound.updatedAt ?? "new"} saved={outbound} canEdit={canEdit} onSaved={reload} />
       {outbound.configured && canEdit && (
         <Card withBorder padding="md" component="section" aria-labelledby="test-connection">
           <Title order={2} size="h4" id="test-connection" mb="sm">
-            Test the connection
+            {t("test.title")}
           </Title>
           <TestConnection />
         </Card>
@@ -204,22 +207,21 @@ function AccountOutbound({ canEdit }: { canEdit: boolean }) {
               setConfirm(true);
             }}
           >
-            Remove the outbound server
+            {t("account.remove")}
           </Button>
         </Group>
       )}
       <ConfirmDialog
         opened={confirm}
-        title="Remove the outbound server?"
-        confirmLabel="Remove server"
-        errorTitle="Couldn't remove the server"
+        title={t("account.confirmTitle")}
+        confirmLabel={t("account.confirmSubmit")}
+        errorTitle={t("account.confirmFailed")}
         error={removeError}
         busy={removing.fetching}
         onCancel={() => setConfirm(false)}
         onConfirm={removeConfirmed}
       >
-        Nothing can be sent, from the web admin or through the relay, until a server is set again. Users' own logins and
-        DKIM keys stay.
+        {t("account.confirmText")}
       </ConfirmDialog>
     </Stack>
   );
@@ -227,6 +229,7 @@ function AccountOutbound({ canEdit }: { canEdit: boolean }) {
 
 /** The signed-in user's own upstream login: username and a write-only password. */
 function MyOutboundLogin() {
+  const { t } = useTranslation("outbound");
   const [{ data, fetching, error }, refetch] = useQuery({ query: MyLoginQuery });
   const [saving, save] = useMutation(UpdateLogin);
   const [removing, remove] = useMutation(RemoveLogin);
@@ -237,9 +240,9 @@ function MyOutboundLogin() {
 
   let body;
   if (fetching && !data) {
-    body = <Loading label="Loading your login…" />;
+    body = <Loading label={t("mine.loading")} />;
   } else if (error || !data) {
-    body = <Failed title="Couldn't load your login" message={error ? describeError(error) : "No answer from the server."} onRetry={reload} />;
+    body = <Failed title={t("mine.loadFailed")} message={error ? describeError(error) : t("noAnswerLoad")} onRetry={reload} />;
   } else {
     const login = data.viewer.outboundLogin;
     const shownUsername = username ?? login?.username ?? data.viewer.email;
@@ -249,12 +252,12 @@ function MyOutboundLogin() {
       setFormError(null);
       const result = await save({ input: { username: shownUsername.trim(), password } });
       if (result.error || !result.data) {
-        setFormError(result.error ? describeError(result.error) : "The server did not answer.");
+        setFormError(result.error ? describeError(result.error) : t("noAnswer"));
         return;
       }
       setPassword("");
       setUsername(null);
-      notifications.show({ color: "green", title: "Your login is saved", message: "Mail you send goes out with it." });
+      notifications.show({ color: "green", title: t("mine.saved"), message: t("mine.savedText") });
       reload();
     };
 
@@ -266,21 +269,21 @@ function MyOutboundLogin() {
         return;
       }
       setUsername(null);
-      notifications.show({ color: "green", title: "Your login is removed", message: "The account's login is used for your mail." });
+      notifications.show({ color: "green", title: t("mine.removed"), message: t("mine.removedText") });
       reload();
     };
 
     body = (
-      <form onSubmit={submit} aria-label="Your own login">
+      <form onSubmit={submit} aria-label={t("mine.title")}>
         <Stack gap="sm">
           <Text size="sm">
-            {login ? `Saved for ${login.username} on ${formatDateTime(login.updatedAt)}. The password is never shown.` : "You have no login of your own yet."}
+            {login ? t("mine.savedFor", { username: login.username, date: formatDateTime(login.updatedAt) }) : t("mine.none")}
           </Text>
           <SimpleGrid cols={{ base: 1, sm: 2 }}>
-            <TextInput label="Username" required autoComplete="off" value={shownUsername} onChange={(e) => setUsername(e.currentTarget.value)} />
+            <TextInput label={t("mine.username")} required autoComplete="off" value={shownUsername} onChange={(e) => setUsername(e.currentTarget.value)} />
             <PasswordInput
-              label={login ? "New password" : "Password"}
-              description="Your mailbox's password (or an app password); stored encrypted."
+              label={login ? t("mine.newPassword") : t("mine.password")}
+              description={t("mine.passwordHelp")}
               required
               autoComplete="new-password"
               value={password}
@@ -288,21 +291,21 @@ function MyOutboundLogin() {
             />
           </SimpleGrid>
           {formError && (
-            <Alert color="red" title="Couldn't change your login" role="alert">
+            <Alert color="red" title={t("mine.failed")} role="alert">
               {formError}
             </Alert>
           )}
           <Group gap="sm">
             <Button type="submit" loading={saving.fetching}>
-              {login ? "Replace my login" : "Save my login"}
+              {login ? t("mine.replace") : t("mine.save")}
             </Button>
             {login && (
               <Button variant="default" color="red" onClick={clear} loading={removing.fetching}>
-                Remove my login
+                {t("mine.remove")}
               </Button>
             )}
           </Group>
-          {login && data.account.outboundMail.configured && <TestConnection label="Test my login" />}
+          {login && data.account.outboundMail.configured && <TestConnection label={t("test.myLogin")} />}
         </Stack>
       </form>
     );
@@ -311,10 +314,10 @@ function MyOutboundLogin() {
   return (
     <Card withBorder padding="md" component="section" aria-labelledby="my-outbound-login">
       <Title order={2} size="h4" id="my-outbound-login">
-        Your own login
+        {t("mine.title")}
       </Title>
       <Text size="sm" c="dimmed" mb="sm">
-        When your account sends with each user's own login, mail you send leaves through your own mailbox on the account's server.
+        {t("mine.intro")}
       </Text>
       {body}
     </Card>
@@ -322,7 +325,8 @@ function MyOutboundLogin() {
 }
 
 export function OutboundMailPage() {
-  usePageTitle("Outbound mail");
+  const { t } = useTranslation("outbound");
+  usePageTitle(t("title"));
   const session = useSignedIn();
   const isAdmin = session.role === "ADMIN" || session.isStaff;
   const canEdit = session.role === "ADMIN" && !session.isStaff;
@@ -330,23 +334,23 @@ export function OutboundMailPage() {
   return (
     <Stack gap="md">
       <Title order={1} size="h2">
-        Outbound mail
+        {t("title")}
       </Title>
       <Text c="dimmed">
-        Mail sent from Sendtrail, and through its SMTP relay from your mail client, leaves through your own mail server.
+        {t("intro")}
       </Text>
       {isAdmin ? (
         <>
           {!canEdit && (
-            <Alert color="blue" title="Read only">
-              Support staff can read these settings but not change them.
+            <Alert color="blue" title={t("readOnly")}>
+              {t("staffReadOnly")}
             </Alert>
           )}
           <AccountOutbound canEdit={canEdit} />
         </>
       ) : (
-        <Alert color="blue" title="Only admins set the outbound server">
-          Ask an admin of your account to set or change the server mail leaves through.
+        <Alert color="blue" title={t("adminsOnly")}>
+          {t("adminsOnlyText")}
         </Alert>
       )}
       {!session.isStaff && <MyOutboundLogin />}

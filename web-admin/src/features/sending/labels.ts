@@ -1,6 +1,7 @@
 // Words for the sending enums, shared by the outbound settings, the compose window and the
 // email page's delivery status.
 import type { DeliveryStatus, SmtpSecurity } from "../../gql/graphql";
+import { currentLanguage } from "../../i18n";
 
 export const SECURITY_OPTIONS: { value: SmtpSecurity; label: string }[] = [
   { value: "STARTTLS", label: "STARTTLS (usually port 587)" },
@@ -26,11 +27,12 @@ export function isSecurity(value: string): value is SmtpSecurity {
   return value === "TLS" || value === "STARTTLS" || value === "NONE";
 }
 
-export const DELIVERY_LABELS: Record<DeliveryStatus, { label: string; color: string }> = {
-  QUEUED: { label: "Queued", color: "gray" },
-  SENT: { label: "Sent", color: "green" },
-  RETRYING: { label: "Retrying", color: "orange" },
-  FAILED: { label: "Failed", color: "red" },
+/** Each status's colour; its words are compose.delivery.status.<status> (i18n). */
+export const DELIVERY_COLORS: Record<DeliveryStatus, string> = {
+  QUEUED: "gray",
+  SENT: "green",
+  RETRYING: "orange",
+  FAILED: "red",
 };
 
 /** Whether nothing more will happen to a copy. */
@@ -38,9 +40,21 @@ export function isFinal(status: DeliveryStatus): boolean {
   return status === "SENT" || status === "FAILED";
 }
 
-/** A size as people read it: 12 KB, 1.4 MB. */
+/** A size as people read it: 12 KB, 1.4 MB (1,4 MB in German). */
 export function formatSize(bytes: number): string {
   if (bytes < 1024) return `${bytes} B`;
   if (bytes < 1024 * 1024) return `${Math.round(bytes / 1024)} KB`;
-  return `${(bytes / (1024 * 1024)).toFixed(1)} MB`;
+  return `${sizeNumber(bytes / (1024 * 1024))} MB`;
+}
+
+const sizeNumbers = new Map<string, Intl.NumberFormat>();
+
+function sizeNumber(value: number): string {
+  const language = currentLanguage();
+  let format = sizeNumbers.get(language);
+  if (!format) {
+    format = new Intl.NumberFormat(language, { minimumFractionDigits: 1, maximumFractionDigits: 1, useGrouping: false });
+    sizeNumbers.set(language, format);
+  }
+  return format.format(value);
 }

@@ -4,42 +4,44 @@
 // in a URL that a log or a Referer could keep.
 import { Alert, Anchor, Button, Center, Loader, Paper, PasswordInput, Stack, Text, Title } from "@mantine/core";
 import { type FormEvent, useEffect, useState } from "react";
+import { Trans, useTranslation } from "react-i18next";
 import { Link, useLocation, useNavigate } from "react-router";
 
 import { AuthError, type InvitationDetails, acceptInvitation, showInvitation } from "../../api/auth";
 import { usePageTitle } from "../../shell/usePageTitle";
+import i18n from "../../i18n";
+import { formatDateTime } from "../../i18n/format";
 import { useSession } from "./SessionProvider";
-import { currentLanguage } from "../../i18n";
 
 const MIN_PASSWORD = 10; // platform/tenancy/credentials.py
-const NO_TOKEN = "This page needs the whole link from your invitation email; open it from there again.";
-
 type Shown = { status: "loading" } | { status: "refused"; message: string } | { status: "ready"; details: InvitationDetails };
 
 function message(error: unknown): string {
-  return error instanceof AuthError ? error.message : "Something went wrong. Try again.";
+  return error instanceof AuthError ? error.message : i18n.t("invitation:somethingWrong");
 }
 
 function Refused({ text }: { text: string }) {
+  const { t } = useTranslation("invitation");
   return (
     <Stack>
-      <Alert color="red" role="alert" title="This invitation can't be used">
+      <Alert color="red" role="alert" title={t("refused")}>
         {text}
       </Alert>
       <Anchor component={Link} to="/sign-in">
-        Go to sign-in
+        {t("goToSignIn")}
       </Anchor>
     </Stack>
   );
 }
 
 export function InvitationPage() {
-  usePageTitle("Accept your invitation");
+  const { t } = useTranslation("invitation");
+  usePageTitle(t("title"));
   const location = useLocation();
   const navigate = useNavigate();
   const { adopt } = useSession();
   const token = decodeURIComponent(location.hash.replace(/^#/, ""));
-  const [shown, setShown] = useState<Shown>(token ? { status: "loading" } : { status: "refused", message: NO_TOKEN });
+  const [shown, setShown] = useState<Shown>(token ? { status: "loading" } : { status: "refused", message: t("noToken") });
   const [password, setPassword] = useState("");
   const [repeated, setRepeated] = useState("");
   const [error, setError] = useState<string | null>(null);
@@ -62,11 +64,11 @@ export function InvitationPage() {
     event.preventDefault();
     setError(null);
     if (password.length < MIN_PASSWORD) {
-      setError(`Choose a password of at least ${MIN_PASSWORD} characters.`);
+      setError(t("tooShort", { min: MIN_PASSWORD }));
       return;
     }
     if (password !== repeated) {
-      setError("The two passwords differ; type the same password twice.");
+      setError(t("differ"));
       return;
     }
     setBusy(true);
@@ -88,7 +90,7 @@ export function InvitationPage() {
   if (shown.status === "loading") {
     body = (
       <Center>
-        <Loader aria-label="Checking your invitation…" />
+        <Loader aria-label={t("checking")} />
       </Center>
     );
   } else if (shown.status === "refused") {
@@ -96,40 +98,41 @@ export function InvitationPage() {
   } else {
     const { details } = shown;
     body = (
-      <form onSubmit={submit} noValidate aria-label="Choose your password" aria-describedby={error ? "invitation-error" : undefined}>
+      <form onSubmit={submit} noValidate aria-label={t("form")} aria-describedby={error ? "invitation-error" : undefined}>
         <Stack>
           <Text>
-            {details.invitedBy} invited you to join <strong>{details.accountName}</strong> as{" "}
-            <Text span fw={500} style={{ overflowWrap: "anywhere" }}>
-              {details.email}
-            </Text>
-            .
+            <Trans
+              t={t}
+              i18nKey="invited"
+              values={{ invitedBy: details.invitedBy, account: details.accountName, email: details.email }}
+              components={{ strong: <strong />, email: <Text span fw={500} style={{ overflowWrap: "anywhere" }} /> }}
+            />
           </Text>
           <Text size="sm" c="dimmed">
-            Choose a password to sign in with from now on. This link works once, until {new Date(details.expiresAt).toLocaleString(currentLanguage())}.
+            {t("choose", { until: formatDateTime(details.expiresAt) })}
           </Text>
           {error && (
-            <Alert id="invitation-error" color="red" role="alert" title="Couldn't set your password">
+            <Alert id="invitation-error" color="red" role="alert" title={t("failed")}>
               {error}
             </Alert>
           )}
           <PasswordInput
-            label="Password"
-            description={`At least ${MIN_PASSWORD} characters.`}
+            label={t("password")}
+            description={t("passwordHint", { min: MIN_PASSWORD })}
             autoComplete="new-password"
             required
             value={password}
             onChange={(event) => setPassword(event.currentTarget.value)}
           />
           <PasswordInput
-            label="Repeat the password"
+            label={t("repeat")}
             autoComplete="new-password"
             required
             value={repeated}
             onChange={(event) => setRepeated(event.currentTarget.value)}
           />
           <Button type="submit" loading={busy} disabled={!password || !repeated}>
-            Set password and sign in
+            {t("submit")}
           </Button>
         </Stack>
       </form>
@@ -141,7 +144,7 @@ export function InvitationPage() {
       <Paper withBorder shadow="sm" radius="md" p="xl" w="100%" maw={460}>
         <Stack>
           <Title order={1} size="h2">
-            {shown.status === "ready" ? `Join ${shown.details.accountName} on Sendtrail` : "Your invitation to Sendtrail"}
+            {shown.status === "ready" ? t("join", { account: shown.details.accountName }) : t("yours")}
           </Title>
           {body}
         </Stack>

@@ -2,9 +2,10 @@
 // invitation, and the link an admin may copy. The link exists only in the answer that made
 // it (only its hash is stored), so it is shown once, right after inviting or "Copy link".
 import { Alert, Badge, Button, Code, CopyButton, Group, Stack, Text } from "@mantine/core";
+import { useTranslation } from "react-i18next";
 
 import type { InvitationState, UserStatus } from "../../gql/graphql";
-import { currentLanguage } from "../../i18n";
+import { formatDateTime as when } from "../../i18n/format";
 
 export interface InvitationFacts {
   state: InvitationState;
@@ -20,19 +21,18 @@ export interface IssuedInvitation {
   link?: string | null;
 }
 
-const when = (iso: string) => new Date(iso).toLocaleString(currentLanguage(), { dateStyle: "medium", timeStyle: "short" });
-
 /** The user's status badge, and for an invited user what became of the invitation. */
 export function UserStatusCell({ status, invitation }: { status: UserStatus; invitation: InvitationFacts | null | undefined }) {
+  const { t } = useTranslation("users");
   const expired = status === "INVITED" && invitation?.state === "EXPIRED";
   const [color, label] =
     status === "ACTIVE"
-      ? ["green", "Active"]
+      ? ["green", t("status.ACTIVE")]
       : status === "DEACTIVATED"
-        ? ["gray", invitation?.state === "REVOKED" ? "Invitation revoked" : "Deactivated"]
+        ? ["gray", invitation?.state === "REVOKED" ? t("status.REVOKED") : t("status.DEACTIVATED")]
         : expired
-          ? ["orange", "Invitation expired"]
-          : ["blue", "Invited"];
+          ? ["orange", t("status.EXPIRED")]
+          : ["blue", t("status.INVITED")];
   return (
     <Stack gap={2}>
       <Badge color={color} variant="light" style={{ flexShrink: 0 }}>
@@ -40,8 +40,8 @@ export function UserStatusCell({ status, invitation }: { status: UserStatus; inv
       </Badge>
       {status === "INVITED" && invitation && (
         <Text size="xs" c="dimmed">
-          {invitation.sentAt ? `Emailed ${when(invitation.sentAt)}. ` : "Not emailed. "}
-          {expired ? `The link expired ${when(invitation.expiresAt)}.` : `The link works until ${when(invitation.expiresAt)}.`}
+          {invitation.sentAt ? t("status.emailed", { when: when(invitation.sentAt) }) : t("status.notEmailed")}
+          {t(expired ? "status.expiredOn" : "status.worksUntil", { when: when(invitation.expiresAt) })}
         </Text>
       )}
     </Stack>
@@ -50,34 +50,33 @@ export function UserStatusCell({ status, invitation }: { status: UserStatus; inv
 
 /** What became of an invitation just made, with its link to copy (shown this once). */
 export function IssuedLink({ issued, onDone }: { issued: IssuedInvitation; onDone: () => void }) {
+  const { t } = useTranslation("users");
   const emailed = Boolean(issued.sentAt);
   return (
     <Alert
       color={emailed ? "green" : "yellow"}
       role="status"
-      title={emailed ? `Invitation emailed to ${issued.email}` : `${issued.email} has not been emailed`}
+      title={t(emailed ? "issued.emailed" : "issued.notEmailed", { email: issued.email })}
     >
       <Stack gap="sm">
         <Text size="sm" style={{ overflowWrap: "anywhere" }}>
-          {emailed
-            ? "They set their password with the link in the email. You can also copy the link and send it another way: it is shown only now."
-            : `${issued.emailProblem ?? "No email was sent."} The link is shown only now.`}
+          {emailed ? t("issued.emailedText") : t("issued.notEmailedText", { problem: issued.emailProblem ?? t("issued.noEmail") })}
         </Text>
         {issued.link && (
           <>
-            <Code block style={{ overflowWrap: "anywhere", whiteSpace: "pre-wrap" }} aria-label="Invitation link">
+            <Code block style={{ overflowWrap: "anywhere", whiteSpace: "pre-wrap" }} aria-label={t("issued.link")}>
               {issued.link}
             </Code>
             <Group>
               <CopyButton value={issued.link}>
                 {({ copied, copy }) => (
                   <Button size="xs" color={copied ? "teal" : undefined} onClick={copy}>
-                    {copied ? "Copied" : "Copy link"}
+                    {copied ? t("issued.copied") : t("issued.copy")}
                   </Button>
                 )}
               </CopyButton>
               <Button size="xs" variant="default" onClick={onDone}>
-                Done
+                {t("issued.done")}
               </Button>
             </Group>
           </>

@@ -17,6 +17,7 @@ import {
 } from "@mantine/core";
 import { notifications } from "@mantine/notifications";
 import { type FormEvent, useState } from "react";
+import { useTranslation } from "react-i18next";
 import { useMutation, useQuery } from "urql";
 
 import { describeError } from "../../api/client";
@@ -73,19 +74,7 @@ const RevokeToken = graphql(`
   }
 `);
 
-const EXPIRY_OPTIONS = [
-  { value: "30", label: "In 30 days" },
-  { value: "90", label: "In 90 days" },
-  { value: "365", label: "In a year" },
-  { value: "never", label: "Never" },
-];
-
-const SCOPE_HELP: Record<TokenScope, string> = {
-  READ: "Read emails, engagements and contacts",
-  WRITE: "Prepare and log emails, change contacts",
-  ADMIN: "Manage users, settings and domains (admins only)",
-  SEND: "Send email through Sendtrail: for the SMTP relay in your mail client (use it as the relay's password, with your email address as the username). It reads and changes nothing else.",
-};
+const EXPIRY_CHOICES = ["30", "90", "365", "never"] as const;
 
 function expiresAt(choice: string): string | null {
   const days = Number(choice);
@@ -93,6 +82,7 @@ function expiresAt(choice: string): string | null {
 }
 
 function CreateForm({ onCreated }: { onCreated: (name: string, secret: string) => void }) {
+  const { t } = useTranslation("tokens");
   const [name, setName] = useState("");
   const [scopes, setScopes] = useState<string[]>(["READ"]);
   const [expiry, setExpiry] = useState("90");
@@ -103,14 +93,14 @@ function CreateForm({ onCreated }: { onCreated: (name: string, secret: string) =
     event.preventDefault();
     setError(null);
     if (scopes.length === 0) {
-      setError("Choose at least one scope.");
+      setError(t("create.noScope"));
       return;
     }
     const result = await create({
       input: { name: name.trim(), scopes: scopes as TokenScope[], expiresAt: expiresAt(expiry) },
     });
     if (result.error || !result.data) {
-      setError(result.error ? describeError(result.error) : "The server did not answer.");
+      setError(result.error ? describeError(result.error) : t("noAnswer"));
       return;
     }
     setName("");
@@ -120,35 +110,40 @@ function CreateForm({ onCreated }: { onCreated: (name: string, secret: string) =
   return (
     <Card withBorder padding="md" component="section" aria-labelledby="create-token-title">
       <Title order={2} size="h4" mb="sm" id="create-token-title">
-        Create a token
+        {t("create.title")}
       </Title>
-      <form onSubmit={submit} aria-label="Create a token">
+      <form onSubmit={submit} aria-label={t("create.title")}>
         <Stack gap="sm">
           <SimpleGrid cols={{ base: 1, sm: 2 }}>
             <TextInput
-              label="Token name"
-              description="Say what uses it, e.g. the CRM sync."
+              label={t("create.name")}
+              description={t("create.nameHint")}
               required
               value={name}
               onChange={(e) => setName(e.currentTarget.value)}
             />
-            <NativeSelect label="Expires" data={EXPIRY_OPTIONS} value={expiry} onChange={(e) => setExpiry(e.currentTarget.value)} />
+            <NativeSelect
+              label={t("create.expires")}
+              data={EXPIRY_CHOICES.map((value) => ({ value, label: t(`expiry.${value}`) }))}
+              value={expiry}
+              onChange={(e) => setExpiry(e.currentTarget.value)}
+            />
           </SimpleGrid>
-          <Checkbox.Group label="Scopes" value={scopes} onChange={setScopes}>
+          <Checkbox.Group label={t("create.scopes")} value={scopes} onChange={setScopes}>
             <Stack gap={6} mt={6}>
               {(Object.keys(SCOPE_LABELS) as TokenScope[]).map((scope) => (
-                <Checkbox key={scope} value={scope} label={SCOPE_LABELS[scope]} description={SCOPE_HELP[scope]} />
+                <Checkbox key={scope} value={scope} label={SCOPE_LABELS[scope]} description={t(`scopes.${scope}.help`)} />
               ))}
             </Stack>
           </Checkbox.Group>
           {error && (
-            <Alert color="red" title="Couldn't create the token" role="alert">
+            <Alert color="red" title={t("create.failed")} role="alert">
               {error}
             </Alert>
           )}
           <Group>
             <Button type="submit" loading={state.fetching}>
-              Create token
+              {t("create.submit")}
             </Button>
           </Group>
         </Stack>
@@ -160,19 +155,21 @@ function CreateForm({ onCreated }: { onCreated: (name: string, secret: string) =
 type Token = ApiTokensQuery["apiTokens"][number];
 
 function TokenStatus({ token, onRevoke }: { token: Token; onRevoke: (token: Token) => void }) {
+  const { t } = useTranslation("tokens");
   return token.revoked ? (
     <Badge color="gray" variant="light">
-      Revoked
+      {t("revoked")}
     </Badge>
   ) : (
-    <Button size="xs" variant="default" color="red" aria-label={`Revoke ${token.name}`} onClick={() => onRevoke(token)}>
-      Revoke
+    <Button size="xs" variant="default" color="red" aria-label={t("revokeLabel", { name: token.name })} onClick={() => onRevoke(token)}>
+      {t("revoke")}
     </Button>
   );
 }
 
 export function TokensPage() {
-  usePageTitle("API tokens");
+  const { t } = useTranslation("tokens");
+  usePageTitle(t("title"));
   const [{ data, fetching, error }, refetch] = useQuery({ query: TokensQuery });
   const [revoking, revoke] = useMutation(RevokeToken);
   const [created, setCreated] = useState<{ name: string; secret: string } | null>(null);
@@ -193,19 +190,19 @@ export function TokensPage() {
       setRevokeError(describeError(result.error));
       return;
     }
-    notifications.show({ color: "green", title: "Token revoked", message: `"${confirm.name}" no longer works.` });
+    notifications.show({ color: "green", title: t("revokedToast"), message: t("revokedToastText", { name: confirm.name }) });
     setConfirm(null);
   }
 
   let body;
   if (fetching && !data) {
-    body = <Loading label="Loading tokens…" />;
+    body = <Loading label={t("loading")} />;
   } else if (error || !data) {
     body = (
-      <Failed title="Couldn't load the tokens" message={error ? describeError(error) : "No answer from the server."} onRetry={reload} />
+      <Failed title={t("loadFailed")} message={error ? describeError(error) : t("noAnswerLoad")} onRetry={reload} />
     );
   } else if (data.apiTokens.length === 0) {
-    body = <Empty title="No API tokens yet">Create one for each system that calls the Sendtrail API.</Empty>;
+    body = <Empty title={t("none")}>{t("noneText")}</Empty>;
   } else {
     body = (
       <>
@@ -213,13 +210,13 @@ export function TokensPage() {
         <Table striped aria-labelledby="token-list">
           <Table.Thead>
             <Table.Tr>
-              <Table.Th>Name</Table.Th>
-              <Table.Th>Starts with</Table.Th>
-              <Table.Th>Scopes</Table.Th>
-              <Table.Th>Created</Table.Th>
-              <Table.Th>Last used</Table.Th>
-              <Table.Th>Expires</Table.Th>
-              <Table.Th>Status</Table.Th>
+              <Table.Th>{t("columns.name")}</Table.Th>
+              <Table.Th>{t("columns.prefix")}</Table.Th>
+              <Table.Th>{t("columns.scopes")}</Table.Th>
+              <Table.Th>{t("columns.created")}</Table.Th>
+              <Table.Th>{t("columns.lastUsed")}</Table.Th>
+              <Table.Th>{t("columns.expires")}</Table.Th>
+              <Table.Th>{t("columns.status")}</Table.Th>
             </Table.Tr>
           </Table.Thead>
           <Table.Tbody>
@@ -231,8 +228,8 @@ export function TokensPage() {
                 </Table.Td>
                 <Table.Td>{token.scopes.map((scope) => SCOPE_LABELS[scope]).join(", ")}</Table.Td>
                 <Table.Td>{formatDateTime(token.createdAt)}</Table.Td>
-                <Table.Td>{token.lastUsedAt ? formatDateTime(token.lastUsedAt) : "Never"}</Table.Td>
-                <Table.Td>{token.expiresAt ? formatDateTime(token.expiresAt) : "Never"}</Table.Td>
+                <Table.Td>{token.lastUsedAt ? formatDateTime(token.lastUsedAt) : t("never")}</Table.Td>
+                <Table.Td>{token.expiresAt ? formatDateTime(token.expiresAt) : t("never")}</Table.Td>
                 <Table.Td data-key-column>
                   <TokenStatus token={token} onRevoke={askToRevoke} />
                 </Table.Td>
@@ -257,8 +254,11 @@ export function TokensPage() {
               {token.scopes.map((scope) => SCOPE_LABELS[scope]).join(", ")}
             </Text>
             <Text size="xs" c="dimmed">
-              Created {formatDateTime(token.createdAt)} · last used {token.lastUsedAt ? formatDateTime(token.lastUsedAt) : "never"} · expires{" "}
-              {token.expiresAt ? formatDateTime(token.expiresAt) : "never"}
+              {t("card", {
+                created: formatDateTime(token.createdAt),
+                lastUsed: token.lastUsedAt ? formatDateTime(token.lastUsedAt) : t("cardNever"),
+                expires: token.expiresAt ? formatDateTime(token.expiresAt) : t("cardNever"),
+              })}
             </Text>
           </Card>
         ))}
@@ -270,18 +270,18 @@ export function TokensPage() {
   return (
     <Stack gap="md">
       <Title order={1} size="h2">
-        API tokens
+        {t("title")}
       </Title>
-      <Text c="dimmed">Tokens let integrations call the GraphQL API as a user of this account.</Text>
+      <Text c="dimmed">{t("intro")}</Text>
       {created && (
         <SecretOnce
-          title={`Copy the token "${created.name}" now`}
+          title={t("secret.title", { name: created.name })}
           secret={created.secret}
-          label="New token"
-          copyLabel="Copy token"
+          label={t("secret.label")}
+          copyLabel={t("secret.copy")}
           onDone={() => setCreated(null)}
         >
-          It can't be shown again: store it somewhere safe before you leave this page.
+          {t("secret.text")}
         </SecretOnce>
       )}
       <CreateForm
@@ -292,22 +292,21 @@ export function TokensPage() {
       />
       <section aria-labelledby="token-list">
         <Title order={2} size="h4" mb="sm" id="token-list">
-          Tokens
+          {t("list")}
         </Title>
         {body}
       </section>
       <ConfirmDialog
         opened={confirm !== null}
-        title="Revoke this token?"
-        confirmLabel="Revoke token"
-        errorTitle="Couldn't revoke the token"
+        title={t("confirm.title")}
+        confirmLabel={t("confirm.submit")}
+        errorTitle={t("confirm.failed")}
         error={revokeError}
         busy={revoking.fetching}
         onCancel={() => setConfirm(null)}
         onConfirm={revokeConfirmed}
       >
-        &ldquo;{confirm?.name}&rdquo; stops working at once; whatever uses it will get errors until it gets a new
-        token. This can't be undone.
+        {t("confirm.text", { name: confirm?.name ?? "" })}
       </ConfirmDialog>
     </Stack>
   );

@@ -6,19 +6,21 @@
 import { Alert, Button, Card, Group, NativeSelect, SimpleGrid, Stack, Table, Text, TextInput, Title } from "@mantine/core";
 import { notifications } from "@mantine/notifications";
 import { type FormEvent, useState } from "react";
+import { useTranslation } from "react-i18next";
 import { useMutation, useQuery } from "urql";
 
 import { describeError } from "../../api/client";
 import { type FormError, NO_FORM_ERROR, formError } from "../../api/errors";
 import { graphql } from "../../gql";
 import type { Role, Seat, UpdateUserInput, UsersAndSeatsQuery } from "../../gql/graphql";
+import { formatNumber } from "../../i18n/format";
 import { ConfirmDialog } from "../../shell/ConfirmDialog";
 import { Empty, Failed, Loading } from "../../shell/States";
 import { usePageTitle } from "../../shell/usePageTitle";
 import { usePhoneLayout } from "../../shell/usePhoneLayout";
 import { useSignedIn } from "../session/SessionProvider";
 import { type IssuedInvitation, IssuedLink, UserStatusCell } from "./Invitations";
-import { ROLE_LABELS, ROLE_OPTIONS, SEAT_LABELS, SEAT_OPTIONS } from "./labels";
+import { ROLE_LABELS, SEAT_LABELS, roleOptions, seatOptions } from "./labels";
 
 const UsersQuery = graphql(`
   query UsersAndSeats {
@@ -120,6 +122,7 @@ type User = UsersAndSeatsQuery["users"]["edges"][number]["node"];
 type Confirming = { kind: "deactivate" | "revoke"; id: string; email: string };
 
 function InviteForm({ onInvited }: { onInvited: (issued: IssuedInvitation) => void }) {
+  const { t } = useTranslation("users");
   const [email, setEmail] = useState("");
   const [name, setName] = useState("");
   const [role, setRole] = useState<Role>("USER");
@@ -137,7 +140,7 @@ function InviteForm({ onInvited }: { onInvited: (issued: IssuedInvitation) => vo
       return;
     }
     const invited = result.data.inviteUser;
-    notifications.show({ color: "green", title: "User invited", message: `${invited.email} was added.` });
+    notifications.show({ color: "green", title: t("invite.done"), message: t("invite.doneText", { email: invited.email }) });
     setEmail("");
     setName("");
     onInvited({ email: invited.email, ...invited.invitation });
@@ -146,31 +149,31 @@ function InviteForm({ onInvited }: { onInvited: (issued: IssuedInvitation) => vo
   return (
     <Card withBorder padding="md" component="section" aria-labelledby="invite-title">
       <Title order={2} size="h4" mb="sm" id="invite-title">
-        Invite a user
+        {t("invite.title")}
       </Title>
-      <form onSubmit={submit} aria-label="Invite a user">
+      <form onSubmit={submit} aria-label={t("invite.title")}>
         <Stack gap="sm">
           <SimpleGrid cols={{ base: 1, sm: 2, md: 4 }}>
             <TextInput
-              label="Email address"
+              label={t("invite.email")}
               type="email"
               required
               value={email}
               onChange={(e) => setEmail(e.currentTarget.value)}
               error={error.field ?? undefined}
             />
-            <TextInput label="Name" maxLength={200} value={name} onChange={(e) => setName(e.currentTarget.value)} />
-            <NativeSelect label="Role" data={ROLE_OPTIONS} value={role} onChange={(e) => setRole(e.currentTarget.value as Role)} />
-            <NativeSelect label="Seat" data={SEAT_OPTIONS} value={seat} onChange={(e) => setSeat(e.currentTarget.value as Seat)} />
+            <TextInput label={t("invite.name")} maxLength={200} value={name} onChange={(e) => setName(e.currentTarget.value)} />
+            <NativeSelect label={t("role")} data={roleOptions()} value={role} onChange={(e) => setRole(e.currentTarget.value as Role)} />
+            <NativeSelect label={t("seat")} data={seatOptions()} value={seat} onChange={(e) => setSeat(e.currentTarget.value as Seat)} />
           </SimpleGrid>
           {error.form && (
-            <Alert color="red" title="Couldn't invite the user" role="alert">
+            <Alert color="red" title={t("invite.failed")} role="alert">
               {error.form}
             </Alert>
           )}
           <Group>
             <Button type="submit" loading={state.fetching}>
-              Invite
+              {t("invite.submit")}
             </Button>
           </Group>
         </Stack>
@@ -180,7 +183,8 @@ function InviteForm({ onInvited }: { onInvited: (issued: IssuedInvitation) => vo
 }
 
 export function UsersPage() {
-  usePageTitle("Users & seats");
+  const { t } = useTranslation("users");
+  usePageTitle(t("title"));
   const session = useSignedIn();
   const phone = usePhoneLayout();
   const [{ data, fetching, error }, refetch] = useQuery({ query: UsersQuery });
@@ -201,8 +205,8 @@ export function UsersPage() {
     const result = await resend({ id, sendEmail });
     setBusy(null);
     if (result.error || !result.data) {
-      const message = result.error ? describeError(result.error) : "The server did not answer.";
-      notifications.show({ color: "red", title: "Couldn't make a new invitation", message });
+      const message = result.error ? describeError(result.error) : t("noAnswer");
+      notifications.show({ color: "red", title: t("newLinkFailed"), message });
       return;
     }
     const user = result.data.resendInvitation;
@@ -216,18 +220,18 @@ export function UsersPage() {
     if (confirming.kind === "revoke") {
       const result = await revoke({ id: confirming.id });
       if (result.error || !result.data) {
-        setConfirmError(result.error ? describeError(result.error) : "The server did not answer.");
+        setConfirmError(result.error ? describeError(result.error) : t("noAnswer"));
         return;
       }
-      notifications.show({ color: "green", title: "Invitation revoked", message: `${confirming.email} can no longer use their link.` });
+      notifications.show({ color: "green", title: t("revoked"), message: t("revokedText", { email: confirming.email }) });
       reload();
     } else {
       const result = await update({ input: { id: confirming.id, active: false } });
       if (result.error || !result.data) {
-        setConfirmError(result.error ? describeError(result.error) : "The server did not answer.");
+        setConfirmError(result.error ? describeError(result.error) : t("noAnswer"));
         return;
       }
-      notifications.show({ color: "green", title: "User deactivated", message: `${confirming.email} can no longer sign in.` });
+      notifications.show({ color: "green", title: t("deactivated"), message: t("deactivatedText", { email: confirming.email }) });
       reload();
     }
     setConfirming(null);
@@ -243,22 +247,23 @@ export function UsersPage() {
     const result = await update({ input: { id, ...input } });
     setBusy(null);
     if (result.error || !result.data) {
-      const message = result.error ? describeError(result.error) : "The server did not answer.";
+      const message = result.error ? describeError(result.error) : t("noAnswer");
       setRowErrors((current) => ({ ...current, [id]: message }));
       return;
     }
-    notifications.show({ color: "green", title: "User updated", message: `${email} is up to date.` });
+    notifications.show({ color: "green", title: t("updated"), message: t("updatedText", { email }) });
     reload(); // seat usage changes with every seat or active change
   }
 
+  const askingToRevoke = confirming?.kind === "revoke";
   let body;
   if (fetching && !data) {
-    body = <Loading label="Loading users…" />;
+    body = <Loading label={t("loading")} />;
   } else if (error || !data) {
     body = (
       <Failed
-        title="Couldn't load the users"
-        message={error ? describeError(error) : "No answer from the server."}
+        title={t("loadFailed")}
+        message={error ? describeError(error) : t("noAnswerLoad")}
         onRetry={reload}
       />
     );
@@ -285,8 +290,9 @@ export function UsersPage() {
           <>
           {canEdit ? (
             <NativeSelect
-              aria-label={`Role of ${user.email}`}
-              data={ROLE_OPTIONS}
+              aria-label={t("roleOf", { email: user.email })}
+              miw={130} // "Benutzer" whole
+              data={roleOptions()}
               value={user.role}
               disabled={locked}
               onChange={(e) => change(user.id, user.email, { role: e.currentTarget.value as Role })}
@@ -300,8 +306,8 @@ export function UsersPage() {
           <>
           {canEdit ? (
             <NativeSelect
-              aria-label={`Seat of ${user.email}`}
-              data={SEAT_OPTIONS}
+              aria-label={t("seatOf", { email: user.email })}
+              data={seatOptions()}
               value={user.seat}
               disabled={busy === user.id || updating.fetching}
               error={rowErrors[user.id]}
@@ -317,11 +323,11 @@ export function UsersPage() {
             <UserStatusCell status={user.status} invitation={user.invitation} />
             {canEdit && user.status === "INVITED" && (
               <Group gap="xs" mt={4} wrap="nowrap">
-                <Button size="compact-xs" variant="light" disabled={locked} onClick={() => reinvite(user.id, true)} aria-label={`Resend the invitation to ${user.email}`}>
-                  Resend
+                <Button size="compact-xs" variant="light" disabled={locked} onClick={() => reinvite(user.id, true)} aria-label={t("actions.resendLabel", { email: user.email })}>
+                  {t("actions.resend")}
                 </Button>
-                <Button size="compact-xs" variant="default" disabled={locked} onClick={() => reinvite(user.id, false)} aria-label={`Copy a new invitation link for ${user.email}`}>
-                  Copy link
+                <Button size="compact-xs" variant="default" disabled={locked} onClick={() => reinvite(user.id, false)} aria-label={t("actions.copyLinkLabel", { email: user.email })}>
+                  {t("actions.copyLink")}
                 </Button>
               </Group>
             )}
@@ -331,7 +337,7 @@ export function UsersPage() {
           <>
           {user.id === data.viewer.id ? (
             <Text size="xs" c="dimmed">
-              You
+              {t("you")}
             </Text>
           ) : user.status === "INVITED" ? (
             <Button
@@ -340,14 +346,14 @@ export function UsersPage() {
               color="red"
               disabled={locked}
               onClick={() => setConfirming({ kind: "revoke", id: user.id, email: user.email })}
-              aria-label={`Revoke the invitation of ${user.email}`}
+              aria-label={t("actions.revokeLabel", { email: user.email })}
             >
-              Revoke
+              {t("actions.revoke")}
             </Button>
           ) : !user.active && user.invitation && user.invitation.state !== "ACCEPTED" ? (
             // Never joined: a new invitation, not an account without a password.
-            <Button size="xs" variant="light" disabled={locked} onClick={() => reinvite(user.id, true)} aria-label={`Invite ${user.email} again`}>
-              Invite again
+            <Button size="xs" variant="light" disabled={locked} onClick={() => reinvite(user.id, true)} aria-label={t("actions.inviteAgainLabel", { email: user.email })}>
+              {t("actions.inviteAgain")}
             </Button>
           ) : (
             <Button
@@ -358,9 +364,9 @@ export function UsersPage() {
               onClick={() =>
                 user.active ? setConfirming({ kind: "deactivate", id: user.id, email: user.email }) : change(user.id, user.email, { active: true })
               }
-              aria-label={`${user.active ? "Deactivate" : "Reactivate"} ${user.email}`}
+              aria-label={t(user.active ? "actions.deactivateLabel" : "actions.reactivateLabel", { email: user.email })}
             >
-              {user.active ? "Deactivate" : "Reactivate"}
+              {user.active ? t("actions.deactivate") : t("actions.reactivate")}
             </Button>
           )}
           </>
@@ -370,31 +376,33 @@ export function UsersPage() {
     body = (
       <Stack gap="lg">
         {!canEdit && (
-          <Alert color="blue" title="Read only">
-            Only admins of {data.account.name} can invite users or change their roles and seats.
+          <Alert color="blue" title={t("readOnly")}>
+            {t("readOnlyText", { account: data.account.name })}
           </Alert>
         )}
         <section aria-labelledby="seat-usage">
           <Title order={2} size="h4" mb="sm" id="seat-usage">
-            Seat usage
+            {t("seatUsage")}
           </Title>
           <Table.ScrollContainer minWidth={320}>
             <Table striped aria-labelledby="seat-usage">
               <Table.Thead>
                 <Table.Tr>
-                  <Table.Th>Seat</Table.Th>
-                  <Table.Th>In use</Table.Th>
-                  <Table.Th>Purchased</Table.Th>
-                  <Table.Th>Available</Table.Th>
+                  <Table.Th>{t("seat")}</Table.Th>
+                  <Table.Th>{t("inUse")}</Table.Th>
+                  <Table.Th>{t("purchased")}</Table.Th>
+                  <Table.Th>{t("available")}</Table.Th>
                 </Table.Tr>
               </Table.Thead>
               <Table.Tbody>
                 {data.account.seats.map((usage) => (
                   <Table.Tr key={usage.seat}>
                     <Table.Td>{SEAT_LABELS[usage.seat]}</Table.Td>
-                    <Table.Td>{usage.used}</Table.Td>
-                    <Table.Td>{usage.purchased ?? "Unlimited"}</Table.Td>
-                    <Table.Td data-key-column>{usage.available ?? "Unlimited"}</Table.Td>
+                    <Table.Td>{formatNumber(usage.used)}</Table.Td>
+                    <Table.Td>{usage.purchased === null || usage.purchased === undefined ? t("unlimited") : formatNumber(usage.purchased)}</Table.Td>
+                    <Table.Td data-key-column>
+                      {usage.available === null || usage.available === undefined ? t("unlimited") : formatNumber(usage.available)}
+                    </Table.Td>
                   </Table.Tr>
                 ))}
               </Table.Tbody>
@@ -412,10 +420,10 @@ export function UsersPage() {
         {issued && <IssuedLink issued={issued} onDone={() => setIssued(null)} />}
         <section aria-labelledby="user-list">
           <Title order={2} size="h4" mb="sm" id="user-list">
-            Users
+            {t("users")}
           </Title>
           {users.length === 0 ? (
-            <Empty title="No users yet">Invite the people who send emails from this account.</Empty>
+            <Empty title={t("none")}>{t("noneText")}</Empty>
           ) : phone ? (
             // A card per user on a phone: the status and access stay on screen (issue 15, item 9).
             <Stack component="ul" gap="xs" p={0} m={0} style={{ listStyle: "none" }} aria-labelledby="user-list">
@@ -431,13 +439,13 @@ export function UsersPage() {
                     <SimpleGrid cols={2} spacing="xs" mt="xs">
                       <div>
                         <Text size="xs" c="dimmed">
-                          Role
+                          {t("role")}
                         </Text>
                         {cells.role}
                       </div>
                       <div>
                         <Text size="xs" c="dimmed">
-                          Seat
+                          {t("seat")}
                         </Text>
                         {cells.seat}
                       </div>
@@ -451,11 +459,11 @@ export function UsersPage() {
               <Table aria-labelledby="user-list" verticalSpacing="sm">
                 <Table.Thead>
                   <Table.Tr>
-                    <Table.Th>User</Table.Th>
-                    <Table.Th>Role</Table.Th>
-                    <Table.Th>Seat</Table.Th>
-                    <Table.Th>Status</Table.Th>
-                    {canEdit && <Table.Th>Access</Table.Th>}
+                    <Table.Th>{t("user")}</Table.Th>
+                    <Table.Th>{t("role")}</Table.Th>
+                    <Table.Th>{t("seat")}</Table.Th>
+                    <Table.Th>{t("statusColumn")}</Table.Th>
+                    {canEdit && <Table.Th>{t("access")}</Table.Th>}
                   </Table.Tr>
                 </Table.Thead>
                 <Table.Tbody>
@@ -477,7 +485,7 @@ export function UsersPage() {
           )}
           {data.users.pageInfo.hasNextPage && (
             <Text size="sm" c="dimmed" mt="xs">
-              Showing the first {users.length} users.
+              {t("firstOnly", { count: users.length })}
             </Text>
           )}
         </section>
@@ -488,15 +496,15 @@ export function UsersPage() {
   return (
     <Stack gap="md">
       <Title order={1} size="h2">
-        Users &amp; seats
+        {t("title")}
       </Title>
-      <Text c="dimmed">Who can send from this account, with which role and seat.</Text>
+      <Text c="dimmed">{t("intro")}</Text>
       {body}
       <ConfirmDialog
         opened={confirming !== null}
-        title={confirming?.kind === "revoke" ? `Revoke the invitation of ${confirming.email}?` : `Deactivate ${confirming?.email ?? ""}?`}
-        confirmLabel={confirming?.kind === "revoke" ? "Revoke invitation" : "Deactivate"}
-        errorTitle={confirming?.kind === "revoke" ? "Couldn't revoke the invitation" : "Couldn't deactivate the user"}
+        title={t(askingToRevoke ? "confirm.revokeTitle" : "confirm.deactivateTitle", { email: confirming?.email ?? "" })}
+        confirmLabel={t(askingToRevoke ? "confirm.revoke" : "confirm.deactivate")}
+        errorTitle={t(askingToRevoke ? "confirm.revokeFailed" : "confirm.deactivateFailed")}
         error={confirmError}
         busy={revoking.fetching || updating.fetching}
         onCancel={() => {
@@ -505,9 +513,7 @@ export function UsersPage() {
         }}
         onConfirm={confirm}
       >
-        {confirming?.kind === "revoke"
-          ? "The link they were sent stops working and they are deactivated, which frees their seat. You can invite them again later."
-          : "They can no longer sign in, and their seat becomes free. You can reactivate them later."}
+        {t(askingToRevoke ? "confirm.revokeText" : "confirm.deactivateText")}
       </ConfirmDialog>
     </Stack>
   );

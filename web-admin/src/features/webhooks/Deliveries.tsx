@@ -3,13 +3,14 @@
 import { Alert, Badge, Button, Card, Code, Group, Stack, Table, Text, Tooltip, VisuallyHidden } from "@mantine/core";
 import { notifications } from "@mantine/notifications";
 import { Fragment, useEffect, useRef, useState } from "react";
+import { useTranslation } from "react-i18next";
 import { useMutation, useQuery } from "urql";
 
 import { describeError } from "../../api/client";
 import { graphql } from "../../gql";
 import type { WebhookDeliveriesQuery } from "../../gql/graphql";
 import { Empty, Failed, Loading } from "../../shell/States";
-import { formatDateTime } from "../tenancy/labels";
+import { formatDateTime, formatNumber } from "../../i18n/format";
 import { STATUS, eventLabel } from "./labels";
 
 const PAGE_SIZE = 20;
@@ -65,11 +66,12 @@ const ReplayDelivery = graphql(`
 type Delivery = NonNullable<WebhookDeliveriesQuery["webhookEndpoint"]>["deliveries"]["edges"][number]["node"];
 
 function DeliveryStatusBadge({ delivery }: { delivery: Delivery }) {
+  const { t } = useTranslation("webhooks");
   const status = STATUS[delivery.status];
   return (
     <>
       <Tooltip label={status.help}>
-        <Badge color={status.color} variant="light" aria-label={`Status: ${status.label}`} style={{ minWidth: "max-content" }}>
+        <Badge color={status.color} variant="light" aria-label={t("statusLabel", { status: status.label })} style={{ minWidth: "max-content" }}>
           {status.label}
         </Badge>
       </Tooltip>
@@ -101,32 +103,33 @@ export function LastAnswer({ delivery }: { delivery: { lastStatusCode?: number |
 }
 
 function Attempts({ delivery }: { delivery: Delivery }) {
+  const { t } = useTranslation("webhooks", { keyPrefix: "deliveries" });
   if (delivery.attempts.length === 0) {
     return (
       <Text size="sm" c="dimmed">
-        Not attempted yet.
+        {t("notAttempted")}
       </Text>
     );
   }
   return (
     <Table.ScrollContainer minWidth={480}>
-      <Table aria-label={`Attempts of ${delivery.id}`} withRowBorders={false}>
+      <Table aria-label={t("attemptsOf", { id: delivery.id })} withRowBorders={false}>
         <Table.Thead>
           <Table.Tr>
-            <Table.Th>Time</Table.Th>
-            <Table.Th>Status code</Table.Th>
-            <Table.Th>Error</Table.Th>
-            <Table.Th>Duration</Table.Th>
-            <Table.Th>Next try</Table.Th>
+            <Table.Th>{t("time")}</Table.Th>
+            <Table.Th>{t("statusCode")}</Table.Th>
+            <Table.Th>{t("error")}</Table.Th>
+            <Table.Th>{t("duration")}</Table.Th>
+            <Table.Th>{t("nextTry")}</Table.Th>
           </Table.Tr>
         </Table.Thead>
         <Table.Tbody>
           {delivery.attempts.map((attempt, index) => (
             <Table.Tr key={`${attempt.at}-${index}`}>
               <Table.Td>{formatDateTime(attempt.at)}</Table.Td>
-              <Table.Td>{attempt.statusCode ?? "No answer"}</Table.Td>
+              <Table.Td>{attempt.statusCode ?? t("noAnswer")}</Table.Td>
               <Table.Td style={{ overflowWrap: "anywhere" }}>{attempt.error ?? "—"}</Table.Td>
-              <Table.Td>{attempt.durationMs} ms</Table.Td>
+              <Table.Td>{t("ms", { ms: formatNumber(attempt.durationMs) })}</Table.Td>
               <Table.Td>{formatDateTime(attempt.nextAttemptAt)}</Table.Td>
             </Table.Tr>
           ))}
@@ -137,6 +140,7 @@ function Attempts({ delivery }: { delivery: Delivery }) {
 }
 
 export function Deliveries({ endpointId, url, version, canEdit }: { endpointId: string; url: string; version: number; canEdit: boolean }) {
+  const { t } = useTranslation("webhooks", { keyPrefix: "deliveries" });
   // A stack of cursors: the last one is the page shown (null: the newest).
   const [cursors, setCursors] = useState<(string | null)[]>([null]);
   const after = cursors[cursors.length - 1] ?? null;
@@ -179,34 +183,35 @@ export function Deliveries({ endpointId, url, version, canEdit }: { endpointId: 
       setReplayError(describeError(result.error));
       return;
     }
-    notifications.show({ color: "green", title: "Delivery queued again", message: `${id} will be sent again now.` });
+    notifications.show({ color: "green", title: t("queuedAgain"), message: t("queuedAgainText", { id }) });
     reload();
   }
 
-  /** Show the attempts, and replay (admins): the same on a row and on a phone's card. */
-  function actions(node: Delivery, detailsId: string) {
+  /** Show the attempts, and replay (admins): the same on a row and on a phone's card, where
+   * the buttons may take two lines (longer words, as in German, stay whole). */
+  function actions(node: Delivery, detailsId: string, onCard = false) {
     const open = expanded.has(node.id);
     return (
-      <Group gap="xs" wrap="nowrap">
+      <Group gap="xs" wrap={onCard ? "wrap" : "nowrap"}>
         <Button
           size="xs"
           variant="subtle"
           aria-expanded={open}
           aria-controls={detailsId}
-          aria-label={`${open ? "Hide" : "Show"} attempts of ${node.id}`}
+          aria-label={t(open ? "hideAttemptsOf" : "showAttemptsOf", { id: node.id })}
           onClick={() => toggle(node.id)}
         >
-          {open ? "Hide attempts" : `Attempts (${node.attempts.length})`}
+          {open ? t("hideAttempts") : t("attemptsButton", { count: node.attempts.length })}
         </Button>
         {canEdit && (
           <Button
             size="xs"
             variant="default"
-            aria-label={`Replay ${node.id}`}
+            aria-label={t("replayLabel", { id: node.id })}
             loading={replaying.fetching && replayingId === node.id}
             onClick={() => replayOne(node.id)}
           >
-            Replay
+            {t("replay")}
           </Button>
         )}
       </Group>
@@ -216,11 +221,11 @@ export function Deliveries({ endpointId, url, version, canEdit }: { endpointId: 
   const titleId = `deliveries-${endpointId}`;
   let body;
   if (fetching && !data) {
-    body = <Loading label="Loading deliveries…" />;
+    body = <Loading label={t("loading")} />;
   } else if (error || !data) {
-    body = <Failed title="Couldn't load the deliveries" message={error ? describeError(error) : "No answer from the server."} onRetry={reload} />;
+    body = <Failed title={t("loadFailed")} message={error ? describeError(error) : t("noAnswerLoad")} onRetry={reload} />;
   } else if (data.webhookEndpoint.deliveries.edges.length === 0) {
-    body = <Empty title="No deliveries yet">Events this endpoint subscribes to, and test events, are listed here.</Empty>;
+    body = <Empty title={t("empty")}>{t("emptyText")}</Empty>;
   } else {
     const connection = data.webhookEndpoint.deliveries;
     body = (
@@ -230,13 +235,13 @@ export function Deliveries({ endpointId, url, version, canEdit }: { endpointId: 
             <Table.Thead>
               <Table.Tr>
                 <Table.Th>webhook-id</Table.Th>
-                <Table.Th>Event</Table.Th>
-                <Table.Th>Status</Table.Th>
-                <Table.Th>Attempts</Table.Th>
-                <Table.Th>Next attempt</Table.Th>
-                <Table.Th>Last answer</Table.Th>
+                <Table.Th>{t("event")}</Table.Th>
+                <Table.Th>{t("status")}</Table.Th>
+                <Table.Th>{t("attempts")}</Table.Th>
+                <Table.Th>{t("nextAttempt")}</Table.Th>
+                <Table.Th>{t("lastAnswer")}</Table.Th>
                 <Table.Th>
-                  <VisuallyHidden>Actions</VisuallyHidden>
+                  <VisuallyHidden>{t("actions")}</VisuallyHidden>
                 </Table.Th>
               </Table.Tr>
             </Table.Thead>
@@ -262,7 +267,7 @@ export function Deliveries({ endpointId, url, version, canEdit }: { endpointId: 
                       <Table.Td data-key-column>
                         <DeliveryStatusBadge delivery={node} />
                       </Table.Td>
-                      <Table.Td>{node.attemptCount}</Table.Td>
+                      <Table.Td>{formatNumber(node.attemptCount)}</Table.Td>
                       <Table.Td>{node.status === "PENDING" ? formatDateTime(node.nextAttemptAt) : "—"}</Table.Td>
                       <Table.Td maw={260}>
                         <LastAnswer delivery={node} />
@@ -305,13 +310,14 @@ export function Deliveries({ endpointId, url, version, canEdit }: { endpointId: 
                     </Stack>
                   </Group>
                   <Text size="sm">
-                    {node.attemptCount} attempt{node.attemptCount === 1 ? "" : "s"}
-                    {node.status === "PENDING" && `; next ${formatDateTime(node.nextAttemptAt)}`}
+                    {t("attemptCount", { count: node.attemptCount })}
+                    {node.status === "PENDING" && t("next", { date: formatDateTime(node.nextAttemptAt) })}
                   </Text>
                   <Text size="sm" component="div">
-                    Last answer: <LastAnswer delivery={node} />
+                    {t("lastAnswerLabel")}
+                    <LastAnswer delivery={node} />
                   </Text>
-                  {actions(node, detailsId)}
+                  {actions(node, detailsId, true)}
                   {expanded.has(node.id) && (
                     <div id={detailsId}>
                       <Attempts delivery={node} />
@@ -325,7 +331,7 @@ export function Deliveries({ endpointId, url, version, canEdit }: { endpointId: 
         {(cursors.length > 1 || connection.pageInfo.hasNextPage) && (
           <Group gap="xs">
             <Button size="xs" variant="default" disabled={cursors.length <= 1} onClick={() => setCursors((c) => c.slice(0, -1))}>
-              Newer
+              {t("newer")}
             </Button>
             <Button
               size="xs"
@@ -333,7 +339,7 @@ export function Deliveries({ endpointId, url, version, canEdit }: { endpointId: 
               disabled={!connection.pageInfo.hasNextPage}
               onClick={() => setCursors((c) => [...c, connection.pageInfo.endCursor ?? null])}
             >
-              Older
+              {t("older")}
             </Button>
           </Group>
         )}
@@ -345,14 +351,14 @@ export function Deliveries({ endpointId, url, version, canEdit }: { endpointId: 
     <Stack gap="xs" component="section" aria-labelledby={titleId}>
       <Group justify="space-between" gap="xs">
         <Text fw={600} id={titleId}>
-          Deliveries to {url}
+          {t("title", { url })}
         </Text>
         <Button size="xs" variant="subtle" onClick={reload} loading={fetching && !!data}>
-          Refresh
+          {t("refresh")}
         </Button>
       </Group>
       {replayError && (
-        <Alert color="red" title="Couldn't replay the delivery" role="alert" withCloseButton onClose={() => setReplayError(null)}>
+        <Alert color="red" title={t("replayFailed")} role="alert" withCloseButton onClose={() => setReplayError(null)}>
           {replayError}
         </Alert>
       )}

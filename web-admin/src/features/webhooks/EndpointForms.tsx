@@ -2,12 +2,13 @@
 // show the API's refusal (a bad URL, a private address) in its own words.
 import { Alert, Button, Card, Checkbox, Group, SimpleGrid, Stack, Switch, TextInput, Title } from "@mantine/core";
 import { type FormEvent, useState } from "react";
+import { useTranslation } from "react-i18next";
 import { useMutation } from "urql";
 
 import { describeError } from "../../api/client";
 import { graphql } from "../../gql";
 import type { WebhookEndpointFieldsFragment as Endpoint } from "../../gql/graphql";
-import { EVENT_TYPES } from "./labels";
+import { EVENT_TYPES, eventHelp, eventLabel } from "./labels";
 
 const CreateEndpoint = graphql(`
   mutation CreateWebhookEndpoint($input: CreateWebhookEndpointInput!) {
@@ -45,12 +46,13 @@ function EndpointFields({
   onChange: (change: Partial<Draft>) => void;
   problem: { title: string; message: string | null };
 }) {
+  const { t } = useTranslation("webhooks", { keyPrefix: "form" });
   return (
     <>
       <SimpleGrid cols={{ base: 1, sm: 2 }}>
         <TextInput
-          label="Endpoint URL"
-          description="https://… on a public address; Sendtrail POSTs signed JSON to it."
+          label={t("url")}
+          description={t("urlHelp")}
           type="url"
           required
           placeholder="https://example.com/hooks/sendtrail"
@@ -58,22 +60,24 @@ function EndpointFields({
           onChange={(e) => onChange({ url: e.currentTarget.value })}
         />
         <TextInput
-          label="Description"
-          description="Optional: what receives these events, e.g. the CRM."
+          label={t("description")}
+          description={t("descriptionHelp")}
           value={draft.description}
           onChange={(e) => onChange({ description: e.currentTarget.value })}
         />
       </SimpleGrid>
-      <Checkbox.Group label="Event types" value={draft.eventTypes} onChange={(eventTypes) => onChange({ eventTypes })}>
+      <Checkbox.Group label={t("eventTypes")} value={draft.eventTypes} onChange={(eventTypes) => onChange({ eventTypes })}>
         <Stack gap={6} mt={6}>
           {EVENT_TYPES.map((event) => (
-            <Checkbox key={event.value} value={event.value} label={`${event.label} (${event.value})`} description={event.help} />
+            <Checkbox key={event.value} value={event.value} label={t("eventType", { label: eventLabel(event.value), type: event.value })}
+              description={eventHelp(event.key)}
+            />
           ))}
         </Stack>
       </Checkbox.Group>
       <Checkbox
-        label="Include non-human activity"
-        description="Also send opens and clicks by machines (link scanners, image proxies) and by the sender, marked by their verdict."
+        label={t("nonHuman")}
+        description={t("nonHumanHelp")}
         checked={draft.includeNonHuman}
         onChange={(e) => onChange({ includeNonHuman: e.currentTarget.checked })}
       />
@@ -88,6 +92,7 @@ function EndpointFields({
 
 /** A form's draft and error; `send` asks the API and answers its refusal in words, or null. */
 function useDraft(initial: Draft, send: (draft: Draft) => Promise<string | null>) {
+  const { t } = useTranslation("webhooks", { keyPrefix: "form" });
   const [draft, setDraft] = useState(initial);
   const [error, setError] = useState<string | null>(null);
   const change = (part: Partial<Draft>) => setDraft((old) => ({ ...old, ...part }));
@@ -95,7 +100,7 @@ function useDraft(initial: Draft, send: (draft: Draft) => Promise<string | null>
   async function submit(event: FormEvent<HTMLFormElement>) {
     event.preventDefault();
     setError(null);
-    if (draft.eventTypes.length === 0) setError("Choose at least one event type.");
+    if (draft.eventTypes.length === 0) setError(t("chooseEvent"));
     else setError(await send(draft));
   }
 
@@ -105,12 +110,13 @@ function useDraft(initial: Draft, send: (draft: Draft) => Promise<string | null>
 const EMPTY: Draft = { url: "", description: "", eventTypes: EVENT_TYPES.map((event) => event.value), includeNonHuman: false };
 
 export function AddForm({ onCreated }: { onCreated: (endpoint: Endpoint, secret: string) => void }) {
+  const { t } = useTranslation("webhooks");
   const [state, create] = useMutation(CreateEndpoint);
   const form = useDraft(EMPTY, async ({ url, description, eventTypes, includeNonHuman }) => {
     const result = await create({
       input: { url: url.trim(), eventTypes, description: description.trim() || null, includeNonHuman },
     });
-    if (result.error || !result.data) return result.error ? describeError(result.error) : "The server did not answer.";
+    if (result.error || !result.data) return result.error ? describeError(result.error) : t("noAnswer");
     form.change({ url: "", description: "" });
     onCreated(result.data.createWebhookEndpoint.endpoint, result.data.createWebhookEndpoint.secret);
     return null;
@@ -119,18 +125,18 @@ export function AddForm({ onCreated }: { onCreated: (endpoint: Endpoint, secret:
   return (
     <Card withBorder padding="md" component="section" aria-labelledby="add-endpoint-title">
       <Title order={2} size="h4" mb="sm" id="add-endpoint-title">
-        Add an endpoint
+        {t("form.addTitle")}
       </Title>
-      <form onSubmit={form.submit} aria-label="Add an endpoint">
+      <form onSubmit={form.submit} aria-label={t("form.addTitle")}>
         <Stack gap="sm">
           <EndpointFields
             draft={form.draft}
             onChange={form.change}
-            problem={{ title: "Couldn't add the endpoint", message: form.error }}
+            problem={{ title: t("form.addFailed"), message: form.error }}
           />
           <Group>
             <Button type="submit" loading={state.fetching}>
-              Add endpoint
+              {t("form.add")}
             </Button>
           </Group>
         </Stack>
@@ -149,6 +155,7 @@ export function EditForm({
   onCancel: () => void;
   onSaved: (saved: Endpoint) => void;
 }) {
+  const { t } = useTranslation("webhooks");
   const [state, update] = useMutation(UpdateEndpoint);
   const [active, setActive] = useState(endpoint.active);
   const form = useDraft(draftOf(endpoint), async ({ url, description, eventTypes, includeNonHuman }) => {
@@ -163,32 +170,32 @@ export function EditForm({
         active,
       },
     });
-    if (result.error || !result.data) return result.error ? describeError(result.error) : "The server did not answer.";
+    if (result.error || !result.data) return result.error ? describeError(result.error) : t("noAnswer");
     onSaved(result.data.updateWebhookEndpoint);
     return null;
   });
 
   // noValidate: the server's sentence about a bad URL says more than the browser's bubble.
   return (
-    <form onSubmit={form.submit} noValidate aria-label="Edit endpoint">
+    <form onSubmit={form.submit} noValidate aria-label={t("endpoint.editTitle")}>
       <Stack gap="sm">
         <EndpointFields
           draft={form.draft}
           onChange={form.change}
-          problem={{ title: "Couldn't save the endpoint", message: form.error }}
+          problem={{ title: t("form.saveFailed"), message: form.error }}
         />
         <Switch
-          label="Active"
-          description="A paused endpoint holds its deliveries until it is active again."
+          label={t("form.active")}
+          description={t("form.activeHelp")}
           checked={active}
           onChange={(e) => setActive(e.currentTarget.checked)}
         />
         <Group justify="flex-end">
           <Button variant="default" onClick={onCancel}>
-            Cancel
+            {t("form.cancel")}
           </Button>
           <Button type="submit" loading={state.fetching}>
-            Save changes
+            {t("form.save")}
           </Button>
         </Group>
       </Stack>

@@ -4,6 +4,7 @@
 import { Alert, Badge, Button, Card, Group, Modal, SimpleGrid, Stack, Switch, Text, Title } from "@mantine/core";
 import { notifications } from "@mantine/notifications";
 import { useState } from "react";
+import { useTranslation } from "react-i18next";
 import { useMutation, useQuery } from "urql";
 
 import { describeError } from "../../api/client";
@@ -14,7 +15,7 @@ import { ConfirmDialog } from "../../shell/ConfirmDialog";
 import { SecretOnce } from "../../shell/SecretOnce";
 import { usePageTitle } from "../../shell/usePageTitle";
 import { useSignedIn } from "../session/SessionProvider";
-import { formatDateTime } from "../tenancy/labels";
+import { formatDateTime } from "../../i18n/format";
 import { Deliveries } from "./Deliveries";
 import { AddForm, EditForm, UpdateEndpoint } from "./EndpointForms";
 import { eventLabel } from "./labels";
@@ -69,7 +70,8 @@ const DeleteEndpoint = graphql(`
   }
 `);
 
-type ShownSecret = { title: string; secret: string; note: string };
+/** A secret shown once: a new endpoint's, or a rotated one's (the old one still signs for a while). */
+type ShownSecret = { url: string; secret: string; rotated: boolean; oldExpiresAt?: string | null };
 
 function EndpointCard({
   endpoint,
@@ -84,6 +86,7 @@ function EndpointCard({
   onRotated: (endpoint: Endpoint, secret: string) => void;
   onDelete: () => void;
 }) {
+  const { t } = useTranslation("webhooks");
   const [updating, update] = useMutation(UpdateEndpoint);
   const [rotating, rotate] = useMutation(RotateSecret);
   const [testing, sendTest] = useMutation(SendTest);
@@ -97,14 +100,14 @@ function EndpointCard({
   async function setActive(active: boolean) {
     setError(null);
     const result = await update({ input: { id: endpoint.id, active } });
-    if (result.error) setError({ title: active ? "Couldn't enable the endpoint" : "Couldn't pause the endpoint", message: describeError(result.error) });
+    if (result.error) setError({ title: active ? t("endpoint.enableFailed") : t("endpoint.pauseFailed"), message: describeError(result.error) });
   }
 
   async function rotateNow() {
     setError(null);
     const result = await rotate({ id: endpoint.id });
     if (result.error || !result.data) {
-      setError({ title: "Couldn't rotate the secret", message: result.error ? describeError(result.error) : "The server did not answer." });
+      setError({ title: t("endpoint.rotateFailed"), message: result.error ? describeError(result.error) : t("noAnswer") });
       return;
     }
     onRotated(result.data.rotateWebhookSecret.endpoint, result.data.rotateWebhookSecret.secret);
@@ -114,10 +117,14 @@ function EndpointCard({
     setError(null);
     const result = await sendTest({ endpointId: endpoint.id });
     if (result.error || !result.data) {
-      setError({ title: "Couldn't send a test event", message: result.error ? describeError(result.error) : "The server did not answer." });
+      setError({ title: t("endpoint.testFailed"), message: result.error ? describeError(result.error) : t("noAnswer") });
       return;
     }
-    notifications.show({ color: "green", title: "Test event queued", message: `${result.data.sendTestWebhook.id} is on its way to ${endpoint.url}.` });
+    notifications.show({
+      color: "green",
+      title: t("endpoint.testQueued"),
+      message: t("endpoint.testQueuedText", { id: result.data.sendTestWebhook.id, url: endpoint.url }),
+    });
     setShowDeliveries(true);
     setVersion((v) => v + 1);
   }
@@ -126,19 +133,19 @@ function EndpointCard({
   if (endpoint.active) {
     state = (
       <Badge color="green" variant="light">
-        Active
+        {t("endpoint.active")}
       </Badge>
     );
   } else if (endpoint.disabledReason) {
     state = (
       <Badge color="red" variant="light">
-        Disabled
+        {t("endpoint.disabled")}
       </Badge>
     );
   } else {
     state = (
       <Badge color="gray" variant="light">
-        Paused
+        {t("endpoint.paused")}
       </Badge>
     );
   }
@@ -160,35 +167,33 @@ function EndpointCard({
           {state}
         </Group>
         {endpoint.disabledReason && (
-          <Alert color="red" title="Why it is disabled" role="alert">
-            {endpoint.disabledReason} Its pending deliveries are held; enable it again to send them.
+          <Alert color="red" title={t("endpoint.whyDisabled")} role="alert">
+            {endpoint.disabledReason} {t("endpoint.held")}
           </Alert>
         )}
         <SimpleGrid cols={{ base: 1, sm: 2 }} spacing="xs">
           <Text size="sm">
             <Text span fw={600}>
-              Events:{" "}
+              {t("endpoint.events")}{" "}
             </Text>
-            {endpoint.eventTypes.map(eventLabel).join(", ") || "none"}
-            {endpoint.includeNonHuman ? ", including non-human activity" : ", human activity only"}
+            {endpoint.eventTypes.map(eventLabel).join(", ") || t("endpoint.noEvents")}
+            {endpoint.includeNonHuman ? t("endpoint.nonHuman") : t("endpoint.humanOnly")}
           </Text>
           <Text size="sm">
             <Text span fw={600}>
-              Added:{" "}
+              {t("endpoint.added")}{" "}
             </Text>
             {formatDateTime(endpoint.createdAt)}
           </Text>
-          <Text size="sm" aria-label="Signing secrets">
+          <Text size="sm" aria-label={t("endpoint.signingLabel")}>
             <Text span fw={600}>
-              Signing:{" "}
+              {t("endpoint.signing")}{" "}
             </Text>
-            {endpoint.signingSecretCount === 1
-              ? "1 signing secret"
-              : `${endpoint.signingSecretCount} signing secrets (the old one stops on ${formatDateTime(endpoint.oldSecretExpiresAt)})`}
+            {t("endpoint.secrets", { count: endpoint.signingSecretCount, date: formatDateTime(endpoint.oldSecretExpiresAt) })}
           </Text>
           <Text size="sm">
             <Text span fw={600}>
-              Secret made:{" "}
+              {t("endpoint.secretMade")}{" "}
             </Text>
             {formatDateTime(endpoint.secretRotatedAt ?? endpoint.createdAt)}
           </Text>
@@ -202,18 +207,18 @@ function EndpointCard({
           {canEdit && (
             <>
               <Switch
-                label="Active"
-                aria-label={`Active: ${endpoint.url}`}
+                label={t("endpoint.active")}
+                aria-label={t("endpoint.activeLabel", { url: endpoint.url })}
                 checked={endpoint.active}
                 disabled={updating.fetching}
                 onChange={(e) => setActive(e.currentTarget.checked)}
                 mr="sm"
               />
               <Button size="xs" variant="default" onClick={test} loading={testing.fetching} disabled={!endpoint.active}>
-                Send test event
+                {t("endpoint.sendTest")}
               </Button>
               <Button size="xs" variant="default" onClick={rotateNow} loading={rotating.fetching}>
-                Rotate secret
+                {t("endpoint.rotate")}
               </Button>
             </>
           )}
@@ -224,27 +229,27 @@ function EndpointCard({
             aria-controls={deliveriesId}
             onClick={() => setShowDeliveries((open) => !open)}
           >
-            {showDeliveries ? "Hide deliveries" : "Show deliveries"}
+            {showDeliveries ? t("endpoint.hideDeliveries") : t("endpoint.showDeliveries")}
           </Button>
           {canEdit && (
             <>
-              <Button size="xs" variant="default" aria-label={`Edit ${endpoint.url}`} onClick={() => setEditing(true)}>
-                Edit
+              <Button size="xs" variant="default" aria-label={t("endpoint.editLabel", { url: endpoint.url })} onClick={() => setEditing(true)}>
+                {t("endpoint.edit")}
               </Button>
-              <Button size="xs" variant="default" color="red" aria-label={`Delete ${endpoint.url}`} onClick={onDelete}>
-                Delete
+              <Button size="xs" variant="default" color="red" aria-label={t("endpoint.deleteLabel", { url: endpoint.url })} onClick={onDelete}>
+                {t("endpoint.delete")}
               </Button>
             </>
           )}
         </Group>
         {canEdit && (
-          <Modal opened={editing} onClose={() => setEditing(false)} title="Edit endpoint" size="lg" centered>
+          <Modal opened={editing} onClose={() => setEditing(false)} title={t("endpoint.editTitle")} size="lg" centered>
             <EditForm
               endpoint={endpoint}
               onCancel={() => setEditing(false)}
               onSaved={(saved) => {
                 setEditing(false);
-                notifications.show({ color: "green", title: "Endpoint saved", message: `The changes to ${saved.url} are saved.` });
+                notifications.show({ color: "green", title: t("endpoint.saved"), message: t("endpoint.savedText", { url: saved.url }) });
                 onSaved();
               }}
             />
@@ -259,7 +264,8 @@ function EndpointCard({
 }
 
 export function WebhooksPage() {
-  usePageTitle("Webhooks");
+  const { t } = useTranslation("webhooks");
+  usePageTitle(t("title"));
   const session = useSignedIn();
   const isAdmin = session.role === "ADMIN" || session.isStaff;
   const canEdit = session.role === "ADMIN" && !session.isStaff;
@@ -279,7 +285,7 @@ export function WebhooksPage() {
       setRemoveError(describeError(result.error));
       return;
     }
-    notifications.show({ color: "green", title: "Endpoint deleted", message: `Nothing more is sent to ${confirm.url}.` });
+    notifications.show({ color: "green", title: t("deleted"), message: t("deletedText", { url: confirm.url }) });
     setConfirm(null);
     reload();
   }
@@ -287,31 +293,31 @@ export function WebhooksPage() {
   let body;
   if (!isAdmin) {
     body = (
-      <Alert color="blue" title="Only admins manage webhooks">
-        Ask an admin of your account to add or change webhook endpoints.
+      <Alert color="blue" title={t("adminsOnly")}>
+        {t("adminsOnlyText")}
       </Alert>
     );
   } else if (fetching && !data) {
-    body = <Loading label="Loading webhook endpoints…" />;
+    body = <Loading label={t("loading")} />;
   } else if (error || !data) {
-    body = <Failed title="Couldn't load the webhook endpoints" message={error ? describeError(error) : "No answer from the server."} onRetry={reload} />;
+    body = <Failed title={t("loadFailed")} message={error ? describeError(error) : t("noAnswerLoad")} onRetry={reload} />;
   } else {
     body = (
       <Stack gap="lg">
         {canEdit && (
           <AddForm
             onCreated={(endpoint, secret) => {
-              setShown({ title: `Copy the signing secret for ${endpoint.url} now`, secret, note: "" });
+              setShown({ url: endpoint.url, secret, rotated: false });
               reload();
             }}
           />
         )}
         <section aria-labelledby="endpoint-list">
           <Title order={2} size="h4" mb="sm" id="endpoint-list">
-            Endpoints
+            {t("list")}
           </Title>
           {data.webhookEndpoints.length === 0 ? (
-            <Empty title="No webhook endpoints yet">Add one to have opens, clicks and replies POSTed to your systems as they happen.</Empty>
+            <Empty title={t("empty")}>{t("emptyText")}</Empty>
           ) : (
             <Stack gap="md">
               {data.webhookEndpoints.map((endpoint) => (
@@ -321,11 +327,7 @@ export function WebhooksPage() {
                   canEdit={canEdit}
                   onSaved={reload}
                   onRotated={(rotated, secret) =>
-                    setShown({
-                      title: `Copy the new signing secret for ${rotated.url} now`,
-                      secret,
-                      note: `The old secret keeps signing until ${formatDateTime(rotated.oldSecretExpiresAt)}, so switch your receiver before then.`,
-                    })
+                    setShown({ url: rotated.url, secret, rotated: true, oldExpiresAt: rotated.oldSecretExpiresAt })
                   }
                   onDelete={() => {
                     setRemoveError(null);
@@ -343,37 +345,36 @@ export function WebhooksPage() {
   return (
     <Stack gap="md">
       <Title order={1} size="h2">
-        Webhooks
+        {t("title")}
       </Title>
       <Text c="dimmed">
-        Sendtrail POSTs opens, clicks and replies to your endpoints, signed in the Standard Webhooks format.
-        {!canEdit && isAdmin ? " This view is read-only." : ""}
+        {t("intro")}
+        {!canEdit && isAdmin ? t("readOnly") : ""}
       </Text>
       {shown && (
         <SecretOnce
-          title={shown.title}
+          title={t(shown.rotated ? "secret.rotated" : "secret.new", { url: shown.url })}
           secret={shown.secret}
-          label="Signing secret"
-          copyLabel="Copy secret"
+          label={t("secret.label")}
+          copyLabel={t("secret.copy")}
           onDone={() => setShown(null)}
         >
-          It can't be shown again: store it where your receiver verifies signatures before you leave this page.{" "}
-          {shown.note}
+          {t("secret.once")}
+          {shown.rotated && ` ${t("secret.oldKeeps", { date: formatDateTime(shown.oldExpiresAt) })}`}
         </SecretOnce>
       )}
       {body}
       <ConfirmDialog
         opened={confirm !== null}
-        title="Delete this endpoint?"
-        confirmLabel="Delete endpoint"
-        errorTitle="Couldn't delete the endpoint"
+        title={t("confirm.title")}
+        confirmLabel={t("confirm.submit")}
+        errorTitle={t("confirm.failed")}
         error={removeError}
         busy={removing.fetching}
         onCancel={() => setConfirm(null)}
         onConfirm={removeConfirmed}
       >
-        Nothing more is sent to {confirm?.url}, and its deliveries, pending ones included, are deleted. This can't be
-        undone.
+        {t("confirm.text", { url: confirm?.url ?? "" })}
       </ConfirmDialog>
     </Stack>
   );
