@@ -5,7 +5,10 @@ Support staff find an account and read it tab by tab (settings, emails and a dia
 top emails and one email, tracking domains, webhooks and their deliveries, users); an admin
 reads the audit log, unfolds a visit and filters it by kind, person and dates. No English
 sentence or label of the admin's or the server's catalogues may be left on these pages
-(``browser/german.py``), and dates are written the German way.
+(``browser/german.py``), and dates are written the German way. The customer's own data (the
+emails' subjects, people's names and addresses) is left out of the check: it may be made of
+English words of ours. Parts still showing the server's English sentences (diagnosis findings,
+a domain's stored reason, audit entries) are checked around them (TODO(merge)).
 """
 
 from __future__ import annotations
@@ -131,12 +134,14 @@ def test_support_staff_read_an_account_in_german(
         f"{site.url}/support/{helped.tenant.account_id}/emails/{helped.tracked_id}")
     expect(page.get_by_role("heading", name=TRACKED, level=1)).to_be_visible()
     expect(page.get_by_role("note")).to_have_text(re.compile("^Protokollierter Zugriff"))
-    # TODO(merge): widen to main (the email's own page is EmailPage, translated apart; its
-    # back link "← The account's emails" comes from shell/AccountScope.tsx).
+    expect(page.get_by_role("link", name="← Die E-Mails des Kontos")).to_be_visible()
+    expect(page.get_by_role("status")).to_have_count(0)  # the diagnosis has loaded
+    # TODO(merge): widen to main (the email page's reasons and diagnosis are the server's
+    # sentences, translated apart).
     assert_german(page.get_by_role("note"))
     ui.snap("support-email")
 
-    page.locator(f"a[href='/support/{helped.tenant.account_id}?tab=emails']").click()
+    page.get_by_role("link", name="← Die E-Mails des Kontos").click()
     expect(page.get_by_role("tab", name="E-Mails & Diagnosen")).to_have_attribute(
         "aria-selected", "true")
 
@@ -146,11 +151,14 @@ def test_support_staff_read_an_account_in_german(
         "Vertriebs- und Service-E-Mails · (für neue E-Mails in Gebrauch|nicht in Gebrauch)"))
     expect(domain).to_contain_text(re.compile(
         "Zuletzt geprüft .+ · DNS bestätigt .+ · Zertifikat läuft ab .+"))
-    expect(domain.get_by_label(re.compile("^Status: "))).to_be_visible()
-    # TODO(merge): widen to main (the status and the DNS records are the domains page's
-    # statusOf and DnsRecords, translated apart).
-    assert_german(domain.locator("h3 + p"))
-    assert_german(domain.get_by_text(re.compile("^Zuletzt geprüft")))
+    expect(domain.get_by_label("Status: Wartet auf DNS")).to_be_visible()
+    expect(domain.get_by_role("list" if _phone(ui) else "table",
+                               name=f"DNS-Einträge für {DOMAIN}")).to_be_visible()
+    assert_german(page.get_by_role("tablist"))
+    # TODO(merge): widen to main (why the domain isn't active is the server's stored
+    # sentence, translated apart).
+    for part in domain.locator(":scope > div > :not([role=alert])").all():
+        assert_german(part)
     ui.assert_fits()
     ui.snap("support-domains")
 
@@ -167,13 +175,9 @@ def test_support_staff_read_an_account_in_german(
         expect(deliveries.get_by_role("row")).to_have_count(2)  # header + the test event
         for header in ("Ereignis", "Status", "Versuche", "Letzte Antwort"):
             expect(deliveries.get_by_role("columnheader", name=header)).to_be_visible()
-    expect(deliveries.get_by_label(re.compile("^Status: "))).to_be_visible()
+    expect(deliveries.get_by_label("Status: Ausstehend")).to_be_visible()
     expect(page.get_by_text("whsec_")).to_have_count(0)  # secrets are never shown
-    # TODO(merge): widen to main (event and status labels come from webhooks/labels.ts,
-    # the last answer from webhooks/Deliveries.tsx, translated apart).
-    assert_german(endpoint.get_by_text("Aktiv", exact=True))
-    if not _phone(ui):
-        assert_german(deliveries.locator("thead"))
+    assert_german(main)
     ui.assert_fits()
     ui.snap("support-webhooks")
 
@@ -186,7 +190,11 @@ def test_support_staff_read_an_account_in_german(
         for header in ("Benutzer", "Zugang", "Seit"):
             expect(users.get_by_role("columnheader", name=header)).to_be_visible()
         expect(admin).to_contain_text(GERMAN_DATE)
-    assert_german(main)  # with the roles and seats of tenancy/labels.ts
+    # The page's words: the tabs, the headers and each user's access (role, seat, state);
+    # names and addresses are the account's data ("user@…").
+    assert_german(page.get_by_role("tablist"))
+    for part in users.locator("th, [data-key-column]").all():
+        assert_german(part)
     ui.assert_fits()
     ui.snap("support-users")
 
