@@ -2,17 +2,19 @@
 // a support visit one entry whose reads unfold, filters by person, kind and dates.
 import { Alert, Button, Card, Collapse, Group, Select, SimpleGrid, Stack, Text, TextInput, Title } from "@mantine/core";
 import { useId, useState } from "react";
+import { useTranslation } from "react-i18next";
 import { useSearchParams } from "react-router";
 import { useQuery } from "urql";
 
 import { describeError } from "../../api/client";
 import { graphql } from "../../gql";
 import type { AuditKind, AuditLogFilter } from "../../gql/graphql";
+import { currentLanguage } from "../../i18n";
+import { formatDateTime, formatNumber } from "../../i18n/format";
 import { Empty, Failed, Loading } from "../../shell/States";
 import { usePageTitle } from "../../shell/usePageTitle";
 import { useSignedIn } from "../session/SessionProvider";
-import { Pager, useCursorPages, when } from "../contacts/paging";
-import { currentLanguage } from "../../i18n";
+import { Pager, useCursorPages } from "../contacts/paging";
 
 const PAGE_SIZE = 25;
 
@@ -54,18 +56,7 @@ const AuditActorsQuery = graphql(`
   }
 `);
 
-const KINDS: { value: AuditKind; label: string }[] = [
-  { value: "SETTINGS", label: "Settings" },
-  { value: "USERS", label: "Users and invitations" },
-  { value: "TOKENS", label: "API tokens" },
-  { value: "DOMAINS", label: "Tracking domains" },
-  { value: "WEBHOOKS", label: "Webhooks" },
-  { value: "SENDING", label: "Outbound mail" },
-  { value: "CONTACTS", label: "Contacts and privacy" },
-  { value: "SUPPORT", label: "Support access" },
-  { value: "ACCOUNT", label: "The account" },
-  { value: "OTHER", label: "Other" },
-];
+const KINDS: readonly AuditKind[] = ["SETTINGS", "USERS", "TOKENS", "DOMAINS", "WEBHOOKS", "SENDING", "CONTACTS", "SUPPORT", "ACCOUNT", "OTHER"];
 
 const DAY = /^\d{4}-\d{2}-\d{2}$/;
 
@@ -77,15 +68,26 @@ function startOfDay(day: string, days = 0): string | null {
   return Number.isNaN(start.getTime()) ? null : start.toISOString();
 }
 
-const TIME = new Intl.DateTimeFormat(currentLanguage(), { timeStyle: "short" });
+const times = new Map<string, Intl.DateTimeFormat>();
+
+/** A time of day as the chosen language writes it ("7:35 AM" / "07:35"). */
+function formatTime(date: Date): string {
+  const language = currentLanguage();
+  let format = times.get(language);
+  if (!format) {
+    format = new Intl.DateTimeFormat(language, { timeStyle: "short" });
+    times.set(language, format);
+  }
+  return format.format(date);
+}
 
 /** When an entry happened; a visit as its first and last read. */
 function period(startedAt: string, at: string): string {
   const start = new Date(startedAt);
   const end = new Date(at);
   const sameDay = start.toDateString() === end.toDateString();
-  if (when(startedAt) === when(at)) return when(at);
-  return `${when(startedAt)} – ${sameDay ? TIME.format(end) : when(at)}`;
+  if (formatDateTime(startedAt) === formatDateTime(at)) return formatDateTime(at);
+  return `${formatDateTime(startedAt)} – ${sameDay ? formatTime(end) : formatDateTime(at)}`;
 }
 
 interface Entry {
@@ -98,6 +100,7 @@ interface Entry {
 }
 
 function EntryItem({ entry }: { entry: Entry }) {
+  const { t } = useTranslation("audit");
   const [open, setOpen] = useState(false);
   const readsId = useId();
   const visit = entry.readCount > 0;
@@ -111,7 +114,7 @@ function EntryItem({ entry }: { entry: Entry }) {
           </Text>
           {visit && (
             <Button variant="subtle" size="compact-sm" aria-expanded={open} aria-controls={readsId} onClick={() => setOpen((was) => !was)}>
-              {open ? "Hide what they viewed" : `Show what they viewed (${entry.readCount})`}
+              {open ? t("visit.hide") : t("visit.show", { number: formatNumber(entry.readCount) })}
             </Button>
           )}
         </Group>
@@ -119,13 +122,13 @@ function EntryItem({ entry }: { entry: Entry }) {
           <Collapse expanded={open} id={readsId}>
             <Stack gap={2}>
               <Text size="sm" fw={600}>
-                Viewed {entry.readCount} {entry.readCount === 1 ? "thing" : "things"}:
+                {t("visit.viewed", { count: entry.readCount })}
               </Text>
-              <Stack component="ol" gap={2} m={0} pl="md" aria-label="What they viewed">
+              <Stack component="ol" gap={2} m={0} pl="md" aria-label={t("visit.list")}>
                 {entry.reads.map((read, index) => (
                   <Text component="li" size="sm" key={`${read.at}-${index}`} style={{ overflowWrap: "anywhere" }}>
                     <Text component="span" size="sm" c="dimmed">
-                      {TIME.format(new Date(read.at))}
+                      {formatTime(new Date(read.at))}
                     </Text>{" "}
                     {read.summary}
                   </Text>
@@ -140,14 +143,15 @@ function EntryItem({ entry }: { entry: Entry }) {
 }
 
 export function AuditLogPage() {
-  usePageTitle("Audit log");
+  const { t } = useTranslation("audit");
+  usePageTitle(t("title"));
   const session = useSignedIn();
   const allowed = session.role === "ADMIN" || session.isStaff;
   const pages = useCursorPages();
   const [params, setParams] = useSearchParams();
   const actor = params.get("actor") ?? "";
   const kindParam = params.get("kind") ?? "";
-  const kind = KINDS.find((k) => k.value === kindParam)?.value ?? null;
+  const kind = KINDS.find((k) => k === kindParam) ?? null;
   const since = params.get("since") ?? "";
   const until = params.get("until") ?? "";
   const rangeWrong = since !== "" && until !== "" && since > until;
@@ -177,42 +181,42 @@ export function AuditLogPage() {
   let body;
   if (!allowed) {
     body = (
-      <Alert color="blue" title="Admins only">
-        Only admins of the account can read its audit log.
+      <Alert color="blue" title={t("adminsOnly")}>
+        {t("adminsOnlyText")}
       </Alert>
     );
   } else if (rangeWrong) {
     body = (
-      <Alert color="yellow" title="Check the dates">
-        The “From” day is after the “To” day; choose a “From” day on or before it.
+      <Alert color="yellow" title={t("checkDates")}>
+        {t("checkDatesText")}
       </Alert>
     );
   } else if (fetching && !data) {
-    body = <Loading label="Loading the audit log…" />;
+    body = <Loading label={t("loading")} />;
   } else if (error || !data) {
     body = (
       <Failed
-        title="Couldn't load the audit log"
-        message={error ? describeError(error) : "No answer from the server."}
+        title={t("loadFailed")}
+        message={error ? describeError(error) : t("noAnswer")}
         onRetry={() => refetch({ requestPolicy: "network-only" })}
       />
     );
   } else if (data.auditLog.edges.length === 0) {
     body = filtered ? (
-      <Empty title="No entries match">Change or clear the filters to see more of the log.</Empty>
+      <Empty title={t("noMatch")}>{t("noMatchText")}</Empty>
     ) : (
-      <Empty title="Nothing audited yet">Admin changes and support reads are listed here as they happen.</Empty>
+      <Empty title={t("empty")}>{t("emptyText")}</Empty>
     );
   } else {
     const { edges, pageInfo } = data.auditLog;
     body = (
       <Stack gap="sm">
-        <Stack component="ul" gap="xs" p={0} m={0} style={{ listStyle: "none" }} aria-label="Audit log entries">
+        <Stack component="ul" gap="xs" p={0} m={0} style={{ listStyle: "none" }} aria-label={t("entries")}>
           {edges.map(({ node }) => (
             <EntryItem key={node.id} entry={node} />
           ))}
         </Stack>
-        <Pager pages={pages} hasNextPage={pageInfo.hasNextPage} endCursor={pageInfo.endCursor} label="Audit log pages" />
+        <Pager pages={pages} hasNextPage={pageInfo.hasNextPage} endCursor={pageInfo.endCursor} label={t("pages")} />
       </Stack>
     );
   }
@@ -223,32 +227,32 @@ export function AuditLogPage() {
   return (
     <Stack gap="md">
       <Title order={1} size="h2">
-        Audit log
+        {t("title")}
       </Title>
-      <Text c="dimmed">Admin changes and support visits in this account, newest first.</Text>
+      <Text c="dimmed">{t("intro")}</Text>
       {allowed && (
-        <form role="search" aria-label="Filter the audit log" onSubmit={(event) => event.preventDefault()}>
+        <form role="search" aria-label={t("filters.label")} onSubmit={(event) => event.preventDefault()}>
           <SimpleGrid cols={{ base: 1, xs: 2, md: 4 }} spacing="sm" verticalSpacing="sm">
             <Select
-              label="Who"
-              placeholder="Everyone"
+              label={t("filters.who")}
+              placeholder={t("filters.everyone")}
               data={actorChoices}
               value={actor || null}
               onChange={(value) => setFilter("actor", value ?? "")}
               clearable
               searchable
-              nothingFoundMessage="Nobody by that name"
+              nothingFoundMessage={t("filters.nobody")}
             />
             <Select
-              label="What"
-              placeholder="Everything"
-              data={KINDS}
+              label={t("filters.what")}
+              placeholder={t("filters.everything")}
+              data={KINDS.map((value) => ({ value, label: t(`kinds.${value}`) }))}
               value={kind}
               onChange={(value) => setFilter("kind", value ?? "")}
               clearable
             />
-            <TextInput type="date" label="From" value={since} onChange={(event) => setFilter("since", event.currentTarget.value)} />
-            <TextInput type="date" label="To" value={until} onChange={(event) => setFilter("until", event.currentTarget.value)} />
+            <TextInput type="date" label={t("filters.from")} value={since} onChange={(event) => setFilter("since", event.currentTarget.value)} />
+            <TextInput type="date" label={t("filters.to")} value={until} onChange={(event) => setFilter("until", event.currentTarget.value)} />
           </SimpleGrid>
         </form>
       )}

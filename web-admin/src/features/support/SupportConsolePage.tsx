@@ -5,17 +5,18 @@
 // the page says up front.
 import { Anchor, Button, Group, Stack, Table, Tabs, Text, TextInput, Title } from "@mantine/core";
 import { type FormEvent, Fragment, Suspense, lazy, useState } from "react";
+import { useTranslation } from "react-i18next";
 import { Link, useSearchParams } from "react-router";
 import { useQuery } from "urql";
 
 import { describeError } from "../../api/client";
 import { graphql } from "../../gql";
+import { formatDateTime } from "../../i18n/format";
 import { supportPath, useAccountScope } from "../../shell/AccountScope";
 import { Empty, Failed, Loading } from "../../shell/States";
 import { usePageTitle } from "../../shell/usePageTitle";
 import { usePhoneLayout } from "../../shell/usePhoneLayout";
 import { useSignedIn } from "../session/SessionProvider";
-import { formatDateTime } from "../tenancy/labels";
 import { TrackingSettingsPage } from "../tracking/TrackingSettingsPage";
 import { StaffOnly, SupportAccountFrame } from "./SupportFrame";
 import { SupportDomains } from "./SupportDomains";
@@ -75,7 +76,8 @@ const Diagnose = graphql(`
 `);
 
 export function SupportAccountsPage() {
-  usePageTitle("Support console");
+  const { t } = useTranslation("support");
+  usePageTitle(t("title"));
   const session = useSignedIn();
   const [draft, setDraft] = useState("");
   const [search, setSearch] = useState<string | null>(null);
@@ -95,25 +97,25 @@ export function SupportAccountsPage() {
   if (search === null) {
     results = null;
   } else if (fetching && !data) {
-    results = <Loading label="Finding accounts…" />;
+    results = <Loading label={t("find.finding")} />;
   } else if (error || !data) {
     results = (
       <Failed
-        title="Couldn't find accounts"
-        message={error ? describeError(error) : "No answer from the server."}
+        title={t("find.failed")}
+        message={error ? describeError(error) : t("noAnswer")}
         onRetry={() => refetch({ requestPolicy: "network-only" })}
       />
     );
   } else if (data.supportAccounts.length === 0) {
-    results = <Empty title="No matching account">Try part of the account's name or its slug.</Empty>;
+    results = <Empty title={t("find.none")}>{t("find.noneText")}</Empty>;
   } else {
     results = (
       <Table.ScrollContainer minWidth={300}>
-        <Table striped aria-label="Accounts found">
+        <Table striped aria-label={t("find.table")}>
           <Table.Thead>
             <Table.Tr>
-              <Table.Th>Account</Table.Th>
-              <Table.Th>Slug</Table.Th>
+              <Table.Th>{t("find.account")}</Table.Th>
+              <Table.Th>{t("find.slug")}</Table.Th>
             </Table.Tr>
           </Table.Thead>
           <Table.Tbody>
@@ -136,24 +138,24 @@ export function SupportAccountsPage() {
   return (
     <Stack gap="md">
       <Title order={1} size="h2">
-        Support console
+        {t("title")}
       </Title>
       {!session.isStaff ? (
         <StaffOnly />
       ) : (
         <>
-          <Text c="dimmed">Find the account you are helping; everything you open there is read-only and recorded in its audit log.</Text>
-          <form onSubmit={submit} aria-label="Find an account">
+          <Text c="dimmed">{t("find.intro")}</Text>
+          <form onSubmit={submit} aria-label={t("find.formLabel")}>
             <Group align="flex-end">
               <TextInput
-                label="Account name or slug"
-                description="Leave empty to list every account."
+                label={t("find.label")}
+                description={t("find.help")}
                 value={draft}
                 onChange={(e) => setDraft(e.currentTarget.value)}
                 style={{ flex: "1 1 240px" }}
               />
               <Button type="submit" loading={fetching}>
-                Find
+                {t("find.submit")}
               </Button>
             </Group>
           </form>
@@ -165,13 +167,14 @@ export function SupportAccountsPage() {
 }
 
 function Diagnosis({ emailId }: { emailId: string }) {
+  const { t } = useTranslation("support");
   const [{ data, fetching, error }] = useQuery({ query: Diagnose, variables: { id: emailId } });
-  if (fetching && !data) return <Loading label="Diagnosing…" />;
-  if (error || !data) return <Failed title="Couldn't diagnose this email" message={error ? describeError(error) : "No answer from the server."} />;
+  if (fetching && !data) return <Loading label={t("diagnosis.diagnosing")} />;
+  if (error || !data) return <Failed title={t("diagnosis.failed")} message={error ? describeError(error) : t("noAnswer")} />;
   return data.diagnoseEmail.findings.length === 0 ? (
-    <Text size="sm">Nothing stands in the way of tracking this email.</Text>
+    <Text size="sm">{t("diagnosis.clear")}</Text>
   ) : (
-    <Stack component="ul" gap={4} pl="md" my={0} aria-label="Findings">
+    <Stack component="ul" gap={4} pl="md" my={0} aria-label={t("diagnosis.findings")}>
       {data.diagnoseEmail.findings.map((finding) => (
         <Text component="li" size="sm" key={finding}>
           {finding}
@@ -182,30 +185,31 @@ function Diagnosis({ emailId }: { emailId: string }) {
 }
 
 function Emails() {
+  const { t } = useTranslation("support");
   const [{ data, fetching, error }, refetch] = useQuery({ query: AccountEmails, variables: { first: 50 } });
   const [open, setOpen] = useState<string | null>(null);
   const { emailPath } = useAccountScope();
   const phone = usePhoneLayout();
-  if (fetching && !data) return <Loading label="Loading emails…" />;
+  if (fetching && !data) return <Loading label={t("emails.loading")} />;
   if (error || !data) {
     return (
-      <Failed title="Couldn't load the emails" message={error ? describeError(error) : "No answer from the server."} onRetry={() => refetch({ requestPolicy: "network-only" })} />
+      <Failed title={t("emails.failed")} message={error ? describeError(error) : t("noAnswer")} onRetry={() => refetch({ requestPolicy: "network-only" })} />
     );
   }
   const emails = data.emails.edges.map((edge) => edge.node);
-  if (emails.length === 0) return <Empty title="No emails">This account has not tracked or logged any email yet.</Empty>;
+  if (emails.length === 0) return <Empty title={t("emails.none")}>{t("emails.noneText")}</Empty>;
   return (
     // On a phone only the subject and the diagnosis keep a column; the rest joins the
     // subject's line, so that the Diagnose button stays on screen (issue 15, item 9).
     <Table.ScrollContainer minWidth={phone ? 0 : 480}>
-      <Table aria-label="Emails of this account" verticalSpacing="sm">
+      <Table aria-label={t("emails.table")} verticalSpacing="sm">
         <Table.Thead>
           <Table.Tr>
-            <Table.Th>Subject</Table.Th>
-            <Table.Th visibleFrom="sm">Sent</Table.Th>
-            <Table.Th visibleFrom="sm">Tracked</Table.Th>
-            <Table.Th visibleFrom="sm">Logged</Table.Th>
-            <Table.Th>Diagnosis</Table.Th>
+            <Table.Th>{t("emails.subject")}</Table.Th>
+            <Table.Th visibleFrom="sm">{t("emails.sent")}</Table.Th>
+            <Table.Th visibleFrom="sm">{t("emails.tracked")}</Table.Th>
+            <Table.Th visibleFrom="sm">{t("emails.logged")}</Table.Th>
+            <Table.Th>{t("emails.diagnosis")}</Table.Th>
           </Table.Tr>
         </Table.Thead>
         <Table.Tbody>
@@ -214,25 +218,30 @@ function Emails() {
               <Table.Tr>
                 <Table.Td data-key-column>
                   <Anchor component={Link} to={emailPath(email.id)} style={{ overflowWrap: "anywhere" }}>
-                    {email.subject || "(no subject)"}
+                    {email.subject || t("emails.noSubject")}
                   </Anchor>
                   <Text size="xs" c="dimmed">
-                    {email.kind === "MARKETING" ? "Marketing" : "Sales"}
-                    {phone && ` · ${formatDateTime(email.sentAt)} · ${email.tracked ? "tracked" : "not tracked"} · ${email.logged ? "logged" : "not logged"}`}
+                    {t(email.kind === "MARKETING" ? "emails.kinds.MARKETING" : "emails.kinds.SALES")}
+                    {phone &&
+                      t("emails.phoneLine", {
+                        sent: formatDateTime(email.sentAt),
+                        tracked: email.tracked ? t("emails.isTracked") : t("emails.notTracked"),
+                        logged: email.logged ? t("emails.isLogged") : t("emails.notLogged"),
+                      })}
                   </Text>
                 </Table.Td>
                 <Table.Td visibleFrom="sm">{formatDateTime(email.sentAt)}</Table.Td>
-                <Table.Td visibleFrom="sm">{email.tracked ? "Yes" : "No"}</Table.Td>
-                <Table.Td visibleFrom="sm">{email.logged ? "Yes" : "No"}</Table.Td>
+                <Table.Td visibleFrom="sm">{email.tracked ? t("emails.yes") : t("emails.no")}</Table.Td>
+                <Table.Td visibleFrom="sm">{email.logged ? t("emails.yes") : t("emails.no")}</Table.Td>
                 <Table.Td data-key-column>
                   <Button
                     size="xs"
                     variant="light"
                     onClick={() => setOpen(open === email.id ? null : email.id)}
                     aria-expanded={open === email.id}
-                    aria-label={`Diagnose ${email.subject}`}
+                    aria-label={t("emails.diagnoseLabel", { subject: email.subject })}
                   >
-                    {open === email.id ? "Hide" : "Diagnose"}
+                    {open === email.id ? t("emails.hide") : t("emails.diagnose")}
                   </Button>
                 </Table.Td>
               </Table.Tr>
@@ -240,7 +249,7 @@ function Emails() {
                 <Table.Tr>
                   <Table.Td colSpan={5} bg="var(--mantine-color-gray-0)">
                     <Text size="sm" fw={600} mb={4}>
-                      Why opens and clicks were or were not recorded
+                      {t("emails.why")}
                     </Text>
                     <Diagnosis emailId={email.id} />
                   </Table.Td>
@@ -257,14 +266,15 @@ function Emails() {
 const TABS = ["settings", "emails", "activity", "domains", "webhooks", "users"] as const;
 
 function Inspection() {
+  const { t } = useTranslation("support");
   const [{ data, fetching, error }, refetch] = useQuery({ query: InspectedAccount });
   const [params, setParams] = useSearchParams();
   const wanted = params.get("tab");
   const tab = TABS.find((name) => name === wanted) ?? "settings";
-  if (fetching && !data) return <Loading label="Opening the account…" />;
+  if (fetching && !data) return <Loading label={t("account.opening")} />;
   if (error || !data) {
     return (
-      <Failed title="Couldn't open this account" message={error ? describeError(error) : "No answer from the server."} onRetry={() => refetch({ requestPolicy: "network-only" })} />
+      <Failed title={t("account.openFailed")} message={error ? describeError(error) : t("noAnswer")} onRetry={() => refetch({ requestPolicy: "network-only" })} />
     );
   }
   return (
@@ -273,16 +283,16 @@ function Inspection() {
         {data.account.name}
       </Title>
       <Text c="dimmed" size="sm">
-        {data.account.slug} · region {data.account.region} · read-only
+        {t("account.facts", { slug: data.account.slug, region: data.account.region })}
       </Text>
       <Tabs value={tab} onChange={(next) => setParams(next ? { tab: next } : {}, { replace: true })} keepMounted={false}>
         <Tabs.List>
-          <Tabs.Tab value="settings">Settings</Tabs.Tab>
-          <Tabs.Tab value="emails">Emails &amp; diagnoses</Tabs.Tab>
-          <Tabs.Tab value="activity">Opens &amp; clicks</Tabs.Tab>
-          <Tabs.Tab value="domains">Domains</Tabs.Tab>
-          <Tabs.Tab value="webhooks">Webhooks</Tabs.Tab>
-          <Tabs.Tab value="users">Users</Tabs.Tab>
+          <Tabs.Tab value="settings">{t("account.tabs.settings")}</Tabs.Tab>
+          <Tabs.Tab value="emails">{t("account.tabs.emails")}</Tabs.Tab>
+          <Tabs.Tab value="activity">{t("account.tabs.activity")}</Tabs.Tab>
+          <Tabs.Tab value="domains">{t("account.tabs.domains")}</Tabs.Tab>
+          <Tabs.Tab value="webhooks">{t("account.tabs.webhooks")}</Tabs.Tab>
+          <Tabs.Tab value="users">{t("account.tabs.users")}</Tabs.Tab>
         </Tabs.List>
         <Tabs.Panel value="settings" pt="md">
           <TrackingSettingsPage embedded />
@@ -291,7 +301,7 @@ function Inspection() {
           <Emails />
         </Tabs.Panel>
         <Tabs.Panel value="activity" pt="md">
-          <Suspense fallback={<Loading label="Loading the report…" />}>
+          <Suspense fallback={<Loading label={t("account.loadingReport")} />}>
             <EngagementReportView accountName={data.account.name} chooseScope={false} scope="ACCOUNT" />
           </Suspense>
         </Tabs.Panel>
@@ -310,11 +320,12 @@ function Inspection() {
 }
 
 export function SupportAccountPage() {
-  usePageTitle("Support console");
+  const { t } = useTranslation("support");
+  usePageTitle(t("title"));
   return (
     <Stack gap="md">
       <Anchor component={Link} to="/support" size="sm">
-        ← Find another account
+        {t("account.back")}
       </Anchor>
       <SupportAccountFrame>
         <Inspection />

@@ -2,14 +2,15 @@
 // domain's status and why it is not active, and the DNS records the customer must create.
 // On a phone each record is a card, so the value to copy never leaves the screen.
 import { Alert, Badge, Card, Group, Stack, Text, Title } from "@mantine/core";
+import { useTranslation } from "react-i18next";
 import { useQuery } from "urql";
 
 import { describeError } from "../../api/client";
 import { graphql } from "../../gql";
 import type { SupportTrackingDomainsQuery } from "../../gql/graphql";
+import { formatDateTime } from "../../i18n/format";
 import { Empty, Failed, Loading } from "../../shell/States";
 import { DnsRecords, statusOf } from "../domains/DomainsPage";
-import { formatDateTime } from "../tenancy/labels";
 
 const DomainsQuery = graphql(`
   query SupportTrackingDomains {
@@ -22,6 +23,7 @@ const DomainsQuery = graphql(`
 type Domain = SupportTrackingDomainsQuery["trackingDomains"][number];
 
 function DomainCard({ domain }: { domain: Domain }) {
+  const { t } = useTranslation("support");
   const status = statusOf(domain.status);
   const titleId = `support-domain-${domain.id}`;
   return (
@@ -33,22 +35,26 @@ function DomainCard({ domain }: { domain: Domain }) {
               {domain.hostnameUnicode}
             </Title>
             <Text size="xs" c="dimmed">
-              {domain.purpose === "SALES" ? "Sales & service emails" : `Marketing links${domain.businessUnit ? ` · ${domain.businessUnit}` : ""}`}
-              {domain.inUse ? " · in use for new emails" : " · not in use"}
+              {domain.purpose === "SALES" ? t("domains.sales") : t("domains.marketing")}
+              {domain.purpose !== "SALES" && domain.businessUnit ? t("domains.businessUnit", { unit: domain.businessUnit }) : ""}
+              {domain.inUse ? t("domains.inUse") : t("domains.notInUse")}
             </Text>
           </Stack>
-          <Badge color={status.color} variant="light" style={{ flexShrink: 0 }} aria-label={`Status: ${status.label}`}>
+          <Badge color={status.color} variant="light" style={{ flexShrink: 0 }} aria-label={t("statusLabel", { status: status.label })}>
             {status.label}
           </Badge>
         </Group>
         {domain.lastError && (
-          <Alert color={domain.status === "FAILED" ? "red" : "orange"} title="Why it isn't active">
+          <Alert color={domain.status === "FAILED" ? "red" : "orange"} title={t("domains.whyInactive")}>
             {domain.lastError}
           </Alert>
         )}
         <Text size="sm" c="dimmed">
-          Last checked {formatDateTime(domain.lastCheckedAt)} · DNS verified {formatDateTime(domain.verifiedAt)} · certificate expires{" "}
-          {formatDateTime(domain.certificateExpiresAt)}
+          {t("domains.checks", {
+            checked: formatDateTime(domain.lastCheckedAt),
+            verified: formatDateTime(domain.verifiedAt),
+            expires: formatDateTime(domain.certificateExpiresAt),
+          })}
         </Text>
         <DnsRecords hostname={domain.hostnameUnicode} records={domain.dnsRecords} />
       </Stack>
@@ -57,19 +63,20 @@ function DomainCard({ domain }: { domain: Domain }) {
 }
 
 export function SupportDomains() {
+  const { t } = useTranslation("support");
   const [{ data, fetching, error }, refetch] = useQuery({ query: DomainsQuery });
-  if (fetching && !data) return <Loading label="Loading tracking domains…" />;
+  if (fetching && !data) return <Loading label={t("domains.loading")} />;
   if (error || !data) {
     return (
       <Failed
-        title="Couldn't load the tracking domains"
-        message={error ? describeError(error) : "No answer from the server."}
+        title={t("domains.failed")}
+        message={error ? describeError(error) : t("noAnswer")}
         onRetry={() => refetch({ requestPolicy: "network-only" })}
       />
     );
   }
   if (data.trackingDomains.length === 0) {
-    return <Empty title="No custom tracking domains">This account's tracked emails use Sendtrail's own tracking host.</Empty>;
+    return <Empty title={t("domains.none")}>{t("domains.noneText")}</Empty>;
   }
   return (
     <Stack gap="md">

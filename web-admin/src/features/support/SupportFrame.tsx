@@ -4,6 +4,7 @@
 // account's paths (AccountScope) so that its links stay in the console.
 import { Alert } from "@mantine/core";
 import { type ReactNode, useMemo } from "react";
+import { useTranslation } from "react-i18next";
 import { useParams } from "react-router";
 import { Provider } from "urql";
 
@@ -12,15 +13,17 @@ import { SupportScope } from "../../shell/AccountScope";
 import { useSession, useSignedIn } from "../session/SessionProvider";
 
 export function StaffOnly() {
+  const { t } = useTranslation("support");
   return (
-    <Alert color="blue" title="For support staff">
-      The support console is for Sendtrail support staff; account admins find the same answers in their own pages.
+    <Alert color="blue" title={t("frame.staffOnly")}>
+      {t("frame.staffOnlyText")}
     </Alert>
   );
 }
 
 /** The account read is the route's `:accountId`. */
 export function SupportAccountFrame({ children }: { children: ReactNode }) {
+  const { t } = useTranslation("support");
   const session = useSignedIn();
   const { retry } = useSession();
   const { accountId = "" } = useParams();
@@ -28,8 +31,8 @@ export function SupportAccountFrame({ children }: { children: ReactNode }) {
   if (!session.isStaff) return <StaffOnly />;
   return (
     <>
-      <Alert color="yellow" title="Recorded access" role="note">
-        Your access to this account is recorded in its audit log.
+      <Alert color="yellow" title={t("frame.recorded")} role="note">
+        {t("frame.recordedText")}
       </Alert>
       <Provider value={client}>
         <SupportScope accountId={accountId}>{children}</SupportScope>

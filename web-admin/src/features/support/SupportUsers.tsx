@@ -2,13 +2,15 @@
 // they hold (role, seat, active or not) — a free seat tracks no clicks (R19), a deactivated
 // user sends nothing. On a phone each user is a card led by their access.
 import { Badge, Card, Group, Stack, Table, Text } from "@mantine/core";
+import { useTranslation } from "react-i18next";
 import { useQuery } from "urql";
 
 import { describeError } from "../../api/client";
 import { graphql } from "../../gql";
 import type { SupportUsersQuery } from "../../gql/graphql";
+import { formatDateTime, formatNumber } from "../../i18n/format";
 import { Empty, Failed, Loading } from "../../shell/States";
-import { ROLE_LABELS, SEAT_LABELS, formatDateTime } from "../tenancy/labels";
+import { ROLE_LABELS, SEAT_LABELS } from "../tenancy/labels";
 
 const PAGE = 100;
 
@@ -36,6 +38,7 @@ const UsersQuery = graphql(`
 type User = SupportUsersQuery["users"]["edges"][number]["node"];
 
 function Access({ user }: { user: User }) {
+  const { t } = useTranslation("support");
   return (
     <Group gap={4} wrap="wrap">
       <Badge variant="outline" color={user.role === "ADMIN" ? "blue" : "gray"}>
@@ -45,7 +48,7 @@ function Access({ user }: { user: User }) {
         {SEAT_LABELS[user.seat]}
       </Badge>
       <Badge variant="light" color={user.active ? "green" : "red"}>
-        {user.active ? "Active" : "Deactivated"}
+        {user.active ? t("users.active") : t("users.deactivated")}
       </Badge>
     </Group>
   );
@@ -67,25 +70,26 @@ function Who({ user }: { user: User }) {
 }
 
 export function SupportUsers() {
+  const { t } = useTranslation("support");
   const [{ data, fetching, error }, refetch] = useQuery({ query: UsersQuery, variables: { first: PAGE } });
-  if (fetching && !data) return <Loading label="Loading users…" />;
+  if (fetching && !data) return <Loading label={t("users.loading")} />;
   if (error || !data) {
     return (
-      <Failed title="Couldn't load the users" message={error ? describeError(error) : "No answer from the server."} onRetry={() => refetch({ requestPolicy: "network-only" })} />
+      <Failed title={t("users.failed")} message={error ? describeError(error) : t("noAnswer")} onRetry={() => refetch({ requestPolicy: "network-only" })} />
     );
   }
   const users = data.users.edges.map((edge) => edge.node);
-  if (users.length === 0) return <Empty title="No users">This account has no users.</Empty>;
-  const label = "Users of this account";
+  if (users.length === 0) return <Empty title={t("users.none")}>{t("users.noneText")}</Empty>;
+  const label = t("users.table");
   return (
     <Stack gap="xs">
       <Table.ScrollContainer minWidth={520} visibleFrom="sm">
         <Table aria-label={label} verticalSpacing="xs">
           <Table.Thead>
             <Table.Tr>
-              <Table.Th>User</Table.Th>
-              <Table.Th>Access</Table.Th>
-              <Table.Th>Since</Table.Th>
+              <Table.Th>{t("users.user")}</Table.Th>
+              <Table.Th>{t("users.access")}</Table.Th>
+              <Table.Th>{t("users.since")}</Table.Th>
             </Table.Tr>
           </Table.Thead>
           <Table.Tbody>
@@ -117,7 +121,7 @@ export function SupportUsers() {
       </Stack>
       {data.users.pageInfo.hasNextPage && (
         <Text size="sm" c="dimmed">
-          Showing the first {PAGE} users.
+          {t("users.firstOnly", { limit: formatNumber(PAGE) })}
         </Text>
       )}
     </Stack>

@@ -3,13 +3,14 @@
 // message fared. Signing secrets are never read: the API shows them once, to admins.
 // On a phone each delivery is a card led by its status.
 import { Alert, Badge, Card, Code, Group, Stack, Table, Text, Title } from "@mantine/core";
+import { useTranslation } from "react-i18next";
 import { useQuery } from "urql";
 
 import { describeError } from "../../api/client";
 import { graphql } from "../../gql";
 import type { SupportWebhooksQuery } from "../../gql/graphql";
+import { formatDateTime, formatNumber } from "../../i18n/format";
 import { Empty, Failed, Loading } from "../../shell/States";
-import { formatDateTime } from "../tenancy/labels";
 import { STATUS, eventLabel } from "../webhooks/labels";
 import { LastAnswer } from "../webhooks/Deliveries";
 
@@ -51,28 +52,30 @@ type Endpoint = SupportWebhooksQuery["webhookEndpoints"][number];
 type Delivery = Endpoint["deliveries"]["edges"][number]["node"];
 
 function StatusBadge({ delivery }: { delivery: Delivery }) {
+  const { t } = useTranslation("support");
   const status = STATUS[delivery.status];
   return (
-    <Badge color={status.color} variant="light" style={{ flexShrink: 0, minWidth: "max-content" }} aria-label={`Status: ${status.label}`}>
+    <Badge color={status.color} variant="light" style={{ flexShrink: 0, minWidth: "max-content" }} aria-label={t("statusLabel", { status: status.label })}>
       {status.label}
     </Badge>
   );
 }
 
 function Deliveries({ endpoint }: { endpoint: Endpoint }) {
+  const { t } = useTranslation("support");
   const rows = endpoint.deliveries.edges.map((edge) => edge.node);
-  if (rows.length === 0) return <Empty title="No deliveries yet">Events this endpoint subscribes to are listed here once they happen.</Empty>;
-  const label = `Deliveries to ${endpoint.url}`;
+  if (rows.length === 0) return <Empty title={t("webhooks.noDeliveries")}>{t("webhooks.noDeliveriesText")}</Empty>;
+  const label = t("webhooks.deliveries", { url: endpoint.url });
   return (
     <Stack gap="xs">
       <Table.ScrollContainer minWidth={600} visibleFrom="sm">
         <Table aria-label={label} verticalSpacing="xs">
           <Table.Thead>
             <Table.Tr>
-              <Table.Th>Event</Table.Th>
-              <Table.Th>Status</Table.Th>
-              <Table.Th>Attempts</Table.Th>
-              <Table.Th>Last answer</Table.Th>
+              <Table.Th>{t("webhooks.event")}</Table.Th>
+              <Table.Th>{t("webhooks.status")}</Table.Th>
+              <Table.Th>{t("webhooks.attempts")}</Table.Th>
+              <Table.Th>{t("webhooks.lastAnswer")}</Table.Th>
               <Table.Th>webhook-id</Table.Th>
             </Table.Tr>
           </Table.Thead>
@@ -93,7 +96,7 @@ function Deliveries({ endpoint }: { endpoint: Endpoint }) {
                     </Text>
                   )}
                 </Table.Td>
-                <Table.Td>{delivery.attemptCount}</Table.Td>
+                <Table.Td>{formatNumber(delivery.attemptCount)}</Table.Td>
                 <Table.Td maw={240}>
                   <LastAnswer delivery={delivery} />
                 </Table.Td>
@@ -114,7 +117,7 @@ function Deliveries({ endpoint }: { endpoint: Endpoint }) {
                   {eventLabel(delivery.eventType)}
                 </Text>
                 <Text size="xs" c="dimmed">
-                  {formatDateTime(delivery.createdAt)} · {delivery.attemptCount} {delivery.attemptCount === 1 ? "attempt" : "attempts"}
+                  {formatDateTime(delivery.createdAt)} · {t("webhooks.attemptCount", { count: delivery.attemptCount })}
                 </Text>
               </Stack>
               <div data-key-column>
@@ -127,7 +130,7 @@ function Deliveries({ endpoint }: { endpoint: Endpoint }) {
       </Stack>
       {endpoint.deliveries.pageInfo.hasNextPage && (
         <Text size="sm" c="dimmed">
-          Showing the latest {DELIVERIES}.
+          {t("webhooks.latestOnly", { limit: formatNumber(DELIVERIES) })}
         </Text>
       )}
     </Stack>
@@ -135,6 +138,7 @@ function Deliveries({ endpoint }: { endpoint: Endpoint }) {
 }
 
 function EndpointCard({ endpoint }: { endpoint: Endpoint }) {
+  const { t } = useTranslation("support");
   const titleId = `support-endpoint-${endpoint.id}`;
   return (
     <Card withBorder padding="md" component="article" aria-labelledby={titleId}>
@@ -146,16 +150,17 @@ function EndpointCard({ endpoint }: { endpoint: Endpoint }) {
             </Title>
             <Text size="xs" c="dimmed">
               {endpoint.eventTypes.map(eventLabel).join(", ")}
-              {endpoint.includeNonHuman ? " · machine and self activity too" : ""} · since {formatDateTime(endpoint.createdAt)}
+              {endpoint.includeNonHuman ? t("webhooks.nonHuman") : ""}
+              {t("webhooks.since", { date: formatDateTime(endpoint.createdAt) })}
             </Text>
             {endpoint.description && <Text size="sm">{endpoint.description}</Text>}
           </Stack>
           <Badge color={endpoint.active ? "green" : "gray"} variant="light" style={{ flexShrink: 0 }}>
-            {endpoint.active ? "Active" : "Paused"}
+            {endpoint.active ? t("webhooks.active") : t("webhooks.paused")}
           </Badge>
         </Group>
         {endpoint.disabledReason && (
-          <Alert color="orange" title="Why it is not sending">
+          <Alert color="orange" title={t("webhooks.whyNotSending")}>
             {endpoint.disabledReason}
           </Alert>
         )}
@@ -166,18 +171,19 @@ function EndpointCard({ endpoint }: { endpoint: Endpoint }) {
 }
 
 export function SupportWebhooks() {
+  const { t } = useTranslation("support");
   const [{ data, fetching, error }, refetch] = useQuery({ query: WebhooksQuery, variables: { first: DELIVERIES } });
-  if (fetching && !data) return <Loading label="Loading webhooks…" />;
+  if (fetching && !data) return <Loading label={t("webhooks.loading")} />;
   if (error || !data) {
     return (
       <Failed
-        title="Couldn't load the webhooks"
-        message={error ? describeError(error) : "No answer from the server."}
+        title={t("webhooks.failed")}
+        message={error ? describeError(error) : t("noAnswer")}
         onRetry={() => refetch({ requestPolicy: "network-only" })}
       />
     );
   }
-  if (data.webhookEndpoints.length === 0) return <Empty title="No webhook endpoints">This account sends no events to other systems.</Empty>;
+  if (data.webhookEndpoints.length === 0) return <Empty title={t("webhooks.none")}>{t("webhooks.noneText")}</Empty>;
   return (
     <Stack gap="md">
       {data.webhookEndpoints.map((endpoint) => (
