@@ -66,8 +66,6 @@ async def set_tracking_consent(
 
     The contacts come back in the order asked for (a repeated id once)."""
     authorizer().require(actor, account_id, AuthzObject.CONTACTS, AuthzAction.WRITE)
-    checked_source = consent_source(source)
-    checked_wording = _wording(wording)
     wanted = list(dict.fromkeys(contact_ids))
     if not wanted:
         raise InvalidInput(_("Name at least one contact whose tracking consent to record."))
@@ -83,6 +81,10 @@ async def set_tracking_consent(
     if missing:
         raise NotFound(_("No contact with id {id}.").format(id=missing[0]))
     contacts = [found[contact_id] for contact_id in wanted]
+    # Checked once the contacts are found: another account's contact is not found, whatever
+    # else the call says (docs/architecture.md, tenant isolation).
+    checked_source = consent_source(source)
+    checked_wording = _wording(wording)
     for contact in contacts:
         session.add(TrackingConsentChangeRow(
             account_id=account_id, contact_id=contact.id, at=now, consent=consent.value,
