@@ -3,8 +3,8 @@
 import { Text, Tooltip } from "@mantine/core";
 import { useSyncExternalStore } from "react";
 
-import { formatWhen } from "../features/emails/labels";
 import { currentLanguage } from "../i18n";
+import { formatDateTime } from "../i18n/format";
 
 const relatives = new Map<string, Intl.RelativeTimeFormat>();
 
@@ -38,7 +38,7 @@ export function formatAgo(iso: string, now: number): string {
     if (Math.abs(amount) < size) return relative().format(Math.round(amount), unit);
     amount /= size;
   }
-  return formatWhen(iso);
+  return formatDateTime(iso);
 }
 
 const TICK_MS = 30_000;
@@ -70,7 +70,7 @@ function useNow(): number {
 
 export function RelativeTime({ iso }: { iso: string }) {
   const now = useNow();
-  const exact = formatWhen(iso);
+  const exact = formatDateTime(iso);
   return (
     <Tooltip label={exact} events={{ hover: true, focus: true, touch: true }} withArrow>
       <Text size="sm" c="dimmed" component="time" dateTime={iso} tabIndex={0} style={{ whiteSpace: "nowrap" }}>

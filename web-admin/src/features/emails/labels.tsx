@@ -3,10 +3,6 @@ import { Badge } from "@mantine/core";
 import { useTranslation } from "react-i18next";
 
 import type { Verdict } from "../../gql/graphql";
-import { formatDateTime } from "../../i18n/format";
-
-/** A time as people read it, in their own time zone and language (i18n/format.ts). */
-export const formatWhen = formatDateTime;
 
 /** A rule's category ("mail_client", "image_proxy") as words, for the rare hit with no
  * reason sentence of its own: the codes themselves are not for people. */
