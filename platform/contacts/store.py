@@ -26,6 +26,9 @@ class ContactRow(SQLModel, TenantOwned, table=True):
     legal_basis: str = Field(default="none", max_length=32)
     legal_basis_changed_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
     legal_basis_changed_by: str | None = Field(default=None, max_length=400)
+    tracking_consent: str = Field(default="unknown", max_length=16)
+    """Consent to individual tracking (R29), apart from the legal basis; history in
+    ``tracking_consent_change``."""
     last_sales_email_opened_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
     last_sales_email_clicked_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
     last_clicked_at: datetime | None = Field(default=None, sa_type=UtcDateTime)

@@ -19,6 +19,7 @@ from strawberry.extensions import (
 from strawberry.schema.config import StrawberryConfig
 from strawberry.schema.schema import validate_document
 
+from sendtrail.graphql.consent_resolvers import ConsentMutation
 from sendtrail.graphql.domain_resolvers import DomainMutation, DomainQuery
 from sendtrail.graphql.errors import CodedErrors
 from sendtrail.graphql.getting_started_resolvers import GettingStartedQuery
@@ -63,7 +64,7 @@ class RootQuery(
 @strawberry.type(name="Mutation")
 class RootMutation(
     Mutation, DomainMutation, NotificationMutation, TrackingMutation, RecordsMutation,
-    WebhookMutation, SendingMutation, OutboundMutation, InvitationMutation,
+    WebhookMutation, SendingMutation, OutboundMutation, InvitationMutation, ConsentMutation,
 ):
     pass
 

@@ -9,10 +9,12 @@ from typing import Annotated
 import strawberry
 from strawberry.types import Info
 
+from sendtrail.contacts.consent_values import TrackingConsent
 from sendtrail.contacts.store import ContactRow
 from sendtrail.contacts.values import LegalBasis
 from sendtrail.db.pagination import Page
 from sendtrail.errors import NotFound
+from sendtrail.graphql.consent_types import TrackingConsentChange, TrackingConsentEnum
 from sendtrail.graphql.context import ctx
 from sendtrail.graphql.sending_types import Delivery, recipient_deliveries
 from sendtrail.graphql.tracking_inputs import (
@@ -29,7 +31,7 @@ from sendtrail.graphql.tracking_inputs import (
 )
 from sendtrail.graphql.types import Edge, PageInfo, User, relay_parts
 from sendtrail.i18n import _
-from sendtrail.records import privacy
+from sendtrail.records import consent, privacy
 from sendtrail.records.store import (
     AttachmentRow,
     LegalBasisChangeRow,
@@ -102,6 +104,9 @@ class Contact:
     last_clicked_at: datetime | None
     legal_basis_changed_at: datetime | None = None
     legal_basis_changed_by: str | None = None
+    tracking_consent: TrackingConsentEnum = strawberry.field(  # type: ignore[valid-type]
+        default=TrackingConsent.UNKNOWN,
+        description="Consent to individual tracking (R29), kept apart from the legal basis.")
     account_id: strawberry.Private[uuid.UUID | None] = None
 
     @strawberry.field(description="Emails, engagements and legal-basis changes, newest first.")
@@ -132,6 +137,17 @@ class Contact:
             )
         return [LegalBasisChange.from_row(row) for row in rows]
 
+    @strawberry.field(description="Every recorded tracking consent, newest first, with "
+                                  "its source, wording and who recorded it (R29).")
+    async def tracking_consent_history(self, info: Info) -> list[TrackingConsentChange]:
+        context = ctx(info)
+        principal = await context.actor(info)
+        async with context.db() as session:
+            rows = await consent.tracking_consent_history(
+                session, principal, await context.account_id(info), uuid.UUID(self.id)
+            )
+        return [TrackingConsentChange.from_row(row) for row in rows]
+
     @classmethod
     def from_row(cls, row: ContactRow) -> Contact:
         return cls(
@@ -142,6 +158,7 @@ class Contact:
             last_clicked_at=row.last_clicked_at,
             legal_basis_changed_at=row.legal_basis_changed_at,
             legal_basis_changed_by=row.legal_basis_changed_by,
+            tracking_consent=TrackingConsent(row.tracking_consent),
         )
 
 

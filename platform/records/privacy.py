@@ -1,4 +1,5 @@
-"""Privacy rights: legal basis with history (R16), a data export, and erasure."""
+"""Privacy rights: legal basis with history (R16), a data export, and erasure (with the
+tracking consent history of ``records.consent``, R29)."""
 
 from __future__ import annotations
 
@@ -25,6 +26,7 @@ from sendtrail.records.store import (
     LegalBasisChangeRow,
     LoggedEmailRow,
     LoggedRecipientRow,
+    TrackingConsentChangeRow,
 )
 from sendtrail.tenancy import audit
 from sendtrail.tenancy.authz import AuthzAction, AuthzObject, authorizer
@@ -117,11 +119,17 @@ async def export_contact(
         LegalBasisChangeRow.account_id == account_id,
         LegalBasisChangeRow.contact_id == contact.id,
     ))).all()
+    consents = (await session.exec(select(TrackingConsentChangeRow).where(
+        TrackingConsentChangeRow.account_id == account_id,
+        TrackingConsentChangeRow.contact_id == contact.id,
+    ).order_by(col(TrackingConsentChangeRow.at), col(TrackingConsentChangeRow.id)))).all()
     return {
         "contact": contact.model_dump(mode="json"),
         "loggedEmails": [e.model_dump(mode="json") for e in logged],
         "engagements": [e.model_dump(mode="json") for e in events],
         "legalBasisChanges": [c.model_dump(mode="json") for c in changes],
+        # The contact's current consent is ``contact.tracking_consent`` (R29).
+        "trackingConsentChanges": [c.model_dump(mode="json") for c in consents],
     }
 
 
@@ -186,6 +194,10 @@ async def erase_contact(
     await session.exec(delete(LegalBasisChangeRow).where(
         col(LegalBasisChangeRow.account_id) == account_id,
         col(LegalBasisChangeRow.contact_id) == contact.id,
+    ))
+    await session.exec(delete(TrackingConsentChangeRow).where(
+        col(TrackingConsentChangeRow.account_id) == account_id,
+        col(TrackingConsentChangeRow.contact_id) == contact.id,
     ))
     still_used = set((await session.exec(select(AttachmentRow.sha256).where(
         AttachmentRow.account_id == account_id, col(AttachmentRow.sha256).in_(digests)

@@ -19,6 +19,7 @@ __all__ = [
     "LegalBasisChangeRow",
     "LoggedEmailRow",
     "LoggedRecipientRow",
+    "TrackingConsentChangeRow",
 ]
 
 
@@ -102,6 +103,26 @@ class LegalBasisChangeRow(SQLModel, TenantOwned, table=True):
     actor: str = Field(max_length=400)
     before: str = Field(max_length=32)
     after: str = Field(max_length=32)
+
+
+class TrackingConsentChangeRow(SQLModel, TenantOwned, table=True):
+    """One recorded change of a contact's tracking consent, with its proof (R29)."""
+
+    __tablename__ = "tracking_consent_change"
+    __table_args__ = (
+        Index("ix_tracking_consent_change_contact", "account_id", "contact_id", "at", "id"),
+    )
+
+    account_id: uuid.UUID = Field(foreign_key="account.id", primary_key=True)
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    contact_id: uuid.UUID
+    at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
+    consent: str = Field(max_length=16)
+    source: str = Field(max_length=16)
+    wording: str | None = Field(default=None, max_length=2000)
+    """The text shown to the person when they gave or withdrew it."""
+    actor: str = Field(max_length=400)
+    """Who recorded it (``user:ada@… (API token)``, as audit entries name people)."""
 
 
 class ContactTombstoneRow(SQLModel, TenantOwned, table=True):

@@ -230,6 +230,36 @@ def legal_basis(change: Change) -> str:
         contact=contact, old=_value(old), new=_value(new))
 
 
+CONSENT_PHRASES = {
+    "granted": (N_("recorded tracking consent as granted for {contact} ({source})"),
+                N_("recorded tracking consent as granted for a contact since erased "
+                   "({source})")),
+    "withdrawn": (N_("recorded tracking consent as withdrawn for {contact} ({source})"),
+                  N_("recorded tracking consent as withdrawn for a contact since erased "
+                     "({source})")),
+    "unknown": (N_("recorded tracking consent as unknown for {contact} ({source})"),
+                N_("recorded tracking consent as unknown for a contact since erased "
+                   "({source})")),
+}
+CONSENT_SOURCES = {
+    "FORM": N_("through a form"), "IMPORT": N_("through an import"),
+    "API": N_("through the API"), "EMAIL_LINK": N_("through the link in an email"),
+    "ADMIN": N_("by hand"),
+}
+
+
+def tracking_consent(change: Change) -> str:
+    """Consent to tracking (R29), never confused with the legal basis above."""
+    known, erased_one = CONSENT_PHRASES.get(
+        str(change.after.get("trackingConsent")), CONSENT_PHRASES["unknown"])
+    source = str(change.after.get("source"))
+    said = _(CONSENT_SOURCES[source]) if source in CONSENT_SOURCES else words(source)
+    contact = change.names.contacts.get(change.tail("contact "))
+    if contact is None:
+        return _(erased_one).format(source=said)
+    return _(known).format(contact=contact, source=said)
+
+
 def erased(change: Change) -> str:
     counts = []
     for name, count in change.after.items():

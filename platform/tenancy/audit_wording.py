@@ -124,6 +124,7 @@ ACTION_KINDS: dict[str, ActionWording] = {
     "dkim_key.removed": ActionWording(
         K.SENDING, say.about(N_("removed the DKIM key of {target}"), "DKIM key of ")),
     "contact.legal_basis_changed": ActionWording(K.CONTACTS, say.legal_basis),
+    "contact.tracking_consent_recorded": ActionWording(K.CONTACTS, say.tracking_consent),
     "contact.erased": ActionWording(K.CONTACTS, say.erased),
     "support.read": ActionWording(K.SUPPORT, say.support_read),
     "support.search": ActionWording(K.SUPPORT, say.support_search),
