@@ -22,6 +22,7 @@ from strawberry.schema.schema import validate_document
 from sendtrail.graphql.consent_resolvers import ConsentMutation
 from sendtrail.graphql.domain_resolvers import DomainMutation, DomainQuery
 from sendtrail.graphql.errors import CodedErrors
+from sendtrail.graphql.execution import RunToEndExecutionContext
 from sendtrail.graphql.getting_started_resolvers import GettingStartedQuery
 from sendtrail.graphql.invitation_resolvers import InvitationMutation
 from sendtrail.graphql.mutations import Mutation
@@ -128,6 +129,8 @@ def build_schema(graphql: GraphQLSettings | None = None) -> strawberry.Schema:
             LanguageValidationCache,
             CodedErrors,
         ],
+        # One failing list item must not cancel its siblings mid-statement.
+        execution_context_class=RunToEndExecutionContext,
     )
     schema.suggestions = graphql.suggestions
     return schema

@@ -56,3 +56,30 @@ def test_plain_user_cannot_change_settings(client: Any, database_url: str) -> No
                "{ id } }", token=tenant.user_token)
     assert error_codes(body) == ["FORBIDDEN"]
     assert "ask an admin" in body["errors"][0]["message"]
+
+
+LOG_TO_MANY = """mutation($i: LogEmailInput!) { logEmail(input: $i) { id } }"""
+BAD_CURSOR_IN_A_LIST = """{ emails(orderBy: SENT) { edges { node {
+  kind tracked logged openedRecipients
+  recipients { contact { name trackingConsent
+    timeline(first: 1900, after: "") { edges { node { ... on Engagement { category } } } }
+    legalBasisHistory { after } } }
+  attachments { sha256 } } } } }"""
+
+
+def test_one_failing_list_item_is_a_field_error_not_a_server_error(
+    app: Any, acme: Tenant
+) -> None:
+    """graphql-core cancels a failing list's other items; a sibling stopped mid-statement
+    used to leave the request's database connection unusable, so the bad cursor came back
+    as INTERNAL_SERVER_ERROR (or an HTTP 500) instead of the error the integrator can fix."""
+    for subject in ("One", "Two"):
+        body = gql(app, LOG_TO_MANY, {"i": {"subject": subject, "recipients": [
+            {"address": f"person{n}@client.test"} for n in range(8)]}}, token=acme.user_token)
+        assert body.get("errors") is None, body
+    for _ in range(3):
+        body = gql(app, BAD_CURSOR_IN_A_LIST, token=acme.user_token)
+        assert "INTERNAL_SERVER_ERROR" not in error_codes(body), body
+        assert set(error_codes(body)) == {"BAD_USER_INPUT"}, body
+        # And the same request's later statements still run: the list around it is answered.
+        assert body["data"]["emails"]["edges"], body
