@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import UniqueConstraint
 from sqlmodel import Field, SQLModel
@@ -32,4 +32,6 @@ class ContactRow(SQLModel, TenantOwned, table=True):
     last_sales_email_opened_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
     last_sales_email_clicked_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
     last_clicked_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    last_open_on: date | None = None
+    """The deliverability purpose's one fact (R28): the day of the last open, overwritten."""
     created_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)

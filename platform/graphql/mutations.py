@@ -16,6 +16,7 @@ from sendtrail.graphql.types import (
     RoleEnum,
     ScopeEnum,
     SeatEnum,
+    TrackingPurposeEnum,
     User,
 )
 from sendtrail.secretbox import secret_box
@@ -48,6 +49,14 @@ class AccountSettingsInput:
     hit_detail_retention_days: int | None = strawberry.field(
         default=strawberry.UNSET,
         description="Forget hit addresses and user agents after this many days; null keeps.",
+    )
+    tracking_purpose: TrackingPurposeEnum | None = None  # type: ignore[valid-type]
+    exempt_purpose: TrackingPurposeEnum | None = None  # type: ignore[valid-type]
+    withdrawal_link: bool | None = None
+    withdrawal_link_text: str | None = strawberry.field(
+        default=strawberry.UNSET,
+        description="The withdrawal link's wording (at most 200 characters); null or empty: "
+        "the default, in the reader's language.",
     )
 
 
@@ -95,7 +104,8 @@ class Mutation:
         changes = {
             name: value for name, value in vars(input).items()
             if value is not strawberry.UNSET
-            and (value is not None or name == "hit_detail_retention_days")
+            and (value is not None
+                 or name in ("hit_detail_retention_days", "withdrawal_link_text"))
         }
         async with context.db() as session:
             await accounts.update_settings(session, principal, account_id, changes=changes)

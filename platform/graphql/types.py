@@ -21,6 +21,7 @@ from sendtrail.tenancy.accounts import SeatUsage as SeatUsageValue
 from sendtrail.tenancy.store import AccountRow, ApiTokenRow, InvitationRow, UserRow
 from sendtrail.tenancy.values import AccountSettingsValue, EmailDefault, Role, Scope, Seat
 from sendtrail.tenancy.values import Role as RoleValue
+from sendtrail.tracking.core.purposes import TrackingPurpose
 
 __all__ = [
     "Account",
@@ -31,6 +32,7 @@ __all__ = [
     "ScopeEnum",
     "SeatEnum",
     "SeatUsage",
+    "TrackingPurposeEnum",
     "User",
     "UserConnection",
 ]
@@ -41,6 +43,8 @@ EmailDefaultEnum = strawberry.enum(
     EmailDefault, name="EmailDefault",
     description="ACCOUNT: follow the account's default. ON or OFF: the user's own choice.",
 )
+TrackingPurposeEnum = strawberry.enum(
+    TrackingPurpose, name="TrackingPurpose", description="What tracking is for (R28).")
 ScopeEnum = strawberry.enum(Scope, name="TokenScope", description="What an API token may do.")
 NotificationPreferenceEnum = strawberry.enum(
     NotificationPreference, name="NotificationPreference",
@@ -90,6 +94,18 @@ class AccountSettings:
     hit_detail_retention_days: int | None = strawberry.field(
         description="Hit addresses and user agents are forgotten after this many days."
     )
+    tracking_purpose: TrackingPurposeEnum = strawberry.field(  # type: ignore[valid-type]
+        description="R28: what tracking is for: each recipient (INDIVIDUAL), counts per "
+        "email, link and hour (AGGREGATE), each contact's last-open day (DELIVERABILITY), "
+        "or nothing (OFF).")
+    exempt_purpose: TrackingPurposeEnum = strawberry.field(  # type: ignore[valid-type]
+        description="R28: what a contact without consent falls back to under INDIVIDUAL "
+        "(AGGREGATE, DELIVERABILITY or OFF).")
+    withdrawal_link: bool = strawberry.field(
+        description="R29: every tracked email carries a link to stop tracking its reader.")
+    withdrawal_link_text: str | None = strawberry.field(
+        description="The account's wording of that link; null: the default, in the "
+        "reader's language.")
 
     @classmethod
     def from_value(cls, value: AccountSettingsValue) -> AccountSettings:

@@ -21,6 +21,7 @@ from sendtrail.tenancy.policy import compute_tracking_policy
 from sendtrail.tenancy.store import AccountRow, AccountSettingsRow, SeatPurchaseRow, UserRow
 from sendtrail.tenancy.values import PAID_SEATS, AccountSettingsValue, Principal, Seat
 from sendtrail.tracking.core import TrackingPolicy
+from sendtrail.tracking.core.purposes import EXEMPT_PURPOSES, TrackingPurpose
 
 __all__ = [
     "SETTING_NAMES",
@@ -37,6 +38,7 @@ __all__ = [
 SETTING_NAMES = tuple(f.name for f in dataclasses.fields(AccountSettingsValue))
 MAX_SEATS = 100_000
 MAX_RETENTION_DAYS = 3650
+MAX_WITHDRAWAL_LINK_TEXT = 200
 
 
 @dataclass(frozen=True)
@@ -121,7 +123,18 @@ async def _settings_row(session: AsyncSession, account_id: uuid.UUID) -> Account
 
 
 def _value(row: AccountSettingsRow) -> AccountSettingsValue:
-    return AccountSettingsValue(**{name: getattr(row, name) for name in SETTING_NAMES})
+    value = AccountSettingsValue(**{name: getattr(row, name) for name in SETTING_NAMES})
+    return dataclasses.replace(  # stored as their strings
+        value, tracking_purpose=TrackingPurpose(row.tracking_purpose),
+        exempt_purpose=TrackingPurpose(row.exempt_purpose))
+
+
+def _stored(name: str, value: bool | int | str | None) -> bool | int | str | None:
+    if isinstance(value, TrackingPurpose):
+        return value.value
+    if name == "withdrawal_link_text" and isinstance(value, str):
+        return value.strip() or None  # empty: back to the default wording
+    return value
 
 
 async def get_settings(session: AsyncSession, account_id: uuid.UUID) -> AccountSettingsValue:
@@ -133,7 +146,7 @@ async def update_settings(
     actor: Principal,
     account_id: uuid.UUID,
     *,
-    changes: Mapping[str, bool | int | None],
+    changes: Mapping[str, bool | int | str | None],
 ) -> AccountSettingsValue:
     authorizer().require(actor, account_id, AuthzObject.SETTINGS, AuthzAction.WRITE)
     unknown = set(changes) - set(SETTING_NAMES)
@@ -145,10 +158,19 @@ async def update_settings(
     if days is not None and not (isinstance(days, int) and 1 <= days <= MAX_RETENTION_DAYS):
         raise InvalidInput(_("hitDetailRetentionDays must be between 1 and {most} "
                              "(or null to keep hit details).").format(most=MAX_RETENTION_DAYS))
+    exempt = changes.get("exempt_purpose")
+    if exempt is not None and exempt not in EXEMPT_PURPOSES:
+        raise InvalidInput(_("exemptPurpose must be AGGREGATE, DELIVERABILITY or OFF: a "
+                             "contact without consent cannot fall back to individual "
+                             "tracking."))
+    text = changes.get("withdrawal_link_text")
+    if isinstance(text, str) and len(text.strip()) > MAX_WITHDRAWAL_LINK_TEXT:
+        raise InvalidInput(_("withdrawalLinkText is at most {most} characters.").format(
+            most=MAX_WITHDRAWAL_LINK_TEXT))
     row = await _settings_row(session, account_id)
     before = _value(row)
     for name, value in changes.items():
-        setattr(row, name, value)
+        setattr(row, name, _stored(name, value))
     after = _value(row)
     if after != before:
         changed = [name for name in SETTING_NAMES if getattr(before, name) != getattr(after, name)]

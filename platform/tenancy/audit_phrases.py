@@ -63,8 +63,16 @@ SETTING_ON_OFF = {
                     N_("turned logging new emails by default off")),
     "truncate_ips": (N_("turned shortening IP addresses on"),
                      N_("turned shortening IP addresses off")),
+    "withdrawal_link": (N_("turned the tracking withdrawal link on"),
+                        N_("turned the tracking withdrawal link off")),
 }
 """A switch of the account settings turned (on, off)."""
+SETTING_NAMES_SAID = {
+    "tracking_purpose": N_("the tracking purpose"),
+    "exempt_purpose": N_("the purpose for contacts without consent"),
+    "withdrawal_link_text": N_("the withdrawal link's wording"),
+}
+"""Settings that are not switches, said in words (the rest: their code in words)."""
 VALUE_WORDS = frozenset({
     N_("nothing"), N_("none"), N_("on"), N_("off"),
     # seats
@@ -72,6 +80,8 @@ VALUE_WORDS = frozenset({
     # legal bases
     N_("consent"), N_("legitimate interest"), N_("contract"), N_("legal obligation"),
     N_("vital interest"),
+    # tracking purposes (R28)
+    N_("individual"), N_("aggregate"), N_("deliverability"),
 })
 """Stored values said in words, and translated, when they are one of these."""
 WEBHOOK_FIELDS = {"url": N_("address"), "eventTypes": N_("events"),
@@ -110,8 +120,9 @@ def settings(change: Change) -> str:
                          _("turned {setting} {value}").format(setting=words(name),
                                                               value=_value(new)))
         else:
+            said = SETTING_NAMES_SAID.get(name)
             parts.append(_("changed {setting} from {old} to {new}").format(
-                setting=words(name), old=_value(old), new=_value(new)))
+                setting=_(said) if said else words(name), old=_value(old), new=_value(new)))
     return and_list(parts) or _("saved the account settings unchanged")
 
 

@@ -60,6 +60,14 @@ class AccountSettingsRow(SQLModel, TenantOwned, table=True):
     default_log: bool = True
     truncate_ips: bool = False
     hit_detail_retention_days: int | None = None
+    tracking_purpose: str = Field(default="individual", max_length=16)
+    """What tracking is for (R28): ``tracking.core.purposes.TrackingPurpose``."""
+    exempt_purpose: str = Field(default="aggregate", max_length=16)
+    """The purpose a contact without consent falls back to (aggregate, deliverability, off)."""
+    withdrawal_link: bool = False
+    """Every tracked email carries a link to withdraw tracking consent (R29)."""
+    withdrawal_link_text: str | None = Field(default=None, max_length=200)
+    """The account's own wording of that link (None: the default, in the reader's language)."""
 
 
 class SeatPurchaseRow(SQLModel, TenantOwned, table=True):

@@ -8,6 +8,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from sendtrail.tracking.core.purposes import TrackingPurpose
+
 __all__ = [
     "PAID_SEATS",
     "AccountSettingsValue",
@@ -105,6 +107,14 @@ class AccountSettingsValue:
     """Store hit addresses cut to their network (/24, /48), never the full address."""
     hit_detail_retention_days: int | None = None
     """Forget hit addresses and user agents after this many days (None: keep)."""
+    tracking_purpose: TrackingPurpose = TrackingPurpose.INDIVIDUAL
+    """What tracking is for (R28)."""
+    exempt_purpose: TrackingPurpose = TrackingPurpose.AGGREGATE
+    """Where a contact without consent falls back to: one of ``EXEMPT_PURPOSES``."""
+    withdrawal_link: bool = False
+    """Tracked emails carry a link to withdraw tracking consent (R29)."""
+    withdrawal_link_text: str | None = None
+    """The account's own wording of that link (None: the default, in the reader's language)."""
 
 
 @dataclass(frozen=True)
