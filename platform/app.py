@@ -56,6 +56,7 @@ from sendtrail.web.reader_language import reader_language
 from sendtrail.web.records_routes import download_attachment, logged_email_html
 from sendtrail.web.request_host import one_host_header
 from sendtrail.web.tracking_routes import click, metrics, pixel
+from sendtrail.web.withdrawal_routes import confirm_withdrawal, show_withdrawal
 
 __all__ = ["app_from_env", "create_app"]
 
@@ -362,6 +363,8 @@ def create_app(
             accept_invitation,
             pixel,
             click,
+            show_withdrawal,
+            confirm_withdrawal,
             metrics,
             download_attachment,
             logged_email_html,

@@ -4,9 +4,10 @@ Sentences people read — errors, audit entries, hints, findings, notification m
 classification reasons — are written in English in the code, wrapped in ``_()`` (or marked
 with ``N_()`` where they are data, and translated where they are shown), and translated
 through gettext catalogues kept as ``.po`` files beside this module (``de/*.po``, one per
-area so that areas change apart). Babel reads the ``.po`` files when the process starts —
-nothing is compiled into the repository — and ``tests/unit/test_server_catalogue.py``
-extracts every ``_()`` from the code and fails on a sentence German lacks.
+area so that areas change apart; ``fr/*.po`` for the few pages recipients read). Babel
+reads the ``.po`` files when the process starts — nothing is compiled into the
+repository — and ``tests/unit/test_server_catalogue.py`` extracts every ``_()`` from the
+code and fails on a sentence German lacks (and French, on one of the withdrawal page's).
 
 The language is per request, in a context variable: the ``reader_language`` middleware
 sets it from the ``sendtrail_language`` cookie (the web admin's choice, also sent on its
@@ -34,6 +35,7 @@ __all__ = [
     "DEFAULT_LANGUAGE",
     "LANGUAGES",
     "N_",
+    "RECIPIENT_LANGUAGES",
     "_",
     "current_language",
     "negotiate",
@@ -44,6 +46,9 @@ __all__ = [
 DEFAULT_LANGUAGE: Final = "en"
 LANGUAGES: Final = ("en", "de")
 """The web admin's languages; the server speaks the same ones."""
+RECIPIENT_LANGUAGES: Final = ("en", "de", "fr")
+"""The languages of what an email's recipients read: the withdrawal link and its page (R29).
+French (``fr/*.po``) covers only those sentences; anything else is English for French."""
 
 CATALOGUES: Final = Path(__file__).parent
 
@@ -87,9 +92,12 @@ def N_(message: str) -> str:
     return message
 
 
-def negotiate(cookie: str | None, accept_language: str | None) -> str:
-    """The reader's language: the admin's cookie, else the best of Accept-Language, else English."""
-    if cookie and cookie.strip().lower() in LANGUAGES:
+def negotiate(
+    cookie: str | None, accept_language: str | None, languages: tuple[str, ...] = LANGUAGES
+) -> str:
+    """The reader's language among ``languages``: the admin's cookie, else the best of
+    Accept-Language, else English."""
+    if cookie and cookie.strip().lower() in languages:
         return cookie.strip().lower()
     ranked: list[tuple[float, int, str]] = []
     for position, part in enumerate((accept_language or "").split(",")):
@@ -103,7 +111,7 @@ def negotiate(cookie: str | None, accept_language: str | None) -> str:
                 except ValueError:
                     quality = 0.0
         primary = tag.split("-")[0].strip().lower()
-        if primary in LANGUAGES and quality > 0:
+        if primary in languages and quality > 0:
             ranked.append((-quality, position, primary))
     return min(ranked)[2] if ranked else DEFAULT_LANGUAGE
 
@@ -111,7 +119,7 @@ def negotiate(cookie: str | None, accept_language: str | None) -> str:
 @contextmanager
 def speaking(language: str) -> Iterator[None]:
     """Speak ``language`` inside the block (a request, or a test)."""
-    token = _language.set(language if language in LANGUAGES else DEFAULT_LANGUAGE)
+    token = _language.set(language if language in RECIPIENT_LANGUAGES else DEFAULT_LANGUAGE)
     try:
         yield
     finally:

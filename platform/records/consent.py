@@ -30,7 +30,12 @@ from sendtrail.tenancy import audit
 from sendtrail.tenancy.authz import AuthzAction, AuthzObject, authorizer
 from sendtrail.tenancy.values import Principal
 
-__all__ = ["consent_source", "set_tracking_consent", "tracking_consent_history"]
+__all__ = [
+    "consent_source",
+    "record_consent",
+    "set_tracking_consent",
+    "tracking_consent_history",
+]
 
 SOURCES = ", ".join(source.value for source in ConsentSource)
 
@@ -86,19 +91,29 @@ async def set_tracking_consent(
     checked_source = consent_source(source)
     checked_wording = _wording(wording)
     for contact in contacts:
-        session.add(TrackingConsentChangeRow(
-            account_id=account_id, contact_id=contact.id, at=now, consent=consent.value,
-            source=checked_source.value, wording=checked_wording, actor=actor.actor_label,
-        ))
-        # Named by id, as the legal basis is: an erasure must leave no address behind.
-        audit.record(session, actor, account_id, action="contact.tracking_consent_recorded",
-                     target=f"contact {contact.id}",
-                     before={"trackingConsent": contact.tracking_consent},
-                     after={"trackingConsent": consent.value, "source": checked_source.value})
-        contact.tracking_consent = consent.value
-        session.add(contact)
+        record_consent(session, actor.actor_label, contact, consent=consent,
+                       source=checked_source, wording=checked_wording, now=now)
     await session.commit()
     return contacts
+
+
+def record_consent(
+    session: AsyncSession, actor: str, contact: ContactRow, *, consent: TrackingConsent,
+    source: ConsentSource, wording: str | None, now: datetime,
+) -> None:
+    """Add one recorded consent, its audit entry and the contact's new state to the caller's
+    transaction; ``actor`` is the audit label (who, already checked by the caller)."""
+    session.add(TrackingConsentChangeRow(
+        account_id=contact.account_id, contact_id=contact.id, at=now, consent=consent.value,
+        source=source.value, wording=wording, actor=actor,
+    ))
+    # Named by id, as the legal basis is: an erasure must leave no address behind.
+    audit.record(session, actor, contact.account_id, action="contact.tracking_consent_recorded",
+                 target=f"contact {contact.id}",
+                 before={"trackingConsent": contact.tracking_consent},
+                 after={"trackingConsent": consent.value, "source": source.value})
+    contact.tracking_consent = consent.value
+    session.add(contact)
 
 
 async def tracking_consent_history(

@@ -44,4 +44,6 @@ def compute_tracking_policy(
         default_log=settings.default_log if user_default_log is None else user_default_log,
         tracking_base_url=tracking_base_url.rstrip("/"),
         not_tracked_reasons=tuple(reasons),
+        withdrawal_link=settings.withdrawal_link,
+        withdrawal_link_text=settings.withdrawal_link_text or None,
     )

@@ -91,14 +91,20 @@ def pixel_markup(url: str) -> str:
     )
 
 
-def render(template: HtmlTemplate, pixel_url: str | None, link_urls: Sequence[str] | None) -> str:
+def render(
+    template: HtmlTemplate,
+    pixel_url: str | None,
+    link_urls: Sequence[str] | None,
+    footer: str = "",
+) -> str:
     """The document with the pixel (if any) and the links pointing at ``link_urls``.
 
     ``link_urls=None`` keeps every link's original destination; a link given its original
-    destination is written exactly as it was in the source.
+    destination is written exactly as it was in the source. ``footer`` (markup: the
+    withdrawal link of R29) goes in the pixel's place, before it.
     """
     links = template.links
-    pixel = "" if pixel_url is None else pixel_markup(pixel_url)
+    pixel = footer + ("" if pixel_url is None else pixel_markup(pixel_url))
     fills = [
         pixel
         if slot == PIXEL

@@ -37,3 +37,9 @@ class TrackingPolicy:
     """Scheme and host (no trailing slash) of pixels and tracked links for this sender."""
     not_tracked_reasons: tuple[str, ...] = ()
     """Plain sentences saying what this policy turns off, for ``notTrackedReasons``."""
+    withdrawal_link: bool = False
+    """R29: every tracked email carries a footer link to withdraw tracking consent."""
+    withdrawal_link_text: str | None = None
+    """That link's words, the account's own (None: the default, in the account's language;
+    accounts have no language setting yet, so English — never the sender's web admin
+    language, which says nothing about the recipients')."""

@@ -8,6 +8,11 @@ The flow, for one ``prepare`` call:
 3. for each message (one shared message, or one per recipient) sign its pixel and link
    tokens and render the template — string joins and HMACs only;
 4. render the sender's own copy with ``sender_copy`` tokens, whose hits are SELF (R9, R14).
+
+When the account turned the withdrawal link on (R29), every message of a tracked email
+also gets a footer link to ``/w/<withdrawal token>`` on the same tracking host as its
+pixel. Only the HTML part: the text part is never rewritten (no link in it is tracked,
+and no pixel can be), so reading it is tracked by nothing the link could stop.
 """
 
 from __future__ import annotations
@@ -17,7 +22,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sendtrail.errors import InvalidInput
-from sendtrail.i18n import N_, _
+from sendtrail.i18n import DEFAULT_LANGUAGE, N_, _
 from sendtrail.tracking.core.html_template import HtmlTemplate, parse_template, render
 from sendtrail.tracking.core.model import (
     DeliveryMode,
@@ -27,7 +32,14 @@ from sendtrail.tracking.core.model import (
     TokenClaims,
 )
 from sendtrail.tracking.core.policy import TrackingPolicy
-from sendtrail.tracking.core.tokens import SHARED, TokenKeys, sign
+from sendtrail.tracking.core.tokens import (
+    SHARED,
+    TokenKeys,
+    WithdrawalClaims,
+    sign,
+    sign_withdrawal,
+)
+from sendtrail.tracking.core.withdrawal_footer import default_text, footer_markup
 
 __all__ = [
     "Draft",
@@ -140,6 +152,12 @@ def prepare(
         template=template,
     )
 
+    withdrawal_text = (
+        (policy.withdrawal_link_text or default_text(DEFAULT_LANGUAGE))
+        if policy.withdrawal_link
+        else None
+    )
+
     def html_for(recipient: int | None, *, sender_copy: bool) -> str | None:
         if template is None:
             return draft.html
@@ -147,6 +165,9 @@ def prepare(
             template,
             sign_for.pixel(recipient, sender_copy) if opens else None,
             sign_for.links(recipient, sender_copy) if clicks else None,
+            footer_markup(sign_for.withdrawal(recipient, sender_copy), withdrawal_text)
+            if withdrawal_text and (opens or clicks)
+            else "",
         )
 
     everyone = tuple(recipient.address for recipient in draft.recipients)
@@ -236,6 +257,12 @@ class _Signer:
             HitKind.OPEN, self._account_id, self._email_id, recipient, sender_copy, self._sent_at
         )
         return f"{self._base_url}/o/{sign(claims, self._keys)}.gif"
+
+    def withdrawal(self, recipient: int | None, sender_copy: bool) -> str:
+        claims = WithdrawalClaims(
+            self._account_id, self._email_id, recipient, sender_copy, self._sent_at
+        )
+        return f"{self._base_url}/w/{sign_withdrawal(claims, self._keys)}"
 
     def links(self, recipient: int | None, sender_copy: bool) -> Sequence[str]:
         base, keys = f"{self._base_url}/c/", self._keys

@@ -5,6 +5,10 @@ Layout (before base64url, no padding)::
     version:1 | flags:1 | key id:1 | account:16 | email:16 | recipient:2 | sent at:4
     [clicks: link:2 | url (UTF-8, zlib-compressed when that is shorter)] | MAC:16
 
+A withdrawal token (the footer link of R29) has the same header with its own flag and no
+body. ``verify`` refuses that flag and ``verify_withdrawal`` accepts nothing else, so the
+footer link can never be loaded as a pixel or a click, nor a pixel's token withdraw anyone.
+
 The MAC is HMAC-SHA256 over everything before it, truncated to 128 bits. The key id is
 the first byte of SHA-256 of the key, so verification tries only the configured keys with
 that id (normally one): sign with the newest key, verify with all of them. Any change to
@@ -26,7 +30,15 @@ from functools import lru_cache
 
 from sendtrail.tracking.core.model import HitKind, TokenClaims
 
-__all__ = ["InvalidToken", "TokenKeys", "sign", "verify"]
+__all__ = [
+    "InvalidToken",
+    "TokenKeys",
+    "WithdrawalClaims",
+    "sign",
+    "sign_withdrawal",
+    "verify",
+    "verify_withdrawal",
+]
 
 VERSION = 1
 MAC_SIZE = 16
@@ -37,6 +49,7 @@ _LINK = struct.Struct(">H")
 _FLAG_CLICK = 0x01
 _FLAG_SENDER_COPY = 0x02
 _FLAG_COMPRESSED = 0x04
+_FLAG_WITHDRAWAL = 0x08
 _KNOWN_FLAGS = _FLAG_CLICK | _FLAG_SENDER_COPY | _FLAG_COMPRESSED
 
 
@@ -74,6 +87,19 @@ class TokenKeys:
     @staticmethod
     def key_id(key: bytes) -> int:
         return hashlib.sha256(key).digest()[0]
+
+
+@dataclass(frozen=True)
+class WithdrawalClaims:
+    """Whose tracking consent a footer link withdraws: one recipient of one email (R29)."""
+
+    account_id: uuid.UUID
+    email_id: uuid.UUID
+    recipient: int | None
+    """The recipient's index in the email, or ``None`` for a message shared by all."""
+    sender_copy: bool
+    """The footer of the sender's own copy, which withdraws nobody."""
+    sent_at: int
 
 
 def _b64encode(raw: bytes) -> str:
@@ -176,4 +202,40 @@ def verify(token: str, keys: TokenKeys) -> TokenClaims:
         sent_at=sent_at,
         link=link,
         url=url,
+    )
+
+
+def sign_withdrawal(claims: WithdrawalClaims, keys: TokenKeys) -> str:
+    recipient = SHARED if claims.recipient is None else claims.recipient
+    if not 0 <= recipient <= SHARED:
+        raise ValueError("recipient index out of range")
+    flags = _FLAG_WITHDRAWAL | (_FLAG_SENDER_COPY if claims.sender_copy else 0)
+    payload = _HEADER.pack(VERSION, flags, keys.signing_id, claims.account_id.bytes,
+                           claims.email_id.bytes, recipient, claims.sent_at)
+    return _b64encode(payload + _mac(keys.keys[0], payload))
+
+
+def verify_withdrawal(token: str, keys: TokenKeys) -> WithdrawalClaims:
+    """The claims of a footer link's token we signed, else ``InvalidToken``."""
+    if len(token) > 2 * MAX_URL_BYTES:
+        raise InvalidToken("too long")
+    raw = _b64decode(token)
+    if len(raw) != _HEADER.size + MAC_SIZE:
+        raise InvalidToken("not a withdrawal token")
+    payload, mac = raw[:-MAC_SIZE], raw[-MAC_SIZE:]
+    if not any(
+        hmac.compare_digest(_mac(key, payload), mac) for key in keys.by_id.get(payload[2], ())
+    ):
+        raise InvalidToken("bad signature")
+    version, flags, _, account, email, recipient, sent_at = _HEADER.unpack_from(payload)
+    if version != VERSION or flags & ~(_FLAG_WITHDRAWAL | _FLAG_SENDER_COPY) or not (
+        flags & _FLAG_WITHDRAWAL
+    ):
+        raise InvalidToken("not a withdrawal token")
+    return WithdrawalClaims(
+        account_id=uuid.UUID(bytes=account),
+        email_id=uuid.UUID(bytes=email),
+        recipient=None if recipient == SHARED else recipient,
+        sender_copy=bool(flags & _FLAG_SENDER_COPY),
+        sent_at=sent_at,
     )
