@@ -49,18 +49,23 @@ def _button() -> str:
     return _("Stop tracking me")
 
 
+def _text(words: str) -> str:
+    # Element text, never an attribute: French apostrophes stay as written.
+    return html.escape(words, quote=False)
+
+
 def _page(title: str, text: str, *, button: bool = False, status: int = 200) -> Response[str]:
     form = (
-        f'<form method="post"><button type="submit">{html.escape(_button())}</button></form>'
+        f'<form method="post"><button type="submit">{_text(_button())}</button></form>'
         if button else ""
     )
     body = (
         f'<!doctype html><html lang="{current_language()}"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        f"<title>{html.escape(title)}</title><style>body{{font-family:system-ui,sans-serif;"
+        f"<title>{_text(title)}</title><style>body{{font-family:system-ui,sans-serif;"
         "max-width:32rem;margin:3rem auto;padding:0 1rem;line-height:1.5;color:#222}"
         "button{font-size:1rem;padding:.6rem 1.2rem;cursor:pointer}</style></head><body>"
-        f"<h1>{html.escape(title)}</h1><p>{html.escape(text)}</p>{form}</body></html>"
+        f"<h1>{_text(title)}</h1><p>{_text(text)}</p>{form}</body></html>"
     )
     return Response(body, status_code=status, media_type="text/html; charset=utf-8",
                     headers={**_HEADERS, "Content-Language": current_language()})

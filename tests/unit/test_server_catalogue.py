@@ -113,3 +113,26 @@ def test_the_language_is_negotiated_from_the_cookie_then_accept_language(
     cookie: str | None, header: str | None, language: str
 ) -> None:
     assert negotiate(cookie, header) == language
+
+
+FRENCH = PLATFORM / "i18n" / "fr"
+RECIPIENT_PAGES = ("web/withdrawal_routes.py", "tracking/core/withdrawal_footer.py")
+
+
+def test_french_has_every_sentence_recipients_read_and_nothing_else() -> None:
+    """R29: the withdrawal link and its page come in French too; French is for them only."""
+    wanted = {text for text, where in _code_sentences().items()
+              if where.startswith(RECIPIENT_PAGES)}
+    assert wanted, "no sentence found in the withdrawal page's modules"
+    french: dict[str, str] = {}
+    for po_file in sorted(FRENCH.glob("*.po")):
+        with po_file.open("rb") as handle:
+            for message in read_po(handle, locale="fr"):
+                if message.id:
+                    french[str(message.id)] = str(message.string)
+    assert set(french) == wanted
+    assert all(french[text] and _placeholders(french[text]) == _placeholders(text)
+               for text in wanted)
+    with speaking("fr"):
+        assert _("Stop tracking me") == "Ne plus me suivre"
+    assert negotiate(None, "fr-FR") == "en"  # the web admin itself has no French

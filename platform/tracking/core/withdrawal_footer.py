@@ -27,5 +27,5 @@ def footer_markup(url: str, text: str) -> str:
     return (
         '<p style="margin:24px 0 0;font-size:11px;line-height:1.4;color:#888888;">'
         f'<a href="{html.escape(url)}" style="color:#888888;text-decoration:underline;">'
-        f"{html.escape(text)}</a></p>"
+        f"{html.escape(text, quote=False)}</a></p>"
     )
