@@ -260,3 +260,26 @@ def give_upstream(client: TestClient[Any], tenant: Tenant, endpoint: SmtpEndpoin
                    "password": endpoint.password, **fields}}, token=tenant.admin_token)
     assert body.get("errors") is None, body
     assert body["data"]["updateOutboundMail"]["configured"] is True
+
+
+def rows_mentioning(database_url: str, needles: list[str]) -> list[tuple[str, str]]:
+    """(table, row) of every stored row, in every table, that contains one of ``needles``."""
+    from sqlalchemy import select  # noqa: PLC0415
+    from sqlmodel import SQLModel  # noqa: PLC0415
+
+    from sendtrail.db.engine import create_sync_engine  # noqa: PLC0415
+    from sendtrail.migrations import register_all_tables  # noqa: PLC0415
+
+    register_all_tables()
+    engine = create_sync_engine(database_url)
+    found = []
+    try:
+        with engine.connect() as connection:
+            for table in SQLModel.metadata.sorted_tables:
+                for row in connection.execute(select(table)):
+                    text = str(tuple(row)).lower()
+                    if any(needle.lower() in text for needle in needles):
+                        found.append((table.name, text))
+    finally:
+        engine.dispose()
+    return found

@@ -14,7 +14,7 @@ const config: CodegenConfig = {
         enumsAsTypes: true,
         useTypeImports: true,
         strictScalars: true,
-        scalars: { DateTime: "string", JSON: "unknown", Upload: "File" },
+        scalars: { Date: "string", DateTime: "string", JSON: "unknown", Upload: "File" },
       },
     },
   },

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated
 
 import strawberry
@@ -107,6 +107,9 @@ class Contact:
     tracking_consent: TrackingConsentEnum = strawberry.field(  # type: ignore[valid-type]
         default=TrackingConsent.UNKNOWN,
         description="Consent to individual tracking (R29), kept apart from the legal basis.")
+    last_open_on: date | None = strawberry.field(
+        default=None, description="The deliverability purpose's one fact (R28): the day of "
+        "the contact's last open, overwritten at each open.")
     account_id: strawberry.Private[uuid.UUID | None] = None
 
     @strawberry.field(description="Emails, engagements and legal-basis changes, newest first.")
@@ -159,6 +162,7 @@ class Contact:
             legal_basis_changed_at=row.legal_basis_changed_at,
             legal_basis_changed_by=row.legal_basis_changed_by,
             tracking_consent=TrackingConsent(row.tracking_consent),
+            last_open_on=row.last_open_on,
         )
 
 

@@ -34,6 +34,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
+    Date,
     and_,
     bindparam,
     case,
@@ -73,9 +74,10 @@ from sendtrail.tracking.core.derive import (
     decide,
 )
 from sendtrail.tracking.core.model import EmailKind, Verdict
+from sendtrail.tracking.core.purposes import ConsentState, TrackingPurpose
 from sendtrail.tracking.core.raw_hit import RawHit
 from sendtrail.tracking.pacing import Pacing
-from sendtrail.tracking.rollups import apply_rollup_deltas, rollup_delta
+from sendtrail.tracking.rollups import RollupDelta, apply_rollup_deltas, rollup_delta
 from sendtrail.tracking.store import (
     EmailRecipientRow,
     EngagementRow,
@@ -195,7 +197,7 @@ async def _emails(conn: AsyncConnection, keys: set[EmailKey]) -> dict[EmailKey, 
         select(EMAILS.c.account_id, EMAILS.c.id, EMAILS.c.sender_id, EMAILS.c.kind,
                EMAILS.c.recipient_count, EMAILS.c.link_count, SETTINGS.c.tracking_enabled,
                SETTINGS.c.privacy_mode, SETTINGS.c.self_open_suppression,
-               SETTINGS.c.truncate_ips)
+               SETTINGS.c.truncate_ips, SETTINGS.c.tracking_purpose, SETTINGS.c.exempt_purpose)
         .join(SETTINGS, SETTINGS.c.account_id == EMAILS.c.account_id)
         .where(key_in((EMAILS.c.account_id, EMAILS.c.id), keys))
     )
@@ -203,7 +205,8 @@ async def _emails(conn: AsyncConnection, keys: set[EmailKey]) -> dict[EmailKey, 
         (row.account_id, row.id): EmailFacts(
             row.sender_id, EmailKind(row.kind), row.recipient_count, row.link_count,
             row.tracking_enabled, row.privacy_mode, row.self_open_suppression,
-            row.truncate_ips)
+            row.truncate_ips, TrackingPurpose(row.tracking_purpose),
+            TrackingPurpose(row.exempt_purpose))
         for row in rows
     }
 
@@ -211,21 +214,22 @@ async def _emails(conn: AsyncConnection, keys: set[EmailKey]) -> dict[EmailKey, 
 async def _recipients(conn: AsyncConnection, keys: set[RecipientKey]) -> dict[
     RecipientKey, RecipientFacts
 ]:
-    """The batch's recipients with their contact's legal basis and their first open, in one
-    joined query (absent: the contact was erased)."""
+    """The batch's recipients with their contact's legal basis, tracking consent and their
+    first open, in one joined query (absent: the contact was erased)."""
     if not keys:
         return {}
     r = RECIPIENTS.c
     rows = await conn.execute(
         select(r.account_id, r.email_id, r.idx, r.first_human_open_at, CONTACTS.c.id,
-               CONTACTS.c.legal_basis)
+               CONTACTS.c.legal_basis, CONTACTS.c.tracking_consent)
         .join(CONTACTS, and_(CONTACTS.c.account_id == r.account_id,
                              CONTACTS.c.id == r.contact_id))
         .where(key_in((r.account_id, r.email_id, r.idx), keys))
     )
     return {
         (row.account_id, row.email_id, row.idx): RecipientFacts(
-            row.id, row.legal_basis != "none", row.first_human_open_at)
+            row.id, row.legal_basis != "none", row.first_human_open_at,
+            ConsentState(row.tracking_consent))
         for row in rows
     }
 
@@ -401,8 +405,38 @@ async def _recount_first_open(
         .values(first_human_open_at=first))
 
 
+_SET_LAST_OPEN = (
+    update(CONTACTS)
+    .where(CONTACTS.c.account_id == bindparam("b_account"),
+           CONTACTS.c.id == bindparam("b_contact"))
+    .values(last_open_on=bindparam("b_day", type_=Date()))
+)
+
+
+async def _keep_exempt(conn: AsyncConnection, decisions: Decisions) -> None:
+    """What the exempt purposes keep (R28): counts in the rollups, last-open days."""
+    await apply_rollup_deltas(conn, [
+        RollupDelta(account_id=c.account_id, email_id=c.email_id, sender_id=c.sender_id,
+                    link_idx=c.link_idx, occurred_at=c.occurred_at, type=c.type.value,
+                    verdict=c.verdict.value, counts_in_reports=c.counts_in_reports,
+                    sender_copy=False, inferred=False, change=+1)
+        for c in decisions.aggregate_counts
+    ])
+    if decisions.last_opens:
+        # Overwritten, not moved forward: the one date deliverability keeps is the last one
+        # seen (a late-derived older hit is a day at most, in practice the same day).
+        await conn.execute(_SET_LAST_OPEN, [
+            {"b_account": account_id, "b_contact": contact_id, "b_day": day}
+            for (account_id, contact_id), day in sorted(decisions.last_opens.items())
+        ])
+
+
 async def write_decisions(conn: AsyncConnection, decisions: Decisions) -> list[EngagementEvent]:
-    """Store ``decisions`` in the caller's transaction; return the newly stored engagements."""
+    """Store ``decisions`` in the caller's transaction; return the newly stored engagements.
+
+    The exempt purposes' counts are kept in the same transaction as the raw hits are
+    consumed, so each counts exactly once like an engagement."""
+    await _keep_exempt(conn, decisions)
     if not decisions.engagements:
         return []
     rows = [engagement.row() for engagement in decisions.engagements]

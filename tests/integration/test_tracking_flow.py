@@ -156,7 +156,7 @@ def test_shared_pixel_is_someone_and_sender_copy_is_self(
     assert "by the sender" in text_
 
 
-def test_privacy_mode_without_legal_basis_is_anonymous(
+def test_privacy_mode_without_legal_basis_falls_back_to_the_exempt_purpose(
     app_client: Any, tenant: Tenant, clock: FakeClock, database_url: str
 ) -> None:
     gql(app_client, "mutation { updateAccountSettings(input: {privacyMode: true}) { id } }",
@@ -174,7 +174,9 @@ def test_privacy_mode_without_legal_basis_is_anonymous(
     email = _email(app_client, tenant, prepared["email"]["id"])
     attribution = {(n["recipient"] or {}).get("address"): n["attribution"]
                    for n in engagement_nodes(email)}
-    assert attribution == {None: "SOMEONE", "ben@client.test": "RECIPIENT"}  # R16
+    # R16 and R28: Ann has no legal basis, so her open is only counted (the account's
+    # exempt purpose, aggregate by default), never stored as anyone's, not even 'Someone'.
+    assert attribution == {"ben@client.test": "RECIPIENT"}
     contacts = {r["address"]: r["contact"] for r in email["recipients"]}
     assert contacts["ann@client.test"]["lastSalesEmailOpenedAt"] is None
     assert contacts["ben@client.test"]["lastSalesEmailOpenedAt"] is not None

@@ -3,7 +3,8 @@
 The deriver loads ``BatchFacts`` and writes ``Decisions``; every rule that joins
 classification, attribution, inferred opens and contact dates is decided here, so it is
 tested here: R7 (inferred opens), R11 (click bursts), R14 (the sender's cookie), R15 to R17
-(attribution), R16 (contact dates), R18 (tracking off) and erasure.
+(attribution), R16 (contact dates), R18 (tracking off), erasure, and the tracking purposes
+and consent (R28, R29).
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ from __future__ import annotations
 import uuid
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+
+import pytest
 
 from sendtrail.tracking.core.derive import (
     INFERRED_OPEN_REASON,
@@ -22,6 +25,7 @@ from sendtrail.tracking.core.derive import (
     decide,
 )
 from sendtrail.tracking.core.model import Attribution, EmailKind, HitKind, TokenClaims, Verdict
+from sendtrail.tracking.core.purposes import ConsentState, TrackingPurpose, purpose_for
 from sendtrail.tracking.core.raw_hit import RawHit
 from sendtrail.tracking.signals import load_signals
 
@@ -137,14 +141,16 @@ def test_an_erased_recipient_or_a_gone_email_records_nothing() -> None:
     assert len(decide([_hit(recipient=1)], _facts(erased=True), SIGNALS).engagements) == 1
 
 
-def test_privacy_mode_without_a_legal_basis_is_someone_and_moves_no_contact_r16() -> None:
+def test_privacy_mode_without_consent_or_basis_falls_back_to_the_exempt_purpose_r28() -> None:
+    # Before R28 such hits were stored anonymously as 'Someone', with address and user
+    # agent: now nothing personal is kept, only what the account's exempt purpose allows.
     facts = _facts(replace(EMAIL_FACTS, privacy_mode=True), basis=False)
     decided = decide([_hit(), _click(at=LATER + timedelta(minutes=1))], facts, SIGNALS)
-    assert {e.attribution for e in decided.engagements} == {Attribution.SOMEONE}
-    assert {e.recipient_idx for e in decided.engagements} == {None}
-    assert {e.contact_id for e in decided.engagements} == {None}
+    assert decided.engagements == ()
     assert decided.contact_dates == ()
     assert decided.first_human_opens == {}
+    assert [(c.type, c.verdict, c.link_idx) for c in decided.aggregate_counts] == [
+        (HitKind.OPEN, Verdict.HUMAN, None), (HitKind.CLICK, Verdict.HUMAN, 0)]
 
 
 def test_a_shared_copy_is_someone_r15() -> None:
@@ -201,18 +207,122 @@ def test_privacy_mode_clicks_need_the_emails_anonymous_history() -> None:  # R7,
     assert shared == {(ACCOUNT, EMAIL)}
 
 
-def test_an_anonymous_open_then_click_is_one_open_not_two() -> None:  # R7, R16
-    # Issue 15, defect 1: one open and one click in privacy mode showed two "Someone
-    # opened" rows, one of them inferred, when the click came in a later batch.
-    facts = _facts(replace(EMAIL_FACTS, privacy_mode=True), basis=False)
-    (open_,) = decide([_hit()], facts, SIGNALS).engagements
+def test_an_anonymous_open_then_click_is_one_open_not_two() -> None:  # R7, R15
+    # Issue 15, defect 1: one open and one click of a copy naming no one showed two
+    # "Someone opened" rows, one of them inferred, when the click came in a later batch.
+    facts = _facts()
+    (open_,) = decide([_hit(recipient=None)], facts, SIGNALS).engagements
     assert open_.attribution is Attribution.SOMEONE
     assert open_.recipient_idx is None
     later = replace(facts, opened_copies=frozenset({(ACCOUNT, EMAIL, None, False)}))
-    (click,) = decide([_click(at=LATER + timedelta(minutes=5))], later, SIGNALS).engagements
+    (click,) = decide([_click(recipient=None, at=LATER + timedelta(minutes=5))], later,
+                      SIGNALS).engagements
     assert (click.type, click.attribution, click.inferred) == (
         HitKind.CLICK, Attribution.SOMEONE, False)
     # Without an earlier open the click still implies one, anonymous like the click.
-    inferred, _ = sorted(decide([_click()], facts, SIGNALS).engagements,
+    inferred, _ = sorted(decide([_click(recipient=None)], facts, SIGNALS).engagements,
                          key=lambda e: e.occurred_at)
     assert (inferred.inferred, inferred.attribution) == (True, Attribution.SOMEONE)
+
+
+# -- tracking purposes (R28) and consent (R29) --------------------------------------------
+
+IND, AGG, DLV, OFF = (TrackingPurpose.INDIVIDUAL, TrackingPurpose.AGGREGATE,
+              TrackingPurpose.DELIVERABILITY, TrackingPurpose.OFF)
+G, W, U = ConsentState.GRANTED, ConsentState.WITHDRAWN, ConsentState.UNKNOWN
+
+
+@pytest.mark.parametrize(("account", "privacy", "consent", "basis", "expected"), [
+    (IND, False, U, False, IND),  # today's behaviour without privacy mode
+    (IND, False, G, False, IND),
+    (IND, False, W, False, DLV),  # a withdrawal always wins, privacy mode or not (R29)
+    (IND, True, U, False, DLV),  # privacy mode: neither consent nor legal basis
+    (IND, True, U, True, IND),  # ...a legal basis still allows it (R16)
+    (IND, True, G, False, IND),  # ...and so does consent
+    (IND, True, W, True, DLV),  # a withdrawal beats a legal basis
+    (AGG, False, G, True, AGG),  # the account's own exempt purpose applies to everyone
+    (DLV, True, G, True, DLV),
+    (OFF, False, G, True, OFF),
+])
+def test_the_purpose_of_a_hit(account: TrackingPurpose, privacy: bool, consent: ConsentState,
+                              basis: bool, expected: TrackingPurpose) -> None:
+    choice = purpose_for(account=account, exempt=DLV, privacy_mode=privacy,
+                         recipient_known=True, consent=consent, has_legal_basis=basis)
+    assert choice.purpose is expected
+    if expected is not IND or account is not IND:
+        assert choice.reason  # every fallback and exempt purpose says why
+
+
+def test_a_copy_naming_no_one_stays_individual_it_identifies_nobody() -> None:
+    choice = purpose_for(account=IND, exempt=OFF, privacy_mode=True, recipient_known=False,
+                         consent=U, has_legal_basis=False)
+    assert choice.purpose is IND
+
+
+def _with(consent: ConsentState, *, basis: bool = False) -> BatchFacts:
+    facts = _facts(basis=basis)
+    return replace(facts, recipients={
+        key: replace(value, consent=consent) for key, value in facts.recipients.items()})
+
+
+def test_aggregate_keeps_counts_and_nothing_about_who() -> None:
+    facts = _facts(replace(EMAIL_FACTS, purpose=AGG))
+    decided = decide([_hit(), _click(link=2, recipient=1), _hit(agent="curl/8.5.0")],
+                     facts, SIGNALS)
+    assert decided.engagements == ()
+    assert decided.contact_dates == ()
+    assert decided.first_human_opens == {}
+    assert decided.last_opens == {}
+    assert [(c.type, c.link_idx, c.verdict, c.counts_in_reports)
+            for c in decided.aggregate_counts] == [
+        (HitKind.OPEN, None, Verdict.HUMAN, True), (HitKind.CLICK, 2, Verdict.HUMAN, True),
+        (HitKind.OPEN, None, Verdict.MACHINE, False)]
+    # An aggregate count has no field that could hold a person: the type says it.
+    assert not {"recipient_idx", "contact_id", "ip", "user_agent"} & set(
+        type(decided.aggregate_counts[0]).__slots__)
+
+
+def test_deliverability_keeps_only_each_contacts_last_open_day() -> None:
+    facts = _facts(replace(EMAIL_FACTS, purpose=DLV))
+    tomorrow = LATER + timedelta(days=1)
+    decided = decide([_hit(at=tomorrow), _hit(), _click(recipient=1),
+                      _hit(recipient=1, agent="curl/8.5.0", at=tomorrow)], facts, SIGNALS)
+    assert (decided.engagements, decided.aggregate_counts, decided.contact_dates) == (
+        (), (), ())
+    # AGG machine's fetch is not an open; a person's click implies one (R7).
+    assert decided.last_opens == {(ACCOUNT, CONTACT_0): tomorrow.date(),
+                                  (ACCOUNT, CONTACT_1): LATER.date()}
+
+
+def test_off_keeps_nothing() -> None:
+    decided = decide([_hit(), _click()], _facts(replace(EMAIL_FACTS, purpose=OFF)), SIGNALS)
+    assert (decided.engagements, decided.aggregate_counts, decided.last_opens,
+            decided.contact_dates) == ((), (), {}, ())
+
+
+def test_a_withdrawn_contact_falls_back_for_every_email_already_sent_r29() -> None:
+    facts = _with(W, basis=True)
+    decided = decide([_hit(), _click(recipient=1)], facts, SIGNALS)
+    assert decided.engagements == ()
+    assert len(decided.aggregate_counts) == 2  # the default exempt purpose: aggregate
+    deliverability = replace(facts, emails={(ACCOUNT, EMAIL): replace(
+        EMAIL_FACTS, exempt_purpose=DLV)})
+    assert decide([_hit()], deliverability, SIGNALS).last_opens == {
+        (ACCOUNT, CONTACT_0): LATER.date()}
+
+
+def test_consent_lets_privacy_mode_name_the_contact_and_says_so() -> None:
+    facts = _with(G)
+    facts = replace(facts, emails={(ACCOUNT, EMAIL): replace(EMAIL_FACTS, privacy_mode=True)})
+    decided = decide([_hit()], facts, SIGNALS)
+    (open_,) = decided.engagements
+    assert (open_.attribution, open_.contact_id) == (Attribution.RECIPIENT, CONTACT_0)
+    assert "consented to individual tracking" in " ".join(open_.reasons)
+    assert decided.contact_dates  # a consenting contact's dates move (R16)
+
+
+def test_a_contact_recorded_before_consent_existed_is_unknown() -> None:
+    assert RecipientFacts(CONTACT_0, True, None).consent is ConsentState.UNKNOWN
+    assert EMAIL_FACTS.purpose is IND
+    assert EMAIL_FACTS.exempt_purpose is AGG
+    assert (ACCOUNT, EMAIL) in _facts().emails

@@ -13,18 +13,25 @@ import uuid
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sendtrail.tracking.core.attribute import attribute, resolve_recipient
 from sendtrail.tracking.core.classify import BURST_WINDOW, Hit, Signals, classify
 from sendtrail.tracking.core.hints import network_of
 from sendtrail.tracking.core.model import Attribution, EmailKind, HitKind, Verdict
+from sendtrail.tracking.core.purposes import (
+    ConsentState,
+    PurposeChoice,
+    TrackingPurpose,
+    purpose_for,
+)
 from sendtrail.tracking.core.raw_hit import RawHit
 
 __all__ = [
     "INFERRED_OPEN_REASON",
     "TRACKING_OFF_REASON",
+    "AggregateCount",
     "BatchFacts",
     "BurstReclassification",
     "ContactDates",
@@ -69,6 +76,10 @@ class EmailFacts:
     privacy_mode: bool
     self_open_suppression: bool
     truncate_ips: bool
+    purpose: TrackingPurpose = TrackingPurpose.INDIVIDUAL
+    """What the account tracks for (R28)."""
+    exempt_purpose: TrackingPurpose = TrackingPurpose.AGGREGATE
+    """Where a contact without consent falls back to."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +87,8 @@ class RecipientFacts:
     contact_id: uuid.UUID
     has_legal_basis: bool
     first_human_open_at: datetime | None
+    consent: ConsentState = ConsentState.UNKNOWN
+    """Tracking consent (R29), read fresh for every batch: a withdrawal counts at once."""
 
 
 @dataclass(frozen=True)
@@ -160,6 +173,24 @@ class BurstReclassification:
     reason: str
 
 
+@dataclass(frozen=True, slots=True)
+class AggregateCount:
+    """One hit counted for the aggregate purpose (R28): what the hourly rollups key on,
+    and nothing about who made it."""
+
+    account_id: uuid.UUID
+    email_id: uuid.UUID
+    sender_id: uuid.UUID
+    link_idx: int | None
+    occurred_at: datetime
+    type: HitKind
+    verdict: Verdict
+
+    @property
+    def counts_in_reports(self) -> bool:
+        return self.verdict is Verdict.HUMAN
+
+
 @dataclass(frozen=True)
 class Decisions:
     engagements: tuple[EngagementDecision, ...]
@@ -168,6 +199,10 @@ class Decisions:
     """Recipients whose first human open (seen or inferred) is in this batch: when."""
     bursts: tuple[BurstReclassification, ...]
     """To apply to engagements stored by earlier batches (this batch's are already marked)."""
+    aggregate_counts: tuple[AggregateCount, ...] = ()
+    """Hits kept only as counts (the aggregate purpose, R28)."""
+    last_opens: Mapping[tuple[uuid.UUID, uuid.UUID], date] = field(default_factory=dict)
+    """(account, contact): the day of the last open, for the deliverability purpose."""
 
 
 def stored_ip(ip: str, *, truncate: bool) -> str:
@@ -232,6 +267,8 @@ def decide(hits: Sequence[RawHit], facts: BatchFacts, signals: Signals) -> Decis
         ),
         first_human_opens=first_opens,
         bursts=tuple(batch.bursts),
+        aggregate_counts=tuple(batch.aggregate),
+        last_opens=batch.last_opens,
     )
 
 
@@ -259,6 +296,8 @@ class _Batch:
         self.contact_dates: dict[tuple[uuid.UUID, uuid.UUID], dict[str, datetime]] = (
             defaultdict(dict))
         self.bursts: list[BurstReclassification] = []
+        self.aggregate: list[AggregateCount] = []
+        self.last_opens: dict[tuple[uuid.UUID, uuid.UUID], date] = {}
 
     def add(self, raw: RawHit) -> None:
         claims = raw.claims
@@ -281,13 +320,26 @@ class _Batch:
             self.signals,
             self_open_suppression=email.self_open_suppression,
         )
+        consent = contact.consent if contact else ConsentState.UNKNOWN
+        choice = purpose_for(
+            account=email.purpose, exempt=email.exempt_purpose,
+            privacy_mode=email.privacy_mode, recipient_known=recipient is not None,
+            consent=consent, has_legal_basis=contact.has_legal_basis if contact else False,
+        )
+        if choice.purpose is not TrackingPurpose.INDIVIDUAL:
+            self._keep_for(choice, raw, email, contact, verdict.verdict)
+            return
         result = attribute(
             kind=claims.kind, email_kind=email.kind, verdict=verdict.verdict,
             recipient=recipient, privacy_mode=email.privacy_mode,
-            has_legal_basis=contact.has_legal_basis if contact else False,
+            # Consent to individual tracking (R29) lets privacy mode name the contact too.
+            has_legal_basis=contact is not None and (
+                contact.has_legal_basis or consent is ConsentState.GRANTED),
         )
         # The sender's own copy is nobody's recipient; its reasons come from classification.
         reasons = [*verdict.reasons, *([] if claims.sender_copy else result.reasons)]
+        if choice.reason:
+            reasons.append(choice.reason)
         if not email.tracking_enabled:
             reasons.append(TRACKING_OFF_REASON)
         engagement = EngagementDecision(
@@ -332,6 +384,23 @@ class _Batch:
             ):
                 if moves:
                     dates[name] = max(dates.get(name, raw.at), raw.at)
+
+    def _keep_for(self, choice: PurposeChoice, raw: RawHit, email: EmailFacts,
+                  contact: RecipientFacts | None, verdict: Verdict) -> None:
+        """Keep what an exempt purpose allows of ``raw`` (R28), and nothing else: no
+        engagement, no contact or recipient date, no notification."""
+        claims = raw.claims
+        if choice.purpose is TrackingPurpose.AGGREGATE:
+            self.aggregate.append(AggregateCount(
+                account_id=claims.account_id, email_id=claims.email_id,
+                sender_id=email.sender_id, link_idx=claims.link, occurred_at=raw.at,
+                type=claims.kind, verdict=verdict))
+        elif (choice.purpose is TrackingPurpose.DELIVERABILITY and contact is not None
+              and verdict is Verdict.HUMAN):
+            # A person's open or click (a click implies an open, R7): the day, overwritten.
+            key = (claims.account_id, contact.contact_id)
+            day = raw.at.date()
+            self.last_opens[key] = max(self.last_opens.get(key, day), day)
 
     def _has_opened(self, key: CopyKey, contact: RecipientFacts | None) -> bool:
         if key in self.opened:

@@ -12,6 +12,8 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
+from sendtrail.i18n import N_
+
 __all__ = [
     "EXEMPT_PURPOSES",
     "ConsentState",
@@ -47,24 +49,26 @@ class PurposeChoice:
     reason: str
 
 
-# Reasons in English, translated where they are shown (``i18n``; N_ would import ours).
+# Reasons are stored in English and translated where they are shown (R28: say why).
 ACCOUNT_REASONS = {
-    TrackingPurpose.AGGREGATE: "The account tracks for aggregate statistics only: this hit "
-    "is counted per email, link and hour, with nothing about who made it.",
-    TrackingPurpose.DELIVERABILITY: "The account tracks for deliverability only: this hit "
-    "only moves the contact's last-open date.",
-    TrackingPurpose.OFF: "The account's tracking purpose is off: this hit is not recorded.",
+    TrackingPurpose.AGGREGATE: N_(
+        "The account tracks for aggregate statistics only: this hit is counted per email, "
+        "link and hour, with nothing about who made it."),
+    TrackingPurpose.DELIVERABILITY: N_(
+        "The account tracks for deliverability only: this hit only moves the contact's "
+        "last-open date."),
+    TrackingPurpose.OFF: N_("The account's tracking purpose is off: this hit is not recorded."),
 }
-WITHDRAWN_REASON = (
+WITHDRAWN_REASON = N_(
     "This contact withdrew their consent to individual tracking, so the hit falls back to "
     "the account's exempt purpose ({purpose})."
 )
-NO_CONSENT_REASON = (
+NO_CONSENT_REASON = N_(
     "Privacy mode is on and this contact has neither tracking consent nor a legal basis, so "
     "the hit falls back to the account's exempt purpose ({purpose})."
 )
-CONSENTED_REASON = "This contact consented to individual tracking."
-LEGAL_BASIS_REASON = "Privacy mode is on and this contact has a legal basis for processing."
+CONSENTED_REASON = N_("This contact consented to individual tracking.")
+LEGAL_BASIS_REASON = N_("Privacy mode is on and this contact has a legal basis for processing.")
 
 
 def purpose_for(
