@@ -34,6 +34,9 @@ _HEADERS = {
     "Referrer-Policy": "no-referrer",  # the token is in the URL
     "X-Robots-Tag": "noindex",
     "X-Frame-Options": "DENY",  # no page may click the button for the reader
+    # The page's own inline style and its form to itself; nothing else, from anywhere.
+    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; "
+    "form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
 }
 
 
