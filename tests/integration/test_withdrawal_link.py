@@ -284,3 +284,32 @@ def test_the_link_works_on_the_accounts_custom_tracking_domain(
     assert contact(app, rival, "ann@client.test")["trackingConsent"] == "UNKNOWN"
     assert app.post(match.group(1), headers=on_domain).status_code == 200
     assert contact(app, acme, "ann@client.test")["trackingConsent"] == "WITHDRAWN"
+
+
+def test_a_footer_link_quoted_in_a_later_email_stays_as_it_is_and_is_no_tracked_link(
+    app: Any, acme: Tenant, database_url: str
+) -> None:
+    """R29 with R8: a reply quoting Ann's footer keeps her link as it was (never a click
+    token), says why, and still gets its own footer."""
+    give_admin_a_paid_seat(app, database_url, acme)
+    turn_on(app, acme)
+    ann = send(app, acme)["messages"][0]["html"]
+    quoted_path, _words = footer(ann)
+    quoted = f"http://testserver.local{quoted_path}"
+    body = gql(app, """mutation($i: PrepareEmailInput!) { prepareEmail(input: $i) {
+      notTrackedReasons email { id } messages { html } } }""", {"i": {
+        "subject": "Re: Pricing", "recipients": [{"address": "ann@client.test"}],
+        "html": f'<p>Thanks!</p><blockquote><a href="{quoted}">Stop tracking whether I open '
+                'this</a> <a href="https://shop.test/pricing">pricing</a></blockquote>'}},
+        token=acme.admin_token)
+    assert body.get("errors") is None, body
+    reply = body["data"]["prepareEmail"]
+    html = reply["messages"][0]["html"]
+    assert f'href="{quoted}"' in html  # as quoted
+    assert len(re.findall(r'href="http://testserver\.local/w/', html)) == 2  # + its own
+    assert len(re.findall(r'href="http://testserver\.local/c/', html)) == 1  # pricing only
+    assert any("withdrawal link copied from an earlier email" in reason
+               for reason in reply["notTrackedReasons"])
+    email = gql_data(app, EMAIL, {"id": reply["email"]["id"]}, token=acme.admin_token,
+                     field="email")
+    assert email["links"] == [{"url": "https://shop.test/pricing", "clicks": 0}]

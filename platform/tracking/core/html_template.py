@@ -44,6 +44,7 @@ from sendtrail.tracking.core.html_links import (
 )
 from sendtrail.tracking.core.model import HitKind, TokenClaims
 from sendtrail.tracking.core.tokens import InvalidToken, TokenKeys, verify
+from sendtrail.tracking.core.withdrawal_footer import is_withdrawal_link
 
 __all__ = ["PIXEL", "HtmlTemplate", "parse_template", "pixel_markup", "render"]
 
@@ -59,6 +60,12 @@ RESTORED_LINK = N_(
     "({destination}): it would have reported clicks on that email instead of this one."
 )
 _UNREADABLE = N_("A link's markup could not be read with certainty, so it is left as it is.")
+# R29: a reply quoting our footer keeps it as that recipient's link, never a tracked click.
+COPIED_WITHDRAWAL = N_(
+    "A tracking withdrawal link copied from an earlier email is left as it is: it belongs "
+    "to a recipient of that email, and following it is never a click."
+)
+
 _PIXEL_PATH = re.compile(r"/o/([A-Za-z0-9_-]+)\.gif\Z")
 _CLICK_PATH = re.compile(r"/c/([A-Za-z0-9_-]+)\Z")
 
@@ -340,7 +347,7 @@ class _Scanner(TolerantParser):
             else:
                 self._removed.append(sentence)
         text_reason = address_text_reason(text)
-        reason = skip_reason(destination) or text_reason
+        reason = skip_reason(destination) or self._copied_withdrawal(destination) or text_reason
         original = (
             f'"{html.escape(destination)}"'
             if restored or span is None
@@ -364,6 +371,9 @@ class _Scanner(TolerantParser):
         """Cut out the image tag at ``span`` (R8)."""
         self._edits.append((*span, ""))
         self._removed.append(REMOVED_PIXEL)
+
+    def _copied_withdrawal(self, url: str) -> str | None:
+        return COPIED_WITHDRAWAL if is_withdrawal_link(url, self._keys) else None
 
     def _claims(self, url: str, path: re.Pattern[str], kind: HitKind) -> TokenClaims | None:
         try:
