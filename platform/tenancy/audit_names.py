@@ -49,7 +49,7 @@ SYSTEM_ACTORS = {
     "cli": "Someone at the command line",
     "signup": "The sign-up form",
     "webhook dispatcher": "Sendtrail's webhook sender",
-    "recipient (email link)": "The recipient, from the link in an email",
+    "recipient (email link)": "The recipient",
 }
 
 

@@ -60,7 +60,7 @@ __all__ = [
 SYSTEM_NAMES = frozenset({
     N_("Someone at the command line"), N_("The sign-up form"),
     N_("Sendtrail's webhook sender"), N_("Sendtrail"),
-    N_("The recipient, from the link in an email"),
+    N_("The recipient"),
 })
 """How ``audit_names`` names system actors, translated where they are said."""
 

@@ -47,6 +47,7 @@ CONTACT = """query($id: ID!) { contact(id: $id) { trackingConsent
 EMAIL = """query($id: ID!) { email(id: $id) { links { url clicks }
   recipients { address clickCount }
   engagements { edges { node { type } } } } }"""
+AUDIT = "{ auditLog(first: 50) { edges { node { action summary } } } }"
 ERASE = "mutation($c: ID!) { eraseContact(contactId: $c) { contactId } }"
 FOOTER = re.compile(r'<a href="http://testserver\.local(/w/[^"]+)"[^>]*>([^<]*)</a>')
 CHROME = ("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
@@ -187,6 +188,11 @@ def test_confirming_withdraws_that_recipient_once_with_the_page_as_proof(
     audited = _sql(database_url, "SELECT actor, target FROM audit_entry WHERE action = "
                    "'contact.tracking_consent_recorded'")
     assert [tuple(row) for row in audited] == [("recipient (email link)", f"contact {ann['id']}")]
+    log = ok(app, acme.admin_token, AUDIT)["auditLog"]["edges"]
+    (said,) = [e["node"]["summary"] for e in log
+               if e["node"]["action"] == "contact.tracking_consent_recorded"]
+    assert said == ("The recipient recorded tracking consent as withdrawn for ann@client.test "
+                    "(through the link in an email)")
 
 
 def test_a_forged_altered_or_borrowed_token_gets_a_404_page(app: Any, acme: Tenant) -> None:

@@ -79,7 +79,7 @@ def test_the_reader_gets_their_language_and_english_stays_the_default() -> None:
     assert _(msgid) == msgid  # outside a request: English
     with speaking("de"):
         assert _(msgid) == german != msgid
-    with speaking("fr"):  # not one of ours: English
+    with speaking("fr"):  # French covers only what recipients read (R29): English here
         assert _(msgid) == msgid
     assert N_(msgid) is msgid
 
