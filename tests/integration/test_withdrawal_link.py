@@ -319,3 +319,28 @@ def test_a_footer_link_quoted_in_a_later_email_stays_as_it_is_and_is_no_tracked_
     email = gql_data(app, EMAIL, {"id": reply["email"]["id"]}, token=acme.admin_token,
                      field="email")
     assert email["links"] == [{"url": "https://shop.test/pricing", "clicks": 0}]
+
+
+def test_a_shared_message_and_the_senders_copy_withdraw_nobody_and_say_why(
+    app: Any, acme: Tenant
+) -> None:
+    """R29 with R15: one message to Ann and Ben cannot tell who follows its link, and the
+    sender's own copy is theirs: each page says so, offers no button, and a POST records
+    nothing."""
+    turn_on(app, acme)
+    shared = ok(app, acme.admin_token, PREPARE, {"i": {
+        "subject": "Pricing", "html": HTML,
+        "recipients": [{"address": "ann@client.test"}, {"address": "ben@client.test"}],
+    }})["prepareEmail"]
+    (message,) = shared["messages"]
+    own = re.search(r'<a href="http://testserver\.local(/w/[^"]+)"', shared["senderCopy"]["html"])
+    assert own, shared["senderCopy"]["html"]
+    for path, title in ((footer(message["html"])[0], "This link cannot tell who you are"),
+                        (own.group(1), "This is the sender's own copy")):
+        for method in (app.get, app.post):
+            page = method(path)
+            assert page.status_code == 200
+            assert title in page.text
+            assert "<form" not in page.text
+    for address in ("ann@client.test", "ben@client.test"):
+        assert contact(app, acme, address)["trackingConsentHistory"] == []
