@@ -18,7 +18,8 @@ from sendtrail.tracking.activity import move_activity
 from sendtrail.tracking.core.attribute import attribute
 from sendtrail.tracking.core.message_ids import parse_message_id
 from sendtrail.tracking.core.model import EmailKind, HitKind, Verdict
-from sendtrail.tracking.rollups import apply_rollup_deltas, rollup_delta
+from sendtrail.tracking.core.purposes import ConsentState, TrackingPurpose, purpose_for
+from sendtrail.tracking.rollups import RollupDelta, apply_rollup_deltas, rollup_delta
 from sendtrail.tracking.store import EmailRecipientRow, EngagementRow, TrackedEmailRow
 from sendtrail.tracking.stream import EngagementEvent
 
@@ -52,10 +53,21 @@ async def record_reply(
     at = min(logged.sent_at or now, now)  # a Date header in the future moves nothing
     contact = await session.get(ContactRow, (account_id, recipient.contact_id))
     settings = await get_settings(session, account_id)
+    consent = ConsentState(contact.tracking_consent) if contact else ConsentState.UNKNOWN
+    has_basis = contact is not None and contact.legal_basis != "none"
+    choice = purpose_for(
+        account=settings.tracking_purpose, exempt=settings.exempt_purpose,
+        privacy_mode=settings.privacy_mode, recipient_known=True, consent=consent,
+        has_legal_basis=has_basis)
+    if choice.purpose is not TrackingPurpose.INDIVIDUAL:
+        # R28: the reply stays logged (that is logging, R4); as tracking it is kept only as
+        # the exempt purpose allows, like an open.
+        await _keep_for(session, choice.purpose, email, contact, at)
+        return []
     result = attribute(
         kind=HitKind.OPEN, email_kind=EmailKind(email.kind), verdict=Verdict.HUMAN,
         recipient=recipient.idx, privacy_mode=settings.privacy_mode,
-        has_legal_basis=contact is not None and contact.legal_basis != "none",
+        has_legal_basis=has_basis or consent is ConsentState.GRANTED,
     )
     anonymous = result.recipient is None
     base: dict[str, Any] = dict(
@@ -111,6 +123,19 @@ async def record_reply(
     # The rollups count every stored engagement, in the same transaction (issue 14).
     await apply_rollup_deltas(connection, [rollup_delta(row, 1) for row in rows])
     return [_event(row) for row in added]
+
+
+async def _keep_for(session: AsyncSession, purpose: TrackingPurpose, email: TrackedEmailRow,
+                    contact: ContactRow | None, at: datetime) -> None:
+    if purpose is TrackingPurpose.AGGREGATE:
+        await apply_rollup_deltas(await session.connection(), [RollupDelta(
+            account_id=email.account_id, email_id=email.id, sender_id=email.sender_id,
+            link_idx=None, occurred_at=at, type="reply", verdict="human",
+            counts_in_reports=True, sender_copy=False, inferred=False, change=+1)])
+    elif purpose is TrackingPurpose.DELIVERABILITY and contact is not None:
+        contact.last_open_on = at.date()  # a reply implies the email was read (R7)
+        session.add(contact)
+        await session.flush()
 
 
 async def _replied_email(

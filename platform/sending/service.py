@@ -30,7 +30,7 @@ from sendtrail.addresses import valid_address
 from sendtrail.contacts.store import ContactRow
 from sendtrail.domains.service import tracking_base_url_for
 from sendtrail.errors import Forbidden, InvalidInput, NotFound, OutboundNotConfigured, RateLimited
-from sendtrail.i18n import N_, _, ngettext
+from sendtrail.i18n import N_, _
 from sendtrail.records.blobs import BlobStore
 from sendtrail.records.logbook import LogInput, log_email
 from sendtrail.records.mime import Address, MessageLimits, MessageRefused, parse_message
@@ -51,14 +51,16 @@ from sendtrail.sending.store import (
 )
 from sendtrail.sending.values import DeliveryKind, DeliveryStatus, DeliveryView, Trackability
 from sendtrail.sending.worker import delivery_event_id
-from sendtrail.tenancy.accounts import tracking_policy_for
+from sendtrail.tenancy.accounts import get_settings, tracking_policy_for
 from sendtrail.tenancy.authz import AuthzAction, AuthzObject, authorizer
 from sendtrail.tenancy.store import UserRow
 from sendtrail.tenancy.values import Principal, Scope
 from sendtrail.tracking.core.model import DeliveryMode, EmailKind, RecipientField
 from sendtrail.tracking.core.prepare import Recipient
+from sendtrail.tracking.core.purposes import ConsentState, TrackingPurpose
 from sendtrail.tracking.core.tokens import TokenKeys
 from sendtrail.tracking.emails import EmailInput, prepare_email
+from sendtrail.tracking.purpose_notes import RecipientStanding, purpose_notes
 from sendtrail.tracking.store import TrackedEmailRow
 from sendtrail.tracking.stream import EventSink
 
@@ -171,16 +173,11 @@ async def compose_check(
     else:
         if not policy.click_tracking:
             notes.append(_("Only opens are tracked: click tracking needs a paid Sales seat."))
-        notes.append(_("Each recipient gets their own copy, so every open and click is "
-                       "attributed to the person who made it."))
-        if policy.privacy_mode and addresses:
-            known = {row.address: row for row in (await session.exec(select(ContactRow).where(
-                ContactRow.account_id == account_id, col(ContactRow.address).in_(addresses),
-            ))).all()}
-            anonymous = [a for a in addresses
-                         if a not in known or known[a].legal_basis == "none"]
-            if anonymous:
-                notes.append(_privacy_note(anonymous))
+        settings = await get_settings(session, account_id)
+        if settings.tracking_purpose is TrackingPurpose.INDIVIDUAL:
+            notes.append(_("Each recipient gets their own copy, so every open and click is "
+                           "attributed to the person who made it."))
+        notes.extend(purpose_notes(settings, await _standings(session, account_id, addresses)))
     users = set((await session.exec(select(UserRow.email).where(
         UserRow.account_id == account_id))).all())
     if logged and addresses and all(a in users for a in addresses):
@@ -191,21 +188,17 @@ async def compose_check(
     return ComposeCheck(can_send=can_send, track=tracked, log=logged, notes=tuple(notes))
 
 
-def _privacy_note(anonymous: Sequence[str]) -> str:
-    """Privacy mode shows these recipients (the first five named) as "Someone" (R16)."""
-    addresses = ", ".join(anonymous[:5])
-    if len(anonymous) > 5:
-        return _(
-            "Privacy mode is on and {addresses} and {more} more have no legal basis recorded: "
-            "their opens and clicks will show as \"Someone\"."
-        ).format(addresses=addresses, more=len(anonymous) - 5)
-    return ngettext(
-        "Privacy mode is on and {addresses} has no legal basis recorded: their opens and "
-        "clicks will show as \"Someone\".",
-        "Privacy mode is on and {addresses} have no legal basis recorded: their opens and "
-        "clicks will show as \"Someone\".",
-        len(anonymous),
-    ).format(addresses=addresses)
+async def _standings(session: AsyncSession, account_id: uuid.UUID,
+                     addresses: Sequence[str]) -> list[RecipientStanding]:
+    """What each recipient's tracking purpose depends on (a new address: nothing yet)."""
+    if not addresses:
+        return []
+    known = {row.address: row for row in (await session.exec(select(ContactRow).where(
+        ContactRow.account_id == account_id, col(ContactRow.address).in_(addresses),
+    ))).all()}
+    return [RecipientStanding(address) if address not in known else RecipientStanding(
+        address, ConsentState(known[address].tracking_consent),
+        known[address].legal_basis != "none") for address in addresses]
 
 
 async def sends_in_last_hour(

@@ -14,8 +14,10 @@ from sendtrail.contacts.store import ContactRow
 from sendtrail.i18n import N_, _, ngettext
 from sendtrail.tenancy.accounts import get_settings
 from sendtrail.tenancy.values import Principal
+from sendtrail.tracking.core.purposes import ConsentState, TrackingPurpose
 from sendtrail.tracking.emails import get_email, recipients_of
 from sendtrail.tracking.engagements import engagements_of_email
+from sendtrail.tracking.purpose_notes import RecipientStanding, purpose_notes
 from sendtrail.tracking.signals import explain
 from sendtrail.tracking.store import EngagementRow
 
@@ -41,26 +43,17 @@ async def diagnose_email(
             "pixel and links, so its opens and clicks are attributed to 'Someone' and "
             "appear in no report. Send it per recipient to know who opened it."
         ).format(count=len(recipients)))
-    if settings.privacy_mode:
-        contact_ids = [r.contact_id for r in recipients]
-        without = [
-            c for c in [await session.get(ContactRow, (account_id, cid)) for cid in contact_ids]
-            if c is not None and c.legal_basis == "none"
-        ]
-        if without:
-            names = ", ".join(sorted(c.address for c in without))
-            findings.append(ngettext(
-                "Privacy mode is on and {names} has no legal basis for processing: their "
-                "activity is recorded anonymously as 'Someone' and their contact properties "
-                "are not updated.",
-                "Privacy mode is on and {names} have no legal basis for processing: their "
-                "activity is recorded anonymously as 'Someone' and their contact properties "
-                "are not updated.",
-                len(without),
-            ).format(names=names))
+    if email.open_tracking:  # R28: what the purpose keeps of whose hits
+        contacts = [c for c in [await session.get(ContactRow, (account_id, r.contact_id))
+                                for r in recipients] if c is not None]
+        findings.extend(purpose_notes(settings, [
+            RecipientStanding(c.address, ConsentState(c.tracking_consent),
+                              c.legal_basis != "none")
+            for c in sorted(contacts, key=lambda c: c.address)]))
     findings.extend(_(sentence) for sentence in email.removed_tracking)
     findings.extend(_(reason) for _link, reason in email.skipped_links)
-    findings.extend(_hit_findings(email.open_tracking, hits))
+    findings.extend(_hit_findings(
+        email.open_tracking and settings.tracking_purpose is TrackingPurpose.INDIVIDUAL, hits))
     return findings
 
 

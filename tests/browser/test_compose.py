@@ -209,7 +209,7 @@ def test_a_user_whose_own_default_is_not_to_track_starts_with_track_off(
     expect(row.get_by_text("Tracked", exact=True)).to_have_count(0)
 
 
-def test_before_sending_the_window_says_who_shows_as_someone_and_when_nothing_is_tracked(
+def test_before_sending_the_window_says_whose_hits_are_only_counted_and_when_nothing_is_tracked(
     ui: Ui, site: Site, upstream_sink: UpstreamSink
 ) -> None:
     tenant = _sending_account(site, upstream_sink, "Privacy")
@@ -224,7 +224,8 @@ def test_before_sending_the_window_says_who_shows_as_someone_and_when_nothing_is
     sign_in(ui, tenant.admin_email)
     page = ui.page
 
-    # R16: privacy mode on, and one recipient has no legal basis: their hits are anonymous.
+    # R16, R28: privacy mode on, and one recipient has neither consent nor a legal basis:
+    # their hits fall back to the account's exempt purpose (aggregate by default).
     open_contact(ui, lena)
     page.get_by_role("button", name="Email", exact=True).click()
     compose = page.get_by_role("dialog", name="New email")
@@ -234,8 +235,9 @@ def test_before_sending_the_window_says_who_shows_as_someone_and_when_nothing_is
     applies = compose.get_by_role("region", name="What will apply")
     someone = applies.get_by_role("listitem").filter(has_text="Privacy mode is on")
     expect(someone).to_have_text(
-        f'Privacy mode is on and {lena} has no legal basis recorded: their opens and clicks '
-        'will show as "Someone".')  # Carl's contract is a legal basis: not named
+        f"Privacy mode is on and {lena} has neither tracking consent nor a legal basis: their "
+        "opens and clicks are only counted in reports, without their name.")  # Carl's
+    # contract is a legal basis: he is not named
     expect(applies).to_contain_text("Tracked · logged on the contacts' records")
     ui.snap("privacy-mode")
     compose.get_by_role("button", name="Discard").click()

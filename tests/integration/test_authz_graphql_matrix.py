@@ -83,6 +83,17 @@ OPERATIONS: dict[str, tuple[str, bool, bool, bool, Scope]] = {
     "contacts-write": (
         'mutation { setContactLegalBasis(contactId: "{random}", basis: CONSENT) '
         "{ __typename } }", Y, Y, N, WRITE),
+    # R29: tracking consent is recorded like the legal basis, by anyone who writes contacts.
+    "consent-write": (
+        'mutation { setTrackingConsent(contactId: "{random}", consent: GRANTED, '
+        'source: "ADMIN") { __typename } }', Y, Y, N, WRITE),
+    "consents-write": (
+        'mutation { setTrackingConsents(contactIds: ["{random}"], consent: WITHDRAWN, '
+        'source: "API") { __typename } }', Y, Y, N, WRITE),
+    # R28: what tracking is for is the admins' choice, like every account setting.
+    "purpose-write": (
+        "mutation { updateAccountSettings(input: {trackingPurpose: AGGREGATE, "
+        "exemptPurpose: OFF}) { __typename } }", Y, N, N, ADMIN),
     "domains-write": (
         'mutation { addTrackingDomain(input: {hostname: "links{n}.acme-corp.example"}) '
         "{ __typename } }", Y, N, N, ADMIN),
@@ -107,7 +118,8 @@ OPERATIONS: dict[str, tuple[str, bool, bool, bool, Scope]] = {
 
 # Errors an allowed operation may still meet once past the permission check: the random
 # contact does not exist, and the tests' DNS resolver answers no webhook host.
-PAST_THE_CHECK = {"contacts-write": {"NOT_FOUND"}, "webhooks-write": {"BAD_USER_INPUT"}}
+PAST_THE_CHECK = {"contacts-write": {"NOT_FOUND"}, "consent-write": {"NOT_FOUND"},
+                  "consents-write": {"NOT_FOUND"}, "webhooks-write": {"BAD_USER_INPUT"}}
 
 # What the scope combinations hold (admin includes write includes read); a plain user's
 # tokens never have the admin scope, so they are offered the first three only.

@@ -88,7 +88,8 @@ def client(settings: Settings) -> Iterator[Any]:
 
 
 B_STATE = """{ account { name settings { trackingEnabled privacyMode selfOpenSuppression
-  marketingTracking marketingLinkTracking defaultTrack defaultLog } seats { seat used }
+  marketingTracking marketingLinkTracking defaultTrack defaultLog trackingPurpose
+  exemptPurpose withdrawalLink withdrawalLinkText } seats { seat used }
   outboundMail { configured host port security username passwordSet imapHost imapPort
     imapSecurity imapUsername imapPasswordSet sentFolder upstreamFilesSent perUserLogins
     updatedAt dkimKeys { domain selector dnsName dnsRecord createdAt } } }
@@ -97,7 +98,8 @@ B_STATE = """{ account { name settings { trackingEnabled privacyMode selfOpenSup
   emails { edges { node { id subject messageId recipients { address openCount }
     deliveries { recipient status attempts lastError sentAt } sentFolderCopy { status } } } }
   engagements(filter: {verdicts: [HUMAN, MACHINE, SELF]}) { edges { node { id verdict } } }
-  contacts { edges { node { id address legalBasis timeline { edges { node {
+  contacts { edges { node { id address legalBasis trackingConsent lastOpenOn
+    trackingConsentHistory { at consent source wording actor } timeline { edges { node {
     __typename ... on Email { id subject } } } } } } }
   webhookEndpoints { id url active eventTypes } trackingDomains { id hostname status } }"""
 

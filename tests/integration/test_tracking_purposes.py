@@ -186,3 +186,26 @@ def test_individual_tracking_cannot_be_the_fallback(app_client: Any, paid: Tenan
                token=paid.admin_token)
     assert body["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
     assert "cannot fall back to individual tracking" in body["errors"][0]["message"]
+
+
+def test_a_logged_reply_is_tracked_only_as_the_purpose_allows(
+    app_client: Any, paid: Tenant, clock: FakeClock
+) -> None:
+    """R28 with R7: a reply implies the email was read; under DELIVERABILITY that is the
+    contact's last-open day and nothing else (the reply itself stays logged, R4)."""
+    ok(app_client, paid.admin_token, SETTINGS, {"i": {"trackingPurpose": "DELIVERABILITY"}})
+    prepared = ok(app_client, paid.admin_token, """mutation($i: PrepareEmailInput!) {
+      prepareEmail(input: $i) { email { id } messages { messageId } } }""", {"i": {
+        "subject": "Pricing", "html": HTML, "deliveryMode": "PER_RECIPIENT",
+        "recipients": [{"address": UNKNOWN}]}})["prepareEmail"]
+    clock.advance(3600)
+    ok(app_client, paid.admin_token, """mutation($i: LogEmailInput!) { logEmail(input: $i) {
+      id } }""", {"i": {"subject": "Re: Pricing", "text": "Yes please",
+                        "from": {"address": UNKNOWN}, "recipients": [
+                            {"address": paid.admin_email}],
+                        "inReplyTo": prepared["messages"][0]["messageId"]}})
+    email = ok(app_client, paid.admin_token, ENGAGEMENTS, {"id": prepared["email"]["id"]})
+    assert email["email"]["engagements"]["edges"] == []
+    days = {edge["node"]["address"]: edge["node"]["lastOpenOn"]
+            for edge in ok(app_client, paid.admin_token, CONTACTS)["contacts"]["edges"]}
+    assert days[UNKNOWN] == clock.now.date().isoformat()
