@@ -135,8 +135,21 @@ async def fold_batch(
 ) -> int:
     """Fold and delete at most ``batch_size`` of the account's engagements that occurred
     before ``before``, in one transaction; return how many (0: nothing left)."""
-    e = ENGAGEMENTS.c
+    e, st = ENGAGEMENTS.c, SETTINGS.c
     async with engine.begin() as conn:
+        # A no-op write first. On SQLite it takes the one write lock before anything is
+        # read (the driver begins a transaction only at the first write), so the counts
+        # below cannot change before the delete; on PostgreSQL it locks the account's
+        # settings row, so the processes that all run this job fold an account one batch
+        # at a time. It also re-reads the window: a window an admin removed or changed
+        # since the run began ends the run (the next one uses the new window).
+        window = (await conn.execute(
+            update(SETTINGS).where(st.account_id == run.account_id)
+            .values(hit_detail_retention_days=st.hit_detail_retention_days)
+            .returning(st.hit_detail_retention_days)
+        )).scalar_one_or_none()
+        if window != run.days:
+            return 0
         rows = (await conn.execute(
             select(e.id, e.account_id, e.occurred_at, e.email_id, e.sender_id, e.link_idx,
                    e.type, e.verdict, e.counts_in_reports, e.sender_copy, e.inferred)
