@@ -232,3 +232,18 @@ def test_rows_the_rollups_never_counted_are_counted_once_before_they_go(
     assert after["totals"] == {**before["totals"],
                                "humanOpens": before["totals"]["humanOpens"] + 1}
     assert len(_engagements(database_url)) == 1
+
+
+def test_a_window_changed_during_a_run_ends_it(
+    app_client: Any, database_url: str, scene: Scene
+) -> None:
+    """R28: the job folds by the window the admin set; one widened (or removed) while a run
+    is under way stops that run before its next batch, and nothing more is deleted."""
+    tenant = scene.tenant
+    stored = _engagements(database_url)
+    _ok(app_client, tenant.admin_token,
+        "mutation { updateAccountSettings(input: {hitDetailRetentionDays: 30}) { id } }")
+    assert run(_one_batch(database_url, tenant.account_id, 2)) == 0  # begun with 10 days
+    assert _engagements(database_url) == stored
+    assert run(_fold(database_url)) == 0  # 30 days back from June 21st: nothing yet
+    assert _folded_entries(app_client, tenant) == []
