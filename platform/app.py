@@ -25,6 +25,7 @@ from sendtrail.node_locks import HeldLock, claim_spool_dir
 from sendtrail.notifications.dispatcher import WebhookDispatcher
 from sendtrail.notifications.fanout import PostgresFanout
 from sendtrail.notifications.outbox import WebhookOutbox
+from sendtrail.notifications.webhooks import forget_engagements
 from sendtrail.records.services import RecordsConfig
 from sendtrail.records.smtp import SmtpListener
 from sendtrail.secretbox import secret_box
@@ -333,7 +334,9 @@ def create_app(
         delivery = await _start_delivery(app, database, settings, clock, sinks=(fanout,))
         listeners = await _start_smtp(settings, keys, records, sinks,
                                       wake_delivery=delivery.wake, clock=clock)
-        retention = asyncio.create_task(run_retention(database.engine, clock=clock))
+        # Webhook messages about folded engagements go with them, as for an erasure (R17).
+        retention = asyncio.create_task(run_retention(database.engine, clock=clock,
+                                                      on_folded=forget_engagements))
         statistics = asyncio.create_task(keep_statistics(database.engine))
         _freeze_startup_objects(only_if=freeze_gc)
         try:

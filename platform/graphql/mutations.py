@@ -48,7 +48,8 @@ class AccountSettingsInput:
     )
     hit_detail_retention_days: int | None = strawberry.field(
         default=strawberry.UNSET,
-        description="Forget hit addresses and user agents after this many days; null keeps.",
+        description="Delete opens and clicks (with their addresses and user agents) this "
+        "many days after they happened, keeping their hourly counts; null keeps them.",
     )
     tracking_purpose: TrackingPurposeEnum | None = None  # type: ignore[valid-type]
     exempt_purpose: TrackingPurposeEnum | None = None  # type: ignore[valid-type]

@@ -189,6 +189,9 @@ class Recipient:
     email_id: strawberry.Private[uuid.UUID | None]
     """The tracked email; None for a participant of a logged email (nothing is tracked)."""
     index: strawberry.Private[int]
+    first_open_kept: strawberry.Private[datetime | None] = None
+    """The first open the deriver keeps on the recipient: it outlives the engagements that
+    retention folds away (issue 16, item 4)."""
     clicked_at: datetime | None = strawberry.field(
         default=None, description="The recipient's first counted click (tracked emails).")
     replied_at: datetime | None = strawberry.field(
@@ -214,7 +217,11 @@ class Recipient:
 
     @strawberry.field
     async def first_opened_at(self, info: Info) -> datetime | None:
-        return (await self._stats(info)).first_opened_at
+        # Past the retention window the engagements are gone but the recipient's first
+        # open is kept (as the emails list shows it): the earlier of the two.
+        seen = (await self._stats(info)).first_opened_at
+        kept = self.first_open_kept
+        return min(seen, kept) if seen is not None and kept is not None else seen or kept
 
     @strawberry.field
     async def last_opened_at(self, info: Info) -> datetime | None:
@@ -243,7 +250,7 @@ class Recipient:
             field=RecipientField(row.field), account_id=row.account_id,
             contact_id=row.contact_id, email_id=row.email_id, index=row.idx,
             clicked_at=row.first_human_click_at, replied_at=row.replied_at,
-            activity=emails.recipient_activity(row),
+            activity=emails.recipient_activity(row), first_open_kept=row.first_human_open_at,
         )
 
 

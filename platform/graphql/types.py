@@ -92,7 +92,8 @@ class AccountSettings:
     truncate_ips: bool = strawberry.field(description="Hit addresses are stored cut to their "
                                           "network (/24, /48).")
     hit_detail_retention_days: int | None = strawberry.field(
-        description="Hit addresses and user agents are forgotten after this many days."
+        description="Opens and clicks (with their addresses and user agents) are deleted "
+        "this many days after they happened; their hourly counts stay."
     )
     tracking_purpose: TrackingPurposeEnum = strawberry.field(  # type: ignore[valid-type]
         description="R28: what tracking is for: each recipient (INDIVIDUAL), counts per "

@@ -49,6 +49,7 @@ SYSTEM_ACTORS = {
     "cli": "Someone at the command line",
     "signup": "The sign-up form",
     "webhook dispatcher": "Sendtrail's webhook sender",
+    "retention": "Sendtrail's retention job",
     "recipient (email link)": "The recipient",
 }
 

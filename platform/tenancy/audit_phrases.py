@@ -13,11 +13,11 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sendtrail.i18n import N_, _
+from sendtrail.i18n import N_, _, ngettext
 from sendtrail.tenancy.audit_names import Names
 from sendtrail.tenancy.audit_things import and_list, describe_read, words
 
-__all__ = ["Change", "about", "phrase", "token", "webhook"]
+__all__ = ["Change", "about", "folded", "phrase", "token", "webhook"]
 
 
 @dataclass(frozen=True)
@@ -286,6 +286,20 @@ def erased(change: Change) -> str:
         return _("erased a contact and everything recorded about them ({counts})").format(
             counts=and_list(counts))
     return _("erased a contact and everything recorded about them")
+
+
+def folded(change: Change) -> str:
+    """The retention job's entry (issue 16, item 4): how many engagements it folded, and the
+    account's window then."""
+    count, days = change.after.get("engagements"), change.after.get("days")
+    if isinstance(count, int) and isinstance(days, int):
+        return _("deleted the details of {engagements} older than the retention window "
+                 "({window}); the hourly totals still count them").format(
+            engagements=ngettext("{count} engagement", "{count} engagements",
+                                 count).format(count=count),
+            window=ngettext("{count} day", "{count} days", days).format(count=days))
+    return _("deleted the details of engagements older than the retention window; the "
+             "hourly totals still count them")
 
 
 def support_search(change: Change) -> str:

@@ -59,7 +59,7 @@ __all__ = [
 
 SYSTEM_NAMES = frozenset({
     N_("Someone at the command line"), N_("The sign-up form"),
-    N_("Sendtrail's webhook sender"), N_("Sendtrail"),
+    N_("Sendtrail's webhook sender"), N_("Sendtrail's retention job"), N_("Sendtrail"),
     N_("The recipient"),
 })
 """How ``audit_names`` names system actors, translated where they are said."""
@@ -127,6 +127,7 @@ ACTION_KINDS: dict[str, ActionWording] = {
     "contact.legal_basis_changed": ActionWording(K.CONTACTS, say.legal_basis),
     "contact.tracking_consent_recorded": ActionWording(K.CONTACTS, say.tracking_consent),
     "contact.erased": ActionWording(K.CONTACTS, say.erased),
+    "engagements.folded": ActionWording(K.CONTACTS, say.folded),
     "support.read": ActionWording(K.SUPPORT, say.support_read),
     "support.search": ActionWording(K.SUPPORT, say.support_search),
 }

@@ -106,7 +106,8 @@ class AccountSettingsValue:
     truncate_ips: bool = False
     """Store hit addresses cut to their network (/24, /48), never the full address."""
     hit_detail_retention_days: int | None = None
-    """Forget hit addresses and user agents after this many days (None: keep)."""
+    """Delete engagements (and so their addresses and user agents) this many days after they
+    happened, their hourly counts kept (``tracking/retention.py``; None: keep)."""
     tracking_purpose: TrackingPurpose = TrackingPurpose.INDIVIDUAL
     """What tracking is for (R28)."""
     exempt_purpose: TrackingPurpose = TrackingPurpose.AGGREGATE

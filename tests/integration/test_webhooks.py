@@ -41,8 +41,10 @@ from sendtrail.notifications.store import (
     WebhookEndpointRow,
     WebhookMessageRow,
 )
+from sendtrail.notifications.webhooks import forget_engagements
 from sendtrail.secretbox import secret_box
 from sendtrail.settings import Settings
+from sendtrail.tracking.retention import fold_old_engagements
 
 OUTLOOK = "Mozilla/4.0 (compatible; ms-office; MSOffice 16)"
 CHROME = ("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
@@ -717,6 +719,34 @@ async def test_erasing_a_contact_forgets_its_webhook_messages_sent_or_queued(
     clock.advance(86_400)
     assert await drive.once() == 0  # her queued message is never sent
     assert len(receiver.requests) == 2
+
+
+async def test_retention_forgets_the_webhook_messages_of_the_engagements_it_folds(
+    *, app_client: TestClient[Any], acme: Tenant, receiver: Receiver, clock: FakeClock,
+    drive: Drive, database_url: str,
+) -> None:
+    """Issue 16, item 4 (R28): past the retention window an engagement is deleted, and so
+    are the webhook messages about it (their payload names the recipient), as `sendtrail
+    serve` wires it; a newer one stays queued."""
+    body = gql(app_client, "mutation { updateAccountSettings(input: {hitDetailRetentionDays: 1})"
+               " { id } }", token=acme.admin_token)
+    assert body.get("errors") is None, body
+    endpoint_id = _create(app_client, acme, receiver.url())["endpoint"]["id"]
+    ann, ben = _send_email(app_client, acme, clock, "ann@client.test",
+                           "ben@client.test")["messages"]
+    _open(app_client, ann)
+    assert await drive.once() == 1
+    clock.advance(2 * 86_400)
+    _open(app_client, ben)  # queued, within the window
+
+    folded = await fold_old_engagements(drive.database.engine, now=clock.now,
+                                        on_folded=forget_engagements)
+
+    assert folded == 1
+    left = _deliveries(app_client, acme, endpoint_id)
+    assert [(d["status"], d["payload"]["data"]["recipient"]) for d in left] == [
+        ("PENDING", "ben@client.test")]
+    assert _webhook_rows_mentioning(database_url, ["ann@client.test"]) == []
 
 
 async def test_a_scanners_click_burst_is_not_sent_to_a_human_only_endpoint(

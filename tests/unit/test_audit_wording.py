@@ -60,6 +60,7 @@ SAMPLES: dict[str, tuple[str | None, dict[str, Any] | None, dict[str, Any] | Non
     "contact.legal_basis_changed": (f"contact {CONTACT_ID}", {"legalBasis": "none"},
                                     {"legalBasis": "consent"}),
     "contact.erased": (f"contact {CONTACT_ID}", None, {"engagements": 3, "loggedEmails": 1}),
+    "engagements.folded": ("engagements", None, {"engagements": 1200, "days": 30}),
     "support.read": (f"GraphQL query EmailDetail {{ email(id: {EMAIL_ID}) }}", None, None),
     "support.search": ('Account search "acme"', None, None),
 }
@@ -88,6 +89,10 @@ def test_sentences_say_what_changed_in_words() -> None:
     assert said("contact.legal_basis_changed") == (
         "Ada Admin changed the legal basis of gil@client.test from none to consent")
     assert said("support.read") == "Ada Admin viewed the email 'Proposal'"
+    assert describe("engagements.folded", "retention", "engagements",
+                    after={"engagements": 1, "days": 1}) == (  # issue 16, item 4
+        "Sendtrail's retention job deleted the details of 1 engagement older than the "
+        "retention window (1 day); the hourly totals still count them")
     erased = describe("contact.legal_basis_changed", ADA, f"contact {CONTACT_ID}",
                       before={}, after={"legalBasis": "CONSENT"}, names=Names())
     assert "a contact since erased" in erased  # an erasure leaves no address behind (R17)
@@ -107,6 +112,7 @@ def test_actors_are_named() -> None:
     assert (staff.name, staff.kind.value, staff.via_token) == (
         "Support staff (sam@support.test)", "support", True)
     assert actor_details("webhook dispatcher").name == "Sendtrail's webhook sender"
+    assert actor_details("retention").name == "Sendtrail's retention job"
 
 
 def test_a_visit_names_its_most_specific_thing_and_counts_the_others() -> None:
