@@ -239,3 +239,22 @@ def test_an_idle_socket_is_closed_but_a_subscribed_one_stays(settings: Settings,
                 listening.receive_json(timeout=1.0)
             listening.send_json({"type": "ping"})
             assert listening.receive_json(timeout=5)["type"] == "pong"
+
+
+def test_an_aggregate_hit_notifies_no_one(app_client: TestClient[Any], clock: FakeClock,
+                                          acme: Tenant) -> None:
+    """R28: under the aggregate purpose a person's open is only counted; no notification
+    names anyone. The first note the socket gets is the later individual email's."""
+    purpose = ("mutation($p: TrackingPurpose!) { updateAccountSettings(input: "
+               "{trackingPurpose: $p}) { id } }")
+    with _subscribed(app_client, acme.admin_token) as socket:
+        assert gql(app_client, purpose, {"p": "AGGREGATE"},
+                   token=acme.admin_token).get("errors") is None
+        counted = _prepare(app_client, clock, acme, "Counted only")
+        assert app_client.get(counted, headers={"User-Agent": CHROME}).status_code == 200
+        assert gql(app_client, purpose, {"p": "INDIVIDUAL"},
+                   token=acme.admin_token).get("errors") is None
+        named = _prepare(app_client, clock, acme, "Named")
+        assert app_client.get(named, headers={"User-Agent": CHROME}).status_code == 200
+        note = _next(socket)
+    assert (note["emailSubject"], note["who"]) == ("Named", "ann@client.test")
