@@ -123,7 +123,7 @@ class EngagementRow(SQLModel, TenantOwned, table=True):
         # queries spell ``counts_in_reports IS true`` on each backend, which is how SQLite
         # knows the index applies.
         Index("ix_engagement_counted_email", "account_id", "email_id", "type", "occurred_at",
-              "recipient_idx", "link_idx", "inferred", "ip",
+              "recipient_idx", "link_idx", "inferred", "network",
               sqlite_where=text("counts_in_reports IS 1"),
               postgresql_where=text("counts_in_reports IS true")),
         # The clicks of the copies a deriver batch clicks, within the burst window (R11):
@@ -153,6 +153,8 @@ class EngagementRow(SQLModel, TenantOwned, table=True):
     link_idx: int | None = None
     sender_copy: bool = False
     ip: str | None = Field(default=None, max_length=64)
+    network: str | None = Field(default=None, max_length=64)
+    """The /24 or /48 ``ip`` belongs to (``core.hints.network_of``): what R8's hints compare."""
     user_agent: str | None = Field(default=None, max_length=1000)
 
 

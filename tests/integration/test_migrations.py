@@ -104,3 +104,42 @@ def test_default_database_is_a_sqlite_file_under_the_data_dir(tmp_path: Path) ->
     upgrade(settings.database.url)
     assert (tmp_path / "data" / "sendtrail.db").exists()
     assert (tmp_path / "data" / "secret_keys").stat().st_mode & 0o077 == 0
+
+
+def test_engagements_stored_before_0019_get_their_network(database_url: str) -> None:
+    """Migration 0019 works out each existing engagement's network (R8's hints compare
+    networks in SQL since), with the same function new hits go through."""
+    import uuid  # noqa: PLC0415
+    from datetime import UTC, datetime  # noqa: PLC0415
+
+    from sqlalchemy import MetaData, Table  # noqa: PLC0415
+    from support import run, seed_tenant  # noqa: PLC0415
+
+    account_id = uuid.UUID(run(seed_tenant(database_url, "Before 0019", seats={})).account_id)
+    config = alembic_config(database_url)
+    command.downgrade(config, "0018")
+    engine = create_sync_engine(database_url)
+    sqlite = engine.dialect.name == "sqlite"
+
+    def key(value: uuid.UUID) -> object:
+        return value.hex if sqlite else value  # how each backend's uuid column was created
+
+    addresses = {"203.0.113.9": "203.0.113.0/24", "2001:db8:1:2::5": "2001:db8:1::/48",
+                 "": None, None: None}
+    ids = {address: uuid.uuid4() for address in addresses}
+    with engine.begin() as conn:
+        engagement = Table("engagement", MetaData(), autoload_with=conn)
+        conn.execute(engagement.insert(), [{
+            "account_id": key(account_id), "id": key(ids[address]),
+            "email_id": key(uuid.uuid4()), "sender_id": key(uuid.uuid4()), "type": "open",
+            "occurred_at": datetime.now(UTC).replace(tzinfo=None), "verdict": "human",
+            "category": "human", "reasons": [], "ruleset": "test", "attribution": "recipient",
+            "counts_in_reports": True, "inferred": False, "sender_copy": False, "ip": address,
+        } for address in addresses])
+    command.upgrade(config, "head")
+    with engine.connect() as conn:
+        engagement = Table("engagement", MetaData(), autoload_with=conn)
+        found = {row.id: row.network for row in conn.execute(
+            engagement.select().where(engagement.c.account_id == key(account_id)))}
+    engine.dispose()
+    assert {address: found[key(ids[address])] for address in addresses} == addresses

@@ -148,7 +148,8 @@ class EngagementDecision:
             "attribution": self.attribution.value, "counts_in_reports": self.counts_in_reports,
             "reasons": list(self.reasons), "inferred": self.inferred,
             "inferred_from": self.inferred_from, "link_idx": self.link_idx,
-            "sender_copy": self.sender_copy, "ip": self.ip, "user_agent": self.user_agent,
+            "sender_copy": self.sender_copy, "ip": self.ip, "network": network_of(self.ip),
+            "user_agent": self.user_agent,
         }
 
 

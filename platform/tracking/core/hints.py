@@ -11,7 +11,8 @@ from itertools import pairwise
 
 from sendtrail.i18n import _, ngettext
 
-__all__ = ["OpenSeen", "multiple_open_hints", "network_of"]
+__all__ = ["PREVIEW_WINDOW", "OpenSeen", "OpensSummary", "hints_for", "multiple_open_hints",
+           "network_of", "summarize_opens"]
 
 PREVIEW_WINDOW = timedelta(minutes=1)
 
@@ -50,11 +51,44 @@ def _other_network_of(ip: str) -> str | None:
     return str(ipaddress.ip_network(f"{address}/{prefix}", strict=False))
 
 
+@dataclass(frozen=True)
+class OpensSummary:
+    """What the R8 hints need to know of one recipient's human opens (a database can work
+    it out without handing over every open: see tracking/engagements.py)."""
+
+    count: int
+    quick_repeat: bool
+    """Two opens in a row (in time order) within PREVIEW_WINDOW from the same network."""
+    networks: int
+    """Distinct networks (``network_of``) the opens came from."""
+    inferred: bool
+
+
+def summarize_opens(opens: Sequence[OpenSeen]) -> OpensSummary:
+    ordered = sorted(opens, key=lambda seen: seen.at)
+    networks_seen = [network_of(seen.ip) for seen in ordered]
+    quick = any(
+        later.at - earlier.at <= PREVIEW_WINDOW and network is not None
+        and network == earlier_network
+        for (earlier, earlier_network), (later, network)
+        in pairwise(zip(ordered, networks_seen, strict=True))
+    )
+    return OpensSummary(
+        count=len(ordered), quick_repeat=quick,
+        networks=len({network for network in networks_seen if network}),
+        inferred=any(seen.inferred for seen in ordered),
+    )
+
+
 def multiple_open_hints(opens: Sequence[OpenSeen]) -> tuple[str, ...]:
     """Why a recipient may show several opens, from the human opens recorded for them."""
-    if len(opens) < 2:
+    return hints_for(summarize_opens(opens))
+
+
+def hints_for(opens: OpensSummary) -> tuple[str, ...]:
+    """Why a recipient may show several opens, from what is known of their human opens."""
+    if opens.count < 2:
         return ()
-    ordered = sorted(opens, key=lambda seen: seen.at)
     # No dates: the page shows the first and last open beside the hints, in the reader's
     # own time zone and format; a second rendering here in UTC contradicted them.
     # Sentences in the reader's language (sendtrail.i18n: plain gettext, no web imports).
@@ -64,32 +98,24 @@ def multiple_open_hints(opens: Sequence[OpenSeen]) -> tuple[str, ...]:
             "email is viewed.",
             "Opened {count} times. Multiple opens are normal: the pixel loads every time the "
             "email is viewed.",
-            len(ordered),
-        ).format(count=len(ordered))
+            opens.count,
+        ).format(count=opens.count)
     ]
-    networks_seen = [network_of(seen.ip) for seen in ordered]
-    quick = any(
-        later.at - earlier.at <= PREVIEW_WINDOW and network is not None
-        and network == earlier_network
-        for (earlier, earlier_network), (later, network)
-        in pairwise(zip(ordered, networks_seen, strict=True))
-    )
-    if quick:
+    if opens.quick_repeat:
         hints.append(_(
             "Some opens came within a minute of each other from the same network: usually a "
             "preview pane (hovering over the email in Outlook or Apple Mail) or the image "
             "being reloaded, not separate reads."
         ))
-    networks = {network for network in networks_seen if network}
-    if len(networks) >= 2:
+    if opens.networks >= 2:
         hints.append(_(
             "Opened from {count} different networks. That can be one person on a "
             "phone and a laptop, a changing IP address (mobile data, VPN), a forward, or a "
             "copy of the email pasted into a new message (which copies its pixel). Several "
             "IP addresses do not necessarily mean several people; opens by someone the "
             "email was forwarded to are attributed to the original recipient."
-        ).format(count=len(networks)))
-    if any(seen.inferred for seen in ordered):
+        ).format(count=opens.networks))
+    if opens.inferred:
         hints.append(_(
             "One open was inferred from a click or a reply because the pixel had not loaded "
             "(images blocked), so it has no network of its own."
