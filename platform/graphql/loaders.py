@@ -77,6 +77,8 @@ class Loaders:
             per_account(contacts_by_id), lambda: None)
         self.recipients: DataLoader[uuid.UUID, list[EmailRecipientRow]] = self._loader(
             per_account(emails.recipients_of_emails), list)
+        self.recipient_tallies: DataLoader[uuid.UUID, emails.RecipientTally] = self._loader(
+            per_account(emails.recipient_tallies_of), emails.RecipientTally)
         self.recipient: DataLoader[RecipientKey, EmailRecipientRow | None] = self._loader(
             per_account(emails.recipients_by_index), lambda: None)
         self.recipient_stats: DataLoader[uuid.UUID, dict[int, RecipientStats]] = self._loader(

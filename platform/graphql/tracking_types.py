@@ -302,28 +302,32 @@ class Email:
         default=None, description="The latest counted open, click or reply; the send time "
         "until there is one.")
 
-    async def _recipient_activity(self, info: Info) -> list[emails.RecipientActivity]:
+    async def _tally(self, info: Info) -> emails.RecipientTally:
         if self.logged_row is not None:
-            return []
+            return emails.RecipientTally()
         loaders = await ctx(info).loaders(info, self.account_id)
-        return [emails.recipient_activity(row)
-                for row in await loaders.recipients.load(uuid.UUID(self.id))]
+        return await loaders.recipient_tallies.load(uuid.UUID(self.id))
+
+    @strawberry.field(description="How many recipients it was sent to (To, Cc and Bcc).")
+    async def recipient_count(self, info: Info) -> int:
+        if self.logged_row is not None:
+            loaders = await ctx(info).loaders(info, self.account_id)
+            logged = await loaders.logged_recipients.load(uuid.UUID(self.id))
+            return sum(row.field != "from" for row in logged)  # as ``recipients`` lists them
+        return (await self._tally(info)).recipients
 
     @strawberry.field(description="How many recipients opened it (counted opens, seen or "
                       "inferred; R7).")
     async def opened_recipients(self, info: Info) -> int:
-        return sum(a is not emails.RecipientActivity.NOT_OPENED
-                   for a in await self._recipient_activity(info))
+        return (await self._tally(info)).opened
 
     @strawberry.field(description="How many recipients clicked a link in it.")
     async def clicked_recipients(self, info: Info) -> int:
-        return sum(a in (emails.RecipientActivity.CLICKED, emails.RecipientActivity.REPLIED)
-                   for a in await self._recipient_activity(info))
+        return (await self._tally(info)).clicked
 
     @strawberry.field(description="How many recipients replied (R24).")
     async def replied_recipients(self, info: Info) -> int:
-        return sum(a is emails.RecipientActivity.REPLIED
-                   for a in await self._recipient_activity(info))
+        return (await self._tally(info)).replied
 
     @strawberry.field(description="The user who sent (or logged) it.")
     async def sender(self, info: Info) -> User:

@@ -11,11 +11,11 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-from sqlalchemy import exists, func
+from sqlalchemy import case, exists, func
 from sqlalchemy.orm import InstrumentedAttribute
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
-from sqlmodel.sql.expression import SelectOfScalar
+from sqlmodel.sql.expression import Select, SelectOfScalar
 
 from sendtrail.contacts.service import ensure_contacts
 from sendtrail.db.grouping import rows_by_parent
@@ -41,12 +41,14 @@ __all__ = [
     "EmailInput",
     "EmailOrder",
     "RecipientActivity",
+    "RecipientTally",
     "emails_by_id",
     "get_email",
     "links_of_emails",
     "listed_emails",
     "prepare_email",
     "recipient_activity",
+    "recipient_tallies_of",
     "recipients_by_index",
     "recipients_of",
     "recipients_of_emails",
@@ -278,6 +280,39 @@ async def recipients_of_emails(
     """Each email's recipients in their order, for many emails in one statement."""
     return await rows_by_parent(session, EmailRecipientRow, account_id, parent="email_id",
                                 parent_ids=email_ids, order="idx")
+
+
+@dataclass(frozen=True)
+class RecipientTally:
+    """How many recipients an email has, and how many went how far (``recipient_activity``:
+    a recipient who clicked or replied opened too, one who replied counts as clicked)."""
+
+    recipients: int = 0
+    opened: int = 0
+    clicked: int = 0
+    replied: int = 0
+
+
+async def recipient_tallies_of(
+    session: AsyncSession, account_id: uuid.UUID, email_ids: Collection[uuid.UUID]
+) -> dict[uuid.UUID, RecipientTally]:
+    """Each email's ``RecipientTally``, counted by the database in one statement (an emails
+    list of 25 emails to 50 people each no longer reads 1,250 recipient rows)."""
+    if not email_ids:
+        return {}
+    r = EmailRecipientRow
+    replied = col(r.replied_at).is_not(None)
+    clicked = replied | col(r.first_human_click_at).is_not(None)
+    opened = clicked | col(r.first_human_open_at).is_not(None)
+    # sqlmodel's select() is typed for at most four columns; its Select takes any number.
+    tallies: Select[uuid.UUID, int, int, int, int] = Select(
+        col(r.email_id), func.count(), func.count(case((opened, 1))),
+        func.count(case((clicked, 1))), func.count(case((replied, 1))))
+    rows = await session.exec(
+        tallies.where(col(r.account_id) == account_id, col(r.email_id).in_(email_ids))
+        .group_by(col(r.email_id)))
+    return {email_id: RecipientTally(int(total), int(seen), int(went), int(answered))
+            for email_id, total, seen, went, answered in rows.all()}
 
 
 async def recipients_by_index(

@@ -40,16 +40,27 @@ const EmailsQuery = graphql(`
             name
             email
           }
-          recipients {
-            id
-            address
-            activity
-          }
+          recipientCount
         }
       }
       pageInfo {
         hasNextPage
         endCursor
+      }
+    }
+  }
+`);
+
+// Who went how far, asked for when the list's popover opens (a page of 25 emails to 50
+// people each would otherwise read 1,250 recipients nobody looks at).
+const RecipientActivityQuery = graphql(`
+  query EmailRecipientActivity($id: ID!) {
+    email(id: $id) {
+      id
+      recipients {
+        id
+        address
+        activity
       }
     }
   }
@@ -342,7 +353,7 @@ function WhoOpened({ email }: { email: ListedEmail }) {
       </Text>
     );
   }
-  const total = email.recipients.length;
+  const total = email.recipientCount;
   // Counted as reports count (R17): an open through a pixel several recipients share names
   // nobody (R15, "Someone") and counts nowhere; the email's page lists it.
   const summary = t("summary", {
@@ -360,28 +371,40 @@ function WhoOpened({ email }: { email: ListedEmail }) {
         </Anchor>
       </Popover.Target>
       <Popover.Dropdown>
-        <List size="sm" spacing={4} listStyleType="none" aria-label={t("recipientsOf", { subject: email.subject })}>
-          {email.recipients.map((recipient) => {
-            const status = recipient.activity ?? "NOT_OPENED";
-            return (
-              <List.Item key={recipient.id}>
-                <Group gap="xs" wrap="nowrap" justify="space-between">
-                  <Text size="sm" style={{ overflowWrap: "anywhere" }}>
-                    {recipient.address}
-                  </Text>
-                  <Badge size="sm" variant="light" color={RECIPIENT_COLORS[status]} style={{ flexShrink: 0, overflow: "visible" }}>
-                    {t(`recipientActivity.${status}`)}
-                  </Badge>
-                </Group>
-              </List.Item>
-            );
-          })}
-        </List>
+        {/* The dropdown is only rendered while open: its query runs when it opens. */}
+        <RecipientActivityList email={email} />
         <Anchor component={Link} to={`/emails/${email.id}`} size="sm" mt="xs" display="inline-block">
           {t("everyEngagement")}
         </Anchor>
       </Popover.Dropdown>
     </Popover>
+  );
+}
+
+/** Each recipient and how far they went, fetched when the popover opens. */
+function RecipientActivityList({ email }: { email: ListedEmail }) {
+  const { t } = useTranslation("emails", { keyPrefix: "list" });
+  const [{ data, error, fetching }] = useQuery({ query: RecipientActivityQuery, variables: { id: email.id } });
+  if (fetching && !data) return <Loading label={t("loadingRecipients")} />;
+  if (error || !data?.email) return <Failed title={t("recipientsFailed")} message={error ? describeError(error) : ""} />;
+  return (
+    <List size="sm" spacing={4} listStyleType="none" aria-label={t("recipientsOf", { subject: email.subject })}>
+      {data.email.recipients.map((recipient) => {
+        const status = recipient.activity ?? "NOT_OPENED";
+        return (
+          <List.Item key={recipient.id}>
+            <Group gap="xs" wrap="nowrap" justify="space-between">
+              <Text size="sm" style={{ overflowWrap: "anywhere" }}>
+                {recipient.address}
+              </Text>
+              <Badge size="sm" variant="light" color={RECIPIENT_COLORS[status]} style={{ flexShrink: 0, overflow: "visible" }}>
+                {t(`recipientActivity.${status}`)}
+              </Badge>
+            </Group>
+          </List.Item>
+        );
+      })}
+    </List>
   );
 }
 
