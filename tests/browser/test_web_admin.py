@@ -141,9 +141,13 @@ def test_a_user_who_is_not_an_admin_sees_the_settings_read_only(ui: Ui, site: Si
     shown = ui.page.evaluate("window.alertsShown")
     assert [alert for alert in shown if "Couldn't" in alert] == []  # not even for a moment
     switches = ui.page.get_by_role("switch")
-    expect(switches).to_have_count(8)
-    for index in range(8):
+    expect(switches).to_have_count(9)  # the eight of R16-R18 and the withdrawal link (R29)
+    for index in range(9):
         expect(switches.nth(index)).to_be_disabled()
+    purposes = ui.page.get_by_role("radiogroup", name="Tracking purpose").get_by_role("radio")
+    expect(purposes).to_have_count(4)  # R28
+    for index in range(4):
+        expect(purposes.nth(index)).to_be_disabled()
     expect(ui.page.get_by_role("button", name="Save changes")).to_have_count(0)
 
     # Their own defaults for new emails are theirs to change (R2), and stay changed.

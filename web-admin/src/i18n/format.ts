@@ -31,3 +31,20 @@ export function formatNumber(value: number): string {
   }
   return format.format(value);
 }
+
+const days = new Map<string, Intl.DateTimeFormat>();
+
+/** A server day ("2026-12-03", no time and no zone) as the language writes it; "—" when none. */
+export function formatDay(value: string | null | undefined): string {
+  if (!value) return "—";
+  const date = new Date(`${value}T00:00:00Z`);
+  if (Number.isNaN(date.getTime())) return value;
+  const language = currentLanguage();
+  let format = days.get(language);
+  if (!format) {
+    // Read in UTC: the day is the server's, not shifted into the reader's time zone.
+    format = new Intl.DateTimeFormat(language, { dateStyle: "medium", timeZone: "UTC" });
+    days.set(language, format);
+  }
+  return format.format(date);
+}

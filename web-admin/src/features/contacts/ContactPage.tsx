@@ -17,6 +17,7 @@ import type { ErasedState } from "./ContactsPage";
 import { LEGAL_BASES } from "./labels";
 import { when } from "./paging";
 import { Timeline } from "./Timeline";
+import { TrackingConsentCard } from "./TrackingConsentCard";
 
 const ContactQuery = graphql(`
   query Contact($id: ID!) {
@@ -30,6 +31,7 @@ const ContactQuery = graphql(`
       lastSalesEmailOpenedAt
       lastSalesEmailClickedAt
       lastClickedAt
+      ...TrackingConsentFields
       legalBasisHistory {
         id
         at
@@ -353,6 +355,8 @@ export function ContactPage() {
           changedBy={contact.legalBasisChangedBy}
           history={history}
         />
+        {/* Users and admins record it, as they set the legal basis; support staff only read. */}
+        <TrackingConsentCard contact={contact} canRecord={!session.isStaff && session.role !== null} />
         <section aria-labelledby="timeline">
           <Title order={2} size="h3" id="timeline" mb="sm">
             {t("contact.timeline")}

@@ -6,11 +6,12 @@ import { useMutation, useQuery } from "urql";
 
 import { describeError } from "../../api/client";
 import { graphql } from "../../gql";
-import type { AccountSettingsInput, TrackingSettingsFieldsFragment } from "../../gql/graphql";
+import type { AccountSettingsInput, TrackingPurpose, TrackingSettingsFieldsFragment } from "../../gql/graphql";
 import { useSignedIn } from "../session/SessionProvider";
 import { Failed, Loading } from "../../shell/States";
 import { usePageTitle } from "../../shell/usePageTitle";
 import { MyEmailDefaults } from "./MyEmailDefaults";
+import { MAX_WITHDRAWAL_TEXT, PurposeCard, WithdrawalLinkCard } from "./PurposeSettings";
 import { SettingSwitch } from "../../shell/SettingSwitch";
 import { UnsavedChanges } from "../../shell/UnsavedChanges";
 
@@ -25,6 +26,10 @@ graphql(`
     defaultLog
     truncateIps
     hitDetailRetentionDays
+    trackingPurpose
+    exemptPurpose
+    withdrawalLink
+    withdrawalLinkText
   }
 `);
 
@@ -51,9 +56,16 @@ const UpdateTrackingSettings = graphql(`
   }
 `);
 
-type Key = Exclude<keyof TrackingSettingsFieldsFragment, "__typename" | "hitDetailRetentionDays">;
-/** The switches, and how many days hit details are kept (null: as long as the email). */
-type Values = Record<Key, boolean> & { hitDetailRetentionDays: number | null };
+type NotSwitch = "__typename" | "hitDetailRetentionDays" | "trackingPurpose" | "exemptPurpose" | "withdrawalLinkText";
+type Key = Exclude<keyof TrackingSettingsFieldsFragment, NotSwitch>;
+/** The switches, how many days hit details are kept (null: as long as the email), the purposes
+ * (R28) and the withdrawal link's wording as typed ("": the default wording, R29). */
+type Values = Record<Key, boolean> & {
+  hitDetailRetentionDays: number | null;
+  trackingPurpose: TrackingPurpose;
+  exemptPurpose: TrackingPurpose;
+  withdrawalLinkText: string;
+};
 
 const MAX_RETENTION_DAYS = 3650;
 
@@ -65,14 +77,25 @@ const GROUPS: { id: "tracking" | "privacy" | "defaults" | "marketing"; settings:
   { id: "marketing", settings: ["marketingTracking", "marketingLinkTracking"] }, // R3, R12
 ];
 
-const KEYS = GROUPS.flatMap((group) => group.settings);
-const FIELDS: (keyof Values)[] = [...KEYS, "hitDetailRetentionDays"];
+// The withdrawal link's switch is on its own card (PurposeSettings.tsx).
+const KEYS: Key[] = [...GROUPS.flatMap((group) => group.settings), "withdrawalLink"];
+const FIELDS: (keyof Values)[] = [...KEYS, "hitDetailRetentionDays", "trackingPurpose", "exemptPurpose", "withdrawalLinkText"];
 
 function valuesOf(settings: TrackingSettingsFieldsFragment): Values {
   return {
     ...(Object.fromEntries(KEYS.map((key) => [key, settings[key]])) as Record<Key, boolean>),
     hitDetailRetentionDays: settings.hitDetailRetentionDays ?? null,
+    trackingPurpose: settings.trackingPurpose,
+    exemptPurpose: settings.exemptPurpose,
+    withdrawalLinkText: settings.withdrawalLinkText ?? "",
   };
+}
+
+/** What the server is sent for a changed field: an empty wording is null (the default). */
+function inputOf(draft: Values, changed: (keyof Values)[]): AccountSettingsInput {
+  return Object.fromEntries(
+    changed.map((key) => [key, key === "withdrawalLinkText" ? draft.withdrawalLinkText.trim() || null : draft[key]]),
+  );
 }
 
 /** How long hit details are kept, under Privacy: every setting the API offers is here. */
@@ -113,12 +136,19 @@ export function TrackingSettingsPage({ embedded = false }: { embedded?: boolean 
   // Support staff read the account they inspect (support console) but never change it.
   const canEdit = session.role === "ADMIN" && !session.isStaff;
   const changed = saved && draft ? FIELDS.filter((key) => draft[key] !== saved[key]) : [];
+  const invalid = draft !== null && draft.withdrawalLinkText.trim().length > MAX_WITHDRAWAL_TEXT;
+  const edit = (change: Partial<Values>) =>
+    setEdited((current) => {
+      const base = current ?? draft;
+      return base ? { ...base, ...change } : current;
+    });
+  const locked = !canEdit || saving.fetching;
 
   async function submit(event: FormEvent<HTMLFormElement>) {
     event.preventDefault();
-    if (!draft || changed.length === 0) return;
+    if (!draft || changed.length === 0 || invalid) return;
     setSaveError(null);
-    const input: AccountSettingsInput = Object.fromEntries(changed.map((key) => [key, draft[key]]));
+    const input = inputOf(draft, changed);
     const result = await save({ input });
     if (result.error || !result.data) {
       setSaveError(result.error ? describeError(result.error) : t("noAnswer"));
@@ -149,6 +179,14 @@ export function TrackingSettingsPage({ embedded = false }: { embedded?: boolean 
               {session.isStaff ? t("staffReadOnly") : t("adminsOnly", { account: data.account.name })}
             </Alert>
           )}
+          <PurposeCard
+            heading={embedded ? 3 : 2}
+            purpose={draft.trackingPurpose}
+            exempt={draft.exemptPurpose}
+            disabled={locked}
+            onPurpose={(trackingPurpose) => edit({ trackingPurpose })}
+            onExempt={(exemptPurpose) => edit({ exemptPurpose })}
+          />
           {GROUPS.map((group) => (
             <Card withBorder padding="md" key={group.id} role="group" aria-labelledby={`group-${group.id}`}>
               <Title order={embedded ? 3 : 2} size="h4" mb="sm" id={`group-${group.id}`}>
@@ -161,23 +199,28 @@ export function TrackingSettingsPage({ embedded = false }: { embedded?: boolean 
                     label={t(`settings.${setting}.label`)}
                     description={t(`settings.${setting}.description`)}
                     checked={draft[setting]}
-                    disabled={!canEdit || saving.fetching}
-                    onChange={(event) => {
-                      const checked = event.currentTarget.checked;
-                      setEdited((current) => ({ ...(current ?? draft), [setting]: checked }));
-                    }}
+                    disabled={locked}
+                    onChange={(event) => edit({ [setting]: event.currentTarget.checked })}
                   />
                 ))}
                 {group.id === "privacy" && (
                   <Retention
                     days={draft.hitDetailRetentionDays}
-                    disabled={!canEdit || saving.fetching}
-                    onChange={(days) => setEdited((current) => ({ ...(current ?? draft), hitDetailRetentionDays: days }))}
+                    disabled={locked}
+                    onChange={(days) => edit({ hitDetailRetentionDays: days })}
                   />
                 )}
               </Stack>
             </Card>
           ))}
+          <WithdrawalLinkCard
+            heading={embedded ? 3 : 2}
+            on={draft.withdrawalLink}
+            text={draft.withdrawalLinkText}
+            disabled={locked}
+            onToggle={(withdrawalLink) => edit({ withdrawalLink })}
+            onText={(withdrawalLinkText) => edit({ withdrawalLinkText })}
+          />
           {saveError && (
             <Alert color="red" title={t("saveFailed")} role="alert">
               {saveError}
@@ -185,7 +228,7 @@ export function TrackingSettingsPage({ embedded = false }: { embedded?: boolean 
           )}
           {canEdit && (
             <Group>
-              <Button type="submit" loading={saving.fetching} disabled={changed.length === 0}>
+              <Button type="submit" loading={saving.fetching} disabled={changed.length === 0 || invalid}>
                 {t("save")}
               </Button>
               <Button variant="default" disabled={changed.length === 0 || saving.fetching} onClick={() => setEdited(null)}>
