@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from datetime import date, datetime
 from typing import Annotated
 
@@ -16,6 +17,8 @@ from sendtrail.db.pagination import Page
 from sendtrail.errors import NotFound
 from sendtrail.graphql.consent_types import TrackingConsentChange, TrackingConsentEnum
 from sendtrail.graphql.context import ctx
+from sendtrail.graphql.loaders import Loaders
+from sendtrail.graphql.selection import asks_for
 from sendtrail.graphql.sending_types import Delivery, recipient_deliveries
 from sendtrail.graphql.tracking_inputs import (
     AttributionEnum,
@@ -176,6 +179,18 @@ async def _contact(
 
 
 NO_STATS = engagements.RecipientStats()
+STATS_FIELDS = frozenset({"openCount", "clickCount", "firstOpenedAt", "lastOpenedAt", "hints"})
+"""Recipient fields worked out from the email's engagements (``recipient_stats_of``)."""
+
+
+async def _recipient_stats(
+    info: Info, loaders: Loaders, email_id: uuid.UUID
+) -> Mapping[int, engagements.RecipientStats]:
+    """The email's recipient statistics when the operation asks for any (once per email
+    and request, loaders.py), else nothing: an activity feed naming recipients needs none."""
+    if not asks_for(info, STATS_FIELDS):
+        return {}
+    return await loaders.recipient_stats.load(email_id)
 
 
 @strawberry.type
@@ -200,36 +215,33 @@ class Recipient:
         default=None, description="How far the recipient went: opened, clicked, replied "
         "(none for the participants of an email only logged).")
 
-    async def _stats(self, info: Info) -> engagements.RecipientStats:
-        # Asked for only when a page shows them: once per email and request (loaders.py).
-        if self.email_id is None:
-            return NO_STATS
-        loaders = await ctx(info).loaders(info, self.account_id)
-        return (await loaders.recipient_stats.load(self.email_id)).get(self.index, NO_STATS)
+    stats: strawberry.Private[engagements.RecipientStats] = NO_STATS
+    """Fetched by the field that returns recipients, for all of them at once, when the
+    operation asks for any of ``STATS_FIELDS`` (graphql/selection.py): these fields are
+    then plain values, not one awaited lookup per recipient and field."""
 
     @strawberry.field
-    async def open_count(self, info: Info) -> int:
-        return (await self._stats(info)).open_count
+    def open_count(self) -> int:
+        return self.stats.open_count
 
     @strawberry.field
-    async def click_count(self, info: Info) -> int:
-        return (await self._stats(info)).click_count
+    def click_count(self) -> int:
+        return self.stats.click_count
 
     @strawberry.field
-    async def first_opened_at(self, info: Info) -> datetime | None:
+    def first_opened_at(self) -> datetime | None:
         # Past the retention window the engagements are gone but the recipient's first
         # open is kept (as the emails list shows it): the earlier of the two.
-        seen = (await self._stats(info)).first_opened_at
-        kept = self.first_open_kept
+        seen, kept = self.stats.first_opened_at, self.first_open_kept
         return min(seen, kept) if seen is not None and kept is not None else seen or kept
 
     @strawberry.field
-    async def last_opened_at(self, info: Info) -> datetime | None:
-        return (await self._stats(info)).last_opened_at
+    def last_opened_at(self) -> datetime | None:
+        return self.stats.last_opened_at
 
     @strawberry.field(description="Why there may be several opens (R8).")
-    async def hints(self, info: Info) -> list[str]:
-        return list((await self._stats(info)).hints)
+    def hints(self) -> list[str]:
+        return list(self.stats.hints)
 
     @strawberry.field
     async def contact(self, info: Info) -> Contact | None:
@@ -244,13 +256,15 @@ class Recipient:
         )
 
     @classmethod
-    def from_row(cls, row: EmailRecipientRow) -> Recipient:
+    def from_row(cls, row: EmailRecipientRow,
+                 stats: engagements.RecipientStats = NO_STATS) -> Recipient:
         return cls(
             id=strawberry.ID(f"{row.email_id}:{row.idx}"), address=row.address, name=row.name,
             field=RecipientField(row.field), account_id=row.account_id,
             contact_id=row.contact_id, email_id=row.email_id, index=row.idx,
             clicked_at=row.first_human_click_at, replied_at=row.replied_at,
             activity=emails.recipient_activity(row), first_open_kept=row.first_human_open_at,
+            stats=stats,
         )
 
 
@@ -346,7 +360,9 @@ class Email:
         if self.logged_row is not None:
             logged = await loaders.logged_recipients.load(email_id)
             return [Recipient.from_logged(row) for row in logged if row.field != "from"]
-        return [Recipient.from_row(row) for row in await loaders.recipients.load(email_id)]
+        rows = await loaders.recipients.load(email_id)
+        stats = await _recipient_stats(info, loaders, email_id)
+        return [Recipient.from_row(row, stats.get(row.idx, NO_STATS)) for row in rows]
 
     @strawberry.field(description="Links rewritten for click tracking.")
     async def links(self, info: Info) -> list[TrackedLink]:
@@ -468,7 +484,10 @@ class Engagement:
             return None
         loaders = await ctx(info).loaders(info, self.row.account_id)
         row = await loaders.recipient.load((self.row.email_id, self.row.recipient_idx))
-        return Recipient.from_row(row) if row else None
+        if row is None:
+            return None
+        stats = await _recipient_stats(info, loaders, self.row.email_id)
+        return Recipient.from_row(row, stats.get(row.idx, NO_STATS))
 
     @strawberry.field(description="Null when attributed to 'Someone'.")
     async def contact(self, info: Info) -> Contact | None:

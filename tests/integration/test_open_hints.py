@@ -34,6 +34,11 @@ PREPARE = """mutation($i: PrepareEmailInput!) { prepareEmail(input: $i) {
 RECIPIENTS = """query($id: ID!) { email(id: $id) { recipients {
   address openCount clickCount firstOpenedAt lastOpenedAt hints } } }"""
 
+THROUGH_FRAGMENTS = """query($id: ID!) { email(id: $id) {
+  recipients { address ...Seen }
+  engagements(first: 100) { edges { node { ... on Engagement {
+    recipient { address clickCount ...Seen } } } } } } }
+fragment Seen on Recipient { openCount hints }"""
 JUST_BEFORE = timedelta(milliseconds=1)
 # Per recipient: (seconds to wait, what happens, from which address), in time order.
 SCRIPTS: dict[str, list[tuple[int, str, str]]] = {
@@ -118,5 +123,17 @@ def test_hints_from_the_database_say_what_the_core_says_of_the_same_opens(
     for words in ("preview pane", "2 different networks", "was inferred from a click"):
         assert words in every_hint
     assert shown["once"]["hints"] == []
+    # The statistics are fetched once for the list that shows them (graphql/selection.py):
+    # asked through a fragment, or on an engagement's recipient, they are the same.
+    through = gql_data(app_client, THROUGH_FRAGMENTS, {"id": prepared["email"]["id"]},
+                       token=token, field="email")
+    assert {r["address"]: (r["openCount"], r["hints"]) for r in through["recipients"]} == {
+        r["address"]: (r["openCount"], r["hints"]) for r in email["recipients"]}
+    for edge in through["engagements"]["edges"]:
+        recipient = edge["node"]["recipient"]
+        assert recipient is not None
+        name = recipient["address"].split("@")[0]
+        assert (recipient["openCount"], recipient["clickCount"], recipient["hints"]) == (
+            shown[name]["openCount"], shown[name]["clickCount"], shown[name]["hints"])
     assert not any("preview pane" in h for h in shown["slow.same.address"]["hints"])
     assert not any("networks" in h for h in shown["ipv6.same.48"]["hints"])

@@ -78,7 +78,7 @@ class Bucket:
     counts: Counts = Counts()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class SlotCount:
     slot: int
     """Index of the ``SLOT_SECONDS``-wide UTC slot since the epoch."""
@@ -138,11 +138,15 @@ def fold(empty: list[Bucket], slots: Iterable[SlotCount]) -> list[Bucket]:
         return []
     starts = [bucket.start.timestamp() for bucket in empty]
     ends = empty[-1].end.timestamp()
-    totals = [bucket.counts for bucket in empty]
+    # Plain running sums, one Counts per bucket at the end: a 90-day report folds ~7,000
+    # slot counts, and two frozen objects per slot were a tenth of its time (issue 14).
+    sums = [[bucket.counts.human_opens, bucket.counts.human_clicks,
+             bucket.counts.machine_opens, bucket.counts.machine_clicks] for bucket in empty]
     for slot in slots:
         at = slot.slot * SLOT_SECONDS
         index = bisect_right(starts, at) - 1
         if index < 0 or at >= ends:
             continue
-        totals[index] = totals[index].plus(slot.counts)
-    return [replace(bucket, counts=counts) for bucket, counts in zip(empty, totals, strict=True)]
+        sums[index][(0 if slot.human else 2) + (1 if slot.click else 0)] += slot.count
+    return [replace(bucket, counts=Counts(*counts))
+            for bucket, counts in zip(empty, sums, strict=True)]
