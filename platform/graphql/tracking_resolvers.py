@@ -139,7 +139,7 @@ class TrackingQuery:
                 session, principal, await context.account_id(info),
                 filter=engagement_filter(filter), first=first, after=after,
             )
-        return EngagementConnection.from_page(page)
+        return await EngagementConnection.of(info, page)
 
     @strawberry.field(description="The viewer's activity feed: human opens, clicks and "
                       "replies on emails they sent, newest first (R4).")
@@ -164,7 +164,7 @@ class TrackingQuery:
                                                     email_id=email_id, type=given.type),
                 first=first, after=after,
             )
-        return EngagementConnection.from_page(page)
+        return await EngagementConnection.of(info, page)
 
     @strawberry.field(description="Why opens and clicks were or were not recorded (R25).")
     async def diagnose_email(self, info: Info, id: strawberry.ID) -> EmailDiagnosis:

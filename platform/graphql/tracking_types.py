@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Annotated
 
@@ -127,8 +128,10 @@ class Contact:
                 first=first, after=after,
             )
         public_url = context.settings.http.public_url
+        nodes = await engagement_nodes(info, [entry.item for entry, _ in page.items
+                                              if isinstance(entry.item, EngagementRow)])
         return TimelineConnection(
-            edges=[TimelineEdge(node=timeline_node(entry, public_url), cursor=cursor)
+            edges=[TimelineEdge(node=timeline_node(entry, public_url, nodes), cursor=cursor)
                    for entry, cursor in page.items],
             page_info=PageInfo(has_next_page=page.has_next_page, end_cursor=page.end_cursor),
         )
@@ -191,6 +194,53 @@ async def _recipient_stats(
     if not asks_for(info, STATS_FIELDS):
         return {}
     return await loaders.recipient_stats.load(email_id)
+
+
+@dataclass(frozen=True)
+class EngagementNodes:
+    """The emails, recipients and links a page of engagements names, by key."""
+
+    emails: Mapping[uuid.UUID, Email] = field(default_factory=dict)
+    recipients: Mapping[tuple[uuid.UUID, int], Recipient] = field(default_factory=dict)
+    links: Mapping[tuple[uuid.UUID, int], TrackedLink] = field(default_factory=dict)
+
+
+NO_NODES = EngagementNodes()
+
+
+async def engagement_nodes(info: Info, rows: Sequence[EngagementRow]) -> EngagementNodes:
+    """What the operation asks of these engagements' email, recipient and link, fetched for
+    all of them together (one loader batch each) rather than awaited per engagement and
+    field: on an email's page that was 200 awaited lookups (issue 14)."""
+    if not rows:
+        return NO_NODES
+    account_id = rows[0].account_id
+    loaders = await ctx(info).loaders(info, account_id)
+    emails: dict[uuid.UUID, Email] = {}
+    if asks_for(info, frozenset({"email"})):
+        ids = list(dict.fromkeys(row.email_id for row in rows))
+        emails = {row.id: Email.from_row(row)
+                  for row in await loaders.email.load_many(ids) if row is not None}
+    recipients: dict[tuple[uuid.UUID, int], Recipient] = {}
+    if asks_for(info, frozenset({"recipient"})):
+        keys = list(dict.fromkeys((row.email_id, row.recipient_idx) for row in rows
+                                  if row.recipient_idx is not None))
+        found = [row for row in await loaders.recipient.load_many(keys) if row is not None]
+        stats: dict[uuid.UUID, Mapping[int, engagements.RecipientStats]] = {}
+        if asks_for(info, STATS_FIELDS):
+            ids = list(dict.fromkeys(row.email_id for row in found))
+            stats = dict(zip(ids, await loaders.recipient_stats.load_many(ids), strict=True))
+        recipients = {(row.email_id, row.idx): Recipient.from_row(
+            row, stats.get(row.email_id, {}).get(row.idx, NO_STATS)) for row in found}
+    links: dict[tuple[uuid.UUID, int], TrackedLink] = {}
+    if asks_for(info, frozenset({"link"})):
+        ids = list(dict.fromkeys(row.email_id for row in rows if row.link_idx is not None))
+        for email_id, urls in zip(ids, await loaders.links.load_many(ids), strict=True):
+            links.update({(email_id, index): TrackedLink(index=index, url=url,
+                                                         account_id=account_id,
+                                                         email_id=email_id)
+                          for index, url in urls.items()})
+    return EngagementNodes(emails, recipients, links)
 
 
 @strawberry.type
@@ -423,7 +473,7 @@ class Email:
             page = await engagements.list_engagements(
                 session, principal, self.account_id, filter=wanted, first=first, after=after
             )
-        return EngagementConnection.from_page(page)
+        return await EngagementConnection.of(info, page)
 
     @classmethod
     def from_row(cls, row: TrackedEmailRow) -> Email:
@@ -469,43 +519,35 @@ class Engagement:
     ruleset: str = strawberry.field(description="Version of the classification rules used.")
     counts_in_reports: bool
     row: strawberry.Private[EngagementRow]
+    nodes: strawberry.Private[EngagementNodes] = field(default_factory=lambda: NO_NODES)
+    """What ``email``, ``recipient`` and ``link`` return, fetched for a whole page of
+    engagements at once by ``engagement_nodes`` (those fields are then plain values)."""
 
     @strawberry.field
-    async def email(self, info: Info) -> Email:
-        loaders = await ctx(info).loaders(info, self.row.account_id)
-        row = await loaders.email.load(self.row.email_id)
-        if row is None:
+    def email(self) -> Email:
+        found = self.nodes.emails.get(self.row.email_id)
+        if found is None:
             raise NotFound(f"No email with id {self.row.email_id}.")
-        return Email.from_row(row)
+        return found
 
     @strawberry.field(description="Null when attributed to 'Someone'.")
-    async def recipient(self, info: Info) -> Recipient | None:
+    def recipient(self) -> Recipient | None:
         if self.row.recipient_idx is None:
             return None
-        loaders = await ctx(info).loaders(info, self.row.account_id)
-        row = await loaders.recipient.load((self.row.email_id, self.row.recipient_idx))
-        if row is None:
-            return None
-        stats = await _recipient_stats(info, loaders, self.row.email_id)
-        return Recipient.from_row(row, stats.get(row.idx, NO_STATS))
+        return self.nodes.recipients.get((self.row.email_id, self.row.recipient_idx))
 
     @strawberry.field(description="Null when attributed to 'Someone'.")
     async def contact(self, info: Info) -> Contact | None:
         return await _contact(info, self.row.account_id, self.row.contact_id)
 
     @strawberry.field
-    async def link(self, info: Info) -> TrackedLink | None:
+    def link(self) -> TrackedLink | None:
         if self.row.link_idx is None:
             return None
-        loaders = await ctx(info).loaders(info, self.row.account_id)
-        url = (await loaders.links.load(self.row.email_id)).get(self.row.link_idx)
-        if url is None:
-            return None
-        return TrackedLink(index=self.row.link_idx, url=url, account_id=self.row.account_id,
-                           email_id=self.row.email_id)
+        return self.nodes.links.get((self.row.email_id, self.row.link_idx))
 
     @classmethod
-    def from_row(cls, row: EngagementRow) -> Engagement:
+    def from_row(cls, row: EngagementRow, nodes: EngagementNodes | None = None) -> Engagement:
         return cls(
             id=strawberry.ID(str(row.id)), type=EngagementType(row.type),
             occurred_at=row.occurred_at, attribution=Attribution(row.attribution),
@@ -514,6 +556,7 @@ class Engagement:
             verdict=Verdict(row.verdict), category=row.category,
             reasons=[explain(reason) for reason in row.reasons],
             ruleset=row.ruleset, counts_in_reports=row.counts_in_reports, row=row,
+            nodes=nodes or NO_NODES,
         )
 
 
@@ -540,8 +583,9 @@ class EngagementConnection:
     page_info: PageInfo
 
     @classmethod
-    def from_page(cls, page: Page[EngagementRow]) -> EngagementConnection:
-        edges, page_info = relay_parts(page, Engagement.from_row)
+    async def of(cls, info: Info, page: Page[EngagementRow]) -> EngagementConnection:
+        nodes = await engagement_nodes(info, [row for row, _ in page.items])
+        edges, page_info = relay_parts(page, lambda row: Engagement.from_row(row, nodes))
         return cls(edges=edges, page_info=page_info)
 
 
@@ -575,14 +619,15 @@ class TimelineConnection:
     page_info: PageInfo
 
 
-def timeline_node(entry: TimelineEntry, public_url: str) -> Email | Engagement | LegalBasisChange:
+def timeline_node(entry: TimelineEntry, public_url: str,
+                  nodes: EngagementNodes) -> Email | Engagement | LegalBasisChange:
     item = entry.item
     if isinstance(item, LoggedEmailRow):
         return Email.from_logged(item, public_url=public_url)
     if isinstance(item, TrackedEmailRow):
         return Email.from_row(item)
     if isinstance(item, EngagementRow):
-        return Engagement.from_row(item)
+        return Engagement.from_row(item, nodes)
     return LegalBasisChange.from_row(item)
 
 

@@ -80,8 +80,9 @@ def relay_parts(page: Page[R], build: Callable[[R], N]) -> tuple[list[Edge[N]], 
 @strawberry.type
 class AccountSettings:
     tracking_enabled: bool = strawberry.field(description="R18: off = no tracking for any user.")
-    privacy_mode: bool = strawberry.field(description="R16: contacts without a legal basis "
-                                          "are tracked anonymously.")
+    privacy_mode: bool = strawberry.field(description="R16: contacts with neither a legal basis "
+                                          "nor tracking consent fall back to the exempt "
+                                          "purpose (R28).")
     self_open_suppression: bool = strawberry.field(description="R9: the sender's own opens "
                                                    "and clicks never notify them.")
     marketing_tracking: bool = strawberry.field(description="R3: marketing emails are tracked.")

@@ -26,7 +26,7 @@ class TrackingPolicy:
     marketing_link_tracking: bool
     """R12: links in marketing emails are rewritten."""
     privacy_mode: bool
-    """R16: contacts without a legal basis are tracked anonymously."""
+    """R16: contacts with neither a legal basis nor tracking consent: the exempt purpose."""
     self_open_suppression: bool
     """R9, R14: the sender's own opens and clicks are kept out of notifications."""
     default_track: bool
