@@ -44,6 +44,9 @@ class RequestContext:
     records: RecordsConfig
     wake_delivery: Callable[[], None] | None = None
     """Wakes this node's delivery worker after a submission (``sendEmail``)."""
+    side_session: Callable[[], AsyncSession] | None = None
+    """Another session scoped like ``session``, on a connection of its own: for reads a
+    resolver runs side by side (an engagement report's parts). None: run them in turn."""
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     _support_read_logged: bool = False
     _loaders: Loaders | None = None

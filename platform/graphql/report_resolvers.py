@@ -116,7 +116,8 @@ class ReportQuery:
         )
         async with context.db() as session:
             report = await reports.engagement_report(
-                session, principal, await context.account_id(info), request
+                session, principal, await context.account_id(info), request,
+                side_sessions=context.side_session,
             )
         return EngagementReport(
             scope=given.scope, interval=given.interval, time_zone=given.time_zone,

@@ -15,12 +15,14 @@ from their own engagements.
 
 from __future__ import annotations
 
+import asyncio
 import enum
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Select, Subquery, case, func, literal_column, union_all
@@ -60,10 +62,13 @@ __all__ = [
     "EngagementReport",
     "ReportRequest",
     "ReportScope",
+    "SessionOpener",
     "TopEmail",
     "TopLink",
     "engagement_report",
 ]
+
+T = TypeVar("T")
 
 DEFAULT_RANGE = {
     Interval.HOUR: timedelta(hours=24),
@@ -263,23 +268,48 @@ class _Filters:
         return found
 
 
+SessionOpener = Callable[[], AbstractAsyncContextManager[AsyncSession]]
+"""Opens another session on the same account, on a connection of its own."""
+
+
 async def engagement_report(
-    session: AsyncSession, actor: Principal, account_id: uuid.UUID, request: ReportRequest
+    session: AsyncSession, actor: Principal, account_id: uuid.UUID, request: ReportRequest,
+    *, side_sessions: SessionOpener | None = None,
 ) -> EngagementReport:
+    """The report. Its three parts (the series, the top emails, the top links) read
+    independently: with ``side_sessions`` each runs on a connection of its own at the same
+    time (a 90-day report of a million engagements waited 50 ms for them one after the
+    other on SQLite, issue 14); without, one after the other in ``session``."""
     sender_id = _authorize(actor, account_id, request.scope)
     empty = _validate(request)
     since, until = empty[0].start, request.until
     plan = _plan(empty, until)
     filters = _Filters(account_id, sender_id)
-    series = fold(empty, await _slots(session, filters, plan))
+
+    async def series_part(part: AsyncSession) -> list[Bucket]:
+        return fold(empty, await _slots(part, filters, plan))
+
+    async def emails_part(part: AsyncSession) -> list[TopEmail]:
+        return await _top_emails(part, filters, plan, (since, until), request.top)
+
+    async def links_part(part: AsyncSession) -> list[TopLink]:
+        return await _top_links(part, filters, plan, request.top)
+
+    if side_sessions is None:
+        series, top_emails, top_links = (
+            await series_part(session), await emails_part(session), await links_part(session))
+    else:
+        async def aside(part: Callable[[AsyncSession], Awaitable[T]]) -> T:
+            async with side_sessions() as own:
+                return await part(own)
+
+        series, top_emails, top_links = await asyncio.gather(
+            aside(series_part), aside(emails_part), aside(links_part))
     totals = Counts()
     for bucket in series:
         totals = totals.plus(bucket.counts)
-    return EngagementReport(
-        since=since, until=until, buckets=series, totals=totals,
-        top_emails=await _top_emails(session, filters, plan, (since, until), request.top),
-        top_links=await _top_links(session, filters, plan, request.top),
-    )
+    return EngagementReport(since=since, until=until, buckets=series, totals=totals,
+                            top_emails=top_emails, top_links=top_links)
 
 
 async def _slots(session: AsyncSession, filters: _Filters, plan: _Plan) -> list[SlotCount]:

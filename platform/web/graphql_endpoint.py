@@ -96,6 +96,7 @@ async def graphql_context(scope: Scope) -> AsyncIterator[dict[str, Any]]:
                 token_keys=app.state.token_keys,
                 records=app.state.records,
                 wake_delivery=getattr(app.state, "wake_delivery", None),
+                side_session=lambda: database.session(account_id=account_id),
             )
         }
 
