@@ -13,13 +13,15 @@ PORT ?= 8000
 WEB := web-admin
 WEB_MODULES := $(WEB)/node_modules/.package-lock.json
 
-.PHONY: help run test lint bench schema system-packages venv web clean
+.PHONY: help run test lint bench accuracy schema system-packages venv web clean
 
 help:
 	@echo "make run    - set up, migrate the embedded SQLite database, create the demo, serve"
 	@echo "make test   - set up and run the whole suite in parallel (SQLite and PostgreSQL)"
 	@echo "make lint   - ruff, mypy (strict) and import-linter"
 	@echo "make schema - export the GraphQL schema to web-admin/schema.graphql"
+	@echo "make bench  - throughput and read latency against baselines (docs/performance.md)"
+	@echo "make accuracy - the classifier on the labelled hit corpus (docs/accuracy.md)"
 	@echo "make web    - build the web admin into web-admin/dist (served at / by sendtrail serve)"
 
 $(STAMP): pyproject.toml constraints.txt
@@ -68,6 +70,12 @@ lint: venv
 # bench/run.py (installs wrk when missing); results go to docs/performance.md.
 bench: venv
 	$(BIN)/python bench/run.py $(BENCH_ARGS)
+
+# The classifier against the labelled corpus (tests/data/hits): prints the confusion matrix
+# and precision/recall, rewrites docs/accuracy.md's figures and the recorded figures, and
+# fails if any recorded figure fell (see docs/accuracy.md).
+accuracy: venv
+	$(BIN)/python -m sendtrail.tracking.accuracy --record
 
 schema: venv
 	$(BIN)/sendtrail export-schema --output web-admin/schema.graphql
