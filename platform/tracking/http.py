@@ -169,6 +169,7 @@ class TrackingEndpoints:
             sender_cookie_email=(
                 self._sender_cookie_email(headers) if claims.kind is HitKind.CLICK else None
             ),
+            headers=RawHit.classifying(headers),
         )
         try:
             await self.ingestor.submit(hit)

@@ -198,6 +198,29 @@ def test_head_requests_and_instant_hits_never_count(
     assert any("HEAD" in " ".join(n["reasons"]) for n in machine)
 
 
+def test_a_browser_prefetch_of_a_link_is_no_click(
+    app_client: Any, database_url: str, clock: FakeClock
+) -> None:
+    tenant = _paid_sender(app_client, database_url)
+    prepared = _prepare(app_client, tenant, deliveryMode="PER_RECIPIENT")
+    link = link_paths(prepared["messages"][0]["html"])[0]
+    clock.advance(1800)
+    # Chrome's speculation rules fetch the page ahead of time and say so (issue 17, R10).
+    answer = app_client.get(link, headers={"User-Agent": CHROME, "Sec-Purpose": "prefetch"},
+                            follow_redirects=False)
+    assert answer.status_code in (302, 307)  # the fetch still gets its redirect
+    email_id = prepared["email"]["id"]
+    assert engagement_nodes(_email(app_client, tenant, email_id)) == []
+    (machine,) = engagement_nodes(_email(app_client, tenant, email_id, "MACHINE"))
+    assert (machine["type"], machine["category"]) == ("CLICK", "prefetch")
+    assert "(sec-purpose: prefetch)" in machine["reasons"][0]
+    clock.advance(60)
+    app_client.get(link, headers={"User-Agent": CHROME}, follow_redirects=False)
+    (human,) = [n for n in engagement_nodes(_email(app_client, tenant, email_id))
+                if n["type"] == "CLICK"]
+    assert human["verdict"] == "HUMAN"  # the person's own click afterwards counts
+
+
 def test_multiple_opens_are_counted_and_explained(
     office_client: Any, tenant: Tenant, clock: FakeClock
 ) -> None:

@@ -117,6 +117,7 @@ def make_hit(
     sender_recent_ips: frozenset[str] = frozenset(),
     recent_clicks: tuple[tuple[int, datetime], ...] = (),
     link_count: int = 0,
+    headers: dict[str, str] | None = None,
 ) -> Hit:
     claims = TokenClaims(
         kind=kind, account_id=uuid.UUID(int=1), email_id=uuid.UUID(int=2), recipient=0,
@@ -127,7 +128,7 @@ def make_hit(
     return Hit(
         kind=kind, method=method, at=SENT + after, ip=ip, user_agent=user_agent, claims=claims,
         sender_cookie=sender_cookie, sender_recent_ips=sender_recent_ips,
-        recent_clicks=recent_clicks, link_count=link_count,
+        recent_clicks=recent_clicks, link_count=link_count, headers=headers or {},
     )
 
 
@@ -467,3 +468,26 @@ def test_shipped_signals_load_with_a_version(signals: Signals) -> None:
         "apple_privacy_proxy", "security_gateway"
     }
     assert load_signals() is signals  # parsed once per process
+
+
+PREFETCHES = [
+    ("chrome-speculation", {"sec-purpose": "prefetch"}, MACHINE, "prefetch"),
+    ("chrome-prerender", {"sec-purpose": "prefetch;prerender"}, MACHINE, "prefetch"),
+    ("legacy-chrome", {"purpose": "prefetch"}, MACHINE, "prefetch"),
+    ("firefox", {"x-moz": "prefetch"}, MACHINE, "prefetch"),
+    ("proxy-via", {"via": "1.1 proxy.example.test"}, HUMAN, "browser"),
+    ("other-purpose", {"sec-purpose": "preview"}, HUMAN, "browser"),
+]
+
+
+@pytest.mark.parametrize("case", PREFETCHES, ids=[case[0] for case in PREFETCHES])
+def test_a_browser_prefetch_is_not_a_click(  # issue 17; R10
+    signals: Signals, case: tuple[str, dict[str, str], Verdict, str]
+) -> None:
+    _, headers, verdict, category = case
+    result = classify(make_hit(DESKTOP_CHROME, CLICK, headers=headers), signals,
+                      self_open_suppression=True)
+    check(result, verdict, category, signals)
+    if verdict is MACHINE:
+        (name, value), = headers.items()
+        assert f"({name}: {value})" in result.reasons[0]

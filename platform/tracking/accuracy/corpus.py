@@ -118,11 +118,13 @@ def _hit(raw: dict[str, Any], chosen: dict[str, str]) -> CorpusHit:
     if unknown:
         raise ValueError(f"unknown hit keys {sorted(unknown)}")
 
-    def text(key: str, default: str = "") -> str:
-        value = str(raw.get(key, default))
+    def filled(value: str) -> str:
         for name, replacement in chosen.items():
             value = value.replace("{" + name + "}", replacement)
         return value
+
+    def text(key: str, default: str = "") -> str:
+        return filled(str(raw.get(key, default)))
 
     kind = HitKind(text("kind"))
     label = Verdict(text("label"))
@@ -132,6 +134,6 @@ def _hit(raw: dict[str, Any], chosen: dict[str, str]) -> CorpusHit:
         after=parse_after(text("after")), kind=kind,
         link=int(text("link", "0")) if kind is HitKind.CLICK else None,
         method=text("method", "GET").upper(), user_agent=text("ua"), ip=text("ip"),
-        headers={str(k): str(v) for k, v in raw.get("headers", {}).items()},
+        headers={filled(str(k)): filled(str(v)) for k, v in raw.get("headers", {}).items()},
         sender=bool(raw.get("sender", False)), label=label, reason=text("reason"),
     )

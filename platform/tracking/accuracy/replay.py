@@ -75,6 +75,8 @@ def replay(sequence: HitSequence, signals: Signals) -> list[Stages]:
                 url=None if hit.link is None else f"https://example.test/{hit.link}",
             ),
             method=hit.method, at=at, ip=hit.ip, user_agent=hit.user_agent,
+            headers=RawHit.classifying({name.lower().encode("ascii"): value.encode("latin-1")
+                                        for name, value in hit.headers.items()}),
         )
         decisions = decide([raw], _facts(email, stored.values(), at, hit.sender), signals)
         for row in decisions.engagements:

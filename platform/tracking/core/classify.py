@@ -14,6 +14,8 @@ the reasons, so support can read the whole story to a customer:
    recently signed in from. With suppression off these become notes, and the remaining
    rules still apply (a scanner reading the sender's copy is still a scanner).
 3. No user agent -> MACHINE (every mail client and browser sends one).
+   A request the browser marks as a prefetch (``Sec-Purpose``, ``Purpose`` or ``X-Moz``
+   saying ``prefetch``) -> MACHINE: fetched ahead of time, before anyone clicked.
 4. User-agent rules, first match in file order. A ``machine`` row decides (scanners,
    crawlers, link checkers, scripts, prefetchers, Apple Mail Privacy Protection). A
    ``human`` row only names the client (Outlook, Gmail's image proxy, Safari on iPhone)
@@ -34,7 +36,7 @@ from __future__ import annotations
 import csv
 import ipaddress
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import lru_cache
@@ -76,6 +78,7 @@ _UA_HEADER = ["pattern", "category", "verdict", "reason"]
 _NETWORK_HEADER = ["network", "category", "reason"]
 _CATEGORY = re.compile(r"[a-z][a-z0-9_]*\Z")
 _MAX_SHOWN = 300
+_PREFETCH_HEADERS = ("sec-purpose", "purpose", "x-moz")
 
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -155,6 +158,8 @@ class Hit:
     """Other clicks on the same copy of the message: (link index, time)."""
     link_count: int = 0
     """How many tracked links the message has."""
+    headers: Mapping[str, str] = field(default_factory=dict)
+    """The request's ``CLASSIFYING_HEADERS`` (lower-case names)."""
 
     def __post_init__(self) -> None:
         if self.at.utcoffset() is None:
@@ -299,6 +304,15 @@ def _no_user_agent(facts: _Facts) -> _Decision:
     return Verdict.MACHINE, "no_user_agent", (say.NO_USER_AGENT,)
 
 
+def _prefetch_header(facts: _Facts) -> _Decision:
+    for name in _PREFETCH_HEADERS:
+        value = facts.hit.headers.get(name, "")
+        if "prefetch" in value.lower():
+            return Verdict.MACHINE, "prefetch", (
+                say.PREFETCH_HEADER.format(header=name, value=_agent(value)),)
+    return None
+
+
 def _user_agent(facts: _Facts) -> _Decision:
     rule = facts.client
     if rule is None or rule.verdict is not Verdict.MACHINE:
@@ -356,6 +370,7 @@ _RULES: tuple[Callable[[_Facts], _Decision], ...] = (
     _head_request,
     _sender,
     _no_user_agent,
+    _prefetch_header,
     _user_agent,
     _network,
     _click_burst,

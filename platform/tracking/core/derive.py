@@ -317,7 +317,8 @@ class _Batch:
                 user_agent=raw.user_agent, claims=claims,
                 sender_cookie=self._cookie_is_senders(raw, email),
                 sender_recent_ips=self.facts.sender_ips.get(email.sender_id, frozenset()),
-                recent_clicks=tuple(self.clicks[copy_key]), link_count=email.link_count),
+                recent_clicks=tuple(self.clicks[copy_key]), link_count=email.link_count,
+                headers=dict(raw.headers)),
             self.signals,
             self_open_suppression=email.self_open_suppression,
         )

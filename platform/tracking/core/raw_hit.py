@@ -11,7 +11,12 @@ from typing import Any
 
 from sendtrail.tracking.core.model import HitKind, TokenClaims
 
-__all__ = ["RawHit"]
+__all__ = ["CLASSIFYING_HEADERS", "RawHit"]
+
+CLASSIFYING_HEADERS = ("sec-purpose", "purpose", "x-moz", "via")
+"""The request headers the classifier reads (lower-case), kept with a hit; no other header
+is stored. Browsers mark speculative fetches with the first three; proxies add ``Via``."""
+_MAX_HEADER = 200
 
 
 @dataclass(frozen=True)
@@ -25,6 +30,18 @@ class RawHit:
     user_agent: str
     sender_cookie_email: uuid.UUID | None = None
     """A verified sender-copy cookie: the email whose sender clicked it (R14)."""
+    headers: tuple[tuple[str, str], ...] = ()
+    """Those of ``CLASSIFYING_HEADERS`` the request carried, as (lower-case name, value)."""
+
+    @staticmethod
+    def classifying(headers: dict[bytes, bytes]) -> tuple[tuple[str, str], ...]:
+        """The ``CLASSIFYING_HEADERS`` among an ASGI request's headers, values cut short."""
+        found = []
+        for name in CLASSIFYING_HEADERS:
+            value = headers.get(name.encode("ascii"))
+            if value:
+                found.append((name, value.decode("latin-1")[:_MAX_HEADER]))
+        return tuple(found)
 
     def to_json(self) -> str:
         claims = self.claims
@@ -44,6 +61,7 @@ class RawHit:
                 "ip": self.ip,
                 "ua": self.user_agent,
                 "cookie": str(self.sender_cookie_email) if self.sender_cookie_email else None,
+                **({"h": dict(self.headers)} if self.headers else {}),
             },
             separators=(",", ":"),
         )
@@ -68,4 +86,6 @@ class RawHit:
             ip=data["ip"],
             user_agent=data["ua"],
             sender_cookie_email=uuid.UUID(data["cookie"]) if data["cookie"] else None,
+            # Lines written before headers were kept have none (spools, raw hits in flight).
+            headers=tuple((str(k), str(v)) for k, v in data.get("h", {}).items()),
         )

@@ -26,6 +26,7 @@ __all__ = [
     "LESS_THAN_A_SECOND",
     "NO_USER_AGENT",
     "PERSON",
+    "PREFETCH_HEADER",
     "SENDER_COOKIE",
     "SENDER_COPY",
     "SENDER_NETWORK",
@@ -60,6 +61,10 @@ STILL_COUNTS: Final = N_("{sentence} It still counts because self-open suppressi
 NO_USER_AGENT: Final = N_(
     "The request sent no user agent; every mail client and browser sends one, so it came "
     "from a script or scanner."
+)
+PREFETCH_HEADER: Final = N_(
+    "The browser marked it as fetched ahead of time ({header}: {value}), before anyone "
+    "clicked: a prefetch, not a visit."
 )
 CITED_AGENT: Final = N_("{reason} (user agent '{agent}').")
 """A signal row's reason (without its full stop) and the user agent that matched it."""
@@ -104,7 +109,8 @@ UNITS: Final = (
 
 TEMPLATES: Final = (
     HEAD_REQUEST, SENDER_COPY, SENDER_COOKIE, SENDER_NETWORK, SUPPRESSED_OPEN,
-    SUPPRESSED_CLICK, STILL_COUNTS, NO_USER_AGENT, UNRECOGNISED_CLIENT, CITED_AGENT,
+    SUPPRESSED_CLICK, STILL_COUNTS, NO_USER_AGENT, PREFETCH_HEADER, UNRECOGNISED_CLIENT,
+    CITED_AGENT,
     CITED_NETWORK, APPLE_RELAY_CLICK, GATEWAY_SCAN, GATEWAY_LATER, CLICK_BURST, TOO_SOON,
     PERSON,
 )
