@@ -166,7 +166,8 @@ def _ingestion(
 ) -> Ingestor:
     """The two stages: the hot path's raw-hit writer and the deriver behind it."""
     tracking = settings.tracking
-    deriver = Deriver(database.engine, signals=load_signals(), sinks=sinks,
+    signals = load_signals(settings.tracking.signals_dir)
+    deriver = Deriver(database.engine, signals=signals, sinks=sinks,
                       batch=tracking.derive_batch, poll_seconds=tracking.derive_poll_seconds,
                       busy_share=tracking.derive_busy_share, clock=clock)
     return Ingestor(database.engine, spool_dir=spool_dir, deriver=deriver,

@@ -105,6 +105,7 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> None:
     # the settings read here were; with N > 1 the parent binds the port once, supervises,
     # and the processes accept from that one socket.
     workers = _serve_workers(settings, args)
+    _serve_signals(settings)
     if workers > 1:
         _share_metrics(settings.data_dir / "metrics")
     uvicorn.run(
@@ -138,7 +139,8 @@ def cmd_derive(settings: Settings, _args: argparse.Namespace) -> None:
         # Live events reach every node's subscribers by NOTIFY; webhooks by the outbox.
         sinks = (PostgresFanout(settings.database.url, EngagementStream()),
                  WebhookOutbox(clock=utcnow))
-        deriver = Deriver(database.engine, signals=load_signals(), sinks=sinks,
+        signals = load_signals(settings.tracking.signals_dir)
+        deriver = Deriver(database.engine, signals=signals, sinks=sinks,
                           batch=settings.tracking.derive_batch,
                           poll_seconds=settings.tracking.derive_poll_seconds)
         stopping = asyncio.Event()
@@ -330,11 +332,44 @@ def build_parser() -> argparse.ArgumentParser:
     grant.add_argument("--password", help="generated and printed when omitted")
     grant.set_defaults(func=cmd_support_grant)
 
+    signals = commands.add_parser("signals").add_subparsers(dest="sub", required=True)
+    check = signals.add_parser("check", help="check your own signal files (SIGNALS_DIR)")
+    check.add_argument("--dir", help="the folder (default: SENDTRAIL_SIGNALS_DIR)")
+    check.set_defaults(func=cmd_signals_check)
+
     export = commands.add_parser("export-schema", help="write the GraphQL schema (SDL)")
     export.add_argument("--output", default="web-admin/schema.graphql")
     export.add_argument("--check", action="store_true", help="fail if the file is stale")
     export.set_defaults(func=cmd_export_schema, needs_settings=False)
     return parser
+
+
+def cmd_signals_check(settings: Settings, args: argparse.Namespace) -> None:
+    """Parse an operator's signal files as the server would, and say what they add."""
+    from sendtrail.tracking.signals import SignalsError, load_signals
+
+    folder = Path(args.dir).resolve() if args.dir else settings.tracking.signals_dir
+    if folder is None:
+        raise InvalidInput("name the folder with --dir or SENDTRAIL_SIGNALS_DIR")
+    try:
+        own, shipped = load_signals(folder), load_signals()
+    except SignalsError as error:
+        raise InvalidInput(str(error)) from None
+    added_agents = len(own.user_agents) - len(shipped.user_agents)
+    added_networks = len(own.networks) - len(shipped.networks)
+    print(f"ok: ruleset {own.version}: {added_agents} user-agent and {added_networks} network "
+          f"rows of yours, read before the {len(shipped.user_agents)} and "
+          f"{len(shipped.networks)} shipped")
+
+
+def _serve_signals(settings: Settings) -> None:
+    """Refuse to start on broken signal files, in one line (not a traceback per process)."""
+    from sendtrail.tracking.signals import SignalsError, load_signals
+
+    try:
+        load_signals(settings.tracking.signals_dir)
+    except SignalsError as error:
+        raise InvalidInput(f"{error} (run `sendtrail signals check`)") from None
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -108,6 +108,9 @@ class TrackingSettings:
     answer_after_derivation: bool = False
     """Derive a hit before answering it (one stage): for tests whose next read must see the
     engagement. Production answers after the raw hit is stored (issue 14)."""
+    signals_dir: Path | None = None
+    """An operator's own signal files (``user_agents.csv``, ``networks.csv``), read before
+    the shipped ones so their rows win; check them with ``sendtrail signals check``."""
 
 
 @dataclass(frozen=True)
@@ -277,6 +280,7 @@ class Settings:
                 derive_busy_share=_share(get("DERIVE_BUSY_SHARE", "0.1"), "DERIVE_BUSY_SHARE"),
                 answer_after_derivation=_bool(get("ANSWER_AFTER_DERIVATION", "false"),
                                               "ANSWER_AFTER_DERIVATION"),
+                signals_dir=Path(get("SIGNALS_DIR")).resolve() if get("SIGNALS_DIR") else None,
             ),
             smtp=SmtpSettings(
                 port=_int(get("SMTP_PORT", "2525"), "SMTP_PORT"),

@@ -23,10 +23,12 @@ def main() -> int:
     parser.add_argument("--corpus", type=Path, default=Path("tests/data/hits"))
     parser.add_argument("--recorded", type=Path, default=Path("tests/data/hits/recorded.json"))
     parser.add_argument("--doc", type=Path, default=Path("docs/accuracy.md"))
+    parser.add_argument("--signals-dir", type=Path, default=None,
+                        help="judge with your own signal files too (as SENDTRAIL_SIGNALS_DIR)")
     parser.add_argument("--record", action="store_true",
                         help="write the figures to --recorded and --doc (none may have fallen)")
     args = parser.parse_args()
-    signals = load_signals()
+    signals = load_signals(args.signals_dir.resolve() if args.signals_dir else None)
     sequences = load_corpus(args.corpus)
     outcomes = [Outcome.of(s.family, s.name, hit.label, hit.reason, stages)
                 for s in sequences

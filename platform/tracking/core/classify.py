@@ -56,6 +56,7 @@ __all__ = [
     "Signals",
     "UserAgentRule",
     "classify",
+    "combine_signals",
     "parse_signals",
 ]
 
@@ -174,15 +175,22 @@ class Classification:
     ruleset: str
 
 
-def parse_signals(user_agents_csv: str, networks_csv: str, version: str) -> Signals:
-    """Parse the two signal files; a bad line raises ``ValueError`` naming it."""
+def parse_signals(user_agents_csv: str, networks_csv: str, version: str, *,
+                  names: tuple[str, str] = ("user_agents.csv", "networks.csv")) -> Signals:
+    """Parse the two signal files; a bad line raises ``ValueError`` naming it (by ``names``)."""
     if not version.strip():
         raise ValueError("the signals version is empty")
     return Signals(
         version=version.strip(),
-        user_agents=tuple(_rows(user_agents_csv, "user_agents.csv", _UA_HEADER, _ua_rule)),
-        networks=tuple(_rows(networks_csv, "networks.csv", _NETWORK_HEADER, _network_rule)),
+        user_agents=tuple(_rows(user_agents_csv, names[0], _UA_HEADER, _ua_rule)),
+        networks=tuple(_rows(networks_csv, names[1], _NETWORK_HEADER, _network_rule)),
     )
+
+
+def combine_signals(first: Signals, then: Signals, version: str) -> Signals:
+    """``first``'s rows before ``then``'s (the first match wins, so they override)."""
+    return Signals(version=version, user_agents=first.user_agents + then.user_agents,
+                   networks=first.networks + then.networks)
 
 
 def _rows(

@@ -6,25 +6,67 @@ read package files; ``tracking.core`` may not) and hands ``classify`` a parsed `
 The reasons stay English in the files (and in the engagements they judge); German has them
 in ``sendtrail/i18n/de/tracking.po``, and ``explain`` shows a stored reason in the reader's
 language. May import the standard library, ``sendtrail.i18n`` and ``sendtrail.tracking.core``.
+
+An operator adds or overrides rows without a release (issue 17): ``SENDTRAIL_SIGNALS_DIR``
+names a folder with their own ``user_agents.csv`` and/or ``networks.csv`` (same columns),
+whose rows come before the shipped ones. The ruleset version then names their contents
+(``2026.12.1+local-3f9a1c2b``: the shipped version and a digest of the files), so every
+engagement keeps which rules judged it.
 """
 
 from __future__ import annotations
 
 import configparser
+import hashlib
 from functools import cache
 from importlib import resources
+from pathlib import Path
 
 from sendtrail.i18n import _
 from sendtrail.i18n.stored import Phrasebook
 from sendtrail.tracking.core import reasons
-from sendtrail.tracking.core.classify import Signals, parse_signals
+from sendtrail.tracking.core.classify import Signals, combine_signals, parse_signals
 
-__all__ = ["explain", "load_signals"]
+__all__ = ["SIGNAL_FILES", "SignalsError", "explain", "load_signals"]
+
+SIGNAL_FILES = ("user_agents.csv", "networks.csv")
+_HEADERS = ("pattern,category,verdict,reason\n", "network,category,reason\n")
+
+
+class SignalsError(ValueError):
+    """An operator's signal folder or file that cannot be used, in words (file, line, why)."""
 
 
 @cache
-def load_signals() -> Signals:
-    """The shipped signals, parsed once per process; a broken file fails loudly here."""
+def load_signals(operator_dir: Path | None = None) -> Signals:
+    """The shipped signals, then an operator's own before them when ``operator_dir`` is
+    given; parsed once per process. A broken file fails loudly here (``SignalsError``)."""
+    shipped = _shipped()
+    if operator_dir is None:
+        return shipped
+    if not operator_dir.is_dir():
+        raise SignalsError(f"{operator_dir}: no such folder (SENDTRAIL_SIGNALS_DIR)")
+    texts = []
+    for name, header in zip(SIGNAL_FILES, _HEADERS, strict=True):
+        path = operator_dir / name
+        texts.append(path.read_text(encoding="utf-8") if path.is_file() else header)
+    unknown = sorted(p.name for p in operator_dir.iterdir()
+                     if p.suffix == ".csv" and p.name not in SIGNAL_FILES)
+    if unknown:
+        raise SignalsError(f"{operator_dir}: {', '.join(unknown)} is not read; name the files "
+                           f"{' and '.join(SIGNAL_FILES)}")
+    digest = hashlib.sha256("\0".join(texts).encode()).hexdigest()[:8]
+    try:
+        own = parse_signals(texts[0], texts[1], "local",
+                            names=(str(operator_dir / SIGNAL_FILES[0]),
+                                   str(operator_dir / SIGNAL_FILES[1])))
+    except ValueError as error:
+        raise SignalsError(str(error)) from error
+    return combine_signals(own, shipped, f"{shipped.version}+local-{digest}")
+
+
+@cache
+def _shipped() -> Signals:
     folder = resources.files(__name__)
     ruleset = configparser.ConfigParser()
     ruleset.read_string(folder.joinpath("ruleset.ini").read_text(encoding="utf-8"))
