@@ -88,7 +88,11 @@ class RequestContext:
         if account_id != principal.account_id:
             raise TenantScopeMissing("a loader was asked for another account's objects")
         if self._loaders is None:
-            self._loaders = Loaders(self.db, principal, account_id)
+            # A query may read beside its own session; a mutation's reads must see its
+            # own writes, so they stay in it.
+            reads_only = info.operation.operation is OperationType.QUERY
+            self._loaders = Loaders(self.db, principal, account_id,
+                                    aside=self.side_session if reads_only else None)
         return self._loaders
 
     def now(self) -> datetime:

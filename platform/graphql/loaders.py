@@ -50,8 +50,11 @@ class Loaders:
         db: Callable[[], AbstractAsyncContextManager[AsyncSession]],
         actor: Principal,
         account_id: uuid.UUID,
+        *,
+        aside: Callable[[], AbstractAsyncContextManager[AsyncSession]] | None = None,
     ) -> None:
         self._db = db
+        self._aside = aside or db
         account = account_id
 
         def authorized_emails(
@@ -81,8 +84,10 @@ class Loaders:
             per_account(emails.recipient_tallies_of), emails.RecipientTally)
         self.recipient: DataLoader[RecipientKey, EmailRecipientRow | None] = self._loader(
             per_account(emails.recipients_by_index), lambda: None)
+        # The heaviest read of an email's page runs on a connection of its own when the
+        # request only reads (``aside``), beside the page's other statements.
         self.recipient_stats: DataLoader[uuid.UUID, dict[int, RecipientStats]] = self._loader(
-            per_account(engagements.recipient_stats_of), dict)
+            per_account(engagements.recipient_stats_of), dict, aside=True)
         self.links: DataLoader[uuid.UUID, dict[int, str]] = self._loader(
             per_account(emails.links_of_emails), dict)
         self.link_clicks: DataLoader[uuid.UUID, dict[int, engagements.LinkClicks]] = self._loader(
@@ -96,9 +101,12 @@ class Loaders:
         self.invitation: DataLoader[uuid.UUID, InvitationRow | None] = self._loader(
             per_account(invitations.latest_of_users), lambda: None)
 
-    def _loader(self, fetch: Fetch[K, V], missing: Callable[[], V]) -> DataLoader[K, V]:
+    def _loader(self, fetch: Fetch[K, V], missing: Callable[[], V], *,
+                aside: bool = False) -> DataLoader[K, V]:
+        opener = self._aside if aside else self._db
+
         async def load(keys: list[K]) -> Sequence[V]:
-            async with self._db() as session:
+            async with opener() as session:
                 found = await fetch(session, keys)
             return [found[key] if key in found else missing() for key in keys]
 
