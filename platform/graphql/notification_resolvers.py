@@ -32,6 +32,15 @@ MESSAGES = {
 """What a notification says, per engagement type; ``who`` is the recipient's address."""
 SOMEONE = "Someone"
 """``who`` when nobody can be named (R15, R16): the sentence then says it in words."""
+SOMEONE_SAID = N_("Someone")
+"""'Someone' inside a sentence that names whoever it was (a reclassification)."""
+RECLASSIFIED_MESSAGES = {
+    "open": N_("The open of \u201c{subject}\u201d by {who} was a scanner, not a person: it no "
+               "longer counts."),
+    "click": N_("The click in \u201c{subject}\u201d by {who} was a scanner, not a person: it "
+                "no longer counts."),
+}
+"""What a notification taking back an earlier one says (R30)."""
 SOMEONE_MESSAGES = {
     "open": N_("Someone opened \u201c{subject}\u201d"),
     "click": N_("Someone clicked a link in \u201c{subject}\u201d"),
@@ -41,6 +50,11 @@ SOMEONE_MESSAGES = {
 
 def message_of(note: live.LiveNotification) -> str:
     """The notification as a sentence in the subscriber's language."""
+    if note.reclassified:
+        template = RECLASSIFIED_MESSAGES.get(note.type)
+        who = _(SOMEONE_SAID) if note.who == SOMEONE else note.who
+        return _(template).format(who=who, subject=note.email_subject) if template else (
+            note.message)
     template = (SOMEONE_MESSAGES if note.who == SOMEONE else MESSAGES).get(note.type)
     if template is None:  # a type this version has no words for: as the engine says it
         return note.message
@@ -66,6 +80,9 @@ class EngagementNotification:
     link_url: str | None = strawberry.field(description="The clicked link, for clicks.")
     message: str = strawberry.field(description="A sentence to show, e.g. in a desktop "
                                     "notification.")
+    reclassified: bool = strawberry.field(
+        default=False, description="This takes back an earlier notification: the engagement "
+        "turned out to be a scanner's, not a person's (R30); it no longer counts.")
 
     @classmethod
     def from_live(cls, note: live.LiveNotification) -> EngagementNotification:
@@ -75,7 +92,7 @@ class EngagementNotification:
             contact_id=strawberry.ID(str(note.contact_id)) if note.contact_id else None,
             contact_name=note.who_name,
             email_id=strawberry.ID(str(note.email_id)), email_subject=note.email_subject,
-            link_url=note.link_url, message=message_of(note),
+            link_url=note.link_url, message=message_of(note), reclassified=note.reclassified,
         )
 
 

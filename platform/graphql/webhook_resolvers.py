@@ -18,7 +18,8 @@ from sendtrail.tenancy.users import parse_id
 
 __all__ = ["WebhookMutation", "WebhookQuery"]
 
-EVENT_TYPES_HELP = "Any of engagement.opened, engagement.clicked, engagement.replied."
+EVENT_TYPES_HELP = ("Any of engagement.opened, engagement.clicked, engagement.replied, "
+                    "engagement.reclassified (a verdict changed after it was stored: R30).")
 
 
 @strawberry.input

@@ -46,6 +46,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sendtrail.db.keys import key_in
 from sendtrail.db.types import utcnow
 from sendtrail.errors import InvalidInput
+from sendtrail.notifications.outbox import RECLASSIFIED_EVENT_TYPE
 from sendtrail.notifications.schedule import next_retry, parse_retry_after
 from sendtrail.notifications.signing import SECRET_PREFIX, signature_headers
 from sendtrail.notifications.store import (
@@ -311,7 +312,8 @@ class WebhookDispatcher:
             )).one_or_none()
         if engagement is None:
             return "the engagement was erased"
-        if engagement.verdict == "human" or message.include_non_human:
+        if (engagement.verdict == "human" or message.include_non_human
+                or message.payload.get("type") == RECLASSIFIED_EVENT_TYPE):
             return None
         why = f" ({engagement.category.replace('_', ' ')})" if engagement.category else ""
         return f"the engagement was reclassified as {engagement.verdict.upper()}{why}"

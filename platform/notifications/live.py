@@ -48,6 +48,9 @@ class LiveNotification:
     link_url: str | None
     who_name: str | None = None
     """The contact's name, else the name the email gave the recipient; None for 'Someone'."""
+    reclassified: bool = False
+    """Taking back an earlier notification: this engagement turned out to be a machine's
+    (R30). Sent to whoever its first verdict notified."""
 
     @property
     def message(self) -> str:
@@ -85,7 +88,9 @@ async def notification_for(
         name = await _name_of(session, account_id, engagement.contact_id, recipient)
     decision = decide(
         engagement_type=engagement.type,
-        verdict=engagement.verdict,  # a burst may have turned it MACHINE since
+        # A burst may have turned it MACHINE since; a reclassification goes to whoever its
+        # first verdict (HUMAN) notified.
+        verdict="human" if event.reclassified else engagement.verdict,
         email_kind=email.kind,
         tracking_enabled=settings.tracking_enabled if settings is not None else True,
         click_entitled=authorizer().has_feature(Seat(user.seat), "click_tracking"),
@@ -102,7 +107,7 @@ async def notification_for(
         engagement_id=engagement.id, type=engagement.type, occurred_at=engagement.occurred_at,
         who=decision.who, contact_id=engagement.contact_id if address else None,
         email_id=email.id, email_subject=email.subject, link_url=link_url,
-        who_name=name if address else None,
+        who_name=name if address else None, reclassified=event.reclassified,
     )
 
 

@@ -46,6 +46,7 @@ from sendtrail.tracking.stream import EngagementEvent
 __all__ = [
     "ENGAGEMENT_EVENT_TYPES",
     "EVENT_TYPES",
+    "RECLASSIFIED_EVENT_TYPE",
     "TEST_EVENT_TYPE",
     "WebhookOutbox",
     "message_id_for",
@@ -57,7 +58,10 @@ ENGAGEMENT_EVENT_TYPES = {
     "click": "engagement.clicked",
     "reply": "engagement.replied",
 }
-EVENT_TYPES = tuple(ENGAGEMENT_EVENT_TYPES.values())
+RECLASSIFIED_EVENT_TYPE = "engagement.reclassified"
+"""An engagement's verdict changed after it was stored (a scanner's burst re-judged a click
+a person seemed to make, R11, R30): sent at once, so automations can undo what it did."""
+EVENT_TYPES = (*ENGAGEMENT_EVENT_TYPES.values(), RECLASSIFIED_EVENT_TYPE)
 """What an endpoint can subscribe to."""
 TEST_EVENT_TYPE = "webhook.test"
 
@@ -113,9 +117,7 @@ class WebhookOutbox:
             (event, endpoint)
             for event in events
             for endpoint in endpoints
-            if endpoint.account_id == event.account_id
-            and ENGAGEMENT_EVENT_TYPES.get(event.type) in endpoint.event_types
-            and (event.verdict == "human" or endpoint.include_non_human)
+            if endpoint.account_id == event.account_id and _wants(endpoint, event)
         ]
         if not wanted:
             return
@@ -128,15 +130,17 @@ class WebhookOutbox:
                 continue  # R18: tracking off for the account, nobody hears of it
             rows.append({
                 "account_id": event.account_id,
-                "id": message_id_for(endpoint.id, event.engagement_id),
+                "id": (_reclassified_message_id(endpoint.id, event.engagement_id)
+                       if event.reclassified
+                       else message_id_for(endpoint.id, event.engagement_id)),
                 "endpoint_id": endpoint.id,
                 "engagement_id": event.engagement_id,
-                "event_type": ENGAGEMENT_EVENT_TYPES[event.type],
+                "event_type": _event_type(event),
                 "payload": _payload(event, detail),
                 "created_at": now,
                 "status": "pending",
                 "attempts": 0,
-                "next_attempt_at": _due(event, detail, now),
+                "next_attempt_at": now if event.reclassified else _due(event, detail, now),
             })
         if not rows:
             return
@@ -152,6 +156,22 @@ class WebhookOutbox:
         self._queued = False
 
 
+def _wants(endpoint: Any, event: EngagementEvent) -> bool:
+    if event.reclassified:
+        return RECLASSIFIED_EVENT_TYPE in endpoint.event_types
+    return (ENGAGEMENT_EVENT_TYPES.get(event.type) in endpoint.event_types
+            and (event.verdict == "human" or endpoint.include_non_human))
+
+
+def _event_type(event: EngagementEvent) -> str:
+    return RECLASSIFIED_EVENT_TYPE if event.reclassified else ENGAGEMENT_EVENT_TYPES[event.type]
+
+
+def _reclassified_message_id(endpoint_id: uuid.UUID, engagement_id: uuid.UUID) -> str:
+    """Stable too, and apart from the engagement's own message (a burst re-judges once)."""
+    return "msg_" + uuid.uuid5(endpoint_id, f"{engagement_id.hex}:reclassified").hex
+
+
 def _due(event: EngagementEvent, detail: Any, now: datetime) -> datetime:
     """When the message may first be sent."""
     if event.type == "click" or detail.inferred_from == "click":
@@ -165,7 +185,8 @@ async def _details(conn: AsyncConnection, events: set[EngagementEvent]) -> dict[
     e = ENGAGEMENTS.c
     rows = await conn.execute(
         select(
-            e.account_id, e.id, e.link_idx, e.inferred_from, EMAILS.c.subject, EMAILS.c.message_id,
+            e.account_id, e.id, e.link_idx, e.inferred_from, e.category, EMAILS.c.subject,
+            EMAILS.c.message_id,
             EMAILS.c.kind, USERS.c.email.label("sender_email"), RECIPIENTS.c.address,
             LINKS.c.url, SETTINGS.c.tracking_enabled,
         )
@@ -187,8 +208,10 @@ async def _details(conn: AsyncConnection, events: set[EngagementEvent]) -> dict[
 def _payload(event: EngagementEvent, detail: Any) -> dict[str, Any]:
     someone = event.attribution == "someone"
     recipient = None if someone else detail.address
+    reclassified = {"engagementType": event.type, "previousVerdict": "human",
+                    "category": detail.category} if event.reclassified else {}
     return {
-        "type": ENGAGEMENT_EVENT_TYPES[event.type],
+        "type": _event_type(event),
         "timestamp": _iso(event.occurred_at),
         "data": {
             "engagementId": str(event.engagement_id),
@@ -204,5 +227,6 @@ def _payload(event: EngagementEvent, detail: Any) -> dict[str, Any]:
             "verdict": event.verdict,
             "occurredAt": _iso(event.occurred_at),
             "linkUrl": detail.url if event.type == "click" else None,
+            **reclassified,
         },
     }

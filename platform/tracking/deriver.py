@@ -375,7 +375,7 @@ async def _reclassify_stored_burst(
              e.sender_copy == sender_copy, e.occurred_at >= burst.since, e.verdict == "human",
              or_(e.type == "click", e.inferred_from == "click"))
     before = [dict(row._mapping) for row in await conn.execute(
-        select(e.account_id, e.email_id, e.sender_id, e.recipient_idx, e.link_idx,
+        select(e.id, e.account_id, e.email_id, e.sender_id, e.recipient_idx, e.link_idx,
                e.occurred_at, e.type, e.verdict, e.counts_in_reports, e.sender_copy,
                e.inferred, e.inferred_from, e.attribution, e.category).where(*where))]
     if before:
@@ -432,7 +432,8 @@ async def _keep_exempt(conn: AsyncConnection, decisions: Decisions) -> None:
 
 
 async def write_decisions(conn: AsyncConnection, decisions: Decisions) -> list[EngagementEvent]:
-    """Store ``decisions`` in the caller's transaction; return the newly stored engagements.
+    """Store ``decisions`` in the caller's transaction; return the events for the sinks: the
+    engagements a burst re-judged (``reclassified``), then the newly stored ones.
 
     The exempt purposes' counts are kept in the same transaction as the raw hits are
     consumed, so each counts exactly once like an engagement."""
@@ -455,13 +456,19 @@ async def write_decisions(conn: AsyncConnection, decisions: Decisions) -> list[E
     # copy's recipient and email from what still counts, new rows included.
     await _move_first_opens(conn, dict(decisions.first_human_opens))
     await move_activity(conn, new_rows)
+    reclassified: list[EngagementEvent] = []
     for burst in decisions.bursts:
         for before in await _reclassify_stored_burst(conn, burst):
             after = {**before, "verdict": "machine", "counts_in_reports": False}
             deltas += [rollup_delta(before, -1), rollup_delta(after, +1)]
+            reclassified.append(EngagementEvent(
+                account_id=before["account_id"], engagement_id=before["id"],
+                email_id=before["email_id"], sender_id=before["sender_id"],
+                type=before["type"], verdict="machine", attribution=before["attribution"],
+                occurred_at=before["occurred_at"], notify=True, reclassified=True))
     await _move_contact_dates(conn, decisions.contact_dates)
     await apply_rollup_deltas(conn, deltas)
-    return [
+    return reclassified + [
         EngagementEvent(
             account_id=e.account_id, engagement_id=e.id, email_id=e.email_id,
             sender_id=e.sender_id, type=e.type.value, verdict=e.verdict.value,
@@ -631,7 +638,8 @@ class Deriver:
         for hit in hits:
             metrics.DERIVER_LAG.observe(max(0.0, (now - hit.at).total_seconds()))
         for event in events:
-            metrics.HITS.labels(kind=event.type, verdict=event.verdict).inc()
+            if not event.reclassified:  # counted when it was stored
+                metrics.HITS.labels(kind=event.type, verdict=event.verdict).inc()
         self._committed(events)
         return len(rows)
 

@@ -33,6 +33,9 @@ class EngagementEvent:
     notify: bool
     """True for HUMAN hits only (R9, R10); consumers check the account's tracking switch
     (R18) themselves, fresh, when they act on the event."""
+    reclassified: bool = False
+    """A stored engagement re-judged (a scanner's burst, R11): it was HUMAN, it is now
+    ``verdict``. Announced so that what its first verdict triggered can be undone (R30)."""
 
     def to_json(self) -> dict[str, Any]:
         fields = asdict(self)
@@ -54,6 +57,7 @@ class EngagementEvent:
             attribution=str(data["attribution"]),
             occurred_at=datetime.fromisoformat(data["occurred_at"]),
             notify=bool(data["notify"]),
+            reclassified=bool(data.get("reclassified", False)),
         )
 
 

@@ -41,6 +41,8 @@ def test_admin_adds_tests_rotates_and_deletes_a_webhook_endpoint(ui: Ui, site: S
     form.get_by_label("Endpoint URL").fill(URL)
     form.get_by_label("Description").fill("CRM sync")
     form.get_by_role("checkbox", name=re.compile(r"^Replied")).uncheck()
+    # R30: a verdict that changes is offered, and chosen, by default.
+    expect(form.get_by_role("checkbox", name=re.compile(r"^Reclassified"))).to_be_checked()
     form.get_by_role("button", name="Add endpoint").click()
 
     notice = ui.page.get_by_role("status").filter(has_text=f"Copy the signing secret for {URL}")
@@ -53,7 +55,7 @@ def test_admin_adds_tests_rotates_and_deletes_a_webhook_endpoint(ui: Ui, site: S
 
     card = ui.page.get_by_role("article", name=URL)
     expect(card).to_contain_text("CRM sync")
-    expect(card).to_contain_text("Opened, Clicked, human activity only")
+    expect(card).to_contain_text("Opened, Clicked, Reclassified, human activity only")
     expect(card).to_contain_text("1 signing secret")
     expect(card.get_by_role("switch", name=f"Active: {URL}")).to_be_checked()
     ui.snap("endpoint-added")

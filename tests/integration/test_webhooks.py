@@ -818,7 +818,7 @@ BAD_INPUTS = [
     ("surrogate in url", "create", {"url": "https://hooks.exa\ud800mple.com/"},
      "BAD_USER_INPUT", ""),
     ("huge event type list", "create", {"eventTypes": ["engagement.opened"] * 10_000},
-     "BAD_USER_INPUT", "at most 3 event types"),
+     "BAD_USER_INPUT", "at most 4 event types"),
     ("duplicate event type", "create",
      {"eventTypes": ["engagement.opened", "engagement.opened"]}, "BAD_USER_INPUT",
      "listed twice"),

@@ -30,6 +30,7 @@ const EngagementNotifications = graphql(`
       emailSubject
       linkUrl
       message
+      reclassified
     }
   }
 `);
@@ -131,6 +132,22 @@ function toast(event: LiveEvent, open: (path: string) => void) {
   });
 }
 
+/** An earlier notification taken back (R30): it was a scanner; its own toast goes. */
+function takenBackToast(event: LiveEvent) {
+  notifications.hide(`engagement-${event.id}`);
+  notifications.show({
+    id: `taken-back-${event.id}`,
+    color: "gray",
+    title: i18n.t("activity:toast.takenBack"),
+    message: (
+      <Text size="sm" style={{ overflowWrap: "anywhere" }}>
+        {event.message}
+      </Text>
+    ),
+    autoClose: TOAST_SECONDS * 1000,
+  });
+}
+
 function burstToast(events: LiveEvent[], open: (path: string) => void) {
   const emails = new Set(events.map((event) => event.emailId));
   const path = emails.size === 1 ? `/emails/${events[0]?.emailId}` : "/activity";
@@ -183,7 +200,12 @@ function Subscribed({ children }: { children: ReactNode }) {
   const online = useOnline();
   // graphql-ws reconnects by itself after a drop; the subscription errs once it gives up.
   const socket = useSyncExternalStore(socketStatus.subscribe, socketStatus.get);
-  const events = useMemo(() => subscription.data ?? [], [subscription.data]);
+  const received = useMemo(() => subscription.data ?? [], [subscription.data]);
+  // A reclassification takes its engagement back out of the live rows (R30).
+  const events = useMemo(() => {
+    const takenBack = new Set(received.filter((event) => event.reclassified).map((event) => event.id));
+    return received.filter((event) => !event.reclassified && !takenBack.has(event.id));
+  }, [received]);
 
   // Read when an event arrives, not a reason to look at the events again.
   const onActivityNow = useRef(onActivityPage);
@@ -191,9 +213,14 @@ function Subscribed({ children }: { children: ReactNode }) {
   const { add: addUnread, clear: clearUnread } = unread;
   const notified = useRef(new Set<string>());
   useEffect(() => {
-    const fresh = events.filter((event) => !notified.current.has(event.id)).reverse(); // oldest first
+    // Keyed with the flag: a reclassification carries its engagement's id.
+    const key = (event: LiveEvent) => `${event.id}:${event.reclassified}`;
+    const arrived = received.filter((event) => !notified.current.has(key(event))).reverse(); // oldest first
+    if (arrived.length === 0) return;
+    for (const event of arrived) notified.current.add(key(event));
+    const fresh = arrived.filter((event) => !event.reclassified);
+    for (const event of arrived) if (event.reclassified && !onActivityNow.current) takenBackToast(event);
     if (fresh.length === 0) return;
-    for (const event of fresh) notified.current.add(event.id);
     const open = (path: string) => {
       window.focus();
       navigate(path);
@@ -210,7 +237,7 @@ function Subscribed({ children }: { children: ReactNode }) {
     addUnread(fresh.map((event) => event.id));
     if (fresh.length > TOASTS_AT_ONCE) burstToast(fresh, open);
     else for (const event of fresh) toast(event, open);
-  }, [events, navigate, addUnread]);
+  }, [received, navigate, addUnread]);
   // Looking at the Activity page is seeing it all, in this tab and the user's others.
   useEffect(() => {
     if (onActivityPage && unread.count > 0) clearUnread();

@@ -3,7 +3,7 @@
 import type { WebhookDeliveryStatus } from "../../gql/graphql";
 import i18n from "../../i18n";
 
-type EventKey = "opened" | "clicked" | "replied";
+type EventKey = "opened" | "clicked" | "replied" | "reclassified";
 
 /** The event types an endpoint can subscribe to (webhook.test comes only from "Send test event");
  * words are webhooks.events.<key>.{label,help}. */
@@ -11,6 +11,7 @@ export const EVENT_TYPES: readonly { value: string; key: EventKey }[] = [
   { value: "engagement.opened", key: "opened" },
   { value: "engagement.clicked", key: "clicked" },
   { value: "engagement.replied", key: "replied" },
+  { value: "engagement.reclassified", key: "reclassified" },
 ];
 
 export function eventHelp(key: EventKey): string {
