@@ -46,6 +46,7 @@ from sendtrail.records.timeline import TimelineEntry, contact_timeline
 from sendtrail.sending.service import deliveries_of
 from sendtrail.sending.values import DeliveryKind
 from sendtrail.tracking import emails, engagements, not_tracked
+from sendtrail.tracking.core.classify import BURST_WINDOW as SETTLE_WINDOW
 from sendtrail.tracking.core.model import (
     Attribution,
     DeliveryMode,
@@ -539,6 +540,13 @@ class Engagement:
     @strawberry.field(description="Null when attributed to 'Someone'.")
     async def contact(self, info: Info) -> Contact | None:
         return await _contact(info, self.row.account_id, self.row.contact_id)
+
+    @strawberry.field(description="Whether the verdict is final: its settle window (the "
+                      "burst window, 10 seconds) has passed, so no later hit re-judges it "
+                      "(R30). Until then it is provisional; a change is announced as "
+                      "engagement.reclassified.")
+    def final(self, info: Info) -> bool:
+        return self.row.occurred_at + SETTLE_WINDOW <= ctx(info).now()
 
     @strawberry.field
     def link(self) -> TrackedLink | None:
