@@ -279,6 +279,21 @@ def cmd_export_schema(_settings: Settings | None, args: argparse.Namespace) -> N
     print(f"wrote {target}")
 
 
+def _add_classification_commands(commands: Any) -> None:
+    """``signals check`` and ``reclassify`` (R30, issue 17)."""
+    signals = commands.add_parser("signals").add_subparsers(dest="sub", required=True)
+    check = signals.add_parser("check", help="check your own signal files (SIGNALS_DIR)")
+    check.add_argument("--dir", help="the folder (default: SENDTRAIL_SIGNALS_DIR)")
+    check.set_defaults(func=cmd_signals_check)
+
+    again = commands.add_parser("reclassify", help="judge stored engagements again with the "
+                                "signals as they are now (audited)")
+    again.add_argument("--since", required=True, help="from this date or time (ISO 8601)")
+    again.add_argument("--until", help="until this date or time (default: now)")
+    again.add_argument("--account", help="only this account (its id)")
+    again.set_defaults(func=cmd_reclassify)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="sendtrail", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -332,10 +347,7 @@ def build_parser() -> argparse.ArgumentParser:
     grant.add_argument("--password", help="generated and printed when omitted")
     grant.set_defaults(func=cmd_support_grant)
 
-    signals = commands.add_parser("signals").add_subparsers(dest="sub", required=True)
-    check = signals.add_parser("check", help="check your own signal files (SIGNALS_DIR)")
-    check.add_argument("--dir", help="the folder (default: SENDTRAIL_SIGNALS_DIR)")
-    check.set_defaults(func=cmd_signals_check)
+    _add_classification_commands(commands)
 
     export = commands.add_parser("export-schema", help="write the GraphQL schema (SDL)")
     export.add_argument("--output", default="web-admin/schema.graphql")
@@ -360,6 +372,53 @@ def cmd_signals_check(settings: Settings, args: argparse.Namespace) -> None:
     print(f"ok: ruleset {own.version}: {added_agents} user-agent and {added_networks} network "
           f"rows of yours, read before the {len(shipped.user_agents)} and "
           f"{len(shipped.networks)} shipped")
+
+
+def cmd_reclassify(settings: Settings, args: argparse.Namespace) -> None:
+    """Judge stored engagements again with the signals as they are now (R30)."""
+    import uuid
+    from datetime import UTC, datetime
+
+    from sendtrail.db.engine import Database
+    from sendtrail.notifications.fanout import PostgresFanout
+    from sendtrail.notifications.outbox import WebhookOutbox
+    from sendtrail.tracking.reclassify import reclassify
+    from sendtrail.tracking.signals import SignalsError, load_signals
+    from sendtrail.tracking.stream import EngagementStream, EventSink
+
+    def moment(text: str, flag: str) -> datetime:
+        try:
+            value = datetime.fromisoformat(text)
+        except ValueError:
+            raise InvalidInput(f"{flag} takes a date or time such as 2026-12-01 or "
+                               f"2026-12-01T09:00Z, not {text!r}") from None
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+    since = moment(args.since, "--since")
+    until = moment(args.until, "--until") if args.until else datetime.now(UTC)
+    try:
+        account = uuid.UUID(args.account) if args.account else None
+    except ValueError:
+        raise InvalidInput(f"--account takes an account id, not {args.account!r}") from None
+    try:
+        signals = load_signals(settings.tracking.signals_dir)
+    except SignalsError as error:
+        raise InvalidInput(f"{error} (run `sendtrail signals check`)") from None
+
+    async def main() -> None:
+        database = Database(settings.database.url)
+        sinks: list[EventSink] = [WebhookOutbox()]
+        if settings.database.url.startswith("postgresql"):  # live subscribers on any node
+            sinks.append(PostgresFanout(settings.database.url, EngagementStream()))
+        try:
+            run = await reclassify(database.engine, signals, since=since, until=until,
+                                   account_id=account, sinks=sinks)
+        finally:
+            await database.dispose()
+        print(f"judged {run.judged} engagements again in {len(run.accounts)} accounts with "
+              f"the rules {run.ruleset}: {run.changed} changed verdict")
+
+    asyncio.run(main())
 
 
 def _serve_signals(settings: Settings) -> None:

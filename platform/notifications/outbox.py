@@ -208,7 +208,7 @@ async def _details(conn: AsyncConnection, events: set[EngagementEvent]) -> dict[
 def _payload(event: EngagementEvent, detail: Any) -> dict[str, Any]:
     someone = event.attribution == "someone"
     recipient = None if someone else detail.address
-    reclassified = {"engagementType": event.type, "previousVerdict": "human",
+    reclassified = {"engagementType": event.type, "previousVerdict": event.previous_verdict,
                     "category": detail.category} if event.reclassified else {}
     return {
         "type": _event_type(event),

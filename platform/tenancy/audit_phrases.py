@@ -335,3 +335,17 @@ def phrase(template: str, *, user: bool = False) -> Callable[[Change], str]:
     if user:
         return lambda change: _(template).format(user=change.names.user(change.address()))
     return lambda change: _(template).format(address=change.address())
+
+
+def reclassified(change: Change) -> str:
+    """``sendtrail reclassify``'s entry (issue 17, item 4): how many engagements it judged
+    again, how many verdicts changed, with which rules."""
+    count, changed = change.after.get("engagements"), change.after.get("changed")
+    ruleset = change.after.get("ruleset")
+    if isinstance(count, int) and isinstance(changed, int) and isinstance(ruleset, str):
+        return _("judged {engagements} again with the rules {ruleset}: {changed} changed "
+                 "verdict").format(
+            engagements=ngettext("{count} engagement", "{count} engagements",
+                                 count).format(count=count),
+            ruleset=ruleset, changed=changed)
+    return _("judged engagements again with the current rules")

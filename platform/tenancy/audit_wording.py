@@ -128,6 +128,7 @@ ACTION_KINDS: dict[str, ActionWording] = {
     "contact.tracking_consent_recorded": ActionWording(K.CONTACTS, say.tracking_consent),
     "contact.erased": ActionWording(K.CONTACTS, say.erased),
     "engagements.folded": ActionWording(K.CONTACTS, say.folded),
+    "engagements.reclassified": ActionWording(K.CONTACTS, say.reclassified),
     "support.read": ActionWording(K.SUPPORT, say.support_read),
     "support.search": ActionWording(K.SUPPORT, say.support_search),
 }

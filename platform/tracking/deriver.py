@@ -86,7 +86,8 @@ from sendtrail.tracking.store import (
 )
 from sendtrail.tracking.stream import EngagementEvent, EventSink
 
-__all__ = ["PARTITIONS", "Deriver", "derive_hits", "partition_of", "raw_hits_waiting"]
+__all__ = ["PARTITIONS", "Deriver", "derive_hits", "partition_of", "raw_hits_waiting",
+           "recount_first_open"]
 
 log = logging.getLogger("sendtrail.deriver")
 
@@ -383,13 +384,13 @@ async def _reclassify_stored_burst(
             verdict="machine", category="click_burst", counts_in_reports=False,
             reasons=[burst.reason]))
         if recipient is not None and not sender_copy:
-            await _recount_first_open(conn, account_id, email_id, recipient)
+            await recount_first_open(conn, account_id, email_id, recipient)
         await recount_activity(conn, account_id, email_id,
                                None if sender_copy else recipient)
     return before
 
 
-async def _recount_first_open(
+async def recount_first_open(
     conn: AsyncConnection, account_id: uuid.UUID, email_id: uuid.UUID, idx: int
 ) -> None:
     """A burst took back an inferred open: the recipient's first open is what remains."""

@@ -34,8 +34,11 @@ class EngagementEvent:
     """True for HUMAN hits only (R9, R10); consumers check the account's tracking switch
     (R18) themselves, fresh, when they act on the event."""
     reclassified: bool = False
-    """A stored engagement re-judged (a scanner's burst, R11): it was HUMAN, it is now
-    ``verdict``. Announced so that what its first verdict triggered can be undone (R30)."""
+    """A stored engagement re-judged (a scanner's burst, R11; ``sendtrail reclassify``): it
+    was ``previous_verdict``, it is now ``verdict``. Announced so that what its first
+    verdict triggered can be undone (R30)."""
+    previous_verdict: str = "human"
+    """What a reclassified engagement was judged before."""
 
     def to_json(self) -> dict[str, Any]:
         fields = asdict(self)
@@ -58,6 +61,7 @@ class EngagementEvent:
             occurred_at=datetime.fromisoformat(data["occurred_at"]),
             notify=bool(data["notify"]),
             reclassified=bool(data.get("reclassified", False)),
+            previous_verdict=str(data.get("previous_verdict", "human")),
         )
 
 

@@ -27,6 +27,7 @@ __all__ = [
     "NO_USER_AGENT",
     "PERSON",
     "PREFETCH_HEADER",
+    "REJUDGED",
     "SENDER_COOKIE",
     "SENDER_COPY",
     "SENDER_NETWORK",
@@ -66,6 +67,7 @@ PREFETCH_HEADER: Final = N_(
     "The browser marked it as fetched ahead of time ({header}: {value}), before anyone "
     "clicked: a prefetch, not a visit."
 )
+REJUDGED: Final = N_("Judged again by `sendtrail reclassify` with the rules {ruleset}.")
 CITED_AGENT: Final = N_("{reason} (user agent '{agent}').")
 """A signal row's reason (without its full stop) and the user agent that matched it."""
 CITED_NETWORK: Final = N_("{reason} (address {address} is in {network}).")
@@ -110,7 +112,7 @@ UNITS: Final = (
 TEMPLATES: Final = (
     HEAD_REQUEST, SENDER_COPY, SENDER_COOKIE, SENDER_NETWORK, SUPPRESSED_OPEN,
     SUPPRESSED_CLICK, STILL_COUNTS, NO_USER_AGENT, PREFETCH_HEADER, UNRECOGNISED_CLIENT,
-    CITED_AGENT,
+    REJUDGED, CITED_AGENT,
     CITED_NETWORK, APPLE_RELAY_CLICK, GATEWAY_SCAN, GATEWAY_LATER, CLICK_BURST, TOO_SOON,
     PERSON,
 )
