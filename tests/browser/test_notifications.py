@@ -200,6 +200,9 @@ def _busy_feed(site: Site) -> tuple[Tenant, str, str, str]:
         load_pixel(pricing.pixel, CHROME)
     load_pixel(demo.pixel, CHROME)
     wait_until_derived(site, tenant.admin_token, pricing.id, ["HUMAN"] * 33)
+    # Ben's open is stored before his reply is logged: a reply to an email with no open yet
+    # infers one (R7), and a late-derived pixel would then make it two opens.
+    wait_until_derived(site, tenant.admin_token, demo.id, ["HUMAN"])
     _log_reply(site, tenant, demo, ben, demo_subject)
     wait_until_derived(site, tenant.admin_token, demo.id, ["HUMAN", "HUMAN"])
     return tenant, ann, ben, demo_subject
