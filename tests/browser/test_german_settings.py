@@ -112,7 +112,7 @@ def test_a_german_admin_adds_a_webhook_endpoint_and_reads_its_delivery(
     assert_german(notice)
 
     card = page.get_by_role("article", name=URL)
-    expect(card).to_contain_text("Geöffnet, Geklickt, nur menschliche Aktivität")
+    expect(card).to_contain_text("Geöffnet, Geklickt, Neu eingestuft, nur menschliche Aktivität")
     expect(card).to_contain_text("1 Signaturschlüssel")
     expect(card.get_by_role("switch", name=f"Aktiv: {URL}")).to_be_checked()
     card.get_by_role("button", name="Testereignis senden").click()
@@ -137,6 +137,7 @@ def test_a_german_admin_adds_a_webhook_endpoint_and_reads_its_delivery(
     expect(dialog.get_by_label("Endpunkt-URL")).to_have_value(URL)
     dialog.get_by_role("checkbox", name=re.compile(r"^Geöffnet")).uncheck()
     dialog.get_by_role("checkbox", name=re.compile(r"^Geklickt")).uncheck()
+    dialog.get_by_role("checkbox", name=re.compile(r"^Neu eingestuft")).uncheck()
     dialog.get_by_role("button", name="Änderungen speichern").click()
     expect(dialog.get_by_role("alert")).to_contain_text("Wählen Sie mindestens einen Ereignistyp.")
     assert_german(dialog)
