@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from sendtrail.tracking.core.classify import BURST_WINDOW, Signals
@@ -21,6 +21,7 @@ from sendtrail.tracking.core.derive import (
     EmailFacts,
     EngagementDecision,
     RecipientFacts,
+    as_burst,
     decide,
 )
 from sendtrail.tracking.core.model import EmailKind, HitKind, TokenClaims, Verdict
@@ -82,10 +83,7 @@ def replay(sequence: HitSequence, signals: Signals) -> list[Stages]:
         for row in decisions.engagements:
             stored[row.id] = row
         for burst in decisions.bursts:  # earlier batches' rows, re-judged as the deriver does
-            for key, row in list(stored.items()):
-                if (row.copy == burst.copy and row.occurred_at >= burst.since
-                        and row.verdict is Verdict.HUMAN and row.type is HitKind.CLICK):
-                    stored[key] = _as_machine(row)
+            stored = {key: as_burst(row, burst) for key, row in stored.items()}
         provisional.append(_judged(stored.get(event_id)))
         snapshots.append((at, {key: _judged(row) for key, row in stored.items()}))
     order = sorted(range(len(sequence.hits)), key=lambda index: sequence.hits[index].after)
@@ -119,10 +117,6 @@ def _facts(email: EmailFacts, stored: Iterable[EngagementDecision], at: datetime
             row.copy for row in rows if row.type is HitKind.OPEN
             and row.verdict is Verdict.HUMAN and row.recipient_idx is None),
     )
-
-
-def _as_machine(row: EngagementDecision) -> EngagementDecision:
-    return replace(row, verdict=Verdict.MACHINE, category="click_burst")
 
 
 def _judged(row: EngagementDecision | None) -> Judged:

@@ -42,6 +42,7 @@ __all__ = [
     "EngagementDecision",
     "RecipientFacts",
     "RecipientKey",
+    "as_burst",
     "clicked_copies",
     "decide",
     "stored_ip",
@@ -247,7 +248,7 @@ def decide(hits: Sequence[RawHit], facts: BatchFacts, signals: Signals) -> Decis
         batch.add(hit)
     engagements = batch.engagements
     for burst in batch.bursts:
-        engagements = [_as_burst(row, burst) for row in engagements]
+        engagements = [as_burst(row, burst) for row in engagements]
     first_opens: dict[RecipientKey, datetime] = {}
     for row in engagements:
         if (row.type is HitKind.OPEN and row.verdict is Verdict.HUMAN
@@ -273,7 +274,7 @@ def decide(hits: Sequence[RawHit], facts: BatchFacts, signals: Signals) -> Decis
     )
 
 
-def _as_burst(row: EngagementDecision, burst: BurstReclassification) -> EngagementDecision:
+def as_burst(row: EngagementDecision, burst: BurstReclassification) -> EngagementDecision:
     """``row`` re-judged in the light of a later burst on its copy (R11)."""
     if (row.copy == burst.copy and row.occurred_at >= burst.since
             and row.verdict is Verdict.HUMAN
