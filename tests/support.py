@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -21,6 +22,7 @@ import uuid  # noqa: E402
 from dataclasses import dataclass  # noqa: E402
 
 from litestar.testing import TestClient  # noqa: E402
+from litestar.testing.websocket_test_session import WebSocketTestSession  # noqa: E402
 
 from sendtrail.db.engine import Database  # noqa: E402
 from sendtrail.db.types import utcnow  # noqa: E402
@@ -123,6 +125,40 @@ def gql_data(
     body = gql(client, query, variables, token=token)
     assert body.get("errors") is None, body
     return body["data"][field]
+
+
+def gql_ok(client: TestClient[Any], token: str, query: str,
+           variables: dict[str, Any] | None = None) -> Any:
+    """POST an operation that must succeed (no errors) and return its whole ``data``."""
+    body = gql(client, query, variables, token=token)
+    assert body.get("errors") is None, body
+    return body["data"]
+
+
+@contextmanager
+def subscribed(client: TestClient[Any], token: str,
+               query: str) -> Iterator[WebSocketTestSession]:
+    """A graphql-transport-ws socket authenticated with ``token`` and subscribed to ``query``."""
+    with client.websocket_connect("/graphql", subprotocols=["graphql-transport-ws"]) as socket:
+        socket.send_json({"type": "connection_init",
+                          "payload": {"authorization": f"Bearer {token}"}})
+        assert socket.receive_json(timeout=5)["type"] == "connection_ack"
+        socket.send_json({"id": "1", "type": "subscribe", "payload": {"query": query}})
+        yield socket
+        socket.send_json({"id": "1", "type": "complete"})
+
+
+class FromAddress:
+    """The app as seen from a client address the test chooses (and may change between
+    requests); litestar's TestClient says 'testclient'."""
+
+    def __init__(self, app: Any, address: str) -> None:
+        self.app, self.address = app, address
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "http":
+            scope = {**scope, "client": (self.address, 50000)}
+        await self.app(scope, receive, send)
 
 
 def engagement_nodes(email: dict[str, Any]) -> list[dict[str, Any]]:

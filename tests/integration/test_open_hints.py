@@ -13,6 +13,7 @@ import pytest
 from litestar.testing import TestClient
 from support import (
     FakeClock,
+    FromAddress,
     Tenant,
     give_admin_a_paid_seat,
     gql_data,
@@ -55,27 +56,17 @@ SCRIPTS: dict[str, list[tuple[int, str, str]]] = {
 }
 
 
-class _Address:
-    """The app as seen from whichever client address the test sets next."""
-
-    def __init__(self, app: Any) -> None:
-        self.app, self.address = app, "192.0.2.1"
-
-    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        if scope["type"] == "http":
-            scope = {**scope, "client": (self.address, 50000)}
-        await self.app(scope, receive, send)
-
 
 @pytest.fixture
-def client(settings: Settings, clock: FakeClock) -> Iterator[tuple[TestClient[Any], _Address]]:
-    app = _Address(create_app(settings, clock=clock))
+def client(settings: Settings,
+           clock: FakeClock) -> Iterator[tuple[TestClient[Any], FromAddress]]:
+    app = FromAddress(create_app(settings, clock=clock), "192.0.2.1")
     with TestClient(app, base_url="http://testserver.local") as test_client:  # type: ignore[arg-type]
         yield test_client, app
 
 
 def test_hints_from_the_database_say_what_the_core_says_of_the_same_opens(
-    client: tuple[TestClient[Any], _Address], database_url: str, clock: FakeClock
+    client: tuple[TestClient[Any], FromAddress], database_url: str, clock: FakeClock
 ) -> None:
     app_client, seen_from = client
     tenant: Tenant = run(seed_tenant(database_url, "Hints", seats={}))

@@ -4,8 +4,6 @@ told it is taken back, and webhook endpoints that want it get ``engagement.recla
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import replace
 from queue import Empty
 from typing import Any
@@ -13,7 +11,7 @@ from typing import Any
 import pytest
 from litestar.testing import TestClient
 from litestar.testing.websocket_test_session import WebSocketTestSession
-from support import FakeClock, Tenant, gql, link_paths, run, seed_tenant
+from support import FakeClock, Tenant, gql_ok, link_paths, run, seed_tenant, subscribed
 
 from sendtrail.settings import Settings
 
@@ -33,11 +31,6 @@ HTML = ('<p>See <a href="https://shop.test/pricing">pricing</a> and '
         '<a href="https://shop.test/terms">terms</a>.</p>')
 
 
-def ok(app: Any, token: str, query: str, variables: dict[str, Any] | None = None) -> Any:
-    body = gql(app, query, variables, token=token)
-    assert body.get("errors") is None, body
-    return body["data"]
-
 
 @pytest.fixture
 def settings(settings: Settings) -> Settings:
@@ -49,20 +42,10 @@ def settings(settings: Settings) -> Settings:
 @pytest.fixture
 def paid(app_client: Any, database_url: str) -> Tenant:
     tenant = run(seed_tenant(database_url, "Reclassified"))
-    ok(app_client, tenant.admin_token, 'mutation($id: ID!) { updateUser(input: {id: $id, '
+    gql_ok(app_client, tenant.admin_token, 'mutation($id: ID!) { updateUser(input: {id: $id, '
        'seat: SALES_STARTER}) { seat } }', {"id": tenant.admin_id})  # clicks tracked (R12)
     return tenant
 
-
-@contextmanager
-def _subscribed(client: TestClient[Any], token: str) -> Iterator[WebSocketTestSession]:
-    with client.websocket_connect("/graphql", subprotocols=["graphql-transport-ws"]) as socket:
-        socket.send_json({"type": "connection_init",
-                          "payload": {"authorization": f"Bearer {token}"}})
-        assert socket.receive_json(timeout=5)["type"] == "connection_ack"
-        socket.send_json({"id": "1", "type": "subscribe", "payload": {"query": SUBSCRIBE}})
-        yield socket
-        socket.send_json({"id": "1", "type": "complete"})
 
 
 def _next(socket: WebSocketTestSession) -> dict[str, Any]:
@@ -88,16 +71,16 @@ def test_a_scanners_first_click_is_taken_back_live_and_by_webhook(
     app_client: TestClient[Any], clock: FakeClock, paid: Tenant
 ) -> None:
     token = paid.admin_token
-    endpoint = ok(app_client, token, WEBHOOK, {"i": {
+    endpoint = gql_ok(app_client, token, WEBHOOK, {"i": {
         "url": "http://127.0.0.1:9/sendtrail",
         "eventTypes": ["engagement.clicked", "engagement.reclassified"]}})[
         "createWebhookEndpoint"]["endpoint"]["id"]
-    prepared = ok(app_client, token, PREPARE, {"i": {
+    prepared = gql_ok(app_client, token, PREPARE, {"i": {
         "subject": "Pricing", "html": HTML,
         "recipients": [{"address": "ann@client.test"}]}})["prepareEmail"]
     first, second = link_paths(prepared["messages"][0]["html"])
     clock.advance(600)
-    with _subscribed(app_client, token) as socket:
+    with subscribed(app_client, token, SUBSCRIBE) as socket:
         app_client.get(first, headers={"User-Agent": SCANNER}, follow_redirects=False)
         told = _all(socket)  # one click: a person, as far as anyone can tell yet
         clock.advance(1)
@@ -115,15 +98,15 @@ def test_a_scanners_first_click_is_taken_back_live_and_by_webhook(
         "it no longer counts.",
         "The open of \u201cPricing\u201d by ann@client.test was a scanner, not a person: "
         "it no longer counts."}
-    clicks = ok(app_client, token, CLICKS, {"id": prepared["email"]["id"]})["email"]
+    clicks = gql_ok(app_client, token, CLICKS, {"id": prepared["email"]["id"]})["email"]
     verdicts = {e["node"]["id"]: (e["node"]["verdict"], e["node"]["category"], e["node"]["final"])
                 for e in clicks["engagements"]["edges"]}
     # Provisional until the settle window (the burst window) has passed (R30).
     assert verdicts[click["id"]] == ("MACHINE", "click_burst", False)
     clock.advance(10)
-    clicks = ok(app_client, token, CLICKS, {"id": prepared["email"]["id"]})["email"]
+    clicks = gql_ok(app_client, token, CLICKS, {"id": prepared["email"]["id"]})["email"]
     assert all(e["node"]["final"] for e in clicks["engagements"]["edges"])
-    deliveries = [d["node"] for d in ok(app_client, token, DELIVERIES, {"id": endpoint})[
+    deliveries = [d["node"] for d in gql_ok(app_client, token, DELIVERIES, {"id": endpoint})[
         "webhookEndpoint"]["deliveries"]["edges"]]
     (reclassified,) = [d for d in deliveries if d["eventType"] == "engagement.reclassified"
                        and d["payload"]["data"]["engagementType"] == "click"]
@@ -138,15 +121,15 @@ def test_an_endpoint_not_asking_for_it_gets_no_reclassification(
     app_client: TestClient[Any], clock: FakeClock, paid: Tenant
 ) -> None:
     token = paid.admin_token
-    endpoint = ok(app_client, token, WEBHOOK, {"i": {
+    endpoint = gql_ok(app_client, token, WEBHOOK, {"i": {
         "url": "http://127.0.0.1:9/sendtrail", "eventTypes": ["engagement.clicked"]}})[
         "createWebhookEndpoint"]["endpoint"]["id"]
-    prepared = ok(app_client, token, PREPARE, {"i": {
+    prepared = gql_ok(app_client, token, PREPARE, {"i": {
         "subject": "Terms", "html": HTML,
         "recipients": [{"address": "ben@client.test"}]}})["prepareEmail"]
     clock.advance(600)
     for link in link_paths(prepared["messages"][0]["html"]):
         app_client.get(link, headers={"User-Agent": SCANNER}, follow_redirects=False)
-    deliveries = ok(app_client, token, DELIVERIES, {"id": endpoint})["webhookEndpoint"][
+    deliveries = gql_ok(app_client, token, DELIVERIES, {"id": endpoint})["webhookEndpoint"][
         "deliveries"]["edges"]
     assert {d["node"]["eventType"] for d in deliveries} == {"engagement.clicked"}

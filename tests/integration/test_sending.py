@@ -12,8 +12,6 @@ import email.policy
 import json
 import re
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
@@ -23,9 +21,17 @@ from typing import Any
 import dkim
 import pytest
 from litestar.testing import TestClient
-from litestar.testing.websocket_test_session import WebSocketTestSession
 from mail_components import Dovecot, MailTls, UpstreamSink
-from support import FakeClock, Tenant, give_admin_a_paid_seat, gql, gql_data, run, seed_tenant
+from support import (
+    FakeClock,
+    Tenant,
+    give_admin_a_paid_seat,
+    gql,
+    gql_data,
+    run,
+    seed_tenant,
+    subscribed,
+)
 
 from sendtrail.app import create_app
 from sendtrail.db.engine import Database
@@ -396,16 +402,6 @@ SUBSCRIBE = ("subscription { deliveryNotifications { emailId emailSubject recipi
              "message } }")
 
 
-@contextmanager
-def subscribed(client: TestClient[Any], token: str) -> Iterator[WebSocketTestSession]:
-    with client.websocket_connect("/graphql", subprotocols=["graphql-transport-ws"]) as socket:
-        socket.send_json({"type": "connection_init",
-                          "payload": {"authorization": f"Bearer {token}"}})
-        assert socket.receive_json(timeout=5)["type"] == "connection_ack"
-        socket.send_json({"id": "1", "type": "subscribe", "payload": {"query": SUBSCRIBE}})
-        yield socket
-        socket.send_json({"id": "1", "type": "complete"})
-
 
 def test_a_final_failure_reaches_its_sender_live_and_nobody_else(
     acme: Tenant, database_url: str, settings: Settings, upstream_sink: UpstreamSink,
@@ -420,8 +416,8 @@ def test_a_final_failure_reaches_its_sender_live_and_nobody_else(
         outbound_allow_private=True, outbound_ca_bundle=mail_tls.ca_bundle,
         delivery_poll_seconds=0.2, delivery_timeout_seconds=10))
     with TestClient(create_app(working), base_url="http://testserver.local") as client, \
-            subscribed(client, acme.admin_token) as mine, \
-            subscribed(client, rival.admin_token) as theirs:
+            subscribed(client, acme.admin_token, SUBSCRIBE) as mine, \
+            subscribed(client, rival.admin_token, SUBSCRIBE) as theirs:
         sent = send(client, acme.admin_token, to=["gone@client.test"])
         message = mine.receive_json(timeout=15)
         assert message["type"] == "next", message

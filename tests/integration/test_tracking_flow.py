@@ -11,6 +11,7 @@ from litestar.testing import TestClient
 from sqlalchemy import text
 from support import (
     FakeClock,
+    FromAddress,
     Tenant,
     engagement_nodes,
     error_codes,
@@ -302,21 +303,10 @@ def test_a_scanner_clicking_every_link_at_once_is_a_machine(
     # the properties record activity seen at the time; reports and lists exclude the burst.
 
 
-class _FromAddress:
-    """The app as seen from one client address (litestar's TestClient says 'testclient')."""
-
-    def __init__(self, app: Any, address: str) -> None:
-        self.app, self.address = app, address
-
-    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        if scope["type"] == "http":
-            scope = {**scope, "client": (self.address, 50000)}
-        await self.app(scope, receive, send)
-
 
 @pytest.fixture
 def office_client(settings: Settings, clock: FakeClock) -> Iterator[TestClient[Any]]:
-    app = _FromAddress(create_app(settings, clock=clock), "192.0.2.10")
+    app = FromAddress(create_app(settings, clock=clock), "192.0.2.10")
     with TestClient(app, base_url="http://testserver.local") as client:  # type: ignore[arg-type]
         yield client
 

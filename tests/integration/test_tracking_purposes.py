@@ -18,6 +18,7 @@ from support import (
     FakeClock,
     Tenant,
     gql,
+    gql_ok,
     link_paths,
     pixel_path,
     rows_mentioning,
@@ -48,11 +49,6 @@ HTML = '<p>See <a href="https://shop.test/pricing">our pricing</a>.</p>'
 GRANTED, WITHDRAWN, UNKNOWN = "granted@client.test", "withdrawn@client.test", "unknown@client.test"
 
 
-def ok(app: Any, token: str, query: str, variables: dict[str, Any] | None = None) -> Any:
-    body = gql(app, query, variables, token=token)
-    assert body.get("errors") is None, body
-    return body["data"]
-
 
 @pytest.fixture
 def settings(settings: Settings) -> Settings:
@@ -66,24 +62,24 @@ def settings(settings: Settings) -> Settings:
 def paid(app_client: Any, database_url: str) -> Tenant:
     """An account whose admin has a paid seat (clicks are tracked, R12)."""
     tenant = run(seed_tenant(database_url, "Purposeful"))
-    ok(app_client, tenant.admin_token, 'mutation($id: ID!) { updateUser(input: {id: $id, '
+    gql_ok(app_client, tenant.admin_token, 'mutation($id: ID!) { updateUser(input: {id: $id, '
        'seat: SALES_STARTER}) { seat } }', {"id": tenant.admin_id})
     return tenant
 
 
 def _run(app: Any, tenant: Tenant, clock: FakeClock, settings: dict[str, Any]) -> dict[str, Any]:
     """Send one email to the three contacts and let each open it (and Granted click)."""
-    ok(app, tenant.admin_token, SETTINGS, {"i": settings})
-    endpoint = ok(app, tenant.admin_token, WEBHOOK, {"i": {
+    gql_ok(app, tenant.admin_token, SETTINGS, {"i": settings})
+    endpoint = gql_ok(app, tenant.admin_token, WEBHOOK, {"i": {
         "url": "http://127.0.0.1:9/sendtrail",
         "eventTypes": ["engagement.opened", "engagement.clicked"]}})
-    prepared = ok(app, tenant.admin_token, PREPARE, {"i": {
+    prepared = gql_ok(app, tenant.admin_token, PREPARE, {"i": {
         "subject": "Pricing", "html": HTML, "deliveryMode": "PER_RECIPIENT",
         "recipients": [{"address": a} for a in (GRANTED, WITHDRAWN, UNKNOWN)]}})["prepareEmail"]
     ids = {edge["node"]["address"]: edge["node"]["id"]
-           for edge in ok(app, tenant.admin_token, CONTACTS)["contacts"]["edges"]}
-    ok(app, tenant.admin_token, CONSENT, {"c": ids[GRANTED], "k": "GRANTED"})
-    ok(app, tenant.admin_token, CONSENT, {"c": ids[WITHDRAWN], "k": "WITHDRAWN"})
+           for edge in gql_ok(app, tenant.admin_token, CONTACTS)["contacts"]["edges"]}
+    gql_ok(app, tenant.admin_token, CONSENT, {"c": ids[GRANTED], "k": "GRANTED"})
+    gql_ok(app, tenant.admin_token, CONSENT, {"c": ids[WITHDRAWN], "k": "WITHDRAWN"})
     clock.advance(120)  # an instant hit after sending is a scanner (R10)
     agent = f"Mozilla/4.0 (compatible; ms-office; MSOffice 16; PurposeTest {uuid.uuid4().hex})"
     for message in prepared["messages"]:
@@ -94,7 +90,7 @@ def _run(app: Any, tenant: Tenant, clock: FakeClock, settings: dict[str, Any]) -
             click = app.get(link, headers={"User-Agent": agent}, follow_redirects=False)
             assert click.status_code == 302  # the person always reaches the page
     email_id = prepared["email"]["id"]
-    engagements = [edge["node"] for edge in ok(
+    engagements = [edge["node"] for edge in gql_ok(
         app, tenant.admin_token, ENGAGEMENTS, {"id": email_id})["email"]["engagements"]["edges"]]
     day = {"since": (clock.now - timedelta(days=1)).isoformat(),
            "until": (clock.now + timedelta(days=1)).isoformat()}
@@ -104,13 +100,13 @@ def _run(app: Any, tenant: Tenant, clock: FakeClock, settings: dict[str, Any]) -
                               for e in engagements),
         "reasons": " ".join(" ".join(e["reasons"]) for e in engagements),
         "feed": sorted(((n["node"]["recipient"] or {}).get("address"), n["node"]["type"])
-                       for n in ok(app, tenant.admin_token, FEED)["activityFeed"]["edges"]),
-        "report": ok(app, tenant.admin_token, REPORT, {"i": {"scope": "ACCOUNT", **day}})[
+                       for n in gql_ok(app, tenant.admin_token, FEED)["activityFeed"]["edges"]),
+        "report": gql_ok(app, tenant.admin_token, REPORT, {"i": {"scope": "ACCOUNT", **day}})[
             "engagementReport"]["totals"],
-        "webhooks": sorted(d["node"]["eventType"] for d in ok(
+        "webhooks": sorted(d["node"]["eventType"] for d in gql_ok(
             app, tenant.admin_token, DELIVERIES, {"id": endpoint["createWebhookEndpoint"][
                 "endpoint"]["id"]})["webhookEndpoint"]["deliveries"]["edges"]),
-        "last_open_on": {edge["node"]["address"]: edge["node"]["lastOpenOn"] for edge in ok(
+        "last_open_on": {edge["node"]["address"]: edge["node"]["lastOpenOn"] for edge in gql_ok(
             app, tenant.admin_token, CONTACTS)["contacts"]["edges"]},
         "today": clock.now.date().isoformat(),
     }
@@ -193,19 +189,19 @@ def test_a_logged_reply_is_tracked_only_as_the_purpose_allows(
 ) -> None:
     """R28 with R7: a reply implies the email was read; under DELIVERABILITY that is the
     contact's last-open day and nothing else (the reply itself stays logged, R4)."""
-    ok(app_client, paid.admin_token, SETTINGS, {"i": {"trackingPurpose": "DELIVERABILITY"}})
-    prepared = ok(app_client, paid.admin_token, """mutation($i: PrepareEmailInput!) {
+    gql_ok(app_client, paid.admin_token, SETTINGS, {"i": {"trackingPurpose": "DELIVERABILITY"}})
+    prepared = gql_ok(app_client, paid.admin_token, """mutation($i: PrepareEmailInput!) {
       prepareEmail(input: $i) { email { id } messages { messageId } } }""", {"i": {
         "subject": "Pricing", "html": HTML, "deliveryMode": "PER_RECIPIENT",
         "recipients": [{"address": UNKNOWN}]}})["prepareEmail"]
     clock.advance(3600)
-    ok(app_client, paid.admin_token, """mutation($i: LogEmailInput!) { logEmail(input: $i) {
+    gql_ok(app_client, paid.admin_token, """mutation($i: LogEmailInput!) { logEmail(input: $i) {
       id } }""", {"i": {"subject": "Re: Pricing", "text": "Yes please",
                         "from": {"address": UNKNOWN}, "recipients": [
                             {"address": paid.admin_email}],
                         "inReplyTo": prepared["messages"][0]["messageId"]}})
-    email = ok(app_client, paid.admin_token, ENGAGEMENTS, {"id": prepared["email"]["id"]})
+    email = gql_ok(app_client, paid.admin_token, ENGAGEMENTS, {"id": prepared["email"]["id"]})
     assert email["email"]["engagements"]["edges"] == []
     days = {edge["node"]["address"]: edge["node"]["lastOpenOn"]
-            for edge in ok(app_client, paid.admin_token, CONTACTS)["contacts"]["edges"]}
+            for edge in gql_ok(app_client, paid.admin_token, CONTACTS)["contacts"]["edges"]}
     assert days[UNKNOWN] == clock.now.date().isoformat()

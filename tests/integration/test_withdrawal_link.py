@@ -26,6 +26,7 @@ from support import (
     give_admin_a_paid_seat,
     gql,
     gql_data,
+    gql_ok,
     pixel_path,
     run,
     seed_tenant,
@@ -73,20 +74,15 @@ def acme(database_url: str) -> Tenant:
     return run(seed_tenant(database_url, "Acme", seats={}))
 
 
-def ok(app: Any, token: str, query: str, variables: dict[str, Any] | None = None) -> Any:
-    body = gql(app, query, variables, token=token)
-    assert body.get("errors") is None, body
-    return body["data"]
-
 
 def turn_on(app: Any, tenant: Tenant, text: str | None = None) -> None:
-    ok(app, tenant.admin_token, SETTINGS, {"i": {"withdrawalLink": True,
+    gql_ok(app, tenant.admin_token, SETTINGS, {"i": {"withdrawalLink": True,
                                                  "withdrawalLinkText": text}})
 
 
 def send(app: Any, tenant: Tenant) -> dict[str, Any]:
     """One tracked email, one message per recipient (ann, then ben)."""
-    prepared: dict[str, Any] = ok(app, tenant.admin_token, PREPARE, {"i": {
+    prepared: dict[str, Any] = gql_ok(app, tenant.admin_token, PREPARE, {"i": {
         "subject": "Pricing", "html": HTML, "text": "See https://shop.test/pricing",
         "deliveryMode": "PER_RECIPIENT",
         "recipients": [{"address": "ann@client.test"}, {"address": "ben@client.test"}],
@@ -102,9 +98,9 @@ def footer(html: str) -> tuple[str, str]:
 
 
 def contact(app: Any, tenant: Tenant, address: str) -> Any:
-    edges = ok(app, tenant.admin_token, CONTACTS, {"s": address})["contacts"]["edges"]
+    edges = gql_ok(app, tenant.admin_token, CONTACTS, {"s": address})["contacts"]["edges"]
     (node,) = [e["node"] for e in edges if e["node"]["address"] == address]
-    found = ok(app, tenant.admin_token, CONTACT, {"id": node["id"]})["contact"]
+    found = gql_ok(app, tenant.admin_token, CONTACT, {"id": node["id"]})["contact"]
     return {"id": node["id"], **found}
 
 
@@ -188,7 +184,7 @@ def test_confirming_withdraws_that_recipient_once_with_the_page_as_proof(
     audited = _sql(database_url, "SELECT actor, target FROM audit_entry WHERE action = "
                    "'contact.tracking_consent_recorded'")
     assert [tuple(row) for row in audited] == [("recipient (email link)", f"contact {ann['id']}")]
-    log = ok(app, acme.admin_token, AUDIT)["auditLog"]["edges"]
+    log = gql_ok(app, acme.admin_token, AUDIT)["auditLog"]["edges"]
     (said,) = [e["node"]["summary"] for e in log
                if e["node"]["action"] == "contact.tracking_consent_recorded"]
     assert said == ("The recipient recorded tracking consent as withdrawn for ann@client.test "
@@ -222,7 +218,7 @@ def test_an_erased_contact_has_nothing_to_withdraw(app: Any, acme: Tenant) -> No
     """R29 with erasure: the link of an erased recipient says so, and records nothing."""
     turn_on(app, acme)
     path, _words = footer(send(app, acme)["messages"][0]["html"])
-    ok(app, acme.admin_token, ERASE, {"c": contact(app, acme, "ann@client.test")["id"]})
+    gql_ok(app, acme.admin_token, ERASE, {"c": contact(app, acme, "ann@client.test")["id"]})
     for method in (app.get, app.post):
         page = method(path)
         assert page.status_code == 410
@@ -328,7 +324,7 @@ def test_a_shared_message_and_the_senders_copy_withdraw_nobody_and_say_why(
     sender's own copy is theirs: each page says so, offers no button, and a POST records
     nothing."""
     turn_on(app, acme)
-    shared = ok(app, acme.admin_token, PREPARE, {"i": {
+    shared = gql_ok(app, acme.admin_token, PREPARE, {"i": {
         "subject": "Pricing", "html": HTML,
         "recipients": [{"address": "ann@client.test"}, {"address": "ben@client.test"}],
     }})["prepareEmail"]
