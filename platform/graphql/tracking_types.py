@@ -46,7 +46,7 @@ from sendtrail.records.timeline import TimelineEntry, contact_timeline
 from sendtrail.sending.service import deliveries_of
 from sendtrail.sending.values import DeliveryKind
 from sendtrail.tracking import emails, engagements, not_tracked
-from sendtrail.tracking.core.classify import BURST_WINDOW as SETTLE_WINDOW
+from sendtrail.tracking.core.classify import is_final
 from sendtrail.tracking.core.model import (
     Attribution,
     DeliveryMode,
@@ -546,7 +546,7 @@ class Engagement:
                       "(R30). Until then it is provisional; a change is announced as "
                       "engagement.reclassified.")
     def final(self, info: Info) -> bool:
-        return self.row.occurred_at + SETTLE_WINDOW <= ctx(info).now()
+        return is_final(self.row.occurred_at, ctx(info).now())
 
     @strawberry.field
     def link(self) -> TrackedLink | None:

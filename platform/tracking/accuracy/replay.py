@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sendtrail.tracking.core.classify import BURST_WINDOW, Signals
+from sendtrail.tracking.core.classify import BURST_WINDOW, SETTLE_WINDOW, Signals
 from sendtrail.tracking.core.derive import (
     BatchFacts,
     EmailFacts,
@@ -29,11 +29,7 @@ from sendtrail.tracking.core.raw_hit import RawHit
 
 from .corpus import HitSequence
 
-__all__ = ["SETTLE_WINDOW", "Judged", "Stages", "replay"]
-
-SETTLE_WINDOW = BURST_WINDOW
-"""How long a verdict stays provisional: the burst rule is the only one that re-judges a
-hit, and only for hits within its window."""
+__all__ = ["Judged", "Stages", "replay"]
 
 _SENT = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 _ACCOUNT, _EMAIL, _SENDER, _CONTACT = (uuid.UUID(int=n) for n in (1, 2, 3, 4))

@@ -49,6 +49,7 @@ __all__ = [
     "BURST_WINDOW",
     "GATEWAY_WINDOW",
     "NETWORK_CATEGORIES",
+    "SETTLE_WINDOW",
     "TOO_SOON",
     "Classification",
     "Hit",
@@ -57,6 +58,7 @@ __all__ = [
     "UserAgentRule",
     "classify",
     "combine_signals",
+    "is_final",
     "parse_signals",
 ]
 
@@ -70,8 +72,11 @@ while they deliver, sandboxing included, which takes seconds to a few minutes. P
 behind a gateway reach us from their own network, so a gateway address this early is
 almost surely the scan; erring towards MACHINE only costs a notification."""
 BURST_WINDOW = timedelta(seconds=10)
-_MATCH_MEMO_SIZE = 10_000
 """A scanner clicks every link at once; a person clicks one, reads, maybe another."""
+SETTLE_WINDOW = BURST_WINDOW
+"""How long a verdict stays provisional (R30): the burst rule is the only one that re-judges
+a stored hit, and only within its window; after it the verdict is final."""
+_MATCH_MEMO_SIZE = 10_000
 NETWORK_CATEGORIES = frozenset({"apple_privacy_proxy", "security_gateway"})
 """The network categories ``classify`` knows how to treat; the CSV may use only these."""
 
@@ -244,6 +249,11 @@ def _reason(reason: str) -> str:
     if not reason.strip().endswith("."):
         raise ValueError("the reason must be a sentence ending with a full stop")
     return reason.strip()
+
+
+def is_final(occurred_at: datetime, now: datetime) -> bool:
+    """Whether a hit's verdict can no longer change (its ``SETTLE_WINDOW`` has passed)."""
+    return occurred_at + SETTLE_WINDOW <= now
 
 
 def classify(hit: Hit, signals: Signals, *, self_open_suppression: bool) -> Classification:
